@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Ensures a Docker engine answers on this machine. There is no systemd here, so when no engine
+# answers we install Debian's docker.io and run dockerd in the background ourselves.
+# Idempotent: when `docker info` already succeeds (Docker Desktop, a CI service, an earlier run)
+# it does nothing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="${ROOT}/.run/docker"
+LOG="${RUN_DIR}/dockerd.log"
+WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-60}"
+
+engine_answers() { docker info >/dev/null 2>&1; }
+
+if command -v docker >/dev/null 2>&1 && engine_answers; then
+  echo "docker-engine: engine already answers ($(docker version --format '{{.Server.Version}}'))"
+  exit 0
+fi
+
+if ! command -v dockerd >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "docker-engine: no Docker engine answers and dockerd is missing; install Docker (needs root)" >&2
+    exit 1
+  fi
+  echo "docker-engine: installing Debian's docker.io"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends docker.io iptables >/dev/null
+fi
+
+mkdir -p "${RUN_DIR}"
+if [ -f "${RUN_DIR}/dockerd.pid" ] && kill -0 "$(cat "${RUN_DIR}/dockerd.pid")" 2>/dev/null; then
+  echo "docker-engine: dockerd (pid $(cat "${RUN_DIR}/dockerd.pid")) is starting; waiting"
+else
+  echo "docker-engine: starting dockerd (log ${LOG})"
+  # setsid: the daemon must outlive the shell (and test session) that started it.
+  setsid dockerd >"${LOG}" 2>&1 < /dev/null &
+  echo $! >"${RUN_DIR}/dockerd.pid"
+fi
+
+for _ in $(seq 1 "${WAIT_SECONDS}"); do
+  if engine_answers; then
+    echo "docker-engine: ready ($(docker version --format '{{.Server.Version}}'))"
+    exit 0
+  fi
+  sleep 1
+done
+echo "docker-engine: dockerd did not answer within ${WAIT_SECONDS}s; last log lines:" >&2
+tail -n 20 "${LOG}" >&2
+exit 1

@@ -1,0 +1,65 @@
+"""Prometheus metrics for tool calls, kept in a registry owned by one app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+UNKNOWN_TOOL = "unknown"
+OUTCOMES = ("ok", "error")
+
+# Tool calls range from sub-millisecond lookups to multi-second queries.
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class ToolMetrics:
+    """Counters, latency histogram and in-flight gauge for tool calls.
+
+    The `tool` label only ever takes a registered tool name or "unknown", so a client
+    calling made-up tool names cannot grow the number of series.
+    """
+
+    def __init__(self, server: str, version: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.calls = Counter(
+            "mcp_tool_calls",
+            "Tool calls by tool and outcome.",
+            ("tool", "outcome"),
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "mcp_tool_call_duration_seconds",
+            "Tool call latency in seconds.",
+            ("tool",),
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "mcp_tool_calls_in_flight",
+            "Tool calls currently running.",
+            registry=self.registry,
+        )
+        build_info = Gauge(
+            "mcp_build_info",
+            "Server name and version; always 1.",
+            ("version", "server"),
+            registry=self.registry,
+        )
+        build_info.labels(version=version, server=server).set(1)
+        self._known_tools: frozenset[str] = frozenset()
+
+    def register_tools(self, names: Iterable[str]) -> None:
+        """Set the tool names that may appear as labels and create their series at zero."""
+        self._known_tools = frozenset(names)
+        for name in (*self._known_tools, UNKNOWN_TOOL):
+            self.duration.labels(tool=name)
+            for outcome in OUTCOMES:
+                self.calls.labels(tool=name, outcome=outcome)
+
+    def tool_label(self, name: str) -> str:
+        return name if name in self._known_tools else UNKNOWN_TOOL
+
+    def observe(self, tool: str, outcome: str, seconds: float) -> None:
+        self.calls.labels(tool=tool, outcome=outcome).inc()
+        self.duration.labels(tool=tool).observe(seconds)

@@ -1,0 +1,133 @@
+"""Runtime settings read from the environment variables the Helm chart sets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
+
+from pydantic import Field, PostgresDsn, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SettingsT = TypeVar("SettingsT", bound="RuntimeSettings")
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+class SettingsLoadError(Exception):
+    """Raised with a one-line message naming the environment variable and the problem."""
+
+
+class RuntimeSettings(BaseSettings):
+    """Settings every server shares; a server subclasses this to add its own fields.
+
+    Each field is read from the environment variable of the same name in upper case.
+    """
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    # Names of fields whose raw input must never be echoed in an error message.
+    secret_fields: ClassVar[frozenset[str]] = frozenset(
+        {"database_url", "mcp_auth_token", "mcp_jwt_public_key"}
+    )
+
+    mcp_transport: Literal["streamable-http"] = "streamable-http"
+    mcp_host: str = "0.0.0.0"
+    mcp_port: int = Field(default=8000, ge=1, le=65535)
+    mcp_stateless: bool = True
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    mcp_allowed_hosts: CommaList = ()
+    mcp_allowed_origins: CommaList = ()
+    mcp_server_config: Path = Path("/etc/mcp/server-config.json")
+    mcp_drain_timeout_seconds: float = Field(default=20.0, ge=0, le=3600)
+    mcp_auth_token: SecretStr | None = None
+    mcp_jwt_jwks_uri: str | None = None
+    mcp_jwt_public_key: SecretStr | None = None
+    mcp_jwt_issuer: str | None = None
+    mcp_jwt_audience: str | None = None
+    database_url: PostgresDsn | None = None
+    mcp_data_dir: Path = Path("/tmp/mcp-data")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_log_level(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("mcp_allowed_hosts", "mcp_allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator(
+        "mcp_auth_token",
+        "mcp_jwt_jwks_uri",
+        "mcp_jwt_public_key",
+        "mcp_jwt_issuer",
+        "mcp_jwt_audience",
+        "database_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Helm renders an optional value as an empty string; treat it as not set.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("mcp_jwt_jwks_uri")
+    @classmethod
+    def _jwks_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _one_auth_method(self) -> Self:
+        if self.mcp_jwt_jwks_uri and self.mcp_jwt_public_key:
+            raise ValueError(
+                "MCP_JWT_JWKS_URI and MCP_JWT_PUBLIC_KEY are both set; set only one"
+            )
+        if self.mcp_auth_token and self.jwt_enabled:
+            raise ValueError("MCP_AUTH_TOKEN and a JWT verifier are both set; set only one")
+        return self
+
+    @property
+    def jwt_enabled(self) -> bool:
+        return bool(self.mcp_jwt_jwks_uri or self.mcp_jwt_public_key)
+
+    def server_config(self) -> dict[str, Any]:
+        """The JSON object in MCP_SERVER_CONFIG, or {} when the file does not exist."""
+        path = self.mcp_server_config
+        if not path.is_file():
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SettingsLoadError(f"MCP_SERVER_CONFIG: cannot read {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise SettingsLoadError(f"MCP_SERVER_CONFIG: {path} must hold a JSON object")
+        return data
+
+
+def load_settings(settings_cls: type[SettingsT]) -> SettingsT:
+    """Read settings from the environment; raise SettingsLoadError with a one-line message."""
+    try:
+        return settings_cls()
+    except ValidationError as exc:
+        raise SettingsLoadError(describe_errors(exc, settings_cls)) from None
+
+
+def describe_errors(exc: ValidationError, settings_cls: type[RuntimeSettings]) -> str:
+    """One line naming each bad environment variable and what is wrong with it."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = error["msg"].removeprefix("Value error, ")
+        if not field:
+            problems.append(message)
+            continue
+        detail = f"{field.upper()}: {message}"
+        if field not in settings_cls.secret_fields and isinstance(error.get("input"), str):
+            detail += f" (got {error['input']!r})"
+        problems.append(detail)
+    return "; ".join(problems)
