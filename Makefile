@@ -30,7 +30,7 @@ tools: ## Install the pinned toolchain (helm, ct, kind, kubeconform, helm-docs, 
 	@bash scripts/install-tools.sh
 
 $(UV):
-	@bash scripts/install-tools.sh
+	@bash scripts/install-tools.sh uv
 
 venv: $(UV) ## Create .venv with the servers and test dependencies (uv, from uv.lock)
 	@$(UV) sync --frozen --all-extras --quiet

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs the pinned toolchain into .tools/ (git-ignored). Idempotent: a tool whose
-# stamp matches its pinned version is left alone, so a second run takes seconds.
+# Installs the pinned toolchain into .tools/ (git-ignored):
+#   install-tools.sh            every tool
+#   install-tools.sh uv helm    only those
+# Idempotent: a tool whose stamp matches its pinned version is left alone, so a second run
+# takes a moment.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,102 +16,114 @@ CT_VERSION=v3.14.0
 KIND_VERSION=v0.33.0
 KUBECONFORM_VERSION=v0.8.0
 HELM_DOCS_VERSION=v1.14.2
-KUBERNETES_VALIDATE_VERSION=1.37.0
 UV_VERSION=0.13.9
+CHECKOV_VERSION=3.3.30
+PY_TOOLS="yamllint==1.38.0 yamale==6.1.0 kubernetes-validate==1.37.0"
+ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov)
 
 export GOBIN="$bin"
 export GOFLAGS="-trimpath"
 export CGO_ENABLED=0
 
 log() { printf '==> %s\n' "$*" >&2; }
-
-fresh() {  # fresh NAME VERSION: true when NAME is installed at VERSION
-  [[ -f "$tools/stamps/$1" && "$(cat "$tools/stamps/$1")" == "$2" ]]
-}
+fresh() { [[ -f "$tools/stamps/$1" && "$(cat "$tools/stamps/$1")" == "$2" ]]; }
 stamp() { printf '%s' "$2" >"$tools/stamps/$1"; }
+need_go() { command -v go >/dev/null || { echo "install-tools: Go is required for $1 (https://go.dev/dl/)" >&2; exit 1; }; }
+module_dir() { go mod download "$1@$2" && echo "$(go env GOMODCACHE)/$1@$2"; }
 
-command -v go >/dev/null || { echo "install-tools: Go is required (https://go.dev/dl/)" >&2; exit 1; }
-
-if ! fresh helm "$HELM_VERSION"; then
-  log "helm $HELM_VERSION"
-  go mod download "helm.sh/helm/v3@$HELM_VERSION"
-  helm_src="$(go env GOMODCACHE)/helm.sh/helm/v3@$HELM_VERSION"
+install_helm() {
+  fresh helm "$HELM_VERSION" && return
+  log "helm $HELM_VERSION"; need_go helm
+  local src pkg=helm.sh/helm/v3 minor ldflags
+  src=$(module_dir "$pkg" "$HELM_VERSION")
   # helm's Makefile stamps its version and the Kubernetes version it was built against;
   # without these `helm version` is empty and .Capabilities.KubeVersion falls back to 1.20.
-  client_go=$(cd "$helm_src" && go list -mod=mod -f '{{.Version}}' -m k8s.io/client-go)
-  k8s_minor=$(echo "$client_go" | cut -d. -f2)
-  pkg=helm.sh/helm/v3
+  minor=$(cd "$src" && go list -mod=mod -f '{{.Version}}' -m k8s.io/client-go | cut -d. -f2)
   ldflags="-w -s -X $pkg/internal/version.version=$HELM_VERSION -X $pkg/internal/version.gitTreeState=clean"
-  ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$k8s_minor"
-  ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$k8s_minor"
+  ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$minor"
+  ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$minor"
   go install -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
   stamp helm "$HELM_VERSION"
-fi
+}
 
-if ! fresh ct "$CT_VERSION"; then
-  log "ct $CT_VERSION"
-  ct_pkg=github.com/helm/chart-testing/v3
+install_ct() {
+  fresh ct "$CT_VERSION" && return
+  log "ct $CT_VERSION"; need_go ct
+  local src pkg=github.com/helm/chart-testing/v3
   # `go install ct@version` asks the proxy for the module's version list, which it refuses;
   # building from the downloaded module avoids that look-up.
-  go mod download "$ct_pkg@$CT_VERSION"
-  ct_src="$(go env GOMODCACHE)/github.com/helm/chart-testing/v3@$CT_VERSION"
-  (cd "$ct_src" && go build -ldflags "-X $ct_pkg/ct/cmd.Version=$CT_VERSION" -o "$bin/ct" ./ct)
-  # ct reads its chart schema and yamllint rules from a config dir; CT_CONFIG_DIR points here.
+  src=$(module_dir "$pkg" "$CT_VERSION")
+  (cd "$src" && go build -ldflags "-X $pkg/ct/cmd.Version=$CT_VERSION" -o "$bin/ct" ./ct)
+  # ct reads its chart schema and yamllint rules from CT_CONFIG_DIR (the Makefile sets it).
   mkdir -p "$tools/ct"
-  cp -f "$(go env GOMODCACHE)/github.com/helm/chart-testing/v3@$CT_VERSION/etc/"{chart_schema.yaml,lintconf.yaml} "$tools/ct/"
+  cp -f "$src/etc/chart_schema.yaml" "$src/etc/lintconf.yaml" "$tools/ct/"
   chmod u+w "$tools/ct/"*
   stamp ct "$CT_VERSION"
-fi
+}
 
-if ! fresh kind "$KIND_VERSION"; then
-  log "kind $KIND_VERSION"
+install_kind() {
+  fresh kind "$KIND_VERSION" && return
+  log "kind $KIND_VERSION"; need_go kind
   go install "sigs.k8s.io/kind@$KIND_VERSION"
   stamp kind "$KIND_VERSION"
-fi
+}
 
-if ! fresh kubeconform "$KUBECONFORM_VERSION"; then
-  log "kubeconform $KUBECONFORM_VERSION"
-  go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+install_kubeconform() {
+  fresh kubeconform "$KUBECONFORM_VERSION" && return
+  log "kubeconform $KUBECONFORM_VERSION"; need_go kubeconform
+  go install -ldflags "-X main.version=$KUBECONFORM_VERSION" \
+    "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
   stamp kubeconform "$KUBECONFORM_VERSION"
-fi
+}
 
-if ! fresh helm-docs "$HELM_DOCS_VERSION"; then
-  log "helm-docs $HELM_DOCS_VERSION"
+install_helm-docs() {
+  fresh helm-docs "$HELM_DOCS_VERSION" && return
+  log "helm-docs $HELM_DOCS_VERSION"; need_go helm-docs
   go install "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VERSION"
   stamp helm-docs "$HELM_DOCS_VERSION"
-fi
+}
 
-if ! fresh uv "$UV_VERSION"; then
+install_uv() {
+  fresh uv "$UV_VERSION" && return
   log "uv $UV_VERSION"
   python3 -m venv "$tools/uv-venv"
   "$tools/uv-venv/bin/pip" install --quiet "uv==$UV_VERSION"
   ln -sf "$tools/uv-venv/bin/uv" "$bin/uv"
   stamp uv "$UV_VERSION"
-fi
+}
 
 # yamllint and yamale for ct, and the offline Kubernetes schemas for kubeconform, live in
 # one small venv so they never clash with the project's own environment.
-py_tools="yamllint==1.38.0 yamale==6.1.0 kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
-if ! fresh py-tools "$py_tools"; then
-  log "$py_tools"
+install_py-tools() {
+  fresh py-tools "$PY_TOOLS" && return
+  log "$PY_TOOLS"
   python3 -m venv "$tools/py-venv"
-  "$tools/py-venv/bin/pip" install --quiet $py_tools
+  # shellcheck disable=SC2086 # one word per requirement
+  "$tools/py-venv/bin/pip" install --quiet $PY_TOOLS
   ln -sf "$tools/py-venv/bin/yamllint" "$bin/yamllint"
   ln -sf "$tools/py-venv/bin/yamale" "$bin/yamale"
   rm -rf "$tools/schemas"
   "$tools/py-venv/bin/python" "$root/scripts/kubeconform_schemas.py" "$tools/schemas"
-  stamp py-tools "$py_tools"
-fi
+  stamp py-tools "$PY_TOOLS"
+}
 
 # checkov (best-practice scanner for the chart) has a large dependency tree: its own venv.
-CHECKOV_VERSION=3.3.30
-if ! fresh checkov "$CHECKOV_VERSION"; then
+install_checkov() {
+  fresh checkov "$CHECKOV_VERSION" && return
   log "checkov $CHECKOV_VERSION"
   python3 -m venv "$tools/checkov-venv"
   "$tools/checkov-venv/bin/pip" install --quiet "checkov==$CHECKOV_VERSION"
   ln -sf "$tools/checkov-venv/bin/checkov" "$bin/checkov"
   stamp checkov "$CHECKOV_VERSION"
-fi
+}
 
-log "tools ready in $bin"
-"$bin/helm" version --short
+selected=("$@")
+((${#selected[@]})) || selected=("${ALL_TOOLS[@]}")
+for tool in "${selected[@]}"; do
+  if [[ " ${ALL_TOOLS[*]} " != *" $tool "* ]]; then
+    echo "install-tools: unknown tool '$tool'; valid: ${ALL_TOOLS[*]}" >&2
+    exit 2
+  fi
+  "install_$tool"
+done
+log "tools ready in $bin: ${selected[*]}"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the local Python base image (BASE_IMAGE, default mcp-servers/python-base:bookworm) from
+# Debian packages only: debootstrap a minbase bookworm root filesystem, `docker import` it, then
+# install python3 + python3-venv with apt (images/base/Dockerfile). Used where python:3.11-slim
+# cannot be pulled. Idempotent: an existing image is kept unless FORCE=1.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BASE_IMAGE="${BASE_IMAGE:-mcp-servers/python-base:bookworm}"
+ROOTFS_IMAGE="${ROOTFS_IMAGE:-mcp-servers/debian-rootfs:bookworm}"
+MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+FORCE="${FORCE:-0}"
+
+bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+
+has_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+if has_image "${BASE_IMAGE}" && [ "${FORCE}" != 1 ]; then
+  echo "base-image: ${BASE_IMAGE} exists (FORCE=1 rebuilds)"
+  exit 0
+fi
+
+start=$(date +%s)
+if ! has_image "${ROOTFS_IMAGE}" || [ "${FORCE}" = 1 ]; then
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    echo "base-image: installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
+  fi
+  rootfs="$(mktemp -d /tmp/mcp-rootfs.XXXXXX)"
+  trap 'rm -rf "${rootfs}"' EXIT
+  echo "base-image: debootstrap --variant=minbase bookworm (${MIRROR})"
+  debootstrap --variant=minbase bookworm "${rootfs}" "${MIRROR}" >"${rootfs}.log" 2>&1 \
+    || { tail -n 30 "${rootfs}.log" >&2; exit 1; }
+  rm -f "${rootfs}.log"
+  # Shrink before import: these are re-created by apt when needed.
+  rm -rf "${rootfs}"/var/cache/apt/archives/*.deb "${rootfs}"/var/lib/apt/lists/* \
+    "${rootfs}"/usr/share/doc/* "${rootfs}"/usr/share/man/* "${rootfs}"/usr/share/locale/*
+  echo "base-image: docker import -> ${ROOTFS_IMAGE}"
+  tar --numeric-owner -C "${rootfs}" --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -c . \
+    | docker import --change 'CMD ["/bin/bash"]' - "${ROOTFS_IMAGE}" >/dev/null
+fi
+
+echo "base-image: installing python3 python3-venv -> ${BASE_IMAGE}"
+docker build -q --build-arg "ROOTFS_IMAGE=${ROOTFS_IMAGE}" -t "${BASE_IMAGE}" "${ROOT}/images/base" >/dev/null
+size=$(docker image inspect -f '{{.Size}}' "${BASE_IMAGE}")
+python=$(docker run --rm "${BASE_IMAGE}" python3 --version)
+echo "base-image: ${BASE_IMAGE} ready: ${python}, $((size / 1000000)) MB, $(( $(date +%s) - start )) s"

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Builds one image per server from images/Dockerfile, tagged as the values files expect
+# (mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux x86_64
+# CPython 3.11) is made on the host first, so `docker build` needs no network.
+#   SERVERS="todo postgres memory runtime"  which images (default: all)
+#   BASE_IMAGE=...       base for both stages; default python:3.11-slim when the engine has it,
+#                        else the local Debian base from scripts/base-image.sh (built if missing)
+#   INFERENCE=cpu|cuda   memory image flavour (onnxruntime or onnxruntime-gpu)
+#   IMAGE_SOURCE=url     org.opencontainers.image.source (default: git remote origin)
+# A wheelhouse is rebuilt only when its inputs (uv.lock, pyproject.toml, servers/) change, and
+# docker's layer cache does the rest, so a second run with no change takes seconds.
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+
+SERVERS="${SERVERS:-todo postgres memory runtime}"
+INFERENCE="${INFERENCE:-cpu}"
+PUBLIC_BASE="python:3.11-slim"
+LOCAL_BASE="mcp-servers/python-base:bookworm"
+WHEELHOUSE="${ROOT}/build/wheelhouse"
+# Up to bookworm's glibc (2.36); pip does not widen a --platform to older manylinux tags itself.
+PLATFORMS=(manylinux2014_x86_64 $(for v in $(seq 17 36); do echo "manylinux_2_${v}_x86_64"; done))
+
+if [ -x "${ROOT}/.tools/bin/uv" ]; then UV="${ROOT}/.tools/bin/uv"; else UV="$(command -v uv || echo /tmp/fm/bin/uv)"; fi
+
+die() { echo "build-images: $*" >&2; exit 1; }
+
+case "${INFERENCE}" in cpu|cuda) ;; *) die "INFERENCE must be cpu or cuda, got '${INFERENCE}'" ;; esac
+
+# server -> extra in pyproject.toml, console script, default port
+spec() {
+  case "$1" in
+    todo)     echo "todo mcp-todo 8001" ;;
+    postgres) echo "postgres mcp-postgres 8002" ;;
+    memory)   echo "memory mcp-memory 8003" ;;
+    runtime)  echo "- mcp-code-runner 8000" ;;
+    *) die "unknown server '$1' in SERVERS (known: todo postgres memory runtime)" ;;
+  esac
+}
+for s in ${SERVERS}; do spec "$s" >/dev/null; done
+
+bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+
+if [ -z "${BASE_IMAGE:-}" ]; then
+  if docker image inspect "${PUBLIC_BASE}" >/dev/null 2>&1; then
+    BASE_IMAGE="${PUBLIC_BASE}"
+  else
+    BASE_IMAGE="${LOCAL_BASE}"
+    BASE_IMAGE="${LOCAL_BASE}" bash "${ROOT}/scripts/base-image.sh"
+  fi
+fi
+docker image inspect "${BASE_IMAGE}" >/dev/null 2>&1 \
+  || die "BASE_IMAGE ${BASE_IMAGE} is not in the engine (pull it, or unset BASE_IMAGE to use ${LOCAL_BASE})"
+
+VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)"
+REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+SOURCE="${IMAGE_SOURCE:-$(git config --get remote.origin.url 2>/dev/null || echo unknown)}"
+
+fingerprint() {  # fingerprint FILE...: one hash over the contents of the given files
+  sha256sum "$@" | sha256sum | cut -d' ' -f1
+}
+
+project_files() {
+  find servers -type f -not -path '*/__pycache__/*' -not -name '*.pyc' | LC_ALL=C sort
+}
+
+# The project wheel is shared by every image; build it once per change of its sources.
+project_wheel() {
+  local dir="${WHEELHOUSE}/.project" want
+  want="$(fingerprint pyproject.toml $(project_files))"
+  if [ "$(cat "${dir}/.fingerprint" 2>/dev/null)" != "${want}" ]; then
+    rm -rf "${dir}" && mkdir -p "${dir}"
+    "${UV}" build --wheel --quiet --out-dir "${dir}" >&2
+    echo "${want}" >"${dir}/.fingerprint"
+    echo "build-images: built project wheel $(basename "${dir}"/*.whl)" >&2
+  fi
+  ls "${dir}"/*.whl
+}
+
+requirements() {  # requirements EXTRA: the locked, hashed dependency list for one server
+  local extra=("--extra" "$1")
+  [ "$1" = - ] && extra=()
+  if [ "${INFERENCE}" = cuda ] && [ "$1" = memory ]; then
+    # The lock resolves onnxruntime (CPU); resolve the same set with the GPU build swapped in.
+    local in
+    in="$(mktemp)"
+    "${UV}" export --quiet --frozen --no-dev "${extra[@]}" --no-emit-project --no-hashes \
+      --format requirements-txt | sed -e 's/^onnxruntime==/onnxruntime-gpu==/' >"${in}"
+    "${UV}" pip compile --quiet --generate-hashes --python-version 3.11 \
+      --python-platform x86_64-manylinux_2_36 --no-header "${in}" -o -
+    rm -f "${in}"
+  else
+    "${UV}" export --quiet --frozen --no-dev "${extra[@]}" --no-emit-project --format requirements-txt
+  fi
+}
+
+pip_download() {  # pip_download REQUIREMENTS DEST
+  local pip=(python3 -m pip)
+  python3 -m pip --version >/dev/null 2>&1 || pip=("${UV}" tool run --quiet --from pip pip)
+  "${pip[@]}" download --quiet --no-deps --require-hashes --only-binary=:all: \
+    "${PLATFORMS[@]/#/--platform=}" --python-version 3.11 --implementation cp --abi cp311 \
+    -r "$1" -d "$2"
+}
+
+wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
+  local name="$1" extra="$2" dir="${WHEELHOUSE}/$1" want
+  want="$(fingerprint uv.lock pyproject.toml <(echo "${extra} ${INFERENCE} ${PLATFORMS[*]}"))"
+  if [ "$(cat "${dir}/.fingerprint-${INFERENCE}" 2>/dev/null)" != "${want}" ]; then
+    local t0=$SECONDS
+    rm -rf "${dir}/wheels" && mkdir -p "${dir}/wheels"
+    requirements "${extra}" >"${dir}/requirements-${INFERENCE}.txt"
+    pip_download "${dir}/requirements-${INFERENCE}.txt" "${dir}/wheels"
+    echo "${want}" >"${dir}/.fingerprint-${INFERENCE}"
+    echo "build-images: wheelhouse ${name} (${INFERENCE}): $(ls "${dir}/wheels" | wc -l) wheels, $((SECONDS - t0)) s" >&2
+  fi
+  # Copy only on change, so the COPY layer's cache survives an unchanged wheel.
+  local whl
+  whl="$(project_wheel)"
+  mkdir -p "${dir}/project"
+  if ! cmp -s "${whl}" "${dir}/project/$(basename "${whl}")"; then
+    rm -f "${dir}/project/"*.whl
+    cp "${whl}" "${dir}/project/"
+  fi
+  echo "${dir}"
+}
+
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1000000 }'; }
+
+base_size="$(docker image inspect -f '{{.Size}}' "${BASE_IMAGE}")"
+echo "build-images: base ${BASE_IMAGE} ($(mb "${base_size}") MB), version ${VERSION}, revision ${REVISION:0:12}"
+report=()
+total_start=$SECONDS
+for server in ${SERVERS}; do
+  read -r extra command port <<<"$(spec "${server}")"
+  tag="mcp-servers/${server}:${VERSION}"
+  [ "${server}" = memory ] && [ "${INFERENCE}" = cuda ] && tag="${tag}-cuda"
+  start=$SECONDS
+  context="$(wheelhouse "${server}" "${extra}")"
+  log="${ROOT}/build/logs/${server}.log"
+  mkdir -p "$(dirname "${log}")"
+  if ! docker build -f images/Dockerfile \
+      --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "INFERENCE=${INFERENCE}" \
+      --build-arg "COMMAND=${command}" --build-arg "PORT=${port}" \
+      --build-arg "TITLE=mcp-servers/${server}" --build-arg "VERSION=${VERSION}" \
+      --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
+      -t "${tag}" "${context}" >"${log}" 2>&1; then
+    tail -n 30 "${log}" >&2
+    die "docker build of ${tag} failed (full log: ${log})"
+  fi
+  size="$(docker image inspect -f '{{.Size}}' "${tag}")"
+  report+=("$(printf '%-30s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
+done
+
+printf '%-30s %11s %11s %8s\n' IMAGE SIZE "ABOVE BASE" TIME
+printf '%s\n' "${report[@]}"
+echo "build-images: done in $((SECONDS - total_start)) s"

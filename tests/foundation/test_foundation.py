@@ -1,0 +1,117 @@
+"""The foundation's promises: make targets, their errors, and the pinned toolchain."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REQUIRED_TARGETS = {
+    "help", "tools", "lint", "test", "build-images", "kind-up", "kind-down", "install",
+    "ct-lint", "ct-install", "bench", "up", "down", "base-image", "docker-engine",
+}
+
+
+def make(repo_root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "-C", str(repo_root), *args],
+        capture_output=True, text=True, env=env or os.environ.copy(), timeout=600,
+    )
+
+
+def test_help_is_the_default_and_lists_every_target(repo_root: Path) -> None:
+    result = make(repo_root)
+    assert result.returncode == 0, result.stderr
+    listed = set(re.findall(r"^  ([a-z-]+)\s{2,}\S", result.stdout, re.MULTILINE))
+    assert REQUIRED_TARGETS <= listed, REQUIRED_TARGETS - listed
+
+
+def test_install_without_server_lists_valid_servers(repo_root: Path) -> None:
+    result = make(repo_root, "install")
+    assert result.returncode != 0
+    assert "SERVER is required" in result.stderr
+    assert re.search(r"valid: .*\btodo\b", result.stderr)
+
+
+def test_install_with_unknown_server_names_it(repo_root: Path) -> None:
+    result = make(repo_root, "install", "SERVER=nope")
+    assert result.returncode != 0
+    assert "unknown SERVER 'nope'" in result.stderr
+    assert re.search(r"valid: .*\bpostgres\b", result.stderr)
+
+
+def test_missing_tool_names_the_target_that_installs_it(repo_root: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    result = make(repo_root, "ct-lint", f"TOOLS_BIN={tmp_path}", env=env)
+    assert result.returncode != 0
+    assert "'ct' is not installed; run 'make tools'" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["ct-install", "cluster-up", "demo"])
+def test_unfinished_targets_fail_loudly(repo_root: Path, target: str) -> None:
+    result = make(repo_root, target)
+    assert result.returncode != 0
+    assert "is not available yet" in result.stderr
+
+
+def test_helm_reports_its_real_version_and_kubernetes(repo_root: Path, tmp_path: Path) -> None:
+    version = subprocess.run(
+        ["helm", "version", "--template", "{{.Version}}"], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.fullmatch(r"v3\.\d+\.\d+", version), version
+
+    chart = tmp_path / "probe"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: probe\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe}\n"
+        "data: {kube: {{ .Capabilities.KubeVersion.Version | quote }}}\n"
+    )
+    rendered = subprocess.run(
+        ["helm", "template", str(chart)], capture_output=True, text=True, check=True
+    ).stdout
+    minor = int(re.search(r'kube: "v1\.(\d+)', rendered).group(1))
+    assert minor >= 30, rendered
+
+
+def test_second_tools_run_installs_nothing(repo_root: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(repo_root / "scripts" / "install-tools.sh")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    installing = [line for line in result.stderr.splitlines() if line.startswith("==> ") and "ready" not in line]
+    assert installing == [], installing
+    assert "tools ready" in result.stderr
+
+
+def test_tools_are_on_the_pinned_versions(repo_root: Path) -> None:
+    script = (repo_root / "scripts" / "install-tools.sh").read_text()
+    for tool, command in {
+        "KUBECONFORM_VERSION": ["kubeconform", "-v"],
+        "KIND_VERSION": ["kind", "version"],
+        "CT_VERSION": ["ct", "version"],
+    }.items():
+        pinned = re.search(rf"^{tool}=(\S+)$", script, re.MULTILINE).group(1)
+        output = subprocess.run(command, capture_output=True, text=True, check=True)
+        assert pinned.lstrip("v") in output.stdout + output.stderr, (tool, output.stdout)
+
+
+def test_tools_script_rejects_an_unknown_tool(repo_root: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(repo_root / "scripts" / "install-tools.sh"), "kubectl-ai"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert "unknown tool 'kubectl-ai'; valid: uv helm ct" in result.stderr
+
+
+def test_lock_file_matches_pyproject(repo_root: Path) -> None:
+    result = subprocess.run(
+        [str(repo_root / ".tools" / "bin" / "uv"), "lock", "--check"],
+        cwd=repo_root, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
