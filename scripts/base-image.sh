@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds the local Python base image (BASE_IMAGE, default mcp-servers/python-base:bookworm) from
-# Debian packages only: debootstrap a minbase bookworm root filesystem, `docker import` it, then
-# install python3 + python3-venv with apt (images/base/Dockerfile). Used where python:3.11-slim
-# cannot be pulled. Idempotent: an existing image is kept unless FORCE=1.
+# Builds the local Python base images from Debian packages only: debootstrap a minbase bookworm
+# root filesystem, `docker import` it, then install python3 + python3-venv with apt
+# (images/base/Dockerfile): BASE_IMAGE (default mcp-servers/python-base:bookworm) for the final
+# stage of images/Dockerfile and BUILD_IMAGE (mcp-servers/python-build:bookworm, plus binutils)
+# for its build stage. Used where python:3.11-slim and python:3.11 cannot be pulled.
+# Idempotent: existing images are kept unless FORCE=1.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BASE_IMAGE="${BASE_IMAGE:-mcp-servers/python-base:bookworm}"
+BUILD_IMAGE="${BUILD_IMAGE:-mcp-servers/python-build:bookworm}"
 ROOTFS_IMAGE="${ROOTFS_IMAGE:-mcp-servers/debian-rootfs:bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 FORCE="${FORCE:-0}"
@@ -15,8 +18,8 @@ bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
 
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-if has_image "${BASE_IMAGE}" && [ "${FORCE}" != 1 ]; then
-  echo "base-image: ${BASE_IMAGE} exists (FORCE=1 rebuilds)"
+if has_image "${BASE_IMAGE}" && has_image "${BUILD_IMAGE}" && [ "${FORCE}" != 1 ]; then
+  echo "base-image: ${BASE_IMAGE} and ${BUILD_IMAGE} exist (FORCE=1 rebuilds)"
   exit 0
 fi
 
@@ -41,8 +44,13 @@ if ! has_image "${ROOTFS_IMAGE}" || [ "${FORCE}" = 1 ]; then
     | docker import --change 'CMD ["/bin/bash"]' - "${ROOTFS_IMAGE}" >/dev/null
 fi
 
-echo "base-image: installing python3 python3-venv -> ${BASE_IMAGE}"
-docker build -q --build-arg "ROOTFS_IMAGE=${ROOTFS_IMAGE}" -t "${BASE_IMAGE}" "${ROOT}/images/base" >/dev/null
+echo "base-image: installing python3 python3-venv -> ${BASE_IMAGE}, + binutils -> ${BUILD_IMAGE}"
+for target in python-base python-build; do
+  tag="${BASE_IMAGE}"
+  [ "${target}" = python-build ] && tag="${BUILD_IMAGE}"
+  docker build -q --build-arg "ROOTFS_IMAGE=${ROOTFS_IMAGE}" --target "${target}" -t "${tag}" \
+    "${ROOT}/images/base" >/dev/null
+done
 size=$(docker image inspect -f '{{.Size}}' "${BASE_IMAGE}")
 python=$(docker run --rm "${BASE_IMAGE}" python3 --version)
 echo "base-image: ${BASE_IMAGE} ready: ${python}, $((size / 1000000)) MB, $(( $(date +%s) - start )) s"

@@ -3,8 +3,10 @@
 # (mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux x86_64
 # CPython 3.11) is made on the host first, so `docker build` needs no network.
 #   SERVERS="todo postgres memory runtime"  which images (default: all)
-#   BASE_IMAGE=...       base for both stages; default python:3.11-slim when the engine has it,
-#                        else the local Debian base from scripts/base-image.sh (built if missing)
+#   BASE_IMAGE=...       base of the final stage; default python:3.11-slim (with BUILD_IMAGE
+#                        python:3.11) when the engine has both, else the local Debian pair from
+#                        scripts/base-image.sh (built if missing)
+#   BUILD_IMAGE=...      base of the build stage: the same Python as BASE_IMAGE, plus binutils
 #   INFERENCE=cpu|cuda   memory image flavour (onnxruntime or onnxruntime-gpu)
 #   IMAGE_SOURCE=url     org.opencontainers.image.source (default: git remote origin)
 # A wheelhouse is rebuilt only when its inputs (uv.lock, pyproject.toml, servers/) change, and
@@ -18,7 +20,9 @@ cd "${ROOT}"
 SERVERS="${SERVERS:-todo postgres memory runtime}"
 INFERENCE="${INFERENCE:-cpu}"
 PUBLIC_BASE="python:3.11-slim"
+PUBLIC_BUILD="python:3.11"
 LOCAL_BASE="mcp-servers/python-base:bookworm"
+LOCAL_BUILD="mcp-servers/python-build:bookworm"
 WHEELHOUSE="${ROOT}/build/wheelhouse"
 # Up to bookworm's glibc (2.36); pip does not widen a --platform to older manylinux tags itself.
 PLATFORMS=(manylinux2014_x86_64 $(for v in $(seq 17 36); do echo "manylinux_2_${v}_x86_64"; done))
@@ -43,16 +47,21 @@ for s in ${SERVERS}; do spec "$s" >/dev/null; done
 
 bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
 
+has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 if [ -z "${BASE_IMAGE:-}" ]; then
-  if docker image inspect "${PUBLIC_BASE}" >/dev/null 2>&1; then
-    BASE_IMAGE="${PUBLIC_BASE}"
+  if has_image "${PUBLIC_BASE}" && has_image "${PUBLIC_BUILD}"; then
+    BASE_IMAGE="${PUBLIC_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${PUBLIC_BUILD}}"
   else
-    BASE_IMAGE="${LOCAL_BASE}"
-    BASE_IMAGE="${LOCAL_BASE}" bash "${ROOT}/scripts/base-image.sh"
+    BASE_IMAGE="${LOCAL_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${LOCAL_BUILD}}"
+    BASE_IMAGE="${LOCAL_BASE}" BUILD_IMAGE="${LOCAL_BUILD}" bash "${ROOT}/scripts/base-image.sh"
   fi
 fi
-docker image inspect "${BASE_IMAGE}" >/dev/null 2>&1 \
-  || die "BASE_IMAGE ${BASE_IMAGE} is not in the engine (pull it, or unset BASE_IMAGE to use ${LOCAL_BASE})"
+# Without a matching build image the base builds too, only without stripped shared objects.
+BUILD_IMAGE="${BUILD_IMAGE:-${BASE_IMAGE}}"
+for image in "${BASE_IMAGE}" "${BUILD_IMAGE}"; do
+  has_image "${image}" \
+    || die "${image} (BASE_IMAGE/BUILD_IMAGE) is not in the engine; pull it, or unset BASE_IMAGE to use ${LOCAL_BASE}"
+done
 
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)"
 REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
@@ -77,6 +86,15 @@ project_wheel() {
     echo "build-images: built project wheel $(basename "${dir}"/*.whl)" >&2
   fi
   ls "${dir}"/*.whl
+}
+
+# Drops the distributions listed in images/unneeded-distributions.txt from a hashed
+# requirements list (a package line plus its indented --hash lines).
+prune() {
+  awk -v deny="$(grep -v '^#' "${ROOT}/images/unneeded-distributions.txt" | awk 'NF { printf "%s ", $1 }')" '
+    BEGIN { n = split(deny, names, " "); for (i = 1; i <= n; i++) skip[names[i]] = 1 }
+    /^[a-z0-9]/ { name = $0; sub(/[=; ].*/, "", name); dropping = (name in skip) }
+    !dropping'
 }
 
 requirements() {  # requirements EXTRA: the locked, hashed dependency list for one server
@@ -106,11 +124,11 @@ pip_download() {  # pip_download REQUIREMENTS DEST
 
 wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
   local name="$1" extra="$2" dir="${WHEELHOUSE}/$1" want
-  want="$(fingerprint uv.lock pyproject.toml <(echo "${extra} ${INFERENCE} ${PLATFORMS[*]}"))"
+  want="$(fingerprint uv.lock pyproject.toml images/unneeded-distributions.txt <(echo "${extra} ${INFERENCE} ${PLATFORMS[*]}"))"
   if [ "$(cat "${dir}/.fingerprint-${INFERENCE}" 2>/dev/null)" != "${want}" ]; then
     local t0=$SECONDS
     rm -rf "${dir}/wheels" && mkdir -p "${dir}/wheels"
-    requirements "${extra}" >"${dir}/requirements-${INFERENCE}.txt"
+    requirements "${extra}" | prune >"${dir}/requirements-${INFERENCE}.txt"
     pip_download "${dir}/requirements-${INFERENCE}.txt" "${dir}/wheels"
     echo "${want}" >"${dir}/.fingerprint-${INFERENCE}"
     echo "build-images: wheelhouse ${name} (${INFERENCE}): $(ls "${dir}/wheels" | wc -l) wheels, $((SECONDS - t0)) s" >&2
@@ -141,7 +159,7 @@ for server in ${SERVERS}; do
   log="${ROOT}/build/logs/${server}.log"
   mkdir -p "$(dirname "${log}")"
   if ! docker build -f images/Dockerfile \
-      --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "INFERENCE=${INFERENCE}" \
+      --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" --build-arg "INFERENCE=${INFERENCE}" \
       --build-arg "COMMAND=${command}" --build-arg "PORT=${port}" \
       --build-arg "TITLE=mcp-servers/${server}" --build-arg "VERSION=${VERSION}" \
       --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \

@@ -1,0 +1,26 @@
+"""Shared runtime for the fleet's MCP servers: a server is only its tools.
+
+    from mcp_runtime import RuntimeSettings, ServerSpec, run
+
+    def create(settings: RuntimeSettings) -> ServerSpec:
+        return ServerSpec(mcp=mcp)
+
+    def main() -> None:
+        run(create, RuntimeSettings)
+"""
+
+from mcp_runtime.app import MCP_PATH, ServerSpec, build_app
+from mcp_runtime.probes import ReadinessCheck
+from mcp_runtime.serve import run
+from mcp_runtime.settings import RuntimeSettings, SettingsLoadError, load_settings
+
+__all__ = [
+    "MCP_PATH",
+    "ReadinessCheck",
+    "RuntimeSettings",
+    "ServerSpec",
+    "SettingsLoadError",
+    "build_app",
+    "load_settings",
+    "run",
+]

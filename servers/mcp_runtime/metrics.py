@@ -57,6 +57,10 @@ class ToolMetrics:
             for outcome in OUTCOMES:
                 self.calls.labels(tool=name, outcome=outcome)
 
+    @property
+    def known_tools(self) -> frozenset[str]:
+        return self._known_tools
+
     def tool_label(self, name: str) -> str:
         return name if name in self._known_tools else UNKNOWN_TOOL
 

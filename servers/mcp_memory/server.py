@@ -1,0 +1,68 @@
+"""Build the memory server from settings: an embedding engine and a store behind MCP tools."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastmcp import FastMCP
+from mcp_runtime import ServerSpec, SettingsLoadError
+
+from mcp_memory.embedder import ModelLoadError, packaged_model_files, providers_for
+from mcp_memory.engine import EmbeddingEngine
+from mcp_memory.metrics import MemoryMetrics
+from mcp_memory.service import MemoryService
+from mcp_memory.settings import MemorySettings
+from mcp_memory.store import make_store
+from mcp_memory.tools import register_tools
+
+INSTRUCTIONS = (
+    "Long-term semantic memory. remember stores texts (with optional tags and metadata); "
+    "recall finds the ones closest in meaning to a query, with similarity scores; forget "
+    "deletes by id or by tag; stats counts them."
+)
+
+
+@dataclass(frozen=True)
+class MemoryServer:
+    spec: ServerSpec
+    metrics: MemoryMetrics
+
+
+def create(settings: MemorySettings) -> MemoryServer:
+    try:
+        # A device this build cannot serve is a setting error: refuse before serving.
+        providers_for(settings.memory_device)
+    except ModelLoadError as exc:
+        raise SettingsLoadError(str(exc)) from None
+    database_url = str(settings.database_url) if settings.database_url else None
+    metrics = MemoryMetrics()
+    engine = EmbeddingEngine(
+        packaged_model_files(),
+        device=settings.memory_device,
+        batch_size=settings.memory_batch_size,
+        threads=settings.memory_inference_threads,
+        metrics=metrics,
+    )
+    service = MemoryService(
+        make_store(database_url, settings.mcp_data_dir),
+        engine,
+        metrics,
+        max_text_chars=settings.memory_max_text_chars,
+    )
+    mcp = FastMCP("memory", instructions=INSTRUCTIONS)
+    register_tools(mcp, service)
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    spec = ServerSpec(
+        mcp=mcp,
+        readiness_checks=[service.embedding_model, service.database],
+        lifespan=lifespan,
+    )
+    return MemoryServer(spec=spec, metrics=metrics)

@@ -1,0 +1,188 @@
+"""Memory operations with their validation: the layer between the tools and the store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from mcp_memory.cache import SyncedIndex
+from mcp_memory.embedder import DIMENSIONS, MODEL_ID
+from mcp_memory.engine import EmbeddingEngine
+from mcp_memory.errors import InvalidArgument, StoreUnavailable
+from mcp_memory.index import VectorIndex
+from mcp_memory.metrics import MemoryMetrics
+from mcp_memory.models import (
+    Forgotten,
+    MemoryStats,
+    NewMemory,
+    RecalledMemory,
+    StoredMemory,
+)
+from mcp_memory.store import MemoryStore
+
+MAX_K = 100
+DEFAULT_K = 5
+MAX_TAGS = 32
+MAX_TAG_CHARS = 64
+MAX_METADATA_BYTES = 16_384
+MAX_BATCH_ITEMS = 256
+
+log = structlog.get_logger(__name__)
+
+
+class MemoryService:
+    def __init__(
+        self,
+        store: MemoryStore,
+        engine: EmbeddingEngine,
+        metrics: MemoryMetrics,
+        *,
+        max_text_chars: int,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._metrics = metrics
+        self._max_text_chars = max_text_chars
+        self._synced = SyncedIndex(store)
+
+    async def start(self) -> None:
+        """Start loading the model, open the store and fill the index.
+
+        A database that is down is retried on first use (and by /ready); a model or
+        device the build cannot serve, or a database of another model, stops startup.
+        """
+        self._engine.start()
+        try:
+            await self._store.open(MODEL_ID)
+            await self._refresh()
+        except StoreUnavailable as exc:
+            log.warning("memory_store_unavailable_at_start", error=str(exc))
+
+    async def stop(self) -> None:
+        await self._engine.stop()
+        await self._store.close()
+
+    async def embedding_model(self) -> None:
+        """Readiness check: the model is loaded."""
+        await self._engine.check_ready()
+
+    async def database(self) -> None:
+        """Readiness check: the store answers."""
+        await self._store.ping()
+
+    async def remember(
+        self, text: str, tags: Sequence[str] | None, metadata: dict[str, Any] | None
+    ) -> StoredMemory:
+        (memory,) = await self.remember_many([NewMemory(text=text, tags=tags, metadata=metadata)])
+        return memory
+
+    async def remember_many(self, items: Sequence[NewMemory]) -> list[StoredMemory]:
+        if not items:
+            raise InvalidArgument("items", "must hold at least one memory")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise InvalidArgument(
+                "items", f"must hold at most {MAX_BATCH_ITEMS} memories, got {len(items)}"
+            )
+        prefix = (lambda i: f"items[{i}].") if len(items) > 1 else (lambda i: "")
+        now = datetime.now(UTC)
+        memories = [
+            StoredMemory(
+                id=uuid.uuid4().hex,
+                text=self._text(item.text, f"{prefix(i)}text"),
+                tags=_tags(item.tags, f"{prefix(i)}tags"),
+                metadata=_metadata(item.metadata, f"{prefix(i)}metadata"),
+                created_at=now,
+            )
+            for i, item in enumerate(items)
+        ]
+        vectors = await self._engine.embed([m.text for m in memories])
+        await self._store.insert(memories, vectors)
+        return memories
+
+    async def recall(self, query: str, k: int, tags: Sequence[str] | None) -> list[RecalledMemory]:
+        query = self._text(query, "query")
+        if not 1 <= k <= MAX_K:
+            raise InvalidArgument("k", f"must be between 1 and {MAX_K}, got {k}")
+        wanted = _tags(tags, "tags")
+        vectors, index = await asyncio.gather(self._engine.embed([query]), self._refresh())
+        return [
+            RecalledMemory(**memory.model_dump(), score=round(score, 6))
+            for memory, score in index.search(vectors[0], k, wanted)
+        ]
+
+    async def forget(self, memory_id: str | None, tag: str | None) -> Forgotten:
+        if (memory_id is None) == (tag is None):
+            given = "both" if memory_id is not None else "neither"
+            raise InvalidArgument("id/tag", f"give exactly one of id or tag; got {given}")
+        if memory_id is not None:
+            if not memory_id.strip():
+                raise InvalidArgument("id", "must not be empty")
+            gone = await self._store.forget_ids([memory_id.strip()])
+        else:
+            (clean_tag,) = _tags([tag or ""], "tag")
+            gone = await self._store.forget_tag(clean_tag)
+        await self._refresh()
+        return Forgotten(forgotten=len(gone), ids=gone)
+
+    async def stats(self) -> MemoryStats:
+        index = await self._refresh()
+        embedder = self._engine.embedder
+        return MemoryStats(
+            memories=len(index),
+            tags=index.tag_counts(),
+            model=MODEL_ID,
+            dimensions=DIMENSIONS,
+            device=embedder.device if embedder else "cpu",
+            execution_provider=embedder.provider if embedder else "loading",
+            backend=self._store.backend,
+        )
+
+    async def _refresh(self) -> VectorIndex:
+        index = await self._synced.refresh()
+        self._metrics.memories.set(len(index))
+        return index
+
+    def _text(self, value: str, argument: str) -> str:
+        text = value.strip()
+        if not text:
+            raise InvalidArgument(argument, "must not be empty")
+        if len(text) > self._max_text_chars:
+            raise InvalidArgument(
+                argument,
+                f"must be at most {self._max_text_chars} characters (MEMORY_MAX_TEXT_CHARS), "
+                f"got {len(text)}",
+            )
+        return text
+
+
+def _tags(values: Sequence[str] | None, argument: str) -> tuple[str, ...]:
+    if not values:
+        return ()
+    if len(values) > MAX_TAGS:
+        raise InvalidArgument(argument, f"at most {MAX_TAGS} tags, got {len(values)}")
+    tags: dict[str, None] = {}
+    for value in values:
+        tag = value.strip()
+        if not tag:
+            raise InvalidArgument(argument, "a tag must not be empty")
+        if len(tag) > MAX_TAG_CHARS:
+            raise InvalidArgument(argument, f"a tag must be at most {MAX_TAG_CHARS} characters")
+        tags[tag] = None
+    return tuple(tags)
+
+
+def _metadata(value: dict[str, Any] | None, argument: str) -> dict[str, Any]:
+    if not value:
+        return {}
+    size = len(json.dumps(value).encode())
+    if size > MAX_METADATA_BYTES:
+        raise InvalidArgument(
+            argument, f"must be at most {MAX_METADATA_BYTES} bytes as JSON, got {size}"
+        )
+    return value

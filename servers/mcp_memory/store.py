@@ -1,0 +1,82 @@
+"""The storage interface the memory service depends on, and the factory that picks a backend.
+
+Every write gets a sequence number, and writes commit in sequence order (the backends
+serialise writers), so a reader that remembers the highest number it has seen can
+fetch exactly what changed since: new memories from one sequence, forgotten ids
+(tombstones) from another. That is how each replica keeps its in-memory index equal
+to the database without rereading it.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from mcp_memory.embedder import DIMENSIONS
+from mcp_memory.models import StoredMemory
+
+Backend = Literal["postgresql", "sqlite"]
+
+
+@dataclass(frozen=True)
+class ChangeMark:
+    """Highest sequence numbers seen: of stored memories, and of forgotten ones."""
+
+    added: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True)
+class Changes:
+    added: list[StoredMemory]
+    vectors: np.ndarray
+    removed: list[str]
+    mark: ChangeMark
+
+
+class MemoryStore(Protocol):
+    backend: Backend
+
+    async def open(self, model_id: str) -> None:
+        """Connect, create the schema and check the stored vectors come from `model_id`.
+
+        Raises StoreUnavailable if the database is down, ModelMismatch if it holds
+        vectors of another model.
+        """
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers."""
+
+    async def insert(self, memories: list[StoredMemory], vectors: np.ndarray) -> None: ...
+
+    async def forget_ids(self, ids: list[str]) -> list[str]:
+        """Delete these memories; return the ids that existed."""
+
+    async def forget_tag(self, tag: str) -> list[str]:
+        """Delete every memory carrying `tag`; return their ids."""
+
+    async def changes_since(self, mark: ChangeMark) -> Changes: ...
+
+
+def encode_vector(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def decode_vectors(blobs: list[bytes]) -> np.ndarray:
+    if not blobs:
+        return np.empty((0, DIMENSIONS), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), DIMENSIONS)
+
+
+def make_store(database_url: str | None, data_dir: Path) -> MemoryStore:
+    """PostgreSQL when a URL is configured, otherwise an embedded SQLite file in `data_dir`."""
+    if database_url:
+        from mcp_memory.store_postgres import PostgresMemoryStore
+
+        return PostgresMemoryStore(database_url)
+    from mcp_memory.store_sqlite import SqliteMemoryStore
+
+    return SqliteMemoryStore(data_dir / "memory.sqlite3")

@@ -1,0 +1,169 @@
+"""Memory storage in an embedded SQLite file, for a single replica without DATABASE_URL."""
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import numpy as np
+import structlog
+
+from mcp_memory.errors import ModelMismatch, StoreUnavailable
+from mcp_memory.models import StoredMemory
+from mcp_memory.store import Backend, ChangeMark, Changes, decode_vectors, encode_vector
+
+log = structlog.get_logger(__name__)
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS memory_items (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    text       TEXT NOT NULL,
+    tags       TEXT NOT NULL DEFAULT '[]',
+    metadata   TEXT NOT NULL DEFAULT '{}',
+    embedding  BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS memory_forgotten (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS memory_model (
+    only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
+    model    TEXT NOT NULL
+);
+"""
+
+
+class SqliteMemoryStore:
+    backend: Backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+        # One connection: SQLite serialises writers anyway, and a single writer keeps
+        # sequence numbers committing in order.
+        self._write_lock = asyncio.Lock()
+        self._open_lock = asyncio.Lock()
+        self._model_id: str | None = None
+
+    async def open(self, model_id: str) -> None:
+        self._model_id = model_id
+        await self._conn()
+
+    async def _open(self) -> aiosqlite.Connection:
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(self._path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(exc) from exc
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.executescript(SCHEMA_SQL)
+            await db.execute(
+                "INSERT OR IGNORE INTO memory_model (only_row, model) VALUES (1, ?)",
+                (self._model_id,),
+            )
+            await db.commit()
+            async with db.execute("SELECT model FROM memory_model") as cursor:
+                (stored,) = await cursor.fetchone()  # type: ignore[misc]
+        except (OSError, sqlite3.Error) as exc:
+            await db.close()
+            raise StoreUnavailable(exc) from exc
+        if stored != self._model_id:
+            await db.close()
+            raise ModelMismatch(stored, str(self._model_id))
+        log.info("memory_schema_ready", backend=self.backend, path=str(self._path))
+        return db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def ping(self) -> None:
+        db = await self._conn()
+        async with db.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
+
+    async def insert(self, memories: list[StoredMemory], vectors: np.ndarray) -> None:
+        rows = [
+            (
+                m.id,
+                m.text,
+                json.dumps(list(m.tags)),
+                json.dumps(m.metadata),
+                encode_vector(v),
+                m.created_at.isoformat(),
+            )
+            for m, v in zip(memories, vectors, strict=True)
+        ]
+        db = await self._conn()
+        async with self._write_lock:
+            await db.executemany(
+                "INSERT INTO memory_items (id, text, tags, metadata, embedding, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            await db.commit()
+
+    async def forget_ids(self, ids: list[str]) -> list[str]:
+        marks = ",".join("?" * len(ids))
+        return await self._forget(f"id IN ({marks})", ids)
+
+    async def forget_tag(self, tag: str) -> list[str]:
+        return await self._forget(
+            "EXISTS (SELECT 1 FROM json_each(memory_items.tags) WHERE value = ?)", [tag]
+        )
+
+    async def _forget(self, condition: str, arguments: list[str]) -> list[str]:
+        db = await self._conn()
+        async with self._write_lock:
+            async with db.execute(
+                f"DELETE FROM memory_items WHERE {condition} RETURNING id", arguments
+            ) as cursor:
+                gone = [row[0] for row in await cursor.fetchall()]
+            await db.executemany(
+                "INSERT INTO memory_forgotten (id) VALUES (?)", [(i,) for i in gone]
+            )
+            await db.commit()
+        return gone
+
+    async def changes_since(self, mark: ChangeMark) -> Changes:
+        db = await self._conn()
+        async with db.execute(
+            "SELECT seq, id, text, tags, metadata, embedding, created_at "
+            "FROM memory_items WHERE seq > ? ORDER BY seq",
+            (mark.added,),
+        ) as cursor:
+            rows = list(await cursor.fetchall())
+        async with db.execute(
+            "SELECT seq, id FROM memory_forgotten WHERE seq > ? ORDER BY seq", (mark.removed,)
+        ) as cursor:
+            tombstones = list(await cursor.fetchall())
+        return Changes(
+            added=[
+                StoredMemory(
+                    id=r[1],
+                    text=r[2],
+                    tags=tuple(json.loads(r[3])),
+                    metadata=json.loads(r[4]),
+                    created_at=r[6],
+                )
+                for r in rows
+            ],
+            vectors=decode_vectors([r[5] for r in rows]),
+            removed=[t[1] for t in tombstones],
+            mark=ChangeMark(
+                added=rows[-1][0] if rows else mark.added,
+                removed=tombstones[-1][0] if tombstones else mark.removed,
+            ),
+        )
+
+    async def _conn(self) -> aiosqlite.Connection:
+        """The connection, opened (and the schema made) on first use."""
+        async with self._open_lock:
+            if self._db is None:
+                self._db = await self._open()
+            return self._db

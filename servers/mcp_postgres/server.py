@@ -1,0 +1,49 @@
+"""Build the postgres server from settings: catalog and read-only query tools."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastmcp import FastMCP
+from mcp_runtime import ServerSpec
+
+from mcp_postgres.database import Database, DatabaseUnavailable
+from mcp_postgres.settings import PostgresServerSettings
+from mcp_postgres.tools import register_tools
+
+log = structlog.get_logger(__name__)
+
+INSTRUCTIONS = (
+    "Read-only access to one PostgreSQL database. Start with list_schemas and list_tables, "
+    "use describe_table for columns and keys, then query with $1-style parameters. "
+    "Every write is refused."
+)
+
+
+def create(settings: PostgresServerSettings) -> ServerSpec:
+    database = Database(str(settings.database_url))
+    mcp = FastMCP("postgres", instructions=INSTRUCTIONS)
+    register_tools(
+        mcp,
+        database,
+        max_rows=settings.mcp_query_max_rows,
+        timeout_seconds=settings.mcp_query_timeout_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        try:
+            await database.open()
+        except DatabaseUnavailable as exc:
+            # Serve anyway: /ready stays 503 and the pool connects once the database is back.
+            log.warning("postgres_unavailable_at_start", error=str(exc))
+        try:
+            yield
+        finally:
+            await database.close()
+
+    # The function name is what /ready reports when the check fails.
+    async def database_reachable() -> None:
+        await database.ping()
+
+    return ServerSpec(mcp=mcp, readiness_checks=[database_reachable], lifespan=lifespan)

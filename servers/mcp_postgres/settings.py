@@ -1,0 +1,11 @@
+"""Settings of the postgres server: the runtime's, plus the query limits."""
+
+from mcp_runtime import RuntimeSettings
+from pydantic import Field, PostgresDsn
+
+
+class PostgresServerSettings(RuntimeSettings):
+    # Required here: this server has nothing to serve without a database.
+    database_url: PostgresDsn
+    mcp_query_max_rows: int = Field(default=1000, ge=1, le=100_000)
+    mcp_query_timeout_seconds: float = Field(default=10.0, gt=0, le=600)

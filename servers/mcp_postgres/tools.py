@@ -1,0 +1,83 @@
+"""The postgres MCP tools: look at the catalog and run read-only queries."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastmcp import FastMCP
+from fastmcp.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field, JsonValue
+
+from mcp_postgres import catalog
+from mcp_postgres.catalog import SchemaInfo, TableDescription, TableInfo
+from mcp_postgres.database import Database, DatabaseUnavailable
+from mcp_postgres.errors import QueryRejected
+from mcp_postgres.query import QueryResult, run_read_only
+from mcp_postgres.statement_guard import check_statement
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
+
+SchemaName = Annotated[str, Field(description="Schema name, e.g. public.")]
+
+
+@contextmanager
+def _as_tool_error() -> Iterator[None]:
+    # ToolError messages reach the client unmasked; ours name the argument or the rule.
+    try:
+        yield
+    except (QueryRejected, DatabaseUnavailable) as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def register_tools(
+    mcp: FastMCP, database: Database, *, max_rows: int, timeout_seconds: float
+) -> None:
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_schemas() -> list[SchemaInfo]:
+        """List the schemas this connection may use (system schemas left out)."""
+        with _as_tool_error():
+            async with database.connection() as conn:
+                return await catalog.list_schemas(conn)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_tables(schema: SchemaName = "public") -> list[TableInfo]:
+        """List the tables, views and materialized views of one schema."""
+        with _as_tool_error():
+            async with database.connection() as conn:
+                return await catalog.list_tables(conn, schema)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def describe_table(
+        table: Annotated[str, Field(description="Table or view name, without the schema.")],
+        schema: SchemaName = "public",
+    ) -> TableDescription:
+        """Describe a table: columns with types, nullability and defaults, keys and indexes."""
+        with _as_tool_error():
+            async with database.connection() as conn:
+                return await catalog.describe_table(conn, schema, table)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def query(
+        sql: Annotated[
+            str,
+            Field(
+                description="One read-only statement (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN)."
+            ),
+        ],
+        params: Annotated[
+            list[JsonValue] | None,
+            Field(description="Values for $1, $2, ... in order; dates and UUIDs as strings."),
+        ] = None,
+    ) -> QueryResult:
+        """Run one read-only SQL query and return its rows.
+
+        The query runs in a read-only transaction with a statement timeout; at most the
+        configured number of rows is returned and `truncated` tells whether there were more.
+        """
+        with _as_tool_error():
+            check_statement(sql)
+            async with database.connection() as conn:
+                return await run_read_only(
+                    conn, sql, params or [], max_rows=max_rows, timeout_seconds=timeout_seconds
+                )

@@ -1,0 +1,92 @@
+"""Assemble one server's ASGI app: /mcp plus probes, metrics and the server's own routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+from fastmcp import FastMCP
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+
+from mcp_runtime.auth import verifier_from_settings
+from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
+from mcp_runtime.metrics import ToolMetrics
+from mcp_runtime.probes import ReadinessCheck, probe_routes
+from mcp_runtime.settings import RuntimeSettings
+from mcp_runtime.tool_events import ToolCallObserver
+
+MCP_PATH = "/mcp"
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """Everything the runtime needs to serve one MCP server.
+
+    `lifespan` opens what the tools and checks share (pools, models) before the first
+    request and closes it after the last; `readiness_checks` raise when a dependency
+    is unreachable; `routes` are extra plain-HTTP routes (outside MCP auth).
+    """
+
+    mcp: FastMCP
+    readiness_checks: Sequence[ReadinessCheck] = ()
+    routes: Sequence[BaseRoute] = ()
+    lifespan: Callable[[], AbstractAsyncContextManager[object]] | None = None
+    version: str = field(default_factory=lambda: _distribution_version())
+
+
+def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
+    """The Starlette app serving `spec` as `settings` describe. Call once per server."""
+    lifecycle = Lifecycle()
+    metrics = ToolMetrics(server=spec.mcp.name, version=spec.version)
+    spec.mcp.add_middleware(ToolCallObserver(metrics))
+    verifier = verifier_from_settings(settings)
+    if verifier is not None:
+        spec.mcp.auth = verifier
+    mcp_app = spec.mcp.http_app(
+        path=MCP_PATH,
+        # Plain JSON responses survive shutdown for session-based clients (SSE
+        # responses are cut) and cost less per call than an event stream.
+        json_response=True,
+        stateless_http=settings.mcp_stateless,
+        host_origin_protection=True,
+        allowed_hosts=list(settings.mcp_allowed_hosts),
+        allowed_origins=list(settings.mcp_allowed_origins),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if spec.lifespan is not None:
+                await stack.enter_async_context(spec.lifespan())
+            await stack.enter_async_context(mcp_app.lifespan(mcp_app))
+            tools = await spec.mcp.list_tools(run_middleware=False)
+            metrics.register_tools(tool.name for tool in tools)
+            lifecycle.started = True
+            yield
+
+    app = Starlette(
+        routes=[
+            *probe_routes(lifecycle, metrics, spec.readiness_checks),
+            *spec.routes,
+            Mount("/", app=InFlightRequests(mcp_app, lifecycle)),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.lifecycle = lifecycle
+    app.state.metrics = metrics
+    return app
+
+
+def lifecycle_of(app: Starlette) -> Lifecycle:
+    lifecycle: Lifecycle = app.state.lifecycle
+    return lifecycle
+
+
+def _distribution_version() -> str:
+    try:
+        return version("mcp-servers")
+    except PackageNotFoundError:
+        return "0.0.0"

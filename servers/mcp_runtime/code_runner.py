@@ -1,0 +1,59 @@
+"""`mcp-code-runner`: serve the FastMCP server defined in a mounted Python file.
+
+The chart's code pattern mounts a ConfigMap holding `server.py`, which defines
+`mcp = FastMCP(...)` and its tools; this runner gives it the shared runtime.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from fastmcp import FastMCP
+
+from mcp_runtime.app import ServerSpec
+from mcp_runtime.serve import run
+from mcp_runtime.settings import RuntimeSettings, SettingsLoadError
+
+_MODULE_NAME = "mcp_code"
+
+
+class CodeRunnerSettings(RuntimeSettings):
+    mcp_code_file: Path = Path("/opt/mcp/code/server.py")
+
+
+def load_server(path: Path) -> FastMCP:
+    """Import `path` and return its FastMCP instance (`mcp`, or the only one it defines)."""
+    if not path.is_file():
+        raise SettingsLoadError(f"MCP_CODE_FILE: {path} does not exist or is not a file")
+    spec = importlib.util.spec_from_file_location(_MODULE_NAME, path)
+    if spec is None or spec.loader is None:
+        raise SettingsLoadError(f"MCP_CODE_FILE: {path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_MODULE_NAME] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise SettingsLoadError(
+            f"MCP_CODE_FILE: {path} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
+    named = getattr(module, "mcp", None)
+    if isinstance(named, FastMCP):
+        return named
+    servers = [value for value in vars(module).values() if isinstance(value, FastMCP)]
+    if len(servers) == 1:
+        return servers[0]
+    found = "no FastMCP instance" if not servers else f"{len(servers)} FastMCP instances"
+    raise SettingsLoadError(
+        f"MCP_CODE_FILE: {path} defines {found}; define one as `mcp = FastMCP(...)`"
+    )
+
+
+def create(settings: CodeRunnerSettings) -> ServerSpec:
+    return ServerSpec(mcp=load_server(settings.mcp_code_file))
+
+
+def main() -> NoReturn:
+    run(create, CodeRunnerSettings)

@@ -1,0 +1,77 @@
+"""/health, /ready and /metrics: plain HTTP endpoints outside authentication."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mcp_runtime.lifecycle import Lifecycle
+from mcp_runtime.metrics import ToolMetrics
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+# A dependency that does not answer within this time counts as unreachable; the
+# kubelet's own probe timeout is typically a few seconds longer.
+CHECK_TIMEOUT_SECONDS = 2.0
+
+_log = structlog.get_logger("mcp_runtime.probes")
+
+
+def probe_routes(
+    lifecycle: Lifecycle,
+    metrics: ToolMetrics,
+    checks: Sequence[ReadinessCheck],
+) -> list[Route]:
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(_: Request) -> Response:
+        reason = await _not_ready_reason(lifecycle, metrics, checks)
+        if reason is None:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+
+
+async def _not_ready_reason(
+    lifecycle: Lifecycle,
+    metrics: ToolMetrics,
+    checks: Sequence[ReadinessCheck],
+) -> str | None:
+    if lifecycle.draining:
+        return "draining"
+    if not lifecycle.started:
+        return "starting"
+    if not metrics.known_tools:
+        return "no tools registered"
+    results = await asyncio.gather(
+        *(asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS) for check in checks),
+        return_exceptions=True,
+    )
+    for check, result in zip(checks, results, strict=True):
+        if isinstance(result, BaseException):
+            reason = _describe_failure(check, result)
+            _log.warning("readiness_check_failed", reason=reason)
+            return reason
+    return None
+
+
+def _describe_failure(check: ReadinessCheck, error: BaseException) -> str:
+    name = getattr(check, "__name__", "check")
+    if isinstance(error, TimeoutError):
+        return f"{name}: no answer within {CHECK_TIMEOUT_SECONDS:g} s"
+    return f"{name}: {type(error).__name__}: {error}"

@@ -1,0 +1,113 @@
+"""Console entry for every server: settings, logging, then uvicorn with a SIGTERM drain."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import NoReturn
+
+import structlog
+import uvicorn
+from starlette.applications import Starlette
+
+from mcp_runtime.app import ServerSpec, build_app, lifecycle_of
+from mcp_runtime.lifecycle import Lifecycle
+from mcp_runtime.logs import configure_logging
+from mcp_runtime.settings import RuntimeSettings, SettingsLoadError, SettingsT, load_settings
+
+# Exit code for a configuration the process cannot start with (like argparse's usage errors).
+EXIT_BAD_SETTINGS = 2
+
+# After the drain, connections still open are notification streams (GET) and idle
+# keep-alives; they need only a moment to be closed.
+_CLOSE_CONNECTIONS_SECONDS = 3
+
+# How long no MCP request must be in flight before the drain ends.
+_QUIET_SECONDS = 1.0
+
+_log = structlog.get_logger("mcp_runtime.serve")
+
+
+def run(create: Callable[[SettingsT], ServerSpec], settings_cls: type[SettingsT]) -> NoReturn:
+    """Load settings, build the server from them and serve it until SIGTERM; never returns.
+
+    A bad setting prints one line naming the environment variable to stderr and exits 2.
+    """
+    try:
+        settings = load_settings(settings_cls)
+        configure_logging(settings.log_level)
+        spec = create(settings)
+    except SettingsLoadError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(EXIT_BAD_SETTINGS)
+    serve(build_app(spec, settings), settings)
+    sys.exit(0)
+
+
+def serve(app: Starlette, settings: RuntimeSettings) -> None:
+    """Serve `app` on MCP_HOST:MCP_PORT; return after a SIGTERM/SIGINT drain."""
+    config = uvicorn.Config(
+        app,
+        host=settings.mcp_host,
+        port=settings.mcp_port,
+        lifespan="on",
+        log_config=None,
+        # One structured event per tool call replaces the access log.
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=_CLOSE_CONNECTIONS_SECONDS,
+    )
+    server = DrainingServer(config, lifecycle_of(app), settings.mcp_drain_timeout_seconds)
+    server.run()
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn.Server that drains in-flight MCP requests before it stops listening.
+
+    On the first SIGTERM or SIGINT /ready turns 503 at once, requests keep being
+    served, and the server stops once none is in flight or the drain timeout passes.
+    Unlike uvicorn it does not re-raise the signal afterwards, so the exit code is 0.
+    A second signal skips the rest of the drain; a third skips closing connections.
+    """
+
+    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle, drain_timeout: float) -> None:
+        super().__init__(config)
+        self._lifecycle = lifecycle
+        self._drain_timeout = drain_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain_task: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._lifecycle.draining:
+            if self.should_exit:
+                self.force_exit = True
+            self.should_exit = True
+            return
+        self._lifecycle.begin_drain()
+        if self._loop is None:
+            self.should_exit = True
+            return
+        self._loop.call_soon_threadsafe(self._start_drain, signal.Signals(sig).name)
+
+    def _start_drain(self, signal_name: str) -> None:
+        self._drain_task = asyncio.create_task(self._drain(signal_name))
+
+    async def _drain(self, signal_name: str) -> None:
+        _log.info(
+            "drain_started",
+            signal=signal_name,
+            in_flight=self._lifecycle.in_flight,
+            timeout_seconds=self._drain_timeout,
+        )
+        if await self._lifecycle.wait_quiet(self._drain_timeout, _QUIET_SECONDS):
+            _log.info("drain_finished")
+        else:
+            _log.warning("drain_timed_out", in_flight=self._lifecycle.in_flight)
+        self.should_exit = True

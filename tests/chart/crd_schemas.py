@@ -1,0 +1,161 @@
+"""JSON schemas for the custom resources the chart renders, which kubeconform's Kubernetes
+schemas do not cover: the required fields and the fields the chart sets, as the External
+Secrets Operator and Prometheus Operator CRDs define them (unknown keys rejected).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Prometheus Operator's Duration pattern (monitoring.coreos.com/v1).
+PROMETHEUS_DURATION = (
+    "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+)
+GO_DURATION = "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def strict(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def resource(api_versions: list[str], kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return strict(
+        {
+            "apiVersion": {"enum": api_versions},
+            "kind": {"const": kind},
+            "metadata": {
+                "type": "object",
+                "required": ["name", "namespace", "labels"],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+                    "namespace": {"type": "string", "minLength": 1},
+                    "labels": STRING_MAP,
+                    "annotations": STRING_MAP,
+                },
+            },
+            "spec": spec,
+        },
+        ["apiVersion", "kind", "metadata", "spec"],
+    )
+
+
+EXTERNAL_SECRET = resource(
+    ["external-secrets.io/v1", "external-secrets.io/v1beta1"],
+    "ExternalSecret",
+    strict(
+        {
+            "refreshInterval": {"type": "string", "pattern": GO_DURATION},
+            "secretStoreRef": strict(
+                {
+                    "name": {"type": "string", "minLength": 1},
+                    "kind": {"enum": ["SecretStore", "ClusterSecretStore"]},
+                },
+                ["name"],
+            ),
+            "target": strict(
+                {
+                    "name": {"type": "string", "minLength": 1},
+                    "creationPolicy": {"enum": ["Owner", "Orphan", "Merge", "None"]},
+                },
+                [],
+            ),
+            "data": {
+                "type": "array",
+                "minItems": 1,
+                "items": strict(
+                    {
+                        "secretKey": {"type": "string", "minLength": 1},
+                        "remoteRef": strict(
+                            {
+                                "key": {"type": "string", "minLength": 1},
+                                "property": {"type": "string"},
+                                "version": {"type": "string"},
+                                "decodingStrategy": {
+                                    "enum": ["Auto", "Base64", "Base64URL", "None"]
+                                },
+                                "conversionStrategy": {"enum": ["Default", "Unicode"]},
+                                "metadataPolicy": {"enum": ["None", "Fetch"]},
+                            },
+                            ["key"],
+                        ),
+                    },
+                    ["secretKey", "remoteRef"],
+                ),
+            },
+        },
+        ["secretStoreRef", "target", "data"],
+    ),
+)
+
+SERVICE_MONITOR = resource(
+    ["monitoring.coreos.com/v1"],
+    "ServiceMonitor",
+    strict(
+        {
+            "selector": strict({"matchLabels": STRING_MAP}, ["matchLabels"]),
+            "namespaceSelector": strict(
+                {"matchNames": {"type": "array", "items": {"type": "string"}}}, ["matchNames"]
+            ),
+            "endpoints": {
+                "type": "array",
+                "minItems": 1,
+                "items": strict(
+                    {
+                        "port": {"type": "string", "minLength": 1},
+                        "path": {"type": "string", "pattern": "^/"},
+                        "interval": {"type": "string", "pattern": PROMETHEUS_DURATION},
+                        "scrapeTimeout": {"type": "string", "pattern": PROMETHEUS_DURATION},
+                    },
+                    ["port"],
+                ),
+            },
+        },
+        ["selector", "endpoints"],
+    ),
+)
+
+PROMETHEUS_RULE = resource(
+    ["monitoring.coreos.com/v1"],
+    "PrometheusRule",
+    strict(
+        {
+            "groups": {
+                "type": "array",
+                "minItems": 1,
+                "items": strict(
+                    {
+                        "name": {"type": "string", "minLength": 1},
+                        "rules": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": strict(
+                                {
+                                    "alert": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                                    "expr": {"type": "string", "minLength": 1},
+                                    "for": {"type": "string", "pattern": PROMETHEUS_DURATION},
+                                    "labels": STRING_MAP,
+                                    "annotations": STRING_MAP,
+                                },
+                                ["alert", "expr"],
+                            ),
+                        },
+                    },
+                    ["name", "rules"],
+                ),
+            }
+        },
+        ["groups"],
+    ),
+)
+
+CRD_SCHEMAS = {
+    "ExternalSecret": EXTERNAL_SECRET,
+    "ServiceMonitor": SERVICE_MONITOR,
+    "PrometheusRule": PROMETHEUS_RULE,
+}

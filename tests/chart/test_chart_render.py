@@ -1,0 +1,467 @@
+"""What the chart renders for the values files in values/ and for the optional features."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from helm_render import (
+    CHART,
+    NAMESPACE,
+    RELEASE,
+    VALUES_DIR,
+    VALUES_FILES,
+    Render,
+    fleet_values,
+    notes,
+    render,
+)
+
+TODO = (VALUES_DIR / "todo.yaml",)
+GREETER = (VALUES_DIR / "greeter-code.yaml",)
+FLEET_SERVERS = {"everything", "greeter", "memory", "postgres", "todo"}
+STANDARD_LABELS = {
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+    "helm.sh/chart",
+}
+
+
+def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
+    return deployment["spec"]["template"]["spec"]
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    (server,) = pod_spec(deployment)["containers"]
+    return server
+
+
+def config_env(result: Render, fullname: str) -> dict[str, str]:
+    return result.get("ConfigMap", fullname)["data"]
+
+
+def pod_annotations(result: Render, fullname: str) -> dict[str, str]:
+    return result.get("Deployment", fullname)["spec"]["template"]["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize("values_file", VALUES_FILES, ids=lambda path: path.name)
+def test_each_values_file_renders_one_server(values_file: Path):
+    (name,) = yaml.safe_load(values_file.read_text())["servers"]
+    result = render((values_file,))
+    for kind in ("Deployment", "Service", "ConfigMap", "ServiceAccount", "NetworkPolicy"):
+        assert f"{name}-mcp" in result.names(kind), kind
+    assert len(result.all("Deployment")) == 1
+
+
+def test_values_files_compose_into_one_release(fleet: Render):
+    assert {d["metadata"]["labels"]["app.kubernetes.io/name"] for d in fleet.all("Deployment")} == (
+        FLEET_SERVERS
+    )
+    assert fleet.names("Service") == {f"{name}-mcp" for name in FLEET_SERVERS}
+
+
+def test_restricted_security_on_every_pod(fleet: Render):
+    for deployment in fleet.all("Deployment"):
+        spec = pod_spec(deployment)
+        assert spec["automountServiceAccountToken"] is False
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["runAsUser"] == 1000
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        context = container(deployment)["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"]["drop"] == ["ALL"]
+        mounts = {m["mountPath"]: m["name"] for m in container(deployment)["volumeMounts"]}
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert volumes[mounts["/tmp"]]["emptyDir"] == {}
+    for account in fleet.all("ServiceAccount"):
+        assert account["automountServiceAccountToken"] is False
+
+
+def test_probes_and_a_startup_window_of_at_least_40_seconds(fleet: Render):
+    for deployment in fleet.all("Deployment"):
+        server = container(deployment)
+        startup = server["startupProbe"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 40
+        if deployment["metadata"]["name"] == "everything-mcp":
+            continue
+        assert server["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+        assert server["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+        assert startup["httpGet"]["path"] == "/health"
+
+
+def test_a_server_probe_handler_replaces_the_default_one(fleet: Render):
+    server = container(fleet.get("Deployment", "everything-mcp"))
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert server[probe]["tcpSocket"] == {"port": "http"}
+        assert "httpGet" not in server[probe]
+    assert server["livenessProbe"]["periodSeconds"] == 10
+
+
+def test_rollout_and_drain(fleet: Render):
+    for deployment in fleet.all("Deployment"):
+        assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        spec = pod_spec(deployment)
+        sleep = container(deployment)["lifecycle"]["preStop"]["exec"]["command"]
+        assert sleep[0] == "sleep"
+        drain = int(config_env(fleet, deployment["metadata"]["name"])["MCP_DRAIN_TIMEOUT_SECONDS"])
+        assert spec["terminationGracePeriodSeconds"] > int(sleep[1]) + drain
+
+
+def test_todo_resources_autoscaler_and_disruption_budget(fleet: Render):
+    deployment = fleet.get("Deployment", "todo-mcp")
+    assert container(deployment)["resources"] == {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    }
+    assert "replicas" not in deployment["spec"]
+    hpa = fleet.get("HorizontalPodAutoscaler", "todo-mcp")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "todo-mcp",
+    }
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 3)
+    assert hpa["spec"]["metrics"] == [
+        {
+            "type": "Resource",
+            "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+        }
+    ]
+    assert fleet.get("PodDisruptionBudget", "todo-mcp")["spec"]["maxUnavailable"] == 1
+
+
+def test_memory_target_joins_the_autoscaler():
+    result = render(
+        TODO, set_json=("servers.todo.autoscaling.targetMemoryUtilizationPercentage=80",)
+    )
+    metrics = result.get("HorizontalPodAutoscaler", "todo-mcp")["spec"]["metrics"]
+    assert [m["resource"]["name"] for m in metrics] == ["cpu", "memory"]
+
+
+def test_disruption_budget_only_when_more_than_one_replica_can_run(fleet: Render):
+    assert fleet.names("PodDisruptionBudget") == {"todo-mcp", "postgres-mcp"}
+    assert fleet.get("Deployment", "postgres-mcp")["spec"]["replicas"] == 2
+    assert fleet.get("Deployment", "greeter-mcp")["spec"]["replicas"] == 1
+
+
+def test_runtime_env_and_dns_rebinding_hosts(fleet: Render):
+    env = config_env(fleet, "todo-mcp")
+    assert env["MCP_TRANSPORT"] == "streamable-http"
+    assert env["MCP_HOST"] == "0.0.0.0"
+    assert env["MCP_PORT"] == "8001"
+    assert env["MCP_STATELESS"] == "true"
+    assert env["MCP_SERVER_CONFIG"] == "/etc/mcp/server-config.json"
+    assert env["MCP_ALLOWED_HOSTS"].split(",") == [
+        "todo-mcp",
+        f"todo-mcp.{NAMESPACE}",
+        f"todo-mcp.{NAMESPACE}.svc",
+        f"todo-mcp.{NAMESPACE}.svc.cluster.local",
+    ]
+    server = container(fleet.get("Deployment", "todo-mcp"))
+    assert server["envFrom"] == [
+        {"configMapRef": {"name": "todo-mcp"}},
+        {"secretRef": {"name": "todo-mcp"}},
+    ]
+    assert server["ports"] == [{"name": "http", "containerPort": 8001, "protocol": "TCP"}]
+
+
+def test_server_config_json(fleet: Render):
+    config = json.loads(config_env(fleet, "postgres-mcp")["server-config.json"])
+    assert config["name"] == "postgres"
+    assert config["version"] == "0.1.0"
+    assert config["port"] == 8002
+    assert config["description"].startswith("Read-only SQL")
+    assert config["tools"] == []
+    extra = render(TODO, set_json=('servers.todo.config={"tools":["add_todo"],"pageSize":50}',))
+    config = json.loads(config_env(extra, "todo-mcp")["server-config.json"])
+    assert (config["tools"], config["pageSize"], config["name"]) == (["add_todo"], 50, "todo")
+
+
+@pytest.mark.parametrize(
+    ("change", "changes_config", "changes_secret"),
+    [
+        ('servers.todo.config={"pageSize":10}', True, False),
+        ('servers.todo.env={"FEATURE":"on"}', True, False),
+        ("servers.todo.logLevel=\"debug\"", True, False),
+        ('servers.todo.secrets=[{"name":"DATABASE_URL","remoteRef":"other"}]', False, True),
+        ('servers.todo.existingSecret="extra"', False, True),
+        ("servers.todo.replicas=1", False, False),
+    ],
+)
+def test_checksums_roll_pods_on_config_and_secret_changes(change, changes_config, changes_secret):
+    before = pod_annotations(render(TODO), "todo-mcp")
+    after = pod_annotations(render(TODO, set_json=(change,)), "todo-mcp")
+    assert (before["checksum/config"] != after["checksum/config"]) is changes_config
+    assert (before["checksum/secret"] != after["checksum/secret"]) is changes_secret
+
+
+def test_inline_code_change_rolls_pods():
+    before = pod_annotations(render(GREETER), "greeter-mcp")
+    after = pod_annotations(
+        render(GREETER, set_json=('servers.greeter.code={"server.py":"# v2"}',)), "greeter-mcp"
+    )
+    assert before["checksum/config"] != after["checksum/config"]
+
+
+def test_network_policy(fleet: Render, features: Render):
+    policy = fleet.get("NetworkPolicy", "todo-mcp")["spec"]
+    assert policy["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "todo",
+        "app.kubernetes.io/instance": RELEASE,
+    }
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    (ingress,) = policy["ingress"]
+    assert ingress["from"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "mcp-servers"}}}
+    ]
+    assert ingress["ports"] == [{"port": 8001, "protocol": "TCP"}]
+    dns, database = policy["egress"]
+    assert dns["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+    assert database["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    assert "beta-mcp" not in features.names("NetworkPolicy")
+
+
+def test_network_policy_admits_configured_clients():
+    backend = {"podSelector": {"matchLabels": {"app": "backend"}}}
+    result = render(TODO, set_json=(f"servers.todo.networkPolicy.ingressFrom=[{json.dumps(backend)}]",))
+    (ingress,) = result.get("NetworkPolicy", "todo-mcp")["spec"]["ingress"]
+    assert ingress["from"][1] == backend
+
+
+def test_external_secret_v1_with_cluster_store(fleet: Render):
+    secret = fleet.get("ExternalSecret", "todo-mcp")
+    assert secret["apiVersion"] == "external-secrets.io/v1"
+    assert secret["spec"]["secretStoreRef"] == {
+        "kind": "ClusterSecretStore",
+        "name": "platform-secrets",
+    }
+    assert secret["spec"]["refreshInterval"] == "1h"
+    assert secret["spec"]["target"] == {"name": "todo-mcp", "creationPolicy": "Owner"}
+    assert secret["spec"]["data"] == [
+        {"secretKey": "DATABASE_URL", "remoteRef": {"key": "mcp/todo", "property": "database-url"}}
+    ]
+    assert "greeter-mcp" not in fleet.names("ExternalSecret")
+
+
+def test_external_secret_v1beta1_and_existing_secret(features: Render):
+    secret = features.get("ExternalSecret", "rel-alpha")
+    assert secret["apiVersion"] == "external-secrets.io/v1beta1"
+    assert secret["spec"]["secretStoreRef"] == {"kind": "SecretStore", "name": "team-secrets"}
+    assert secret["spec"]["data"] == [
+        {"secretKey": "MCP_AUTH_TOKEN", "remoteRef": {"key": "mcp/alpha/token"}}
+    ]
+    env_from = container(features.get("Deployment", "rel-alpha"))["envFrom"]
+    assert env_from[1:] == [{"secretRef": {"name": "rel-alpha"}}, {"secretRef": {"name": "alpha-extra"}}]
+
+
+def test_monitoring_only_when_enabled(fleet: Render):
+    assert fleet.names("ServiceMonitor") == {"postgres-mcp"}
+    assert fleet.names("PrometheusRule") == {"postgres-mcp"}
+    monitor = fleet.get("ServiceMonitor", "postgres-mcp")["spec"]
+    assert monitor["endpoints"] == [
+        {"port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+    ]
+    assert monitor["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    assert render(TODO).names("ServiceMonitor") == set()
+
+
+def test_prometheus_rule_has_the_three_alerts(fleet: Render):
+    (group,) = fleet.get("PrometheusRule", "postgres-mcp")["spec"]["groups"]
+    rules = {rule["alert"]: rule for rule in group["rules"]}
+    assert set(rules) == {"MCPServerRestartLoop", "MCPServerHighErrorRate", "MCPServerHighLatency"}
+    restart = rules["MCPServerRestartLoop"]["expr"]
+    assert "kube_pod_container_status_restarts_total" in restart
+    assert "[5m]" in restart and restart.endswith("> 3")
+    errors = rules["MCPServerHighErrorRate"]["expr"]
+    assert 'outcome="error"' in errors and "mcp_tool_calls_total" in errors
+    assert errors.endswith("> 0.05")
+    latency = rules["MCPServerHighLatency"]["expr"]
+    assert latency.startswith("histogram_quantile(0.95,")
+    assert "mcp_tool_call_duration_seconds_bucket" in latency and latency.endswith("> 0.5")
+    for rule in rules.values():
+        assert 'service="postgres-mcp"' in rule["expr"] or 'pod=~"postgres-mcp-' in rule["expr"]
+        assert rule["labels"]["severity"] in {"warning", "critical"}
+
+
+def test_services(fleet: Render, features: Render):
+    for service in fleet.all("Service"):
+        assert service["spec"]["type"] == "ClusterIP"
+        assert service["spec"]["sessionAffinity"] == "None"
+    alpha = features.get("Service", "rel-alpha")["spec"]
+    assert alpha["type"] == "NodePort"
+    assert alpha["ports"] == [
+        {
+            "name": "http",
+            "port": 8001,
+            "targetPort": "http",
+            "protocol": "TCP",
+            "appProtocol": "http",
+            "nodePort": 30801,
+        }
+    ]
+
+
+def test_names_fullname_override_and_truncation(features: Render):
+    assert features.names("Deployment") == {"rel-alpha", "beta-mcp"}
+    # 62 characters + "-mcp" cut at 63 ends in "-", which must go too.
+    long_name = "a" * 62
+    server = {"image": {"repository": "x"}, "code": {"server.py": ""}}
+    result = render(set_json=(f"servers={json.dumps({long_name: server})}",))
+    fullname = long_name
+    assert result.names("Deployment") == {fullname}
+    assert result.names("Service") == {fullname}
+    assert f"{fullname}-code" in result.names("ConfigMap")
+
+
+def test_labels_and_stable_selectors(fleet: Render):
+    for obj in fleet.objects:
+        labels = obj["metadata"]["labels"]
+        assert STANDARD_LABELS - {"app.kubernetes.io/name"} <= set(labels), obj["metadata"]["name"]
+        assert labels["app.kubernetes.io/instance"] == RELEASE
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["helm.sh/chart"] == "mcp-servers-0.1.0"
+        assert labels["app.kubernetes.io/part-of"] == "mcp-servers"
+    for deployment in fleet.all("Deployment"):
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert set(selector) == {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+        assert STANDARD_LABELS <= set(deployment["metadata"]["labels"])
+        assert deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "mcp-server"
+        template_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= template_labels.items()
+        service = fleet.get("Service", deployment["metadata"]["name"])
+        assert service["spec"]["selector"] == selector
+
+
+def test_common_labels_and_registry(features: Render):
+    for obj in features.objects:
+        assert obj["metadata"]["labels"]["team"] == "platform"
+    image = container(features.get("Deployment", "rel-alpha"))["image"]
+    assert image == (
+        "registry.example.com/mcp-servers/todo@sha256:"
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    )
+    spec = pod_spec(features.get("Deployment", "beta-mcp"))
+    assert spec["imagePullSecrets"] == [{"name": "registry-credentials"}]
+    assert container(features.get("Deployment", "beta-mcp"))["image"] == (
+        "registry.example.com/mcp-servers/memory:0.1.0"
+    )
+
+
+def test_gpu_and_cpu_variants_of_memory():
+    gpu = render((VALUES_DIR / "memory.yaml",)).get("Deployment", "memory-mcp")
+    assert container(gpu)["resources"]["limits"] == {"cpu": "2", "memory": "8Gi", "nvidia.com/gpu": 1}
+    assert container(gpu)["resources"]["requests"]["memory"] == "4Gi"
+    assert pod_spec(gpu)["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert pod_spec(gpu)["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
+    cpu_render = render((VALUES_DIR / "memory-cpu.yaml",))
+    cpu = cpu_render.get("Deployment", "memory-mcp")
+    assert "nvidia.com/gpu" not in container(cpu)["resources"]["limits"]
+    assert "nodeSelector" not in pod_spec(cpu)
+    assert "tolerations" not in pod_spec(cpu)
+    assert config_env(cpu_render, "memory-mcp")["MEMORY_DEVICE"] == "cpu"
+
+
+def test_inline_code_pattern(fleet: Render):
+    deployment = fleet.get("Deployment", "greeter-mcp")
+    assert container(deployment)["image"] == "mcp-servers/runtime:0.1.0"
+    mounts = {m["name"]: m for m in container(deployment)["volumeMounts"]}
+    assert mounts["code"] == {"name": "code", "mountPath": "/opt/mcp/code", "readOnly": True}
+    volumes = {v["name"]: v for v in pod_spec(deployment)["volumes"]}
+    assert volumes["code"]["configMap"]["name"] == "greeter-mcp-code"
+    assert "def greet" in fleet.get("ConfigMap", "greeter-mcp-code")["data"]["server.py"]
+    assert config_env(fleet, "greeter-mcp")["MCP_CODE_FILE"] == "/opt/mcp/code/server.py"
+
+
+def test_prebuilt_community_image(fleet: Render):
+    deployment = fleet.get("Deployment", "everything-mcp")
+    server = container(deployment)
+    assert server["image"] == "docker.io/library/node:22-bookworm-slim"
+    assert server["command"][0] == "npx"
+    assert server["args"] == ["streamableHttp"]
+    env = config_env(fleet, "everything-mcp")
+    assert (env["PORT"], env["HOME"], env["MCP_STATELESS"]) == ("3001", "/tmp", "false")
+    assert deployment["spec"]["replicas"] == 1
+
+
+def test_value_from_env_goes_on_the_container(features: Render):
+    server = container(features.get("Deployment", "rel-alpha"))
+    assert server["env"] == [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    ]
+    assert config_env(features, "rel-alpha")["MCP_ALLOWED_ORIGINS"] == "https://chat.example.com"
+
+
+def test_defaults_deep_merge_under_every_server():
+    result = render(
+        (*TODO, *GREETER),
+        set_json=(
+            'defaults.logLevel="debug"',
+            "defaults.networkPolicy.enabled=false",
+            "servers.greeter.networkPolicy.enabled=true",
+            'defaults.nodeSelector={"pool":"mcp"}',
+        ),
+    )
+    assert config_env(result, "todo-mcp")["LOG_LEVEL"] == "debug"
+    assert config_env(result, "greeter-mcp")["LOG_LEVEL"] == "debug"
+    assert result.names("NetworkPolicy") == {"greeter-mcp"}
+    assert pod_spec(result.get("Deployment", "todo-mcp"))["nodeSelector"] == {"pool": "mcp"}
+    # A server's own map keys merge with the defaults' instead of replacing them.
+    assert container(result.get("Deployment", "todo-mcp"))["livenessProbe"]["periodSeconds"] == 10
+
+
+def test_a_server_can_be_switched_off():
+    result = render((*TODO, *GREETER), set_json=("servers.todo.enabled=false",))
+    assert result.names("Deployment") == {"greeter-mcp"}
+    assert "todo-mcp" not in result.names("ExternalSecret")
+
+
+def test_helm_test_pod_calls_the_server_through_its_service(fleet: Render):
+    pod = fleet.get("Pod", "postgres-mcp-test")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    (call,) = pod["spec"]["containers"]
+    assert call["command"] == ["python3", "-c"]
+    assert call["args"] == [(CHART / "files" / "mcp-smoke.py").read_text()]
+    env = {e["name"]: e for e in call["env"]}
+    assert env["MCP_URL"]["value"] == f"http://postgres-mcp.{NAMESPACE}.svc.cluster.local:8002/mcp"
+    assert env["MCP_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert call["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["spec"]["restartPolicy"] == "Never"
+    service_selector = fleet.get("Service", "postgres-mcp")["spec"]["selector"]
+    assert not service_selector.items() <= pod["metadata"]["labels"].items()
+    assert pod["metadata"]["labels"]["app.kubernetes.io/part-of"] == "mcp-servers"
+    greeter = {e["name"]: e.get("value") for e in fleet.get("Pod", "greeter-mcp-test")["spec"]["containers"][0]["env"]}
+    assert (greeter["MCP_TEST_TOOL"], json.loads(greeter["MCP_TEST_ARGUMENTS"])) == ("greet", {"name": "helm"})
+
+
+def test_notes_print_urls_and_a_mcp_json():
+    text = notes(VALUES_FILES)
+    for name, port in [("todo", 8001), ("postgres", 8002), ("memory", 8003), ("greeter", 8000)]:
+        assert f"http://{name}-mcp.{NAMESPACE}.svc.cluster.local:{port}/mcp" in text
+    mcp_json = json.loads(text[text.index("{") : text.rindex("}") + 1])
+    assert mcp_json["mcpServers"]["todo"] == {
+        "type": "http",
+        "url": f"http://todo-mcp.{NAMESPACE}.svc.cluster.local:8001/mcp",
+    }
+    assert set(mcp_json["mcpServers"]) == FLEET_SERVERS
+    assert "kubectl -n mcp port-forward svc/todo-mcp 8001" in text
+
+
+def test_notes_without_servers_say_what_to_do():
+    assert "No MCP server is enabled" in notes(())
+
+
+def test_fifty_servers_render():
+    result = render(set_json=(f"servers={json.dumps(fleet_values(50)['servers'])}",))
+    assert len(result.all("Deployment")) == 50
+    assert len(result.names("Service")) == 50

@@ -1,0 +1,138 @@
+"""The embedding model itself: vectors are right, batching does not change them, bad setups fail."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from mcp_memory.embedder import (
+    DIMENSIONS,
+    MAX_TOKENS,
+    Embedder,
+    ModelLoadError,
+    packaged_model_files,
+    providers_for,
+    verify_files,
+)
+from mcp_memory.engine import EmbeddingEngine
+from mcp_memory.errors import NotReady
+from mcp_memory.metrics import MemoryMetrics
+
+PARAPHRASES = [
+    ("The cat sits on the mat.", "A cat is sitting on a rug."),
+    ("How do I reset my password?", "I forgot my password and need to change it."),
+    ("The meeting was moved to Friday.", "We rescheduled the meeting for Friday."),
+    ("The server ran out of memory and crashed.", "The process died because RAM was exhausted."),
+]
+UNRELATED = [
+    ("The cat sits on the mat.", "Quarterly revenue grew by ten percent."),
+    ("How do I reset my password?", "The volcano erupted last night."),
+    ("Python is a programming language.", "I like to eat bananas for breakfast."),
+    ("The meeting was moved to Friday.", "Photosynthesis turns light into chemical energy."),
+]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder(packaged_model_files(), "cpu", batch_size=8, threads=1)
+
+
+def cosine_pairs(embedder: Embedder, pairs: list[tuple[str, str]]) -> list[float]:
+    vectors = embedder.embed([text for pair in pairs for text in pair])
+    return [float(vectors[2 * i] @ vectors[2 * i + 1]) for i in range(len(pairs))]
+
+
+def test_vectors_are_unit_length_384_floats(embedder: Embedder) -> None:
+    vectors = embedder.embed(["hello world", "a second, longer sentence about something else"])
+    assert vectors.shape == (2, DIMENSIONS)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_paraphrases_are_close_and_unrelated_sentences_are_not(embedder: Embedder) -> None:
+    paraphrase_scores = cosine_pairs(embedder, PARAPHRASES)
+    unrelated_scores = cosine_pairs(embedder, UNRELATED)
+    assert min(paraphrase_scores) > 0.6, paraphrase_scores
+    assert max(unrelated_scores) < 0.3, unrelated_scores
+
+
+def test_batching_and_padding_do_not_change_a_vector(embedder: Embedder) -> None:
+    texts = [text for pair in PARAPHRASES + UNRELATED for text in pair]
+    together = embedder.embed(texts)
+    alone = np.stack([embedder.embed([text])[0] for text in texts])
+    assert np.min(np.sum(together * alone, axis=1)) > 0.9999
+
+
+def test_texts_past_the_token_limit_are_truncated_not_rejected(embedder: Embedder) -> None:
+    head = "The deployment failed because the image tag was wrong. "
+    long_text = head + "filler words " * (MAX_TOKENS * 2)
+    vector = embedder.embed([long_text])[0]
+    assert np.isfinite(vector).all()
+    cut_at_limit = head + "filler words " * MAX_TOKENS
+    assert float(vector @ embedder.embed([cut_at_limit])[0]) > 0.999
+
+
+def test_a_model_file_with_the_wrong_checksum_is_refused(tmp_path: Path) -> None:
+    files = packaged_model_files()
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelLoadError, match=r"model\.onnx has sha256 [0-9a-f]{64}, expected"):
+        verify_files(dataclasses.replace(files, model=bad))
+
+
+def test_a_missing_tokenizer_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "tokenizer.json"
+    with pytest.raises(ModelLoadError, match=f"cannot read {missing}"):
+        verify_files(dataclasses.replace(packaged_model_files(), tokenizer=missing))
+
+
+def test_device_choice_follows_the_installed_onnxruntime() -> None:
+    assert providers_for("cpu") == ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        assert providers_for("auto")[0] == "CUDAExecutionProvider"
+        assert providers_for("cuda")[0] == "CUDAExecutionProvider"
+    else:
+        assert providers_for("auto") == ["CPUExecutionProvider"]
+        with pytest.raises(ModelLoadError, match="MEMORY_DEVICE=cuda but this onnxruntime has no"):
+            providers_for("cuda")
+
+
+async def test_engine_is_not_ready_until_the_model_has_loaded() -> None:
+    engine = EmbeddingEngine(
+        packaged_model_files(), device="cpu", batch_size=8, threads=1, metrics=MemoryMetrics()
+    )
+    with pytest.raises(NotReady, match="not started"):
+        await engine.embed(["x"])
+    engine.start()
+    try:
+        with pytest.raises(NotReady, match="embedding model is loading"):
+            await engine.check_ready()
+        # embed() waits for the load instead of failing.
+        vectors = await engine.embed(["first call waits for the model"])
+        assert vectors.shape == (1, DIMENSIONS)
+        await engine.check_ready()
+    finally:
+        await engine.stop()
+
+
+async def test_concurrent_embeds_share_model_runs() -> None:
+    metrics = MemoryMetrics()
+    engine = EmbeddingEngine(
+        packaged_model_files(), device="cpu", batch_size=64, threads=1, metrics=metrics
+    )
+    engine.start()
+    try:
+        await engine.embed(["warm up"])
+        texts = [f"memory number {i} about topic {i % 7}" for i in range(40)]
+        results = await asyncio.gather(*(engine.embed([t]) for t in texts))
+        runs = metrics.registry.get_sample_value("mcp_memory_embedding_batch_size_count")
+        assert runs is not None and runs < 1 + len(texts), "no two calls shared a run"
+        expected = engine.embedder.embed(texts)  # type: ignore[union-attr]
+        for got, want in zip(results, expected, strict=True):
+            assert float(got[0] @ want) > 0.9999
+    finally:
+        await engine.stop()

@@ -1,0 +1,101 @@
+"""Starting the server: device logging, and the clear errors bad settings or databases get."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+import httpx
+import onnxruntime as ort
+import pytest
+from fastmcp.exceptions import ToolError
+from memory_harness import StartServer, free_port
+
+
+def events(log: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+
+def test_log_says_which_device_loaded_the_model(start_server: StartServer, data_dir: Path) -> None:
+    server = start_server(MCP_DATA_DIR=str(data_dir))
+    names = [e["event"] for e in events(server.log())]
+    assert names.index("embedding_model_loading") < names.index("embedding_model_loaded")
+    loaded = next(e for e in events(server.log()) if e["event"] == "embedding_model_loaded")
+    assert loaded["device"] == "cpu"
+    assert loaded["execution_provider"] == "CPUExecutionProvider"
+    assert httpx.get(f"{server.url}/ready").json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MEMORY_DEVICE": "tpu"}, "MEMORY_DEVICE: Input should be 'auto', 'cuda' or 'cpu'"),
+        ({"MEMORY_BATCH_SIZE": "0"}, "MEMORY_BATCH_SIZE: Input should be greater than or equal"),
+    ],
+)
+def test_bad_settings_exit_2_naming_the_variable(
+    start_server: StartServer, data_dir: Path, env: dict[str, str], message: str
+) -> None:
+    server = start_server(wait=False, MCP_DATA_DIR=str(data_dir), **env)
+    assert server.process is not None
+    assert server.process.wait(timeout=60) == 2
+    assert message in server.log()
+
+
+def test_cuda_required_without_a_cuda_build(start_server: StartServer, data_dir: Path) -> None:
+    server = start_server(wait=False, MCP_DATA_DIR=str(data_dir), MEMORY_DEVICE="cuda")
+    assert server.process is not None
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        server.wait_ready()
+        return
+    assert server.process.wait(timeout=60) == 2
+    assert "MEMORY_DEVICE=cuda but this onnxruntime has no CUDAExecutionProvider" in server.log()
+
+
+@pytest.mark.postgres
+async def test_a_database_of_another_model_stops_startup(
+    start_server: StartServer, memory_database: str
+) -> None:
+    start_server(DATABASE_URL=memory_database).stop()
+    conn = await asyncpg.connect(memory_database)
+    try:
+        await conn.execute("UPDATE memory_model SET model = 'some-other-model'")
+    finally:
+        await conn.close()
+    server = start_server(wait=False, DATABASE_URL=memory_database)
+    assert server.process is not None
+    assert server.process.wait(timeout=60) != 0
+    assert (
+        "the database holds embeddings of model 'some-other-model' but this server computes "
+        "'all-MiniLM-L6-v2-int8'"
+    ) in server.log()
+
+
+async def test_unreachable_database_keeps_ready_false_with_the_reason(
+    start_server: StartServer,
+) -> None:
+    closed_port = free_port()
+    server = start_server(
+        wait=False, DATABASE_URL=f"postgresql://mcp:mcp@127.0.0.1:{closed_port}/x"
+    )
+    reason = ""
+    for _ in range(600):
+        assert server.process is not None and server.process.poll() is None, server.log()
+        try:
+            ready = httpx.get(f"{server.url}/ready", timeout=10)
+        except httpx.TransportError:
+            ready = None
+        if ready is not None:
+            assert ready.status_code == 503
+            reason = ready.json()["reason"]
+            # The model loads first; then only the database keeps the server unready.
+            if not reason.startswith("embedding_model"):
+                break
+        await asyncio.sleep(0.1)
+    assert reason.startswith("database: StoreUnavailable: database unavailable"), reason
+    assert httpx.get(f"{server.url}/health").status_code == 200
+    async with server.client() as client:
+        with pytest.raises(ToolError, match="database unavailable, try again later"):
+            await client.call_tool("recall", {"query": "anything"})

@@ -1,0 +1,65 @@
+"""A small server on the shared runtime, started as a subprocess by the runtime tests."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fastmcp import Context, FastMCP
+from fastmcp.exceptions import ToolError
+
+from mcp_runtime import RuntimeSettings, ServerSpec, run
+
+
+class SampleSettings(RuntimeSettings):
+    # While this file exists, the readiness check fails: lets tests break a dependency.
+    sample_outage_file: Path | None = None
+
+
+mcp = FastMCP("sample")
+
+
+@mcp.tool
+def echo(text: str) -> str:
+    """Return the text unchanged."""
+    return text
+
+
+@mcp.tool
+async def slow_echo(text: str, seconds: float) -> str:
+    """Return the text after waiting `seconds`."""
+    await asyncio.sleep(seconds)
+    return text
+
+
+@mcp.tool
+async def gated_echo(text: str, gate: str) -> str:
+    """Return the text once the file `gate` exists."""
+    while not Path(gate).exists():
+        await asyncio.sleep(0.02)
+    return text
+
+
+@mcp.tool
+def protocol_version(ctx: Context) -> str:
+    """The MCP protocol revision this call was made with."""
+    assert ctx.request_context is not None
+    return ctx.request_context.protocol_version
+
+
+@mcp.tool
+def fail(reason: str) -> str:
+    """Always fail with the given reason."""
+    raise ToolError(reason)
+
+
+def create(settings: SampleSettings) -> ServerSpec:
+    async def dependency_reachable() -> None:
+        if settings.sample_outage_file is not None and settings.sample_outage_file.exists():
+            raise ConnectionError("sample dependency is down")
+
+    return ServerSpec(mcp=mcp, readiness_checks=[dependency_reachable])
+
+
+if __name__ == "__main__":
+    run(create, SampleSettings)

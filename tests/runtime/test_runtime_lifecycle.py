@@ -1,0 +1,144 @@
+"""/ready follows dependencies; SIGTERM drains in-flight calls of both protocol generations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import fastmcp
+import httpx
+import mcp
+import pytest
+from mcp_types import TextContent
+from runtime_harness import RunningServer, StartServer
+
+
+
+def ready(server: RunningServer) -> httpx.Response:
+    return httpx.get(f"{server.base_url}/ready")
+
+
+async def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def log_events(server: RunningServer) -> list[dict[str, object]]:
+    return [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
+
+
+def test_ready_follows_a_dependency_and_recovers(start_server: StartServer, tmp_path: Path) -> None:
+    outage = tmp_path / "outage"
+    server = start_server(env={"SAMPLE_OUTAGE_FILE": str(outage)})
+    assert ready(server).json() == {"status": "ready"}
+    outage.touch()
+    response = ready(server)
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "not ready",
+        "reason": "dependency_reachable: ConnectionError: sample dependency is down",
+    }
+    assert httpx.get(f"{server.base_url}/health").status_code == 200
+    outage.unlink()
+    assert ready(server).status_code == 200
+
+
+CALLS_PER_CLIENT_KIND = 10
+
+
+async def fastmcp_gated_echo(
+    url: str, legacy: bool, text: str, gate: Path, results: dict[str, str]
+) -> None:
+    async with fastmcp.Client(url, mode="legacy" if legacy else "auto", timeout=60) as client:
+        result = await client.call_tool("gated_echo", {"text": text, "gate": str(gate)})
+        results[text] = str(result.data)
+
+
+async def sdk_gated_echo(
+    url: str, legacy: bool, text: str, gate: Path, results: dict[str, str]
+) -> None:
+    async with mcp.Client(url, mode="legacy" if legacy else "auto") as client:
+        result = await client.call_tool("gated_echo", {"text": text, "gate": str(gate)})
+        assert not result.is_error, result
+        content = result.content[0]
+        assert isinstance(content, TextContent)
+        results[text] = content.text
+
+
+async def call_ignoring_close_errors(call, url: str, legacy: bool, text: str, gate: Path,
+                                     results: dict[str, str]) -> None:
+    """Make the call; once it has its result, a failure to close the client does not count.
+
+    Closing a client may still talk to the server (a session-based client ends its session
+    with a DELETE), which a drained server that already exited cannot answer.
+    """
+    try:
+        await call(url, legacy, text, gate, results)
+    except Exception:
+        if text not in results:
+            raise
+
+
+@pytest.mark.parametrize("stateless", ["true", "false"], ids=["stateless", "stateful"])
+async def test_sigterm_lets_every_in_flight_call_finish_and_exits_0(
+    start_server: StartServer, tmp_path: Path, stateless: str
+) -> None:
+    server = start_server(env={"MCP_STATELESS": stateless, "MCP_DRAIN_TIMEOUT_SECONDS": "20"})
+    gate = tmp_path / "gate"
+    expected = []
+    results: dict[str, str] = {}
+    tasks = []
+    for call, library in ((fastmcp_gated_echo, "fastmcp"), (sdk_gated_echo, "sdk")):
+        for legacy, generation in ((True, "session-based"), (False, "session-less")):
+            for index in range(CALLS_PER_CLIENT_KIND):
+                text = f"{library}-{generation}-{index}"
+                expected.append(text)
+                tasks.append(
+                    asyncio.create_task(
+                        call_ignoring_close_errors(
+                            call, server.mcp_url, legacy, text, gate, results
+                        )
+                    )
+                )
+    await wait_for(
+        lambda: server.metric("mcp_tool_calls_in_flight") == len(tasks),
+        timeout=60,
+        what="every call to be in flight",
+    )
+    server.terminate()
+    await wait_for(lambda: ready(server).status_code == 503, timeout=2, what="/ready to be 503")
+    assert ready(server).json()["reason"] == "draining"
+    await asyncio.sleep(0.5)
+    assert server.process.poll() is None, "the server exited with calls in flight"
+    assert not any(task.done() for task in tasks)
+    gate.touch()
+    await asyncio.gather(*tasks)
+    assert results == {text: text for text in expected}
+    assert await asyncio.to_thread(server.process.wait, 15) == 0
+    events = {event["event"]: event for event in log_events(server)}
+    assert events["drain_started"]["in_flight"] >= len(tasks)
+    assert "drain_finished" in events
+
+
+async def test_drain_gives_up_after_its_timeout_and_still_exits_0(
+    start_server: StartServer,
+) -> None:
+    server = start_server(env={"MCP_DRAIN_TIMEOUT_SECONDS": "1"})
+    async with fastmcp.Client(server.mcp_url) as client:
+        call = asyncio.create_task(client.call_tool("slow_echo", {"text": "x", "seconds": 60}))
+        await wait_for(
+            lambda: server.metric("mcp_tool_calls_in_flight") == 1, timeout=5, what="the call"
+        )
+        terminated = time.monotonic()
+        server.terminate()
+        assert await asyncio.to_thread(server.process.wait, 15) == 0
+        # Drain timeout (1 s) plus at most 3 s for closing connections, with slack for load.
+        assert time.monotonic() - terminated < 10
+        with pytest.raises(Exception):  # noqa: B017 - the connection is gone, whatever the error
+            await call
+    assert any(event["event"] == "drain_timed_out" for event in log_events(server))

@@ -1,0 +1,62 @@
+"""Prometheus series per tool call with bounded labels, and one JSON log event per call."""
+
+from __future__ import annotations
+
+import json
+
+import fastmcp
+import httpx
+import pytest
+from fastmcp.client.transports import StreamableHttpTransport
+from runtime_harness import RunningServer, StartServer
+
+
+# A fresh server per module: the counts below must start at zero.
+@pytest.fixture(scope="module")
+def server(start_module_server: StartServer) -> RunningServer:
+    return start_module_server()
+
+
+async def test_calls_are_counted_by_tool_and_outcome(server: RunningServer) -> None:
+    async with fastmcp.Client(server.mcp_url) as client:
+        for text in ("a", "b", "c"):
+            await client.call_tool("echo", {"text": text})
+        with pytest.raises(fastmcp.exceptions.ToolError):
+            await client.call_tool("fail", {"reason": "no"})
+    assert server.metric('mcp_tool_calls_total{outcome="ok",tool="echo"}') == 3
+    assert server.metric('mcp_tool_calls_total{outcome="error",tool="fail"}') == 1
+    assert server.metric('mcp_tool_calls_total{outcome="ok",tool="slow_echo"}') == 0
+    assert server.metric('mcp_tool_call_duration_seconds_count{tool="echo"}') == 3
+    assert server.metric("mcp_tool_calls_in_flight") == 0
+    assert server.metric('mcp_build_info{server="sample",version="0.1.0"}') == 1
+
+
+async def test_unknown_tool_names_share_one_series(server: RunningServer) -> None:
+    async with fastmcp.Client(server.mcp_url, mode="legacy") as client:
+        for index in range(5):
+            with pytest.raises(fastmcp.exceptions.ToolError, match="Unknown tool"):
+                await client.call_tool(f"made_up_{index}", {})
+    text = httpx.get(f"{server.base_url}/metrics").text
+    assert "made_up" not in text
+    assert server.metric('mcp_tool_calls_total{outcome="error",tool="unknown"}') == 5
+    tool_labels = {
+        line.split('tool="')[1].split('"')[0]
+        for line in text.splitlines()
+        if line.startswith("mcp_tool_calls_total{")
+    }
+    assert tool_labels == {"echo", "slow_echo", "fail", "protocol_version", "unknown"}
+
+
+async def test_each_call_logs_one_json_event_with_the_request_id(server: RunningServer) -> None:
+    transport = StreamableHttpTransport(server.mcp_url, headers={"X-Request-ID": "req-42"})
+    async with fastmcp.Client(transport) as client:
+        await client.call_tool("echo", {"text": "private words"})
+    events = [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
+    calls = [event for event in events if event.get("event") == "tool_call"]
+    ours = [event for event in calls if event["request_id"] == "req-42"]
+    assert len(ours) == 1
+    assert ours[0]["tool"] == "echo"
+    assert ours[0]["outcome"] == "ok"
+    assert ours[0]["duration_ms"] >= 0
+    assert "private words" not in server.log_text()
+    assert all(event["request_id"] for event in calls)

@@ -1,0 +1,58 @@
+"""Both protocol generations, with FastMCP's and the official SDK's clients, stateless or not."""
+
+from __future__ import annotations
+
+import fastmcp
+import mcp
+import pytest
+from mcp_types import TextContent
+
+from runtime_harness import RunningServer, StartServer
+
+SESSION_BASED = "2025-11-25"
+SESSION_LESS = "2026-07-28"
+
+
+async def fastmcp_call(url: str, legacy: bool, tool: str, arguments: dict[str, object]) -> str:
+    kwargs = {"mode": "legacy"} if legacy else {}
+    async with fastmcp.Client(url, **kwargs) as client:
+        result = await client.call_tool(tool, arguments)
+        return str(result.data)
+
+
+async def sdk_call(url: str, legacy: bool, tool: str, arguments: dict[str, object]) -> str:
+    async with mcp.Client(url, mode="legacy" if legacy else "auto") as client:
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result
+        content = result.content[0]
+        assert isinstance(content, TextContent)
+        return content.text
+
+
+CLIENTS = [fastmcp_call, sdk_call]
+
+
+@pytest.mark.parametrize("call", CLIENTS, ids=["fastmcp", "mcp-sdk"])
+@pytest.mark.parametrize(
+    ("legacy", "expected_version"),
+    [(True, SESSION_BASED), (False, SESSION_LESS)],
+    ids=["session-based", "session-less"],
+)
+async def test_each_client_speaks_each_generation_to_a_stateless_server(
+    sample_server: RunningServer, call, legacy: bool, expected_version: str
+) -> None:
+    assert await call(sample_server.mcp_url, legacy, "protocol_version", {}) == expected_version
+    assert await call(sample_server.mcp_url, legacy, "echo", {"text": "hi"}) == "hi"
+
+
+async def test_stateful_server_serves_both_generations(start_server: StartServer) -> None:
+    server = start_server(env={"MCP_STATELESS": "false"})
+    for call in CLIENTS:
+        assert await call(server.mcp_url, True, "protocol_version", {}) == SESSION_BASED
+        assert await call(server.mcp_url, False, "protocol_version", {}) == SESSION_LESS
+
+
+async def test_tool_error_reaches_the_client_as_a_tool_error(sample_server: RunningServer) -> None:
+    async with fastmcp.Client(sample_server.mcp_url) as client:
+        with pytest.raises(fastmcp.exceptions.ToolError, match="disk on fire"):
+            await client.call_tool("fail", {"reason": "disk on fire"})

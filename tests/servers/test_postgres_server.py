@@ -1,0 +1,160 @@
+"""The postgres server as a real process: catalog tools and queries through every client."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from mcp_clients import CLIENTS, connect
+from servers_harness import VENV_BIN, RunningServer
+
+
+@pytest.mark.parametrize("client_kind", CLIENTS)
+async def test_catalog_and_query_through_each_client(
+    postgres_server: RunningServer, client_kind: str
+) -> None:
+    async with connect(client_kind, postgres_server.mcp_url) as client:
+        assert set(client.tool_names) == {"list_schemas", "list_tables", "describe_table", "query"}
+
+        schemas = await client.call("list_schemas", {})
+        assert "public" in [s["name"] for s in schemas.data["result"]]
+
+        tables = await client.call("list_tables", {"schema": "public"})
+        kinds = {t["name"]: t["kind"] for t in tables.data["result"]}
+        assert kinds == {"customers": "table", "orders": "table", "big_orders": "view"}
+        assert (
+            next(t for t in tables.data["result"] if t["name"] == "customers")["comment"]
+            == "People who order"
+        )
+
+        rows = await client.call(
+            "query",
+            {
+                "sql": "SELECT c.email, o.total, o.placed_at, o.details, c.created "
+                "FROM orders o JOIN customers c ON c.id = o.customer_id "
+                "WHERE o.total > $1 AND c.created >= $2 ORDER BY o.total",
+                "params": [50, "2024-01-01"],
+            },
+        )
+        assert not rows.is_error, rows.text
+        assert [c["name"] for c in rows.data["columns"]] == [
+            "email",
+            "total",
+            "placed_at",
+            "details",
+            "created",
+        ]
+        assert rows.data["row_count"] == 2 and rows.data["truncated"] is False
+        first = rows.data["rows"][0]
+        assert first["email"] == "grace@example.com"
+        assert first["total"] == "99.99"
+        assert first["details"] is None
+        assert first["created"] == "2024-02-03"
+        assert rows.data["rows"][1]["details"] == {"items": ["piano"]}
+
+
+async def test_describe_table_reports_columns_types_and_keys(
+    postgres_server: RunningServer,
+) -> None:
+    async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
+        described = (await client.call("describe_table", {"table": "orders"})).data
+        missing = await client.call("describe_table", {"table": "nope", "schema": "public"})
+    columns = {c["name"]: c for c in described["columns"]}
+    assert columns["total"]["type"] == "numeric(10,2)" and columns["total"]["nullable"] is False
+    assert columns["details"]["type"] == "jsonb" and columns["details"]["nullable"] is True
+    assert columns["placed_at"]["default"] == "now()"
+    assert described["primary_key"] == ["id"]
+    foreign = next(c for c in described["constraints"] if c["kind"] == "foreign key")
+    assert foreign["columns"] == ["customer_id"] and foreign["references_table"] == "customers"
+    assert any(c["kind"] == "check" for c in described["constraints"])
+    assert {i["name"] for i in described["indexes"]} == {"orders_pkey", "orders_customer"}
+    assert missing.is_error
+    assert missing.text == "table: no table or view named 'nope' in schema 'public'"
+
+
+async def test_query_results_are_limited_and_json_safe(postgres_server: RunningServer) -> None:
+    async with connect("mcp-modern", postgres_server.mcp_url) as client:
+        many = await client.call("query", {"sql": "SELECT g FROM generate_series(1, 500) g"})
+        odd = await client.call(
+            "query",
+            {
+                "sql": "SELECT 'NaN'::float8 AS nan, '\\x00ff'::bytea AS raw, "
+                "interval '90 minutes' AS span, $1::uuid AS id, int4range(1, 5) AS r, "
+                "ARRAY[1.5, 2]::numeric[] AS nums, 1 AS n, 2 AS n, '10.0.0.1'::inet AS ip",
+                "params": ["7f1d4c9a-4a8e-4d7e-9c3b-1a2b3c4d5e6f"],
+            },
+        )
+        explained = await client.call("query", {"sql": "EXPLAIN SELECT * FROM orders"})
+    assert many.data["row_count"] == 50 and many.data["truncated"] is True
+    assert [r["g"] for r in many.data["rows"]] == list(range(1, 51))
+    assert not odd.is_error, odd.text
+    row = odd.data["rows"][0]
+    assert row == {
+        "nan": "nan",
+        "raw": "AP8=",
+        "span": 5400.0,
+        "id": "7f1d4c9a-4a8e-4d7e-9c3b-1a2b3c4d5e6f",
+        "r": {"lower": 1, "upper": 5, "lower_inc": True, "upper_inc": False, "empty": False},
+        "nums": ["1.5", "2"],
+        "n": 1,
+        "n_2": 2,
+        "ip": "10.0.0.1",
+    }
+    assert explained.data["rows"][0]["QUERY PLAN"].startswith("Seq Scan on orders")
+
+
+async def test_bad_queries_get_errors_naming_the_problem(postgres_server: RunningServer) -> None:
+    cases = [
+        (
+            {"sql": "SELECT $1::int"},
+            "params: the query has 1 placeholder(s) ($1, $2, ...) but 0 value(s) were given",
+        ),
+        (
+            {"sql": "SELECT $1::int", "params": ["seven"]},
+            "params: invalid input for query argument $1",
+        ),
+        (
+            {"sql": "SELECT $1::date", "params": ["yesterday"]},
+            "params[0]: 'yesterday' is not a valid date",
+        ),
+        (
+            {"sql": "SELECT * FROM missing_table"},
+            'sql: relation "missing_table" does not exist (SQLSTATE 42P01)',
+        ),
+        ({"sql": "SELEC 1"}, "sql: only read-only queries are allowed"),
+        ({"sql": "SELECT FROM WHERE"}, "sql: syntax error"),
+        ({"sql": ""}, "sql: must not be empty"),
+    ]
+    async with connect("fastmcp-legacy", postgres_server.mcp_url) as client:
+        for args, message in cases:
+            outcome = await client.call("query", args)
+            assert outcome.is_error, args
+            assert outcome.text.startswith(message), (args, outcome.text)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "DATABASE_URL: Field required"),
+        (
+            {"DATABASE_URL": "postgresql://mcp@127.0.0.1/x", "MCP_QUERY_MAX_ROWS": "0"},
+            "MCP_QUERY_MAX_ROWS: Input should be greater than or equal to 1 (got '0')",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://mcp@127.0.0.1/x", "MCP_QUERY_TIMEOUT_SECONDS": "soon"},
+            "MCP_QUERY_TIMEOUT_SECONDS: Input should be a valid number",
+        ),
+        ({"DATABASE_URL": "http://db/x"}, "DATABASE_URL: URL scheme should be"),
+    ],
+)
+def test_bad_settings_stop_the_server_with_one_line(env: dict, message: str) -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "mcp-postgres")],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

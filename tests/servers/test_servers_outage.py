@@ -1,0 +1,86 @@
+"""Database outages: clear tool errors, /ready 503, and recovery without a restart.
+
+Each test stops and starts a PostgreSQL of its own, so the shared one is never disturbed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from mcp_clients import connect
+from private_postgres import PrivatePostgres
+from servers_harness import RunningServer, launch
+
+UNAVAILABLE = "database unavailable, try again later"
+
+
+def _ready_reason(server: RunningServer) -> str:
+    response = httpx.get(f"{server.base_url}/ready", timeout=10)
+    assert response.status_code == 503, response.text
+    return response.json()["reason"]
+
+
+async def test_todo_reports_an_outage_and_recovers(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    server = launch("mcp-todo", tmp_path, {"DATABASE_URL": private_postgres.url})
+    try:
+        server.wait_ready()
+        async with connect("fastmcp-modern", server.mcp_url) as client:
+            kept = await client.call("create_task", {"title": "survives the outage"})
+            assert not kept.is_error, kept.text
+
+            private_postgres.stop()
+            failed = await client.call("list_tasks", {})
+            assert failed.is_error and failed.text.startswith(UNAVAILABLE), failed.text
+            assert _ready_reason(server).startswith("database_reachable: StoreUnavailable")
+            rest = httpx.get(f"{server.base_url}/tasks", timeout=10)
+            assert rest.status_code == 503 and rest.json()["error"].startswith(UNAVAILABLE)
+
+            private_postgres.start()
+            server.wait_ready(200, timeout=30)
+            back = await client.call("get_task", {"task_id": kept.data["id"]})
+            assert back.data["title"] == "survives the outage"
+        assert "password" not in server.log_text().lower()
+    finally:
+        server.stop()
+
+
+def test_todo_starts_without_its_database_and_becomes_ready_when_it_appears(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    private_postgres.stop()
+    server = launch("mcp-todo", tmp_path, {"DATABASE_URL": private_postgres.url})
+    try:
+        assert "database_reachable" in _ready_reason(server)
+        private_postgres.start()
+        server.wait_ready(200, timeout=30)
+        created = httpx.post(f"{server.base_url}/tasks", json={"title": "schema made late"})
+        assert created.status_code == 201, created.text
+    finally:
+        server.stop()
+
+
+async def test_postgres_server_reports_an_outage_and_recovers(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    server = launch("mcp-postgres", tmp_path, {"DATABASE_URL": private_postgres.url})
+    try:
+        server.wait_ready()
+        async with connect("mcp-legacy", server.mcp_url) as client:
+            assert (await client.call("query", {"sql": "SELECT 1 AS one"})).data["rows"] == [
+                {"one": 1}
+            ]
+
+            private_postgres.stop()
+            failed = await client.call("query", {"sql": "SELECT 1 AS one"})
+            assert failed.is_error and failed.text.startswith(UNAVAILABLE), failed.text
+            assert _ready_reason(server).startswith("database_reachable: DatabaseUnavailable")
+
+            private_postgres.start()
+            server.wait_ready(200, timeout=30)
+            again = await client.call("query", {"sql": "SELECT 1 AS one"})
+            assert again.data["rows"] == [{"one": 1}]
+    finally:
+        server.stop()

@@ -1,0 +1,230 @@
+"""The todo server as a real process: MCP clients of both protocol generations, and /tasks."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+import pytest
+from mcp_clients import CLIENTS, connect
+from servers_harness import VENV_BIN, RunningServer, launch
+
+TOOLS = {"create_task", "list_tasks", "get_task", "update_task", "complete_task", "delete_task"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def todo_server(request: pytest.FixtureRequest) -> RunningServer:
+    name = "todo_sqlite_server" if request.param == "sqlite" else "todo_postgres_server"
+    return request.getfixturevalue(name)
+
+
+@pytest.mark.parametrize("client_kind", CLIENTS)
+async def test_task_lifecycle_through_each_client(
+    todo_server: RunningServer, client_kind: str
+) -> None:
+    async with connect(client_kind, todo_server.mcp_url) as client:
+        assert set(client.tool_names) == TOOLS
+        if client_kind.endswith("legacy"):
+            assert client.protocol_version in ("", "2025-11-25")
+        created = await client.call("create_task", {"title": f"via {client_kind}"})
+        assert not created.is_error, created.text
+        task_id = created.data["id"]
+        assert created.data["status"] == "open"
+
+        updated = await client.call("update_task", {"task_id": task_id, "status": "in_progress"})
+        assert updated.data["status"] == "in_progress"
+        done = await client.call("complete_task", {"task_id": task_id})
+        assert done.data["status"] == "done" and done.data["completed_at"]
+
+        listed = await client.call("list_tasks", {"status": "done", "limit": 100})
+        assert task_id in [t["id"] for t in listed.data["tasks"]]
+        fetched = await client.call("get_task", {"task_id": task_id})
+        assert fetched.data["title"] == f"via {client_kind}"
+
+        deleted = await client.call("delete_task", {"task_id": task_id})
+        assert deleted.data == {"id": task_id, "deleted": True}
+        gone = await client.call("get_task", {"task_id": task_id})
+        assert gone.is_error and f"task_id: no task with id {task_id}" in gone.text
+
+
+BAD_CALLS = [
+    ("create_task", {"title": ""}, "title: must not be empty"),
+    (
+        "create_task",
+        {"title": "x", "status": "someday"},
+        "status: must be one of open, in_progress, done; got 'someday'",
+    ),
+    (
+        "list_tasks",
+        {"status": "closed"},
+        "status: must be one of open, in_progress, done; got 'closed'",
+    ),
+    ("list_tasks", {"limit": 0}, "limit: must be between 1 and 100; got 0"),
+    ("list_tasks", {"offset": -5}, "offset: must be at least 0; got -5"),
+    ("get_task", {"task_id": 987654}, "task_id: no task with id 987654"),
+    ("complete_task", {"task_id": -1}, "task_id: must be a positive integer; got -1"),
+    ("update_task", {"task_id": 987654, "title": "new"}, "task_id: no task with id 987654"),
+]
+
+
+@pytest.mark.parametrize("client_kind", ["fastmcp-modern", "mcp-legacy"])
+async def test_bad_arguments_are_tool_errors_naming_the_argument(
+    todo_sqlite_server: RunningServer, client_kind: str
+) -> None:
+    async with connect(client_kind, todo_sqlite_server.mcp_url) as client:
+        for tool, args, message in BAD_CALLS:
+            outcome = await client.call(tool, args)
+            assert outcome.is_error, (tool, args)
+            assert outcome.text == message
+
+
+def test_rest_api_shares_the_service_with_the_tools(todo_server: RunningServer) -> None:
+    with httpx.Client(base_url=todo_server.base_url, timeout=10) as http:
+        created = http.post("/tasks", json={"title": "from a backend", "description": "REST"})
+        assert created.status_code == 201, created.text
+        task = created.json()
+        assert task["status"] == "open"
+
+        assert http.get(f"/tasks/{task['id']}").json() == task
+        patched = http.patch(f"/tasks/{task['id']}", json={"title": "renamed"})
+        assert patched.status_code == 200 and patched.json()["title"] == "renamed"
+        completed = http.post(f"/tasks/{task['id']}/complete")
+        assert completed.json()["status"] == "done"
+        page = http.get("/tasks", params={"status": "done", "limit": 100}).json()
+        assert task["id"] in [t["id"] for t in page["tasks"]]
+        assert page["limit"] == 100 and page["offset"] == 0 and page["total"] >= 1
+
+        assert http.delete(f"/tasks/{task['id']}").status_code == 204
+        missing = http.get(f"/tasks/{task['id']}")
+        assert missing.status_code == 404
+        assert missing.json() == {
+            "error": f"task_id: no task with id {task['id']}",
+            "argument": "task_id",
+        }
+
+
+async def test_rest_writes_are_visible_to_mcp_clients(todo_sqlite_server: RunningServer) -> None:
+    task = httpx.post(
+        f"{todo_sqlite_server.base_url}/tasks", json={"title": "seen by agents"}
+    ).json()
+    async with connect("fastmcp-modern", todo_sqlite_server.mcp_url) as client:
+        fetched = await client.call("get_task", {"task_id": task["id"]})
+    assert fetched.data["title"] == "seen by agents"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "error"),
+    [
+        ("POST", "/tasks", {"title": "  "}, 400, "title: must not be empty"),
+        ("POST", "/tasks", {}, 400, "title: is required"),
+        (
+            "POST",
+            "/tasks",
+            {"title": "x", "owner": "me"},
+            400,
+            "owner: unknown field; allowed: description, status, title",
+        ),
+        ("POST", "/tasks", "not json", 400, "body: must be a JSON object"),
+        ("POST", "/tasks", ["a list"], 400, "body: must be a JSON object"),
+        (
+            "GET",
+            "/tasks?status=later",
+            None,
+            400,
+            "status: must be one of open, in_progress, done; got 'later'",
+        ),
+        ("GET", "/tasks?limit=many", None, 400, "limit: must be an integer; got 'many'"),
+        ("GET", "/tasks?limit=1000", None, 400, "limit: must be between 1 and 100; got 1000"),
+        ("GET", "/tasks/abc", None, 400, "task_id: must be a positive integer; got 'abc'"),
+        ("GET", "/tasks/0", None, 400, "task_id: must be a positive integer; got 0"),
+        ("GET", "/tasks/999999", None, 404, "task_id: no task with id 999999"),
+        ("PATCH", "/tasks/999999", {"status": "done"}, 404, "task_id: no task with id 999999"),
+        (
+            "PATCH",
+            "/tasks/1",
+            {"status": "finished"},
+            400,
+            "status: must be one of open, in_progress, done; got 'finished'",
+        ),
+        ("POST", "/tasks/999999/complete", None, 404, "task_id: no task with id 999999"),
+        ("DELETE", "/tasks/999999", None, 404, "task_id: no task with id 999999"),
+    ],
+)
+def test_rest_errors_have_status_and_message(
+    todo_sqlite_server: RunningServer, method: str, path: str, body: object, status: int, error: str
+) -> None:
+    content = body.encode() if isinstance(body, str) else None
+    response = httpx.request(
+        method,
+        f"{todo_sqlite_server.base_url}{path}",
+        json=None if isinstance(body, str) else body,
+        content=content,
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["error"].startswith(error)
+
+
+async def test_tool_calls_are_counted_in_metrics(todo_sqlite_server: RunningServer) -> None:
+    def created_ok() -> float:
+        text = httpx.get(f"{todo_sqlite_server.base_url}/metrics").text
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.startswith('mcp_tool_calls_total{outcome="ok",tool="create_task"}')
+        )
+        return float(line.rsplit(" ", 1)[1])
+
+    before = created_ok()
+    async with connect("fastmcp-modern", todo_sqlite_server.mcp_url) as client:
+        await client.call("create_task", {"title": "counted"})
+    assert created_ok() == before + 1
+
+
+def test_bearer_token_guards_tasks_as_well_as_mcp(tmp_path) -> None:
+    server = launch(
+        "mcp-todo",
+        tmp_path,
+        {"MCP_DATA_DIR": str(tmp_path / "data"), "MCP_AUTH_TOKEN": "s3cret-token"},
+    )
+    try:
+        server.wait_ready()
+        anonymous = httpx.get(f"{server.base_url}/tasks")
+        assert anonymous.status_code == 401
+        assert anonymous.json() == {"error": "authorization: a valid bearer token is required"}
+        wrong = httpx.get(f"{server.base_url}/tasks", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        allowed = httpx.get(
+            f"{server.base_url}/tasks", headers={"Authorization": "Bearer s3cret-token"}
+        )
+        assert allowed.status_code == 200
+        assert httpx.post(f"{server.base_url}/mcp", json={}).status_code == 401
+        assert "s3cret-token" not in server.log_text()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "mysql://db/tasks"}, "DATABASE_URL: URL scheme should be"),
+        ({"MCP_PORT": "abc"}, "MCP_PORT: Input should be a valid integer"),
+    ],
+)
+def test_bad_settings_stop_the_server_with_one_line(tmp_path, env: dict, message: str) -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "mcp-todo")],
+        env={"PATH": "/usr/bin:/bin", "MCP_DATA_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sigterm_exits_cleanly(tmp_path) -> None:
+    server = launch("mcp-todo", tmp_path, {"MCP_DATA_DIR": str(tmp_path / "data")})
+    server.wait_ready()
+    server.stop()
+    assert server.process.returncode == 0, server.log_text()
