@@ -101,13 +101,15 @@ requirements() {  # requirements EXTRA: the locked, hashed dependency list for o
   local extra=("--extra" "$1")
   [ "$1" = - ] && extra=()
   if [ "${INFERENCE}" = cuda ] && [ "$1" = memory ]; then
-    # The lock resolves onnxruntime (CPU); resolve the same set with the GPU build swapped in.
+    # The lock resolves onnxruntime (CPU); resolve the same pins with the GPU build swapped in.
+    # Its cuda and cudnn extras bring the CUDA libraries as wheels, so any base image works on
+    # a node with the NVIDIA driver.
     local in
     in="$(mktemp)"
     "${UV}" export --quiet --frozen --no-dev "${extra[@]}" --no-emit-project --no-hashes \
-      --format requirements-txt | sed -e 's/^onnxruntime==/onnxruntime-gpu==/' >"${in}"
+      --format requirements-txt | sed -e 's/^onnxruntime==/onnxruntime-gpu[cuda,cudnn]==/' >"${in}"
     "${UV}" pip compile --quiet --generate-hashes --python-version 3.11 \
-      --python-platform x86_64-manylinux_2_36 --no-header "${in}" -o -
+      --python-platform x86_64-manylinux_2_36 --no-header "${in}"
     rm -f "${in}"
   else
     "${UV}" export --quiet --frozen --no-dev "${extra[@]}" --no-emit-project --format requirements-txt
@@ -147,7 +149,7 @@ wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1000000 }'; }
 
 base_size="$(docker image inspect -f '{{.Size}}' "${BASE_IMAGE}")"
-echo "build-images: base ${BASE_IMAGE} ($(mb "${base_size}") MB), version ${VERSION}, revision ${REVISION:0:12}"
+echo "build-images: base ${BASE_IMAGE} build ${BUILD_IMAGE} ($(mb "${base_size}") MB base), version ${VERSION}, revision ${REVISION:0:12}"
 report=()
 total_start=$SECONDS
 for server in ${SERVERS}; do

@@ -43,7 +43,8 @@ class Forgotten(BaseModel):
 
 class MemoryStats(BaseModel):
     memories: int
-    tags: dict[str, int] = Field(description="Number of memories per tag.")
+    tags: dict[str, int] = Field(description="The 100 most used tags and their memory counts.")
+    distinct_tags: int
     model: str
     dimensions: int
     device: Literal["cuda", "cpu"]

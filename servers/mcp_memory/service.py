@@ -32,6 +32,7 @@ MAX_TAGS = 32
 MAX_TAG_CHARS = 64
 MAX_METADATA_BYTES = 16_384
 MAX_BATCH_ITEMS = 256
+STATS_TOP_TAGS = 100
 
 log = structlog.get_logger(__name__)
 
@@ -133,9 +134,12 @@ class MemoryService:
     async def stats(self) -> MemoryStats:
         index = await self._refresh()
         embedder = self._engine.embedder
+        counts = index.tag_counts()
+        top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:STATS_TOP_TAGS]
         return MemoryStats(
             memories=len(index),
-            tags=index.tag_counts(),
+            tags=dict(top),
+            distinct_tags=len(counts),
             model=MODEL_ID,
             dimensions=DIMENSIONS,
             device=embedder.device if embedder else "cpu",

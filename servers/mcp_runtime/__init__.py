@@ -1,13 +1,4 @@
-"""Shared runtime for the fleet's MCP servers: a server is only its tools.
-
-    from mcp_runtime import RuntimeSettings, ServerSpec, run
-
-    def create(settings: RuntimeSettings) -> ServerSpec:
-        return ServerSpec(mcp=mcp)
-
-    def main() -> None:
-        run(create, RuntimeSettings)
-"""
+"""Shared runtime for the fleet's MCP servers: a server is only its tools (see README.md)."""
 
 from mcp_runtime.app import MCP_PATH, ServerSpec, build_app
 from mcp_runtime.probes import ReadinessCheck

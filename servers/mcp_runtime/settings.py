@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import Field, PostgresDsn, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PostgresDsn,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SettingsT = TypeVar("SettingsT", bound="RuntimeSettings")
@@ -85,9 +92,7 @@ class RuntimeSettings(BaseSettings):
     @model_validator(mode="after")
     def _one_auth_method(self) -> Self:
         if self.mcp_jwt_jwks_uri and self.mcp_jwt_public_key:
-            raise ValueError(
-                "MCP_JWT_JWKS_URI and MCP_JWT_PUBLIC_KEY are both set; set only one"
-            )
+            raise ValueError("MCP_JWT_JWKS_URI and MCP_JWT_PUBLIC_KEY are both set; set only one")
         if self.mcp_auth_token and self.jwt_enabled:
             raise ValueError("MCP_AUTH_TOKEN and a JWT verifier are both set; set only one")
         return self

@@ -136,7 +136,10 @@ PROMETHEUS_RULE = resource(
                             "minItems": 1,
                             "items": strict(
                                 {
-                                    "alert": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                                    "alert": {
+                                        "type": "string",
+                                        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                                    },
                                     "expr": {"type": "string", "minLength": 1},
                                     "for": {"type": "string", "pattern": PROMETHEUS_DURATION},
                                     "labels": STRING_MAP,

@@ -46,7 +46,9 @@ class Render:
 
 
 def helm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TOOLS_BIN / "helm"), *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [str(TOOLS_BIN / "helm"), *args], capture_output=True, text=True, check=False
+    )
 
 
 @functools.cache
@@ -116,6 +118,6 @@ def fleet_values(count: int) -> dict[str, Any]:
     examples = [yaml.safe_load(path.read_text())["servers"] for path in VALUES_FILES]
     servers: dict[str, Any] = {}
     for index in range(count):
-        (name, server), = examples[index % len(examples)].items()
+        ((name, server),) = examples[index % len(examples)].items()
         servers[f"{name}-{index}"] = server
     return {"servers": servers}

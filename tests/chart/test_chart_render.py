@@ -133,7 +133,10 @@ def test_todo_resources_autoscaler_and_disruption_budget(fleet: Render):
     assert hpa["spec"]["metrics"] == [
         {
             "type": "Resource",
-            "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+            "resource": {
+                "name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 70},
+            },
         }
     ]
     assert fleet.get("PodDisruptionBudget", "todo-mcp")["spec"]["maxUnavailable"] == 1
@@ -191,7 +194,7 @@ def test_server_config_json(fleet: Render):
     [
         ('servers.todo.config={"pageSize":10}', True, False),
         ('servers.todo.env={"FEATURE":"on"}', True, False),
-        ("servers.todo.logLevel=\"debug\"", True, False),
+        ('servers.todo.logLevel="debug"', True, False),
         ('servers.todo.secrets=[{"name":"DATABASE_URL","remoteRef":"other"}]', False, True),
         ('servers.todo.existingSecret="extra"', False, True),
         ("servers.todo.replicas=1", False, False),
@@ -212,7 +215,7 @@ def test_inline_code_change_rolls_pods():
     assert before["checksum/config"] != after["checksum/config"]
 
 
-def test_network_policy(fleet: Render, features: Render):
+def test_network_policy(fleet: Render):
     policy = fleet.get("NetworkPolicy", "todo-mcp")["spec"]
     assert policy["podSelector"]["matchLabels"] == {
         "app.kubernetes.io/name": "todo",
@@ -227,12 +230,15 @@ def test_network_policy(fleet: Render, features: Render):
     dns, database = policy["egress"]
     assert dns["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     assert database["ports"] == [{"port": 5432, "protocol": "TCP"}]
-    assert "beta-mcp" not in features.names("NetworkPolicy")
+    switched_off = render(TODO, set_json=("servers.todo.networkPolicy.enabled=false",))
+    assert switched_off.names("NetworkPolicy") == set()
 
 
 def test_network_policy_admits_configured_clients():
     backend = {"podSelector": {"matchLabels": {"app": "backend"}}}
-    result = render(TODO, set_json=(f"servers.todo.networkPolicy.ingressFrom=[{json.dumps(backend)}]",))
+    result = render(
+        TODO, set_json=(f"servers.todo.networkPolicy.ingressFrom=[{json.dumps(backend)}]",)
+    )
     (ingress,) = result.get("NetworkPolicy", "todo-mcp")["spec"]["ingress"]
     assert ingress["from"][1] == backend
 
@@ -260,7 +266,10 @@ def test_external_secret_v1beta1_and_existing_secret(features: Render):
         {"secretKey": "MCP_AUTH_TOKEN", "remoteRef": {"key": "mcp/alpha/token"}}
     ]
     env_from = container(features.get("Deployment", "rel-alpha"))["envFrom"]
-    assert env_from[1:] == [{"secretRef": {"name": "rel-alpha"}}, {"secretRef": {"name": "alpha-extra"}}]
+    assert env_from[1:] == [
+        {"secretRef": {"name": "rel-alpha"}},
+        {"secretRef": {"name": "alpha-extra"}},
+    ]
 
 
 def test_monitoring_only_when_enabled(fleet: Render):
@@ -333,7 +342,7 @@ def test_labels_and_stable_selectors(fleet: Render):
     for deployment in fleet.all("Deployment"):
         selector = deployment["spec"]["selector"]["matchLabels"]
         assert set(selector) == {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
-        assert STANDARD_LABELS <= set(deployment["metadata"]["labels"])
+        assert set(deployment["metadata"]["labels"]) >= STANDARD_LABELS
         assert deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "mcp-server"
         template_labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert selector.items() <= template_labels.items()
@@ -358,7 +367,11 @@ def test_common_labels_and_registry(features: Render):
 
 def test_gpu_and_cpu_variants_of_memory():
     gpu = render((VALUES_DIR / "memory.yaml",)).get("Deployment", "memory-mcp")
-    assert container(gpu)["resources"]["limits"] == {"cpu": "2", "memory": "8Gi", "nvidia.com/gpu": 1}
+    assert container(gpu)["resources"]["limits"] == {
+        "cpu": "2",
+        "memory": "8Gi",
+        "nvidia.com/gpu": 1,
+    }
     assert container(gpu)["resources"]["requests"]["memory"] == "4Gi"
     assert pod_spec(gpu)["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert pod_spec(gpu)["tolerations"] == [
@@ -402,6 +415,26 @@ def test_value_from_env_goes_on_the_container(features: Render):
     assert config_env(features, "rel-alpha")["MCP_ALLOWED_ORIGINS"] == "https://chat.example.com"
 
 
+def test_env_numbers_are_written_as_typed():
+    result = render(TODO, set_json=('servers.todo.env={"MAX_ROWS":1000000,"RATIO":0.5,"ON":true}',))
+    env = config_env(result, "todo-mcp")
+    assert (env["MAX_ROWS"], env["RATIO"], env["ON"]) == ("1000000", "0.5", "true")
+
+
+def test_helm_test_pod_gets_the_auth_token_when_the_server_has_one(features: Render):
+    (call,) = features.get("Pod", "rel-alpha-test")["spec"]["containers"]
+    token = {e["name"]: e for e in call["env"]}["MCP_AUTH_TOKEN"]
+    assert token["valueFrom"]["secretKeyRef"] == {
+        "name": "rel-alpha",
+        "key": "MCP_AUTH_TOKEN",
+        "optional": True,
+    }
+    existing = render(TODO, set_json=('servers.todo.existingSecret="todo-auth"',))
+    (call,) = existing.get("Pod", "todo-mcp-test")["spec"]["containers"]
+    token = {e["name"]: e for e in call["env"]}["MCP_AUTH_TOKEN"]
+    assert token["valueFrom"]["secretKeyRef"]["name"] == "todo-auth"
+
+
 def test_defaults_deep_merge_under_every_server():
     result = render(
         (*TODO, *GREETER),
@@ -434,14 +467,20 @@ def test_helm_test_pod_calls_the_server_through_its_service(fleet: Render):
     assert call["args"] == [(CHART / "files" / "mcp-smoke.py").read_text()]
     env = {e["name"]: e for e in call["env"]}
     assert env["MCP_URL"]["value"] == f"http://postgres-mcp.{NAMESPACE}.svc.cluster.local:8002/mcp"
-    assert env["MCP_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert "MCP_AUTH_TOKEN" not in env
     assert call["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["spec"]["restartPolicy"] == "Never"
     service_selector = fleet.get("Service", "postgres-mcp")["spec"]["selector"]
     assert not service_selector.items() <= pod["metadata"]["labels"].items()
     assert pod["metadata"]["labels"]["app.kubernetes.io/part-of"] == "mcp-servers"
-    greeter = {e["name"]: e.get("value") for e in fleet.get("Pod", "greeter-mcp-test")["spec"]["containers"][0]["env"]}
-    assert (greeter["MCP_TEST_TOOL"], json.loads(greeter["MCP_TEST_ARGUMENTS"])) == ("greet", {"name": "helm"})
+    greeter = {
+        e["name"]: e.get("value")
+        for e in fleet.get("Pod", "greeter-mcp-test")["spec"]["containers"][0]["env"]
+    }
+    assert (greeter["MCP_TEST_TOOL"], json.loads(greeter["MCP_TEST_ARGUMENTS"])) == (
+        "greet",
+        {"name": "helm"},
+    )
 
 
 def test_notes_print_urls_and_a_mcp_json():
@@ -465,3 +504,11 @@ def test_fifty_servers_render():
     result = render(set_json=(f"servers={json.dumps(fleet_values(50)['servers'])}",))
     assert len(result.all("Deployment")) == 50
     assert len(result.names("Service")) == 50
+
+
+def test_topology_spread_gets_the_server_selector(fleet: Render):
+    (constraint,) = pod_spec(fleet.get("Deployment", "todo-mcp"))["topologySpreadConstraints"]
+    assert constraint["labelSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "todo", "app.kubernetes.io/instance": RELEASE}
+    }
+    assert constraint["topologyKey"] == "kubernetes.io/hostname"

@@ -64,10 +64,15 @@ def rendered_dir(all_renders: dict[str, Render], tmp_path_factory: pytest.TempPa
 def test_kubeconform_strict(version: str, rendered_dir: Path, all_renders: dict[str, Render]):
     report = kubeconform(version, rendered_dir)
     statuses = {(r["kind"], r["name"], r["filename"]): r["status"] for r in report["resources"]}
-    problems = [r for r in report["resources"] if r["status"] not in {"statusValid", "statusSkipped"}]
-    assert problems == []
+    problems = [
+        r for r in report["resources"] if r["status"] not in {"statusValid", "statusSkipped"}
+    ]
+    assert problems == [], f"{len(problems)} not valid, e.g. {problems[0]}"
     expected = sum(
-        1 for result in all_renders.values() for obj in result.objects if obj["kind"] not in CRD_SCHEMAS
+        1
+        for result in all_renders.values()
+        for obj in result.objects
+        if obj["kind"] not in CRD_SCHEMAS
     )
     assert report["summary"]["valid"] == expected, statuses
     assert report["summary"]["skipped"] == sum(
@@ -134,7 +139,8 @@ def checkov_report(fleet: Render, features: Render, tmp_path_factory: pytest.Tem
 
 def test_checkov_finds_nothing(checkov_report: dict[str, Any]):
     failed = [
-        (check["check_id"], check["resource"]) for check in checkov_report["results"]["failed_checks"]
+        (check["check_id"], check["resource"])
+        for check in checkov_report["results"]["failed_checks"]
     ]
     assert failed == []
     summary = checkov_report["summary"]
@@ -162,8 +168,14 @@ def test_ct_lint_covers_every_values_file():
 
 
 def test_ct_values_files_are_the_example_files():
-    linked = {path.name: path.resolve() for path in (CHART / "ci").glob("*-values.yaml") if path.is_symlink()}
-    examples = {f"{path.stem}-values.yaml": path for path in sorted((REPO_ROOT / "values").glob("*.yaml"))}
+    linked = {
+        path.name: path.resolve()
+        for path in (CHART / "ci").glob("*-values.yaml")
+        if path.is_symlink()
+    }
+    examples = {
+        f"{path.stem}-values.yaml": path for path in sorted((REPO_ROOT / "values").glob("*.yaml"))
+    }
     assert linked == examples
 
 

@@ -19,7 +19,6 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class PodSpec:
     """What the chart asks of the `server` container of one server's Deployment."""
 
-    server: str
     image: str
     port: int
     env: dict[str, str]
@@ -110,7 +109,6 @@ def pod_spec(repo_root: Path, values_file: str) -> PodSpec:
 
     (port,) = [p["containerPort"] for p in container["ports"] if p["name"] == "http"]
     return PodSpec(
-        server=deployment["metadata"]["labels"].get("app.kubernetes.io/component", ""),
         image=container["image"],
         port=int(port),
         env=env,

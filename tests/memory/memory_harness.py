@@ -46,7 +46,6 @@ class MemoryProcess:
             **os.environ,
             "MCP_HOST": "127.0.0.1",
             "MCP_PORT": str(self.port),
-            "HF_HUB_OFFLINE": "1",
             **self.env,
         }
         log = self.log_path.open("ab")

@@ -78,6 +78,7 @@ async def test_stats_report_model_device_and_counts(sqlite_server: MemoryProcess
     after = await call(sqlite_server, "stats")
     assert after["memories"] == before["memories"] + 1
     assert after["tags"][tag] == 1
+    assert after["distinct_tags"] == before["distinct_tags"] + 1
     assert after["model"] == "all-MiniLM-L6-v2-int8"
     assert after["dimensions"] == 384
     assert after["device"] == "cpu"

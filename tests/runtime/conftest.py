@@ -14,7 +14,9 @@ from runtime_harness import RunningServer, StartServer, launch, stop
 def server_starter(log_dir: Path) -> Iterator[StartServer]:
     started: list[RunningServer] = []
 
-    def start(env: Mapping[str, str] | None = None, command: list[str] | None = None) -> RunningServer:
+    def start(
+        env: Mapping[str, str] | None = None, command: list[str] | None = None
+    ) -> RunningServer:
         server = launch(log_dir, env or {}, command)
         started.append(server)
         return server

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +72,9 @@ def wait_until_serving(server: RunningServer) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise AssertionError(f"server exited with {server.process.returncode}:\n{server.log_text()}")
+            raise AssertionError(
+                f"server exited with {server.process.returncode}:\n{server.log_text()}"
+            )
         try:
             httpx.get(f"{server.base_url}/health", timeout=1)
             return

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
-
 from mcp_runtime import RuntimeSettings, ServerSpec, run
 
 

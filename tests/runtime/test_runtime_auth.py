@@ -59,7 +59,9 @@ async def test_mcp_with_the_token_works_and_the_token_is_never_logged(
         headers = {"Authorization": f"Bearer {TOKEN}"}
         async with (
             httpx2.AsyncClient(headers=headers) as http,
-            mcp.Client(streamable_http_client(token_server.mcp_url, http_client=http), mode=mode) as client,
+            mcp.Client(
+                streamable_http_client(token_server.mcp_url, http_client=http), mode=mode
+            ) as client,
         ):
             assert not (await client.call_tool("echo", {"text": "sdk"})).is_error
     assert_probes_open(token_server)

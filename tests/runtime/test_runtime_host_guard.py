@@ -37,7 +37,13 @@ def initialize(server: RunningServer, host: str, origin: str | None = None) -> i
 
 @pytest.mark.parametrize(
     "host",
-    ["localhost", "127.0.0.1:{port}", "todo.mcp.svc", "todo.mcp.svc:8001", "todo.mcp.svc.cluster.local"],
+    [
+        "localhost",
+        "127.0.0.1:{port}",
+        "todo.mcp.svc",
+        "todo.mcp.svc:8001",
+        "todo.mcp.svc.cluster.local",
+    ],
 )
 def test_allowed_hosts_pass(server: RunningServer, host: str) -> None:
     assert initialize(server, host.format(port=server.port)) == 200

@@ -15,7 +15,6 @@ from mcp_types import TextContent
 from runtime_harness import RunningServer, StartServer
 
 
-
 def ready(server: RunningServer) -> httpx.Response:
     return httpx.get(f"{server.base_url}/ready")
 
@@ -70,8 +69,9 @@ async def sdk_gated_echo(
         results[text] = content.text
 
 
-async def call_ignoring_close_errors(call, url: str, legacy: bool, text: str, gate: Path,
-                                     results: dict[str, str]) -> None:
+async def call_ignoring_close_errors(
+    call, url: str, legacy: bool, text: str, gate: Path, results: dict[str, str]
+) -> None:
     """Make the call; once it has its result, a failure to close the client does not count.
 
     Closing a client may still talk to the server (a session-based client ends its session

@@ -6,7 +6,6 @@ import fastmcp
 import mcp
 import pytest
 from mcp_types import TextContent
-
 from runtime_harness import RunningServer, StartServer
 
 SESSION_BASED = "2025-11-25"

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from mcp_runtime import RuntimeSettings, ServerSpec, SettingsLoadError, load_settings, run
 from runtime_harness import SAMPLE_SERVER, free_port, server_env
 
-from mcp_runtime import RuntimeSettings, ServerSpec, SettingsLoadError, load_settings, run
 
-
-def start_with(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **env: str) -> str:
+def start_with(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **env: str
+) -> str:
     """Run the console entry with `env`; return its stderr, asserting it exited 2 first."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)

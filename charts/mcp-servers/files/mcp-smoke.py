@@ -91,7 +91,9 @@ def pick_tool(tools: list[dict], wanted: str) -> str:
     for tool in tools:
         if not tool.get("inputSchema", {}).get("required"):
             return tool["name"]
-    raise SmokeError(f"tools/list: every tool needs arguments; set test.tool and test.arguments ({names})")
+    raise SmokeError(
+        f"tools/list: every tool needs arguments; set test.tool and test.arguments ({names})"
+    )
 
 
 def smoke(url: str, tool: str, arguments: dict, token: str | None) -> str:
@@ -121,11 +123,11 @@ def main() -> int:
     deadline = time.monotonic() + float(os.environ.get("MCP_TEST_TIMEOUT_SECONDS", "60"))
     while True:
         try:
-            print(smoke(url, os.environ.get("MCP_TEST_TOOL", ""), arguments,
-                        os.environ.get("MCP_AUTH_TOKEN")))
+            tool = os.environ.get("MCP_TEST_TOOL", "")
+            print(smoke(url, tool, arguments, os.environ.get("MCP_AUTH_TOKEN")))
             return 0
         except (SmokeError, OSError) as error:
-            # The Service may still be getting endpoints right after install: retry until the deadline.
+            # Right after install the Service may have no endpoints yet: retry until the deadline.
             if time.monotonic() > deadline:
                 print(f"FAILED: {error}", file=sys.stderr)
                 return 1

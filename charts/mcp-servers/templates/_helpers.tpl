@@ -79,6 +79,11 @@ Returned as JSON because `include` can only return text.
   "app.kubernetes.io/part-of" $root.Values.global.partOf
   "app.kubernetes.io/managed-by" $root.Release.Service) $selector $root.Values.global.commonLabels -}}
 {{- $_ = set $s "selectorLabels" $selector -}}
+{{- $constraints := list -}}
+{{- range $s.topologySpreadConstraints -}}
+{{- $constraints = append $constraints (merge (dict) . (dict "labelSelector" (dict "matchLabels" $selector))) -}}
+{{- end -}}
+{{- $_ = set $s "topologySpreadConstraints" $constraints -}}
 {{- $_ = set $s "labels" $labels -}}
 
 {{- /* Replicas and the state model. */ -}}
@@ -171,6 +176,9 @@ Returned as JSON because `include` can only return text.
 {{- $value := index $s.env $envName -}}
 {{- if kindIs "map" $value -}}
 {{- $refEnv = append $refEnv (dict "name" $envName "valueFrom" $value.valueFrom) -}}
+{{- else if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) -}}
+{{- /* Helm reads YAML numbers as floats; print 1000000, not 1e+06. */ -}}
+{{- $_ = set $plainEnv $envName (toString (int64 $value)) -}}
 {{- else -}}
 {{- $_ = set $plainEnv $envName (toString $value) -}}
 {{- end -}}
@@ -203,6 +211,8 @@ Returned as JSON because `include` can only return text.
 {{- $secretNames = append $secretNames $s.existingSecret -}}
 {{- end -}}
 {{- $_ = set $s "secretNames" $secretNames -}}
+{{- /* The Secret the helm test pod reads MCP_AUTH_TOKEN from, when the server has one. */ -}}
+{{- $_ = set $s "authSecret" (ternary $fullname $s.existingSecret (hasKey $seen "MCP_AUTH_TOKEN")) -}}
 {{- $_ = set $s "serviceAccountName" (ternary ($s.serviceAccount.name | default $fullname) ($s.serviceAccount.name | default "default") $s.serviceAccount.create) -}}
 {{- toJson $s -}}
 {{- end -}}

@@ -1,0 +1,62 @@
+"""Fixtures for the image tests: a Docker engine, freshly built images, scratch databases."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def built_images(repo_root: Path) -> str:
+    """Starts the engine and (re)builds every image; returns the build report.
+
+    The build is incremental, so with nothing changed this takes seconds.
+    """
+    subprocess.run(["bash", str(repo_root / "scripts" / "docker-engine.sh")], check=True)
+    result = subprocess.run(
+        ["bash", str(repo_root / "scripts" / "build-images.sh")],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    print(result.stdout)
+    return result.stdout
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def new_database(postgres_url: str) -> Iterator[Callable[[], str]]:
+    """Creates an empty database in the project's PostgreSQL; returns its URL."""
+    created: list[str] = []
+
+    async def execute(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def create() -> str:
+        name = f"images_{uuid.uuid4().hex[:12]}"
+        asyncio.run(execute(f"CREATE DATABASE {name}"))
+        created.append(name)
+        return _with_database(postgres_url, name)
+
+    yield create
+    for name in created:
+        asyncio.run(execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

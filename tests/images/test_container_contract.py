@@ -1,0 +1,117 @@
+"""Every image under the chart's pod contract: non-root, read-only root, no capabilities.
+
+Each case renders a values file through the chart and runs the image with the resulting
+security context, environment, mounted ConfigMaps and preStop hook (see container.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from container import Container, run_pod
+from fastmcp import Client
+from pod_spec import pod_spec
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.docker
+
+
+async def exercise_todo(client: Client) -> str:
+    created = await client.call_tool("create_task", {"title": "ship the images"})
+    assert created.structured_content["title"] == "ship the images"
+    page = await client.call_tool("list_tasks", {})
+    assert [t["title"] for t in page.structured_content["tasks"]] == ["ship the images"]
+    return "create_task"
+
+
+async def exercise_postgres(client: Client) -> str:
+    result = await client.call_tool("query", {"sql": "SELECT 6 * 7 AS answer"})
+    assert result.structured_content["rows"] == [{"answer": 42}]
+    return "query"
+
+
+async def exercise_memory(client: Client) -> str:
+    await client.call_tool("remember", {"text": "The deploy window is Tuesday at 14:00 UTC."})
+    await client.call_tool("remember", {"text": "Bananas are rich in potassium."})
+    recalled = await client.call_tool("recall", {"query": "When may we ship to production?"})
+    memories = recalled.structured_content["memories"]
+    assert memories[0]["text"] == "The deploy window is Tuesday at 14:00 UTC."
+    return "recall"
+
+
+async def exercise_greeter(client: Client) -> str:
+    # The helm test call of values/greeter-code.yaml: code mounted from its ConfigMap.
+    result = await client.call_tool("greet", {"name": "helm"})
+    assert result.data == "Hello, helm!"
+    return "greet"
+
+
+@dataclass(frozen=True)
+class Case:
+    values_file: str
+    database: bool
+    exercise: Callable[[Client], Awaitable[str]]
+
+
+CASES = {
+    "todo": Case("todo.yaml", database=True, exercise=exercise_todo),
+    "todo-sqlite": Case("todo.yaml", database=False, exercise=exercise_todo),
+    "postgres": Case("postgres.yaml", database=True, exercise=exercise_postgres),
+    "memory": Case("memory-cpu.yaml", database=False, exercise=exercise_memory),
+    "runtime": Case("greeter-code.yaml", database=False, exercise=exercise_greeter),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def pod(
+    request: pytest.FixtureRequest,
+    repo_root: Path,
+    built_images: str,
+    new_database: Callable[[], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Case, Container]]:
+    case = CASES[request.param]
+    spec = pod_spec(repo_root, case.values_file)
+    # An empty DATABASE_URL is how the chart's secret says "unset": SQLite under /tmp.
+    secrets = {key: "" for key in spec.secret_keys}
+    if case.database:
+        secrets["DATABASE_URL"] = new_database()
+    container = run_pod(spec, tmp_path_factory.mktemp(request.param), secrets)
+    try:
+        container.wait_ready()
+        yield case, container
+    finally:
+        container.remove()
+
+
+def test_health_and_ready_answer_200(pod: tuple[Case, Container]) -> None:
+    _, container = pod
+    assert httpx.get(f"{container.base_url}/health", timeout=5).status_code == 200
+    assert httpx.get(f"{container.base_url}/ready", timeout=5).status_code == 200
+
+
+async def test_tool_call_over_the_published_port(pod: tuple[Case, Container]) -> None:
+    case, container = pod
+    async with Client(f"{container.base_url}/mcp") as client:
+        tool = await case.exercise(client)
+    metrics = httpx.get(f"{container.base_url}/metrics", timeout=5)
+    assert metrics.status_code == 200
+    calls = {
+        (sample.labels["tool"], sample.labels["outcome"]): sample.value
+        for family in text_string_to_metric_families(metrics.text)
+        for sample in family.samples
+        if sample.name == "mcp_tool_calls_total"
+    }
+    assert calls.get((tool, "ok"), 0) >= 1, metrics.text
+
+
+def test_sigterm_exits_0_within_the_grace_period(pod: tuple[Case, Container]) -> None:
+    _, container = pod
+    code, seconds = container.terminate()
+    logs = container.logs()
+    assert code == 0, f"exit code {code}:\n{logs[-3000:]}"
+    assert seconds < container.spec.grace_seconds, f"took {seconds:.1f} s:\n{logs[-3000:]}"
