@@ -19,6 +19,8 @@ HELM_DOCS_VERSION=v1.14.2
 UV_VERSION=0.13.9
 CHECKOV_VERSION=3.3.30
 PY_TOOLS="yamllint==1.38.0 yamale==6.1.0 kubernetes-validate==1.37.0"
+# Bump when kubeconform_schemas.py changes the layout it writes.
+SCHEMA_LAYOUT=2
 ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov)
 
 export GOBIN="$bin"
@@ -95,7 +97,7 @@ install_uv() {
 # yamllint and yamale for ct, and the offline Kubernetes schemas for kubeconform, live in
 # one small venv so they never clash with the project's own environment.
 install_py-tools() {
-  fresh py-tools "$PY_TOOLS" && return
+  fresh py-tools "$PY_TOOLS layout-$SCHEMA_LAYOUT" && return
   log "$PY_TOOLS"
   python3 -m venv "$tools/py-venv"
   # shellcheck disable=SC2086 # one word per requirement
@@ -104,7 +106,7 @@ install_py-tools() {
   ln -sf "$tools/py-venv/bin/yamale" "$bin/yamale"
   rm -rf "$tools/schemas"
   "$tools/py-venv/bin/python" "$root/scripts/kubeconform_schemas.py" "$tools/schemas"
-  stamp py-tools "$PY_TOOLS"
+  stamp py-tools "$PY_TOOLS layout-$SCHEMA_LAYOUT"
 }
 
 # checkov (best-practice scanner for the chart) has a large dependency tree: its own venv.

@@ -3,11 +3,14 @@
 kubernetes-validate stores `vX.Y.0-local-strict/<kind>-<group>-<version>.json` with absolute
 `$ref: "/api/_definitions.json#..."` references. kubeconform expects
 `vX.Y.0-standalone-strict/...` and resolves `$ref`s relative to the schema file, so the
-references are rewritten to `_definitions.json#...`.
+references are rewritten to `_definitions.json#...`. Each schema's `$id` (an https URL) is
+dropped too: kubeconform would resolve the relative references against it, fail to compile the
+schema and report every object as having no schema.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -27,8 +30,9 @@ def main(target: Path) -> None:
         destination = target / source.name.replace("-local-strict", "-standalone-strict")
         destination.mkdir(parents=True, exist_ok=True)
         for schema in source.glob("*.json"):
-            text = schema.read_text()
-            (destination / schema.name).write_text(text.replace(ABSOLUTE_REF, RELATIVE_REF))
+            document = json.loads(schema.read_text().replace(ABSOLUTE_REF, RELATIVE_REF))
+            document.pop("$id", None)
+            (destination / schema.name).write_text(json.dumps(document))
         print(f"schemas {destination.name}: {sum(1 for _ in destination.glob('*.json'))} files")
 
 

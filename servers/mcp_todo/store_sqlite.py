@@ -53,7 +53,7 @@ class SqliteTaskStore:
     async def ping(self) -> None:
         db = await self._connection()
         try:
-            await db.execute("SELECT 1 FROM todo_tasks LIMIT 1")
+            await db.execute_fetchall("SELECT 1 FROM todo_tasks LIMIT 1")
         except sqlite3.Error as exc:
             raise StoreUnavailable(exc) from exc
 
