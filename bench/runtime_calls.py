@@ -219,8 +219,10 @@ def main() -> None:
                 f"http://127.0.0.1:{stock_port}/mcp",
             ),
         }
-        print(f"{'server':8} {'generation':14} {'sessions':>8} {'calls/s':>9} {'p50 ms':>8} "
-              f"{'p95 ms':>8} {'errors':>6}")
+        print(
+            f"{'server':8} {'generation':14} {'sessions':>8} {'calls/s':>9} {'p50 ms':>8} "
+            f"{'p95 ms':>8} {'errors':>6}"
+        )
         for name, (command, env, url) in servers.items():
             process = _start(command, env, url)
             try:

@@ -54,6 +54,11 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/mcp"
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -66,7 +71,9 @@ class Cell:
     calls_per_second: float
     p50_ms: float
     p95_ms: float
+    server_cpu_ms_per_call: float
     errors: int
+    first_error: str
 
 
 def free_port() -> int:
@@ -126,10 +133,55 @@ def _wait_answering(process: subprocess.Popen[bytes], url: str, begin: float) ->
     raise SystemExit(f"{url} did not answer within 60 s")
 
 
-def _result(response: httpx.Response) -> dict[str, Any]:
+class HttpConnection:
+    """A bare HTTP/1.1 keep-alive connection: a load generator far cheaper than httpx.
+
+    With two cores shared by server and client, client overhead would otherwise decide
+    the numbers for both apps alike and hide the difference between them.
+    """
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def post(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if self._writer is None or self._reader is None:
+            self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._port)
+        head = (
+            f"POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{self._port}\r\ncontent-length: {len(body)}\r\n"
+        )
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self._writer.write(head.encode() + b"\r\n" + body)
+        lines = (await self._reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        response_headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in lines[1:] if line)
+        }
+        return status, response_headers, await self._body(response_headers)
+
+    async def _body(self, headers: dict[str, str]) -> bytes:
+        assert self._reader is not None
+        if "content-length" in headers:
+            return await self._reader.readexactly(int(headers["content-length"]))
+        if headers.get("transfer-encoding") == "chunked":
+            chunks = []
+            while size := int((await self._reader.readuntil(b"\r\n")).strip(), 16):
+                chunks.append((await self._reader.readexactly(size + 2))[:-2])
+            await self._reader.readuntil(b"\r\n")
+            return b"".join(chunks)
+        return await self._reader.read()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _result(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     """The JSON-RPC result from a JSON or an SSE response."""
-    text = response.text
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
+    text = body.decode()
+    if headers.get("content-type", "").startswith("text/event-stream"):
         text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
     message = json.loads(text)
     if "result" not in message:
@@ -138,11 +190,10 @@ def _result(response: httpx.Response) -> dict[str, Any]:
 
 
 class Session:
-    """One MCP session speaking raw HTTP, so the client stays cheap next to the server."""
+    """One MCP session of either protocol generation over one keep-alive connection."""
 
-    def __init__(self, http: httpx.AsyncClient, url: str, protocol: str) -> None:
-        self._http = http
-        self._url = url
+    def __init__(self, port: int, protocol: str) -> None:
+        self._connection = HttpConnection(port)
         self._protocol = protocol
         self._headers = {
             "accept": "application/json, text/event-stream",
@@ -155,88 +206,93 @@ class Session:
             self._headers["mcp-protocol-version"] = self._protocol
             await self._request("server/discover", {"_meta": MODERN_META})
             return
-        response = await self._post(
-            "initialize",
-            {
-                "protocolVersion": self._protocol,
-                "capabilities": {},
-                "clientInfo": {"name": "bench", "version": "0"},
-            },
-        )
-        _result(response)
-        if session_id := response.headers.get("mcp-session-id"):
+        initialize = {
+            "protocolVersion": self._protocol,
+            "capabilities": {},
+            "clientInfo": {"name": "bench", "version": "0"},
+        }
+        headers, body = await self._post("initialize", initialize)
+        _result(headers, body)
+        if session_id := headers.get("mcp-session-id"):
             self._headers["mcp-session-id"] = session_id
         self._headers["mcp-protocol-version"] = self._protocol
-        await self._http.post(
-            self._url,
-            headers=self._headers,
-            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-        )
+        notification = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        await self._connection.post(self._headers, json.dumps(notification).encode())
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {"name": name, "arguments": arguments}
         headers = {}
         if self._protocol == "2026-07-28":
             params["_meta"] = MODERN_META
-            headers = {"mcp-method": "tools/call", "mcp-name": name}
+            headers = {"mcp-name": name}
         return await self._request("tools/call", params, headers)
+
+    async def close(self) -> None:
+        await self._connection.close()
 
     async def _request(
         self, method: str, params: dict[str, Any], headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        return _result(await self._post(method, params, headers))
+        return _result(*await self._post(method, params, headers))
 
     async def _post(
         self, method: str, params: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> httpx.Response:
+    ) -> tuple[dict[str, str], bytes]:
         self._next_id += 1
-        extra = {"mcp-method": method} if self._protocol == "2026-07-28" else {}
-        response = await self._http.post(
-            self._url,
-            headers={**self._headers, **extra, **(headers or {})},
-            json={"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params},
+        if self._protocol == "2026-07-28":
+            headers = {"mcp-method": method, **(headers or {})}
+        message = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}
+        status, response_headers, body = await self._connection.post(
+            {**self._headers, **(headers or {})}, json.dumps(message).encode()
         )
-        response.raise_for_status()
-        return response
+        if status != 200:
+            raise RuntimeError(f"HTTP {status} for {method}: {body[:200]!r}")
+        return response_headers, body
 
 
-async def seed_task(url: str) -> int:
-    async with httpx.AsyncClient(timeout=30) as http:
-        session = Session(http, url, "2025-11-25")
-        await session.open()
-        created = await session.call_tool("create_task", {"title": "benchmark"})
-        return int(created["structuredContent"]["id"])
+async def seed_task(port: int) -> int:
+    session = Session(port, "2025-11-25")
+    await session.open()
+    created = await session.call_tool("create_task", {"title": "benchmark"})
+    await session.close()
+    return int(created["structuredContent"]["id"])
 
 
-async def measure(url: str, protocol: str, sessions: int, seconds: float, task_id: int) -> Cell:
-    limits = httpx.Limits(max_connections=sessions, max_keepalive_connections=sessions)
+async def measure(
+    server: Server, protocol: str, sessions: int, seconds: float, task_id: int
+) -> Cell:
     latencies: list[float] = []
-    errors = 0
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-        opened = [Session(http, url, protocol) for _ in range(sessions)]
-        await asyncio.gather(*(s.open() for s in opened))
-        stop_at = time.perf_counter() + seconds
+    errors: list[str] = []
+    opened = [Session(server.port, protocol) for _ in range(sessions)]
+    await asyncio.gather(*(s.open() for s in opened))
+    stop_at = time.perf_counter() + seconds
 
-        async def loop(session: Session) -> None:
-            nonlocal errors
-            while time.perf_counter() < stop_at:
-                begin = time.perf_counter()
-                try:
-                    result = await session.call_tool("get_task", {"task_id": task_id})
-                    errors += bool(result.get("isError"))
-                except (httpx.HTTPError, RuntimeError):
-                    errors += 1
-                latencies.append(time.perf_counter() - begin)
+    async def loop(session: Session) -> None:
+        while time.perf_counter() < stop_at:
+            begin = time.perf_counter()
+            try:
+                result = await session.call_tool("get_task", {"task_id": task_id})
+                if result.get("isError"):
+                    errors.append(str(result.get("content")))
+            except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                return
+            latencies.append(time.perf_counter() - begin)
 
-        begin = time.perf_counter()
-        await asyncio.gather(*(loop(s) for s in opened))
-        elapsed = time.perf_counter() - begin
+    cpu_before = server.cpu_seconds()
+    begin = time.perf_counter()
+    await asyncio.gather(*(loop(s) for s in opened))
+    elapsed = time.perf_counter() - begin
+    cpu_used = server.cpu_seconds() - cpu_before
+    await asyncio.gather(*(s.close() for s in opened))
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
     return Cell(
         calls_per_second=len(latencies) / elapsed,
         p50_ms=quantiles[49] * 1000,
         p95_ms=quantiles[94] * 1000,
-        errors=errors,
+        server_cpu_ms_per_call=cpu_used * 1000 / max(len(latencies), 1),
+        errors=len(errors),
+        first_error=errors[0] if errors else "",
     )
 
 
@@ -265,12 +321,10 @@ def bench(seconds: float) -> None:
             with started(name, command, {**base_env, **env}, probe) as server:
                 time.sleep(1)
                 startup[name] = (server.seconds_to_ready, server.rss_mib())
-                task_id = asyncio.run(seed_task(server.url))
+                task_id = asyncio.run(seed_task(server.port))
                 for protocol in PROTOCOLS:
                     for sessions in CONCURRENCY:
-                        cell = asyncio.run(
-                            measure(server.url, protocol, sessions, seconds, task_id)
-                        )
+                        cell = asyncio.run(measure(server, protocol, sessions, seconds, task_id))
                         results[(name, protocol, sessions)] = cell
                         print(
                             f"  {name:5} {protocol} {sessions:>3} sessions: "
@@ -285,25 +339,31 @@ def print_table(
     results: dict[tuple[str, str, int], Cell], startup: dict[str, tuple[float, float]]
 ) -> None:
     print("todo server (mcp-todo, shared runtime) vs stock FastMCP app, get_task on SQLite,")
-    print("one uvicorn worker each, load from one client process on 127.0.0.1")
+    print("one uvicorn worker each, load from one client process on 127.0.0.1.")
+    print("cpu = server CPU ms per call (less sensitive to other load on the machine).")
     print()
     header = (
-        f"{'protocol':<11} {'sessions':>8} | {'ours calls/s':>12} {'p50 ms':>7} {'p95 ms':>7} | "
+        f"{'protocol':<11}{'sessions':>8} |{'ours/s':>7}{'p50':>7}{'p95':>7}{'cpu':>6} |"
+        f"{'stock/s':>8}{'p50':>7}{'p95':>7}{'cpu':>6} |{'ratio':>6}{'cpu':>6}"
     )
-    header += f"{'stock calls/s':>13} {'p50 ms':>7} {'p95 ms':>7} | {'ratio':>5}"
     print(header)
     print("-" * len(header))
     for protocol in PROTOCOLS:
         for sessions in CONCURRENCY:
             ours = results[("ours", protocol, sessions)]
             stock = results[("stock", protocol, sessions)]
-            errors = ours.errors + stock.errors
-            print(
-                f"{protocol:<11} {sessions:>8} | {ours.calls_per_second:>12.0f} {ours.p50_ms:>7.1f} "
-                f"{ours.p95_ms:>7.1f} | {stock.calls_per_second:>13.0f} {stock.p50_ms:>7.1f} "
-                f"{stock.p95_ms:>7.1f} | {ours.calls_per_second / stock.calls_per_second:>4.1f}x"
-                + (f"  ({errors} errors)" if errors else "")
+            line = (
+                f"{protocol:<11}{sessions:>8} |{ours.calls_per_second:>7.0f}{ours.p50_ms:>7.1f}"
+                f"{ours.p95_ms:>7.1f}{ours.server_cpu_ms_per_call:>6.2f} |"
+                f"{stock.calls_per_second:>8.0f}{stock.p50_ms:>7.1f}{stock.p95_ms:>7.1f}"
+                f"{stock.server_cpu_ms_per_call:>6.2f} |"
+                f"{ours.calls_per_second / stock.calls_per_second:>5.1f}x"
+                f"{stock.server_cpu_ms_per_call / ours.server_cpu_ms_per_call:>5.1f}x"
             )
+            for name, cell in (("ours", ours), ("stock", stock)):
+                if cell.errors:
+                    line += f"  {name}: {cell.errors} errors, first: {cell.first_error[:80]}"
+            print(line)
     print()
     ours_ready, ours_rss = startup["ours"]
     stock_ready, stock_rss = startup["stock"]

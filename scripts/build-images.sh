@@ -160,7 +160,7 @@ for server in ${SERVERS}; do
   context="$(wheelhouse "${server}" "${extra}")"
   log="${ROOT}/build/logs/${server}.log"
   mkdir -p "$(dirname "${log}")"
-  if ! docker build -f images/Dockerfile \
+  if ! docker build --force-rm -f images/Dockerfile \
       --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" --build-arg "INFERENCE=${INFERENCE}" \
       --build-arg "COMMAND=${command}" --build-arg "PORT=${port}" \
       --build-arg "TITLE=mcp-servers/${server}" --build-arg "VERSION=${VERSION}" \

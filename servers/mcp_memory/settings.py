@@ -14,7 +14,10 @@ class MemorySettings(RuntimeSettings):
         default=32, ge=1, le=1024, description="Most texts per model run."
     )
     memory_inference_threads: int = Field(
-        default=0, ge=0, le=256, description="CPU threads per model run; 0 lets ONNX Runtime pick."
+        default=0,
+        ge=0,
+        le=256,
+        description="CPU threads per model run; 0 means the CPUs the pod may use.",
     )
     memory_max_text_chars: int = Field(
         default=20_000, ge=1, description="Longest text remember accepts."

@@ -27,6 +27,14 @@ class DatabaseUnavailable(Exception):
         super().__init__(f"database unavailable, try again later ({type(cause).__name__}: {cause})")
 
 
+class DatabaseBusy(Exception):
+    def __init__(self, connections: int, waited_seconds: float) -> None:
+        super().__init__(
+            f"database busy: all {connections} pooled connections stayed in use for "
+            f"{waited_seconds:g} s; try again shortly"
+        )
+
+
 async def _decode_json(conn: asyncpg.Connection) -> None:
     # json and jsonb come back as nested values rather than as strings of JSON.
     for type_name in ("json", "jsonb"):
@@ -58,6 +66,15 @@ class Database:
             self._pool = None
 
     async def ping(self) -> None:
+        pool = self._pool
+        if (
+            pool is not None
+            and pool.get_size() >= self._max_connections
+            and pool.get_idle_size() == 0
+        ):
+            # Every connection is busy running a query: the database is answering, and
+            # queueing for a connection here would mark a merely busy replica unready.
+            return
         async with self.connection() as conn:
             await conn.fetchval("SELECT 1")
 
@@ -66,8 +83,15 @@ class Database:
         """A pooled connection; connection failures surface as DatabaseUnavailable."""
         try:
             pool = await self._ready_pool()
+        except CONNECTION_ERRORS as exc:
+            raise DatabaseUnavailable(exc) from exc
+        try:
             async with pool.acquire(timeout=self._connect_timeout) as conn:
                 yield conn
+        except TimeoutError as exc:
+            if pool.get_size() >= self._max_connections and pool.get_idle_size() == 0:
+                raise DatabaseBusy(self._max_connections, self._connect_timeout) from exc
+            raise DatabaseUnavailable(exc) from exc
         except CONNECTION_ERRORS as exc:
             raise DatabaseUnavailable(exc) from exc
 

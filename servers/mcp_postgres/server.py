@@ -21,7 +21,7 @@ INSTRUCTIONS = (
 
 
 def create(settings: PostgresServerSettings) -> ServerSpec:
-    database = Database(str(settings.database_url))
+    database = Database(str(settings.database_url), max_connections=settings.mcp_db_pool_size)
     mcp = FastMCP("postgres", instructions=INSTRUCTIONS)
     register_tools(
         mcp,

@@ -9,3 +9,4 @@ class PostgresServerSettings(RuntimeSettings):
     database_url: PostgresDsn
     mcp_query_max_rows: int = Field(default=1000, ge=1, le=100_000)
     mcp_query_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    mcp_db_pool_size: int = Field(default=10, ge=1, le=100)

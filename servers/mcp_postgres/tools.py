@@ -1,5 +1,6 @@
 """The postgres MCP tools: look at the catalog and run read-only queries."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -11,7 +12,7 @@ from pydantic import Field, JsonValue
 
 from mcp_postgres import catalog
 from mcp_postgres.catalog import SchemaInfo, TableDescription, TableInfo
-from mcp_postgres.database import Database, DatabaseUnavailable
+from mcp_postgres.database import Database, DatabaseBusy, DatabaseUnavailable
 from mcp_postgres.errors import QueryRejected
 from mcp_postgres.query import QueryResult, run_read_only
 from mcp_postgres.statement_guard import check_statement
@@ -24,10 +25,13 @@ SchemaName = Annotated[str, Field(description="Schema name, e.g. public.")]
 @contextmanager
 def _as_tool_error() -> Iterator[None]:
     # ToolError messages reach the client unmasked; ours name the argument or the rule.
+    # A refused query is the caller's doing, not a server error, so it is logged below ERROR.
     try:
         yield
-    except (QueryRejected, DatabaseUnavailable) as exc:
-        raise ToolError(str(exc)) from exc
+    except (DatabaseUnavailable, DatabaseBusy) as exc:
+        raise ToolError(str(exc), log_level=logging.WARNING) from exc
+    except QueryRejected as exc:
+        raise ToolError(str(exc), log_level=logging.INFO) from exc
 
 
 def register_tools(

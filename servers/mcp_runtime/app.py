@@ -16,6 +16,7 @@ from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
 from mcp_runtime.metrics import ToolMetrics
 from mcp_runtime.probes import ReadinessCheck, probe_routes
 from mcp_runtime.settings import RuntimeSettings
+from mcp_runtime.tool_catalog import install_tool_catalog
 from mcp_runtime.tool_events import ToolCallObserver
 
 MCP_PATH = "/mcp"
@@ -62,8 +63,7 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             if spec.lifespan is not None:
                 await stack.enter_async_context(spec.lifespan())
             await stack.enter_async_context(mcp_app.lifespan(mcp_app))
-            tools = await spec.mcp.list_tools(run_middleware=False)
-            metrics.register_tools(tool.name for tool in tools)
+            metrics.register_tools(await install_tool_catalog(spec.mcp))
             lifecycle.started = True
             yield
 

@@ -1,5 +1,6 @@
 """The todo MCP tools: thin typed wrappers over the task service."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -9,7 +10,7 @@ from fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from mcp_todo.errors import TaskError
+from mcp_todo.errors import StoreUnavailable, TaskError
 from mcp_todo.models import TASK_STATUSES, DeletedTask, Task, TaskPage
 from mcp_todo.service import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TaskService
 
@@ -42,10 +43,13 @@ WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
 @contextmanager
 def _as_tool_error() -> Iterator[None]:
     # ToolError messages reach the client unmasked; service errors already name the argument.
+    # A caller's mistake is not a server error, so it is logged below ERROR.
     try:
         yield
+    except StoreUnavailable as exc:
+        raise ToolError(str(exc), log_level=logging.WARNING) from exc
     except TaskError as exc:
-        raise ToolError(str(exc)) from exc
+        raise ToolError(str(exc), log_level=logging.INFO) from exc
 
 
 def register_tools(mcp: FastMCP, service: TaskService) -> None:

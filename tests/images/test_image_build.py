@@ -107,7 +107,7 @@ def test_dockerfile_names_a_bad_command_build_arg(
     base_image, build_image = built_bases(built_images)
     result = subprocess.run(
         [
-            "docker", "build", "-f", str(repo_root / "images" / "Dockerfile"),
+            "docker", "build", "--force-rm", "-f", str(repo_root / "images" / "Dockerfile"),
             "--build-arg", f"BASE_IMAGE={base_image}", "--build-arg", f"BUILD_IMAGE={build_image}",
             "--build-arg", f"COMMAND={command}",
             str(repo_root / "build" / "wheelhouse" / "todo"),

@@ -136,3 +136,23 @@ async def test_concurrent_embeds_share_model_runs() -> None:
             assert float(got[0] @ want) > 0.9999
     finally:
         await engine.stop()
+
+
+async def test_engine_reports_a_failed_load_on_ready_and_on_use(tmp_path: Path) -> None:
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"truncated download")
+    engine = EmbeddingEngine(
+        dataclasses.replace(packaged_model_files(), model=bad),
+        device="cpu",
+        batch_size=8,
+        threads=1,
+        metrics=MemoryMetrics(),
+    )
+    engine.start()
+    try:
+        with pytest.raises(NotReady, match=r"embedding model failed to load: .*model\.onnx has"):
+            await engine.embed(["x"])
+        with pytest.raises(NotReady, match="embedding model failed to load"):
+            await engine.check_ready()
+    finally:
+        await engine.stop()

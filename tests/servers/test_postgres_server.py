@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from mcp_clients import CLIENTS, connect
-from servers_harness import VENV_BIN, RunningServer
+from servers_harness import VENV_BIN, RunningServer, launch
 
 
 @pytest.mark.parametrize("client_kind", CLIENTS)
@@ -158,3 +163,77 @@ def test_bad_settings_stop_the_server_with_one_line(env: dict, message: str) -> 
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _metric(server: RunningServer, series: str) -> float:
+    for line in httpx.get(f"{server.base_url}/metrics").text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name == series:
+            return float(value)
+    raise AssertionError(f"{series} not in /metrics")
+
+
+async def test_refused_queries_count_as_tool_errors(postgres_server: RunningServer) -> None:
+    series = 'mcp_tool_calls_total{outcome="error",tool="query"}'
+    before = _metric(postgres_server, series)
+    async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
+        await client.call("query", {"sql": "DELETE FROM orders"})
+    assert _metric(postgres_server, series) == before + 1
+
+
+async def test_sigterm_lets_running_queries_finish(sample_database: str, tmp_path: Path) -> None:
+    server = launch(
+        "mcp-postgres",
+        tmp_path,
+        {"DATABASE_URL": sample_database, "MCP_QUERY_TIMEOUT_SECONDS": "30"},
+    )
+    server.wait_ready()
+    # Long enough for every client to connect and start its call on a busy machine.
+    sql = {"sql": "SELECT 1 AS slept FROM pg_sleep(8)"}
+
+    async def slow_call(kind: str) -> object:
+        async with connect(kind, server.mcp_url) as client:
+            return await client.call("query", sql)
+
+    # 8 calls: fewer than the 10 pooled connections, so none waits for a connection.
+    calls = [asyncio.create_task(slow_call(kind)) for kind in CLIENTS for _ in range(2)]
+    deadline = time.monotonic() + 8
+    while _metric(server, "mcp_tool_calls_in_flight") < len(calls):
+        assert time.monotonic() < deadline, "the calls did not all start"
+        await asyncio.sleep(0.05)
+    server.process.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.3)
+    assert server.ready_status() == 503
+    outcomes = await asyncio.gather(*calls)
+    assert all(not o.is_error and o.data["rows"] == [{"slept": 1}] for o in outcomes), outcomes
+    assert await asyncio.to_thread(server.process.wait, 30) == 0
+
+
+async def test_a_full_pool_is_reported_as_busy_not_down(
+    sample_database: str, tmp_path: Path
+) -> None:
+    server = launch(
+        "mcp-postgres",
+        tmp_path,
+        {
+            "DATABASE_URL": sample_database,
+            "MCP_DB_POOL_SIZE": "1",
+            "MCP_QUERY_TIMEOUT_SECONDS": "30",
+        },
+    )
+    try:
+        server.wait_ready()
+        async with connect("fastmcp-modern", server.mcp_url) as client:
+            slow = asyncio.create_task(
+                client.call("query", {"sql": "SELECT 1 AS done FROM pg_sleep(7)"})
+            )
+            await asyncio.sleep(1)
+            assert server.ready_status() == 200
+            waiting = await client.call("query", {"sql": "SELECT 1"})
+            assert (await slow).data["rows"] == [{"done": 1}]
+        assert waiting.is_error
+        assert waiting.text == (
+            "database busy: all 1 pooled connections stayed in use for 5 s; try again shortly"
+        )
+    finally:
+        server.stop()
