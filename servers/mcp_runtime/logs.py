@@ -47,3 +47,8 @@ def configure_logging(level: str) -> None:
         library_logger = logging.getLogger(name)
         library_logger.handlers[:] = []
         library_logger.propagate = True
+        library_logger.setLevel(logging.NOTSET)
+    # The MCP SDK logs every stateless request and session at info; the runtime's own
+    # tool_call event already covers each call, so keep those lines for debugging only.
+    if numeric_level > logging.DEBUG:
+        logging.getLogger("mcp").setLevel(max(numeric_level, logging.WARNING))
