@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import random
 import signal
@@ -26,6 +27,7 @@ from uuid import uuid4
 
 import httpx
 import numpy as np
+import structlog
 from fastmcp import Client
 from mcp_memory.embedder import MODEL_ID, Embedder, packaged_model_files
 from mcp_memory.index import VectorIndex
@@ -285,6 +287,8 @@ async def main() -> None:
     parser.add_argument("--recalls", type=int, default=200)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
+    # The stores log their schema events; the benchmark prints only numbers.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     print(f"machine now: numpy 1-thread GEMM {gemm_gflops():.1f} GFLOP/s, {os.cpu_count()} CPUs")
     texts = corpus(args.memories)

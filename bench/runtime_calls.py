@@ -1,10 +1,10 @@
 """Load generator for MCP servers: trivial tool calls/s and latency over N concurrent sessions.
 
 Speaks the wire protocol directly with httpx (one connection per session) so that the client
-costs as little CPU as possible next to the server on the same machine. Used by
-`bench/servers.py`; run alone it compares the runtime's sample server with stock FastMCP:
+costs as little CPU as possible next to the server on the same machine. Compares the
+runtime's test sample server with a stock FastMCP app serving the same `echo` tool:
 
-    uv run python bench/runtime_calls.py
+    uv run python bench/runtime_calls.py        (BENCH_SECONDS=4 per cell by default)
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -178,8 +179,6 @@ mcp.run(transport="http", host="127.0.0.1", port=int(sys.argv[1]), show_banner=F
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -200,9 +199,14 @@ def _start(command: list[str], env: Mapping[str, str], health_url: str) -> subpr
     raise RuntimeError(f"{command} did not start")
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     repo = Path(__file__).resolve().parent.parent
-    seconds = float(os.environ.get("BENCH_SECONDS", "5"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "4"))
     ours_port, stock_port = _free_port(), _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         stock_file = Path(tmp) / "stock.py"
@@ -210,7 +214,7 @@ def main() -> None:
         servers = {
             "runtime": (
                 [sys.executable, str(repo / "tests" / "runtime" / "sample_server.py")],
-                {"MCP_HOST": "127.0.0.1", "MCP_PORT": str(ours_port), "LOG_LEVEL": "warning"},
+                {"MCP_HOST": "127.0.0.1", "MCP_PORT": str(ours_port)},
                 f"http://127.0.0.1:{ours_port}/mcp",
             ),
             "stock": (
@@ -219,23 +223,33 @@ def main() -> None:
                 f"http://127.0.0.1:{stock_port}/mcp",
             ),
         }
+        print("Trivial `echo` calls on one uvicorn worker: shared runtime vs stock FastMCP.")
+        print("server CPU ms/call is the server process's CPU time per call (robust to load).")
         print(
-            f"{'server':8} {'generation':14} {'sessions':>8} {'calls/s':>9} {'p50 ms':>8} "
-            f"{'p95 ms':>8} {'errors':>6}"
+            f"{'generation':14} {'sessions':>8} {'server':8} {'calls/s':>8} {'p50 ms':>7} "
+            f"{'p95 ms':>7} {'cpu ms/call':>11} {'errors':>6}"
         )
-        for name, (command, env, url) in servers.items():
-            process = _start(command, env, url)
-            try:
-                for generation in ("session-based", "session-less"):
-                    for sessions in (1, 10, 100):
-                        result = asyncio.run(measure(url, sessions, seconds, generation))
+        processes = {
+            name: _start(command, env, url) for name, (command, env, url) in servers.items()
+        }
+        try:
+            for generation in ("session-less", "session-based"):
+                for sessions in (1, 10, 100):
+                    # Alternate the two servers so that both see the same machine load.
+                    for name, process in processes.items():
+                        before = _cpu_seconds(process.pid)
+                        result = asyncio.run(
+                            measure(servers[name][2], sessions, seconds, generation)
+                        )
+                        cpu_ms = (_cpu_seconds(process.pid) - before) * 1000 / max(result.calls, 1)
                         print(
-                            f"{name:8} {generation:14} {sessions:>8} "
-                            f"{result.calls_per_second:>9.0f} {result.percentile_ms(50):>8.1f} "
-                            f"{result.percentile_ms(95):>8.1f} {result.errors:>6}",
+                            f"{generation:14} {sessions:>8} {name:8} "
+                            f"{result.calls_per_second:>8.0f} {result.percentile_ms(50):>7.1f} "
+                            f"{result.percentile_ms(95):>7.1f} {cpu_ms:>11.2f} {result.errors:>6}",
                             flush=True,
                         )
-            finally:
+        finally:
+            for process in processes.values():
                 process.terminate()
                 process.wait()
 

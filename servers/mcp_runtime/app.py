@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
 from fastmcp import FastMCP
+from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
@@ -28,13 +29,16 @@ class ServerSpec:
 
     `lifespan` opens what the tools and checks share (pools, models) before the first
     request and closes it after the last; `readiness_checks` raise when a dependency
-    is unreachable; `routes` are extra plain-HTTP routes (outside MCP auth).
+    is unreachable; `routes` are extra plain-HTTP routes (outside MCP auth);
+    `collectors` are the server's own Prometheus collectors (a CollectorRegistry is
+    one), served on /metrics next to the runtime's.
     """
 
     mcp: FastMCP
     readiness_checks: Sequence[ReadinessCheck] = ()
     routes: Sequence[BaseRoute] = ()
     lifespan: Callable[[], AbstractAsyncContextManager[object]] | None = None
+    collectors: Sequence[Collector] = ()
     version: str = field(default_factory=lambda: _distribution_version())
 
 
@@ -42,6 +46,8 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     """The Starlette app serving `spec` as `settings` describe. Call once per server."""
     lifecycle = Lifecycle()
     metrics = ToolMetrics(server=spec.mcp.name, version=spec.version)
+    for collector in spec.collectors:
+        metrics.registry.register(collector)
     spec.mcp.add_middleware(ToolCallObserver(metrics))
     verifier = verifier_from_settings(settings)
     if verifier is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from mcp_runtime import RuntimeSettings, ServerSpec, run
+from prometheus_client import CollectorRegistry, Counter
 
 
 class SampleSettings(RuntimeSettings):
@@ -53,11 +54,15 @@ def fail(reason: str) -> str:
 
 
 def create(settings: SampleSettings) -> ServerSpec:
+    registry = CollectorRegistry()
+    checks = Counter("sample_dependency_checks", "Dependency checks run.", registry=registry)
+
     async def dependency_reachable() -> None:
+        checks.inc()
         if settings.sample_outage_file is not None and settings.sample_outage_file.exists():
             raise ConnectionError("sample dependency is down")
 
-    return ServerSpec(mcp=mcp, readiness_checks=[dependency_reachable])
+    return ServerSpec(mcp=mcp, readiness_checks=[dependency_reachable], collectors=[registry])
 
 
 if __name__ == "__main__":

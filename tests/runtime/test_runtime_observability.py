@@ -31,6 +31,12 @@ async def test_calls_are_counted_by_tool_and_outcome(server: RunningServer) -> N
     assert server.metric('mcp_build_info{server="sample",version="0.1.0"}') == 1
 
 
+def test_server_collectors_are_served_too(server: RunningServer) -> None:
+    before = server.metric("sample_dependency_checks_total")
+    assert httpx.get(f"{server.base_url}/ready").status_code == 200
+    assert server.metric("sample_dependency_checks_total") == before + 1
+
+
 async def test_unknown_tool_names_share_one_series(server: RunningServer) -> None:
     async with fastmcp.Client(server.mcp_url, mode="legacy") as client:
         for index in range(5):
