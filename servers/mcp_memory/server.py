@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastmcp import FastMCP
 from mcp_runtime import ServerSpec, SettingsLoadError
@@ -22,13 +21,7 @@ INSTRUCTIONS = (
 )
 
 
-@dataclass(frozen=True)
-class MemoryServer:
-    spec: ServerSpec
-    metrics: MemoryMetrics
-
-
-def create(settings: MemorySettings) -> MemoryServer:
+def create(settings: MemorySettings) -> ServerSpec:
     try:
         # A device this build cannot serve is a setting error: refuse before serving.
         providers_for(settings.memory_device)
@@ -60,9 +53,9 @@ def create(settings: MemorySettings) -> MemoryServer:
         finally:
             await service.stop()
 
-    spec = ServerSpec(
+    return ServerSpec(
         mcp=mcp,
         readiness_checks=[service.embedding_model, service.database],
         lifespan=lifespan,
+        collectors=[metrics.registry],
     )
-    return MemoryServer(spec=spec, metrics=metrics)

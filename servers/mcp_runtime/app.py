@@ -23,6 +23,13 @@ from mcp_runtime.tool_events import ToolCallObserver
 MCP_PATH = "/mcp"
 
 
+def _distribution_version() -> str:
+    try:
+        return version("mcp-servers")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """Everything the runtime needs to serve one MCP server.
@@ -39,7 +46,7 @@ class ServerSpec:
     routes: Sequence[BaseRoute] = ()
     lifespan: Callable[[], AbstractAsyncContextManager[object]] | None = None
     collectors: Sequence[Collector] = ()
-    version: str = field(default_factory=lambda: _distribution_version())
+    version: str = field(default_factory=_distribution_version)
 
 
 def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
@@ -89,10 +96,3 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
 def lifecycle_of(app: Starlette) -> Lifecycle:
     lifecycle: Lifecycle = app.state.lifecycle
     return lifecycle
-
-
-def _distribution_version() -> str:
-    try:
-        return version("mcp-servers")
-    except PackageNotFoundError:
-        return "0.0.0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from types import FrameType
@@ -68,7 +69,8 @@ class DrainingServer(uvicorn.Server):
     """uvicorn.Server that drains in-flight MCP requests before it stops listening.
 
     On the first SIGTERM or SIGINT /ready turns 503 at once, requests keep being
-    served, and the server stops once none is in flight or the drain timeout passes.
+    served, and the server stops once none has been in flight for a quiet second, or
+    when the drain timeout passes.
     Unlike uvicorn it does not re-raise the signal afterwards, so the exit code is 0.
     A second signal skips the rest of the drain; a third skips closing connections.
     """
@@ -80,7 +82,7 @@ class DrainingServer(uvicorn.Server):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain_task: asyncio.Task[None] | None = None
 
-    async def serve(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
 
@@ -97,6 +99,7 @@ class DrainingServer(uvicorn.Server):
         self._loop.call_soon_threadsafe(self._start_drain, signal.Signals(sig).name)
 
     def _start_drain(self, signal_name: str) -> None:
+        # Held so that the event loop's weak reference is not the task's only one.
         self._drain_task = asyncio.create_task(self._drain(signal_name))
 
     async def _drain(self, signal_name: str) -> None:

@@ -44,8 +44,7 @@ async def connect(kind: str, url: str) -> AsyncIterator[Connected]:
                 return _outcome(result.is_error, result.structured_content, result.content)
 
             tools = await client.list_tools()
-            version = client.protocol_version if hasattr(client, "protocol_version") else ""
-            yield Connected([t.name for t in tools], call, str(version))
+            yield Connected([t.name for t in tools], call, str(client.protocol_version))
     else:
         async with mcp.Client(url, mode=mode) as client:
 

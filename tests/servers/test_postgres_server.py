@@ -19,6 +19,8 @@ async def test_catalog_and_query_through_each_client(
     postgres_server: RunningServer, client_kind: str
 ) -> None:
     async with connect(client_kind, postgres_server.mcp_url) as client:
+        expected = "2025-11-25" if client_kind.endswith("legacy") else "2026-07-28"
+        assert client.protocol_version == expected
         assert set(client.tool_names) == {"list_schemas", "list_tables", "describe_table", "query"}
 
         schemas = await client.call("list_schemas", {})

@@ -24,8 +24,8 @@ async def test_task_lifecycle_through_each_client(
 ) -> None:
     async with connect(client_kind, todo_server.mcp_url) as client:
         assert set(client.tool_names) == TOOLS
-        if client_kind.endswith("legacy"):
-            assert client.protocol_version in ("", "2025-11-25")
+        expected = "2025-11-25" if client_kind.endswith("legacy") else "2026-07-28"
+        assert client.protocol_version == expected
         created = await client.call("create_task", {"title": f"via {client_kind}"})
         assert not created.is_error, created.text
         task_id = created.data["id"]
@@ -228,3 +228,18 @@ def test_sigterm_exits_cleanly(tmp_path) -> None:
     server.wait_ready()
     server.stop()
     assert server.process.returncode == 0, server.log_text()
+
+
+async def test_stateful_mode_serves_both_generations(tmp_path) -> None:
+    server = launch(
+        "mcp-todo", tmp_path, {"MCP_DATA_DIR": str(tmp_path / "data"), "MCP_STATELESS": "false"}
+    )
+    try:
+        server.wait_ready()
+        for kind in ("fastmcp-legacy", "mcp-modern"):
+            async with connect(kind, server.mcp_url) as client:
+                created = await client.call("create_task", {"title": f"stateful {kind}"})
+                fetched = await client.call("get_task", {"task_id": created.data["id"]})
+            assert fetched.data["title"] == f"stateful {kind}"
+    finally:
+        server.stop()
