@@ -27,9 +27,10 @@ WHEELHOUSE="${ROOT}/build/wheelhouse"
 # Up to bookworm's glibc (2.36); pip does not widen a --platform to older manylinux tags itself.
 PLATFORMS=(manylinux2014_x86_64 $(for v in $(seq 17 36); do echo "manylinux_2_${v}_x86_64"; done))
 
-if [ -x "${ROOT}/.tools/bin/uv" ]; then UV="${ROOT}/.tools/bin/uv"; else UV="$(command -v uv || echo /tmp/fm/bin/uv)"; fi
-
 die() { echo "build-images: $*" >&2; exit 1; }
+
+UV="${ROOT}/.tools/bin/uv"
+[ -x "${UV}" ] || die "uv is not installed; run 'make tools'"
 
 case "${INFERENCE}" in cpu|cuda) ;; *) die "INFERENCE must be cpu or cuda, got '${INFERENCE}'" ;; esac
 
