@@ -15,8 +15,6 @@ import asyncio
 import logging
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
-import httpx
 import numpy as np
 import structlog
 from fastmcp import Client
@@ -36,7 +33,14 @@ from mcp_memory.store import MemoryStore
 from mcp_memory.store_postgres import PostgresMemoryStore
 from mcp_memory.store_sqlite import SqliteMemoryStore
 
+# The process harness lives with the tests, which are not an installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from harness.processes import ServerProcess
+
 REPO = Path(__file__).resolve().parent.parent
+
+# Loading the model into a server that has just filled its index from 10,000 memories.
+START_TIMEOUT_SECONDS = 300
 
 SUBJECTS = ["The deploy", "Alice", "The billing job", "Our CI", "The cache", "Bob", "The VPN"]
 VERBS = ["failed after", "was moved to", "depends on", "needs review before", "replaced"]
@@ -87,48 +91,18 @@ def bench_embedder(texts: list[str]) -> Embedder:
     return embedder
 
 
-class Server:
+class Server(ServerProcess):
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._env = {**os.environ, "MCP_HOST": "127.0.0.1", "MCP_PORT": str(self.port), **env}
-        self._log = log
+        super().__init__([sys.executable, "-m", "mcp_memory"], env, log)
 
-    def start(self) -> tuple[float, float]:
+    def start_timed(self) -> tuple[float, float]:
         """Seconds from spawn until /health and until /ready answer 200."""
-        started = time.perf_counter()
-        with self._log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "mcp_memory"], env=self._env, stdout=log, stderr=log
-            )
-        health = None
-        while time.perf_counter() - started < 300:
-            if self.process.poll() is not None:
-                sys.exit(f"mcp-memory exited {self.process.returncode}: see {self._log}")
-            try:
-                if health is None and httpx.get(f"{self.url}/health").status_code == 200:
-                    health = time.perf_counter() - started
-                if httpx.get(f"{self.url}/ready").status_code == 200:
-                    return health or 0.0, time.perf_counter() - started
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-        sys.exit(f"mcp-memory not ready after 300 s: see {self._log}")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
-
-    def metric(self, name: str) -> float:
-        for line in httpx.get(f"{self.url}/metrics").text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[-1])
-        return float("nan")
+        self.start()
+        health = self.wait_until_answering("/health", {200}, START_TIMEOUT_SECONDS)
+        return health, self.wait_ready(timeout=START_TIMEOUT_SECONDS)
 
     def client(self) -> Client:
-        return Client(f"{self.url}/mcp", timeout=120)
+        return Client(self.mcp_url, timeout=120)
 
 
 async def timed_calls(server: Server, calls: list[tuple[str, dict]]) -> list[float]:
@@ -215,20 +189,20 @@ async def bench_backend(
 ) -> None:
     print(f"== backend {name}")
     empty = Server(env, log)
-    health, ready = empty.start()
-    rss, _ = rss_mib(empty.process.pid)
+    health, ready = empty.start_timed()
+    rss, _ = rss_mib(empty.pid)
     load = empty.metric("mcp_memory_model_load_seconds")
     print(
         f"  startup, empty store   : /health {health:.2f} s, /ready {ready:.2f} s "
         f"(model load {load:.2f} s), RSS {rss:.0f} MiB"
     )
     await bench_remember(empty, texts[:32])
-    empty.stop()
+    empty.stop(timeout=60)
 
     await fill_store(store, texts, vectors)
     server = Server(env, log)
-    health, ready = server.start()
-    rss_ready, _ = rss_mib(server.process.pid)
+    health, ready = server.start_timed()
+    rss_ready, _ = rss_mib(server.pid)
     print(
         f"  startup, {len(texts)} stored : /health {health:.2f} s, /ready {ready:.2f} s, "
         f"RSS {rss_ready:.0f} MiB"
@@ -245,9 +219,9 @@ async def bench_backend(
             f"  {label:<15} over {len(texts)}: p50 {percentile(ms, 50):6.1f} ms, "
             f"p95 {percentile(ms, 95):6.1f} ms ({len(ms)} calls)"
         )
-    rss, peak = rss_mib(server.process.pid)
+    rss, peak = rss_mib(server.pid)
     print(f"  RSS after recalls      : {rss:.0f} MiB (peak {peak:.0f} MiB)")
-    server.stop()
+    server.stop(timeout=60)
 
 
 def postgres_url() -> str | None:

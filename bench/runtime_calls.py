@@ -12,18 +12,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+
+# The process harness lives with the tests, which are not an installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from harness.processes import ServerProcess, free_port
 
 Generation = Literal["session-based", "session-less"]
 
@@ -178,27 +181,6 @@ mcp.run(transport="http", host="127.0.0.1", port=int(sys.argv[1]), show_banner=F
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(command: list[str], env: Mapping[str, str], health_url: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.post(health_url, timeout=1)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{command} did not start")
-
-
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -207,20 +189,16 @@ def _cpu_seconds(pid: int) -> float:
 def main() -> None:
     repo = Path(__file__).resolve().parent.parent
     seconds = float(os.environ.get("BENCH_SECONDS", "4"))
-    ours_port, stock_port = _free_port(), _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
+    stock_port = free_port()
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         stock_file = Path(tmp) / "stock.py"
         stock_file.write_text(STOCK_SERVER)
         servers = {
-            "runtime": (
-                [sys.executable, str(repo / "tests" / "runtime" / "sample_server.py")],
-                {"MCP_HOST": "127.0.0.1", "MCP_PORT": str(ours_port)},
-                f"http://127.0.0.1:{ours_port}/mcp",
+            "runtime": ServerProcess(
+                [sys.executable, str(repo / "tests" / "runtime" / "sample_server.py")]
             ),
-            "stock": (
-                [sys.executable, str(stock_file), str(stock_port)],
-                {},
-                f"http://127.0.0.1:{stock_port}/mcp",
+            "stock": ServerProcess(
+                [sys.executable, str(stock_file), str(stock_port)], port=stock_port
             ),
         }
         print("Trivial `echo` calls on one uvicorn worker: shared runtime vs stock FastMCP.")
@@ -229,29 +207,22 @@ def main() -> None:
             f"{'generation':14} {'sessions':>8} {'server':8} {'calls/s':>8} {'p50 ms':>7} "
             f"{'p95 ms':>7} {'cpu ms/call':>11} {'errors':>6}"
         )
-        processes = {
-            name: _start(command, env, url) for name, (command, env, url) in servers.items()
-        }
-        try:
-            for generation in ("session-less", "session-based"):
-                for sessions in (1, 10, 100):
-                    # Alternate the two servers so that both see the same machine load.
-                    for name, process in processes.items():
-                        before = _cpu_seconds(process.pid)
-                        result = asyncio.run(
-                            measure(servers[name][2], sessions, seconds, generation)
-                        )
-                        cpu_ms = (_cpu_seconds(process.pid) - before) * 1000 / max(result.calls, 1)
-                        print(
-                            f"{generation:14} {sessions:>8} {name:8} "
-                            f"{result.calls_per_second:>8.0f} {result.percentile_ms(50):>7.1f} "
-                            f"{result.percentile_ms(95):>7.1f} {cpu_ms:>11.2f} {result.errors:>6}",
-                            flush=True,
-                        )
-        finally:
-            for process in processes.values():
-                process.terminate()
-                process.wait()
+        for server in servers.values():
+            # The stock app has no /health: any answer from /mcp counts as up.
+            stack.enter_context(server).wait_until_answering("/mcp")
+        for generation in ("session-less", "session-based"):
+            for sessions in (1, 10, 100):
+                # Alternate the two servers so that both see the same machine load.
+                for name, server in servers.items():
+                    before = _cpu_seconds(server.pid)
+                    result = asyncio.run(measure(server.mcp_url, sessions, seconds, generation))
+                    cpu_ms = (_cpu_seconds(server.pid) - before) * 1000 / max(result.calls, 1)
+                    print(
+                        f"{generation:14} {sessions:>8} {name:8} "
+                        f"{result.calls_per_second:>8.0f} {result.percentile_ms(50):>7.1f} "
+                        f"{result.percentile_ms(95):>7.1f} {cpu_ms:>11.2f} {result.errors:>6}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,7 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+# The process harness lives with the tests, which are not an installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from harness.processes import ServerProcess, free_port
 
 VENV_BIN = Path(sys.executable).parent
 CONCURRENCY = (1, 10, 100)
@@ -46,13 +45,12 @@ MODERN_META = {
 @dataclass
 class Server:
     name: str
-    process: subprocess.Popen[bytes]
-    port: int
+    process: ServerProcess
     seconds_to_ready: float
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
+    def port(self) -> int:
+        return self.process.port
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the server process has used so far."""
@@ -76,12 +74,6 @@ class Cell:
     first_error: str
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve_stock(port: int, data_dir: str) -> None:
     """The baseline: the same tools on FastMCP with default settings."""
     from fastmcp import FastMCP
@@ -97,40 +89,11 @@ def serve_stock(port: int, data_dir: str) -> None:
 @contextmanager
 def started(name: str, command: list[str], env: dict[str, str], probe: str) -> Iterator[Server]:
     port = free_port()
-    env = {**env, "MCP_HOST": "127.0.0.1", "MCP_PORT": str(port)}
-    begin = time.perf_counter()
-    process = subprocess.Popen(
-        [*command, str(port)] if name == "stock" else command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        seconds = _wait_answering(process, f"http://127.0.0.1:{port}{probe}", begin)
-        yield Server(name, process, port, seconds)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_answering(process: subprocess.Popen[bytes], url: str, begin: float) -> float:
-    deadline = begin + 60
-    with httpx.Client(timeout=1) as http:
-        while time.perf_counter() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"server exited with {process.returncode} before answering {url}")
-            try:
-                # The stock app has no /ready: any answer from /mcp counts as up.
-                if http.get(url).status_code in (200, 400, 405, 406):
-                    return time.perf_counter() - begin
-            except httpx.TransportError:
-                pass
-            time.sleep(0.01)
-    raise SystemExit(f"{url} did not answer within 60 s")
+    argv = [*command, str(port)] if name == "stock" else command
+    with ServerProcess(argv, env, port=port) as process:
+        # The stock app has no /ready: any answer from /mcp counts as up.
+        seconds = process.wait_until_answering(probe, {200, 400, 405, 406})
+        yield Server(name, process, seconds)
 
 
 class HttpConnection:
@@ -297,11 +260,6 @@ async def measure(
 
 
 def bench(seconds: float) -> None:
-    base_env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MCP_", "DATABASE_URL", "LOG_LEVEL"))
-    }
     results: dict[tuple[str, str, int], Cell] = {}
     startup: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-servers-") as tmp:
@@ -318,7 +276,7 @@ def bench(seconds: float) -> None:
             ),
         }
         for name, (command, env, probe) in apps.items():
-            with started(name, command, {**base_env, **env}, probe) as server:
+            with started(name, command, env, probe) as server:
                 time.sleep(1)
                 startup[name] = (server.seconds_to_ready, server.rss_mib())
                 task_id = asyncio.run(seed_task(server.port))

@@ -1,5 +1,7 @@
 """Errors the memory service reports to callers; the tool layer turns them into ToolErrors."""
 
+from mcp_runtime.postgres import DatabaseUnavailable
+
 
 class MemoryServiceError(Exception):
     """Base class for errors a caller should see verbatim."""
@@ -13,11 +15,8 @@ class InvalidArgument(MemoryServiceError):
         self.argument = argument
 
 
-class StoreUnavailable(MemoryServiceError):
-    """The database cannot be reached; callers should retry later."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(f"database unavailable, try again later ({type(cause).__name__}: {cause})")
+class StoreUnavailable(MemoryServiceError, DatabaseUnavailable):
+    """The database cannot be reached; callers should retry later. Built from the cause."""
 
 
 class NotReady(MemoryServiceError):

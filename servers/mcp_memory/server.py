@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastmcp import FastMCP
-from mcp_runtime import ServerSpec, SettingsLoadError
+from mcp_runtime import PACKAGE_VERSION, ServerSpec, SettingsLoadError
 
 from mcp_memory.embedder import ModelLoadError, packaged_model_files, providers_for
 from mcp_memory.engine import EmbeddingEngine
@@ -42,7 +42,7 @@ def create(settings: MemorySettings) -> ServerSpec:
         metrics,
         max_text_chars=settings.memory_max_text_chars,
     )
-    mcp = FastMCP("memory", instructions=INSTRUCTIONS)
+    mcp = FastMCP("memory", instructions=INSTRUCTIONS, version=PACKAGE_VERSION)
     register_tools(mcp, service)
 
     @asynccontextmanager

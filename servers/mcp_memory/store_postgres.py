@@ -1,13 +1,11 @@
 """Memory storage in PostgreSQL through an asyncpg pool that reconnects by itself."""
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 import numpy as np
 import structlog
+from mcp_runtime.postgres import LazyPool
 
 from mcp_memory.errors import ModelMismatch, StoreUnavailable
 from mcp_memory.models import StoredMemory
@@ -42,50 +40,37 @@ CREATE TABLE IF NOT EXISTS memory_model (
 );
 """
 
-# Errors that mean "the database is not there right now", as opposed to a bad query.
-CONNECTION_ERRORS = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.InterfaceError,
-    asyncpg.InvalidAuthorizationSpecificationError,
-)
-
 
 class PostgresMemoryStore:
     backend: Backend = "postgresql"
 
     def __init__(self, dsn: str, *, max_connections: int = 10, timeout_seconds: float = 5.0):
-        self._dsn = dsn
-        self._max_connections = max_connections
-        self._timeout = timeout_seconds
-        self._pool: asyncpg.Pool | None = None
+        self._pool = LazyPool(
+            dsn,
+            max_size=max_connections,
+            timeout=timeout_seconds,
+            command_timeout=timeout_seconds * 2,
+            setup=self._create_schema,
+            unavailable=StoreUnavailable,
+        )
         self._model_id: str | None = None
-        self._schema_ready = False
-        self._setup_lock = asyncio.Lock()
 
     async def open(self, model_id: str) -> None:
         self._model_id = model_id
-        await self._ready_pool()
+        await self._pool.open()
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     async def ping(self) -> None:
-        async with self._connection() as conn:
-            await conn.fetchval("SELECT 1")
+        await self._pool.ping()
 
     async def insert(self, memories: list[StoredMemory], vectors: np.ndarray) -> None:
         rows = [
             (m.id, m.text, list(m.tags), json.dumps(m.metadata), encode_vector(v), m.created_at)
             for m, v in zip(memories, vectors, strict=True)
         ]
-        async with self._connection() as conn, conn.transaction():
+        async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
             await conn.executemany(
                 "INSERT INTO memory_items (id, text, tags, metadata, embedding, created_at) "
@@ -100,7 +85,7 @@ class PostgresMemoryStore:
         return await self._forget("$1::text = ANY(tags)", tag)
 
     async def _forget(self, condition: str, argument: object) -> list[str]:
-        async with self._connection() as conn, conn.transaction():
+        async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
             gone = [
                 row["id"]
@@ -117,7 +102,7 @@ class PostgresMemoryStore:
     async def changes_since(self, mark: ChangeMark) -> Changes:
         # New rows first, then tombstones: a memory added and forgotten in between
         # is either missed by both reads or removed by the second.
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             rows = await conn.fetch(
                 "SELECT seq, id, text, tags, metadata::text AS metadata, embedding, created_at "
                 "FROM memory_items WHERE seq > $1 ORDER BY seq",
@@ -145,39 +130,6 @@ class PostgresMemoryStore:
             ),
         )
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        pool = await self._ready_pool()
-        try:
-            async with pool.acquire(timeout=self._timeout) as conn:
-                yield conn
-        except CONNECTION_ERRORS as exc:
-            raise StoreUnavailable(exc) from exc
-
-    async def _ready_pool(self) -> asyncpg.Pool:
-        """Create the pool and schema on first use, and again after a failed attempt."""
-        if self._pool is not None and self._schema_ready:
-            return self._pool
-        async with self._setup_lock:
-            try:
-                if self._pool is None:
-                    # min_size=0 lets the server start while the database is still down.
-                    self._pool = await asyncpg.create_pool(
-                        self._dsn,
-                        min_size=0,
-                        max_size=self._max_connections,
-                        timeout=self._timeout,
-                        command_timeout=self._timeout * 2,
-                    )
-                if not self._schema_ready:
-                    async with self._pool.acquire(timeout=self._timeout) as conn:
-                        await self._create_schema(conn)
-                    self._schema_ready = True
-                    log.info("memory_schema_ready", backend=self.backend)
-            except CONNECTION_ERRORS as exc:
-                raise StoreUnavailable(exc) from exc
-        return self._pool
-
     async def _create_schema(self, conn: asyncpg.Connection) -> None:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK_KEY)
@@ -190,3 +142,4 @@ class PostgresMemoryStore:
             )
         if stored != self._model_id:
             raise ModelMismatch(stored, str(self._model_id))
+        log.info("memory_schema_ready", backend=self.backend)

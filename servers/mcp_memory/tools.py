@@ -1,15 +1,14 @@
 """The memory MCP tools: thin typed wrappers over the memory service."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Annotated, Any
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from mcp_runtime.tool_errors import reported_to_caller
 from pydantic import Field
 
-from mcp_memory.errors import MemoryServiceError
+from mcp_memory.errors import MemoryServiceError, NotReady, StoreUnavailable
 from mcp_memory.models import (
     Forgotten,
     MemoryStats,
@@ -26,13 +25,10 @@ READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True)
 WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
 
 
-@contextmanager
-def _as_tool_error() -> Iterator[None]:
-    # ToolError messages reach the client unmasked; service errors already name the argument.
-    try:
-        yield
-    except MemoryServiceError as exc:
-        raise ToolError(str(exc)) from exc
+# Service errors already name the argument, so their messages reach the client as they are.
+_as_tool_error = partial(
+    reported_to_caller, retry_later=(StoreUnavailable, NotReady), rejected=MemoryServiceError
+)
 
 
 def register_tools(mcp: FastMCP, service: MemoryService) -> None:

@@ -1,9 +1,9 @@
 """Run one agent-supplied query inside a read-only transaction, with time and row limits."""
 
 import asyncpg
+from mcp_runtime.postgres import CONNECTION_ERRORS
 from pydantic import BaseModel, JsonValue
 
-from mcp_postgres.database import CONNECTION_ERRORS
 from mcp_postgres.errors import QueryRejected
 from mcp_postgres.json_values import to_json
 from mcp_postgres.parameters import bind_parameters

@@ -5,9 +5,10 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastmcp import FastMCP
-from mcp_runtime import ServerSpec
+from mcp_runtime import PACKAGE_VERSION, ServerSpec
+from mcp_runtime.postgres import DatabaseUnavailable
 
-from mcp_postgres.database import Database, DatabaseUnavailable
+from mcp_postgres.database import Database
 from mcp_postgres.settings import PostgresServerSettings
 from mcp_postgres.tools import register_tools
 
@@ -22,7 +23,7 @@ INSTRUCTIONS = (
 
 def create(settings: PostgresServerSettings) -> ServerSpec:
     database = Database(str(settings.database_url), max_connections=settings.mcp_db_pool_size)
-    mcp = FastMCP("postgres", instructions=INSTRUCTIONS)
+    mcp = FastMCP("postgres", instructions=INSTRUCTIONS, version=PACKAGE_VERSION)
     register_tools(
         mcp,
         database,

@@ -1,18 +1,17 @@
 """The postgres MCP tools: look at the catalog and run read-only queries."""
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Annotated
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from mcp_runtime.postgres import DatabaseUnavailable
+from mcp_runtime.tool_errors import reported_to_caller
 from pydantic import Field, JsonValue
 
 from mcp_postgres import catalog
 from mcp_postgres.catalog import SchemaInfo, TableDescription, TableInfo
-from mcp_postgres.database import Database, DatabaseBusy, DatabaseUnavailable
+from mcp_postgres.database import Database, DatabaseBusy
 from mcp_postgres.errors import QueryRejected
 from mcp_postgres.query import QueryResult, run_read_only
 from mcp_postgres.statement_guard import check_statement
@@ -22,16 +21,10 @@ READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHin
 SchemaName = Annotated[str, Field(description="Schema name, e.g. public.")]
 
 
-@contextmanager
-def _as_tool_error() -> Iterator[None]:
-    # ToolError messages reach the client unmasked; ours name the argument or the rule.
-    # A refused query is the caller's doing, not a server error, so it is logged below ERROR.
-    try:
-        yield
-    except (DatabaseUnavailable, DatabaseBusy) as exc:
-        raise ToolError(str(exc), log_level=logging.WARNING) from exc
-    except QueryRejected as exc:
-        raise ToolError(str(exc), log_level=logging.INFO) from exc
+# Our messages name the argument or the rule, so they reach the client as they are.
+_as_tool_error = partial(
+    reported_to_caller, retry_later=(DatabaseUnavailable, DatabaseBusy), rejected=QueryRejected
+)
 
 
 def register_tools(

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 from fastmcp import FastMCP
 from prometheus_client.registry import Collector
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
+from starlette.types import Scope
 
-from mcp_runtime.auth import verifier_from_settings
+from mcp_runtime.auth import BearerProtected, verifier_from_settings
 from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
 from mcp_runtime.metrics import ToolMetrics
-from mcp_runtime.probes import ReadinessCheck, probe_routes
+from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
 from mcp_runtime.settings import RuntimeSettings
 from mcp_runtime.tool_catalog import install_tool_catalog
 from mcp_runtime.tool_events import ToolCallObserver
@@ -30,35 +32,42 @@ def _distribution_version() -> str:
         return "0.0.0"
 
 
+# What the fleet's servers report as serverInfo.version: FastMCP("name", version=PACKAGE_VERSION).
+PACKAGE_VERSION = _distribution_version()
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """Everything the runtime needs to serve one MCP server.
 
     `lifespan` opens what the tools and checks share (pools, models) before the first
     request and closes it after the last; `readiness_checks` raise when a dependency
-    is unreachable; `routes` are extra plain-HTTP routes (outside MCP auth);
-    `collectors` are the server's own Prometheus collectors (a CollectorRegistry is
-    one), served on /metrics next to the runtime's.
+    is unreachable; `routes` are extra plain-HTTP routes open to anyone, and
+    `protected_routes` extra HTTP routes that need the same bearer token or JWT as /mcp
+    when auth is configured; `collectors` are the server's own Prometheus collectors
+    (a CollectorRegistry is one), served on /metrics next to the runtime's.
     """
 
     mcp: FastMCP
     readiness_checks: Sequence[ReadinessCheck] = ()
     routes: Sequence[BaseRoute] = ()
+    protected_routes: Sequence[BaseRoute] = ()
     lifespan: Callable[[], AbstractAsyncContextManager[object]] | None = None
     collectors: Sequence[Collector] = ()
-    version: str = field(default_factory=_distribution_version)
 
 
 def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     """The Starlette app serving `spec` as `settings` describe. Call once per server."""
     lifecycle = Lifecycle()
-    metrics = ToolMetrics(server=spec.mcp.name, version=spec.version)
+    metrics = ToolMetrics(server=spec.mcp.name, version=PACKAGE_VERSION)
     for collector in spec.collectors:
         metrics.registry.register(collector)
     spec.mcp.add_middleware(ToolCallObserver(metrics))
     verifier = verifier_from_settings(settings)
+    protected_routes = list(spec.protected_routes)
     if verifier is not None:
         spec.mcp.auth = verifier
+        protected_routes = [BearerProtected(route, verifier) for route in protected_routes]
     mcp_app = spec.mcp.http_app(
         path=MCP_PATH,
         # Plain JSON responses survive shutdown for session-based clients (SSE
@@ -84,13 +93,24 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
         routes=[
             *probe_routes(lifecycle, metrics, spec.readiness_checks),
             *spec.routes,
-            Mount("/", app=InFlightRequests(mcp_app, lifecycle)),
+            *protected_routes,
+            Mount("/", app=mcp_app),
         ],
+        # Every request but probes and notification streams holds the SIGTERM drain open.
+        middleware=[Middleware(InFlightRequests, lifecycle=lifecycle, untracked=_untracked)],
         lifespan=lifespan,
     )
     app.state.lifecycle = lifecycle
     app.state.metrics = metrics
     return app
+
+
+def _untracked(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if path in PROBE_PATHS:
+        return True
+    # GET on /mcp opens a notification stream that never finishes by itself.
+    return scope["method"] == "GET" and (path == MCP_PATH or path.startswith(f"{MCP_PATH}/"))
 
 
 def lifecycle_of(app: Starlette) -> Lifecycle:

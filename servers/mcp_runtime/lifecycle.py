@@ -1,16 +1,13 @@
-"""Serving state of one app: started, draining, and the MCP requests still in flight."""
+"""Serving state of one app: started, draining, and the requests still in flight."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-# GET opens a long-lived notification stream that never "finishes"; only POST and DELETE
-# carry calls whose responses a drain must wait for.
-_TRACKED_METHODS = frozenset({"POST", "DELETE"})
 
 
 class Lifecycle:
@@ -39,7 +36,7 @@ class Lifecycle:
         self.draining = True
 
     async def wait_quiet(self, timeout: float, quiet: float) -> bool:
-        """Wait until no MCP request has been in flight for `quiet` seconds.
+        """Wait until no request has been in flight for `quiet` seconds.
 
         The quiet period lets a client's follow-up to a call it just got back (FastMCP and
         SDK clients may list tools to validate a result) still reach the server.
@@ -61,14 +58,20 @@ class Lifecycle:
 
 
 class InFlightRequests:
-    """ASGI middleware counting MCP requests from arrival until the response is sent."""
+    """ASGI middleware counting HTTP requests from arrival until the response is sent.
 
-    def __init__(self, app: ASGIApp, lifecycle: Lifecycle) -> None:
+    Requests for which `untracked(scope)` is true are served without being counted.
+    """
+
+    def __init__(
+        self, app: ASGIApp, lifecycle: Lifecycle, untracked: Callable[[Scope], bool]
+    ) -> None:
         self._app = app
         self._lifecycle = lifecycle
+        self._untracked = untracked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _TRACKED_METHODS:
+        if scope["type"] != "http" or self._untracked(scope):
             await self._app(scope, receive, send)
             return
         self._lifecycle.request_started()

@@ -22,6 +22,8 @@ CHECK_TIMEOUT_SECONDS = 2.0
 
 _log = structlog.get_logger("mcp_runtime.probes")
 
+PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
 
 def probe_routes(
     lifecycle: Lifecycle,

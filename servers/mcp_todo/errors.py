@@ -1,5 +1,7 @@
 """Domain errors of the task service; the tool and REST layers translate them."""
 
+from mcp_runtime.postgres import DatabaseUnavailable
+
 
 class TaskError(Exception):
     """Base class for errors the service reports to callers."""
@@ -20,8 +22,5 @@ class TaskNotFound(TaskError):
         self.task_id = task_id
 
 
-class StoreUnavailable(TaskError):
-    """The database cannot be reached; callers should retry later."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(f"database unavailable, try again later ({type(cause).__name__}: {cause})")
+class StoreUnavailable(TaskError, DatabaseUnavailable):
+    """The database cannot be reached; callers should retry later. Built from the cause."""

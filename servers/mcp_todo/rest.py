@@ -4,7 +4,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastmcp.server.auth import AuthProvider
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -73,23 +72,8 @@ def _query_int(request: Request, name: str, default: int) -> int:
         raise InvalidArgument(name, f"must be an integer; got {raw!r}") from None
 
 
-def _requires_token(handler: Handler, verifier: AuthProvider) -> Handler:
-    # /tasks carries the same data as the tools, so it takes the same credentials as /mcp.
-    async def wrapped(request: Request) -> Response:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or await verifier.verify_token(token.strip()) is None:
-            return JSONResponse(
-                {"error": "authorization: a valid bearer token is required"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return await handler(request)
-
-    return wrapped
-
-
-def task_routes(service: TaskService, verifier: AuthProvider | None = None) -> list[Route]:
-    """The /tasks routes; when `verifier` is given every route needs a bearer token."""
+def task_routes(service: TaskService) -> list[Route]:
+    """The /tasks routes, as plain (unauthenticated) Starlette routes."""
 
     @_handles_errors
     async def create(request: Request) -> Response:
@@ -137,11 +121,4 @@ def task_routes(service: TaskService, verifier: AuthProvider | None = None) -> l
         ("/tasks/{task_id}/complete", complete, "POST"),
         ("/tasks/{task_id}", delete, "DELETE"),
     ]
-    return [
-        Route(
-            path,
-            handler if verifier is None else _requires_token(handler, verifier),
-            methods=[method],
-        )
-        for path, handler, method in endpoints
-    ]
+    return [Route(path, handler, methods=[method]) for path, handler, method in endpoints]

@@ -5,8 +5,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastmcp import FastMCP
-from mcp_runtime import RuntimeSettings, ServerSpec
-from mcp_runtime.auth import verifier_from_settings
+from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec
 
 from mcp_todo.errors import StoreUnavailable
 from mcp_todo.rest import task_routes
@@ -26,7 +25,7 @@ def create(settings: RuntimeSettings) -> ServerSpec:
     database_url = str(settings.database_url) if settings.database_url else None
     store = make_store(database_url, settings.mcp_data_dir)
     service = TaskService(store)
-    mcp = FastMCP("todo", instructions=INSTRUCTIONS)
+    mcp = FastMCP("todo", instructions=INSTRUCTIONS, version=PACKAGE_VERSION)
     register_tools(mcp, service)
 
     @asynccontextmanager
@@ -48,6 +47,7 @@ def create(settings: RuntimeSettings) -> ServerSpec:
     return ServerSpec(
         mcp=mcp,
         readiness_checks=[database_reachable],
-        routes=task_routes(service, verifier_from_settings(settings)),
+        # /tasks carries the same data as the tools, so it takes the same credentials as /mcp.
+        protected_routes=task_routes(service),
         lifespan=lifespan,
     )

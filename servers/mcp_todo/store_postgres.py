@@ -1,11 +1,8 @@
 """Task storage in PostgreSQL through an asyncpg pool that reconnects by itself."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import asyncpg
 import structlog
+from mcp_runtime.postgres import LazyPool
 
 from mcp_todo.errors import StoreUnavailable
 from mcp_todo.models import Task
@@ -31,41 +28,29 @@ CREATE INDEX IF NOT EXISTS todo_tasks_status_id ON todo_tasks (status, id);
 
 COLUMNS = "id, title, description, status, created_at, updated_at, completed_at"
 
-# Errors that mean "the database is not there right now", as opposed to a bad query.
-CONNECTION_ERRORS = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.InvalidAuthorizationSpecificationError,
-)
-
 
 class PostgresTaskStore:
     def __init__(self, dsn: str, *, max_connections: int = 10, timeout_seconds: float = 5.0):
-        self._dsn = dsn
-        self._max_connections = max_connections
-        self._timeout = timeout_seconds
-        self._pool: asyncpg.Pool | None = None
-        self._schema_ready = False
-        self._setup_lock = asyncio.Lock()
+        self._pool = LazyPool(
+            dsn,
+            max_size=max_connections,
+            timeout=timeout_seconds,
+            command_timeout=timeout_seconds * 2,
+            setup=_create_schema,
+            unavailable=StoreUnavailable,
+        )
 
     async def open(self) -> None:
-        await self._ready_pool()
+        await self._pool.open()
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     async def ping(self) -> None:
-        async with self._connection() as conn:
-            await conn.fetchval("SELECT 1")
+        await self._pool.ping()
 
     async def create(self, title: str, description: str, status: str) -> Task:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             row = await conn.fetchrow(
                 f"INSERT INTO todo_tasks (title, description, status, completed_at) "
                 f"VALUES ($1, $2, $3, CASE WHEN $3 = 'done' THEN now() END) RETURNING {COLUMNS}",
@@ -76,12 +61,12 @@ class PostgresTaskStore:
         return Task.model_validate(dict(row))
 
     async def get(self, task_id: int) -> Task | None:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             row = await conn.fetchrow(f"SELECT {COLUMNS} FROM todo_tasks WHERE id = $1", task_id)
         return None if row is None else Task.model_validate(dict(row))
 
     async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[Task], int]:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             rows = await conn.fetch(
                 f"SELECT {COLUMNS} FROM todo_tasks WHERE ($1::text IS NULL OR status = $1) "
                 "ORDER BY id LIMIT $2 OFFSET $3",
@@ -95,7 +80,7 @@ class PostgresTaskStore:
         return [Task.model_validate(dict(r)) for r in rows], total
 
     async def update(self, task_id: int, changes: TaskChanges) -> Task | None:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             row = await conn.fetchrow(
                 "UPDATE todo_tasks SET "
                 "title = COALESCE($2, title), "
@@ -112,45 +97,15 @@ class PostgresTaskStore:
         return None if row is None else Task.model_validate(dict(row))
 
     async def delete(self, task_id: int) -> bool:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             deleted = await conn.fetchval(
                 "DELETE FROM todo_tasks WHERE id = $1 RETURNING id", task_id
             )
         return deleted is not None
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        pool = await self._ready_pool()
-        try:
-            async with pool.acquire(timeout=self._timeout) as conn:
-                yield conn
-        except CONNECTION_ERRORS as exc:
-            raise StoreUnavailable(exc) from exc
 
-    async def _ready_pool(self) -> asyncpg.Pool:
-        """Create the pool and schema on first use, and again after a failed attempt."""
-        if self._pool is not None and self._schema_ready:
-            return self._pool
-        async with self._setup_lock:
-            try:
-                if self._pool is None:
-                    # min_size=0 lets the server start while the database is still down.
-                    self._pool = await asyncpg.create_pool(
-                        self._dsn,
-                        min_size=0,
-                        max_size=self._max_connections,
-                        timeout=self._timeout,
-                        command_timeout=self._timeout * 2,
-                    )
-                if not self._schema_ready:
-                    async with (
-                        self._pool.acquire(timeout=self._timeout) as conn,
-                        conn.transaction(),
-                    ):
-                        await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK_KEY)
-                        await conn.execute(SCHEMA_SQL)
-                    self._schema_ready = True
-                    log.info("todo_schema_ready", backend="postgresql")
-            except CONNECTION_ERRORS as exc:
-                raise StoreUnavailable(exc) from exc
-        return self._pool
+async def _create_schema(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK_KEY)
+        await conn.execute(SCHEMA_SQL)
+    log.info("todo_schema_ready", backend="postgresql")

@@ -1,13 +1,11 @@
 """The todo MCP tools: thin typed wrappers over the task service."""
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Annotated
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from mcp_runtime.tool_errors import reported_to_caller
 from pydantic import Field
 
 from mcp_todo.errors import StoreUnavailable, TaskError
@@ -40,16 +38,8 @@ READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True)
 WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
 
 
-@contextmanager
-def _as_tool_error() -> Iterator[None]:
-    # ToolError messages reach the client unmasked; service errors already name the argument.
-    # A caller's mistake is not a server error, so it is logged below ERROR.
-    try:
-        yield
-    except StoreUnavailable as exc:
-        raise ToolError(str(exc), log_level=logging.WARNING) from exc
-    except TaskError as exc:
-        raise ToolError(str(exc), log_level=logging.INFO) from exc
+# Service errors already name the argument, so their messages reach the client as they are.
+_as_tool_error = partial(reported_to_caller, retry_later=StoreUnavailable, rejected=TaskError)
 
 
 def register_tools(mcp: FastMCP, service: TaskService) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import uuid
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness.processes import free_port
 from pod_spec import PodSpec
 
 # Importing FastMCP (and, for memory, loading the model) on a busy 2-core machine.
@@ -19,12 +19,6 @@ READY_TIMEOUT_SECONDS = 120
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], check=check, capture_output=True, text=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def security_flags(context: dict[str, Any]) -> list[str]:

@@ -31,7 +31,8 @@ asyncio.run(main())
 
 def test_starts_and_recalls_inside_a_namespace_without_network(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    here = Path(__file__).parent
+    env["PYTHONPATH"] = os.pathsep.join([str(here), str(here.parent), env.get("PYTHONPATH", "")])
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
     result = subprocess.run(

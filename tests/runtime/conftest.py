@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from runtime_harness import RunningServer, StartServer, launch, stop
+from runtime_harness import RunningServer, StartServer, launch
 
 
 @contextmanager
@@ -25,7 +25,7 @@ def server_starter(log_dir: Path) -> Iterator[StartServer]:
         yield start
     finally:
         for server in started:
-            stop(server)
+            server.kill()
 
 
 @pytest.fixture
@@ -47,4 +47,4 @@ def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     """One stateless sample server shared by tests that only read from it."""
     server = launch(tmp_path_factory.mktemp("sample"), {}, None)
     yield server
-    stop(server)
+    server.kill()

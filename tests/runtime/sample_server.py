@@ -7,8 +7,11 @@ from pathlib import Path
 
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
-from mcp_runtime import RuntimeSettings, ServerSpec, run
+from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec, run
 from prometheus_client import CollectorRegistry, Counter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 
 class SampleSettings(RuntimeSettings):
@@ -16,7 +19,7 @@ class SampleSettings(RuntimeSettings):
     sample_outage_file: Path | None = None
 
 
-mcp = FastMCP("sample")
+mcp = FastMCP("sample", version=PACKAGE_VERSION)
 
 
 @mcp.tool
@@ -53,6 +56,18 @@ def fail(reason: str) -> str:
     raise ToolError(reason)
 
 
+async def gated(request: Request) -> Response:
+    """An extra plain-HTTP route: answers once the file named by `?gate=` exists."""
+    gate = Path(request.query_params["gate"])
+    while not gate.exists():
+        await asyncio.sleep(0.02)
+    return JSONResponse({"gate": "open"})
+
+
+async def secret(_: Request) -> Response:
+    return JSONResponse({"secret": "shown"})
+
+
 def create(settings: SampleSettings) -> ServerSpec:
     registry = CollectorRegistry()
     checks = Counter("sample_dependency_checks", "Dependency checks run.", registry=registry)
@@ -62,7 +77,13 @@ def create(settings: SampleSettings) -> ServerSpec:
         if settings.sample_outage_file is not None and settings.sample_outage_file.exists():
             raise ConnectionError("sample dependency is down")
 
-    return ServerSpec(mcp=mcp, readiness_checks=[dependency_reachable], collectors=[registry])
+    return ServerSpec(
+        mcp=mcp,
+        readiness_checks=[dependency_reachable],
+        collectors=[registry],
+        routes=[Route("/gated", gated, methods=["GET"])],
+        protected_routes=[Route("/secret", secret, methods=["GET"])],
+    )
 
 
 if __name__ == "__main__":

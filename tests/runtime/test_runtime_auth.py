@@ -107,3 +107,24 @@ def test_jwt_for_another_audience_issuer_or_key_is_401(
         ),
     ]
     assert [post_initialize(jwt_server, token).status_code for token in rejected] == [401] * 4
+
+
+def test_protected_routes_take_the_mcp_token_and_plain_routes_stay_open(
+    token_server: RunningServer, tmp_path
+) -> None:
+    secret = f"{token_server.base_url}/secret"
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+        refused = httpx.get(secret, headers=headers)
+        assert refused.status_code == 401, headers
+        assert refused.json() == {"error": "authorization: a valid bearer token is required"}
+        assert refused.headers["www-authenticate"] == "Bearer"
+    allowed = httpx.get(secret, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert (allowed.status_code, allowed.json()) == (200, {"secret": "shown"})
+    (tmp_path / "gate").touch()
+    open_route = httpx.get(f"{token_server.base_url}/gated", params={"gate": tmp_path / "gate"})
+    assert open_route.status_code == 200
+
+
+def test_protected_routes_are_open_when_no_auth_is_configured(sample_server: RunningServer) -> None:
+    response = httpx.get(f"{sample_server.base_url}/secret")
+    assert (response.status_code, response.json()) == (200, {"secret": "shown"})

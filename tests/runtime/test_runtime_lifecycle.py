@@ -142,3 +142,26 @@ async def test_drain_gives_up_after_its_timeout_and_still_exits_0(
         with pytest.raises(Exception):  # noqa: B017 - the connection is gone, whatever the error
             await call
     assert any(event["event"] == "drain_timed_out" for event in log_events(server))
+
+
+async def test_sigterm_waits_for_a_request_to_an_extra_route(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = start_server(env={"MCP_DRAIN_TIMEOUT_SECONDS": "20"})
+    gate = tmp_path / "gate"
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        request = asyncio.create_task(http.get("/gated", params={"gate": str(gate)}))
+        # The route only returns once the gate exists, so the request is in flight by now.
+        await asyncio.sleep(0.5)
+        assert not request.done()
+        server.terminate()
+        await wait_for(lambda: ready(server).status_code == 503, timeout=2, what="/ready 503")
+        # Longer than the quiet second plus the 3 s uvicorn gives open connections to close.
+        await asyncio.sleep(5)
+        assert server.process.poll() is None, "the server exited with /gated in flight"
+        gate.touch()
+        response = await request
+    assert (response.status_code, response.json()) == (200, {"gate": "open"})
+    assert await asyncio.to_thread(server.process.wait, 15) == 0
+    started = next(event for event in log_events(server) if event["event"] == "drain_started")
+    assert started["in_flight"] == 1

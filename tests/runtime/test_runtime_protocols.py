@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import fastmcp
 import mcp
 import pytest
@@ -55,3 +57,11 @@ async def test_tool_error_reaches_the_client_as_a_tool_error(sample_server: Runn
     async with fastmcp.Client(sample_server.mcp_url) as client:
         with pytest.raises(fastmcp.exceptions.ToolError, match="disk on fire"):
             await client.call_tool("fail", {"reason": "disk on fire"})
+
+
+async def test_server_info_reports_the_project_version(sample_server: RunningServer) -> None:
+    async with fastmcp.Client(sample_server.mcp_url, mode="legacy") as client:
+        assert client.initialize_result is not None
+        server_info = client.initialize_result.server_info
+    assert (server_info.name, server_info.version) == ("sample", version("mcp-servers"))
+    assert server_info.version != fastmcp.__version__

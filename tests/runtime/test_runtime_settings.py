@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness.processes import free_port, server_env
 from mcp_runtime import RuntimeSettings, ServerSpec, SettingsLoadError, load_settings, run
-from runtime_harness import SAMPLE_SERVER, free_port, server_env
+from runtime_harness import SAMPLE_SERVER
 
 
 def start_with(

@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from servers_harness import free_port
+from harness.processes import free_port
 
 
 def _pg_bin() -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from importlib.metadata import version
 
 import httpx
 import pytest
@@ -243,3 +244,23 @@ async def test_stateful_mode_serves_both_generations(tmp_path) -> None:
             assert fetched.data["title"] == f"stateful {kind}"
     finally:
         server.stop()
+
+
+def test_initialize_reports_the_project_version(todo_sqlite_server: RunningServer) -> None:
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "0"},
+        },
+    }
+    response = httpx.post(
+        todo_sqlite_server.mcp_url,
+        json=initialize,
+        headers={"Accept": "application/json, text/event-stream"},
+    )
+    server_info = response.json()["result"]["serverInfo"]
+    assert server_info == {"name": "todo", "version": version("mcp-servers")}

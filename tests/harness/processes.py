@@ -1,0 +1,195 @@
+"""Server processes on a free loopback port: start, wait until they answer, stop with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Self
+
+import httpx
+
+LOOPBACK = "127.0.0.1"
+# Importing FastMCP takes a few seconds on a busy 2-core machine.
+START_TIMEOUT_SECONDS = 60.0
+# Short enough that benchmarks can time the start to a few hundredths of a second.
+POLL_SECONDS = 0.02
+# How much of a failed server's output an error message quotes.
+OUTPUT_TAIL_CHARS = 4000
+
+
+class ServerNotAnswering(AssertionError):
+    """The server exited, or did not answer as expected in time; the message holds its output."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(port: int, extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment minus any MCP settings of its own, plus `extra`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MCP_", "DATABASE_URL", "LOG_LEVEL"))
+    }
+    env.update({"MCP_HOST": LOOPBACK, "MCP_PORT": str(port), "LOG_LEVEL": "info"})
+    env.update(extra)
+    return env
+
+
+class ServerProcess:
+    """One server process listening on `port`; its stdout and stderr go to `log_path`.
+
+    Without a `log_path` the output is discarded (benchmarks, where writing it would cost
+    the server CPU). Used as a context manager it is started on entry and stopped on exit.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.port = port if port is not None else free_port()
+        self.env = server_env(self.port, env or {})
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self._started_at = 0.0
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
+            raise RuntimeError(f"{self.argv} was not started")
+        return self._process
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.base_url}/mcp"
+
+    def start(self) -> Self:
+        self._started_at = time.monotonic()
+        if self.log_path is None:
+            self._process = subprocess.Popen(
+                self.argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            return self
+        # The child keeps its own copy of the descriptor.
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def log_text(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_until_answering(
+        self,
+        path: str = "/health",
+        statuses: Collection[int] | None = None,
+        timeout: float = START_TIMEOUT_SECONDS,
+    ) -> float:
+        """Seconds from start until GET `path` answers (with one of `statuses`, if given)."""
+        deadline = time.monotonic() + timeout
+        status: int | None = None
+        with httpx.Client(timeout=5) as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise ServerNotAnswering(
+                        f"{self.argv} exited {self.process.returncode}:\n{self._output_tail()}"
+                    )
+                try:
+                    status = http.get(f"{self.base_url}{path}").status_code
+                    if statuses is None or status in statuses:
+                        return time.monotonic() - self._started_at
+                except httpx.TransportError:
+                    pass
+                time.sleep(POLL_SECONDS)
+        expected = "any answer" if statuses is None else sorted(statuses)
+        raise ServerNotAnswering(
+            f"{path} of {self.argv} answered {status}, not {expected}, within {timeout} s:\n"
+            f"{self._output_tail()}"
+        )
+
+    def wait_ready(self, expected: int = 200, timeout: float = START_TIMEOUT_SECONDS) -> float:
+        """Seconds from start until /ready answers `expected`."""
+        return self.wait_until_answering("/ready", {expected}, timeout)
+
+    def ready_status(self) -> int:
+        return httpx.get(f"{self.base_url}/ready", timeout=5).status_code
+
+    def metric(self, series: str) -> float:
+        """Value of one series (name with labels, as exposed) from /metrics."""
+        text = httpx.get(f"{self.base_url}/metrics", timeout=5).text
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == series:
+                return float(value)
+        raise AssertionError(f"{series} not in /metrics")
+
+    def terminate(self) -> None:
+        """SIGTERM, as Kubernetes sends it, without waiting for the exit."""
+        self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, then SIGKILL if the server is still running after `timeout`; the exit code."""
+        if self.process.poll() is None:
+            self.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
+
+    def kill(self) -> int:
+        """SIGKILL: for teardown, where a graceful drain would only cost time."""
+        if self.process.poll() is None:
+            self.process.kill()
+        return self.process.wait()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        if self._process is not None:
+            self.stop()
+
+    def _output_tail(self) -> str:
+        if self.log_path is None:
+            return "(output discarded)"
+        return self.log_text()[-OUTPUT_TAIL_CHARS:]
+
+
+def launch(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    log_path: Path | None = None,
+    port: int | None = None,
+) -> ServerProcess:
+    """Start a server and wait until /health answers; a server that does not is killed."""
+    server = ServerProcess(argv, env, log_path, port).start()
+    try:
+        server.wait_until_answering("/health")
+    except BaseException:
+        server.kill()
+        raise
+    return server
