@@ -72,7 +72,7 @@ chart-docs: ## Regenerate the chart README parameter table from values.yaml
 
 ##@ Images
 .PHONY: build-images
-build-images: venv base-image ## Build one image per server (SERVERS="todo postgres" for some)
+build-images: venv docker-engine ## Build one image per server (SERVERS="todo postgres" for some)
 	@SERVERS="$(SERVERS)" bash scripts/build-images.sh
 
 ##@ Kubernetes

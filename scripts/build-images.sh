@@ -4,8 +4,8 @@
 # CPython 3.11) is made on the host first, so `docker build` needs no network.
 #   SERVERS="todo postgres memory runtime"  which images (default: all)
 #   BASE_IMAGE=...       base of the final stage; default python:3.11-slim (with BUILD_IMAGE
-#                        python:3.11) when the engine has both, else the local Debian pair from
-#                        scripts/base-image.sh (built if missing)
+#                        python:3.11) when the engine has or can pull both, else the local
+#                        Debian pair from scripts/base-image.sh (built if missing)
 #   BUILD_IMAGE=...      base of the build stage: the same Python as BASE_IMAGE, plus binutils
 #   INFERENCE=cpu|cuda   memory image flavour (onnxruntime or onnxruntime-gpu)
 #   IMAGE_SOURCE=url     org.opencontainers.image.source (default: git remote origin)
@@ -49,8 +49,10 @@ for s in ${SERVERS}; do spec "$s" >/dev/null; done
 bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
 
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
+# A registry that cannot be reached refuses the pull at once; then the local pair is built.
+has_or_pulls() { has_image "$1" || timeout 600 docker pull -q "$1" >/dev/null 2>&1; }
 if [ -z "${BASE_IMAGE:-}" ]; then
-  if has_image "${PUBLIC_BASE}" && has_image "${PUBLIC_BUILD}"; then
+  if has_or_pulls "${PUBLIC_BASE}" && has_or_pulls "${PUBLIC_BUILD}"; then
     BASE_IMAGE="${PUBLIC_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${PUBLIC_BUILD}}"
   else
     BASE_IMAGE="${LOCAL_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${LOCAL_BUILD}}"

@@ -44,9 +44,15 @@ http_get() { curl -s --noproxy '*' --max-time 5 "$@"; }
 
 ready_code() { http_get -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(port_of "$1")/ready" || true; }
 
-database_url() {
+database_url() {  # database_url SERVER
   if [[ -n "${DATABASE_URL:-}" ]]; then echo "$DATABASE_URL"; return; fi
-  bash "$root/scripts/postgres.sh" start >&2 && bash "$root/scripts/postgres.sh" url
+  bash "$root/scripts/postgres.sh" start >&2
+  # The read-only SQL server gets a role that can read everything and nothing more.
+  if [[ "$1" == postgres ]]; then
+    bash "$root/scripts/postgres.sh" reader-url
+  else
+    bash "$root/scripts/postgres.sh" url
+  fi
 }
 
 start_one() {
@@ -62,7 +68,7 @@ start_one() {
     return 1
   fi
   if needs_database "$name"; then
-    db_url=$(database_url 2>"$dir/$name.db.log") || {
+    db_url=$(database_url "$name" 2>"$dir/$name.db.log") || {
       echo "$name: cannot start: no PostgreSQL (set DATABASE_URL, or see below)" >&2
       tail -n 5 "$dir/$name.db.log" >&2
       return 1

@@ -5,6 +5,7 @@
 #   postgres.sh stop    stop it (keeps the data)
 #   postgres.sh status  exit 0 when it accepts connections
 #   postgres.sh url     print the admin URL
+#   postgres.sh reader-url  print the URL of a read-only role (pg_read_all_data), creating it
 #   postgres.sh destroy stop and delete the data dir
 set -euo pipefail
 
@@ -19,6 +20,20 @@ password=mcp
 database=mcp
 
 url() { echo "postgresql://$user:$password@127.0.0.1:$port/$database"; }
+
+# The read-only SQL server must not connect as a superuser: a read-only transaction does not
+# stop a superuser's file and process functions (pg_read_file, pg_terminate_backend, ...).
+reader=mcp_reader
+reader_url() {
+  "$(pg_bin)/psql" -h "$sock" -p "$port" -U "$user" -d "$database" -qtA -v ON_ERROR_STOP=1 -c "
+    DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$reader') THEN
+        CREATE ROLE $reader LOGIN PASSWORD '$password' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+        GRANT pg_read_all_data TO $reader;
+      END IF;
+    END \$\$;" >/dev/null
+  echo "postgresql://$reader:$password@127.0.0.1:$port/$database"
+}
 
 pg_bin() {
   local dir
@@ -82,6 +97,7 @@ case "${1:-}" in
   stop) stop ;;
   status) ready ;;
   url) url ;;
+  reader-url) start; reader_url ;;
   destroy) stop; rm -rf "$base" ;;
-  *) echo "usage: $0 start|stop|status|url|destroy" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|url|reader-url|destroy" >&2; exit 2 ;;
 esac
