@@ -13,6 +13,7 @@ TODO = (VALUES_DIR / "todo.yaml",)
 GREETER = (VALUES_DIR / "greeter-code.yaml",)
 EVERYTHING = (VALUES_DIR / "everything.yaml",)
 MINIMAL = '{"image":{"repository":"mcp-servers/todo"}}'
+OPT_OUT = " or set servers.todo.allowPrivileged: true only for an image that cannot run otherwise"
 
 SCHEMA_CASES = [
     (
@@ -328,8 +329,16 @@ TEMPLATE_CASES = [
         "grace-period-too-short",
         TODO,
         ["servers.todo.terminationGracePeriodSeconds=10"],
-        "servers.todo.terminationGracePeriodSeconds: 10 must exceed drain.preStopSleepSeconds + "
-        "drain.timeoutSeconds (25)",
+        "servers.todo.terminationGracePeriodSeconds: 10 is too short; it must be at least 30 "
+        "(drain.preStopSleepSeconds 5 + drain.timeoutSeconds 20 + 5 for the runtime's shutdown "
+        "after draining)",
+    ),
+    (
+        "grace-period-without-shutdown-margin",
+        TODO,
+        ["servers.todo.terminationGracePeriodSeconds=32", "servers.todo.drain.timeoutSeconds=25"],
+        "servers.todo.terminationGracePeriodSeconds: 32 is too short; it must be at least 35 "
+        "(drain.preStopSleepSeconds 5 + drain.timeoutSeconds 25 + 5",
     ),
     (
         "code-entrypoint-missing",
@@ -353,6 +362,48 @@ TEMPLATE_CASES = [
         ],
         "servers.todo.livenessProbe: set exactly one handler (httpGet, tcpSocket, exec or grpc), "
         "not httpGet and tcpSocket",
+    ),
+    (
+        "privileged",
+        TODO,
+        ["servers.todo.securityContext.privileged=true"],
+        "servers.todo.securityContext.privileged: true gives the server the node's devices and "
+        "kernel; remove it" + OPT_OUT,
+    ),
+    (
+        "container-runs-as-root",
+        TODO,
+        ["servers.todo.securityContext.runAsUser=0"],
+        "servers.todo.securityContext.runAsUser: 0 runs the server as root; use a non-root UID"
+        + OPT_OUT,
+    ),
+    (
+        "pod-runs-as-root-by-default",
+        TODO,
+        ["defaults.podSecurityContext.runAsUser=0"],
+        "servers.todo.podSecurityContext.runAsUser: 0 runs the server as root; use a non-root UID"
+        + OPT_OUT,
+    ),
+    (
+        "pod-may-run-as-root",
+        TODO,
+        ["servers.todo.podSecurityContext.runAsNonRoot=false"],
+        "servers.todo.podSecurityContext.runAsNonRoot: false lets the server run as root; "
+        "remove it" + OPT_OUT,
+    ),
+    (
+        "privilege-escalation",
+        TODO,
+        ["servers.todo.securityContext.allowPrivilegeEscalation=true"],
+        "servers.todo.securityContext.allowPrivilegeEscalation: true lets the server gain "
+        "privileges (setuid); remove it" + OPT_OUT,
+    ),
+    (
+        "capabilities-added",
+        TODO,
+        ['servers.todo.securityContext.capabilities={"add":["NET_ADMIN"]}'],
+        'servers.todo.securityContext.capabilities.add: ["NET_ADMIN"] adds Linux capabilities; '
+        "remove it" + OPT_OUT,
     ),
 ]
 

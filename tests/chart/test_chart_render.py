@@ -18,6 +18,7 @@ from helm_render import (
     fleet_values,
     notes,
     render,
+    render_error,
 )
 
 TODO = (VALUES_DIR / "todo.yaml",)
@@ -85,6 +86,24 @@ def test_restricted_security_on_every_pod(fleet: Render):
         assert account["automountServiceAccountToken"] is False
 
 
+def test_allow_privileged_lets_a_root_image_run_as_root():
+    root = '{"runAsUser":0,"runAsNonRoot":false,"readOnlyRootFilesystem":false}'
+    result = render(
+        TODO,
+        set_json=(
+            f"servers.todo.securityContext={root}",
+            f"servers.todo.podSecurityContext={root}",
+            "servers.todo.allowPrivileged=true",
+        ),
+    )
+    deployment = result.get("Deployment", "todo-mcp")
+    assert pod_spec(deployment)["securityContext"]["runAsUser"] == 0
+    context = container(deployment)["securityContext"]
+    assert (context["runAsUser"], context["runAsNonRoot"]) == (0, False)
+    # Only what the server asked for: the rest of the restricted profile stays.
+    assert (context["privileged"], context["capabilities"]) == (False, {"drop": ["ALL"]})
+
+
 def test_probes_and_a_startup_window_of_at_least_40_seconds(fleet: Render):
     for deployment in fleet.all("Deployment"):
         server = container(deployment)
@@ -112,7 +131,18 @@ def test_rollout_and_drain(fleet: Render):
         sleep = container(deployment)["lifecycle"]["preStop"]["exec"]["command"]
         assert sleep[0] == "sleep"
         drain = int(config_env(fleet, deployment["metadata"]["name"])["MCP_DRAIN_TIMEOUT_SECONDS"])
-        assert spec["terminationGracePeriodSeconds"] > int(sleep[1]) + drain
+        # The runtime needs up to about 5 s after the drain to close connections and stop.
+        assert spec["terminationGracePeriodSeconds"] >= int(sleep[1]) + drain + 5
+
+
+def test_grace_period_may_equal_prestop_plus_drain_plus_five():
+    result = render(TODO, set_json=("servers.todo.terminationGracePeriodSeconds=30",))
+    assert pod_spec(result.get("Deployment", "todo-mcp"))["terminationGracePeriodSeconds"] == 30
+    error = render_error(TODO, ("servers.todo.terminationGracePeriodSeconds=29",))
+    assert (
+        "servers.todo.terminationGracePeriodSeconds: 29 is too short; it must be at least 30"
+        in (error)
+    )
 
 
 def test_todo_resources_autoscaler_and_disruption_budget(fleet: Render):
@@ -170,11 +200,24 @@ def test_runtime_env_and_dns_rebinding_hosts(fleet: Render):
         f"todo-mcp.{NAMESPACE}.svc.cluster.local",
     ]
     server = container(fleet.get("Deployment", "todo-mcp"))
-    assert server["envFrom"] == [
-        {"configMapRef": {"name": "todo-mcp"}},
-        {"secretRef": {"name": "todo-mcp"}},
-    ]
+    assert server["envFrom"] == [{"secretRef": {"name": "todo-mcp"}}]
     assert server["ports"] == [{"name": "http", "containerPort": 8001, "protocol": "TCP"}]
+
+
+def test_env_comes_key_by_key_from_the_config_map(fleet: Render):
+    # envFrom would hand the server-config.json key to the kubelet as a variable name too.
+    for deployment in fleet.all("Deployment"):
+        fullname = deployment["metadata"]["name"]
+        server = container(deployment)
+        assert all("configMapRef" not in source for source in server.get("envFrom", []))
+        from_config = {
+            item["name"]: item["valueFrom"]["configMapKeyRef"]
+            for item in server["env"]
+            if "configMapKeyRef" in item.get("valueFrom", {})
+        }
+        data = config_env(fleet, fullname)
+        assert set(from_config) == set(data) - {"server-config.json"}
+        assert all(ref == {"name": fullname, "key": name} for name, ref in from_config.items())
 
 
 def test_server_config_json(fleet: Render):
@@ -243,6 +286,43 @@ def test_network_policy_admits_configured_clients():
     assert ingress["from"][1] == backend
 
 
+PROMETHEUS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
+
+
+def test_network_policy_admits_prometheus_when_a_service_monitor_scrapes(fleet: Render):
+    tier, scraper = fleet.get("NetworkPolicy", "postgres-mcp")["spec"]["ingress"]
+    assert tier["from"][0]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/part-of": "mcp-servers"
+    }
+    assert scraper == {"from": [PROMETHEUS], "ports": [{"port": 8002, "protocol": "TCP"}]}
+    own = {"namespaceSelector": {"matchLabels": {"team": "observability"}}}
+    custom = render(
+        TODO,
+        set_json=(
+            "servers.todo.metrics.serviceMonitor.enabled=true",
+            f"servers.todo.networkPolicy.metricsFrom=[{json.dumps(own)}]",
+        ),
+    )
+    _, scraper = custom.get("NetworkPolicy", "todo-mcp")["spec"]["ingress"]
+    assert scraper["from"] == [own]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "servers.todo.metrics.serviceMonitor.enabled=false",
+        "servers.todo.networkPolicy.metricsFrom=[]",
+    ],
+)
+def test_network_policy_admits_no_scraper_without_a_service_monitor_or_peers(change: str):
+    result = render(TODO, set_json=("servers.todo.metrics.serviceMonitor.enabled=true", change))
+    (ingress,) = result.get("NetworkPolicy", "todo-mcp")["spec"]["ingress"]
+    assert PROMETHEUS not in ingress["from"]
+
+
 def test_external_secret_v1_with_cluster_store(fleet: Render):
     secret = fleet.get("ExternalSecret", "todo-mcp")
     assert secret["apiVersion"] == "external-secrets.io/v1"
@@ -266,7 +346,7 @@ def test_external_secret_v1beta1_and_existing_secret(features: Render):
         {"secretKey": "MCP_AUTH_TOKEN", "remoteRef": {"key": "mcp/alpha/token"}}
     ]
     env_from = container(features.get("Deployment", "rel-alpha"))["envFrom"]
-    assert env_from[1:] == [
+    assert env_from == [
         {"secretRef": {"name": "rel-alpha"}},
         {"secretRef": {"name": "alpha-extra"}},
     ]
@@ -409,9 +489,10 @@ def test_prebuilt_community_image(fleet: Render):
 
 def test_value_from_env_goes_on_the_container(features: Render):
     server = container(features.get("Deployment", "rel-alpha"))
-    assert server["env"] == [
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
-    ]
+    assert server["env"][-1] == {
+        "name": "POD_NAME",
+        "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+    }
     assert config_env(features, "rel-alpha")["MCP_ALLOWED_ORIGINS"] == "https://chat.example.com"
 
 

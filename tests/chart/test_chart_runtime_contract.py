@@ -112,6 +112,16 @@ def test_helm_test_pod_fails_naming_the_missing_tool(greeter: Served):
     assert "FAILED: tools/list: tool 'shout' not offered (tools: ['greet'])" in result.stderr
 
 
+def test_helm_test_pod_never_guesses_an_unannotated_tool(greeter: Served):
+    # `greet` has no annotations, so by MCP's defaults it may be destructive.
+    result = run_smoke(greeter, MCP_TEST_TOOL="", MCP_TEST_TIMEOUT_SECONDS="0")
+    assert result.returncode == 1
+    assert (
+        "FAILED: tools/list: no read-only or non-destructive tool without required arguments; "
+        "set test.tool and test.arguments (tools: ['greet'])"
+    ) in result.stderr
+
+
 def test_service_dns_names_pass_the_dns_rebinding_guard(greeter: Served):
     initialize = {
         "jsonrpc": "2.0",

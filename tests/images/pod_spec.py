@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-# Kubernetes' envFrom skips ConfigMap keys that are not C identifiers (e.g. server-config.json).
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -87,12 +83,11 @@ def pod_spec(repo_root: Path, values_file: str) -> PodSpec:
     config_maps = _config_maps(docs)
 
     env: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        if "configMapRef" in source:
-            data = config_maps[source["configMapRef"]["name"]]
-            env.update({k: v for k, v in data.items() if _ENV_NAME.match(k)})
     for var in container.get("env", []):
-        if "value" in var:
+        ref = var.get("valueFrom", {}).get("configMapKeyRef")
+        if ref:
+            env[var["name"]] = config_maps[ref["name"]][ref["key"]]
+        elif "value" in var:
             env[var["name"]] = var["value"]
 
     secret_keys = tuple(

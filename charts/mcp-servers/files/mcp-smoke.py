@@ -81,18 +81,35 @@ class McpHttp:
         self.post({"jsonrpc": "2.0", "method": method})
 
 
+def is_read_only(tool: dict) -> bool:
+    return (tool.get("annotations") or {}).get("readOnlyHint") is True
+
+
+def may_destroy(tool: dict) -> bool:
+    """True unless the tool is read-only or says destructiveHint: false (MCP's default is true)."""
+    annotations = tool.get("annotations") or {}
+    return not is_read_only(tool) and annotations.get("destructiveHint", True) is not False
+
+
 def pick_tool(tools: list[dict], wanted: str) -> str:
-    """The configured tool, or the first one that needs no arguments."""
+    """The configured tool, else a read-only tool that needs no arguments.
+
+    Without test.tool a tool that may destroy data is never called: a helm test must leave the
+    server's data as it found it.
+    """
     names = [tool["name"] for tool in tools]
     if wanted:
         if wanted not in names:
             raise SmokeError(f"tools/list: tool {wanted!r} not offered (tools: {names})")
         return wanted
-    for tool in tools:
-        if not tool.get("inputSchema", {}).get("required"):
-            return tool["name"]
+    no_arguments = [tool for tool in tools if not tool.get("inputSchema", {}).get("required")]
+    read_only = [tool for tool in no_arguments if is_read_only(tool)]
+    harmless = [tool for tool in no_arguments if not may_destroy(tool)]
+    if read_only or harmless:
+        return (read_only or harmless)[0]["name"]
     raise SmokeError(
-        f"tools/list: every tool needs arguments; set test.tool and test.arguments ({names})"
+        "tools/list: no read-only or non-destructive tool without required arguments; "
+        f"set test.tool and test.arguments (tools: {names})"
     )
 
 

@@ -121,10 +121,37 @@ Returned as JSON because `include` can only return text.
 {{- $_ = set $s "tolerations" (concat $s.tolerations $s.gpu.tolerations) -}}
 {{- end -}}
 
+{{- /* Restricted pods unless the server opts out: the schema cannot list every risky field. */ -}}
+{{- if not $s.allowPrivileged -}}
+{{- $optOut := printf "set %s.allowPrivileged: true only for an image that cannot run otherwise" $key -}}
+{{- range $context := list "podSecurityContext" "securityContext" -}}
+{{- $at := printf "%s.%s" $key $context -}}
+{{- $values := get $s $context -}}
+{{- if and (hasKey $values "runAsUser") (eq (toString $values.runAsUser) "0") -}}
+{{- fail (printf "%s.runAsUser: 0 runs the server as root; use a non-root UID or %s" $at $optOut) -}}
+{{- end -}}
+{{- if and (hasKey $values "runAsNonRoot") (eq (toString $values.runAsNonRoot) "false") -}}
+{{- fail (printf "%s.runAsNonRoot: false lets the server run as root; remove it or %s" $at $optOut) -}}
+{{- end -}}
+{{- if eq (toString $values.privileged) "true" -}}
+{{- fail (printf "%s.privileged: true gives the server the node's devices and kernel; remove it or %s" $at $optOut) -}}
+{{- end -}}
+{{- if eq (toString $values.allowPrivilegeEscalation) "true" -}}
+{{- fail (printf "%s.allowPrivilegeEscalation: true lets the server gain privileges (setuid); remove it or %s" $at $optOut) -}}
+{{- end -}}
+{{- with dig "capabilities" "add" list $values -}}
+{{- fail (printf "%s.capabilities.add: %s adds Linux capabilities; remove it or %s" $at (toJson .) $optOut) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* Draining. */ -}}
-{{- $drainSeconds := add (int $s.drain.preStopSleepSeconds) (int $s.drain.timeoutSeconds) -}}
-{{- if le (int $s.terminationGracePeriodSeconds) $drainSeconds -}}
-{{- fail (printf "%s.terminationGracePeriodSeconds: %d must exceed drain.preStopSleepSeconds + drain.timeoutSeconds (%d) so in-flight tool calls can finish" $key (int $s.terminationGracePeriodSeconds) $drainSeconds) -}}
+{{- /* After the drain the runtime still needs about 5s: a quiet second, up to 3s closing connections, lifespan shutdown. */ -}}
+{{- $preStop := int $s.drain.preStopSleepSeconds -}}
+{{- $drainTimeout := int $s.drain.timeoutSeconds -}}
+{{- $graceNeeded := add $preStop $drainTimeout 5 -}}
+{{- if lt (int $s.terminationGracePeriodSeconds) $graceNeeded -}}
+{{- fail (printf "%s.terminationGracePeriodSeconds: %d is too short; it must be at least %d (drain.preStopSleepSeconds %d + drain.timeoutSeconds %d + 5 for the runtime's shutdown after draining) so in-flight tool calls finish before SIGKILL" $key (int $s.terminationGracePeriodSeconds) $graceNeeded $preStop $drainTimeout) -}}
 {{- end -}}
 
 {{- /* Service. */ -}}
