@@ -28,9 +28,20 @@ async def _decode_json(conn: asyncpg.Connection) -> None:
 
 
 class Database:
-    def __init__(self, dsn: str, *, max_connections: int = 10, connect_timeout: float = 5.0):
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_connections: int = 10,
+        connect_timeout: float = 5.0,
+        command_timeout: float | None = None,
+    ):
         self._pool = LazyPool(
-            dsn, max_size=max_connections, timeout=connect_timeout, init=_decode_json
+            dsn,
+            max_size=max_connections,
+            timeout=connect_timeout,
+            command_timeout=command_timeout,
+            init=_decode_json,
         )
 
     async def open(self) -> None:
@@ -46,10 +57,6 @@ class Database:
         await self._pool.close()
 
     async def ping(self) -> None:
-        if self._pool.saturated:
-            # Every connection is busy running a query: the database is answering, and
-            # queueing for a connection here would mark a merely busy replica unready.
-            return
         await self._pool.ping()
 
     @asynccontextmanager

@@ -1,4 +1,7 @@
-"""Run one agent-supplied query inside a read-only transaction, with time and row limits."""
+"""Run one agent-supplied query inside a read-only transaction, with time, row and size
+limits."""
+
+import json
 
 import asyncpg
 from mcp_runtime.postgres import CONNECTION_ERRORS
@@ -21,6 +24,10 @@ class QueryResult(BaseModel):
     truncated: bool
 
 
+# Rows fetched per round trip while the row and byte limits are checked.
+_FETCH_BATCH = 100
+
+
 def _unique_names(names: list[str]) -> list[str]:
     # "SELECT 1, 1" yields two columns named ?column?; each row key must stay distinct.
     seen: dict[str, int] = {}
@@ -37,11 +44,14 @@ async def run_read_only(
     params: list[JsonValue],
     *,
     max_rows: int,
+    max_bytes: int,
     timeout_seconds: float,
 ) -> QueryResult:
     """Execute `sql` with `params` bound; PostgreSQL itself refuses every write.
 
     A prepared statement holds exactly one statement, so "...; DELETE ..." never runs.
+    Fetching stops after `max_rows` rows, or before the rows as JSON pass `max_bytes`;
+    either way `truncated` is set.
     """
     try:
         async with conn.transaction(readonly=True):
@@ -53,7 +63,9 @@ async def run_read_only(
                 cursor = await statement.cursor(*arguments)
             except (asyncpg.DataError, asyncpg.InterfaceError) as exc:
                 raise QueryRejected(f"params: {exc}") from exc
-            records = await cursor.fetch(max_rows + 1)
+            attributes = statement.get_attributes()
+            names = _unique_names([attribute.name for attribute in attributes])
+            rows, truncated = await _fetch_within_limits(cursor, names, max_rows, max_bytes)
             if not conn.is_in_transaction():
                 raise QueryRejected("sql: transaction control statements are not allowed")
     except asyncpg.ReadOnlySQLTransactionError as exc:
@@ -73,18 +85,38 @@ async def run_read_only(
     except asyncpg.PostgresError as exc:
         raise QueryRejected(f"sql: {exc} (SQLSTATE {exc.sqlstate})") from exc
 
-    attributes = statement.get_attributes()
-    names = _unique_names([attribute.name for attribute in attributes])
-    shown = records[:max_rows]
     return QueryResult(
         columns=[
             QueryColumn(name=name, type=attribute.type.name)
             for name, attribute in zip(names, attributes, strict=True)
         ],
-        rows=[
-            {name: to_json(value) for name, value in zip(names, record.values(), strict=True)}
-            for record in shown
-        ],
-        row_count=len(shown),
-        truncated=len(records) > max_rows,
+        rows=rows,
+        row_count=len(rows),
+        truncated=truncated,
     )
+
+
+async def _fetch_within_limits(
+    cursor: asyncpg.cursor.Cursor, names: list[str], max_rows: int, max_bytes: int
+) -> tuple[list[dict[str, JsonValue]], bool]:
+    """The rows that fit both limits, and whether the query had more."""
+    rows: list[dict[str, JsonValue]] = []
+    size = 0
+    while True:
+        # One row past the limit tells whether there were more.
+        batch = await cursor.fetch(min(_FETCH_BATCH, max_rows + 1 - len(rows)))
+        if not batch:
+            return rows, False
+        for record in batch:
+            if len(rows) == max_rows:
+                return rows, True
+            row = {name: to_json(value) for name, value in zip(names, record.values(), strict=True)}
+            size += len(json.dumps(row))
+            if size > max_bytes:
+                if not rows:
+                    raise QueryRejected(
+                        f"sql: the first row alone is larger than MCP_QUERY_MAX_BYTES"
+                        f" ({max_bytes} bytes of JSON); select fewer or shorter columns"
+                    )
+                return rows, True
+            rows.append(row)

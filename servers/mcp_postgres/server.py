@@ -14,6 +14,9 @@ from mcp_postgres.tools import register_tools
 
 log = structlog.get_logger(__name__)
 
+# How much longer than the statement timeout a call may wait on the database's answer.
+COMMAND_TIMEOUT_MARGIN_SECONDS = 5.0
+
 INSTRUCTIONS = (
     "Read-only access to one PostgreSQL database. Start with list_schemas and list_tables, "
     "use describe_table for columns and keys, then query with $1-style parameters. "
@@ -22,12 +25,19 @@ INSTRUCTIONS = (
 
 
 def create(settings: PostgresServerSettings) -> ServerSpec:
-    database = Database(str(settings.database_url), max_connections=settings.mcp_db_pool_size)
+    database = Database(
+        str(settings.database_url),
+        max_connections=settings.mcp_db_pool_size,
+        # A call whose database stops answering (a network partition) fails instead of
+        # hanging; the statement timeout fires first while the database still answers.
+        command_timeout=settings.mcp_query_timeout_seconds + COMMAND_TIMEOUT_MARGIN_SECONDS,
+    )
     mcp = FastMCP("postgres", instructions=INSTRUCTIONS, version=PACKAGE_VERSION)
     register_tools(
         mcp,
         database,
         max_rows=settings.mcp_query_max_rows,
+        max_bytes=settings.mcp_query_max_bytes,
         timeout_seconds=settings.mcp_query_timeout_seconds,
     )
 

@@ -28,7 +28,7 @@ _as_tool_error = partial(
 
 
 def register_tools(
-    mcp: FastMCP, database: Database, *, max_rows: int, timeout_seconds: float
+    mcp: FastMCP, database: Database, *, max_rows: int, max_bytes: int, timeout_seconds: float
 ) -> None:
     @mcp.tool(annotations=READ_ONLY)
     async def list_schemas() -> list[SchemaInfo]:
@@ -70,11 +70,17 @@ def register_tools(
         """Run one read-only SQL query and return its rows.
 
         The query runs in a read-only transaction with a statement timeout; at most the
-        configured number of rows is returned and `truncated` tells whether there were more.
+        configured number of rows and bytes is returned and `truncated` tells whether
+        there were more.
         """
         with _as_tool_error():
             check_statement(sql)
             async with database.connection() as conn:
                 return await run_read_only(
-                    conn, sql, params or [], max_rows=max_rows, timeout_seconds=timeout_seconds
+                    conn,
+                    sql,
+                    params or [],
+                    max_rows=max_rows,
+                    max_bytes=max_bytes,
+                    timeout_seconds=timeout_seconds,
                 )

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import Scope
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
+from mcp_runtime.host_guard import HostOriginGuarded
 from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
 from mcp_runtime.metrics import ToolMetrics
 from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
@@ -42,10 +43,11 @@ class ServerSpec:
 
     `lifespan` opens what the tools and checks share (pools, models) before the first
     request and closes it after the last; `readiness_checks` raise when a dependency
-    is unreachable; `routes` are extra plain-HTTP routes open to anyone, and
+    is unreachable; `routes` are extra plain-HTTP routes without auth, and
     `protected_routes` extra HTTP routes that need the same bearer token or JWT as /mcp
-    when auth is configured; `collectors` are the server's own Prometheus collectors
-    (a CollectorRegistry is one), served on /metrics next to the runtime's.
+    when auth is configured; both get the same Host/Origin check as /mcp; `collectors`
+    are the server's own Prometheus collectors (a CollectorRegistry is one), served on
+    /metrics next to the runtime's.
     """
 
     mcp: FastMCP
@@ -68,6 +70,11 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     if verifier is not None:
         spec.mcp.auth = verifier
         protected_routes = [BearerProtected(route, verifier) for route in protected_routes]
+    # A browser tricked by DNS rebinding must not reach these routes any more than /mcp.
+    extra_routes = [
+        HostOriginGuarded(route, settings.mcp_allowed_hosts, settings.mcp_allowed_origins)
+        for route in [*spec.routes, *protected_routes]
+    ]
     mcp_app = spec.mcp.http_app(
         path=MCP_PATH,
         # Plain JSON responses survive shutdown for session-based clients (SSE
@@ -92,8 +99,7 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     app = Starlette(
         routes=[
             *probe_routes(lifecycle, metrics, spec.readiness_checks),
-            *spec.routes,
-            *protected_routes,
+            *extra_routes,
             Mount("/", app=mcp_app),
         ],
         # Every request but probes and notification streams holds the SIGTERM drain open.

@@ -33,6 +33,8 @@ def load_server(path: Path) -> FastMCP:
         raise SettingsLoadError(f"MCP_CODE_FILE: {path} is not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[_MODULE_NAME] = module
+    # A ConfigMap may hold several code files; server.py imports the others by name.
+    sys.path.insert(0, str(path.parent.absolute()))
     try:
         spec.loader.exec_module(module)
     except Exception as exc:

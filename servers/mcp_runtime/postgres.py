@@ -87,6 +87,11 @@ class LazyPool:
             raise self._unavailable(exc) from exc
 
     async def ping(self) -> None:
+        """Raise `unavailable` unless the database answers; a saturated pool counts as up."""
+        if self.saturated:
+            # Every connection is busy running a query: the database is answering, and
+            # queueing for a connection here would mark a merely busy replica unready.
+            return
         async with self.connection() as conn:
             await conn.fetchval("SELECT 1")
 

@@ -18,6 +18,7 @@ from mcp_runtime.app import ServerSpec, build_app, lifecycle_of
 from mcp_runtime.lifecycle import Lifecycle
 from mcp_runtime.logs import configure_logging
 from mcp_runtime.settings import RuntimeSettings, SettingsLoadError, SettingsT, load_settings
+from mcp_runtime.tool_selection import select_tools
 
 # Exit code for a configuration the process cannot start with (like argparse's usage errors).
 EXIT_BAD_SETTINGS = 2
@@ -41,6 +42,8 @@ def run(create: Callable[[SettingsT], ServerSpec], settings_cls: type[SettingsT]
         settings = load_settings(settings_cls)
         configure_logging(settings.log_level)
         spec = create(settings)
+        # Before build_app, so the tool catalog and metrics see only the selected tools.
+        asyncio.run(select_tools(spec.mcp, settings))
     except SettingsLoadError as exc:
         print(exc, file=sys.stderr)
         sys.exit(EXIT_BAD_SETTINGS)

@@ -10,6 +10,7 @@ from pydantic import (
     Field,
     PostgresDsn,
     SecretStr,
+    UrlConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -19,6 +20,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 SettingsT = TypeVar("SettingsT", bound="RuntimeSettings")
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+class PostgresUrl(PostgresDsn):
+    """A PostgreSQL URL asyncpg can open: pydantic's PostgresDsn also takes SQLAlchemy
+    driver schemes (`postgresql+asyncpg://`), which asyncpg rejects only at connect time."""
+
+    _constraints = UrlConstraints(host_required=True, allowed_schemes=["postgres", "postgresql"])
 
 
 class SettingsLoadError(Exception):
@@ -53,7 +61,7 @@ class RuntimeSettings(BaseSettings):
     mcp_jwt_public_key: str | None = None
     mcp_jwt_issuer: str | None = None
     mcp_jwt_audience: str | None = None
-    database_url: PostgresDsn | None = None
+    database_url: PostgresUrl | None = None
     mcp_data_dir: Path = Path("/tmp/mcp-data")
 
     @field_validator("log_level", mode="before")
@@ -95,6 +103,12 @@ class RuntimeSettings(BaseSettings):
             raise ValueError("MCP_JWT_JWKS_URI and MCP_JWT_PUBLIC_KEY are both set; set only one")
         if self.mcp_auth_token and self.jwt_enabled:
             raise ValueError("MCP_AUTH_TOKEN and a JWT verifier are both set; set only one")
+        # Without a key source no token is checked at all: auth would be silently off.
+        if (self.mcp_jwt_issuer or self.mcp_jwt_audience) and not self.jwt_enabled:
+            raise ValueError(
+                "MCP_JWT_ISSUER/MCP_JWT_AUDIENCE are set but neither MCP_JWT_JWKS_URI nor"
+                " MCP_JWT_PUBLIC_KEY is; set one so tokens can be verified"
+            )
         return self
 
     @property

@@ -14,8 +14,19 @@ from mcp_todo.service import DEFAULT_PAGE_SIZE, TaskService
 
 Handler = Callable[[Request], Awaitable[Response]]
 
+
+class NotJson(TaskError):
+    """A request body sent as something other than application/json."""
+
+    argument = "content-type"
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(f"content-type: must be application/json; got {content_type!r}")
+
+
 STATUS_CODES: dict[type[TaskError], int] = {
     InvalidArgument: 400,
+    NotJson: 415,
     TaskNotFound: 404,
     StoreUnavailable: 503,
 }
@@ -43,6 +54,10 @@ def _handles_errors(handler: Handler) -> Handler:
 
 
 async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
+    # Browsers send text/plain cross-site without a CORS preflight; JSON only closes that door.
+    content_type = request.headers.get("content-type", "")
+    if content_type.partition(";")[0].strip().lower() != "application/json":
+        raise NotJson(content_type)
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

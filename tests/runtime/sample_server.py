@@ -57,8 +57,12 @@ def fail(reason: str) -> str:
 
 
 async def gated(request: Request) -> Response:
-    """An extra plain-HTTP route: answers once the file named by `?gate=` exists."""
+    """An extra plain-HTTP route: answers once the file named by `?gate=` exists.
+
+    On arrival it creates `<gate>.entered`, so a test can wait until the request is in flight.
+    """
     gate = Path(request.query_params["gate"])
+    gate.with_name(f"{gate.name}.entered").touch()
     while not gate.exists():
         await asyncio.sleep(0.02)
     return JSONResponse({"gate": "open"})

@@ -8,21 +8,11 @@ import httpx2
 import mcp
 import pytest
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
+from harness.jsonrpc import INITIALIZE, MCP_HEADERS
 from mcp.client.streamable_http import streamable_http_client
 from runtime_harness import RunningServer, StartServer
 
 TOKEN = "s3cret-token-value"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "0"},
-    },
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 
 
 def post_initialize(server: RunningServer, token: str | None) -> httpx.Response:

@@ -16,8 +16,18 @@ from runtime_harness import StartServer
 
 RUNNER = [str(Path(sys.executable).with_name("mcp-code-runner"))]
 
+
+@pytest.fixture(autouse=True)
+def restore_import_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # load_server in this process puts each test's code directory on the import path.
+    monkeypatch.setattr(sys, "path", [*sys.path])
+    monkeypatch.delitem(sys.modules, "arithmetic", raising=False)
+
+
 SERVER_CODE = '''
 from fastmcp import FastMCP
+
+from arithmetic import add_ints
 
 mcp = FastMCP("from-configmap")
 
@@ -25,8 +35,14 @@ mcp = FastMCP("from-configmap")
 @mcp.tool
 def add(a: int, b: int) -> int:
     """Add two integers."""
-    return a + b
+    return add_ints(a, b)
 '''
+
+# A second file of the same ConfigMap, imported by server.py.
+SIBLING_CODE = """
+def add_ints(a: int, b: int) -> int:
+    return a + b
+"""
 
 
 async def test_runner_serves_the_file_with_the_runtime(
@@ -34,6 +50,7 @@ async def test_runner_serves_the_file_with_the_runtime(
 ) -> None:
     code = tmp_path / "server.py"
     code.write_text(SERVER_CODE)
+    (tmp_path / "arithmetic.py").write_text(SIBLING_CODE)
     server = start_server(env={"MCP_CODE_FILE": str(code)}, command=RUNNER)
     async with fastmcp.Client(server.mcp_url) as client:
         assert (await client.call_tool("add", {"a": 2, "b": 3})).data == 5
@@ -81,4 +98,5 @@ def test_runner_explains_a_file_it_cannot_serve(tmp_path: Path, content: str, pr
 def test_runner_takes_the_only_server_whatever_its_name(tmp_path: Path) -> None:
     code = tmp_path / "server.py"
     code.write_text(SERVER_CODE.replace("mcp = ", "app = ").replace("@mcp.", "@app."))
+    (tmp_path / "arithmetic.py").write_text(SIBLING_CODE)
     assert load_server(code).name == "from-configmap"

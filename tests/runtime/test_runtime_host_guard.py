@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
+from harness.jsonrpc import INITIALIZE, MCP_HEADERS
 from runtime_harness import RunningServer, StartServer
-
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "0"},
-    },
-}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +21,7 @@ def server(start_module_server: StartServer) -> RunningServer:
 
 
 def initialize(server: RunningServer, host: str, origin: str | None = None) -> int:
-    headers = {"Accept": "application/json, text/event-stream", "Host": host}
+    headers = {**MCP_HEADERS, "Host": host}
     if origin is not None:
         headers["Origin"] = origin
     return httpx.post(server.mcp_url, json=INITIALIZE, headers=headers).status_code
@@ -64,3 +56,17 @@ def test_probes_answer_any_host(server: RunningServer) -> None:
     for path in ("/health", "/ready", "/metrics"):
         response = httpx.get(f"{server.base_url}{path}", headers={"Host": "10.0.0.7:8001"})
         assert response.status_code == 200, path
+
+
+@pytest.mark.parametrize("path", ["/gated?gate={gate}", "/secret"])
+def test_extra_routes_get_the_same_guard(server: RunningServer, path: str, tmp_path: Path) -> None:
+    # /gated is a plain extra route, /secret a protected one (open here: no auth set).
+    gate = tmp_path / "gate"
+    gate.touch()
+    url = f"{server.base_url}{path.format(gate=gate)}"
+    assert httpx.get(url, headers={"Host": "todo.mcp.svc:8001"}).status_code == 200
+    assert httpx.get(url, headers={"Host": "evil.example:8001"}).status_code == 421
+    foreign = {"Host": "todo.mcp.svc", "Origin": "http://evil.example"}
+    assert httpx.get(url, headers=foreign).status_code == 403
+    allowed = {"Host": "todo.mcp.svc", "Origin": "https://console.example"}
+    assert httpx.get(url, headers=allowed).status_code == 200

@@ -66,6 +66,16 @@ def start_with(
             {"MCP_AUTH_TOKEN": "t0ken", "MCP_JWT_PUBLIC_KEY": "pem"},
             "MCP_AUTH_TOKEN and a JWT verifier are both set; set only one\n",
         ),
+        (
+            {"MCP_JWT_ISSUER": "https://issuer.example"},
+            "MCP_JWT_ISSUER/MCP_JWT_AUDIENCE are set but neither MCP_JWT_JWKS_URI nor"
+            " MCP_JWT_PUBLIC_KEY is; set one so tokens can be verified\n",
+        ),
+        (
+            {"MCP_JWT_AUDIENCE": "mcp-servers"},
+            "MCP_JWT_ISSUER/MCP_JWT_AUDIENCE are set but neither MCP_JWT_JWKS_URI nor"
+            " MCP_JWT_PUBLIC_KEY is; set one so tokens can be verified\n",
+        ),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
 )
@@ -84,7 +94,12 @@ def test_bad_value_prints_one_line_naming_the_variable(
         ("not a url", "DATABASE_URL: Input should be a valid URL, relative URL without a base\n"),
         (
             "mysql://admin:hunter2@db:3306/app",
-            "DATABASE_URL: URL scheme should be 'postgres', 'postgresql'",
+            "DATABASE_URL: URL scheme should be 'postgres' or 'postgresql'\n",
+        ),
+        (
+            # A SQLAlchemy URL: pydantic's PostgresDsn takes it, asyncpg does not.
+            "postgresql+asyncpg://admin:hunter2@db:5432/app",
+            "DATABASE_URL: URL scheme should be 'postgres' or 'postgresql'\n",
         ),
     ],
 )

@@ -67,6 +67,7 @@ def postgres_server(
         {
             "DATABASE_URL": sample_database,
             "MCP_QUERY_MAX_ROWS": "50",
+            "MCP_QUERY_MAX_BYTES": "100000",
             "MCP_QUERY_TIMEOUT_SECONDS": "1",
         },
     )

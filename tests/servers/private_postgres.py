@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -47,6 +48,30 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         self._pg_ctl("-m", "fast", "-w", "stop")
+
+    def processes(self) -> list[int]:
+        """The postmaster's pid and its children's (backends, checkpointer, ...)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # The parent pid is the 2nd field after the ")" that closes the name.
+                parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> None:
+        """Stop every process of the cluster, as a network partition looks to a client:
+        connections stay open and nothing answers."""
+        for pid in self.processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self.processes():
+            os.kill(pid, signal.SIGCONT)
 
     def destroy(self) -> None:
         if (self.data / "postmaster.pid").exists():

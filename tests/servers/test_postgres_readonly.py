@@ -125,7 +125,7 @@ async def test_the_read_only_transaction_holds_without_the_guard(
     try:
         before = await conn.fetchval("SELECT count(*) FROM customers")
         with pytest.raises(QueryRejected, match=message):
-            await run_read_only(conn, sql, [], max_rows=10, timeout_seconds=5)
+            await run_read_only(conn, sql, [], max_rows=10, max_bytes=100_000, timeout_seconds=5)
         assert await conn.fetchval("SELECT count(*) FROM customers") == before
         assert await conn.fetchval("SELECT to_regclass('owned')") is None
     finally:

@@ -6,8 +6,11 @@ import asyncio
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from mcp_clients import CLIENTS, connect
@@ -139,10 +142,33 @@ async def test_bad_queries_get_errors_naming_the_problem(postgres_server: Runnin
             assert outcome.text.startswith(message), (args, outcome.text)
 
 
+async def test_results_are_capped_in_bytes(postgres_server: RunningServer) -> None:
+    # The fixture allows 100000 bytes of JSON per result (MCP_QUERY_MAX_BYTES).
+    async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
+        wide = await client.call(
+            "query",
+            {"sql": "SELECT g, repeat('x', 10000) AS filler FROM generate_series(1, 40) g"},
+        )
+        huge = await client.call("query", {"sql": "SELECT repeat('x', 10000000) AS blob"})
+    assert not wide.is_error, wide.text
+    assert wide.data["truncated"] is True
+    assert 1 <= wide.data["row_count"] < 10
+    assert [r["g"] for r in wide.data["rows"]] == list(range(1, wide.data["row_count"] + 1))
+    assert huge.is_error
+    assert huge.text == (
+        "sql: the first row alone is larger than MCP_QUERY_MAX_BYTES (100000 bytes of JSON);"
+        " select fewer or shorter columns"
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({}, "DATABASE_URL: Field required"),
+        (
+            {"DATABASE_URL": "postgresql://mcp@127.0.0.1/x", "MCP_QUERY_MAX_BYTES": "10"},
+            "MCP_QUERY_MAX_BYTES: Input should be greater than or equal to 1000 (got '10')",
+        ),
         (
             {"DATABASE_URL": "postgresql://mcp@127.0.0.1/x", "MCP_QUERY_MAX_ROWS": "0"},
             "MCP_QUERY_MAX_ROWS: Input should be greater than or equal to 1 (got '0')",
@@ -183,56 +209,93 @@ async def test_refused_queries_count_as_tool_errors(postgres_server: RunningServ
     assert _metric(postgres_server, series) == before + 1
 
 
-async def test_sigterm_lets_running_queries_finish(sample_database: str, tmp_path: Path) -> None:
+# Blocks until the test releases the lock on `gate`: a query that runs as long as needed.
+GATED_QUERY = {"sql": "SELECT 1 AS done FROM (SELECT count(*) FROM gate) AS waited"}
+
+
+@asynccontextmanager
+async def locked_gate(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """Hold an exclusive lock on table `gate` until the block ends; yields the holder."""
+    holder = await asyncpg.connect(database_url)
+    try:
+        await holder.execute("CREATE TABLE IF NOT EXISTS gate (id int)")
+        async with holder.transaction():
+            await holder.execute("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE")
+            yield holder
+    finally:
+        await holder.close()
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not await condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def queries_waiting_on_the_gate(holder: asyncpg.Connection) -> int:
+    count: int = await holder.fetchval(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return count
+
+
+async def test_sigterm_lets_running_queries_finish(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    database = new_database()
     server = launch(
-        "mcp-postgres",
-        tmp_path,
-        {"DATABASE_URL": sample_database, "MCP_QUERY_TIMEOUT_SECONDS": "30"},
+        "mcp-postgres", tmp_path, {"DATABASE_URL": database, "MCP_QUERY_TIMEOUT_SECONDS": "120"}
     )
     server.wait_ready()
-    # Long enough for every client to connect and start its call on a busy machine.
-    sql = {"sql": "SELECT 1 AS slept FROM pg_sleep(8)"}
 
-    async def slow_call(kind: str) -> object:
+    async def gated_call(kind: str) -> object:
         async with connect(kind, server.mcp_url) as client:
-            return await client.call("query", sql)
+            return await client.call("query", GATED_QUERY)
 
-    # 8 calls: fewer than the 10 pooled connections, so none waits for a connection.
-    calls = [asyncio.create_task(slow_call(kind)) for kind in CLIENTS for _ in range(2)]
-    deadline = time.monotonic() + 8
-    while _metric(server, "mcp_tool_calls_in_flight") < len(calls):
-        assert time.monotonic() < deadline, "the calls did not all start"
-        await asyncio.sleep(0.05)
-    server.process.send_signal(signal.SIGTERM)
-    await asyncio.sleep(0.3)
-    assert server.ready_status() == 503
+    async with locked_gate(database):
+        # 8 calls: fewer than the 10 pooled connections, so none waits for a connection.
+        calls = [asyncio.create_task(gated_call(kind)) for kind in CLIENTS for _ in range(2)]
+
+        async def all_in_flight() -> bool:
+            return _metric(server, "mcp_tool_calls_in_flight") == len(calls)
+
+        await wait_until(all_in_flight, "every call to be in flight")
+        server.process.send_signal(signal.SIGTERM)
+
+        async def draining() -> bool:
+            return server.ready_status() == 503
+
+        await wait_until(draining, "/ready to turn 503")
+        assert not any(call.done() for call in calls)
     outcomes = await asyncio.gather(*calls)
-    assert all(not o.is_error and o.data["rows"] == [{"slept": 1}] for o in outcomes), outcomes
+    assert all(not o.is_error and o.data["rows"] == [{"done": 1}] for o in outcomes), outcomes
     assert await asyncio.to_thread(server.process.wait, 30) == 0
 
 
 async def test_a_full_pool_is_reported_as_busy_not_down(
-    sample_database: str, tmp_path: Path
+    new_database: Callable[[], str], tmp_path: Path
 ) -> None:
+    database = new_database()
     server = launch(
         "mcp-postgres",
         tmp_path,
-        {
-            "DATABASE_URL": sample_database,
-            "MCP_DB_POOL_SIZE": "1",
-            "MCP_QUERY_TIMEOUT_SECONDS": "30",
-        },
+        {"DATABASE_URL": database, "MCP_DB_POOL_SIZE": "1", "MCP_QUERY_TIMEOUT_SECONDS": "120"},
     )
     try:
         server.wait_ready()
         async with connect("fastmcp-modern", server.mcp_url) as client:
-            slow = asyncio.create_task(
-                client.call("query", {"sql": "SELECT 1 AS done FROM pg_sleep(7)"})
-            )
-            await asyncio.sleep(1)
-            assert server.ready_status() == 200
-            waiting = await client.call("query", {"sql": "SELECT 1"})
-            assert (await slow).data["rows"] == [{"done": 1}]
+            async with locked_gate(database) as holder:
+                held = asyncio.create_task(client.call("query", GATED_QUERY))
+
+                async def connection_held() -> bool:
+                    return await queries_waiting_on_the_gate(holder) == 1
+
+                await wait_until(connection_held, "the pool's only connection to be in use")
+                assert server.ready_status() == 200
+                waiting = await client.call("query", {"sql": "SELECT 1"})
+            assert (await held).data["rows"] == [{"done": 1}]
         assert waiting.is_error
         assert waiting.text == (
             "database busy: all 1 pooled connections stayed in use for 5 s; try again shortly"

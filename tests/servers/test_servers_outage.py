@@ -5,6 +5,7 @@ Each test stops and starts a PostgreSQL of its own, so the shared one is never d
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -82,5 +83,28 @@ async def test_postgres_server_reports_an_outage_and_recovers(
             server.wait_ready(200, timeout=30)
             again = await client.call("query", {"sql": "SELECT 1 AS one"})
             assert again.data["rows"] == [{"one": 1}]
+    finally:
+        server.stop()
+
+
+async def test_postgres_call_fails_instead_of_hanging_when_the_database_freezes(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    # Statement timeout 1 s: the call may wait 1 + 5 s on a database that stopped answering.
+    env = {"DATABASE_URL": private_postgres.url, "MCP_QUERY_TIMEOUT_SECONDS": "1"}
+    server = launch("mcp-postgres", tmp_path, env)
+    try:
+        server.wait_ready()
+        async with connect("fastmcp-modern", server.mcp_url) as client:
+            assert not (await client.call("query", {"sql": "SELECT 1"})).is_error
+            private_postgres.freeze()
+            try:
+                # Far longer than the 6 s the call may take: without a command timeout it
+                # would wait for the TCP connection forever.
+                frozen = await asyncio.wait_for(client.call("query", {"sql": "SELECT 1"}), 60)
+            finally:
+                private_postgres.thaw()
+        assert frozen.is_error and frozen.text.startswith(UNAVAILABLE), frozen.text
+        assert "TimeoutError" in frozen.text
     finally:
         server.stop()

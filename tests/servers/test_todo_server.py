@@ -7,6 +7,7 @@ from importlib.metadata import version
 
 import httpx
 import pytest
+from harness.jsonrpc import INITIALIZE, MCP_HEADERS
 from mcp_clients import CLIENTS, connect
 from servers_harness import VENV_BIN, RunningServer, launch
 
@@ -160,9 +161,42 @@ def test_rest_errors_have_status_and_message(
         f"{todo_sqlite_server.base_url}{path}",
         json=None if isinstance(body, str) else body,
         content=content,
+        headers={"Content-Type": "application/json"} if content else None,
     )
     assert response.status_code == status, response.text
     assert response.json()["error"].startswith(error)
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_rest_bodies_must_be_json(
+    todo_sqlite_server: RunningServer, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    for method, path in (("POST", "/tasks"), ("PATCH", "/tasks/1")):
+        response = httpx.request(
+            method,
+            f"{todo_sqlite_server.base_url}{path}",
+            content=b'{"title": "smuggled"}',
+            headers=headers,
+        )
+        assert response.status_code == 415, response.text
+        assert response.json()["error"].startswith("content-type: must be application/json")
+
+
+def test_rest_routes_reject_foreign_host_and_origin(todo_sqlite_server: RunningServer) -> None:
+    # A DNS-rebinding page: the browser names the attacker's host and origin.
+    url = f"{todo_sqlite_server.base_url}/tasks"
+    body = {"json": {"title": "rebound"}}
+    assert httpx.post(url, headers={"Host": "evil.example:8001"}, **body).status_code == 421
+    foreign_origin = {"Origin": "http://evil.example"}
+    assert httpx.post(url, headers=foreign_origin, **body).status_code == 403
+    assert httpx.get(url, headers={"Host": "evil.example:8001"}).status_code == 421
+    # Probes stay open to any Host: the kubelet uses the pod IP.
+    for probe in ("/health", "/ready", "/metrics"):
+        response = httpx.get(
+            f"{todo_sqlite_server.base_url}{probe}", headers={"Host": "10.0.0.7:8001"}
+        )
+        assert response.status_code == 200, probe
 
 
 async def test_tool_calls_are_counted_in_metrics(todo_sqlite_server: RunningServer) -> None:
@@ -247,20 +281,6 @@ async def test_stateful_mode_serves_both_generations(tmp_path) -> None:
 
 
 def test_initialize_reports_the_project_version(todo_sqlite_server: RunningServer) -> None:
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "0"},
-        },
-    }
-    response = httpx.post(
-        todo_sqlite_server.mcp_url,
-        json=initialize,
-        headers={"Accept": "application/json, text/event-stream"},
-    )
+    response = httpx.post(todo_sqlite_server.mcp_url, json=INITIALIZE, headers=MCP_HEADERS)
     server_info = response.json()["result"]["serverInfo"]
     assert server_info == {"name": "todo", "version": version("mcp-servers")}
