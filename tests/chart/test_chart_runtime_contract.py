@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.jsonrpc import INITIALIZE, MCP_HEADERS
 from helm_render import NAMESPACE, VALUES_DIR, render
 
 GREETER = (VALUES_DIR / "greeter-code.yaml",)
@@ -123,21 +124,9 @@ def test_helm_test_pod_never_guesses_an_unannotated_tool(greeter: Served):
 
 
 def test_service_dns_names_pass_the_dns_rebinding_guard(greeter: Served):
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "chart-test", "version": "0"},
-        },
-    }
-    headers = {"Accept": "application/json, text/event-stream"}
-
     def status(host: str) -> int:
         return httpx.post(
-            greeter.url, json=initialize, headers=headers | {"Host": host}
+            greeter.url, json=INITIALIZE, headers=MCP_HEADERS | {"Host": host}
         ).status_code
 
     assert status(f"{SERVICE_HOST}:8000") == 200
