@@ -25,7 +25,9 @@ url() { echo "postgresql://$user:$password@127.0.0.1:$port/$database"; }
 # stop a superuser's file and process functions (pg_read_file, pg_terminate_backend, ...).
 reader=mcp_reader
 reader_url() {
-  "$(pg_bin)/psql" -h "$sock" -p "$port" -U "$user" -d "$database" -qtA -v ON_ERROR_STOP=1 -c "
+  # Over TCP with the admin URL, like every client: the socket dir belongs to whichever
+  # checkout started the instance on this port.
+  "$(pg_bin)/psql" "$(url)" -qtA -v ON_ERROR_STOP=1 -c "
     DO \$\$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$reader') THEN
         CREATE ROLE $reader LOGIN PASSWORD '$password' NOSUPERUSER NOCREATEDB NOCREATEROLE;
