@@ -17,7 +17,6 @@ NAMESPACE ?= mcp
 
 # $(call require,tool,make target that installs it)
 require = command -v $(1) >/dev/null 2>&1 || { echo "error: '$(1)' is not installed; run 'make $(2)'" >&2; exit 1; }
-not_yet = { echo "error: 'make $@' is not available yet: $(1)" >&2; exit 1; }
 
 .PHONY: help
 help: ## List the targets
@@ -60,7 +59,7 @@ lint: venv ## Lint the Python code and the chart
 	@helm lint --strict $(CHART) $(foreach f,$(wildcard values/*.yaml),-f $(f))
 	@bash scripts/chart-docs.sh --check
 
-test: tools venv postgres docker-engine ## Run the whole test suite (installs and starts what it needs)
+test: tools cluster-tools venv postgres docker-engine ## Run the whole test suite (installs and starts what it needs, a cluster included)
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, memory embeddings)
@@ -76,13 +75,31 @@ build-images: venv docker-engine ## Build one image per server (SERVERS="todo po
 	@SERVERS="$(SERVERS)" bash scripts/build-images.sh
 
 ##@ Kubernetes
-.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-up cluster-down demo
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)
+SERVER_IMAGES := $(foreach s,todo postgres memory runtime,mcp-servers/$(s):$(VERSION))
+
+.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-load cluster-down demo
 ct-lint: ## Run chart-testing lint over every ci/*-values.yaml
 	@$(call require,ct,tools)
 	@ct lint --config ct.yaml --all
 
-ct-install: ## Run chart-testing install against the current cluster
-	@$(call not_yet,it needs a running cluster with the images loaded (issue 7: make cluster-up))
+cluster-tools: ## Build the local node's binaries (Kubernetes v1.34, etcd, CoreDNS, kube-router) into .tools/
+	@bash scripts/install-tools.sh cluster
+
+cluster-up: cluster-tools docker-engine ## Bring up a single-node cluster: kind where it can boot, else a local node
+	@bash scripts/cluster.sh up
+
+cluster-load: build-images ## Build the server images and load them into the cluster
+	@bash scripts/cluster.sh load $(SERVER_IMAGES)
+
+cluster-down: ## Remove the cluster and everything it created (processes, bridge, iptables rules, files)
+	@bash scripts/cluster.sh down
+
+ct-install: tools cluster-up cluster-load ## Run chart-testing install for every ci/*-values.yaml on the cluster
+	@bash scripts/ct-install.sh
+
+demo: tools venv cluster-up cluster-load ## Cluster up, images loaded, the fleet installed, a tool called, .mcp.json printed
+	@bash scripts/demo.sh
 
 kind-up: ## Create a kind cluster (needs Docker and a kind node image)
 	@$(call require,kind,tools)
@@ -103,12 +120,3 @@ install: ## Install one server into the current cluster: make install SERVER=tod
 uninstall: ## Uninstall one server: make uninstall SERVER=todo
 	@$(call require,helm,tools)
 	@bash scripts/install-server.sh --uninstall "$(SERVER)" "$(NAMESPACE)"
-
-cluster-up: ## Bring up a single-node cluster built from the package registries
-	@$(call not_yet,the registry-free cluster is issue 7; use 'make kind-up' where Docker can pull kind's node image)
-
-cluster-down: ## Remove the cluster made by 'make cluster-up'
-	@$(call not_yet,the registry-free cluster is issue 7)
-
-demo: ## Cluster up, images built and loaded, the fleet installed, a tool called
-	@$(call not_yet,needs 'make cluster-up' (issue 7); 'make up' runs the fleet locally today)

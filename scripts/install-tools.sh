@@ -2,6 +2,7 @@
 # Installs the pinned toolchain into .tools/ (git-ignored):
 #   install-tools.sh            every tool
 #   install-tools.sh uv helm    only those
+#   install-tools.sh cluster    the local node's binaries (Kubernetes, etcd, CoreDNS, kube-router)
 # Idempotent: a tool whose stamp matches its pinned version is left alone, so a second run
 # takes a moment.
 set -euo pipefail
@@ -22,6 +23,12 @@ PY_TOOLS="yamllint==1.38.0 yamale==6.1.0 kubernetes-validate==1.37.0"
 # Bump when kubeconform_schemas.py changes the layout it writes.
 SCHEMA_LAYOUT=2
 ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov)
+# The local node (scripts/local-node.sh) runs these; the wrapper modules under cluster/ pin them.
+KUBERNETES_VERSION=v1.34.4
+ETCD_VERSION=v3.6.4
+COREDNS_VERSION=v1.12.1
+KUBE_ROUTER_VERSION=v2.1.0
+CLUSTER_TOOLS=(kubernetes etcd coredns kube-router)
 
 export GOBIN="$bin"
 export GOFLAGS="-trimpath"
@@ -119,11 +126,59 @@ install_checkov() {
   stamp checkov "$CHECKOV_VERSION"
 }
 
+# Kubernetes v1.34 server binaries and kubectl from cluster/kubernetes, a wrapper module that
+# swaps k8s.io/kubernetes' ./staging replace directives for the published k8s.io modules.
+install_kubernetes() {
+  fresh kubernetes "$KUBERNETES_VERSION" && return
+  log "kubernetes $KUBERNETES_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl)"
+  need_go kubernetes
+  local minor pkg ldflags=""
+  minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+  # Without these /version and `kubectl version` say v0.0.0.
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  (cd "$root/cluster/kubernetes" && go build -ldflags "-s -w$ldflags" -o "$bin/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl)
+  stamp kubernetes "$KUBERNETES_VERSION"
+}
+
+# etcd's main module replaces its sibling modules with relative paths; cluster/etcd builds the
+# same entry point from the published modules.
+install_etcd() {
+  fresh etcd "$ETCD_VERSION" && return
+  log "etcd $ETCD_VERSION"; need_go etcd
+  (cd "$root/cluster/etcd" && go build -ldflags "-s -w" -o "$bin/etcd" .)
+  stamp etcd "$ETCD_VERSION"
+}
+
+install_coredns() {
+  fresh coredns "$COREDNS_VERSION" && return
+  log "coredns $COREDNS_VERSION"; need_go coredns
+  go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  stamp coredns "$COREDNS_VERSION"
+}
+
+# kube-router enforces NetworkPolicy with iptables and ipset; the local node runs only that part.
+# Built from cluster/kube-router, whose go.sum pins kube-router's hash (see its go.mod).
+install_kube-router() {
+  fresh kube-router "$KUBE_ROUTER_VERSION" && return
+  log "kube-router $KUBE_ROUTER_VERSION"; need_go kube-router
+  local pkg=github.com/cloudnativelabs/kube-router/v2
+  (cd "$root/cluster/kube-router" && go build -ldflags "-s -w -X $pkg/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+    -o "$bin/kube-router" "$pkg/cmd/kube-router")
+  stamp kube-router "$KUBE_ROUTER_VERSION"
+}
+
 selected=("$@")
 ((${#selected[@]})) || selected=("${ALL_TOOLS[@]}")
+[[ "${selected[*]}" == cluster ]] && selected=("${CLUSTER_TOOLS[@]}")
 for tool in "${selected[@]}"; do
-  if [[ " ${ALL_TOOLS[*]} " != *" $tool "* ]]; then
-    echo "install-tools: unknown tool '$tool'; valid: ${ALL_TOOLS[*]}" >&2
+  if [[ " ${ALL_TOOLS[*]} ${CLUSTER_TOOLS[*]} " != *" $tool "* ]]; then
+    echo "install-tools: unknown tool '$tool'; valid: ${ALL_TOOLS[*]} ${CLUSTER_TOOLS[*]} cluster" >&2
     exit 2
   fi
   "install_$tool"

@@ -15,13 +15,15 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import Scope
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
+from mcp_runtime.fast_path import install_fast_path
+from mcp_runtime.fast_tool_call import FastToolCalls
 from mcp_runtime.host_guard import HostOriginGuarded
 from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
 from mcp_runtime.metrics import ToolMetrics
 from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
 from mcp_runtime.settings import RuntimeSettings
 from mcp_runtime.tool_catalog import install_tool_catalog
-from mcp_runtime.tool_events import ToolCallObserver
+from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
 
 MCP_PATH = "/mcp"
 
@@ -64,7 +66,8 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     metrics = ToolMetrics(server=spec.mcp.name, version=PACKAGE_VERSION)
     for collector in spec.collectors:
         metrics.registry.register(collector)
-    spec.mcp.add_middleware(ToolCallObserver(metrics))
+    events = ToolCallEvents(metrics)
+    spec.mcp.add_middleware(ToolCallObserver(events))
     verifier = verifier_from_settings(settings)
     protected_routes = list(spec.protected_routes)
     if verifier is not None:
@@ -85,6 +88,8 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
         allowed_hosts=list(settings.mcp_allowed_hosts),
         allowed_origins=list(settings.mcp_allowed_origins),
     )
+    # Hot requests skip the SDK's per-request transports; see fast_path.py.
+    fast_path = install_fast_path(mcp_app, FastToolCalls(spec.mcp, events), MCP_PATH)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -93,6 +98,8 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
                 await stack.enter_async_context(spec.lifespan())
             await stack.enter_async_context(mcp_app.lifespan(mcp_app))
             metrics.register_tools(await install_tool_catalog(spec.mcp))
+            if fast_path is not None:
+                await fast_path.start()
             lifecycle.started = True
             yield
 
@@ -108,6 +115,7 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     )
     app.state.lifecycle = lifecycle
     app.state.metrics = metrics
+    app.state.fast_path = fast_path
     return app
 
 

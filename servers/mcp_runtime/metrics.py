@@ -48,14 +48,17 @@ class ToolMetrics:
         )
         build_info.labels(version=version, server=server).set(1)
         self._known_tools: frozenset[str] = frozenset()
+        # Labelled series by label values: looking them up per call costs more than the update.
+        self._call_series: dict[tuple[str, str], Counter] = {}
+        self._duration_series: dict[str, Histogram] = {}
 
     def register_tools(self, names: Iterable[str]) -> None:
         """Set the tool names that may appear as labels and create their series at zero."""
         self._known_tools = frozenset(names)
         for name in (*self._known_tools, UNKNOWN_TOOL):
-            self.duration.labels(tool=name)
+            self._duration_series[name] = self.duration.labels(tool=name)
             for outcome in OUTCOMES:
-                self.calls.labels(tool=name, outcome=outcome)
+                self._call_series[name, outcome] = self.calls.labels(tool=name, outcome=outcome)
 
     @property
     def known_tools(self) -> frozenset[str]:
@@ -65,5 +68,11 @@ class ToolMetrics:
         return name if name in self._known_tools else UNKNOWN_TOOL
 
     def observe(self, tool: str, outcome: str, seconds: float) -> None:
-        self.calls.labels(tool=tool, outcome=outcome).inc()
-        self.duration.labels(tool=tool).observe(seconds)
+        calls = self._call_series.get((tool, outcome))
+        if calls is None:
+            calls = self._call_series[tool, outcome] = self.calls.labels(tool=tool, outcome=outcome)
+        duration = self._duration_series.get(tool)
+        if duration is None:
+            duration = self._duration_series[tool] = self.duration.labels(tool=tool)
+        calls.inc()
+        duration.observe(seconds)

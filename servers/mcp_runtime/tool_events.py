@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 from fastmcp.server.dependencies import get_http_request
@@ -16,45 +19,72 @@ from mcp_runtime.metrics import ToolMetrics
 REQUEST_ID_HEADER = "x-request-id"
 
 
-class ToolCallObserver(Middleware):
+class CallOutcome:
+    """What one observed call ended with; an exception leaving the block counts as an error."""
+
+    def __init__(self) -> None:
+        self.outcome = "error"
+
+    def returned(self, result: ToolResult) -> None:
+        self.outcome = "error" if result.is_error else "ok"
+
+
+class ToolCallEvents:
     """Times each tool call, counts it by tool and outcome, and logs one event for it.
 
-    Arguments and results are never logged: they may carry user data or credentials.
+    Shared by the FastMCP middleware and the runtime's fast path, so a call is recorded
+    the same way whichever of them served it. Arguments and results are never logged:
+    they may carry user data or credentials.
     """
 
     def __init__(self, metrics: ToolMetrics) -> None:
         self._metrics = metrics
         self._log = structlog.get_logger("mcp_runtime.tool_call")
 
-    async def on_call_tool(
-        self,
-        context: MiddlewareContext[CallToolRequestParams],
-        call_next: CallNext[CallToolRequestParams, ToolResult],
-    ) -> ToolResult:
-        tool = self._metrics.tool_label(context.message.name)
-        outcome = "error"
+    @contextmanager
+    def observe(self, name: str) -> Iterator[CallOutcome]:
+        tool = self._metrics.tool_label(name)
+        call = CallOutcome()
         error_type: str | None = None
         self._metrics.in_flight.inc()
         started = time.perf_counter()
         try:
-            result = await call_next(context)
-            outcome = "error" if result.is_error else "ok"
-            return result
+            yield call
         except Exception as exc:
+            call.outcome = "error"
             error_type = type(exc).__name__
             raise
         finally:
             elapsed = time.perf_counter() - started
             self._metrics.in_flight.dec()
-            self._metrics.observe(tool, outcome, elapsed)
-            self._log.info(
-                "tool_call",
-                tool=tool,
-                outcome=outcome,
-                duration_ms=round(elapsed * 1000, 3),
-                request_id=_request_id(),
-                error_type=error_type,
-            )
+            self._metrics.observe(tool, call.outcome, elapsed)
+            # Working out the request id costs more than a line filtered out by level.
+            if self._log.is_enabled_for(logging.INFO):
+                self._log.info(
+                    "tool_call",
+                    tool=tool,
+                    outcome=call.outcome,
+                    duration_ms=round(elapsed * 1000, 3),
+                    request_id=_request_id(),
+                    error_type=error_type,
+                )
+
+
+class ToolCallObserver(Middleware):
+    """FastMCP middleware recording every tool call FastMCP itself serves."""
+
+    def __init__(self, events: ToolCallEvents) -> None:
+        self._events = events
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[CallToolRequestParams],
+        call_next: CallNext[CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        with self._events.observe(context.message.name) as call:
+            result = await call_next(context)
+            call.returned(result)
+            return result
 
 
 def _request_id() -> str:

@@ -17,7 +17,7 @@ TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 CHART = REPO_ROOT / "charts" / "mcp-servers"
 VALUES_DIR = REPO_ROOT / "values"
 VALUES_FILES = tuple(sorted(VALUES_DIR.glob("*.yaml")))
-FEATURES_VALUES = CHART / "ci" / "features-values.yaml"
+FEATURES_VALUES = REPO_ROOT / "tests" / "chart" / "features-values.yaml"
 NAMESPACE = "mcp"
 RELEASE = "rel"
 

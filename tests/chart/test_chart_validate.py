@@ -167,16 +167,22 @@ def test_ct_lint_covers_every_values_file():
     assert "All charts linted successfully" in result.stdout
 
 
-def test_ct_values_files_are_the_example_files():
-    linked = {
-        path.name: path.resolve()
-        for path in (CHART / "ci").glob("*-values.yaml")
-        if path.is_symlink()
-    }
-    examples = {
-        f"{path.stem}-values.yaml": path for path in sorted((REPO_ROOT / "values").glob("*.yaml"))
-    }
-    assert linked == examples
+def test_ct_values_files_follow_the_example_files():
+    """Each ci/ file is values/<name>.yaml, linked or adapted to the CI cluster; never a new server."""
+    ci_files = sorted((CHART / "ci").glob("*-values.yaml"))
+    assert ci_files
+    for path in ci_files:
+        example = REPO_ROOT / "values" / f"{path.name.removesuffix('-values.yaml')}.yaml"
+        assert example.is_file(), f"{path.name} has no values/{example.name}"
+        if path.is_symlink():
+            assert path.resolve() == example.resolve()
+            continue
+        assert path.read_text().startswith("# ct install on the CI cluster"), path.name
+        ours, theirs = (yaml.safe_load(p.read_text())["servers"] for p in (path, example))
+        assert ours.keys() == theirs.keys(), path.name
+        for name, server in ours.items():
+            assert server["image"] == theirs[name]["image"], (path.name, name)
+            assert server["port"] == theirs[name]["port"], (path.name, name)
 
 
 def test_chart_docs_are_in_sync():

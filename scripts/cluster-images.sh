@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds images the local node needs and imports them into its containerd (CONTAINERD_SOCK):
+#   cluster-images.sh system              the pause (pod sandbox) and CoreDNS images
+#   cluster-images.sh load IMAGE...       images from the Docker engine, re-imported when changed
+#   cluster-images.sh postgresql          the in-cluster PostgreSQL used by ct install and tests
+#   cluster-images.sh build-postgresql    only build it in the Docker engine (for kind)
+# Nothing is pulled: pause is a static C binary, CoreDNS the Go binary from make cluster-tools,
+# PostgreSQL Debian's package on the local Debian base (or debian:bookworm-slim where pullable).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN="${ROOT}/.run/cluster"
+CONTAINERD_SOCK="${CONTAINERD_SOCK:-${RUN}/containerd/containerd.sock}"
+PAUSE_IMAGE="mcp-servers.local/pause:3.10"
+COREDNS_IMAGE="mcp-servers.local/coredns:1.12.1"
+POSTGRESQL_IMAGE="mcp-servers.local/postgresql:15"
+STAMPS="${RUN}/images"
+
+log() { echo "cluster-images: $*" >&2; }
+ctr_k8s() { ctr --address "${CONTAINERD_SOCK}" --namespace k8s.io "$@"; }
+has_docker_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# import IMAGE: copy a Docker engine image into containerd unless the same image ID is there
+import() {
+  local image="$1" id stamp
+  id="$(docker image inspect --format '{{.Id}}' "${image}")"
+  stamp="${STAMPS}/$(echo "${image}" | tr '/:' '__').id"
+  if [ "$(cat "${stamp}" 2>/dev/null)" = "${id}" ] && ctr_k8s images ls -q | grep -qE "(^|/)${image}\$"; then
+    return
+  fi
+  log "importing ${image}"
+  docker save "${image}" | ctr_k8s images import - >/dev/null
+  mkdir -p "${STAMPS}"
+  echo "${id}" >"${stamp}"
+}
+
+build_system() {
+  bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+  local context
+  if ! has_docker_image "${PAUSE_IMAGE}"; then
+    context="$(mktemp -d)"
+    gcc -Os -static -o "${context}/pause" "${ROOT}/cluster/images/pause/pause.c"
+    docker build -q -t "${PAUSE_IMAGE}" -f "${ROOT}/cluster/images/pause/Dockerfile" "${context}" >/dev/null
+    rm -rf "${context}"
+  fi
+  if ! has_docker_image "${COREDNS_IMAGE}"; then
+    context="$(mktemp -d)"
+    cp "${ROOT}/.tools/bin/coredns" "${context}/coredns"
+    docker build -q -t "${COREDNS_IMAGE}" -f "${ROOT}/cluster/images/coredns/Dockerfile" "${context}" >/dev/null
+    rm -rf "${context}"
+  fi
+  import "${PAUSE_IMAGE}"
+  import "${COREDNS_IMAGE}"
+}
+
+build_postgresql() {
+  bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+  if ! has_docker_image "${POSTGRESQL_IMAGE}"; then
+    local base="debian:bookworm-slim"
+    if ! has_docker_image "${base}" && ! timeout 60 docker pull -q "${base}" >/dev/null 2>&1; then
+      bash "${ROOT}/scripts/base-image.sh" >/dev/null
+      base="mcp-servers/debian-rootfs:bookworm"
+    fi
+    log "building ${POSTGRESQL_IMAGE} from ${base}"
+    docker build -q --build-arg "BASE_IMAGE=${base}" -t "${POSTGRESQL_IMAGE}" \
+      "${ROOT}/cluster/images/postgresql" >/dev/null
+  fi
+}
+
+case "${1:-}" in
+  system) build_system ;;
+  build-postgresql) build_postgresql ;;
+  postgresql) build_postgresql && import "${POSTGRESQL_IMAGE}" ;;
+  load)
+    shift
+    for image in "$@"; do
+      has_docker_image "${image}" || { log "error: ${image} is not in the Docker engine; run 'make build-images'"; exit 1; }
+      import "${image}"
+    done
+    ;;
+  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | load IMAGE..." >&2; exit 2 ;;
+esac

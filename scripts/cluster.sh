@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# One entry point for a test cluster, whichever way it can be built here:
+#   cluster.sh up         kind when Docker can get kind's node image, else the local node
+#   cluster.sh down       remove it and everything it created
+#   cluster.sh status     which cluster is up
+#   cluster.sh load IMG.. make Docker engine images available to the cluster's nodes
+#   cluster.sh env        print `export KUBECONFIG=...` for the running cluster
+# CLUSTER_PROVIDER=kind|local forces one. The kubeconfig is always .run/cluster/kubeconfig.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="${ROOT}/.tools/bin:${PATH}"
+STATE="${ROOT}/.run/cluster-provider"
+KUBECONFIG_PATH="${ROOT}/.run/cluster/kubeconfig"
+KIND_CLUSTER="${KIND_CLUSTER:-mcp-servers}"
+KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-kindest/node:v1.34.0}"
+
+log() { echo "cluster: $*" >&2; }
+
+case "${CLUSTER_PROVIDER:=auto}" in
+  kind | local | auto) ;;
+  *) log "error: CLUSTER_PROVIDER must be kind, local or auto, not '${CLUSTER_PROVIDER}'"; exit 2 ;;
+esac
+
+choose_provider() {
+  if [ "${CLUSTER_PROVIDER}" != auto ]; then
+    echo "${CLUSTER_PROVIDER}"
+    return
+  fi
+  bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+  if docker image inspect "${KIND_NODE_IMAGE}" >/dev/null 2>&1 \
+    || timeout 300 docker pull -q "${KIND_NODE_IMAGE}" >/dev/null 2>&1; then
+    echo kind
+  else
+    log "kind's node image ${KIND_NODE_IMAGE} cannot be pulled here: building the local node"
+    echo local
+  fi
+}
+
+provider() { cat "${STATE}" 2>/dev/null || true; }
+
+up() {
+  local chosen
+  chosen="$(provider)"
+  [ -n "${chosen}" ] || chosen="$(choose_provider)"
+  mkdir -p "$(dirname "${STATE}")"
+  echo "${chosen}" >"${STATE}"
+  case "${chosen}" in
+    kind)
+      KIND_NODE_IMAGE="${KIND_NODE_IMAGE}" KIND_CLUSTER="${KIND_CLUSTER}" bash "${ROOT}/scripts/kind.sh" up
+      mkdir -p "$(dirname "${KUBECONFIG_PATH}")"
+      kind get kubeconfig --name "${KIND_CLUSTER}" >"${KUBECONFIG_PATH}"
+      ;;
+    local) bash "${ROOT}/scripts/local-node.sh" up ;;
+  esac
+  echo "export KUBECONFIG=${KUBECONFIG_PATH}"
+}
+
+down() {
+  # make demo's port-forwards
+  local pidfile
+  for pidfile in "${ROOT}"/.run/port-forwards/*.pid; do
+    [ -f "${pidfile}" ] && kill "$(cat "${pidfile}")" 2>/dev/null || true
+  done
+  rm -rf "${ROOT}/.run/port-forwards"
+  case "$(provider)" in
+    kind) KIND_CLUSTER="${KIND_CLUSTER}" bash "${ROOT}/scripts/kind.sh" down ;;
+    local) bash "${ROOT}/scripts/local-node.sh" down ;;
+    *) bash "${ROOT}/scripts/local-node.sh" down ;;
+  esac
+  rm -f "${STATE}" "${KUBECONFIG_PATH}"
+}
+
+load() {
+  local image
+  case "$(provider)" in
+    kind) for image in "$@"; do kind load docker-image --name "${KIND_CLUSTER}" "${image}"; done ;;
+    local) bash "${ROOT}/scripts/cluster-images.sh" load "$@" ;;
+    *) log "error: no cluster; run 'make cluster-up'"; exit 1 ;;
+  esac
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status)
+    case "$(provider)" in
+      kind) kind get clusters | grep -qx "${KIND_CLUSTER}" && echo "kind cluster ${KIND_CLUSTER}" ;;
+      local) bash "${ROOT}/scripts/local-node.sh" status ;;
+      *) echo "no cluster"; exit 3 ;;
+    esac
+    ;;
+  load) shift; load "$@" ;;
+  postgresql)
+    # The in-cluster PostgreSQL that ct install and the end-to-end tests use.
+    case "$(provider)" in
+      local) bash "${ROOT}/scripts/cluster-images.sh" postgresql ;;
+      kind) bash "${ROOT}/scripts/cluster-images.sh" build-postgresql && load mcp-servers.local/postgresql:15 ;;
+      *) log "error: no cluster; run 'make cluster-up'"; exit 1 ;;
+    esac
+    KUBECONFIG="${KUBECONFIG_PATH}" kubectl apply -f "${ROOT}/cluster/manifests/postgresql.yaml" >/dev/null
+    KUBECONFIG="${KUBECONFIG_PATH}" kubectl -n databases rollout status statefulset/postgresql --timeout 180s
+    ;;
+  env) echo "export KUBECONFIG=${KUBECONFIG_PATH}" ;;
+  *) echo "usage: cluster.sh up|down|status|load IMAGE...|postgresql|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make demo`: the fleet on the cluster from `make cluster-up` (images already loaded by
+# `make cluster-load`): the in-cluster PostgreSQL, one release `mcp-fleet` in namespace mcp
+# with todo, postgres, memory (CPU) and the inline-code greeter, helm test, a real tool call
+# through a port-forward, and a .mcp.json pointing at those port-forwards (kept running until
+# `make cluster-down`).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="${ROOT}/.tools/bin:${PATH}"
+export KUBECONFIG="${ROOT}/.run/cluster/kubeconfig"
+NAMESPACE="${NAMESPACE:-mcp}"
+RELEASE=mcp-fleet
+FORWARDS="${ROOT}/.run/port-forwards"
+CI="${ROOT}/charts/mcp-servers/ci"
+# server:local port
+SERVERS=(todo:18001 postgres:18002 memory:18003 greeter:18000)
+
+log() { echo "demo: $*" >&2; }
+
+[ -f "${KUBECONFIG}" ] || { log "no cluster; run 'make cluster-up'"; exit 1; }
+bash "${ROOT}/scripts/cluster.sh" postgresql >/dev/null
+kubectl create namespace "${NAMESPACE}" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl -n "${NAMESPACE}" apply -f "${ROOT}/cluster/manifests/database-secrets.yaml" >/dev/null
+
+log "installing ${RELEASE} into namespace ${NAMESPACE}"
+helm upgrade --install "${RELEASE}" "${ROOT}/charts/mcp-servers" --namespace "${NAMESPACE}" \
+  -f "${CI}/todo-values.yaml" -f "${CI}/postgres-values.yaml" -f "${CI}/memory-cpu-values.yaml" \
+  -f "${ROOT}/values/greeter-code.yaml" --wait --timeout 10m >/dev/null
+log "helm test ${RELEASE} (a real MCP call to each server from inside the cluster)"
+helm test "${RELEASE}" --namespace "${NAMESPACE}" --logs | grep -E '^(NAME|Phase|ok:)' || true
+
+mkdir -p "${FORWARDS}"
+for entry in "${SERVERS[@]}"; do
+  name="${entry%%:*}" port="${entry#*:}" pidfile="${FORWARDS}/${name}.pid"
+  if [ -f "${pidfile}" ] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then continue; fi
+  service_port="$(kubectl -n "${NAMESPACE}" get service "${name}-mcp" -o jsonpath='{.spec.ports[0].port}')"
+  setsid kubectl -n "${NAMESPACE}" port-forward "service/${name}-mcp" "${port}:${service_port}" \
+    --address 127.0.0.1 >"${FORWARDS}/${name}.log" 2>&1 </dev/null &
+  echo $! >"${pidfile}"
+done
+for entry in "${SERVERS[@]}"; do
+  port="${entry#*:}"
+  for _ in $(seq 30); do curl -fsS "http://127.0.0.1:${port}/health" >/dev/null 2>&1 && break; sleep 1; done
+done
+
+log "calling tools through the cluster"
+"${ROOT}/.tools/bin/uv" run --frozen --project "${ROOT}" python "${ROOT}/scripts/demo_call.py" \
+  http://127.0.0.1:18001/mcp http://127.0.0.1:18003/mcp
+
+echo
+echo "The fleet runs in namespace ${NAMESPACE} (release ${RELEASE}); port-forwards stay up until 'make cluster-down'."
+echo "Ready-to-paste .mcp.json:"
+{
+  echo '{"mcpServers": {'
+  sep=""
+  for entry in "${SERVERS[@]}"; do
+    name="${entry%%:*}" port="${entry#*:}"
+    printf '%s  "%s": {"type": "http", "url": "http://127.0.0.1:%s/mcp"}' "${sep}" "${name}" "${port}"
+    sep=$',\n'
+  done
+  printf '\n}}\n'
+} | python3 -m json.tool

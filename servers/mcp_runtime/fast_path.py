@@ -1,0 +1,373 @@
+"""The /mcp endpoint's fast path: the hot JSON-RPC requests without the SDK's transports.
+
+FastMCP hands every POST to the MCP SDK's session manager. For a session-based
+(2025-11-25) client of a stateless server that builds a transport, memory streams and a
+server task per request; for either protocol generation the call then crosses FastMCP's
+generic dispatch. `FastPath` sits where FastMCP mounts that manager, so the Host/Origin
+guard, authentication and the runtime's drain accounting still run first, and serves:
+
+- `tools/call` of both generations through `FastToolCalls`;
+- every other request and notification of a session-based client on a stateless server
+  through the SDK's own single-request kernel (`serve_one`), as the 2026-07-28 entry does.
+
+Each request is checked exactly as the SDK checks it, with the SDK's own functions, and
+anything those checks would reject (and anything else unusual: stateful sessions, SSE
+responses, oversized bodies, batches, requests FastMCP must resolve itself) goes to the
+session manager unchanged, body included, so errors keep the SDK's exact shape. Answers
+are written with the SDK's own serializers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import pydantic_core
+import structlog
+from fastmcp.server.dependencies import extract_version_spec
+from fastmcp.server.http import StreamableHTTPASGIApp
+from fastmcp.tools.base import Tool
+from mcp.server._streamable_http_modern import (
+    _mcp_param_rejection,
+    _SingleExchangeDispatchContext,
+    _to_jsonrpc_response,
+    _write,
+)
+from mcp.server.connection import Connection
+from mcp.server.runner import ServerRunner, serve_one
+from mcp.server.streamable_http import check_accept_headers
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.inbound import (
+    MCP_PROTOCOL_VERSION_HEADER,
+    InboundLadderRejection,
+    _annotated_positions,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+    find_invalid_x_mcp_header,
+)
+from mcp.shared.jsonrpc_dispatcher import (
+    handler_exception_to_error_data,
+    progress_token_from_params,
+)
+from mcp.shared.message import ServerMessageMetadata
+from mcp.shared.transport_context import TransportContext
+from mcp_types import (
+    DEFAULT_NEGOTIATED_VERSION,
+    CallToolRequestParams,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    jsonrpc_message_adapter,
+)
+from mcp_types import methods as spec_methods
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from mcp_runtime.fast_tool_call import METHOD, FastToolCalls
+
+_log = structlog.get_logger("mcp_runtime.fast_path")
+# The SDK logs a handler crash on the dispatcher's logger; keep it there.
+_dispatcher_log = logging.getLogger("mcp.shared.jsonrpc_dispatcher")
+
+_JSON = "application/json"
+
+
+class FastPath:
+    """ASGI app in front of FastMCP's streamable-HTTP endpoint (see the module docstring)."""
+
+    def __init__(self, endpoint: StreamableHTTPASGIApp, calls: FastToolCalls) -> None:
+        self._endpoint = endpoint
+        self._calls = calls
+        self.enabled = False
+        # Input schemas (kept, so their ids stay theirs) and whether they declare no header.
+        self._header_free_schemas: dict[int, tuple[object, bool]] = {}
+
+    async def start(self) -> None:
+        """Turn the fast path on once the server is running, if the server allows it."""
+        if (reason := self._calls.unsupported_reason()) is not None:
+            _log.info("fast_path_disabled", reason=reason)
+            return
+        await self._calls.resolve_tools()
+        self.enabled = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        manager = self._endpoint.session_manager
+        if not (self.enabled and scope["method"] == "POST" and _plain_json(manager)):
+            await self._endpoint(scope, receive, send)
+            return
+        assert manager is not None
+        headers = Headers(scope=scope)
+        version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
+        modern = version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
+        if (modern and version not in MODERN_PROTOCOL_VERSIONS) or not (
+            modern or manager.stateless
+        ):
+            await self._endpoint(scope, receive, send)
+            return
+        # What both generations check first: a JSON body, and a client accepting JSON.
+        content_type = headers.get("content-type", "").lower()
+        has_json, _ = check_accept_headers(Request(scope))
+        if not (content_type.startswith(_JSON) and has_json):
+            await self._endpoint(scope, receive, send)
+            return
+        received, body = await _read_body(receive, manager.max_request_body_size)
+        replay = _replay(received, receive)
+        if body is None:
+            await self._endpoint(scope, replay, send)
+            return
+        request = Request(scope, replay)
+        if modern:
+            served = await self._serve_modern(request, body, manager, send)
+        else:
+            served = await self._serve_handshake_era(request, body, version, manager, send)
+        if not served:
+            await self._endpoint(scope, replay, send)
+
+    async def _serve_modern(
+        self, request: Request, body: bytes, manager: StreamableHTTPSessionManager, send: Send
+    ) -> bool:
+        """A 2026-07-28 `tools/call`, checked as `handle_modern_request` checks it."""
+        try:
+            decoded = json.loads(body)
+        except (ValueError, RecursionError):
+            return False
+        if not (isinstance(decoded, dict) and "id" in decoded and decoded.get("method") == METHOD):
+            return False
+        try:
+            req = JSONRPCRequest.model_validate(decoded)
+        except ValidationError:
+            return False
+        if find_duplicated_routing_header(request.headers.items()) is not None:
+            return False
+        verdict = classify_inbound_request(decoded, headers=dict(request.headers))
+        if isinstance(verdict, InboundLadderRejection):
+            return False
+        lifespan_state = manager._lifespan_state
+        if self._may_reject_param_headers(manager, req) and await _mcp_param_rejection(
+            manager.app, request, req, verdict, lifespan_state
+        ):
+            return False
+        prepared = await self._prepared_call(req.params, verdict.protocol_version)
+        if prepared is None:
+            return False
+        connection = Connection.from_envelope(
+            verdict.protocol_version, verdict.client_info, verdict.client_capabilities
+        )
+        dctx = _SingleExchangeDispatchContext(
+            transport=TransportContext(
+                kind="streamable-http", can_send_request=False, headers=request.headers
+            ),
+            request_id=req.id,
+            message_metadata=ServerMessageMetadata(request_context=request),
+            progress_token=progress_token_from_params(req.params),
+        )
+        assert req.params is not None
+        reply = await _to_jsonrpc_response(
+            req.id,
+            self._calls.call(dctx, connection, lifespan_state, req.params, *prepared),
+        )
+        await _write(reply, request.scope, request.receive, send)
+        return True
+
+    async def _serve_handshake_era(
+        self,
+        request: Request,
+        body: bytes,
+        version: str | None,
+        manager: StreamableHTTPSessionManager,
+        send: Send,
+    ) -> bool:
+        """A session-based client's POST to a stateless server, as the SDK's stateless
+        transport would answer it: one JSON-RPC message in, one JSON answer out."""
+        if not _is_json_content_type(request.headers.get("content-type", "")):
+            return False
+        try:
+            message = jsonrpc_message_adapter.validate_python(
+                pydantic_core.from_json(body), by_name=False
+            )
+        except ValueError:  # pydantic's ValidationError is a ValueError too
+            return False
+        if not isinstance(message, JSONRPCRequest | JSONRPCNotification):
+            return False
+        connection = Connection.from_envelope(version or DEFAULT_NEGOTIATED_VERSION, None, None)
+        request_id = message.id if isinstance(message, JSONRPCRequest) else None
+        dctx = _SingleExchangeDispatchContext(
+            transport=TransportContext(kind="streamable-http", can_send_request=False),
+            request_id=request_id,
+            message_metadata=ServerMessageMetadata(request_context=request, can_send_request=False),
+            progress_token=progress_token_from_params(message.params),
+        )
+        lowlevel = manager.app
+        lifespan_state = manager._lifespan_state
+        if isinstance(message, JSONRPCNotification):
+            await _answer(
+                Response(None, status_code=202, headers={"Content-Type": _JSON}), request, send
+            )
+            runner = ServerRunner(lowlevel, connection, lifespan_state)
+            try:
+                await runner.on_notify(dctx, message.method, message.params)
+            except Exception:
+                _dispatcher_log.exception("notification handler for %r raised", message.method)
+            return True
+        assert isinstance(message, JSONRPCRequest)
+        prepared = None
+        if message.method == METHOD:
+            prepared = await self._prepared_call(message.params, connection.protocol_version)
+        try:
+            if prepared is not None:
+                assert message.params is not None
+                result = await self._calls.call(
+                    dctx, connection, lifespan_state, message.params, *prepared
+                )
+            else:
+                result = await serve_one(
+                    lowlevel,
+                    dctx,
+                    message.method,
+                    message.params,
+                    connection=connection,
+                    lifespan_state=lifespan_state,
+                )
+            reply: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
+                jsonrpc="2.0", id=message.id, result=result
+            )
+        except Exception as exc:
+            error = handler_exception_to_error_data(exc)
+            if error is None:
+                _dispatcher_log.exception("handler for %r raised", message.method)
+                error = ErrorData(code=0, message=str(exc))
+            reply = JSONRPCError(jsonrpc="2.0", id=message.id, error=error)
+        response = Response(
+            reply.model_dump_json(by_alias=True, exclude_unset=True),
+            status_code=200,
+            headers={"Content-Type": _JSON},
+        )
+        await _answer(response, request, send)
+        return True
+
+    def _may_reject_param_headers(
+        self, manager: StreamableHTTPSessionManager, req: JSONRPCRequest
+    ) -> bool:
+        """False when the SDK's `Mcp-Param-*` check cannot reject this call: the called
+        tool's input schema declares no header (the SDK validates only declared ones)."""
+        lookup = manager.app.get_tool_input_schema
+        name = (req.params or {}).get("name")
+        if lookup is None or not isinstance(name, str):
+            return True
+        schema = lookup(name)
+        if schema is None:
+            return False
+        cached = self._header_free_schemas.get(id(schema))
+        if cached is None or cached[0] is not schema:
+            header_free = (
+                find_invalid_x_mcp_header(schema) is not None
+                or next(_annotated_positions(schema), None) is None
+            )
+            cached = self._header_free_schemas[id(schema)] = (schema, header_free)
+        return not cached[1]
+
+    async def _prepared_call(
+        self, params: Mapping[str, Any] | None, version: str
+    ) -> tuple[CallToolRequestParams, Tool] | None:
+        """The checks the SDK runs before FastMCP's handler, plus what FastMCP would have to
+        resolve itself; None sends the call the slow way, where it gets the exact answer."""
+        if not isinstance(params, Mapping) or params.get("requestState") is not None:
+            return None
+        try:
+            spec_methods.validate_client_request(METHOD, version, params)
+            typed = CallToolRequestParams.model_validate(params, by_name=False)
+        except (KeyError, ValidationError):
+            return None
+        meta = params.get("_meta")
+        if isinstance(meta, Mapping) and extract_version_spec(dict(meta)) is not None:
+            return None
+        tool = self._calls.tool_for(typed.name)
+        if tool is None:
+            if self._calls.stale:
+                await self._calls.resolve_tools()
+            return None
+        return typed, tool
+
+
+def install_fast_path(mcp_app: Starlette, calls: FastToolCalls, path: str) -> FastPath | None:
+    """Put a `FastPath` in front of the streamable-HTTP endpoint FastMCP mounted at `path`.
+
+    The endpoint sits in FastMCP's route either bare or inside its auth middleware.
+    Returns None, leaving the app as it was, when neither is found.
+    """
+    for route in mcp_app.router.routes:
+        if not (isinstance(route, Route) and route.path == path):
+            continue
+        holder: Any = route
+        if not isinstance(holder.app, StreamableHTTPASGIApp):
+            holder = holder.app
+        endpoint = getattr(holder, "app", None)
+        if isinstance(endpoint, StreamableHTTPASGIApp):
+            fast_path = FastPath(endpoint, calls)
+            holder.app = fast_path
+            return fast_path
+    return None
+
+
+def _plain_json(manager: StreamableHTTPSessionManager | None) -> bool:
+    """Whether the manager is running and answers in plain JSON, as the fast path does."""
+    return (
+        manager is not None
+        and manager._task_group is not None
+        and manager.json_response
+        and not (
+            manager.security_settings is not None
+            and manager.security_settings.enable_dns_rebinding_protection
+        )
+    )
+
+
+def _is_json_content_type(content_type: str) -> bool:
+    # The session-based transport's own test, stricter than the security check's prefix.
+    return any(part.strip() == _JSON for part in content_type.split(";")[0].split(","))
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes | None]:
+    """The messages received and the whole body, or None for the body when it is over
+    `limit` or the client went away (the SDK then answers, from the replayed messages)."""
+    received: list[Message] = []
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":
+            return received, None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return received, None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return received, b"".join(chunks)
+
+
+def _replay(received: list[Message], receive: Receive) -> Receive:
+    pending = deque(received)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.popleft()
+        return await receive()
+
+    return replay
+
+
+async def _answer(response: Response, request: Request, send: Send) -> None:
+    await response(request.scope, request.receive, send)

@@ -1,0 +1,48 @@
+"""The cluster from `make cluster-up` (kind or the local node), with the server images loaded.
+
+Session-scoped: brought up once (a few seconds when it already runs), left running for
+`make demo` or a rerun; `make cluster-down` removes it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from kube import Kube
+
+
+def run_script(repo_root: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["bash", *args], cwd=repo_root, capture_output=True, text=True, timeout=3600
+    )
+    assert result.returncode == 0, f"{args}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def kube(repo_root: Path) -> Kube:
+    run_script(repo_root, "scripts/install-tools.sh", "cluster")
+    run_script(repo_root, "scripts/cluster.sh", "up")
+    return Kube(repo_root / ".run" / "cluster" / "kubeconfig")
+
+
+@pytest.fixture(scope="session")
+def server_images(repo_root: Path, kube: Kube) -> list[str]:
+    """Builds the server images (incremental) and loads them into the cluster."""
+    run_script(repo_root, "scripts/build-images.sh")
+    version = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["version"]
+    images = [f"mcp-servers/{name}:{version}" for name in ("todo", "postgres", "memory", "runtime")]
+    run_script(repo_root, "scripts/cluster.sh", "load", *images)
+    return images
+
+
+@pytest.fixture(scope="session")
+def in_cluster_postgresql(repo_root: Path, kube: Kube) -> None:
+    run_script(repo_root, "scripts/cluster.sh", "postgresql")

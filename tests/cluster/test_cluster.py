@@ -1,0 +1,266 @@
+"""The chart on a real cluster: ct install, rolling upgrade under load, rollback, NetworkPolicy."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from kube import Kube
+
+CHART = Path(__file__).resolve().parents[2] / "charts" / "mcp-servers"
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+E2E_NAMESPACE = "mcp-e2e"
+RELEASE = "e2e"
+TODO_URL = f"http://todo-mcp.{E2E_NAMESPACE}.svc.cluster.local:8001/mcp"
+CLIENT_IMAGE = "mcp-servers/runtime:0.1.0"
+MCP_TIER = {"app.kubernetes.io/part-of": "mcp-servers"}
+
+
+def test_cluster_runs_kubernetes_1_34_with_dns(kube: Kube) -> None:
+    version = json.loads(kube.kubectl("version", "-o", "json"))["serverVersion"]["gitVersion"]
+    assert version.startswith("v1.34."), version
+    nodes = kube.get("nodes")["items"]
+    ready = [c["status"] for n in nodes for c in n["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready == ["True"] * len(nodes) and nodes
+    dns = kube.get("deployment", "-n", "kube-system", "-l", "k8s-app=kube-dns")["items"]
+    assert dns and all(d["status"].get("readyReplicas", 0) >= 1 for d in dns)
+
+
+def test_ct_install_every_ci_values_file(
+    repo_root: Path, kube: Kube, server_images: list[str], in_cluster_postgresql: None
+) -> None:
+    result = kube.run("bash", "scripts/ct-install.sh", check=False, timeout=3000)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    for values in CI_VALUES:
+        assert f"charts/mcp-servers/ci/{values.name}" in output, values.name
+    # helm test ran the chart's MCP smoke pod once per values file, and every one passed.
+    assert output.count("Phase:          Succeeded") >= len(CI_VALUES), output[-4000:]
+    assert "All charts installed successfully" in output
+
+
+@pytest.fixture(scope="module")
+def todo_release(
+    repo_root: Path, kube: Kube, server_images: list[str], in_cluster_postgresql: None
+):
+    kube.kubectl("create", "namespace", E2E_NAMESPACE, check=False)
+    kube.kubectl(
+        "-n",
+        E2E_NAMESPACE,
+        "apply",
+        "-f",
+        str(repo_root / "cluster/manifests/database-secrets.yaml"),
+    )
+    kube.helm(
+        "upgrade",
+        "--install",
+        RELEASE,
+        str(CHART),
+        "-n",
+        E2E_NAMESPACE,
+        "-f",
+        str(CHART / "ci" / "todo-values.yaml"),
+        "--wait",
+        "--timeout",
+        "5m",
+    )
+    yield
+    kube.helm("uninstall", RELEASE, "-n", E2E_NAMESPACE, "--wait", check=False)
+    kube.kubectl("delete", "namespace", E2E_NAMESPACE, "--wait=false", check=False)
+
+
+def client_pod(name: str, labels: dict[str, str], command: str, configmap: str | None = None):
+    """A pod in the e2e namespace running `command` with python3 from the runtime image."""
+    container = {
+        "name": "client",
+        "image": CLIENT_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "-c", command],
+        "env": [{"name": "MCP_URL", "value": TODO_URL}],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"restartPolicy": "Never", "containers": [container]},
+    }
+    if configmap:
+        container["workingDir"] = "/load"
+        container["volumeMounts"] = [{"name": "load", "mountPath": "/load"}]
+        pod["spec"]["volumes"] = [{"name": "load", "configMap": {"name": configmap}}]
+    return pod
+
+
+def run_pod_to_completion(kube: Kube, pod: dict, timeout: float = 120) -> tuple[str, str]:
+    name = pod["metadata"]["name"]
+    kube.kubectl("-n", E2E_NAMESPACE, "delete", "pod", name, "--ignore-not-found", "--wait")
+    kube.apply(pod, E2E_NAMESPACE)
+    phase = kube.wait_for(
+        f"pod {name} to finish",
+        lambda: (p := kube.pod_phase(E2E_NAMESPACE, name)) in ("Succeeded", "Failed") and p,
+        timeout,
+    )
+    return phase, kube.kubectl("-n", E2E_NAMESPACE, "logs", name)
+
+
+def todo_pods(kube: Kube) -> dict[str, dict]:
+    return kube.pods(
+        E2E_NAMESPACE, f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/name=todo"
+    )
+
+
+def ready_pod_names(kube: Kube) -> set[str]:
+    return {
+        name
+        for name, pod in todo_pods(kube).items()
+        if not pod["metadata"].get("deletionTimestamp")
+        and any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in pod["status"].get("conditions", [])
+        )
+    }
+
+
+def configmap_log_level(kube: Kube) -> str:
+    configmaps = kube.get(
+        "configmap", "-n", E2E_NAMESPACE, "-l", f"app.kubernetes.io/instance={RELEASE}"
+    )
+    return next(
+        cm["data"]["LOG_LEVEL"] for cm in configmaps["items"] if "LOG_LEVEL" in cm.get("data", {})
+    )
+
+
+def test_upgrade_under_load_loses_no_call_and_rollback_restores(
+    repo_root: Path, kube: Kube, todo_release: None
+) -> None:
+    smoke = (CHART / "files" / "mcp-smoke.py").read_text()
+    load = (Path(__file__).parent / "load_calls.py").read_text()
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "upgrade-load"},
+        "data": {"mcp_smoke.py": smoke, "load_calls.py": load},
+    }
+    kube.apply(configmap, E2E_NAMESPACE)
+    before = ready_pod_names(kube)
+    assert len(before) == 2, before
+    assert configmap_log_level(kube) == "info"
+
+    pod = client_pod("upgrade-load", MCP_TIER, "python3 load_calls.py", configmap="upgrade-load")
+    kube.kubectl(
+        "-n", E2E_NAMESPACE, "delete", "pod", "upgrade-load", "--ignore-not-found", "--wait"
+    )
+    kube.apply(pod, E2E_NAMESPACE)
+    kube.wait_for(
+        "the load to start",
+        lambda: (
+            kube.run(
+                "kubectl",
+                "-n",
+                E2E_NAMESPACE,
+                "exec",
+                "upgrade-load",
+                "--",
+                "test",
+                "-e",
+                "/tmp/started",
+                check=False,
+            ).returncode
+            == 0
+        ),
+    )
+    time.sleep(5)
+
+    # A config change: the ConfigMap's checksum annotation rolls every pod.
+    kube.helm(
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        "-n",
+        E2E_NAMESPACE,
+        "-f",
+        str(CHART / "ci" / "todo-values.yaml"),
+        "--set",
+        "servers.todo.logLevel=debug",
+        "--wait",
+        "--timeout",
+        "5m",
+    )
+    kube.kubectl(
+        "-n", E2E_NAMESPACE, "rollout", "status", "deployment/todo-mcp", "--timeout", "180s"
+    )
+    after = kube.wait_for(
+        "only new pods to remain",
+        lambda: (
+            (names := ready_pod_names(kube))
+            and not names & before
+            and len(todo_pods(kube)) == 2
+            and names
+        ),
+    )
+    time.sleep(5)
+    kube.kubectl("-n", E2E_NAMESPACE, "exec", "upgrade-load", "--", "touch", "/tmp/stop")
+    kube.wait_for(
+        "the load to finish",
+        lambda: kube.pod_phase(E2E_NAMESPACE, "upgrade-load") in ("Succeeded", "Failed"),
+        timeout=120,
+    )
+    logs = kube.kubectl("-n", E2E_NAMESPACE, "logs", "upgrade-load")
+    summary = json.loads(logs.strip().splitlines()[-1])
+    print("upgrade under load:", summary)
+    assert summary["failure_count"] == 0, summary
+    assert summary["missing"] == [], summary
+    assert summary["created"] >= 20, summary
+    assert len(after) == 2 and not after & before
+    assert configmap_log_level(kube) == "debug"
+
+    # Rollback: back to revision 1's config, rolled out again.
+    kube.helm("rollback", RELEASE, "1", "-n", E2E_NAMESPACE, "--wait", "--timeout", "5m")
+    kube.kubectl(
+        "-n", E2E_NAMESPACE, "rollout", "status", "deployment/todo-mcp", "--timeout", "180s"
+    )
+    assert configmap_log_level(kube) == "info"
+    history = yaml.safe_load(kube.helm("history", RELEASE, "-n", E2E_NAMESPACE, "-o", "yaml"))
+    assert [entry["status"] for entry in history][-1] == "deployed"
+    assert "Rollback to 1" in history[-1]["description"]
+    rolled_back = kube.wait_for(
+        "the rolled-back pods",
+        lambda: (
+            (names := ready_pod_names(kube))
+            and not names & after
+            and len(todo_pods(kube)) == 2
+            and names
+        ),
+    )
+    assert len(rolled_back) == 2
+
+
+CALL = "python3 -c " + shlex.quote(
+    "import os, urllib.request; "
+    "r = urllib.request.Request(os.environ['MCP_URL'], method='POST', "
+    'data=b\'{"jsonrpc":"2.0","id":1,"method":"ping"}\', '
+    "headers={'Content-Type': 'application/json', 'Accept': 'application/json, text/event-stream', "
+    "'MCP-Protocol-Version': '2025-11-25'}); "
+    "print('status', urllib.request.urlopen(r, timeout=5).status)"
+)
+
+
+def test_network_policy_admits_only_the_mcp_tier(kube: Kube, todo_release: None) -> None:
+    phase, logs = run_pod_to_completion(kube, client_pod("tier-client", MCP_TIER, CALL))
+    assert phase == "Succeeded", logs
+    assert "status 200" in logs
+
+    phase, logs = run_pod_to_completion(kube, client_pod("outsider", {"app": "outsider"}, CALL))
+    assert phase == "Failed", logs
+    assert "timed out" in logs or "TimeoutError" in logs, logs

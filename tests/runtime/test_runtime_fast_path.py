@@ -1,0 +1,550 @@
+"""The fast path answers every request exactly as FastMCP does, and records calls the same way.
+
+Each request is sent twice to one in-process app: once with the fast path on and once with
+it off (everything through FastMCP and the MCP SDK). Status, content type, JSON body, the
+metric updates and the log records must be identical, and the fast path must have served
+what it claims to serve rather than quietly handing everything to FastMCP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from fastmcp import Context, FastMCP
+from fastmcp.exceptions import ToolError
+from mcp_runtime import RuntimeSettings, ServerSpec, build_app
+from mcp_runtime.fast_path import FastPath
+from prometheus_client import generate_latest
+from pydantic import BaseModel
+from starlette.applications import Starlette
+
+MODERN = "2026-07-28"
+SESSION_BASED = "2025-11-25"
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+BASE_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+TRANSPORT_LOGGERS = {"mcp.server.streamable_http", "mcp.server.streamable_http_manager"}
+
+
+class Point(BaseModel):
+    x: float
+    y: float
+
+
+def make_server(name: str, mask_error_details: bool) -> FastMCP:
+    mcp = FastMCP(name, version="1.2.3", mask_error_details=mask_error_details)
+
+    @mcp.tool
+    def echo(text: str) -> str:
+        """Return the text unchanged."""
+        return text
+
+    @mcp.tool
+    async def add(a: int, b: int = 0) -> int:
+        """Add two integers."""
+        return a + b
+
+    @mcp.tool
+    def fail(reason: str) -> str:
+        """Fail with a tool error."""
+        raise ToolError(reason)
+
+    @mcp.tool
+    def crash() -> str:
+        """Fail with an unexpected error."""
+        raise ValueError("internal detail")
+
+    @mcp.tool
+    def point(x: float, y: float) -> Point:
+        """A structured result."""
+        return Point(x=x, y=y)
+
+    @mcp.tool
+    def nothing() -> None:
+        """Return nothing."""
+
+    @mcp.tool
+    def protocol_version(ctx: Context) -> str:
+        """The protocol revision of the request, read through the FastMCP context."""
+        assert ctx.request_context is not None
+        return ctx.request_context.protocol_version
+
+    return mcp
+
+
+@dataclass
+class Answer:
+    status: int
+    content_type: str | None
+    body: Any
+    metrics: dict[str, float] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    records: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Served:
+    app: Starlette
+    mcp: FastMCP
+    http: httpx.AsyncClient
+    fast_path: FastPath
+    fast_calls: int = 0
+    delegated: int = 0
+    route: str = ""
+
+
+@contextmanager
+def fastmcp_records() -> Iterator[list[logging.LogRecord]]:
+    """Log records of FastMCP's and the SDK's own loggers."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep(level=logging.DEBUG)
+    loggers = [logging.getLogger(name) for name in ("fastmcp", "mcp")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def tool_metrics(app: Starlette) -> dict[str, float]:
+    values = {}
+    for line in generate_latest(app.state.metrics.registry).decode().splitlines():
+        if line.startswith(
+            (
+                "mcp_tool_calls_total",
+                "mcp_tool_calls_in_flight",
+                "mcp_tool_call_duration_seconds_count",
+            )
+        ):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+class CountedEndpoint:
+    """FastMCP's endpoint behind the fast path, counting the requests handed on to it."""
+
+    def __init__(self, endpoint: Any, served: Served) -> None:
+        self._endpoint = endpoint
+        self._served = served
+
+    @property
+    def session_manager(self) -> Any:
+        return self._endpoint.session_manager
+
+    async def __call__(self, *args: Any) -> None:
+        self._served.delegated += 1
+        await self._endpoint(*args)
+
+
+@asynccontextmanager
+async def lifespan_in_own_task(app: Starlette) -> AsyncIterator[None]:
+    """Run the app's lifespan in a task of its own: its task groups must be entered and left
+    in one task, which a module fixture's setup and teardown are not."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(run())
+    await asyncio.wait([task, asyncio.create_task(started.wait())], return_when="FIRST_COMPLETED")
+    if task.done():
+        task.result()
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def serve(mcp: FastMCP, env: dict[str, str] | None = None) -> AsyncIterator[Served]:
+    settings = RuntimeSettings(**(env or {}))
+    app = build_app(ServerSpec(mcp=mcp), settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        lifespan_in_own_task(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http,
+    ):
+        fast_path = app.state.fast_path
+        assert fast_path is not None and fast_path.enabled
+        served = Served(app, mcp, http, fast_path)
+        calls = fast_path._calls.call
+
+        async def counted_call(*args: Any) -> Any:
+            served.fast_calls += 1
+            return await calls(*args)
+
+        fast_path._calls.call = counted_call  # type: ignore[method-assign]
+        fast_path._endpoint = CountedEndpoint(fast_path._endpoint, served)  # type: ignore[assignment]
+        yield served
+
+
+@pytest.fixture(scope="module")
+async def stateless() -> AsyncIterator[Served]:
+    async for served in serve(make_server("diff", mask_error_details=False)):
+        yield served
+
+
+@pytest.fixture(scope="module")
+async def masked() -> AsyncIterator[Served]:
+    async for served in serve(make_server("masked", mask_error_details=True)):
+        yield served
+
+
+async def post(served: Served, headers: dict[str, str], body: bytes) -> Answer:
+    before = tool_metrics(served.app)
+    with structlog.testing.capture_logs() as events, fastmcp_records() as records:
+        response = await served.http.post("/mcp", headers=headers, content=body)
+    after = tool_metrics(served.app)
+    try:
+        parsed: Any = response.json()
+    except json.JSONDecodeError:
+        parsed = response.text
+    return Answer(
+        status=response.status_code,
+        content_type=response.headers.get("content-type"),
+        body=parsed,
+        metrics={name: after[name] - before.get(name, 0) for name in after},
+        events=[
+            {k: v for k, v in event.items() if k not in ("duration_ms", "request_id")}
+            for event in events
+        ],
+        records=[
+            (r.name, r.levelname, r.getMessage())
+            for r in records
+            # The transports the fast path does without log their own life ("Terminating
+            # session: None" per stateless request), and debug lines name them.
+            if r.levelno > logging.DEBUG and r.name not in TRANSPORT_LOGGERS
+        ],
+    )
+
+
+async def both_ways(served: Served, headers: dict[str, str], body: bytes) -> tuple[Answer, Answer]:
+    """The answer with the fast path on, then with it off; `served.route` says who answered
+    the first: "tool call" (`FastToolCalls`), "kernel" (the SDK's request kernel) or
+    "fastmcp" (handed on unchanged)."""
+    fast_calls, delegated = served.fast_calls, served.delegated
+    fast = await post(served, headers, body)
+    if served.fast_calls > fast_calls:
+        served.route = "tool call"
+    else:
+        served.route = "fastmcp" if served.delegated > delegated else "kernel"
+    served.fast_path.enabled = False
+    try:
+        slow = await post(served, headers, body)
+    finally:
+        served.fast_path.enabled = True
+    return fast, slow
+
+
+def modern_request(method: str, params: dict[str, Any], request_id: Any = 1) -> tuple[dict, bytes]:
+    headers = {**BASE_HEADERS, "mcp-protocol-version": MODERN, "mcp-method": method}
+    if method == "tools/call" and "name" in params:
+        headers["mcp-name"] = params["name"]
+    message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+    message["params"] = {**params, "_meta": {**MODERN_META, **params.get("_meta", {})}}
+    return headers, json.dumps(message).encode()
+
+
+def session_request(method: str, params: dict[str, Any] | None, request_id: Any = 1) -> bytes:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    return json.dumps(message).encode()
+
+
+SESSION_HEADERS = {**BASE_HEADERS, "mcp-protocol-version": SESSION_BASED}
+
+TOOL_CALLS = [
+    ("echo", {"text": "hi"}),
+    ("add", {"a": 2, "b": 3}),
+    ("add", {"a": "not a number"}),
+    ("add", {}),
+    ("add", {"a": 1, "c": 5}),
+    ("fail", {"reason": "disk on fire"}),
+    ("crash", {}),
+    ("point", {"x": 1.5, "y": -2}),
+    ("point", {"x": "1.5", "y": 2}),
+    ("nothing", {}),
+    ("protocol_version", {}),
+]
+TOOL_CALL_IDS = [f"{name}-{index}" for index, (name, _) in enumerate(TOOL_CALLS)]
+
+
+def assert_same(fast: Answer, slow: Answer) -> None:
+    assert fast == slow
+
+
+@pytest.mark.parametrize(("tool", "arguments"), TOOL_CALLS, ids=TOOL_CALL_IDS)
+async def test_modern_tool_calls_match_fastmcp(
+    stateless: Served, tool: str, arguments: dict[str, Any]
+) -> None:
+    headers, body = modern_request("tools/call", {"name": tool, "arguments": arguments})
+    fast, slow = await both_ways(stateless, headers, body)
+    assert_same(fast, slow)
+    assert stateless.route == "tool call"
+    assert fast.status == 200
+    assert sum(v for k, v in fast.metrics.items() if k.startswith("mcp_tool_calls_total")) == 1
+    assert [event["event"] for event in fast.events] == ["tool_call"]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), TOOL_CALLS, ids=TOOL_CALL_IDS)
+async def test_session_based_tool_calls_match_fastmcp(
+    stateless: Served, tool: str, arguments: dict[str, Any]
+) -> None:
+    body = session_request("tools/call", {"name": tool, "arguments": arguments}, "call-7")
+    fast, slow = await both_ways(stateless, SESSION_HEADERS, body)
+    assert_same(fast, slow)
+    assert stateless.route == "tool call"
+    assert fast.body["id"] == "call-7"
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"), [("crash", {}), ("fail", {"reason": "shown"})], ids=["crash", "fail"]
+)
+async def test_masked_errors_match_fastmcp(
+    masked: Served, tool: str, arguments: dict[str, Any]
+) -> None:
+    for headers, body in (
+        modern_request("tools/call", {"name": tool, "arguments": arguments}),
+        (SESSION_HEADERS, session_request("tools/call", {"name": tool, "arguments": arguments})),
+    ):
+        fast, slow = await both_ways(masked, headers, body)
+        assert_same(fast, slow)
+        assert masked.route == "tool call"
+        assert fast.body["result"]["isError"] is True
+    assert "internal detail" not in json.dumps(fast.body)
+
+
+async def test_tool_calls_are_counted_like_fastmcps(stateless: Served) -> None:
+    headers, body = modern_request("tools/call", {"name": "add", "arguments": {"a": "x"}})
+    fast, slow = await both_ways(stateless, headers, body)
+    assert fast.metrics == slow.metrics
+    assert fast.metrics['mcp_tool_calls_total{outcome="error",tool="add"}'] == 1
+    assert fast.metrics['mcp_tool_call_duration_seconds_count{tool="add"}'] == 1
+    assert (
+        fast.events
+        == slow.events
+        == [
+            {
+                "event": "tool_call",
+                "log_level": "info",
+                "tool": "add",
+                "outcome": "error",
+                "error_type": "ValidationError",
+            }
+        ]
+    )
+
+
+# Requests the fast path leaves to FastMCP, whose answers must therefore be FastMCP's own.
+MODERN_HANDED_ON = {
+    "unknown tool": modern_request("tools/call", {"name": "nope", "arguments": {}}),
+    "arguments not an object": modern_request("tools/call", {"name": "echo", "arguments": [1]}),
+    "name missing": modern_request("tools/call", {"arguments": {}}),
+    "component version": modern_request(
+        "tools/call",
+        {"name": "echo", "arguments": {"text": "x"}, "_meta": {"fastmcp": {"version": "2"}}},
+    ),
+    "request state": modern_request(
+        "tools/call", {"name": "echo", "arguments": {"text": "x"}, "requestState": "forged"}
+    ),
+    "tools/list": modern_request("tools/list", {}),
+    "ping": modern_request("ping", {}),
+    "server/discover": modern_request("server/discover", {}),
+}
+
+
+def _with_headers(request: tuple[dict, bytes], **changes: str | None) -> tuple[dict, bytes]:
+    headers, body = request
+    headers = {**headers, **changes}
+    return {k: v for k, v in headers.items() if v is not None}, body
+
+
+ECHO = modern_request("tools/call", {"name": "echo", "arguments": {"text": "x"}})
+MODERN_HANDED_ON |= {
+    "name header mismatch": _with_headers(ECHO, **{"mcp-name": "add"}),
+    "method header missing": _with_headers(ECHO, **{"mcp-method": None}),
+    "unsupported version": _with_headers(ECHO, **{"mcp-protocol-version": "2099-01-01"}),
+    "no json accepted": _with_headers(ECHO, accept="text/event-stream"),
+    "form content type": _with_headers(
+        ECHO, **{"content-type": "application/x-www-form-urlencoded"}
+    ),
+    "malformed json": (ECHO[0], b'{"jsonrpc": "2.0", "id": 1,'),
+    "batch": (ECHO[0], b"[" + ECHO[1] + b"]"),
+    "notification": (ECHO[0], json.dumps({"jsonrpc": "2.0", "method": "tools/call"}).encode()),
+    "envelope without meta": (
+        ECHO[0],
+        session_request("tools/call", {"name": "echo", "arguments": {"text": "x"}}),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MODERN_HANDED_ON))
+async def test_modern_requests_left_to_fastmcp_get_its_answer(stateless: Served, case: str) -> None:
+    fast, slow = await both_ways(stateless, *MODERN_HANDED_ON[case])
+    assert_same(fast, slow)
+    assert stateless.route == "fastmcp"
+
+
+INITIALIZE_PARAMS = {
+    "protocolVersion": SESSION_BASED,
+    "capabilities": {},
+    "clientInfo": {"name": "test", "version": "0"},
+}
+
+# Session-based requests the fast path answers through the SDK's own request kernel.
+SESSION_KERNEL = {
+    "initialize": (SESSION_HEADERS, session_request("initialize", INITIALIZE_PARAMS)),
+    "initialize without version header": (
+        BASE_HEADERS,
+        session_request("initialize", {**INITIALIZE_PARAMS, "protocolVersion": "2025-06-18"}),
+    ),
+    "tools/list": (SESSION_HEADERS, session_request("tools/list", {})),
+    "ping": (SESSION_HEADERS, session_request("ping", None)),
+    "unknown method": (SESSION_HEADERS, session_request("nope/nothing", {})),
+    "unknown tool": (
+        SESSION_HEADERS,
+        session_request("tools/call", {"name": "nope", "arguments": {}}),
+    ),
+    "arguments not an object": (
+        SESSION_HEADERS,
+        session_request("tools/call", {"name": "echo", "arguments": "x"}),
+    ),
+    "charset in content type": (
+        {**SESSION_HEADERS, "content-type": "application/json; charset=utf-8"},
+        session_request("ping", None),
+    ),
+    "initialized notification": (
+        SESSION_HEADERS,
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode(),
+    ),
+}
+
+SESSION_HANDED_ON = {
+    "malformed json": (SESSION_HEADERS, b"{"),
+    "batch": (SESSION_HEADERS, b"[" + session_request("ping", None) + b"]"),
+    "posted response": (
+        SESSION_HEADERS,
+        json.dumps({"jsonrpc": "2.0", "id": 4, "result": {}}).encode(),
+    ),
+    "json suffix content type": (
+        {**SESSION_HEADERS, "content-type": "application/json-patch+json"},
+        session_request("ping", None),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SESSION_KERNEL))
+async def test_session_based_requests_match_fastmcp(stateless: Served, case: str) -> None:
+    fast, slow = await both_ways(stateless, *SESSION_KERNEL[case])
+    assert_same(fast, slow)
+    assert stateless.route == "kernel"
+
+
+@pytest.mark.parametrize("case", list(SESSION_HANDED_ON))
+async def test_session_based_requests_left_to_fastmcp_get_its_answer(
+    stateless: Served, case: str
+) -> None:
+    fast, slow = await both_ways(stateless, *SESSION_HANDED_ON[case])
+    assert_same(fast, slow)
+    assert stateless.route == "fastmcp"
+
+
+async def test_tools_changed_at_run_time_are_looked_up_again() -> None:
+    async for served in serve(make_server("changing", mask_error_details=False)):
+        echo = modern_request("tools/call", {"name": "echo", "arguments": {"text": "x"}})
+        add = modern_request("tools/call", {"name": "add", "arguments": {"a": 1}})
+        served.mcp.disable(names={"echo"}, components={"tool"})
+        routes = []
+        for request in (echo, echo, add):
+            fast, slow = await both_ways(served, *request)
+            assert_same(fast, slow)
+            routes.append(served.route)
+        assert fast.body["result"]["content"][0]["text"] == "1"
+        # The change is noticed, the disabled tool is FastMCP's to refuse, the rest stay fast.
+        assert routes == ["fastmcp", "fastmcp", "tool call"]
+
+        served.mcp.enable(names={"echo"}, components={"tool"})
+        routes = []
+        for _ in range(2):
+            fast, slow = await both_ways(served, *echo)
+            assert_same(fast, slow)
+            routes.append(served.route)
+        assert fast.body["result"]["content"][0]["text"] == "x"
+        assert routes == ["fastmcp", "tool call"]
+
+        @served.mcp.tool
+        def late(text: str) -> str:
+            """Registered after start-up."""
+            return text.upper()
+
+        late_call = modern_request("tools/call", {"name": "late", "arguments": {"text": "x"}})
+        routes = []
+        for _ in range(2):
+            fast, slow = await both_ways(served, *late_call)
+            assert_same(fast, slow)
+            routes.append(served.route)
+        assert fast.body["result"]["content"][0]["text"] == "X"
+        assert routes == ["fastmcp", "tool call"]
+
+
+async def test_stateful_server_leaves_session_based_requests_to_fastmcp() -> None:
+    async for served in serve(
+        make_server("stateful", mask_error_details=False), {"mcp_stateless": "false"}
+    ):
+        initialize = await served.http.post(
+            "/mcp",
+            headers=SESSION_HEADERS,
+            content=session_request("initialize", INITIALIZE_PARAMS),
+        )
+        assert initialize.status_code == 200
+        headers = {**SESSION_HEADERS, "mcp-session-id": initialize.headers["mcp-session-id"]}
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        await served.http.post("/mcp", headers=headers, content=json.dumps(initialized).encode())
+        call = session_request("tools/call", {"name": "echo", "arguments": {"text": "s"}}, 2)
+        response = await served.http.post("/mcp", headers=headers, content=call)
+        assert response.json()["result"]["content"][0]["text"] == "s"
+        assert (served.delegated, served.fast_calls) == (3, 0)
+        headers, body = modern_request("tools/call", {"name": "echo", "arguments": {"text": "m"}})
+        assert (await served.http.post("/mcp", headers=headers, content=body)).status_code == 200
+        assert (served.delegated, served.fast_calls) == (3, 1)
+
+
+def test_servers_with_middleware_on_tool_calls_are_left_to_fastmcp() -> None:
+    from fastmcp.server.middleware import Middleware
+
+    class Veto(Middleware):
+        async def on_call_tool(self, context, call_next):  # type: ignore[no-untyped-def]
+            raise ToolError("vetoed")
+
+    mcp = make_server("vetoing", mask_error_details=False)
+    mcp.add_middleware(Veto())
+    app = build_app(ServerSpec(mcp=mcp), RuntimeSettings())
+    assert app.state.fast_path._calls.unsupported_reason() == "middleware Veto"
