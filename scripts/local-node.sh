@@ -97,6 +97,8 @@ setup_network() {
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1
   mkdir -p "${RUN}/cni/net.d" "${RUN}/cni/ipam"
+  # firewall: Docker's FORWARD policy is DROP, and with bridge-nf-call-iptables even traffic
+  # between two pods on the bridge passes FORWARD; the plugin accepts it per pod address.
   cat >"${RUN}/cni/net.d/10-mcp-bridge.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -115,7 +117,8 @@ setup_network() {
         "routes": [{"dst": "0.0.0.0/0"}]
       }
     },
-    {"type": "portmap", "capabilities": {"portMappings": true}}
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "firewall"}
   ]
 }
 EOF
@@ -173,6 +176,7 @@ start_control_plane() {
     --kubelet-client-certificate "${PKI}/apiserver-kubelet-client.crt" \
     --kubelet-client-key "${PKI}/apiserver-kubelet-client.key" \
     --kubelet-certificate-authority "${PKI}/ca.crt" \
+    --kubelet-preferred-address-types InternalIP \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "${PKI}/sa.pub" --service-account-signing-key-file "${PKI}/sa.key" \
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
@@ -218,6 +222,7 @@ clusterDomain: cluster.local
 clusterDNS: [${DNS_SERVICE_IP}]
 resolvConf: /etc/resolv.conf
 failSwapOn: false
+podLogsDir: ${RUN}/pod-logs
 # The machine is shared: evict only when a disk is really full, never collect the
 # locally imported images (they cannot be pulled back).
 evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2%}

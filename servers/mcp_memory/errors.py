@@ -1,6 +1,6 @@
 """Errors the memory service reports to callers; the tool layer turns them into ToolErrors."""
 
-from mcp_runtime.postgres import DatabaseUnavailable
+from mcp_runtime.database_unavailable import DatabaseUnavailable
 
 
 class MemoryServiceError(Exception):

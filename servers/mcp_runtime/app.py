@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
 from mcp_runtime.fast_path import install_fast_path
@@ -109,14 +109,35 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             *extra_routes,
             Mount("/", app=mcp_app),
         ],
-        # Every request but probes and notification streams holds the SIGTERM drain open.
-        middleware=[Middleware(InFlightRequests, lifecycle=lifecycle, untracked=_untracked)],
+        middleware=[
+            # Every request but probes and notification streams holds the SIGTERM drain open.
+            Middleware(InFlightRequests, lifecycle=lifecycle, untracked=_untracked),
+            Middleware(McpPathFirst, mcp_app=mcp_app),
+        ],
         lifespan=lifespan,
     )
     app.state.lifecycle = lifecycle
     app.state.metrics = metrics
     app.state.fast_path = fast_path
     return app
+
+
+class McpPathFirst:
+    """Hands requests for the MCP path straight to FastMCP's app.
+
+    The router would get there too, after trying every probe and extra route and the
+    catch-all mount, which costs a noticeable share of a trivial tool call.
+    """
+
+    def __init__(self, app: ASGIApp, mcp_app: ASGIApp) -> None:
+        self._app = app
+        self._mcp_app = mcp_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == MCP_PATH:
+            await self._mcp_app(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
 
 
 def _untracked(scope: Scope) -> bool:

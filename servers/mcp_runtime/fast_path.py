@@ -177,7 +177,13 @@ class FastPath:
             req.id,
             self._calls.call(dctx, connection, lifespan_state, req.params, *prepared),
         )
-        await _write(reply, request.scope, request.receive, send)
+        if isinstance(reply, JSONRPCError):
+            # Errors carry the HTTP status the SDK maps their code to.
+            await _write(reply, request.scope, request.receive, send)
+        else:
+            # The same JSON `_write` produces, serialized once instead of dumped and encoded.
+            body = reply.model_dump_json(by_alias=True, exclude_none=True)
+            await _answer(Response(body, media_type=_JSON), request, send)
         return True
 
     async def _serve_handshake_era(

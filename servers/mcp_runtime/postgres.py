@@ -13,6 +13,10 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from mcp_runtime.database_unavailable import DatabaseUnavailable
+
+__all__ = ["CONNECTION_ERRORS", "DatabaseUnavailable", "LazyPool"]
+
 ConnectionHook = Callable[[asyncpg.Connection], Awaitable[None]]
 
 # Errors that mean "the database is not there right now", as opposed to a bad query.
@@ -27,14 +31,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.InvalidAuthorizationSpecificationError,
 )
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached; callers should retry later."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(f"database unavailable, try again later ({type(cause).__name__}: {cause})")
-        self.cause = cause
 
 
 class LazyPool:

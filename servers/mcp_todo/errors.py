@@ -1,6 +1,6 @@
 """Domain errors of the task service; the tool and REST layers translate them."""
 
-from mcp_runtime.postgres import DatabaseUnavailable
+from mcp_runtime.database_unavailable import DatabaseUnavailable
 
 
 class TaskError(Exception):

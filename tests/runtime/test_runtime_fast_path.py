@@ -21,8 +21,11 @@ import pytest
 import structlog
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
+from fastmcp.server.dependencies import get_http_request
+from mcp.shared.exceptions import MCPError
 from mcp_runtime import RuntimeSettings, ServerSpec, build_app
 from mcp_runtime.fast_path import FastPath
+from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
 from prometheus_client import generate_latest
 from pydantic import BaseModel
 from starlette.applications import Starlette
@@ -43,6 +46,11 @@ TRANSPORT_LOGGERS = {"mcp.server.streamable_http", "mcp.server.streamable_http_m
 class Point(BaseModel):
     x: float
     y: float
+
+
+class Note(BaseModel):
+    text: str
+    tag: str | None = None
 
 
 def make_server(name: str, mask_error_details: bool) -> FastMCP:
@@ -74,6 +82,11 @@ def make_server(name: str, mask_error_details: bool) -> FastMCP:
         return Point(x=x, y=y)
 
     @mcp.tool
+    def note(text: str) -> Note:
+        """A structured result with a null field."""
+        return Note(text=text)
+
+    @mcp.tool
     def nothing() -> None:
         """Return nothing."""
 
@@ -82,6 +95,29 @@ def make_server(name: str, mask_error_details: bool) -> FastMCP:
         """The protocol revision of the request, read through the FastMCP context."""
         assert ctx.request_context is not None
         return ctx.request_context.protocol_version
+
+    @mcp.tool
+    async def chatty(ctx: Context) -> str:
+        """Log and report progress to the client, which a JSON response cannot carry."""
+        await ctx.info("working")
+        await ctx.report_progress(1, 2)
+        return "done"
+
+    @mcp.tool
+    def request_header() -> str:
+        """A header of the HTTP request, read through FastMCP's request helper."""
+        return get_http_request().headers.get("x-test", "absent")
+
+    @mcp.tool(timeout=0.05)
+    async def too_slow() -> str:
+        """Outlast the tool's timeout."""
+        await asyncio.sleep(5)
+        return "late"
+
+    @mcp.tool
+    def needs_sampling() -> str:
+        """Fail for want of a client capability, an error FastMCP puts on the wire."""
+        raise MCPError(code=MISSING_REQUIRED_CLIENT_CAPABILITY, message="needs sampling")
 
     return mcp
 
@@ -291,8 +327,13 @@ TOOL_CALLS = [
     ("crash", {}),
     ("point", {"x": 1.5, "y": -2}),
     ("point", {"x": "1.5", "y": 2}),
+    ("note", {"text": "héllo ✓ \u2028"}),
     ("nothing", {}),
     ("protocol_version", {}),
+    ("chatty", {}),
+    ("request_header", {}),
+    ("too_slow", {}),
+    ("needs_sampling", {}),
 ]
 TOOL_CALL_IDS = [f"{name}-{index}" for index, (name, _) in enumerate(TOOL_CALLS)]
 
@@ -309,7 +350,6 @@ async def test_modern_tool_calls_match_fastmcp(
     fast, slow = await both_ways(stateless, headers, body)
     assert_same(fast, slow)
     assert stateless.route == "tool call"
-    assert fast.status == 200
     assert sum(v for k, v in fast.metrics.items() if k.startswith("mcp_tool_calls_total")) == 1
     assert [event["event"] for event in fast.events] == ["tool_call"]
 
@@ -323,6 +363,21 @@ async def test_session_based_tool_calls_match_fastmcp(
     assert_same(fast, slow)
     assert stateless.route == "tool call"
     assert fast.body["id"] == "call-7"
+
+
+async def test_modern_calls_with_request_details_match_fastmcp(stateless: Served) -> None:
+    headers, body = modern_request(
+        "tools/call",
+        {"name": "chatty", "arguments": {}, "_meta": {"progressToken": "p-1"}},
+        request_id="req-abc",
+    )
+    fast, slow = await both_ways(stateless, headers, body)
+    assert_same(fast, slow)
+    assert (stateless.route, fast.body["id"]) == ("tool call", "req-abc")
+    headers, body = modern_request("tools/call", {"name": "request_header", "arguments": {}})
+    fast, slow = await both_ways(stateless, {**headers, "x-test": "seen"}, body)
+    assert_same(fast, slow)
+    assert fast.body["result"]["content"][0]["text"] == "seen"
 
 
 @pytest.mark.parametrize(
