@@ -1,8 +1,9 @@
-"""Load generator for MCP servers: trivial tool calls/s and latency over N concurrent sessions.
+"""Trivial tool calls/s and latency over N concurrent sessions: the runtime's sample server
+against a stock FastMCP app serving the same `echo` tool.
 
-Speaks the wire protocol directly with httpx (one connection per session) so that the client
-costs as little CPU as possible next to the server on the same machine. Compares the
-runtime's test sample server with a stock FastMCP app serving the same `echo` tool:
+Both get the same load generator as bench/servers.py (raw JSON-RPC POSTs over one bare
+keep-alive connection per session, cheaper than any MCP client library, so that the client
+does not cap either server on a small machine); the two servers alternate cell by cell.
 
     uv run python bench/runtime_calls.py        (BENCH_SECONDS=4 per cell by default)
 """
@@ -10,29 +11,20 @@ runtime's test sample server with a stock FastMCP app serving the same `echo` to
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
-import httpx
+from servers import PROTOCOLS, Session
 
 # The process harness lives with the tests, which are not an installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from harness.processes import ServerProcess, free_port
-
-Generation = Literal["session-based", "session-less"]
-
-SESSION_BASED_VERSION = "2025-11-25"
-SESSION_LESS_VERSION = "2026-07-28"
-_ACCEPT = "application/json, text/event-stream"
 
 
 @dataclass(frozen=True)
@@ -53,97 +45,14 @@ class LoadResult:
         return statistics.quantiles(self.latencies_ms, n=100)[percent - 1]
 
 
-class Session:
-    """One MCP client session on its own HTTP connection."""
-
-    def __init__(self, url: str, generation: Generation) -> None:
-        self._url = url
-        self._generation = generation
-        self._http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=1))
-        self._headers = {"Accept": _ACCEPT, "Content-Type": "application/json"}
-        self._next_id = 0
-
-    async def open(self) -> None:
-        if self._generation == "session-less":
-            self._headers["MCP-Protocol-Version"] = SESSION_LESS_VERSION
-            return
-        response = await self._post(
-            "initialize",
-            {
-                "protocolVersion": SESSION_BASED_VERSION,
-                "capabilities": {},
-                "clientInfo": {"name": "bench", "version": "0"},
-            },
-        )
-        session_id = response.headers.get("mcp-session-id")
-        if session_id:
-            self._headers["Mcp-Session-Id"] = session_id
-        self._headers["MCP-Protocol-Version"] = SESSION_BASED_VERSION
-        await self._http.post(
-            self._url,
-            headers=self._headers,
-            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-        )
-
-    async def call_tool(self, name: str, arguments: Mapping[str, Any]) -> None:
-        params: dict[str, Any] = {"name": name, "arguments": dict(arguments)}
-        headers = None
-        if self._generation == "session-less":
-            params["_meta"] = {
-                "io.modelcontextprotocol/protocolVersion": SESSION_LESS_VERSION,
-                "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "0"},
-                "io.modelcontextprotocol/clientCapabilities": {},
-            }
-            headers = {"Mcp-Method": "tools/call", "Mcp-Name": name}
-        response = await self._post("tools/call", params, headers)
-        message = _json_rpc_message(response)
-        if "error" in message or message["result"].get("isError"):
-            raise RuntimeError(f"tool call failed: {message}")
-
-    async def _post(
-        self, method: str, params: Mapping[str, Any], extra_headers: Mapping[str, str] | None = None
-    ) -> httpx.Response:
-        self._next_id += 1
-        headers = {**self._headers, **extra_headers} if extra_headers else self._headers
-        response = await self._http.post(
-            self._url,
-            headers=headers,
-            json={"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params},
-        )
-        response.raise_for_status()
-        return response
-
-    async def close(self) -> None:
-        await self._http.aclose()
-
-
-def _json_rpc_message(response: httpx.Response) -> dict[str, Any]:
-    """The JSON-RPC message of a plain JSON or a server-sent-events response."""
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        for line in response.text.splitlines():
-            if line.startswith("data: ") and line[6:].strip():
-                message: dict[str, Any] = json.loads(line[6:])
-                return message
-        raise RuntimeError("event stream without a message")
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def measure(
-    url: str,
-    sessions: int,
-    seconds: float,
-    generation: Generation,
-    tool: str = "echo",
-    arguments: Mapping[str, Any] | None = None,
-) -> LoadResult:
-    """Call `tool` in a loop from `sessions` concurrent sessions for `seconds`."""
-    arguments = arguments if arguments is not None else {"text": "ping"}
-    opened = [Session(url, generation) for _ in range(sessions)]
+async def measure(port: int, sessions: int, seconds: float, protocol: str) -> LoadResult:
+    """Call `echo` in a loop from `sessions` concurrent sessions of `protocol` for `seconds`."""
+    opened = [Session(port, protocol) for _ in range(sessions)]
     await asyncio.gather(*(session.open() for session in opened))
     latencies: list[float] = []
     errors = 0
     # One untimed call per session warms imports and caches on the server.
-    await asyncio.gather(*(session.call_tool(tool, arguments) for session in opened))
+    await asyncio.gather(*(session.call_tool("echo", {"text": "ping"}) for session in opened))
     started = time.perf_counter()
     deadline = started + seconds
 
@@ -152,8 +61,11 @@ async def measure(
         while time.perf_counter() < deadline:
             before = time.perf_counter()
             try:
-                await session.call_tool(tool, arguments)
-            except (httpx.HTTPError, RuntimeError):
+                result = await session.call_tool("echo", {"text": "ping"})
+            except (OSError, asyncio.IncompleteReadError, RuntimeError):
+                errors += 1
+                return
+            if result.get("isError"):
                 errors += 1
                 continue
             latencies.append((time.perf_counter() - before) * 1000)
@@ -204,21 +116,21 @@ def main() -> None:
         print("Trivial `echo` calls on one uvicorn worker: shared runtime vs stock FastMCP.")
         print("server CPU ms/call is the server process's CPU time per call (robust to load).")
         print(
-            f"{'generation':14} {'sessions':>8} {'server':8} {'calls/s':>8} {'p50 ms':>7} "
+            f"{'protocol':14} {'sessions':>8} {'server':8} {'calls/s':>8} {'p50 ms':>7} "
             f"{'p95 ms':>7} {'cpu ms/call':>11} {'errors':>6}"
         )
         for server in servers.values():
             # The stock app has no /health: any answer from /mcp counts as up.
             stack.enter_context(server).wait_until_answering("/mcp")
-        for generation in ("session-less", "session-based"):
+        for protocol in PROTOCOLS:
             for sessions in (1, 10, 100):
                 # Alternate the two servers so that both see the same machine load.
                 for name, server in servers.items():
                     before = _cpu_seconds(server.pid)
-                    result = asyncio.run(measure(server.mcp_url, sessions, seconds, generation))
+                    result = asyncio.run(measure(server.port, sessions, seconds, protocol))
                     cpu_ms = (_cpu_seconds(server.pid) - before) * 1000 / max(result.calls, 1)
                     print(
-                        f"{generation:14} {sessions:>8} {name:8} "
+                        f"{protocol:14} {sessions:>8} {name:8} "
                         f"{result.calls_per_second:>8.0f} {result.percentile_ms(50):>7.1f} "
                         f"{result.percentile_ms(95):>7.1f} {cpu_ms:>11.2f} {result.errors:>6}",
                         flush=True,

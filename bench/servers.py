@@ -4,17 +4,19 @@ Both apps serve the same todo tools over one uvicorn worker on 127.0.0.1 from an
 only the serving differs: ours goes through the shared runtime (mcp-todo), the stock app is
 `FastMCP(...).run(transport="http")` with default settings. The load is `get_task` on one
 seeded task (a trivial tool), from 1, 10 and 100 concurrent sessions of each protocol
-generation. Also printed: seconds from process start to /ready, and idle RSS.
+generation. Also printed: seconds from process start to /ready, and idle RSS a second
+later (medians of `--starts` starts of each app, one at a time).
 
-    uv run python bench/servers.py [--seconds 4]
+    uv run python bench/servers.py [--seconds 4] [--rounds 4]
 
 Fairness on a small, shared machine:
 - Both apps get the same load generator: raw JSON-RPC POSTs with the headers a real client
   of that generation sends, over one bare keep-alive HTTP/1.1 connection per session (an
   MCP client library would spend more CPU than the servers and cap both alike). Its CPU per
   call is printed (`client`), so a run where it, not a server, is the limit shows.
-- Both servers run at once and each table cell loads ours and then the stock app back to
-  back, so that background load on the machine falls on both alike; compare the ratios.
+- Both servers run at once and each table cell loads them in short alternating slices
+  (`--rounds`), so that background load on the machine falls on both alike; compare the
+  ratios.
 - Installed packages are byte-compiled first, as the container images ship them; start-up
   would otherwise include compiling whatever the environment never wrote bytecode for.
 
@@ -239,9 +241,44 @@ async def seed_task(port: int) -> int:
     return int(created["structuredContent"]["id"])
 
 
+@dataclass
+class Samples:
+    """What one or more load slices on one server measured; `cell()` sums them up."""
+
+    latencies: list[float]
+    errors: list[str]
+    seconds: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    def add(self, other: Samples) -> None:
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.seconds += other.seconds
+        self.server_cpu += other.server_cpu
+        self.client_cpu += other.client_cpu
+
+    def cell(self) -> Cell:
+        calls = max(len(self.latencies), 1)
+        quantiles = (
+            statistics.quantiles(self.latencies, n=100)
+            if len(self.latencies) > 1
+            else self.latencies * 99
+        )
+        return Cell(
+            calls_per_second=len(self.latencies) / self.seconds,
+            p50_ms=quantiles[49] * 1000,
+            p95_ms=quantiles[94] * 1000,
+            server_cpu_ms_per_call=self.server_cpu * 1000 / calls,
+            client_cpu_ms_per_call=self.client_cpu * 1000 / calls,
+            errors=len(self.errors),
+            first_error=self.errors[0] if self.errors else "",
+        )
+
+
 async def measure(
     server: Server, protocol: str, sessions: int, seconds: float, task_id: int
-) -> Cell:
+) -> Samples:
     latencies: list[float] = []
     errors: list[str] = []
     opened = [Session(server.port, protocol) for _ in range(sessions)]
@@ -268,16 +305,7 @@ async def measure(
     cpu_used = server.cpu_seconds() - cpu_before
     client_cpu_used = time.process_time() - client_cpu_before
     await asyncio.gather(*(s.close() for s in opened))
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-    return Cell(
-        calls_per_second=len(latencies) / elapsed,
-        p50_ms=quantiles[49] * 1000,
-        p95_ms=quantiles[94] * 1000,
-        server_cpu_ms_per_call=cpu_used * 1000 / max(len(latencies), 1),
-        client_cpu_ms_per_call=client_cpu_used * 1000 / max(len(latencies), 1),
-        errors=len(errors),
-        first_error=errors[0] if errors else "",
-    )
+    return Samples(latencies, errors, elapsed, cpu_used, client_cpu_used)
 
 
 def compile_bytecode() -> None:
@@ -287,10 +315,10 @@ def compile_bytecode() -> None:
     compileall.compile_dir(Path(__file__).resolve().parents[1] / "servers", quiet=1)
 
 
-def bench(seconds: float) -> None:
+def bench(seconds: float, rounds: int, starts: int) -> None:
     compile_bytecode()
     results: dict[tuple[str, str, int], Cell] = {}
-    startup: dict[str, tuple[float, float]] = {}
+    starts_seen: dict[str, list[tuple[float, float]]] = {"ours": [], "stock": []}
     with tempfile.TemporaryDirectory(prefix="bench-servers-") as tmp, ExitStack() as stack:
         apps = {
             "ours": (
@@ -304,18 +332,36 @@ def bench(seconds: float) -> None:
                 "/mcp",
             ),
         }
+        # One start at a time, taking turns; the median of several is steadier than one.
+        for _ in range(starts):
+            for name, (command, env, probe) in apps.items():
+                with started(name, command, env, probe) as server:
+                    time.sleep(1)
+                    starts_seen[name].append((server.seconds_to_ready, server.rss_mib()))
+        startup = {
+            name: (
+                statistics.median(ready for ready, _ in seen),
+                statistics.median(rss for _, rss in seen),
+            )
+            for name, seen in starts_seen.items()
+        }
         servers: dict[str, tuple[Server, int]] = {}
-        # One at a time, so that neither start-up competes with the other.
         for name, (command, env, probe) in apps.items():
             server = stack.enter_context(started(name, command, env, probe))
-            time.sleep(1)
-            startup[name] = (server.seconds_to_ready, server.rss_mib())
             servers[name] = (server, asyncio.run(seed_task(server.port)))
         for protocol in PROTOCOLS:
             for sessions in CONCURRENCY:
-                for name, (server, task_id) in servers.items():
-                    cell = asyncio.run(measure(server, protocol, sessions, seconds, task_id))
-                    results[(name, protocol, sessions)] = cell
+                # Short slices taking turns, so a burst of other load hits both apps alike.
+                samples = {name: Samples([], []) for name in servers}
+                for _ in range(rounds):
+                    for name, (server, task_id) in servers.items():
+                        samples[name].add(
+                            asyncio.run(
+                                measure(server, protocol, sessions, seconds / rounds, task_id)
+                            )
+                        )
+                for name, taken in samples.items():
+                    cell = results[(name, protocol, sessions)] = taken.cell()
                     print(
                         f"  {name:5} {protocol} {sessions:>3} sessions: "
                         f"{cell.calls_per_second:7.0f} calls/s",
@@ -361,7 +407,8 @@ def print_table(
     ours_ready, ours_rss = startup["ours"]
     stock_ready, stock_rss = startup["stock"]
     print(
-        f"start to /ready: ours {ours_ready:.2f} s (stock answers /mcp after {stock_ready:.2f} s)"
+        f"start to /ready: ours {ours_ready:.2f} s (stock answers /mcp after {stock_ready:.2f} s),"
+        " medians"
     )
     print(f"idle RSS:        ours {ours_rss:.0f} MiB, stock {stock_rss:.0f} MiB")
     print("goals: >= 2.5x stock calls/s, p95 < 150 ms at 100 sessions, ready < 2 s, RSS < 100 MiB")
@@ -371,6 +418,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="load time per table cell")
     parser.add_argument(
+        "--rounds", type=int, default=4, help="slices per cell, alternating between the apps"
+    )
+    parser.add_argument(
+        "--starts", type=int, default=3, help="starts of each app; the median is printed"
+    )
+    parser.add_argument(
         "--stock-server", nargs=2, metavar=("DATA_DIR", "PORT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -378,7 +431,7 @@ def main() -> None:
         data_dir, port = args.stock_server
         serve_stock(int(port), data_dir)
         return
-    bench(args.seconds)
+    bench(args.seconds, args.rounds, args.starts)
 
 
 if __name__ == "__main__":

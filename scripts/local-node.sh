@@ -96,9 +96,15 @@ setup_network() {
   ip link set "${BRIDGE}" up
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1
+  # Docker sets FORWARD's policy to DROP, and with bridge-nf-call-iptables even traffic between
+  # two pods on the bridge passes FORWARD. Accept pod traffic at the END of FORWARD, so that
+  # kube-router's NetworkPolicy chain (inserted first) decides before this rule does; CNI's
+  # firewall plugin would insert its accept rule first and bypass every policy.
+  iptables -N CNI-MCP-LOCAL-FORWARD 2>/dev/null || iptables -F CNI-MCP-LOCAL-FORWARD
+  iptables -A CNI-MCP-LOCAL-FORWARD -s "${POD_CIDR}" -j ACCEPT
+  iptables -A CNI-MCP-LOCAL-FORWARD -d "${POD_CIDR}" -j ACCEPT
+  iptables -C FORWARD -j CNI-MCP-LOCAL-FORWARD 2>/dev/null || iptables -A FORWARD -j CNI-MCP-LOCAL-FORWARD
   mkdir -p "${RUN}/cni/net.d" "${RUN}/cni/ipam"
-  # firewall: Docker's FORWARD policy is DROP, and with bridge-nf-call-iptables even traffic
-  # between two pods on the bridge passes FORWARD; the plugin accepts it per pod address.
   cat >"${RUN}/cni/net.d/10-mcp-bridge.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -117,8 +123,7 @@ setup_network() {
         "routes": [{"dst": "0.0.0.0/0"}]
       }
     },
-    {"type": "portmap", "capabilities": {"portMappings": true}},
-    {"type": "firewall"}
+    {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }
 EOF
@@ -251,12 +256,23 @@ nodePortAddresses: [${NODE_IP}/32]
 conntrack: {maxPerCore: 0}
 EOF
   start kube-proxy kube-proxy --config "${RUN}/kube-proxy-config.yaml"
+}
 
+# After the node is registered: kube-router finds its node object at start or exits.
+start_network_policy() {
   # Only the network policy controller: routing is the bridge's, services are kube-proxy's.
   start kube-router kube-router --kubeconfig "${PKI}/kube-router.kubeconfig" \
     --hostname-override "${NODE_NAME}" --run-firewall=true --run-router=false \
     --run-service-proxy=false --health-port 0 --metrics-port 0 \
     --service-cluster-ip-range "${SERVICE_CIDR}"
+  wait_for kube-router 60 forward_chain_has KUBE-ROUTER-FORWARD
+}
+
+forward_chain_has() { iptables -S FORWARD | grep -q -- "-j $1"; }
+
+all_alive() {
+  local name
+  for name in "${COMPONENTS[@]}"; do alive "${name}" || return 1; done
 }
 
 node_ready() {
@@ -273,7 +289,7 @@ up() {
   require_binaries
   install_packages
   mkdir -p "${RUN}" "${LOGS}" "${PIDS}"
-  if alive kube-apiserver && alive kubelet && api_ready >/dev/null 2>&1 && node_ready 2>/dev/null; then
+  if all_alive && api_ready >/dev/null 2>&1 && node_ready 2>/dev/null; then
     log "local node is running (KUBECONFIG=${KUBECONFIG})"
     return
   fi
@@ -287,6 +303,7 @@ up() {
   start_control_plane
   start_node
   wait_for node 120 node_ready
+  start_network_policy
   apply_addons
   log "local node ${NODE_NAME} ready in $((SECONDS - began))s; export KUBECONFIG=${KUBECONFIG}"
 }

@@ -100,6 +100,7 @@ class FastPath:
             return
         await self._calls.resolve_tools()
         self.enabled = True
+        _log.info("fast_path_enabled", tools=self._calls.tool_count)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         manager = self._endpoint.session_manager
@@ -150,7 +151,7 @@ class FastPath:
             return False
         if find_duplicated_routing_header(request.headers.items()) is not None:
             return False
-        verdict = classify_inbound_request(decoded, headers=dict(request.headers))
+        verdict = classify_inbound_request(decoded, headers=_first_values(request.headers))
         if isinstance(verdict, InboundLadderRejection):
             return False
         lifespan_state = manager._lifespan_state
@@ -337,6 +338,14 @@ def _plain_json(manager: StreamableHTTPSessionManager | None) -> bool:
             and manager.security_settings.enable_dns_rebinding_protection
         )
     )
+
+
+def _first_values(headers: Headers) -> dict[str, str]:
+    """`dict(headers)`, each name's first value, in one pass over the headers."""
+    folded: dict[str, str] = {}
+    for name, value in headers.items():
+        folded.setdefault(name, value)
+    return folded
 
 
 def _is_json_content_type(content_type: str) -> bool:

@@ -117,11 +117,15 @@ class FastToolCalls:
         return None
 
     async def resolve_tools(self) -> None:
-        """Look every tool up once through FastMCP; `tool_for` reuses them while that holds."""
+        """Look every tool up once through FastMCP; `tool_for` reuses them while that holds.
+
+        A server that has since gained something the fast path cannot mirror (middleware
+        acting on calls, say) gets no tools here, so FastMCP serves all its calls.
+        """
         self._fingerprint = self._lookup_fingerprint()
         self._tools = {}
         self.stale = False
-        if self._fingerprint is None:
+        if self._fingerprint is None or self.unsupported_reason() is not None:
             return
         components = self._mcp._local_provider._components
         for listed in await self._mcp.list_tools(run_middleware=False):
@@ -132,6 +136,11 @@ class FastToolCalls:
             registered = components.get(tool.key)
             if registered is not None and registered.name == tool.name:
                 self._tools[tool.name] = (tool, registered)
+
+    @property
+    def tool_count(self) -> int:
+        """How many tools `tool_for` can currently answer for."""
+        return len(self._tools)
 
     def tool_for(self, name: str) -> Tool | None:
         """The tool FastMCP's lookup would return for `name`, or None if that is not certain.
@@ -151,7 +160,8 @@ class FastToolCalls:
         return tool
 
     def _lookup_fingerprint(self) -> tuple[object, ...] | None:
-        """Everything FastMCP's tool lookup depends on beyond the request, or None if more does.
+        """Everything the tool lookup and `unsupported_reason` depend on beyond the request,
+        or None if more does.
 
         Session visibility rules need a session, which the stateless requests served here
         never have; component auth is excluded per tool.
@@ -163,11 +173,15 @@ class FastToolCalls:
         transforms = [*mcp._transforms, *local._transforms]
         if not all(isinstance(transform, Visibility) for transform in transforms):
             return None
+        lowlevel = mcp._mcp_server
         return (
             len(mcp._transforms),
             len(local._transforms),
             len(local._components),
             len(mcp.middleware),
+            len(mcp._extensions),
+            len(lowlevel.middleware),
+            len(lowlevel.cache_hints),
         )
 
     async def call(

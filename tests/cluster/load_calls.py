@@ -56,9 +56,23 @@ def worker(index: int, created: list[int], failures: list[str]) -> None:
             failures.append(f"{title}: {type(error).__name__}: {error}")
 
 
+def wait_until_admitted(seconds: float = 60) -> None:
+    """The server's NetworkPolicy admits this pod once the policy controller has seen its IP."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conversation()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def main() -> None:
     created: list[int] = []
     failures: list[str] = []
+    wait_until_admitted()
     Path("/tmp/started").touch()
     threads = [threading.Thread(target=worker, args=(i, created, failures)) for i in range(THREADS)]
     began = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from pathlib import Path
@@ -39,7 +40,8 @@ def test_ct_install_every_ci_values_file(
     for values in CI_VALUES:
         assert f"charts/mcp-servers/ci/{values.name}" in output, values.name
     # helm test ran the chart's MCP smoke pod once per values file, and every one passed.
-    assert output.count("Phase:          Succeeded") >= len(CI_VALUES), output[-4000:]
+    phases = re.findall(r"^Phase:\s+(\w+)", output, re.MULTILINE)
+    assert phases and set(phases) == {"Succeeded"}, phases
     assert "All charts installed successfully" in output
 
 
@@ -70,7 +72,7 @@ def todo_release(
     )
     yield
     kube.helm("uninstall", RELEASE, "-n", E2E_NAMESPACE, "--wait", check=False)
-    kube.kubectl("delete", "namespace", E2E_NAMESPACE, "--wait=false", check=False)
+    kube.kubectl("delete", "namespace", E2E_NAMESPACE, "--timeout", "180s", check=False)
 
 
 def client_pod(name: str, labels: dict[str, str], command: str, configmap: str | None = None):
@@ -246,13 +248,26 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
     assert len(rolled_back) == 2
 
 
+# A ping over MCP; retried for a while because a new pod is admitted by the server's
+# NetworkPolicy only once the policy controller has seen the pod's address.
 CALL = "python3 -c " + shlex.quote(
-    "import os, urllib.request; "
-    "r = urllib.request.Request(os.environ['MCP_URL'], method='POST', "
-    'data=b\'{"jsonrpc":"2.0","id":1,"method":"ping"}\', '
-    "headers={'Content-Type': 'application/json', 'Accept': 'application/json, text/event-stream', "
-    "'MCP-Protocol-Version': '2025-11-25'}); "
-    "print('status', urllib.request.urlopen(r, timeout=5).status)"
+    """
+import os, time, urllib.request
+request = urllib.request.Request(
+    os.environ["MCP_URL"], method="POST",
+    data=b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}',
+    headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+             "MCP-Protocol-Version": "2025-11-25"})
+for attempt in range(20):
+    try:
+        print("status", urllib.request.urlopen(request, timeout=3).status)
+        break
+    except OSError as error:
+        print("attempt", attempt, type(error).__name__, error, flush=True)
+        time.sleep(1)
+else:
+    raise SystemExit("no answer")
+"""
 )
 
 
@@ -263,4 +278,7 @@ def test_network_policy_admits_only_the_mcp_tier(kube: Kube, todo_release: None)
 
     phase, logs = run_pod_to_completion(kube, client_pod("outsider", {"app": "outsider"}, CALL))
     assert phase == "Failed", logs
-    assert "timed out" in logs or "TimeoutError" in logs, logs
+    # Refused at the connection (kube-router REJECTs; DROP-based controllers time out), never
+    # an HTTP answer from the server.
+    assert "Connection refused" in logs or "timed out" in logs, logs
+    assert "HTTPError" not in logs, logs

@@ -22,6 +22,7 @@ import structlog
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.server.dependencies import get_http_request
+from fastmcp.server.middleware import Middleware
 from mcp.shared.exceptions import MCPError
 from mcp_runtime import RuntimeSettings, ServerSpec, build_app
 from mcp_runtime.fast_path import FastPath
@@ -592,14 +593,26 @@ async def test_stateful_server_leaves_session_based_requests_to_fastmcp() -> Non
         assert (served.delegated, served.fast_calls) == (3, 1)
 
 
+class Veto(Middleware):
+    async def on_call_tool(self, context, call_next):  # type: ignore[no-untyped-def]
+        raise ToolError("vetoed")
+
+
 def test_servers_with_middleware_on_tool_calls_are_left_to_fastmcp() -> None:
-    from fastmcp.server.middleware import Middleware
-
-    class Veto(Middleware):
-        async def on_call_tool(self, context, call_next):  # type: ignore[no-untyped-def]
-            raise ToolError("vetoed")
-
     mcp = make_server("vetoing", mask_error_details=False)
     mcp.add_middleware(Veto())
     app = build_app(ServerSpec(mcp=mcp), RuntimeSettings())
     assert app.state.fast_path._calls.unsupported_reason() == "middleware Veto"
+
+
+async def test_middleware_added_at_run_time_gets_every_call() -> None:
+    async for served in serve(make_server("late-veto", mask_error_details=False)):
+        echo = modern_request("tools/call", {"name": "echo", "arguments": {"text": "x"}})
+        served.mcp.add_middleware(Veto())
+        routes = []
+        for _ in range(2):
+            fast, slow = await both_ways(served, *echo)
+            assert_same(fast, slow)
+            routes.append(served.route)
+        assert fast.body["result"]["content"][0]["text"] == "vetoed"
+        assert routes == ["fastmcp", "fastmcp"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import version
 
 import fastmcp
@@ -65,3 +66,34 @@ async def test_server_info_reports_the_project_version(sample_server: RunningSer
         server_info = client.initialize_result.server_info
     assert (server_info.name, server_info.version) == ("sample", version("mcp-servers"))
     assert server_info.version != fastmcp.__version__
+
+
+@pytest.mark.parametrize(
+    ("library", "legacy"),
+    [("fastmcp", True), ("fastmcp", False), ("mcp", True), ("mcp", False)],
+    ids=["fastmcp-session-based", "fastmcp-session-less", "mcp-session-based", "mcp-session-less"],
+)
+async def test_bad_calls_reach_real_clients_as_tool_errors(
+    sample_server: RunningServer, library: str, legacy: bool
+) -> None:
+    calls = [("echo", {"text": ["not", "text"]}), ("no_such_tool", {}), ("fail", {"reason": "r"})]
+    if library == "fastmcp":
+        async with fastmcp.Client(sample_server.mcp_url, mode="legacy" if legacy else "auto") as c:
+            results = [await c.call_tool(name, args, raise_on_error=False) for name, args in calls]
+    else:
+        async with mcp.Client(sample_server.mcp_url, mode="legacy" if legacy else "auto") as c:
+            results = [await c.call_tool(name, args) for name, args in calls]
+    texts = []
+    for result in results:
+        assert result.is_error
+        content = result.content[0]
+        assert isinstance(content, TextContent)
+        texts.append(content.text)
+    assert "Input should be a valid string" in texts[0]
+    assert texts[1:] == ["Unknown tool: 'no_such_tool'", "r"]
+
+
+def test_the_runtime_serves_calls_on_its_fast_path(sample_server: RunningServer) -> None:
+    events = [json.loads(line) for line in sample_server.log_text().splitlines() if line[:1] == "{"]
+    enabled = [event for event in events if event["event"].startswith("fast_path")]
+    assert [(event["event"], event.get("tools")) for event in enabled] == [("fast_path_enabled", 5)]
