@@ -89,7 +89,11 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
         allowed_origins=list(settings.mcp_allowed_origins),
     )
     # Hot requests skip the SDK's per-request transports; see fast_path.py.
-    fast_path = install_fast_path(mcp_app, FastToolCalls(spec.mcp, events), MCP_PATH)
+    fast_path = (
+        install_fast_path(mcp_app, FastToolCalls(spec.mcp, events), MCP_PATH)
+        if settings.mcp_fast_path
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -56,6 +56,9 @@ class RuntimeSettings(BaseSettings):
     mcp_allowed_origins: CommaList = ()
     mcp_server_config: Path = Path("/etc/mcp/server-config.json")
     mcp_drain_timeout_seconds: float = Field(default=20.0, ge=0, le=3600)
+    # The escape hatch for fast_path.py, which leans on FastMCP and SDK internals: false sends
+    # every request through FastMCP's own handling.
+    mcp_fast_path: bool = True
     mcp_auth_token: SecretStr | None = None
     mcp_jwt_jwks_uri: str | None = None
     mcp_jwt_public_key: str | None = None

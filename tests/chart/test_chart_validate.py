@@ -168,7 +168,7 @@ def test_ct_lint_covers_every_values_file():
 
 
 def test_ct_values_files_follow_the_example_files():
-    """Each ci/ file is values/<name>.yaml, linked or adapted to the CI cluster; never a new server."""
+    """Each ci/ file is values/<name>.yaml, linked or adapted to the CI cluster; no new server."""
     ci_files = sorted((CHART / "ci").glob("*-values.yaml"))
     assert ci_files
     for path in ci_files:

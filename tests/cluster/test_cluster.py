@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fastmcp import Client
 from kube import Kube
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "mcp-servers"
@@ -282,3 +283,20 @@ def test_network_policy_admits_only_the_mcp_tier(kube: Kube, todo_release: None)
     # an HTTP answer from the server.
     assert "Connection refused" in logs or "timed out" in logs, logs
     assert "HTTPError" not in logs, logs
+
+
+async def test_demo_installs_the_fleet_and_prints_a_working_mcp_json(
+    repo_root: Path, kube: Kube, server_images: list[str]
+) -> None:
+    result = kube.run("bash", "scripts/demo.sh", check=False, timeout=1200)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert re.search(r"todo\.create_task -> id \d+", output), output[-2000:]
+    assert "memory.recall    -> 'The demo fleet runs on a local Kubernetes node.'" in output
+    printed = result.stdout[result.stdout.index("{", result.stdout.index(".mcp.json")) :]
+    servers = json.JSONDecoder().raw_decode(printed)[0]["mcpServers"]
+    assert set(servers) == {"todo", "postgres", "memory", "greeter"}
+    # The printed URLs answer a real MCP client (through the demo's port-forwards).
+    async with Client(servers["greeter"]["url"]) as client:
+        tools = await client.list_tools()
+    assert [tool.name for tool in tools] == ["greet"]

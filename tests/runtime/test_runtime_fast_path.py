@@ -616,3 +616,21 @@ async def test_middleware_added_at_run_time_gets_every_call() -> None:
             routes.append(served.route)
         assert fast.body["result"]["content"][0]["text"] == "vetoed"
         assert routes == ["fastmcp", "fastmcp"]
+
+
+async def test_setting_turns_the_fast_path_off() -> None:
+    app = build_app(
+        ServerSpec(mcp=make_server("off", mask_error_details=False)),
+        RuntimeSettings(mcp_fast_path="false"),
+    )
+    assert app.state.fast_path is None
+    async with (
+        lifespan_in_own_task(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as http,
+    ):
+        headers, body = modern_request("tools/call", {"name": "echo", "arguments": {"text": "hi"}})
+        response = await http.post("/mcp", headers=headers, content=body)
+    assert response.status_code == 200
+    assert response.json()["result"]["structuredContent"] == {"result": "hi"}
