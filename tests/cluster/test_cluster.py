@@ -300,3 +300,25 @@ async def test_demo_installs_the_fleet_and_prints_a_working_mcp_json(
     async with Client(servers["greeter"]["url"]) as client:
         tools = await client.list_tools()
     assert [tool.name for tool in tools] == ["greet"]
+
+
+def test_cluster_down_removes_everything_it_created(repo_root: Path, kube: Kube) -> None:
+    """Last in this module: takes the cluster down and looks for anything left behind."""
+    provider = (repo_root / ".run" / "cluster-provider").read_text().strip()
+    result = kube.run("bash", "scripts/cluster.sh", "down", check=False, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = repo_root / ".run"
+    assert not (run / "cluster").exists()
+    assert not (run / "port-forwards").exists()
+    assert not (run / "cluster-provider").exists()
+    if provider != "local":
+        return
+    processes = kube.run("ps", "-eo", "args").stdout
+    for leftover in (str(run / "cluster"), "kube-apiserver", "kube-router", "kubelet ", "etcd "):
+        assert leftover not in processes, leftover
+    assert kube.run("ip", "link", "show", "mcpk8s0", check=False).returncode != 0
+    rules = kube.run("iptables-save").stdout
+    assert not re.search(r"KUBE-|CNI-", rules), re.findall(r".*(?:KUBE-|CNI-).*", rules)[:5]
+    assert not re.search(r"^(KUBE-|kube-router)", kube.run("ipset", "list", "-n").stdout, re.M)
+    assert str(run / "cluster") not in Path("/proc/mounts").read_text()
+    assert not list(Path("/sys/fs/cgroup/memory").glob("kubepods*"))
