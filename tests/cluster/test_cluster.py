@@ -135,6 +135,22 @@ def ready_pod_names(kube: Kube) -> set[str]:
     }
 
 
+def rolled_pods(kube: Kube, replacing: set[str]) -> set[str]:
+    """Waits for the rollout, then for only new, ready pods to remain; returns their names."""
+    kube.kubectl(
+        "-n", E2E_NAMESPACE, "rollout", "status", "deployment/todo-mcp", "--timeout", "180s"
+    )
+    return kube.wait_for(
+        "only new pods to remain",
+        lambda: (
+            (names := ready_pod_names(kube))
+            and not names & replacing
+            and len(todo_pods(kube)) == 2
+            and names
+        ),
+    )
+
+
 def configmap_log_level(kube: Kube) -> str:
     configmaps = kube.get(
         "configmap", "-n", E2E_NAMESPACE, "-l", f"app.kubernetes.io/instance={RELEASE}"
@@ -200,18 +216,7 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
         "--timeout",
         "5m",
     )
-    kube.kubectl(
-        "-n", E2E_NAMESPACE, "rollout", "status", "deployment/todo-mcp", "--timeout", "180s"
-    )
-    after = kube.wait_for(
-        "only new pods to remain",
-        lambda: (
-            (names := ready_pod_names(kube))
-            and not names & before
-            and len(todo_pods(kube)) == 2
-            and names
-        ),
-    )
+    after = rolled_pods(kube, replacing=before)
     time.sleep(5)
     kube.kubectl("-n", E2E_NAMESPACE, "exec", "upgrade-load", "--", "touch", "/tmp/stop")
     kube.wait_for(
@@ -230,22 +235,11 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
 
     # Rollback: back to revision 1's config, rolled out again.
     kube.helm("rollback", RELEASE, "1", "-n", E2E_NAMESPACE, "--wait", "--timeout", "5m")
-    kube.kubectl(
-        "-n", E2E_NAMESPACE, "rollout", "status", "deployment/todo-mcp", "--timeout", "180s"
-    )
+    rolled_back = rolled_pods(kube, replacing=after)
     assert configmap_log_level(kube) == "info"
     history = yaml.safe_load(kube.helm("history", RELEASE, "-n", E2E_NAMESPACE, "-o", "yaml"))
     assert [entry["status"] for entry in history][-1] == "deployed"
     assert "Rollback to 1" in history[-1]["description"]
-    rolled_back = kube.wait_for(
-        "the rolled-back pods",
-        lambda: (
-            (names := ready_pod_names(kube))
-            and not names & after
-            and len(todo_pods(kube)) == 2
-            and names
-        ),
-    )
     assert len(rolled_back) == 2
 
 
