@@ -307,9 +307,11 @@ def test_cluster_down_removes_everything_it_created(repo_root: Path, kube: Kube)
     assert not (run / "cluster-provider").exists()
     if provider != "local":
         return
-    processes = kube.run("ps", "-eo", "args").stdout
-    for leftover in (str(run / "cluster"), "kube-apiserver", "kube-router", "kubelet ", "etcd "):
-        assert leftover not in processes, leftover
+    names = set(kube.run("ps", "-eo", "comm=").stdout.split())
+    node_processes = {"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kubelet"}
+    node_processes |= {"kube-proxy", "kube-router", "coredns", "pause"}
+    assert not names & node_processes, names & node_processes
+    assert str(run / "cluster") not in kube.run("ps", "-eo", "args=").stdout
     assert kube.run("ip", "link", "show", "mcpk8s0", check=False).returncode != 0
     rules = kube.run("iptables-save").stdout
     assert not re.search(r"KUBE-|CNI-", rules), re.findall(r".*(?:KUBE-|CNI-).*", rules)[:5]
