@@ -46,7 +46,8 @@ start() {
   echo $! >"${PIDS}/${name}.pid"
 }
 
-# wait_for WHAT SECONDS COMMAND...: poll until COMMAND succeeds; on timeout show the log
+# wait_for WHAT SECONDS COMMAND...: poll until COMMAND succeeds; on timeout, or when WHAT is a
+# process of ours that exited, show its log
 wait_for() {
   local what="$1" seconds="$2"; shift 2
   local deadline=$((SECONDS + seconds))
@@ -56,11 +57,12 @@ wait_for() {
       tail -n 25 "${LOGS}/${what}.log" >&2 2>/dev/null || true
       exit 1
     fi
-    alive "${what}" || [ "${what}" = node ] || [ "${what}" = coredns ] || {
+    # A process we started (it has a pid file) that died will not come up.
+    if [ -f "${PIDS}/${what}.pid" ] && ! alive "${what}"; then
       log "${what} exited; last lines of ${LOGS}/${what}.log:"
       tail -n 25 "${LOGS}/${what}.log" >&2
       exit 1
-    }
+    fi
     sleep 1
   done
 }

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from mcp_smoke import PROTOCOL_VERSION, McpHttp
+from mcp_smoke import McpHttp, open_conversation
 
 URL = os.environ["MCP_URL"]
 THREADS = int(os.environ.get("LOAD_THREADS", "4"))
@@ -21,18 +21,7 @@ STOP = Path("/tmp/stop")
 
 
 def conversation() -> McpHttp:
-    client = McpHttp(URL, None)
-    info = client.call(
-        "initialize",
-        {
-            "protocolVersion": PROTOCOL_VERSION,
-            "capabilities": {},
-            "clientInfo": {"name": "upgrade-load", "version": "0"},
-        },
-    )
-    client.headers["MCP-Protocol-Version"] = info.get("protocolVersion", PROTOCOL_VERSION)
-    client.notify("notifications/initialized")
-    return client
+    return open_conversation(URL, None, "upgrade-load")[0]
 
 
 def structured(result: dict) -> dict:

@@ -46,6 +46,14 @@ def test_ct_install_every_ci_values_file(
     assert "All charts installed successfully" in output
 
 
+def deploy_todo(kube: Kube, *extra: str) -> None:
+    """Installs or upgrades the e2e release of ci/todo-values.yaml and waits for it."""
+    kube.helm(
+        "upgrade", "--install", RELEASE, str(CHART), "-n", E2E_NAMESPACE,
+        "-f", str(CHART / "ci" / "todo-values.yaml"), *extra, "--wait", "--timeout", "5m",
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def todo_release(
     repo_root: Path, kube: Kube, server_images: list[str], in_cluster_postgresql: None
@@ -58,19 +66,7 @@ def todo_release(
         "-f",
         str(repo_root / "cluster/manifests/database-secrets.yaml"),
     )
-    kube.helm(
-        "upgrade",
-        "--install",
-        RELEASE,
-        str(CHART),
-        "-n",
-        E2E_NAMESPACE,
-        "-f",
-        str(CHART / "ci" / "todo-values.yaml"),
-        "--wait",
-        "--timeout",
-        "5m",
-    )
+    deploy_todo(kube)
     yield
     kube.helm("uninstall", RELEASE, "-n", E2E_NAMESPACE, "--wait", check=False)
     kube.kubectl("delete", "namespace", E2E_NAMESPACE, "--timeout", "180s", check=False)
@@ -202,20 +198,7 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
     time.sleep(5)
 
     # A config change: the ConfigMap's checksum annotation rolls every pod.
-    kube.helm(
-        "upgrade",
-        RELEASE,
-        str(CHART),
-        "-n",
-        E2E_NAMESPACE,
-        "-f",
-        str(CHART / "ci" / "todo-values.yaml"),
-        "--set",
-        "servers.todo.logLevel=debug",
-        "--wait",
-        "--timeout",
-        "5m",
-    )
+    deploy_todo(kube, "--set", "servers.todo.logLevel=debug")
     after = rolled_pods(kube, replacing=before)
     time.sleep(5)
     kube.kubectl("-n", E2E_NAMESPACE, "exec", "upgrade-load", "--", "touch", "/tmp/stop")

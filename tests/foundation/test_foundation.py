@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -184,3 +185,49 @@ def test_python_code_passes_ruff(repo_root: Path, command: list[str]) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def script_in_empty_checkout(repo_root: Path, tmp_path: Path, name: str) -> Path:
+    """A copy of scripts/NAME in a checkout with no .run/ and no .tools/: nothing built or up."""
+    (tmp_path / "scripts").mkdir()
+    for script in (repo_root / "scripts").glob("*.sh"):
+        shutil.copy(script, tmp_path / "scripts" / script.name)
+    return tmp_path / "scripts" / name
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "message"),
+    [
+        ("cluster.sh", ["load", "mcp-servers/todo:0.1.0"], "no cluster; run 'make cluster-up'"),
+        ("cluster.sh", ["postgresql"], "no cluster; run 'make cluster-up'"),
+        ("ct-install.sh", [], "no cluster; run 'make cluster-up'"),
+        ("demo.sh", [], "no cluster; run 'make cluster-up'"),
+        ("local-node.sh", ["up"], "in .tools/bin; run 'make cluster-tools'"),
+        ("local-node.sh", ["start"], "usage: local-node.sh up|down|status"),
+    ],
+)
+def test_cluster_scripts_say_what_is_missing(
+    repo_root: Path, tmp_path: Path, script: str, args: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        ["bash", str(script_in_empty_checkout(repo_root, tmp_path, script)), *args],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_loading_an_image_the_engine_lacks_names_it(repo_root: Path, tmp_path: Path) -> None:
+    subprocess.run(["bash", str(repo_root / "scripts" / "docker-engine.sh")], check=True)
+    script = script_in_empty_checkout(repo_root, tmp_path, "cluster-images.sh")
+    result = subprocess.run(
+        ["bash", str(script), "load", "mcp-servers/no-such-server:0.0.0"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert (
+        "mcp-servers/no-such-server:0.0.0 is not in the Docker engine; run 'make build-images'"
+        in result.stderr
+    )

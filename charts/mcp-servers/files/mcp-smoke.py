@@ -113,18 +113,24 @@ def pick_tool(tools: list[dict], wanted: str) -> str:
     )
 
 
-def smoke(url: str, tool: str, arguments: dict, token: str | None) -> str:
+def open_conversation(url: str, token: str | None, client_name: str) -> tuple[McpHttp, dict]:
+    """Initialize an MCP conversation; returns the client and the server's initialize result."""
     client = McpHttp(url, token)
     info = client.call(
         "initialize",
         {
             "protocolVersion": PROTOCOL_VERSION,
             "capabilities": {},
-            "clientInfo": {"name": "mcp-servers-helm-test", "version": "0.1.0"},
+            "clientInfo": {"name": client_name, "version": "0.1.0"},
         },
     )
     client.headers["MCP-Protocol-Version"] = info.get("protocolVersion", PROTOCOL_VERSION)
     client.notify("notifications/initialized")
+    return client, info
+
+
+def smoke(url: str, tool: str, arguments: dict, token: str | None) -> str:
+    client, info = open_conversation(url, token, "mcp-servers-helm-test")
     tools = client.call("tools/list", {}).get("tools", [])
     name = pick_tool(tools, tool)
     result = client.call("tools/call", {"name": name, "arguments": arguments})
