@@ -36,16 +36,28 @@ def _task(row: sqlite3.Row) -> Task:
 
 
 class SqliteTaskStore:
+    """Writes and scans go through aiosqlite's thread; lookups by id run on the event loop.
+
+    A lookup by primary key on a WAL database reads a few cached pages and never waits
+    for a writer, so it takes microseconds; the hand-off to aiosqlite's thread and back
+    cost more than that, and under load the thread's wait for the GIL set the tail
+    latency of get_task.
+    """
+
     def __init__(self, path: Path, *, busy_timeout_ms: int = 5000):
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._open_lock = asyncio.Lock()
 
     async def open(self) -> None:
         await self._connection()
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -67,7 +79,11 @@ class SqliteTaskStore:
         return _task(row)
 
     async def get(self, task_id: int) -> Task | None:
-        row = await self._fetchone(f"SELECT {COLUMNS} FROM todo_tasks WHERE id = ?", (task_id,))
+        await self._connection()
+        assert self._reader is not None  # opened together with the writer
+        row = self._reader.execute(
+            f"SELECT {COLUMNS} FROM todo_tasks WHERE id = ?", (task_id,)
+        ).fetchone()
         return None if row is None else _task(row)
 
     async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[Task], int]:
@@ -119,8 +135,14 @@ class SqliteTaskStore:
                     await db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
                     await db.execute("PRAGMA journal_mode = WAL")
                     await db.executescript(SCHEMA_SQL)
+                    # A WAL reader waits only for another connection in exclusive locking
+                    # mode, which cannot get its lock while ours are open; should it
+                    # happen anyway, fail the lookup rather than block the event loop.
+                    reader = sqlite3.connect(self._path, isolation_level=None, timeout=0)
+                    reader.row_factory = sqlite3.Row
+                    reader.execute("PRAGMA query_only = ON")
                 except (OSError, sqlite3.Error) as exc:
                     raise StoreUnavailable(exc) from exc
-                self._db = db
+                self._db, self._reader = db, reader
                 log.info("todo_schema_ready", backend="sqlite", path=str(self._path))
         return self._db

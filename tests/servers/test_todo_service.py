@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -126,3 +127,20 @@ async def test_sqlite_file_survives_a_restart(tmp_path: Path) -> None:
     assert (await TaskService(reopened).get(task.id)).title == "persisted"
     await reopened.close()
     assert (tmp_path / "nested" / "dir" / "todo.sqlite3").is_file()
+
+
+async def test_sqlite_lookups_see_each_commit_but_no_pending_write(tmp_path: Path) -> None:
+    """Lookups use a connection of their own on the event loop: no stale snapshot, no wait."""
+    store = make_store(None, tmp_path)
+    await store.open()
+    service = TaskService(store)
+    task = await service.create("before")
+    writer = sqlite3.connect(tmp_path / "todo.sqlite3", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE todo_tasks SET title = 'after' WHERE id = ?", (task.id,))
+
+    assert (await service.get(task.id)).title == "before"
+    writer.execute("COMMIT")
+    assert (await service.get(task.id)).title == "after"
+    writer.close()
+    await store.close()
