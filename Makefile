@@ -46,10 +46,12 @@ postgres: ## Start the project's private PostgreSQL on 127.0.0.1:55432 (installs
 
 ##@ Develop
 .PHONY: up down lint test bench chart-docs
-up: venv postgres ## Run the fleet locally and print each URL and a ready-to-paste .mcp.json
+# fleet.sh, not a 'postgres' prerequisite, decides about PostgreSQL: DATABASE_URL when set, else
+# the private one if it can start, else todo alone on SQLite.
+up: venv ## Run the fleet locally and print each URL and a ready-to-paste .mcp.json
 	@bash scripts/fleet.sh up
 
-down: ## Stop the local fleet started by 'make up'
+down: ## Stop the local fleet, and the private PostgreSQL if 'make up' started it
 	@bash scripts/fleet.sh down
 
 lint: venv ## Lint the Python code and the chart

@@ -4,9 +4,16 @@
 #   fleet.sh down    stop them (SIGTERM, so in-flight calls drain)
 #   fleet.sh status  show which are running and ready
 # todo keeps its tasks in SQLite under the fleet dir; postgres and memory use DATABASE_URL when
-# set, otherwise the private PostgreSQL of scripts/postgres.sh, started on demand.
+# set, otherwise the private PostgreSQL of scripts/postgres.sh (MCP_PG_PORT), started here when
+# it is not running. When there is no PostgreSQL to be had, todo still starts, postgres and
+# memory each print one line saying why, and the .mcp.json lists only the servers that run.
+# Exit status of up: 0 when every server runs or was left out for want of PostgreSQL and at
+# least one runs; 1 when a server failed to start or become ready, or none runs.
+# down stops the servers, and the private PostgreSQL too when up started it (it leaves one that
+# was already running, e.g. for the tests, alone).
 # Settings: FLEET_SERVERS (default "todo postgres memory"), FLEET_DIR (default .run/fleet),
-# FLEET_PORT_OFFSET (added to the default ports 8001-8003), FLEET_READY_TIMEOUT (seconds, 60).
+# FLEET_PORT_OFFSET (added to the default ports 8001-8003), FLEET_READY_TIMEOUT (seconds, 60),
+# DATABASE_URL (the PostgreSQL for postgres and memory; unset: the private one).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +22,10 @@ servers=${FLEET_SERVERS:-todo postgres memory}
 offset=${FLEET_PORT_OFFSET:-0}
 ready_timeout=${FLEET_READY_TIMEOUT:-60}
 venv_bin="$root/.venv/bin"
+pg_script="$root/scripts/postgres.sh"
+pg_log="$dir/postgres.sh.log"
+# Present while the private PostgreSQL runs because up started it: down stops it then.
+pg_started_marker="$dir/postgres.started-by-fleet"
 
 port_of() {
   case "$1" in
@@ -46,13 +57,25 @@ ready_code() { http_get -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(port_
 
 database_url() {  # database_url SERVER
   if [[ -n "${DATABASE_URL:-}" ]]; then echo "$DATABASE_URL"; return; fi
-  bash "$root/scripts/postgres.sh" start >&2
   # The read-only SQL server gets a role that can read everything and nothing more.
   if [[ "$1" == postgres ]]; then
-    bash "$root/scripts/postgres.sh" reader-url
+    bash "$pg_script" reader-url
   else
-    bash "$root/scripts/postgres.sh" url
+    bash "$pg_script" url
   fi
+}
+
+start_private_postgres() {  # 0 when it runs; otherwise 1, with postgres.sh's output in $pg_log
+  bash "$pg_script" status 2>/dev/null && return 0
+  bash "$pg_script" start >"$pg_log" 2>&1 || return 1
+  touch "$pg_started_marker"
+}
+
+pg_failure() {  # the telling line of postgres.sh's output, without the log line prefix
+  local line
+  line=$(grep -m 1 -E 'not installed|already in use|FATAL|ERROR|^E: ' "$pg_log" || tail -n 1 "$pg_log")
+  line=${line#postgres.sh: }
+  sed -E 's/^.*\] [A-Z]+: +//' <<<"$line"
 }
 
 start_one() {
@@ -69,7 +92,7 @@ start_one() {
   fi
   if needs_database "$name"; then
     db_url=$(database_url "$name" 2>"$dir/$name.db.log") || {
-      echo "$name: cannot start: no PostgreSQL (set DATABASE_URL, or see below)" >&2
+      echo "$name: cannot start: scripts/postgres.sh gave no database URL (set DATABASE_URL, or see below)" >&2
       tail -n 5 "$dir/$name.db.log" >&2
       return 1
     }
@@ -126,10 +149,25 @@ print_config() {
 
 up() {
   mkdir -p "$dir"
-  local name failed=0 launched=() started=()
+  local name failed=0 no_database="" launched=() started=()
   for name in $servers; do port_of "$name" >/dev/null; done
+  if [[ -z "${DATABASE_URL:-}" ]]; then
+    for name in $servers; do
+      needs_database "$name" || continue
+      start_private_postgres || no_database="no PostgreSQL (scripts/postgres.sh start failed: \
+$(pg_failure); all of its output in $pg_log); set DATABASE_URL to use another PostgreSQL"
+      break
+    done
+  fi
   for name in $servers; do
-    if start_one "$name"; then launched+=("$name"); else failed=1; fi
+    if [[ -n "$no_database" ]] && needs_database "$name"; then
+      # Running without PostgreSQL is a supported setup, so this is no failure of up.
+      echo "$name: not started: $no_database" >&2
+    elif start_one "$name"; then
+      launched+=("$name")
+    else
+      failed=1
+    fi
   done
   for name in "${launched[@]}"; do
     if wait_ready "$name"; then
@@ -141,6 +179,7 @@ up() {
   done
   ((${#started[@]} == 0)) || print_config "${started[@]}"
   ((failed == 0)) || { echo "fleet.sh: some servers did not start (see above); 'make down' stops the rest" >&2; return 1; }
+  ((${#started[@]} > 0)) || { echo "fleet.sh: no server runs (see above)" >&2; return 1; }
 }
 
 down() {
@@ -159,6 +198,11 @@ down() {
     fi
     rm -f "$dir/$name.pid"
   done
+  if [[ -f "$pg_started_marker" ]]; then
+    bash "$pg_script" stop
+    rm -f "$pg_started_marker"
+    echo "private PostgreSQL: stopped (up had started it)"
+  fi
 }
 
 status() {

@@ -80,7 +80,8 @@ full_page_writes = off
 CONF
   fi
   if ready; then return 0; fi
-  as_owner "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null || {
+  # -p: MCP_PG_PORT wins over the port written into postgresql.conf at initdb.
+  as_owner "$bin/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null || {
     echo "postgres.sh: PostgreSQL did not start; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
   if ! "$bin/psql" -h "$sock" -p "$port" -U "$user" -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then

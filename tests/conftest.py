@@ -31,3 +31,17 @@ def postgres_url(repo_root: Path) -> Iterator[str]:
         ["bash", str(script), "url"], check=True, capture_output=True, text=True
     ).stdout.strip()
     yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_reader_url(repo_root: Path, postgres_url: str) -> str:
+    """URL of the private PostgreSQL's `mcp_reader`: a role granted only pg_read_all_data.
+
+    The read-only SQL server refuses superusers, so whatever runs it needs this role.
+    """
+    return subprocess.run(
+        ["bash", str(repo_root / "scripts" / "postgres.sh"), "reader-url"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()

@@ -8,6 +8,8 @@ import asyncpg
 import structlog
 from mcp_runtime.postgres import DatabaseUnavailable, LazyPool
 
+from mcp_postgres.role_guard import privileged_standing, refuse_privileged_role
+
 log = structlog.get_logger(__name__)
 
 
@@ -32,26 +34,34 @@ class Database:
         self,
         dsn: str,
         *,
+        allow_privileged_role: bool = False,
         max_connections: int = 10,
         connect_timeout: float = 5.0,
         command_timeout: float | None = None,
     ):
+        self._allow_privileged_role = allow_privileged_role
         self._pool = LazyPool(
             dsn,
             max_size=max_connections,
             timeout=connect_timeout,
             command_timeout=command_timeout,
-            init=_decode_json,
+            init=self._prepare_connection,
         )
 
+    async def _prepare_connection(self, conn: asyncpg.Connection) -> None:
+        # Raising here closes the new connection: every tool call and /ready report
+        # PrivilegedRole until the role loses those powers, with no restart needed.
+        if not self._allow_privileged_role:
+            await refuse_privileged_role(conn)
+        await _decode_json(conn)
+
     async def open(self) -> None:
+        """Connect now; raises DatabaseUnavailable, or PrivilegedRole unless allowed."""
         async with self.connection() as conn:
-            is_superuser = await conn.fetchval(
-                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
-            )
-        if is_superuser:
-            # A read-only transaction does not stop a superuser's file or process functions.
-            log.warning("postgres_role_is_superuser", advice="connect with a pg_read_all_data role")
+            # Without the override, _prepare_connection has refused a privileged role already.
+            standing = await privileged_standing(conn) if self._allow_privileged_role else None
+        if standing is not None:
+            log.warning("postgres_role_privileged_allowed", role_is=standing)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -61,7 +71,8 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection; raises DatabaseUnavailable or, when all are busy, DatabaseBusy."""
+        """A pooled connection; raises DatabaseUnavailable, PrivilegedRole or, when all are
+        busy, DatabaseBusy."""
         try:
             async with self._pool.connection() as conn:
                 yield conn

@@ -47,14 +47,17 @@ async def run_read_only(
     max_bytes: int,
     timeout_seconds: float,
 ) -> QueryResult:
-    """Execute `sql` with `params` bound; PostgreSQL itself refuses every write.
+    """Execute `sql` with `params` bound; PostgreSQL itself refuses every write, and the
+    transaction is rolled back, never committed.
 
     A prepared statement holds exactly one statement, so "...; DELETE ..." never runs.
     Fetching stops after `max_rows` rows, or before the rows as JSON pass `max_bytes`;
     either way `truncated` is set.
     """
     try:
-        async with conn.transaction(readonly=True):
+        transaction = conn.transaction(readonly=True)
+        await transaction.start()
+        try:
             # SET LOCAL ends with the transaction, so the pooled connection keeps its defaults.
             await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_seconds * 1000)}")
             statement = await conn.prepare(sql)
@@ -68,6 +71,10 @@ async def run_read_only(
             rows, truncated = await _fetch_within_limits(cursor, names, max_rows, max_bytes)
             if not conn.is_in_transaction():
                 raise QueryRejected("sql: transaction control statements are not allowed")
+        finally:
+            # Rolled back even on success: READ ONLY lets large objects be created and
+            # written (lo_from_bytea, lo_put), and a rollback undoes what it lets through.
+            await transaction.rollback()
     except asyncpg.ReadOnlySQLTransactionError as exc:
         raise QueryRejected(f"sql: refused, this server only reads: {exc}") from exc
     except asyncpg.ActiveSQLTransactionError as exc:

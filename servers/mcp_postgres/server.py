@@ -9,6 +9,7 @@ from mcp_runtime import PACKAGE_VERSION, ServerSpec
 from mcp_runtime.postgres import DatabaseUnavailable
 
 from mcp_postgres.database import Database
+from mcp_postgres.role_guard import PrivilegedRole
 from mcp_postgres.settings import PostgresServerSettings
 from mcp_postgres.tools import register_tools
 
@@ -27,6 +28,7 @@ INSTRUCTIONS = (
 def create(settings: PostgresServerSettings) -> ServerSpec:
     database = Database(
         str(settings.database_url),
+        allow_privileged_role=settings.mcp_postgres_allow_superuser,
         max_connections=settings.mcp_db_pool_size,
         # A call whose database stops answering (a network partition) fails instead of
         # hanging; the statement timeout fires first while the database still answers.
@@ -48,6 +50,9 @@ def create(settings: PostgresServerSettings) -> ServerSpec:
         except DatabaseUnavailable as exc:
             # Serve anyway: /ready stays 503 and the pool connects once the database is back.
             log.warning("postgres_unavailable_at_start", error=str(exc))
+        except PrivilegedRole as exc:
+            # Serve anyway, so /ready (503) and every tool call say what to change.
+            log.error("postgres_role_refused", error=str(exc))
         try:
             yield
         finally:

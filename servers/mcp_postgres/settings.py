@@ -1,4 +1,4 @@
-"""Settings of the postgres server: the runtime's, plus the query limits."""
+"""Settings of the postgres server: the runtime's, plus the query limits and the role policy."""
 
 from mcp_runtime import RuntimeSettings
 from mcp_runtime.settings import PostgresUrl
@@ -12,3 +12,6 @@ class PostgresServerSettings(RuntimeSettings):
     mcp_query_max_bytes: int = Field(default=5_000_000, ge=1_000, le=100_000_000)
     mcp_query_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     mcp_db_pool_size: int = Field(default=10, ge=1, le=100)
+    # Serve through a superuser, or a member of pg_signal_backend or pg_*_server_*, whose
+    # side effects a read-only transaction does not stop; off, such a role is refused.
+    mcp_postgres_allow_superuser: bool = False

@@ -14,6 +14,7 @@ from mcp_postgres.catalog import SchemaInfo, TableDescription, TableInfo
 from mcp_postgres.database import Database, DatabaseBusy
 from mcp_postgres.errors import QueryRejected
 from mcp_postgres.query import QueryResult, run_read_only
+from mcp_postgres.role_guard import PrivilegedRole
 from mcp_postgres.statement_guard import check_statement
 
 READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
@@ -21,9 +22,12 @@ READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHin
 SchemaName = Annotated[str, Field(description="Schema name, e.g. public.")]
 
 
-# Our messages name the argument or the rule, so they reach the client as they are.
+# Our messages name the argument or the rule, so they reach the client as they are. A refused
+# role is the operator's to fix, not the caller's, so it is logged like an outage.
 _as_tool_error = partial(
-    reported_to_caller, retry_later=(DatabaseUnavailable, DatabaseBusy), rejected=QueryRejected
+    reported_to_caller,
+    retry_later=(DatabaseUnavailable, DatabaseBusy, PrivilegedRole),
+    rejected=QueryRejected,
 )
 
 

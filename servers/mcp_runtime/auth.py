@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
-from mcp_runtime.settings import RuntimeSettings
+from mcp_runtime.settings import JWT_ALGORITHM, RuntimeSettings
 
 
 class SharedTokenVerifier(TokenVerifier):
@@ -39,6 +39,7 @@ def verifier_from_settings(settings: RuntimeSettings) -> AuthProvider | None:
             jwks_uri=settings.mcp_jwt_jwks_uri,
             issuer=settings.mcp_jwt_issuer,
             audience=settings.mcp_jwt_audience,
+            algorithm=JWT_ALGORITHM,
         )
     return None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
@@ -20,6 +22,21 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 SettingsT = TypeVar("SettingsT", bound="RuntimeSettings")
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
+
+# The algorithm auth.py asks FastMCP's JWTVerifier for; MCP_JWT_PUBLIC_KEY is checked against it.
+JWT_ALGORITHM = "RS256"
+
+# What FastMCP's Host/Origin guard can match an Origin header against: scheme://host[:port],
+# where host and port may be its glob patterns (https://*.example.com, http://localhost:*),
+# an IPv6 host is in brackets, and a trailing "/" is dropped; "*" alone allows every origin.
+_ORIGIN = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://(?:\[[0-9A-Fa-f:.]+\]|[^\s/:?#@\[\]]+)(?::(?P<port>\d+|\*))?/?"
+)
+# A name uvicorn can bind to: RFC 1123 labels (plus "_", which resolvers accept).
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+    r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+)
 
 
 class PostgresUrl(PostgresDsn):
@@ -79,6 +96,37 @@ class RuntimeSettings(BaseSettings):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
+    @field_validator("mcp_allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin == "*":
+                continue
+            # An entry without a scheme, or with a path, never equals an Origin header: the
+            # browser client it was meant for would get 403 on every request.
+            match = _ORIGIN.fullmatch(origin)
+            port = match["port"] if match else None
+            if match is None or (port not in (None, "*") and not 1 <= int(port) <= 65535):
+                raise ValueError(
+                    f"{origin!r} is not an origin; each entry must be scheme://host[:port],"
+                    " e.g. http://localhost:8001"
+                )
+        return value
+
+    @field_validator("mcp_host")
+    @classmethod
+    def _host_is_bindable(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            # A dotted run of digits that is no IP address (999.1.1.1) would be looked up as
+            # a name and fail only when uvicorn binds.
+            if _HOST_NAME.fullmatch(value) is None or re.fullmatch(r"[\d.]+", value):
+                raise ValueError(
+                    "must be an IP address or host name to listen on, e.g. 0.0.0.0"
+                ) from None
+        return value
+
     @field_validator(
         "mcp_auth_token",
         "mcp_jwt_jwks_uri",
@@ -98,6 +146,38 @@ class RuntimeSettings(BaseSettings):
     def _jwks_is_http(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("mcp_jwt_public_key")
+    @classmethod
+    def _public_key_verifies_tokens(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # Imported here: only servers with JWT auth pay for loading the crypto stack.
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from fastmcp.server.auth.providers.jwt import _import_key_for_algorithm
+        from joserfc.errors import InvalidKeyTypeError, JoseError
+
+        # The very import FastMCP's JWTVerifier does per token, which takes what verifies
+        # tokens today: PEM (SPKI or PKCS#1), an X.509 certificate, an OpenSSH public key.
+        # A key it cannot import would turn every token away with 401.
+        try:
+            _import_key_for_algorithm(value, JWT_ALGORITHM)
+        except InvalidKeyTypeError:
+            raise ValueError(
+                f"not an RSA key; tokens are verified with {JWT_ALGORITHM}, which needs the"
+                " issuer's RSA public key"
+            ) from None
+        except (ValueError, TypeError, JoseError, UnsupportedAlgorithm):
+            hint = (
+                "; it holds literal \\n sequences where line breaks belong"
+                if "\\n" in value
+                else ""
+            )
+            raise ValueError(
+                "not a PEM-encoded RSA public key (-----BEGIN PUBLIC KEY-----...); set the"
+                f" issuer's public key, or MCP_JWT_JWKS_URI instead{hint}"
+            ) from None
         return value
 
     @model_validator(mode="after")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -53,16 +55,18 @@ async def exercise_greeter(client: Client) -> str:
 @dataclass(frozen=True)
 class Case:
     values_file: str
-    database: bool
+    # Whom DATABASE_URL connects as: the owner of a fresh database, its read-only role, or
+    # nobody (empty, the chart's "unset").
+    database: Literal["owner", "reader"] | None
     exercise: Callable[[Client], Awaitable[str]]
 
 
 CASES = {
-    "todo": Case("todo.yaml", database=True, exercise=exercise_todo),
-    "todo-sqlite": Case("todo.yaml", database=False, exercise=exercise_todo),
-    "postgres": Case("postgres.yaml", database=True, exercise=exercise_postgres),
-    "memory": Case("memory-cpu.yaml", database=False, exercise=exercise_memory),
-    "runtime": Case("greeter-code.yaml", database=False, exercise=exercise_greeter),
+    "todo": Case("todo.yaml", database="owner", exercise=exercise_todo),
+    "todo-sqlite": Case("todo.yaml", database=None, exercise=exercise_todo),
+    "postgres": Case("postgres.yaml", database="reader", exercise=exercise_postgres),
+    "memory": Case("memory-cpu.yaml", database=None, exercise=exercise_memory),
+    "runtime": Case("greeter-code.yaml", database=None, exercise=exercise_greeter),
 }
 
 
@@ -72,6 +76,7 @@ def pod(
     repo_root: Path,
     built_images: str,
     new_database: Callable[[], str],
+    postgres_reader_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Case, Container]]:
     case = CASES[request.param]
@@ -79,7 +84,10 @@ def pod(
     # An empty DATABASE_URL is how the chart's secret says "unset": SQLite under /tmp.
     secrets = {key: "" for key in spec.secret_keys}
     if case.database:
-        secrets["DATABASE_URL"] = new_database()
+        url = new_database()
+        if case.database == "reader":
+            url = urlsplit(postgres_reader_url)._replace(path=urlsplit(url).path).geturl()
+        secrets["DATABASE_URL"] = url
     container = run_pod(spec, tmp_path_factory.mktemp(request.param), secrets)
     try:
         container.wait_ready()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import fastmcp
 import httpx
 import httpx2
@@ -13,6 +15,12 @@ from mcp.client.streamable_http import streamable_http_client
 from runtime_harness import RunningServer, StartServer
 
 TOKEN = "s3cret-token-value"
+MODERN = "2026-07-28"
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 
 
 def post_initialize(server: RunningServer, token: str | None) -> httpx.Response:
@@ -20,6 +28,29 @@ def post_initialize(server: RunningServer, token: str | None) -> httpx.Response:
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     return httpx.post(server.mcp_url, json=INITIALIZE, headers=headers)
+
+
+def post_modern(
+    server: RunningServer, method: str, params: dict[str, Any], token: str | None
+) -> httpx.Response:
+    """One session-less (2026-07-28) request, as the runtime's fast path takes it."""
+    headers = {
+        **MCP_HEADERS,
+        "content-type": "application/json",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": method,
+    }
+    if "name" in params:
+        headers["mcp-name"] = params["name"]
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": method,
+        "params": {**params, "_meta": MODERN_META},
+    }
+    return httpx.post(server.mcp_url, json=message, headers=headers)
 
 
 def assert_probes_open(server: RunningServer) -> None:
@@ -118,3 +149,41 @@ def test_protected_routes_take_the_mcp_token_and_plain_routes_stay_open(
 def test_protected_routes_are_open_when_no_auth_is_configured(sample_server: RunningServer) -> None:
     response = httpx.get(f"{sample_server.base_url}/secret")
     assert (response.status_code, response.json()) == (200, {"secret": "shown"})
+
+
+ECHO_CALLS = 'mcp_tool_calls_total{outcome="ok",tool="echo"}'
+
+
+@pytest.mark.parametrize("auth", ["shared token", "jwt"])
+def test_session_less_requests_without_a_valid_token_are_401_and_run_nothing(
+    request: pytest.FixtureRequest, key_pair: RSAKeyPair, auth: str
+) -> None:
+    if auth == "jwt":
+        server: RunningServer = request.getfixturevalue("jwt_server")
+        valid = key_pair.create_token(issuer="https://issuer.test", audience="mcp-sample")
+        refused = [
+            None,
+            "wrong",
+            RSAKeyPair.generate().create_token(issuer="https://issuer.test", audience="mcp-sample"),
+        ]
+    else:
+        server = request.getfixturevalue("token_server")
+        valid, refused = TOKEN, [None, "wrong", TOKEN + "x"]
+    # The fast path is on: auth must stop a refused call before it reaches the fast path.
+    assert '"event": "fast_path_enabled"' in server.log_text()
+    call = {"name": "echo", "arguments": {"text": "modern"}}
+    calls_before = server.metric(ECHO_CALLS)
+    for token in refused:
+        for method, params in (("tools/call", call), ("server/discover", {})):
+            response = post_modern(server, method, params, token)
+            assert response.status_code == 401, (method, token)
+            assert response.headers["www-authenticate"].startswith("Bearer")
+    assert server.metric(ECHO_CALLS) == calls_before, "a refused call ran the tool"
+
+    called = post_modern(server, "tools/call", call, valid)
+    assert called.status_code == 200
+    assert called.json()["result"]["content"][0]["text"] == "modern"
+    assert server.metric(ECHO_CALLS) == calls_before + 1
+    discovered = post_modern(server, "server/discover", {}, valid)
+    assert discovered.status_code == 200
+    assert discovered.json()["result"]["supportedVersions"] == [MODERN]

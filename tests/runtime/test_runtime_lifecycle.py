@@ -125,6 +125,66 @@ async def test_sigterm_lets_every_in_flight_call_finish_and_exits_0(
     assert "drain_finished" in events
 
 
+# Kubernetes only stops routing to the pod once the endpoint removal has spread, which
+# happens while the pod already drains; probes run every few seconds, so /ready must turn
+# at once, and calls that still arrive must be served.
+READY_TURNS_WITHIN_SECONDS = 1.0
+
+
+async def test_after_sigterm_ready_is_503_at_once_and_new_calls_still_succeed(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = start_server(env={"MCP_DRAIN_TIMEOUT_SECONDS": "20"})
+    gate = tmp_path / "gate"
+    # (name, the client mode that speaks it, the protocol version a tool call sees)
+    generations = (
+        ("session-based", "legacy", "2025-11-25"),
+        ("session-less", "auto", "2026-07-28"),
+    )
+    results: dict[str, str] = {}
+    in_flight = [
+        asyncio.create_task(
+            call_ignoring_close_errors(
+                fastmcp_gated_echo,
+                server.mcp_url,
+                mode == "legacy",
+                f"in-flight-{name}",
+                gate,
+                results,
+            )
+        )
+        for name, mode, _ in generations
+    ]
+    await wait_for(
+        lambda: server.metric("mcp_tool_calls_in_flight") == len(in_flight),
+        timeout=60,
+        what="both calls to be in flight",
+    )
+    server.terminate()
+    await wait_for(
+        lambda: ready(server).status_code == 503,
+        timeout=READY_TURNS_WITHIN_SECONDS,
+        what=f"/ready to be 503 within {READY_TURNS_WITHIN_SECONDS} s of SIGTERM",
+    )
+    assert ready(server).json() == {"status": "not ready", "reason": "draining"}
+
+    # New clients, as a pod still listed as an endpoint gets them, speaking each generation.
+    for _, mode, version in generations:
+        async with fastmcp.Client(server.mcp_url, mode=mode) as client:
+            assert (await client.call_tool("protocol_version", {})).data == version
+        async with mcp.Client(server.mcp_url, mode=mode) as client:
+            result = await client.call_tool("protocol_version", {})
+            assert result.content == [TextContent(type="text", text=version)]
+    assert server.metric('mcp_tool_calls_total{outcome="ok",tool="protocol_version"}') == 4
+    assert server.process.poll() is None, "the server exited with calls in flight"
+    assert not any(task.done() for task in in_flight)
+
+    gate.touch()
+    await asyncio.gather(*in_flight)
+    assert results == {f"in-flight-{name}": f"in-flight-{name}" for name, _, _ in generations}
+    assert await asyncio.to_thread(server.process.wait, 15) == 0
+
+
 async def test_drain_gives_up_after_its_timeout_and_still_exits_0(
     start_server: StartServer,
 ) -> None:

@@ -37,14 +37,21 @@ def test_server_collectors_are_served_too(server: RunningServer) -> None:
     assert server.metric("sample_dependency_checks_total") == before + 1
 
 
-async def test_unknown_tool_names_share_one_series(server: RunningServer) -> None:
-    async with fastmcp.Client(server.mcp_url, mode="legacy") as client:
+UNKNOWN_CALLS = 'mcp_tool_calls_total{outcome="error",tool="unknown"}'
+
+
+# Session-less (2026-07-28) calls go through the runtime's fast path, which hands unknown
+# tools to FastMCP; session-based ones through the SDK's kernel on this stateless server.
+@pytest.mark.parametrize("mode", ["legacy", "auto"], ids=["session-based", "session-less"])
+async def test_unknown_tool_names_share_one_series(server: RunningServer, mode: str) -> None:
+    before = server.metric(UNKNOWN_CALLS)
+    async with fastmcp.Client(server.mcp_url, mode=mode) as client:
         for index in range(5):
             with pytest.raises(fastmcp.exceptions.ToolError, match="Unknown tool"):
-                await client.call_tool(f"made_up_{index}", {})
+                await client.call_tool(f"made_up_{mode}_{index}", {})
     text = httpx.get(f"{server.base_url}/metrics").text
     assert "made_up" not in text
-    assert server.metric('mcp_tool_calls_total{outcome="error",tool="unknown"}') == 5
+    assert server.metric(UNKNOWN_CALLS) == before + 5
     tool_labels = {
         line.split('tool="')[1].split('"')[0]
         for line in text.splitlines()

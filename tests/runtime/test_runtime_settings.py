@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from harness.processes import free_port, server_env
 from mcp_runtime import RuntimeSettings, ServerSpec, SettingsLoadError, load_settings, run
 from runtime_harness import SAMPLE_SERVER
@@ -63,8 +67,35 @@ def start_with(
             " (got 'ftp://keys.example/jwks.json')\n",
         ),
         (
-            {"MCP_AUTH_TOKEN": "t0ken", "MCP_JWT_PUBLIC_KEY": "pem"},
+            {"MCP_AUTH_TOKEN": "t0ken", "MCP_JWT_JWKS_URI": "https://keys.example/jwks.json"},
             "MCP_AUTH_TOKEN and a JWT verifier are both set; set only one\n",
+        ),
+        (
+            {"MCP_HOST": "not a host"},
+            "MCP_HOST: must be an IP address or host name to listen on, e.g. 0.0.0.0"
+            " (got 'not a host')\n",
+        ),
+        (
+            {"MCP_HOST": "999.1.1.1"},
+            "MCP_HOST: must be an IP address or host name to listen on, e.g. 0.0.0.0"
+            " (got '999.1.1.1')\n",
+        ),
+        (
+            {"MCP_ALLOWED_ORIGINS": "https://chat.example.com, chat.example.com"},
+            "MCP_ALLOWED_ORIGINS: 'chat.example.com' is not an origin; each entry must be"
+            " scheme://host[:port], e.g. http://localhost:8001"
+            " (got 'https://chat.example.com, chat.example.com')\n",
+        ),
+        (
+            {"MCP_ALLOWED_ORIGINS": "https://chat.example.com/app"},
+            "MCP_ALLOWED_ORIGINS: 'https://chat.example.com/app' is not an origin; each entry"
+            " must be scheme://host[:port], e.g. http://localhost:8001"
+            " (got 'https://chat.example.com/app')\n",
+        ),
+        (
+            {"MCP_ALLOWED_ORIGINS": "http://localhost:80010"},
+            "MCP_ALLOWED_ORIGINS: 'http://localhost:80010' is not an origin; each entry must be"
+            " scheme://host[:port], e.g. http://localhost:8001 (got 'http://localhost:80010')\n",
         ),
         (
             {"MCP_JWT_ISSUER": "https://issuer.example"},
@@ -111,6 +142,104 @@ def test_malformed_database_url_is_named_without_echoing_it(
     assert stderr.count("\n") == 1
     assert "hunter2" not in stderr
     assert url not in stderr
+
+
+NOT_A_PEM_KEY = (
+    "MCP_JWT_PUBLIC_KEY: not a PEM-encoded RSA public key (-----BEGIN PUBLIC KEY-----...);"
+    " set the issuer's public key, or MCP_JWT_JWKS_URI instead"
+)
+
+
+@pytest.fixture(scope="module")
+def public_key() -> str:
+    return RSAKeyPair.generate().public_key
+
+
+def key_material(pem: str) -> list[str]:
+    """The base64 lines of a PEM key, none of which an error message may repeat."""
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
+
+
+def ec_public_key() -> str:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda pem: "not-a-key", NOT_A_PEM_KEY),
+        (lambda pem: pem[: len(pem) // 2], NOT_A_PEM_KEY),
+        (lambda pem: pem.replace("A", "*"), NOT_A_PEM_KEY),
+        # How a PEM often arrives through a one-line env value or a JSON secret.
+        (
+            lambda pem: pem.replace("\n", "\\n"),
+            f"{NOT_A_PEM_KEY}; it holds literal \\n sequences where line breaks belong",
+        ),
+        (
+            lambda pem: ec_public_key(),
+            "MCP_JWT_PUBLIC_KEY: not an RSA key; tokens are verified with RS256, which needs"
+            " the issuer's RSA public key",
+        ),
+    ],
+    ids=["garbage", "truncated", "corrupted", "escaped-newlines", "ec-key"],
+)
+def test_bad_jwt_public_key_is_named_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    public_key: str,
+    damage: Callable[[str], str],
+    problem: str,
+) -> None:
+    key = damage(public_key)
+    stderr = start_with(monkeypatch, capsys, MCP_JWT_PUBLIC_KEY=key)
+    assert stderr == f"{problem}\n"
+    assert not [line for line in key_material(key) if line in stderr]
+
+
+def test_jwt_public_key_formats_fastmcp_verifies_with_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, public_key: str
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    pkcs1 = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
+    openssh = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    for accepted in (public_key, pkcs1.decode(), openssh.decode(), f"\n{public_key}\n"):
+        monkeypatch.setenv("MCP_JWT_PUBLIC_KEY", accepted)
+        assert load_settings(RuntimeSettings).mcp_jwt_public_key == accepted
+
+
+def test_process_with_bad_jwt_public_key_exits_2_with_one_line(public_key: str) -> None:
+    truncated = public_key[: len(public_key) // 2]
+    result = subprocess.run(
+        [sys.executable, str(SAMPLE_SERVER)],
+        env={**server_env(free_port(), {}), "MCP_JWT_PUBLIC_KEY": truncated},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"{NOT_A_PEM_KEY}\n"
+    assert result.stdout == ""
+
+
+def test_origins_and_hosts_valid_today_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Exact origins as the chart joins them, FastMCP's glob patterns, and its allow-all "*".
+    origins = (
+        "https://chat.example.com",
+        "http://localhost:8001",
+        "http://127.0.0.1:8001/",
+        "http://[::1]:8001",
+        "https://*.example.com",
+        "http://localhost:*",
+        "*",
+    )
+    monkeypatch.setenv("MCP_ALLOWED_ORIGINS", ",".join(origins))
+    assert load_settings(RuntimeSettings).mcp_allowed_origins == origins
+    for host in ("0.0.0.0", "127.0.0.1", "::", "::1", "localhost", "todo.mcp.svc"):
+        monkeypatch.setenv("MCP_HOST", host)
+        assert load_settings(RuntimeSettings).mcp_host == host
 
 
 def test_several_bad_values_still_make_one_line(

@@ -61,11 +61,14 @@ def todo_postgres_server(
 def postgres_server(
     tmp_path_factory: pytest.TempPathFactory, sample_database: str
 ) -> Iterator[RunningServer]:
+    # As the admin superuser, explicitly allowed: test_postgres_readonly's attacks need the
+    # worst case, where only the statement guard and the read-only transaction stand guard.
     server = launch(
         "mcp-postgres",
         tmp_path_factory.mktemp("postgres-server"),
         {
             "DATABASE_URL": sample_database,
+            "MCP_POSTGRES_ALLOW_SUPERUSER": "true",
             "MCP_QUERY_MAX_ROWS": "50",
             "MCP_QUERY_MAX_BYTES": "100000",
             "MCP_QUERY_TIMEOUT_SECONDS": "1",

@@ -5,26 +5,31 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.processes import free_port
 from mcp_clients import connect
 
 
 def _free_offset() -> int:
-    """A port offset under which 8001 and 8002 are both free."""
+    """A port offset under which 8001-8003 are all free."""
     for _ in range(50):
         offset = random.randrange(10_000, 50_000, 10)
         try:
-            with socket.socket() as a, socket.socket() as b:
+            with socket.socket() as a, socket.socket() as b, socket.socket() as c:
                 a.bind(("127.0.0.1", 8001 + offset))
                 b.bind(("127.0.0.1", 8002 + offset))
+                c.bind(("127.0.0.1", 8003 + offset))
             return offset
         except OSError:
             continue
-    raise AssertionError("no free port pair found")
+    raise AssertionError("no free port triple found")
 
 
 def _fleet(repo_root: Path, env: dict[str, str], command: str) -> subprocess.CompletedProcess[str]:
@@ -37,9 +42,17 @@ def _fleet(repo_root: Path, env: dict[str, str], command: str) -> subprocess.Com
     )
 
 
+def _private_postgres(root: Path, env: dict[str, str], command: str) -> int:
+    script = root / "scripts" / "postgres.sh"
+    return subprocess.run(["bash", str(script), command], env=env, timeout=120).returncode
+
+
 @pytest.fixture
 def fleet_env(tmp_path: Path, postgres_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_", "DATABASE_URL"))}
+    # fleet.sh must find the private PostgreSQL this session's tests run on.
+    if "MCP_PG_PORT" in os.environ:
+        env["MCP_PG_PORT"] = os.environ["MCP_PG_PORT"]
     env.update(
         FLEET_DIR=str(tmp_path / "fleet"),
         FLEET_SERVERS="todo postgres",
@@ -78,6 +91,9 @@ async def test_up_serves_the_fleet_and_down_stops_it(
         down = _fleet(repo_root, fleet_env, "down")
     assert down.returncode == 0, down.stderr
     assert "todo: stopped" in down.stdout and "postgres: stopped" in down.stdout
+    # up found the session's PostgreSQL running, so down leaves it to the other tests.
+    assert "private PostgreSQL" not in down.stdout
+    assert _private_postgres(repo_root, fleet_env, "status") == 0
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists()
     assert not list(Path(fleet_env["FLEET_DIR"]).glob("*.pid"))
@@ -102,3 +118,75 @@ def test_unknown_server_names_are_refused(repo_root: Path, fleet_env: dict[str, 
     up = _fleet(repo_root, {**fleet_env, "FLEET_SERVERS": "todo calendar"}, "up")
     assert up.returncode != 0
     assert "unknown server 'calendar' in FLEET_SERVERS" in up.stderr
+
+
+@pytest.fixture
+def checkout(repo_root: Path) -> Iterator[Path]:
+    """A checkout of the two scripts with the project's venv, so that postgres.sh keeps a
+    private PostgreSQL (data dir and port) of its own there instead of the session's."""
+    # Outside pytest's tmp dirs: those are private to root and the postgres user must write here.
+    root = Path(tempfile.mkdtemp(prefix="mcp-fleet-"))
+    root.chmod(0o755)
+    (root / "scripts").mkdir()
+    for name in ("fleet.sh", "postgres.sh"):
+        shutil.copy(repo_root / "scripts" / name, root / "scripts" / name)
+    (root / ".venv").symlink_to(repo_root / ".venv")
+    yield root
+    _private_postgres(root, {**os.environ}, "stop")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_without_postgresql_todo_runs_alone_and_the_others_say_why(
+    checkout: Path, fleet_env: dict[str, str]
+) -> None:
+    env = {**fleet_env, "FLEET_SERVERS": "todo postgres memory"}
+    # A port another program listens on: the private PostgreSQL really fails to start.
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        env["MCP_PG_PORT"] = str(squatter.getsockname()[1])
+        try:
+            up = _fleet(checkout, env, "up")
+            config = json.loads(up.stdout[up.stdout.index("{") :])
+            assert set(config["mcpServers"]) == {"todo"}, up.stdout + up.stderr
+            async with connect("fastmcp-modern", config["mcpServers"]["todo"]["url"]) as todo:
+                assert "create_task" in todo.tool_names
+        finally:
+            down = _fleet(checkout, env, "down")
+    assert up.returncode == 0, up.stdout + up.stderr
+    for name in ("postgres", "memory"):
+        said = [line for line in up.stderr.splitlines() if line.startswith(f"{name}:")]
+        assert len(said) == 1, up.stderr
+        assert said[0].startswith(f"{name}: not started: no PostgreSQL (scripts/postgres.sh start")
+        assert "Address already in use" in said[0] and "set DATABASE_URL" in said[0]
+        assert f"{name}: ready" not in up.stdout
+    assert not (Path(env["FLEET_DIR"]) / "postgres.pid").exists()
+    assert down.stdout.strip() == "todo: stopped", down.stdout + down.stderr
+
+
+async def test_down_stops_the_private_postgresql_that_up_started(
+    checkout: Path, fleet_env: dict[str, str]
+) -> None:
+    env = {**fleet_env, "FLEET_SERVERS": "postgres", "MCP_PG_PORT": str(free_port())}
+    try:
+        up = _fleet(checkout, env, "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        config = json.loads(up.stdout[up.stdout.index("{") :])
+        async with connect("fastmcp-modern", config["mcpServers"]["postgres"]["url"]) as pg:
+            answer = await pg.call("query", {"sql": "SELECT current_user AS who"})
+            assert answer.data["rows"] == [{"who": "mcp_reader"}]
+    finally:
+        down = _fleet(checkout, env, "down")
+    assert down.returncode == 0, down.stderr
+    assert "private PostgreSQL: stopped" in down.stdout
+    assert _private_postgres(checkout, env, "status") != 0
+
+
+def test_make_up_leaves_postgresql_to_the_fleet_script(repo_root: Path) -> None:
+    # A 'postgres' prerequisite would fail 'make up' wherever PostgreSQL cannot start.
+    plan = subprocess.run(
+        ["make", "-n", "up"], cwd=repo_root, capture_output=True, text=True, timeout=60
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert "scripts/fleet.sh up" in plan.stdout
+    assert "postgres.sh" not in plan.stdout

@@ -1,21 +1,27 @@
-"""Writes through the postgres server are refused whatever the SQL tries, on a superuser.
+"""Writes through the postgres server are refused whatever the SQL tries, and a role that
+could reach the server's files or processes is refused unless explicitly allowed.
 
-The server connects with the admin (superuser) URL here: the worst case, where only the
-read-only transaction and the statement guard stand between the agent and the data.
+The write attacks run on the admin (superuser) URL with MCP_POSTGRES_ALLOW_SUPERUSER=true:
+the worst case, where only the statement guard and the read-only, rolled-back transaction
+stand between the agent and the data.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
+import httpx
 import pytest
 from mcp_clients import connect
 from mcp_postgres.errors import QueryRejected
 from mcp_postgres.query import run_read_only
-from pg_admin import psql
-from servers_harness import RunningServer
+from pg_admin import psql, with_database
+from servers_harness import RunningServer, launch
 
 GUARD = "sql: only read-only queries are allowed"
 READ_ONLY = "sql: refused, this server only reads"
@@ -52,6 +58,8 @@ ATTACKS = [
     ("/* nested /* */ SELECT */ DELETE FROM orders", GUARD),
     ("CALL anything()", GUARD),
     ("LOCK TABLE orders", GUARD),
+    ("SELECT setval('order_numbers', 42)", READ_ONLY),
+    (f"COPY (SELECT 1) TO PROGRAM 'touch {LEAK_FILE}'", GUARD),
 ]
 
 
@@ -61,7 +69,8 @@ def _snapshot(url: str) -> str:
         "SELECT (SELECT string_agg(id || email, ',' ORDER BY id) FROM customers) || '|' || "
         "(SELECT count(*) FROM orders) || '|' || "
         "(SELECT last_value || is_called::text FROM order_numbers) || '|' || "
-        "(SELECT count(*) FROM pg_class WHERE relname IN ('stolen', 'scratch'))",
+        "(SELECT count(*) FROM pg_class WHERE relname IN ('stolen', 'scratch')) || '|' || "
+        "(SELECT count(*) FROM pg_largeobject_metadata)",
     )
 
 
@@ -130,3 +139,166 @@ async def test_the_read_only_transaction_holds_without_the_guard(
         assert await conn.fetchval("SELECT to_regclass('owned')") is None
     finally:
         await conn.close()
+
+
+async def test_writes_read_only_lets_through_are_rolled_back(
+    postgres_server: RunningServer, sample_database: str
+) -> None:
+    # READ ONLY does not stop creating or writing large objects; the rollback undoes them.
+    before = _snapshot(sample_database)
+    async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
+        for sql in ("SELECT lo_from_bytea(0, 'kept?')", "SELECT lo_create(0)"):
+            written = await client.call("query", {"sql": sql})
+            assert not written.is_error, written.text
+    assert _snapshot(sample_database) == before
+
+
+REFUSED = (
+    "refusing to serve: the DATABASE_URL role is {}, whose file and process functions"
+    " (pg_read_file, lo_export, pg_terminate_backend, ...) a read-only transaction does not"
+    " stop; connect with a role granted only pg_read_all_data, or set"
+    " MCP_POSTGRES_ALLOW_SUPERUSER=true"
+)
+
+
+def _as_role(url: str, role: str, password: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{role}:{password}@{parts.hostname}:{parts.port}").geturl()
+
+
+@pytest.fixture(scope="module")
+def reader_url(postgres_reader_url: str, sample_database: str) -> str:
+    """The sample database as `mcp_reader`, the pg_read_all_data role of scripts/postgres.sh."""
+    return with_database(postgres_reader_url, urlsplit(sample_database).path.lstrip("/"))
+
+
+# A NOLOGIN superuser role; its members are no superusers but may become one.
+SUPERUSER_GROUP = f"mcp_superusers_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def superuser_group(postgres_url: str) -> Iterator[str]:
+    psql(postgres_url, f"CREATE ROLE {SUPERUSER_GROUP} SUPERUSER NOLOGIN")
+    yield SUPERUSER_GROUP
+    psql(postgres_url, f"DROP ROLE {SUPERUSER_GROUP}")
+
+
+@pytest.fixture
+def member_of(postgres_url: str, sample_database: str) -> Iterator[Callable[[str], str]]:
+    """URL of the sample database as a new login role granted `role`. NOINHERIT, because
+    set_config('role', ...) inside a SELECT reaches the granted role's powers all the same."""
+    created: list[str] = []
+
+    def create(role: str) -> str:
+        member = f"mcp_member_{uuid.uuid4().hex[:8]}"
+        psql(postgres_url, f"CREATE ROLE {member} LOGIN PASSWORD 'mcp' NOINHERIT")
+        psql(postgres_url, f"GRANT {role} TO {member}")
+        created.append(member)
+        return _as_role(sample_database, member, "mcp")
+
+    yield create
+    for member in created:
+        psql(postgres_url, f"DROP ROLE {member}")
+
+
+async def _assert_refused(url: str, standing: str, victim_url: str, log_dir: Path) -> None:
+    """Without the override /ready says why, and every call, even one that would end another
+    session, fails with the same message."""
+    message = REFUSED.format(standing)
+    victim = await asyncpg.connect(victim_url)
+    server = launch("mcp-postgres", log_dir, {"DATABASE_URL": url})
+    try:
+        ready = httpx.get(f"{server.base_url}/ready", timeout=10)
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["reason"] == f"database_reachable: PrivilegedRole: {message}"
+        async with connect("mcp-modern", server.mcp_url) as client:
+            terminate = await client.call(
+                "query",
+                {"sql": "SELECT pg_terminate_backend($1)", "params": [victim.get_server_pid()]},
+            )
+            schemas = await client.call("list_schemas", {})
+        assert terminate.is_error and terminate.text == message
+        assert schemas.is_error and schemas.text == message
+        assert await victim.fetchval("SELECT 1") == 1
+        assert "postgres_role_refused" in server.log_text()
+    finally:
+        server.stop()
+        await victim.close()
+
+
+async def test_a_superuser_is_refused_without_the_override(
+    sample_database: str, reader_url: str, tmp_path: Path
+) -> None:
+    await _assert_refused(sample_database, "a superuser", reader_url, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("granted", "standing"),
+    [
+        ("pg_signal_backend", "a member of pg_signal_backend"),
+        ("pg_read_server_files", "a member of pg_read_server_files"),
+        pytest.param(
+            SUPERUSER_GROUP, f"a member of {SUPERUSER_GROUP} (superuser)", id="superuser-group"
+        ),
+    ],
+)
+async def test_a_member_of_a_privileged_role_is_refused_without_the_override(
+    superuser_group: str,
+    member_of: Callable[[str], str],
+    reader_url: str,
+    tmp_path: Path,
+    granted: str,
+    standing: str,
+) -> None:
+    await _assert_refused(member_of(granted), standing, reader_url, tmp_path)
+
+
+async def test_with_the_override_a_superuser_is_served_and_so_are_its_side_effects(
+    postgres_server: RunningServer, reader_url: str
+) -> None:
+    # What the refusal is for: the read-only transaction lets this through.
+    victim = await asyncpg.connect(reader_url)
+    try:
+        async with connect("fastmcp-legacy", postgres_server.mcp_url) as client:
+            terminate = await client.call(
+                "query",
+                {
+                    "sql": "SELECT pg_terminate_backend($1, 5000) AS done",
+                    "params": [victim.get_server_pid()],
+                },
+            )
+        assert terminate.data["rows"] == [{"done": True}], terminate.text
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
+            await victim.fetchval("SELECT 1")
+    finally:
+        victim.terminate()
+    assert "postgres_role_privileged_allowed" in postgres_server.log_text()
+
+
+async def test_a_pg_read_all_data_role_is_served_and_kept_from_side_effects(
+    reader_url: str, sample_database: str, tmp_path: Path
+) -> None:
+    admin = await asyncpg.connect(sample_database)
+    server = launch("mcp-postgres", tmp_path, {"DATABASE_URL": reader_url})
+    try:
+        server.wait_ready()
+        async with connect("fastmcp-modern", server.mcp_url) as client:
+            tables = await client.call("list_tables", {"schema": "public"})
+            rows = await client.call("query", {"sql": "SELECT email FROM customers ORDER BY id"})
+            read_file = await client.call("query", {"sql": "SELECT pg_read_file('PG_VERSION')"})
+            terminate = await client.call(
+                "query",
+                {"sql": "SELECT pg_terminate_backend($1)", "params": [admin.get_server_pid()]},
+            )
+        assert {t["name"] for t in tables.data["result"]} == {"customers", "orders", "big_orders"}
+        assert rows.data["rows"] == [{"email": "ada@example.com"}, {"email": "grace@example.com"}]
+        assert read_file.is_error and read_file.text == (
+            "sql: permission denied for function pg_read_file (SQLSTATE 42501)"
+        )
+        # The wording changed in PostgreSQL 16; the SQLSTATE (insufficient_privilege) did not.
+        assert terminate.is_error and terminate.text.endswith("(SQLSTATE 42501)"), terminate.text
+        assert await admin.fetchval("SELECT 1") == 1
+        assert "postgres_role_" not in server.log_text()
+    finally:
+        server.stop()
+        await admin.close()

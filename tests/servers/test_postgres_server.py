@@ -178,6 +178,10 @@ async def test_results_are_capped_in_bytes(postgres_server: RunningServer) -> No
             "MCP_QUERY_TIMEOUT_SECONDS: Input should be a valid number",
         ),
         ({"DATABASE_URL": "http://db/x"}, "DATABASE_URL: URL scheme should be"),
+        (
+            {"DATABASE_URL": "postgresql://mcp@127.0.0.1/x", "MCP_POSTGRES_ALLOW_SUPERUSER": "?"},
+            "MCP_POSTGRES_ALLOW_SUPERUSER: Input should be a valid boolean",
+        ),
     ],
 )
 def test_bad_settings_stop_the_server_with_one_line(env: dict, message: str) -> None:
@@ -208,6 +212,9 @@ async def test_refused_queries_count_as_tool_errors(postgres_server: RunningServ
         await client.call("query", {"sql": "DELETE FROM orders"})
     assert _metric(postgres_server, series) == before + 1
 
+
+# new_database() hands out the admin (superuser) URL; these tests are about the pool, not the role.
+SUPERUSER_ALLOWED = {"MCP_POSTGRES_ALLOW_SUPERUSER": "true"}
 
 # Blocks until the test releases the lock on `gate`: a query that runs as long as needed.
 GATED_QUERY = {"sql": "SELECT 1 AS done FROM (SELECT count(*) FROM gate) AS waited"}
@@ -246,7 +253,9 @@ async def test_sigterm_lets_running_queries_finish(
 ) -> None:
     database = new_database()
     server = launch(
-        "mcp-postgres", tmp_path, {"DATABASE_URL": database, "MCP_QUERY_TIMEOUT_SECONDS": "120"}
+        "mcp-postgres",
+        tmp_path,
+        {"DATABASE_URL": database, "MCP_QUERY_TIMEOUT_SECONDS": "120", **SUPERUSER_ALLOWED},
     )
     server.wait_ready()
 
@@ -281,7 +290,12 @@ async def test_a_full_pool_is_reported_as_busy_not_down(
     server = launch(
         "mcp-postgres",
         tmp_path,
-        {"DATABASE_URL": database, "MCP_DB_POOL_SIZE": "1", "MCP_QUERY_TIMEOUT_SECONDS": "120"},
+        {
+            "DATABASE_URL": database,
+            "MCP_DB_POOL_SIZE": "1",
+            "MCP_QUERY_TIMEOUT_SECONDS": "120",
+            **SUPERUSER_ALLOWED,
+        },
     )
     try:
         server.wait_ready()

@@ -9,25 +9,58 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from mcp_clients import connect
+from pg_admin import psql
 from private_postgres import PrivatePostgres
 from servers_harness import RunningServer, launch
 
 UNAVAILABLE = "database unavailable, try again later"
 
+# A role whose password is distinctive enough that finding it in a log means it leaked.
+PROBE_ROLE = "outage_probe"
+PROBE_PASSWORD = "S3cret-outage-7f3a"
+WRONG_PASSWORD = "Wr0ng-outage-2c9d"
+
+
+def _assert_no_password(*texts: str) -> None:
+    for text in texts:
+        for password in (PROBE_PASSWORD, WRONG_PASSWORD):
+            assert password not in text, text[-4000:]
+
+
+def _ready_text(server: RunningServer) -> str:
+    return httpx.get(f"{server.base_url}/ready", timeout=10).text
+
 
 def _ready_reason(server: RunningServer) -> str:
     response = httpx.get(f"{server.base_url}/ready", timeout=10)
     assert response.status_code == 503, response.text
+    _assert_no_password(response.text)
     return response.json()["reason"]
 
 
+@pytest.fixture
+def probe_url(private_postgres: PrivatePostgres) -> str:
+    """URL of a role that must give its password, in a database it owns."""
+    psql(private_postgres.url, f"CREATE ROLE {PROBE_ROLE} LOGIN PASSWORD '{PROBE_PASSWORD}'")
+    psql(private_postgres.url, f"CREATE DATABASE outage OWNER {PROBE_ROLE}")
+    # The cluster trusts every login; this role alone has to prove its password. The restart
+    # makes the rule apply before the test connects (a reload is asynchronous).
+    hba = private_postgres.data / "pg_hba.conf"
+    hba.write_text(f"host all {PROBE_ROLE} 127.0.0.1/32 scram-sha-256\n{hba.read_text()}")
+    private_postgres.stop()
+    private_postgres.start()
+    return f"postgresql://{PROBE_ROLE}:{PROBE_PASSWORD}@127.0.0.1:{private_postgres.port}/outage"
+
+
 async def test_todo_reports_an_outage_and_recovers(
-    private_postgres: PrivatePostgres, tmp_path: Path
+    private_postgres: PrivatePostgres, probe_url: str, tmp_path: Path
 ) -> None:
-    server = launch("mcp-todo", tmp_path, {"DATABASE_URL": private_postgres.url})
+    server = launch("mcp-todo", tmp_path, {"DATABASE_URL": probe_url})
     try:
         server.wait_ready()
+        _assert_no_password(_ready_text(server), server.log_text())
         async with connect("fastmcp-modern", server.mcp_url) as client:
             kept = await client.call("create_task", {"title": "survives the outage"})
             assert not kept.is_error, kept.text
@@ -38,14 +71,17 @@ async def test_todo_reports_an_outage_and_recovers(
             assert _ready_reason(server).startswith("database_reachable: StoreUnavailable")
             rest = httpx.get(f"{server.base_url}/tasks", timeout=10)
             assert rest.status_code == 503 and rest.json()["error"].startswith(UNAVAILABLE)
+            _assert_no_password(failed.text, rest.text, server.log_text())
 
             private_postgres.start()
             server.wait_ready(200, timeout=30)
             back = await client.call("get_task", {"task_id": kept.data["id"]})
             assert back.data["title"] == "survives the outage"
+            _assert_no_password(_ready_text(server))
         assert "password" not in server.log_text().lower()
     finally:
         server.stop()
+    _assert_no_password(server.log_text())
 
 
 def test_todo_starts_without_its_database_and_becomes_ready_when_it_appears(
@@ -64,11 +100,12 @@ def test_todo_starts_without_its_database_and_becomes_ready_when_it_appears(
 
 
 async def test_postgres_server_reports_an_outage_and_recovers(
-    private_postgres: PrivatePostgres, tmp_path: Path
+    private_postgres: PrivatePostgres, probe_url: str, tmp_path: Path
 ) -> None:
-    server = launch("mcp-postgres", tmp_path, {"DATABASE_URL": private_postgres.url})
+    server = launch("mcp-postgres", tmp_path, {"DATABASE_URL": probe_url})
     try:
         server.wait_ready()
+        _assert_no_password(_ready_text(server), server.log_text())
         async with connect("mcp-legacy", server.mcp_url) as client:
             assert (await client.call("query", {"sql": "SELECT 1 AS one"})).data["rows"] == [
                 {"one": 1}
@@ -78,20 +115,43 @@ async def test_postgres_server_reports_an_outage_and_recovers(
             failed = await client.call("query", {"sql": "SELECT 1 AS one"})
             assert failed.is_error and failed.text.startswith(UNAVAILABLE), failed.text
             assert _ready_reason(server).startswith("database_reachable: DatabaseUnavailable")
+            _assert_no_password(failed.text, server.log_text())
 
             private_postgres.start()
             server.wait_ready(200, timeout=30)
             again = await client.call("query", {"sql": "SELECT 1 AS one"})
             assert again.data["rows"] == [{"one": 1}]
+            _assert_no_password(_ready_text(server))
     finally:
         server.stop()
+    _assert_no_password(server.log_text())
+
+
+@pytest.mark.parametrize(
+    ("script", "tool", "arguments"),
+    [("mcp-todo", "list_tasks", {}), ("mcp-postgres", "query", {"sql": "SELECT 1"})],
+)
+async def test_a_wrong_password_is_refused_and_never_printed(
+    probe_url: str, tmp_path: Path, script: str, tool: str, arguments: dict[str, object]
+) -> None:
+    wrong_url = probe_url.replace(PROBE_PASSWORD, WRONG_PASSWORD)
+    server = launch(script, tmp_path, {"DATABASE_URL": wrong_url})
+    try:
+        assert "password authentication failed" in _ready_reason(server)
+        async with connect("fastmcp-modern", server.mcp_url) as client:
+            failed = await client.call(tool, arguments)
+        assert failed.is_error and failed.text.startswith(UNAVAILABLE), failed.text
+        _assert_no_password(failed.text, server.log_text())
+    finally:
+        server.stop()
+    _assert_no_password(server.log_text())
 
 
 async def test_postgres_call_fails_instead_of_hanging_when_the_database_freezes(
-    private_postgres: PrivatePostgres, tmp_path: Path
+    private_postgres: PrivatePostgres, probe_url: str, tmp_path: Path
 ) -> None:
     # Statement timeout 1 s: the call may wait 1 + 5 s on a database that stopped answering.
-    env = {"DATABASE_URL": private_postgres.url, "MCP_QUERY_TIMEOUT_SECONDS": "1"}
+    env = {"DATABASE_URL": probe_url, "MCP_QUERY_TIMEOUT_SECONDS": "1"}
     server = launch("mcp-postgres", tmp_path, env)
     try:
         server.wait_ready()
@@ -108,3 +168,4 @@ async def test_postgres_call_fails_instead_of_hanging_when_the_database_freezes(
         assert "TimeoutError" in frozen.text
     finally:
         server.stop()
+    _assert_no_password(frozen.text, server.log_text())
