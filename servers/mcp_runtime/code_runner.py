@@ -1,4 +1,4 @@
-"""`mcp-code-runner`: serve the FastMCP server defined in a mounted Python file.
+"""The FastMCP server defined in a mounted Python file, for `mcp-code-runner` (__main__.py).
 
 The chart's code pattern mounts a ConfigMap holding `server.py`, which defines
 `mcp = FastMCP(...)` and its tools; this runner gives it the shared runtime.
@@ -9,12 +9,10 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from fastmcp import FastMCP
 
 from mcp_runtime.app import ServerSpec
-from mcp_runtime.serve import run
 from mcp_runtime.settings import RuntimeSettings, SettingsLoadError
 
 _MODULE_NAME = "mcp_code"
@@ -55,7 +53,3 @@ def load_server(path: Path) -> FastMCP:
 
 def create(settings: CodeRunnerSettings) -> ServerSpec:
     return ServerSpec(mcp=load_server(settings.mcp_code_file))
-
-
-def main() -> NoReturn:
-    run(create, CodeRunnerSettings)

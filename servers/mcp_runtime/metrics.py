@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 UNKNOWN_TOOL = "unknown"
 OUTCOMES = ("ok", "error")
@@ -22,6 +30,11 @@ class ToolMetrics:
 
     def __init__(self, server: str, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # The series prometheus-client's default registry has: process_* (memory, CPU, open
+        # files, start time), python_gc_* and python_info, which dashboards and alerts expect.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.calls = Counter(
             "mcp_tool_calls",
             "Tool calls by tool and outcome.",

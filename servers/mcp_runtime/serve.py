@@ -96,6 +96,8 @@ class DrainingServer(uvicorn.Server):
         # the collector's reach, it no longer makes each full collection a pause of tens of
         # milliseconds for every request in flight, which showed in the tail latency.
         gc.freeze()
+        # The servers' __main__ modules pause the collector while that start-up allocates.
+        gc.enable()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._lifecycle.draining:
