@@ -13,6 +13,10 @@ import yaml
 from fastmcp import Client
 from kube import Kube
 
+# The first test to use the images builds them and loads them into the node; from empty
+# Docker and containerd caches that alone takes minutes, well past the suite's 300 s.
+pytestmark = pytest.mark.timeout(1200)
+
 CHART = Path(__file__).resolve().parents[2] / "charts" / "mcp-servers"
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 E2E_NAMESPACE = "mcp-e2e"
