@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.postgres_script import postgres_script
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
@@ -23,25 +22,16 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(repo_root: Path) -> Iterator[str]:
+def postgres_url() -> str:
     """Admin URL of the project's private PostgreSQL, started (and installed) on demand."""
-    script = repo_root / "scripts" / "postgres.sh"
-    subprocess.run(["bash", str(script), "start"], check=True)
-    url = subprocess.run(
-        ["bash", str(script), "url"], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    yield url
+    postgres_script("start")
+    return postgres_script("url")
 
 
 @pytest.fixture(scope="session")
-def postgres_reader_url(repo_root: Path, postgres_url: str) -> str:
+def postgres_reader_url(postgres_url: str) -> str:
     """URL of the private PostgreSQL's `mcp_reader`: a role granted only pg_read_all_data.
 
     The read-only SQL server refuses superusers, so whatever runs it needs this role.
     """
-    return subprocess.run(
-        ["bash", str(repo_root / "scripts" / "postgres.sh"), "reader-url"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    return postgres_script("reader-url")

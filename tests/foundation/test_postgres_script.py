@@ -7,18 +7,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from harness.postgres_script import postgres_script
 
 
-def reader_url(repo_root: Path) -> str:
-    return subprocess.run(
-        ["bash", str(repo_root / "scripts" / "postgres.sh"), "reader-url"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
-async def test_reader_role_reads_but_is_no_superuser(repo_root: Path, postgres_url: str) -> None:
+async def test_reader_role_reads_but_is_no_superuser(
+    postgres_url: str, postgres_reader_url: str
+) -> None:
     admin = await asyncpg.connect(postgres_url)
     try:
         await admin.execute("CREATE TABLE IF NOT EXISTS reader_probe (n int)")
@@ -26,9 +20,8 @@ async def test_reader_role_reads_but_is_no_superuser(repo_root: Path, postgres_u
     finally:
         await admin.close()
 
-    url = reader_url(repo_root)
-    assert url == reader_url(repo_root), "a second call must reuse the role"
-    reader = await asyncpg.connect(url)
+    assert postgres_script("reader-url") == postgres_reader_url, "a second call reuses the role"
+    reader = await asyncpg.connect(postgres_reader_url)
     try:
         assert await reader.fetchval("SELECT n FROM reader_probe") == 7
         assert not await reader.fetchval(
