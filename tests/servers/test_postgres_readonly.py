@@ -302,3 +302,24 @@ async def test_a_pg_read_all_data_role_is_served_and_kept_from_side_effects(
     finally:
         server.stop()
         await admin.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "column"),
+    [
+        ("TABLE customers", "email"),
+        ("SHOW work_mem", "work_mem"),
+        ("EXPLAIN SELECT 1", "QUERY PLAN"),
+    ],
+)
+async def test_each_kind_of_statement_the_guard_allows_runs(
+    sample_database: str, sql: str, column: str
+) -> None:
+    conn = await asyncpg.connect(sample_database)
+    try:
+        result = await run_read_only(
+            conn, sql, [], max_rows=10, max_bytes=100_000, timeout_seconds=5
+        )
+    finally:
+        await conn.close()
+    assert result.rows and column in result.rows[0], result
