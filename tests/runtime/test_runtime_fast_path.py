@@ -343,6 +343,19 @@ def assert_same(fast: Answer, slow: Answer) -> None:
     assert fast == slow
 
 
+async def routes_taken(
+    served: Served, *requests: tuple[dict[str, str], bytes]
+) -> tuple[Answer, list[str]]:
+    """Each request both ways (the answers must match): the last fast answer, and who
+    answered each request (`served.route`)."""
+    routes = []
+    for request in requests:
+        fast, slow = await both_ways(served, *request)
+        assert_same(fast, slow)
+        routes.append(served.route)
+    return fast, routes
+
+
 @pytest.mark.parametrize(("tool", "arguments"), TOOL_CALLS, ids=TOOL_CALL_IDS)
 async def test_modern_tool_calls_match_fastmcp(
     stateless: Served, tool: str, arguments: dict[str, Any]
@@ -538,21 +551,13 @@ async def test_tools_changed_at_run_time_are_looked_up_again() -> None:
         echo = modern_request("tools/call", {"name": "echo", "arguments": {"text": "x"}})
         add = modern_request("tools/call", {"name": "add", "arguments": {"a": 1}})
         served.mcp.disable(names={"echo"}, components={"tool"})
-        routes = []
-        for request in (echo, echo, add):
-            fast, slow = await both_ways(served, *request)
-            assert_same(fast, slow)
-            routes.append(served.route)
+        fast, routes = await routes_taken(served, echo, echo, add)
         assert fast.body["result"]["content"][0]["text"] == "1"
         # The change is noticed, the disabled tool is FastMCP's to refuse, the rest stay fast.
         assert routes == ["fastmcp", "fastmcp", "tool call"]
 
         served.mcp.enable(names={"echo"}, components={"tool"})
-        routes = []
-        for _ in range(2):
-            fast, slow = await both_ways(served, *echo)
-            assert_same(fast, slow)
-            routes.append(served.route)
+        fast, routes = await routes_taken(served, echo, echo)
         assert fast.body["result"]["content"][0]["text"] == "x"
         assert routes == ["fastmcp", "tool call"]
 
@@ -562,11 +567,7 @@ async def test_tools_changed_at_run_time_are_looked_up_again() -> None:
             return text.upper()
 
         late_call = modern_request("tools/call", {"name": "late", "arguments": {"text": "x"}})
-        routes = []
-        for _ in range(2):
-            fast, slow = await both_ways(served, *late_call)
-            assert_same(fast, slow)
-            routes.append(served.route)
+        fast, routes = await routes_taken(served, late_call, late_call)
         assert fast.body["result"]["content"][0]["text"] == "X"
         assert routes == ["fastmcp", "tool call"]
 
@@ -609,11 +610,7 @@ async def test_middleware_added_at_run_time_gets_every_call() -> None:
     async for served in serve(make_server("late-veto", mask_error_details=False)):
         echo = modern_request("tools/call", {"name": "echo", "arguments": {"text": "x"}})
         served.mcp.add_middleware(Veto())
-        routes = []
-        for _ in range(2):
-            fast, slow = await both_ways(served, *echo)
-            assert_same(fast, slow)
-            routes.append(served.route)
+        fast, routes = await routes_taken(served, echo, echo)
         assert fast.body["result"]["content"][0]["text"] == "vetoed"
         assert routes == ["fastmcp", "fastmcp"]
 
