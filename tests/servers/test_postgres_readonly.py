@@ -19,7 +19,7 @@ import httpx
 import pytest
 from mcp_clients import connect
 from mcp_postgres.errors import QueryRejected
-from mcp_postgres.query import run_read_only
+from mcp_postgres.query import QueryResult, run_read_only
 from pg_admin import psql, with_database
 from servers_harness import RunningServer, launch
 
@@ -116,6 +116,29 @@ async def test_session_settings_cannot_carry_over_to_the_next_query(
     assert _snapshot(sample_database) == before
 
 
+async def _run_read_only(conn: asyncpg.Connection, sql: str) -> QueryResult:
+    return await run_read_only(conn, sql, [], max_rows=10, max_bytes=100_000, timeout_seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("sql", "column"),
+    [
+        ("TABLE customers", "email"),
+        ("SHOW work_mem", "work_mem"),
+        ("EXPLAIN SELECT 1", "QUERY PLAN"),
+    ],
+)
+async def test_each_kind_of_statement_the_guard_allows_runs(
+    sample_database: str, sql: str, column: str
+) -> None:
+    conn = await asyncpg.connect(sample_database)
+    try:
+        result = await _run_read_only(conn, sql)
+    finally:
+        await conn.close()
+    assert result.rows and column in result.rows[0], result
+
+
 @pytest.mark.parametrize(
     ("sql", "message"),
     [
@@ -134,7 +157,7 @@ async def test_the_read_only_transaction_holds_without_the_guard(
     try:
         before = await conn.fetchval("SELECT count(*) FROM customers")
         with pytest.raises(QueryRejected, match=message):
-            await run_read_only(conn, sql, [], max_rows=10, max_bytes=100_000, timeout_seconds=5)
+            await _run_read_only(conn, sql)
         assert await conn.fetchval("SELECT count(*) FROM customers") == before
         assert await conn.fetchval("SELECT to_regclass('owned')") is None
     finally:
@@ -302,24 +325,3 @@ async def test_a_pg_read_all_data_role_is_served_and_kept_from_side_effects(
     finally:
         server.stop()
         await admin.close()
-
-
-@pytest.mark.parametrize(
-    ("sql", "column"),
-    [
-        ("TABLE customers", "email"),
-        ("SHOW work_mem", "work_mem"),
-        ("EXPLAIN SELECT 1", "QUERY PLAN"),
-    ],
-)
-async def test_each_kind_of_statement_the_guard_allows_runs(
-    sample_database: str, sql: str, column: str
-) -> None:
-    conn = await asyncpg.connect(sample_database)
-    try:
-        result = await run_read_only(
-            conn, sql, [], max_rows=10, max_bytes=100_000, timeout_seconds=5
-        )
-    finally:
-        await conn.close()
-    assert result.rows and column in result.rows[0], result
