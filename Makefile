@@ -44,6 +44,8 @@ postgres: ## Start the project's private PostgreSQL on 127.0.0.1:55432 (installs
 	@bash scripts/postgres.sh start
 	@echo "DATABASE_URL=$$(bash scripts/postgres.sh url)"
 
+SHELL_SCRIPTS := $(wildcard scripts/*.sh) .ci/run
+
 ##@ Develop
 .PHONY: up down lint test bench chart-docs
 # fleet.sh, not a 'postgres' prerequisite, decides about PostgreSQL: DATABASE_URL when set, else
@@ -54,8 +56,10 @@ up: venv ## Run the fleet locally and print each URL and a ready-to-paste .mcp.j
 down: ## Stop the local fleet, and the private PostgreSQL if 'make up' started it
 	@bash scripts/fleet.sh down
 
-lint: venv ## Lint the Python code and the chart
+lint: venv ## Lint the Python code, the shell scripts and the chart
 	@$(call require,helm,tools)
+	@$(call require,shellcheck,tools)
+	@shellcheck --external-sources $(SHELL_SCRIPTS)
 	@$(UV) run --frozen ruff check servers tests bench scripts
 	@$(UV) run --frozen ruff format --check servers tests bench scripts
 	@helm lint --strict $(CHART) $(foreach f,$(wildcard values/*.yaml),-f $(f))
@@ -88,7 +92,7 @@ ct-lint: ## Run chart-testing lint over every ci/*-values.yaml
 cluster-tools: ## Build the local node's binaries (Kubernetes v1.34, etcd, CoreDNS, kube-router) into .tools/
 	@bash scripts/install-tools.sh cluster
 
-cluster-up: cluster-tools docker-engine ## Bring up a single-node cluster: kind where it can boot, else a local node
+cluster-up: docker-engine ## Bring up a single-node cluster: kind where it can boot, else a local node (built on first use)
 	@bash scripts/cluster.sh up
 
 cluster-load: build-images ## Build the server images and load them into the cluster
@@ -100,6 +104,8 @@ cluster-down: ## Remove the cluster and everything it created (processes, bridge
 ct-install: tools cluster-up cluster-load ## Run chart-testing install for every ci/*-values.yaml on the cluster
 	@bash scripts/ct-install.sh
 
+# Evaluated when make starts, so the demo's closing line reports the whole run, prerequisites included.
+demo: export DEMO_STARTED := $(shell date +%s)
 demo: tools venv cluster-up cluster-load ## Cluster up, images loaded, the fleet installed, a tool called, .mcp.json printed
 	@bash scripts/demo.sh
 

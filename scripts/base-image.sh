@@ -8,49 +8,50 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 BASE_IMAGE="${BASE_IMAGE:-mcp-servers/python-base:bookworm}"
 BUILD_IMAGE="${BUILD_IMAGE:-mcp-servers/python-build:bookworm}"
 ROOTFS_IMAGE="${ROOTFS_IMAGE:-mcp-servers/debian-rootfs:bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 FORCE="${FORCE:-0}"
 
-bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+bash "${ROOT}/scripts/docker-engine.sh" >&2
 
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 if has_image "${BASE_IMAGE}" && has_image "${BUILD_IMAGE}" && [ "${FORCE}" != 1 ]; then
-  echo "base-image: ${BASE_IMAGE} and ${BUILD_IMAGE} exist (FORCE=1 rebuilds)"
+  log "${BASE_IMAGE} and ${BUILD_IMAGE} exist (FORCE=1 rebuilds)"
   exit 0
 fi
 
 start=$(date +%s)
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; }
+}
 if ! has_image "${ROOTFS_IMAGE}" || [ "${FORCE}" = 1 ]; then
   if ! command -v debootstrap >/dev/null 2>&1; then
-    echo "base-image: installing debootstrap"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
+    long "installing debootstrap" "under a minute" apt_install debootstrap
   fi
   rootfs="$(mktemp -d /tmp/mcp-rootfs.XXXXXX)"
   trap 'rm -rf "${rootfs}"' EXIT
-  echo "base-image: debootstrap --variant=minbase bookworm (${MIRROR})"
-  debootstrap --variant=minbase bookworm "${rootfs}" "${MIRROR}" >"${rootfs}.log" 2>&1 \
-    || { tail -n 30 "${rootfs}.log" >&2; exit 1; }
-  rm -f "${rootfs}.log"
+  long "debootstrap --variant=minbase bookworm (${MIRROR})" "30-60 s" \
+    debootstrap --variant=minbase bookworm "${rootfs}" "${MIRROR}"
   # Shrink before import: these are re-created by apt when needed.
   rm -rf "${rootfs}"/var/cache/apt/archives/*.deb "${rootfs}"/var/lib/apt/lists/* \
     "${rootfs}"/usr/share/doc/* "${rootfs}"/usr/share/man/* "${rootfs}"/usr/share/locale/*
-  echo "base-image: docker import -> ${ROOTFS_IMAGE}"
+  log "docker import -> ${ROOTFS_IMAGE}"
   tar --numeric-owner -C "${rootfs}" --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -c . \
-    | docker import --change 'CMD ["/bin/bash"]' - "${ROOTFS_IMAGE}" >/dev/null
+    | docker import --change 'CMD ["/bin/bash"]' - "${ROOTFS_IMAGE}" >&2
 fi
 
-echo "base-image: installing python3 python3-venv -> ${BASE_IMAGE}, + binutils -> ${BUILD_IMAGE}"
 for target in python-base python-build; do
   tag="${BASE_IMAGE}"
   [ "${target}" = python-build ] && tag="${BUILD_IMAGE}"
-  docker build -q --build-arg "ROOTFS_IMAGE=${ROOTFS_IMAGE}" --target "${target}" -t "${tag}" \
-    "${ROOT}/images/base" >/dev/null
+  long "docker build ${tag} (apt installs python3 python3-venv$([ "${target}" = python-build ] && echo ' binutils'))" "1-2 min" \
+    docker build --build-arg "ROOTFS_IMAGE=${ROOTFS_IMAGE}" --target "${target}" -t "${tag}" "${ROOT}/images/base"
 done
 size=$(docker image inspect -f '{{.Size}}' "${BASE_IMAGE}")
 python=$(docker run --rm "${BASE_IMAGE}" python3 --version)
-echo "base-image: ${BASE_IMAGE} ready: ${python}, $((size / 1000000)) MB, $(( $(date +%s) - start )) s"
+log "${BASE_IMAGE} ready: ${python}, $((size / 1000000)) MB, $(( $(date +%s) - start )) s"

@@ -25,7 +25,8 @@ LOCAL_BASE="mcp-servers/python-base:bookworm"
 LOCAL_BUILD="mcp-servers/python-build:bookworm"
 WHEELHOUSE="${ROOT}/build/wheelhouse"
 # Up to bookworm's glibc (2.36); pip does not widen a --platform to older manylinux tags itself.
-PLATFORMS=(manylinux2014_x86_64 $(for v in $(seq 17 36); do echo "manylinux_2_${v}_x86_64"; done))
+PLATFORMS=(manylinux2014_x86_64)
+for v in $(seq 17 36); do PLATFORMS+=("manylinux_2_${v}_x86_64"); done
 
 die() { echo "build-images: $*" >&2; exit 1; }
 
@@ -81,7 +82,9 @@ project_files() {
 # The project wheel is shared by every image; build it once per change of its sources.
 project_wheel() {
   local dir="${WHEELHOUSE}/.project" want
-  want="$(fingerprint pyproject.toml $(project_files))"
+  local sources
+  mapfile -t sources < <(project_files)
+  want="$(fingerprint pyproject.toml "${sources[@]}")"
   if [ "$(cat "${dir}/.fingerprint" 2>/dev/null)" != "${want}" ]; then
     rm -rf "${dir}" && mkdir -p "${dir}"
     "${UV}" build --wheel --quiet --out-dir "${dir}" >&2
@@ -101,21 +104,21 @@ prune() {
 }
 
 requirements() {  # requirements EXTRA: the locked, hashed dependency list for one server
-  local extra=("--extra" "$1")
-  [ "$1" = - ] && extra=()
+  local extra_args=("--extra" "$1")
+  [ "$1" = - ] && extra_args=()
   if [ "${INFERENCE}" = cuda ] && [ "$1" = memory ]; then
     # The lock resolves onnxruntime (CPU); resolve the same pins with the GPU build swapped in.
     # Its cuda and cudnn extras bring the CUDA libraries as wheels, so any base image works on
     # a node with the NVIDIA driver.
     local in
     in="$(mktemp)"
-    "${UV}" export --quiet --frozen --no-dev "${extra[@]}" --no-emit-project --no-hashes \
+    "${UV}" export --quiet --frozen --no-dev "${extra_args[@]}" --no-emit-project --no-hashes \
       --format requirements-txt | sed -e 's/^onnxruntime==/onnxruntime-gpu[cuda,cudnn]==/' >"${in}"
     "${UV}" pip compile --quiet --generate-hashes --python-version 3.11 \
       --python-platform x86_64-manylinux_2_36 --no-header "${in}"
     rm -f "${in}"
   else
-    "${UV}" export --quiet --frozen --no-dev "${extra[@]}" --no-emit-project --format requirements-txt
+    "${UV}" export --quiet --frozen --no-dev "${extra_args[@]}" --no-emit-project --format requirements-txt
   fi
 }
 
@@ -136,7 +139,7 @@ wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
     requirements "${extra}" | prune >"${dir}/requirements-${INFERENCE}.txt"
     pip_download "${dir}/requirements-${INFERENCE}.txt" "${dir}/wheels"
     echo "${want}" >"${dir}/.fingerprint-${INFERENCE}"
-    echo "build-images: wheelhouse ${name} (${INFERENCE}): $(ls "${dir}/wheels" | wc -l) wheels, $((SECONDS - t0)) s" >&2
+    echo "build-images: wheelhouse ${name} (${INFERENCE}): $(find "${dir}/wheels" -name '*.whl' | wc -l) wheels, $((SECONDS - t0)) s" >&2
   fi
   # Copy only on change, so the COPY layer's cache survives an unchanged wheel.
   local whl

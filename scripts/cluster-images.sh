@@ -9,6 +9,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 RUN="${ROOT}/.run/cluster"
 CONTAINERD_SOCK="${CONTAINERD_SOCK:-${RUN}/containerd/containerd.sock}"
 PAUSE_IMAGE="mcp-servers.local/pause:3.10"
@@ -16,9 +18,10 @@ COREDNS_IMAGE="mcp-servers.local/coredns:1.12.1"
 POSTGRESQL_IMAGE="mcp-servers.local/postgresql:15"
 STAMPS="${RUN}/images"
 
-log() { echo "cluster-images: $*" >&2; }
 ctr_k8s() { ctr --address "${CONTAINERD_SOCK}" --namespace k8s.io "$@"; }
 has_docker_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+save_and_import() { docker save "$1" | ctr_k8s images import -; }
 
 # import IMAGE: copy a Docker engine image into containerd unless the same image ID is there
 import() {
@@ -28,14 +31,13 @@ import() {
   if [ "$(cat "${stamp}" 2>/dev/null)" = "${id}" ] && ctr_k8s images ls -q | grep -qE "(^|/)${image}\$"; then
     return
   fi
-  log "importing ${image}"
-  docker save "${image}" | ctr_k8s images import - >/dev/null
+  long "importing ${image} into the node's containerd" "10-60 s" save_and_import "${image}"
   mkdir -p "${STAMPS}"
   echo "${id}" >"${stamp}"
 }
 
 build_system() {
-  bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+  bash "${ROOT}/scripts/docker-engine.sh" >&2
   local context
   if ! has_docker_image "${PAUSE_IMAGE}"; then
     context="$(mktemp -d)"
@@ -54,16 +56,16 @@ build_system() {
 }
 
 build_postgresql() {
-  bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+  bash "${ROOT}/scripts/docker-engine.sh" >&2
   if ! has_docker_image "${POSTGRESQL_IMAGE}"; then
     local base="debian:bookworm-slim"
-    if ! has_docker_image "${base}" && ! timeout 60 docker pull -q "${base}" >/dev/null 2>&1; then
-      bash "${ROOT}/scripts/base-image.sh" >/dev/null
+    if ! has_docker_image "${base}" && ! timeout 60 docker pull -q "${base}" >&2; then
+      log "${base} cannot be pulled here: using the local Debian base"
+      bash "${ROOT}/scripts/base-image.sh"
       base="mcp-servers/debian-rootfs:bookworm"
     fi
-    log "building ${POSTGRESQL_IMAGE} from ${base}"
-    docker build -q --build-arg "BASE_IMAGE=${base}" -t "${POSTGRESQL_IMAGE}" \
-      "${ROOT}/cluster/images/postgresql" >/dev/null
+    long "building ${POSTGRESQL_IMAGE} from ${base}" "1-2 min" \
+      docker build --build-arg "BASE_IMAGE=${base}" -t "${POSTGRESQL_IMAGE}" "${ROOT}/cluster/images/postgresql"
   fi
 }
 

@@ -9,13 +9,13 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 export PATH="${ROOT}/.tools/bin:${PATH}"
 STATE="${ROOT}/.run/cluster-provider"
 KUBECONFIG_PATH="${ROOT}/.run/cluster/kubeconfig"
 KIND_CLUSTER="${KIND_CLUSTER:-mcp-servers}"
 KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-kindest/node:v1.34.0}"
-
-log() { echo "cluster: $*" >&2; }
 
 case "${CLUSTER_PROVIDER:=auto}" in
   kind | local | auto) ;;
@@ -27,12 +27,17 @@ choose_provider() {
     echo "${CLUSTER_PROVIDER}"
     return
   fi
-  bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
-  if docker image inspect "${KIND_NODE_IMAGE}" >/dev/null 2>&1 \
-    || timeout 300 docker pull -q "${KIND_NODE_IMAGE}" >/dev/null 2>&1; then
+  bash "${ROOT}/scripts/docker-engine.sh" >&2
+  if docker image inspect "${KIND_NODE_IMAGE}" >/dev/null 2>&1; then
+    echo kind
+    return
+  fi
+  # A registry that cannot be reached refuses at once; a slow one gets two minutes.
+  log "pulling kind's node image ${KIND_NODE_IMAGE} (at most 2 min)"
+  if timeout 120 docker pull -q "${KIND_NODE_IMAGE}" >&2; then
     echo kind
   else
-    log "kind's node image ${KIND_NODE_IMAGE} cannot be pulled here: building the local node"
+    log "kind's node image cannot be pulled here: the cluster will be a local node built from the Go module proxy"
     echo local
   fi
 }
@@ -51,7 +56,11 @@ up() {
       mkdir -p "$(dirname "${KUBECONFIG_PATH}")"
       kind get kubeconfig --name "${KIND_CLUSTER}" >"${KUBECONFIG_PATH}"
       ;;
-    local) bash "${ROOT}/scripts/local-node.sh" up ;;
+    local)
+      # Only the local node needs these: where kind runs, nothing is compiled.
+      bash "${ROOT}/scripts/install-tools.sh" cluster
+      bash "${ROOT}/scripts/local-node.sh" up
+      ;;
   esac
   echo "export KUBECONFIG=${KUBECONFIG_PATH}"
 }
@@ -76,7 +85,7 @@ load() {
   case "$(provider)" in
     kind) for image in "$@"; do kind load docker-image --name "${KIND_CLUSTER}" "${image}"; done ;;
     local) bash "${ROOT}/scripts/cluster-images.sh" load "$@" ;;
-    *) log "error: no cluster; run 'make cluster-up'"; exit 1 ;;
+    *) die "no cluster; run 'make cluster-up'" ;;
   esac
 }
 
@@ -96,7 +105,7 @@ case "${1:-}" in
     case "$(provider)" in
       local) bash "${ROOT}/scripts/cluster-images.sh" postgresql ;;
       kind) bash "${ROOT}/scripts/cluster-images.sh" build-postgresql && load mcp-servers.local/postgresql:15 ;;
-      *) log "error: no cluster; run 'make cluster-up'"; exit 1 ;;
+      *) die "no cluster; run 'make cluster-up'" ;;
     esac
     KUBECONFIG="${KUBECONFIG_PATH}" kubectl apply -f "${ROOT}/cluster/manifests/postgresql.yaml" >/dev/null
     KUBECONFIG="${KUBECONFIG_PATH}" kubectl -n databases rollout status statefulset/postgresql --timeout 180s

@@ -7,6 +7,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 export PATH="${ROOT}/.tools/bin:${PATH}"
 export KUBECONFIG="${ROOT}/.run/cluster/kubeconfig"
 NAMESPACE="${NAMESPACE:-mcp}"
@@ -16,17 +18,20 @@ CI="${ROOT}/charts/mcp-servers/ci"
 # server:local port
 SERVERS=(todo:18001 postgres:18002 memory:18003 greeter:18000)
 
-log() { echo "demo: $*" >&2; }
+# `make demo` sets DEMO_STARTED when make starts, so the total includes tools, cluster and images.
+DEMO_STARTED="${DEMO_STARTED:-$(date +%s)}"
+began=$SECONDS
 
 [ -f "${KUBECONFIG}" ] || { log "no cluster; run 'make cluster-up'"; exit 1; }
-bash "${ROOT}/scripts/cluster.sh" postgresql >/dev/null
+long "starting the in-cluster PostgreSQL (its image is built once)" "1-3 min the first time, seconds after" \
+  bash "${ROOT}/scripts/cluster.sh" postgresql
 kubectl create namespace "${NAMESPACE}" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n "${NAMESPACE}" apply -f "${ROOT}/cluster/manifests/database-secrets.yaml" >/dev/null
 
-log "installing ${RELEASE} into namespace ${NAMESPACE}"
-helm upgrade --install "${RELEASE}" "${ROOT}/charts/mcp-servers" --namespace "${NAMESPACE}" \
+long "installing ${RELEASE} into namespace ${NAMESPACE} and waiting for every pod" "1-3 min" \
+  helm upgrade --install "${RELEASE}" "${ROOT}/charts/mcp-servers" --namespace "${NAMESPACE}" \
   -f "${CI}/todo-values.yaml" -f "${CI}/postgres-values.yaml" -f "${CI}/memory-cpu-values.yaml" \
-  -f "${ROOT}/values/greeter-code.yaml" --wait --timeout 10m >/dev/null
+  -f "${ROOT}/values/greeter-code.yaml" --wait --timeout 10m
 log "helm test ${RELEASE} (a real MCP call to each server from inside the cluster)"
 helm test "${RELEASE}" --namespace "${NAMESPACE}" --logs | grep -E '^(NAME|Phase|ok:)' || true
 
@@ -61,3 +66,5 @@ echo "Ready-to-paste .mcp.json:"
   done
   printf '\n}}\n'
 } | python3 -m json.tool
+total=$(( $(date +%s) - DEMO_STARTED ))
+log "done: this script took $(elapsed "${began}"), make demo $((total / 60))m$(printf '%02d' $((total % 60)))s in all"

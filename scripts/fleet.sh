@@ -101,6 +101,7 @@ start_one() {
     # Only the settings this server should see: nothing inherited from a shell's MCP_* exports.
     while IFS='=' read -r var _; do unset "$var"; done < <(env | grep -E '^(MCP_|DATABASE_URL=|LOG_LEVEL=)')
     export MCP_HOST=127.0.0.1 MCP_PORT="$port" MCP_DATA_DIR="$dir/data/$name" LOG_LEVEL=info
+    # shellcheck disable=SC2030 # the server's own environment, on purpose not the caller's
     [[ -n "$db_url" ]] && export DATABASE_URL="$db_url"
     exec setsid "$venv_bin/mcp-$name" >"$log" 2>&1 </dev/null
   ) &
@@ -151,6 +152,7 @@ up() {
   mkdir -p "$dir"
   local name failed=0 no_database="" launched=() started=()
   for name in $servers; do port_of "$name" >/dev/null; done
+  # shellcheck disable=SC2031 # the caller's DATABASE_URL; each server's subshell sets its own
   if [[ -z "${DATABASE_URL:-}" ]]; then
     for name in $servers; do
       needs_database "$name" || continue

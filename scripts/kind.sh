@@ -36,10 +36,10 @@ up() {
 load() {
   cluster_exists || die "no cluster ${CLUSTER}; run 'make kind-up' first"
   for server in ${SERVERS}; do
-    local image="mcp-servers/${server}:${VERSION}"
-    docker image inspect "${image}" >/dev/null 2>&1 \
-      || die "image ${image} is missing; run 'make build-images SERVERS=${server}'"
-    kind load docker-image "${image}" --name "${CLUSTER}"
+    local server_image="mcp-servers/${server}:${VERSION}"
+    docker image inspect "${server_image}" >/dev/null 2>&1 \
+      || die "image ${server_image} is missing; run 'make build-images SERVERS=${server}'"
+    kind load docker-image "${server_image}" --name "${CLUSTER}"
   done
 }
 

@@ -129,7 +129,7 @@ def test_second_tools_run_installs_nothing(repo_root: Path) -> None:
     installing = [
         line
         for line in result.stderr.splitlines()
-        if line.startswith("==> ") and "ready" not in line
+        if line.startswith("install-tools: ") and "tools ready" not in line
     ]
     assert installing == [], installing
     assert "tools ready" in result.stderr

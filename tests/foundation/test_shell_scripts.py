@@ -1,0 +1,61 @@
+"""The shell scripts: shellcheck-clean, and long steps say what they do while they run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def test_every_script_passes_shellcheck(repo_root: Path) -> None:
+    scripts = sorted(str(path) for path in (repo_root / "scripts").glob("*.sh"))
+    result = subprocess.run(
+        ["shellcheck", "--external-sources", *scripts, str(repo_root / ".ci" / "run")],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def run_with_lib(repo_root: Path, tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    """Run BODY in a script named step.sh that sources scripts/lib.sh, in a throwaway checkout."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "lib.sh").write_text((repo_root / "scripts" / "lib.sh").read_text())
+    script = tmp_path / "scripts" / "step.sh"
+    script.write_text(
+        'set -euo pipefail\nsource "$(dirname "$0")/lib.sh"\nHEARTBEAT_SECONDS=1\n' + body
+    )
+    return subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=60)
+
+
+def test_a_long_step_announces_itself_beats_and_reports_its_time(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    result = run_with_lib(
+        repo_root, tmp_path, 'long "compiling the moon" "about 3 s" bash -c "echo out; sleep 3"\n'
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("step: compiling the moon (usually about 3 s; output in .run/logs/")
+    assert any(line.startswith("step:   still compiling the moon: ") for line in lines), lines
+    assert lines[-1].startswith("step:   compiling the moon: done in ")
+    # The step's own output is kept, not thrown away.
+    assert "out" in (tmp_path / ".run" / "logs" / "step.log").read_text()
+
+
+@pytest.mark.parametrize("status", [1, 7])
+def test_a_failing_long_step_shows_its_output_and_status(
+    repo_root: Path, tmp_path: Path, status: int
+) -> None:
+    result = run_with_lib(
+        repo_root,
+        tmp_path,
+        f'long "linking" "a moment" bash -c "echo the-reason >&2; exit {status}"\necho after\n',
+    )
+    assert result.returncode == status
+    assert re.search(rf"step: linking failed after \d+s \(exit {status}\)", result.stderr)
+    assert "the-reason" in result.stderr
+    assert "after" not in result.stdout
