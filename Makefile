@@ -47,7 +47,7 @@ postgres: ## Start the project's private PostgreSQL on 127.0.0.1:55432 (installs
 SHELL_SCRIPTS := $(wildcard scripts/*.sh) .ci/run
 
 ##@ Develop
-.PHONY: up down lint test bench chart-docs
+.PHONY: up down lint test bench chart-docs ci-values
 # fleet.sh, not a 'postgres' prerequisite, decides about PostgreSQL: DATABASE_URL when set, else
 # the private one if it can start, else todo alone on SQLite.
 up: venv ## Run the fleet locally and print each URL and a ready-to-paste .mcp.json
@@ -71,6 +71,9 @@ test: tools cluster-tools venv postgres docker-engine ## Run the whole test suit
 bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, memory embeddings)
 	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python "$$b"; done
 
+ci-values: venv ## Regenerate charts/mcp-servers/ci/ from values/ and the overlays in values/ci/
+	@$(UV) run --frozen python scripts/ci_values.py
+
 chart-docs: ## Regenerate the chart README parameter table from values.yaml
 	@$(call require,helm-docs,tools)
 	@bash scripts/chart-docs.sh
@@ -82,7 +85,7 @@ build-images: venv docker-engine ## Build one image per server (SERVERS="todo po
 
 ##@ Kubernetes
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)
-SERVER_IMAGES := $(foreach s,todo postgres memory runtime,mcp-servers/$(s):$(VERSION))
+SERVER_IMAGES = $(shell python3 scripts/server_registry.py images $(VERSION))
 
 .PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-load cluster-down demo
 ct-lint: ## Run chart-testing lint over every ci/*-values.yaml

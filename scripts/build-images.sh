@@ -2,7 +2,7 @@
 # Builds one image per server from images/Dockerfile, tagged as the values files expect
 # (mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux x86_64
 # CPython 3.11) is made on the host first, so `docker build` needs no network.
-#   SERVERS="todo postgres memory runtime"  which images (default: all)
+#   SERVERS="todo postgres"  which images (default: every server in the registry, pyproject.toml)
 #   BASE_IMAGE=...       base of the final stage; default python:3.11-slim (with BUILD_IMAGE
 #                        python:3.11) when the engine has or can pull both, else the local
 #                        Debian pair from scripts/base-image.sh (built if missing)
@@ -17,7 +17,6 @@ shopt -s inherit_errexit
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
-SERVERS="${SERVERS:-todo postgres memory runtime}"
 INFERENCE="${INFERENCE:-cpu}"
 PUBLIC_BASE="python:3.11-slim"
 PUBLIC_BUILD="python:3.11"
@@ -35,17 +34,19 @@ UV="${ROOT}/.tools/bin/uv"
 
 case "${INFERENCE}" in cpu|cuda) ;; *) die "INFERENCE must be cpu or cuda, got '${INFERENCE}'" ;; esac
 
-# server -> extra in pyproject.toml, console script, default port
+registry() { python3 "${ROOT}/scripts/server_registry.py" "$@"; }
+KNOWN="$(registry names)"
+SERVERS="${SERVERS:-${KNOWN}}"
+for s in ${SERVERS}; do
+  [[ " ${KNOWN} " == *" ${s} "* ]] || die "unknown server '${s}' in SERVERS (known: ${KNOWN})"
+done
+
+# spec SERVER: its extra ("-" for none), console script and port, from the server registry
 spec() {
-  case "$1" in
-    todo)     echo "todo mcp-todo 8001" ;;
-    postgres) echo "postgres mcp-postgres 8002" ;;
-    memory)   echo "memory mcp-memory 8003" ;;
-    runtime)  echo "- mcp-code-runner 8000" ;;
-    *) die "unknown server '$1' in SERVERS (known: todo postgres memory runtime)" ;;
-  esac
+  local extra
+  extra="$(registry get "$1" extra)"
+  echo "${extra:--} $(registry get "$1" script) $(registry get "$1" port)"
 }
-for s in ${SERVERS}; do spec "$s" >/dev/null; done
 
 bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
 

@@ -15,8 +15,9 @@ NAMESPACE="${NAMESPACE:-mcp}"
 RELEASE=mcp-fleet
 FORWARDS="${ROOT}/.run/port-forwards"
 CI="${ROOT}/charts/mcp-servers/ci"
-# server:local port
-SERVERS=(todo:18001 postgres:18002 memory:18003 greeter:18000)
+# release server:registry entry; each is port-forwarded to 10000 + its registry port
+SERVERS=(todo:todo postgres:postgres memory:memory greeter:runtime)
+local_port() { echo $((10000 + $(python3 "${ROOT}/scripts/server_registry.py" get "${1#*:}" port))); }
 
 # `make demo` sets DEMO_STARTED when make starts, so the total includes tools, cluster and images.
 DEMO_STARTED="${DEMO_STARTED:-$(date +%s)}"
@@ -37,7 +38,7 @@ helm test "${RELEASE}" --namespace "${NAMESPACE}" --logs | grep -E '^(NAME|Phase
 
 mkdir -p "${FORWARDS}"
 for entry in "${SERVERS[@]}"; do
-  name="${entry%%:*}" port="${entry#*:}" pidfile="${FORWARDS}/${name}.pid"
+  name="${entry%%:*}" port="$(local_port "${entry}")" pidfile="${FORWARDS}/${name}.pid"
   if [ -f "${pidfile}" ] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then continue; fi
   service_port="$(kubectl -n "${NAMESPACE}" get service "${name}-mcp" -o jsonpath='{.spec.ports[0].port}')"
   setsid kubectl -n "${NAMESPACE}" port-forward "service/${name}-mcp" "${port}:${service_port}" \
@@ -45,13 +46,13 @@ for entry in "${SERVERS[@]}"; do
   echo $! >"${pidfile}"
 done
 for entry in "${SERVERS[@]}"; do
-  port="${entry#*:}"
+  port="$(local_port "${entry}")"
   for _ in $(seq 30); do curl -fsS "http://127.0.0.1:${port}/health" >/dev/null 2>&1 && break; sleep 1; done
 done
 
 log "calling tools through the cluster"
 "${ROOT}/.tools/bin/uv" run --frozen --project "${ROOT}" python "${ROOT}/scripts/demo_call.py" \
-  http://127.0.0.1:18001/mcp http://127.0.0.1:18003/mcp
+  "http://127.0.0.1:$(local_port todo:todo)/mcp" "http://127.0.0.1:$(local_port memory:memory)/mcp"
 
 echo
 echo "The fleet runs in namespace ${NAMESPACE} (release ${RELEASE}); port-forwards stay up until 'make cluster-down'."
@@ -60,7 +61,7 @@ echo "Ready-to-paste .mcp.json:"
   echo '{"mcpServers": {'
   sep=""
   for entry in "${SERVERS[@]}"; do
-    name="${entry%%:*}" port="${entry#*:}"
+    name="${entry%%:*}" port="$(local_port "${entry}")"
     printf '%s  "%s": {"type": "http", "url": "http://127.0.0.1:%s/mcp"}' "${sep}" "${name}" "${port}"
     sep=$',\n'
   done

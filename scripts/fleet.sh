@@ -11,14 +11,13 @@
 # least one runs; 1 when a server failed to start or become ready, or none runs.
 # down stops the servers, and the private PostgreSQL too when up started it (it leaves one that
 # was already running, e.g. for the tests, alone).
-# Settings: FLEET_SERVERS (default "todo postgres memory"), FLEET_DIR (default .run/fleet),
-# FLEET_PORT_OFFSET (added to the default ports 8001-8003), FLEET_READY_TIMEOUT (seconds, 60),
+# Settings: FLEET_SERVERS (default: the registry's fleet servers), FLEET_DIR (default .run/fleet),
+# FLEET_PORT_OFFSET (added to each server's registry port), FLEET_READY_TIMEOUT (seconds, 60),
 # DATABASE_URL (the PostgreSQL for postgres and memory; unset: the private one).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${FLEET_DIR:-$root/.run/fleet}
-servers=${FLEET_SERVERS:-todo postgres memory}
 offset=${FLEET_PORT_OFFSET:-0}
 ready_timeout=${FLEET_READY_TIMEOUT:-60}
 venv_bin="$root/.venv/bin"
@@ -27,23 +26,33 @@ pg_log="$dir/postgres.sh.log"
 # Present while the private PostgreSQL runs because up started it: down stops it then.
 pg_started_marker="$dir/postgres.started-by-fleet"
 
+# Ports, databases and console scripts come from the server registry (pyproject.toml).
+declare -A registry_port registry_database registry_script
+fleet_servers=()
+while read -r name port database script fleet; do
+  registry_port[$name]=$port registry_database[$name]=$database registry_script[$name]=$script
+  [[ "$fleet" == true ]] && fleet_servers+=("$name")
+done < <(python3 "$root/scripts/server_registry.py" table)
+servers=${FLEET_SERVERS:-${fleet_servers[*]}}
+
 port_of() {
-  case "$1" in
-    todo) echo $((8001 + offset)) ;;
-    postgres) echo $((8002 + offset)) ;;
-    memory) echo $((8003 + offset)) ;;
-    *) echo "fleet.sh: unknown server '$1' in FLEET_SERVERS (known: todo postgres memory)" >&2; return 1 ;;
-  esac
+  [[ -n "${registry_port[$1]:-}" ]] || {
+    echo "fleet.sh: unknown server '$1' in FLEET_SERVERS (known: ${fleet_servers[*]})" >&2
+    return 1
+  }
+  echo $((registry_port[$1] + offset))
 }
 
-needs_database() { [[ "$1" == postgres || "$1" == memory ]]; }
+script_of() { echo "${registry_script[$1]}"; }
+
+needs_database() { [[ "${registry_database[$1]}" == required ]]; }
 
 pid_of() {
   local file="$dir/$1.pid" pid
   [[ -f "$file" ]] || return 1
   pid=$(<"$file")
   # The pid must still be our server, not a recycled number.
-  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "mcp-$1"; then
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$(script_of "$1")"; then
     echo "$pid"
   else
     rm -f "$file"
@@ -86,8 +95,8 @@ start_one() {
     echo "$name: already running (pid $pid)"
     return 0
   fi
-  if [[ ! -x "$venv_bin/mcp-$name" ]]; then
-    echo "$name: cannot start: $venv_bin/mcp-$name is missing; run: uv sync --all-extras" >&2
+  if [[ ! -x "$venv_bin/$(script_of "$name")" ]]; then
+    echo "$name: cannot start: $venv_bin/$(script_of "$name") is missing; run: uv sync --all-extras" >&2
     return 1
   fi
   if needs_database "$name"; then
@@ -103,12 +112,12 @@ start_one() {
     export MCP_HOST=127.0.0.1 MCP_PORT="$port" MCP_DATA_DIR="$dir/data/$name" LOG_LEVEL=info
     # shellcheck disable=SC2030 # the server's own environment, on purpose not the caller's
     [[ -n "$db_url" ]] && export DATABASE_URL="$db_url"
-    exec setsid "$venv_bin/mcp-$name" >"$log" 2>&1 </dev/null
+    exec setsid "$venv_bin/$(script_of "$name")" >"$log" 2>&1 </dev/null
   ) &
   pid=$!
   # Until the subshell has exec'd, its command line is still this script's.
   for _ in $(seq 50); do
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "mcp-$name" && break
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$(script_of "$name")" && break
     sleep 0.05
   done
   echo "$pid" >"$dir/$name.pid"
@@ -186,7 +195,7 @@ $(pg_failure); all of its output in $pg_log); set DATABASE_URL to use another Po
 
 down() {
   local name pid deadline
-  for name in todo postgres memory; do
+  for name in "${!registry_port[@]}"; do
     pid=$(pid_of "$name") || continue
     kill -TERM "$pid"
     # The runtime drains in-flight calls for up to MCP_DRAIN_TIMEOUT_SECONDS (20 s).
@@ -209,7 +218,7 @@ down() {
 
 status() {
   local name pid
-  for name in todo postgres memory; do
+  for name in ${servers}; do
     if pid=$(pid_of "$name"); then
       echo "$name: running (pid $pid), /ready $(ready_code "$name"), http://127.0.0.1:$(port_of "$name")/mcp"
     else

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kind path for users with Docker and internet access:
 #   kind.sh up     create the cluster (KIND_CLUSTER, default mcp-servers; KIND_NODE_IMAGE to pin)
-#   kind.sh load   load the server images (SERVERS, default all) into the cluster's node
+#   kind.sh load   load the server images (SERVERS, default every registered server) into the node
 #   kind.sh down   delete the cluster
 # Then `make install SERVER=todo`. kind boots its node from the kindest/node image on Docker Hub,
 # so this cannot run on a machine without a container registry (such as the project's CI) unless
@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="${ROOT}/.tools/bin:${PATH}"
 CLUSTER="${KIND_CLUSTER:-mcp-servers}"
-SERVERS="${SERVERS:-todo postgres memory runtime}"
+SERVERS="${SERVERS:-$(python3 "${ROOT}/scripts/server_registry.py" names)}"
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "${ROOT}/pyproject.toml" | head -n 1)"
 
 die() { echo "kind: $*" >&2; exit 1; }

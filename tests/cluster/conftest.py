@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from harness.server_registry import load_registry
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -38,7 +39,7 @@ def server_images(repo_root: Path, kube: Kube) -> list[str]:
     """Builds the server images (incremental) and loads them into the cluster."""
     run_script(repo_root, "scripts/build-images.sh")
     version = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["version"]
-    images = [f"mcp-servers/{name}:{version}" for name in ("todo", "postgres", "memory", "runtime")]
+    images = [f"{server.image}:{version}" for server in load_registry()]
     run_script(repo_root, "scripts/cluster.sh", "load", *images)
     return images
 

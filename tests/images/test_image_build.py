@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 from container import docker
+from harness.server_registry import load_registry
 
 pytestmark = pytest.mark.docker
 
-SERVERS = ("todo", "postgres", "memory", "runtime")
-COMMANDS = {
-    "todo": "mcp-todo",
-    "postgres": "mcp-postgres",
-    "memory": "mcp-memory",
-    "runtime": "mcp-code-runner",
-}
+REGISTRY = {server.name: server for server in load_registry()}
+SERVERS = tuple(REGISTRY)
 
 
 def image_config(image: str) -> dict:
@@ -65,7 +61,7 @@ def test_image_has_its_console_script_and_no_build_tools(server: str, built_imag
         "run", "--rm", "--read-only", "--user", "1000:1000", "--entrypoint", "python3",
         f"mcp-servers/{server}:0.1.0", "-c", probe,
     ).stdout.splitlines()  # fmt: skip
-    assert out == [f"/opt/venv/bin/{COMMANDS[server]}", "[]"]
+    assert out == [f"/opt/venv/bin/{REGISTRY[server].script}", "[]"]
 
 
 def test_rebuild_without_change_reuses_every_layer(built_images: str, repo_root: Path) -> None:
