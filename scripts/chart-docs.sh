@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates charts/mcp-servers/README.md from README.md.gotmpl and the `# --` comments in
-# values.yaml (helm-docs), then checks that values.yaml, values.schema.json and the README
-# parameter table describe the same keys.
-#   scripts/chart-docs.sh [CHART_DIR]           regenerate the README, then check
+# values.yaml (helm-docs) and the Kubernetes definitions in values.schema.json (from the
+# Kubernetes OpenAPI schemas kubernetes-validate ships, see scripts/chart_schema_sync.py), then
+# checks that values.yaml, values.schema.json and the README parameter table describe the same
+# keys.
+#   scripts/chart-docs.sh [CHART_DIR]           regenerate the README and the definitions, then check
 #   scripts/chart-docs.sh --check [CHART_DIR]   change nothing; fail when anything is stale
 # CHART_DIR defaults to charts/mcp-servers.
 set -euo pipefail
@@ -30,7 +32,9 @@ if [[ "$mode" == check ]]; then
     echo "chart-docs: $chart/README.md is stale (values.yaml or README.md.gotmpl changed); run 'make chart-docs' and commit the result" >&2
     exit 1
   fi
+  write=()
 else
   helm_docs
+  write=(--write)
 fi
-"$root/.tools/bin/uv" run --frozen --project "$root" python "$root/scripts/chart_schema_sync.py" "$chart"
+"$root/.tools/bin/uv" run --frozen --project "$root" python "$root/scripts/chart_schema_sync.py" "${write[@]}" "$chart"

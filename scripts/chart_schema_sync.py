@@ -1,16 +1,36 @@
-"""Check that the chart's values.yaml, values.schema.json and README table agree.
+"""Keep the chart's values.yaml, values.schema.json and README table in agreement, and generate
+the schema's Kubernetes definitions from Kubernetes' own OpenAPI schemas.
 
-helm-docs builds the README table from values.yaml, so the table covers a key exactly when
-values.yaml documents it. This check closes the loop with the schema:
+Kubernetes definitions. The values that go into a manifest as they are (resources, affinity,
+tolerations, topology spread constraints, probes, security contexts, NetworkPolicy peers, ports
+and egress rules, env `valueFrom`) are checked against Kubernetes' definitions, not hand-written
+rules: the hand-written part of values.schema.json refers to `#/definitions/io.k8s...`, and this
+script copies those definitions and everything they refer to from the JSON schemas of Kubernetes
+KUBERNETES_VERSION that `kubernetes-validate` ships (installed offline into .tools/ by
+scripts/install-tools.sh), then
+- sets `additionalProperties: false` on every object with properties: the API server drops
+  unknown fields, or rejects them with strict field validation, so a misspelt key never works;
+- adds what the API server validates but the OpenAPI schemas leave out (OVERLAYS): enums such
+  as the protocol (TCP, UDP, SCTP), CIDR patterns, port numbers 1-65535 or IANA service names,
+  minimums, and the field combinations a NetworkPolicy peer, a toleration and a seccomp profile
+  allow.
+
+Agreement. helm-docs builds the README table from values.yaml, so the table covers a key exactly
+when values.yaml documents it. This check closes the loop with the schema:
 - values.yaml itself satisfies the schema;
 - every key values.yaml sets under `global` and `defaults` is a schema property (no stale docs);
 - every schema property under `global` and `defaults` has a README row, itself or through
-  its children (no undocumented keys), and every README row has a description.
-Usage: python scripts/chart_schema_sync.py charts/mcp-servers
+  its children (no undocumented keys), and every README row has a description;
+- the `io.k8s.*` definitions are exactly what this script generates.
+
+Usage: python scripts/chart_schema_sync.py [--write] charts/mcp-servers
+  --write  regenerate the `io.k8s.*` definitions in values.schema.json first
 """
 
 from __future__ import annotations
 
+import copy
+import importlib.util
 import json
 import re
 import sys
@@ -22,6 +42,157 @@ import jsonschema
 import yaml
 
 README_ROW = re.compile(r"^\| (?P<key>[^|]+?) \| (?P<type>[^|]+?) \| .* \| (?P<desc>[^|]*?) \|$")
+ROOT = Path(__file__).resolve().parents[1]
+
+# The newest Kubernetes the chart is tested against (kubeconform in tests/chart, the local
+# cluster of scripts/local-node.sh); a field it lacks is refused, a newer one may be added.
+KUBERNETES_VERSION = "1.34"
+KUBERNETES_PREFIX = "io.k8s."
+LOCAL_REF = "#/definitions/"
+SOURCE_REF = "#/$defs/"
+
+# Kubernetes' own grammars (k8s.io/apimachinery/pkg/util/validation, Go's net.ParseCIDR).
+OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = f"{OCTET}(\\.{OCTET}){{3}}"
+H16 = "[0-9a-fA-F]{1,4}"
+LS32 = f"({H16}:{H16}|{IPV4})"
+IPV6 = "|".join(  # RFC 3986, section 3.2.2
+    [
+        f"({H16}:){{6}}{LS32}",
+        f"::({H16}:){{5}}{LS32}",
+        f"({H16})?::({H16}:){{4}}{LS32}",
+        f"(({H16}:){{0,1}}{H16})?::({H16}:){{3}}{LS32}",
+        f"(({H16}:){{0,2}}{H16})?::({H16}:){{2}}{LS32}",
+        f"(({H16}:){{0,3}}{H16})?::{H16}:{LS32}",
+        f"(({H16}:){{0,4}}{H16})?::{LS32}",
+        f"(({H16}:){{0,5}}{H16})?::{H16}",
+        f"(({H16}:){{0,6}}{H16})?::",
+    ]
+)
+CIDR = f"^({IPV4}/(3[0-2]|[12]?[0-9])|({IPV6})/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$"
+# IsValidPortName: at most 15 of a-z, 0-9 and '-', at least one letter, no '--', no edge '-'.
+IANA_SVC_NAME = "^([a-z0-9]+-)*[a-z0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+PORT_NUMBER = {"type": "integer", "minimum": 1, "maximum": 65535}
+PORT = {
+    "type": ["integer", "string"],
+    "minimum": 1,
+    "maximum": 65535,
+    "maxLength": 15,
+    "pattern": IANA_SVC_NAME,
+}
+ID = {"type": "integer", "minimum": 0, "maximum": 2147483647}
+NON_NEGATIVE = {"type": "integer", "minimum": 0}
+WEIGHT = {"type": "integer", "minimum": 1, "maximum": 100}
+EXISTS = {"const": "Exists"}
+LABEL_SELECTOR_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"]
+SECCOMP_TYPES = ["Localhost", "RuntimeDefault", "Unconfined"]
+LOCALHOST_NEEDS_A_PROFILE = {
+    "if": {"properties": {"type": {"const": "Localhost"}}, "required": ["type"]},
+    "then": {"required": ["localhostProfile"]},
+}
+
+# What the API server validates beyond the OpenAPI schema: definition -> property -> the schema
+# that replaces the property's type (its description stays); "" patches the definition itself.
+OVERLAYS: dict[str, dict[str, dict[str, Any]]] = {
+    "io.k8s.api.networking.v1.NetworkPolicyPeer": {
+        # "must specify a peer"; "may not specify both ipBlock and another peer".
+        "": {"minProperties": 1, "dependencies": {"ipBlock": {"maxProperties": 1}}},
+    },
+    "io.k8s.api.networking.v1.IPBlock": {
+        "cidr": {"type": "string", "pattern": CIDR},
+        "except": {"type": "array", "items": {"type": "string", "pattern": CIDR}},
+    },
+    "io.k8s.api.networking.v1.NetworkPolicyPort": {
+        # endPort needs a numeric port.
+        "": {
+            "dependencies": {"endPort": {"required": ["port"], "properties": {"port": PORT_NUMBER}}}
+        },
+        "port": PORT,
+        "endPort": PORT_NUMBER,
+        "protocol": {"enum": ["TCP", "UDP", "SCTP"]},
+    },
+    "io.k8s.api.core.v1.HTTPGetAction": {
+        "port": PORT,
+        "scheme": {"enum": ["HTTP", "HTTPS"]},
+    },
+    "io.k8s.api.core.v1.TCPSocketAction": {"port": PORT},
+    "io.k8s.api.core.v1.GRPCAction": {"port": PORT_NUMBER},
+    "io.k8s.api.core.v1.Probe": {
+        "initialDelaySeconds": NON_NEGATIVE,
+        "timeoutSeconds": NON_NEGATIVE,
+        "periodSeconds": NON_NEGATIVE,
+        "successThreshold": NON_NEGATIVE,
+        "failureThreshold": NON_NEGATIVE,
+        "terminationGracePeriodSeconds": {"type": "integer", "minimum": 1},
+    },
+    "io.k8s.api.core.v1.Toleration": {
+        "": {
+            "allOf": [
+                # "operator must be Exists when `key` is empty"
+                {
+                    "if": {"properties": {"key": {"enum": ["", None]}}},
+                    "then": {"required": ["operator"], "properties": {"operator": EXISTS}},
+                },
+                # "value must be empty when `operator` is 'Exists'"
+                {
+                    "if": {"required": ["operator"], "properties": {"operator": EXISTS}},
+                    "then": {"properties": {"value": {"enum": ["", None]}}},
+                },
+                # "effect must be 'NoExecute' when `tolerationSeconds` is set"
+                {
+                    "if": {"required": ["tolerationSeconds"]},
+                    "then": {
+                        "required": ["effect"],
+                        "properties": {"effect": {"const": "NoExecute"}},
+                    },
+                },
+            ]
+        },
+        "operator": {"enum": ["", "Equal", "Exists"]},
+        "effect": {"enum": ["", "NoSchedule", "PreferNoSchedule", "NoExecute"]},
+    },
+    "io.k8s.api.core.v1.TopologySpreadConstraint": {
+        "maxSkew": {"type": "integer", "minimum": 1},
+        "minDomains": {"type": "integer", "minimum": 1},
+        "whenUnsatisfiable": {"enum": ["DoNotSchedule", "ScheduleAnyway"]},
+        "nodeAffinityPolicy": {"enum": ["Honor", "Ignore"]},
+        "nodeTaintsPolicy": {"enum": ["Honor", "Ignore"]},
+    },
+    "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement": {
+        "operator": {"enum": LABEL_SELECTOR_OPERATORS},
+    },
+    "io.k8s.api.core.v1.NodeSelectorRequirement": {
+        "operator": {"enum": [*LABEL_SELECTOR_OPERATORS, "Gt", "Lt"]},
+    },
+    "io.k8s.api.core.v1.PreferredSchedulingTerm": {"weight": WEIGHT},
+    "io.k8s.api.core.v1.WeightedPodAffinityTerm": {"weight": WEIGHT},
+    "io.k8s.api.core.v1.SeccompProfile": {
+        "": LOCALHOST_NEEDS_A_PROFILE,
+        "type": {"enum": SECCOMP_TYPES},
+    },
+    "io.k8s.api.core.v1.AppArmorProfile": {
+        "": LOCALHOST_NEEDS_A_PROFILE,
+        "type": {"enum": SECCOMP_TYPES},
+    },
+    "io.k8s.api.core.v1.PodSecurityContext": {
+        "runAsUser": ID,
+        "runAsGroup": ID,
+        "fsGroup": ID,
+        "supplementalGroups": {"type": "array", "items": ID},
+        "fsGroupChangePolicy": {"enum": ["OnRootMismatch", "Always"]},
+        "supplementalGroupsPolicy": {"enum": ["Merge", "Strict"]},
+        "seLinuxChangePolicy": {"enum": ["MountOption", "Recursive"]},
+    },
+    "io.k8s.api.core.v1.SecurityContext": {
+        "runAsUser": ID,
+        "runAsGroup": ID,
+        "procMount": {"enum": ["Default", "Unmasked"]},
+    },
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": {
+        # The templates parse quantities and say what is wrong (mcp-servers.quantity).
+        "": {"type": ["string", "number"], "oneOf": None},
+    },
+}
 
 
 def resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +203,106 @@ def resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
             target = target[part]
         node = target
     return node
+
+
+def refs(node: Any) -> Iterator[str]:
+    """Names of the definitions a schema node refers to."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value.removeprefix(LOCAL_REF).removeprefix(SOURCE_REF)
+            else:
+                yield from refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from refs(item)
+
+
+def kubernetes_schemas() -> Path:
+    """kubernetes-validate's schema directory: this interpreter's, else the one in .tools/."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    packages = [Path(spec.origin).parent] if spec and spec.origin else []
+    packages += sorted(ROOT.glob(".tools/py-venv/lib/python3*/site-packages/kubernetes_validate"))
+    for package in packages:
+        directory = package / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}.0-local"
+        if (directory / "_definitions.json").is_file():
+            return directory
+    raise SystemExit(
+        f"chart-docs: the Kubernetes {KUBERNETES_VERSION} schemas of kubernetes-validate are "
+        "not installed; run 'make tools'"
+    )
+
+
+def strict(node: Any) -> Any:
+    """Local references, and no unknown fields in any object that lists its fields."""
+    if isinstance(node, list):
+        return [strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {
+        key: value.replace(SOURCE_REF, LOCAL_REF) if key == "$ref" else strict(value)
+        for key, value in node.items()
+    }
+    if "properties" in node and "additionalProperties" not in node:
+        node["additionalProperties"] = False
+    return node
+
+
+def overlay(name: str, definition: dict[str, Any]) -> dict[str, Any]:
+    for field, patch in OVERLAYS.get(name, {}).items():
+        if field == "":
+            definition.update(patch)
+            definition = {key: value for key, value in definition.items() if value is not None}
+            continue
+        original = definition["properties"][field]
+        described = {"description": original["description"]} if "description" in original else {}
+        replacement = described | copy.deepcopy(patch)
+        # Kubernetes reads null as unset; the templates judge nulls where they matter.
+        if "null" in original.get("type", []) and isinstance(replacement.get("type"), str):
+            replacement["type"] = [replacement["type"], "null"]
+        definition["properties"][field] = replacement
+    return definition
+
+
+def generated_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """The `io.k8s.*` definitions the hand-written part of the schema refers to, transitively."""
+    source = json.loads((kubernetes_schemas() / "_definitions.json").read_text())["$defs"]
+    own = {k: v for k, v in schema["definitions"].items() if not k.startswith(KUBERNETES_PREFIX)}
+    own_schema = {key: value for key, value in schema.items() if key != "definitions"}
+    pending = [name for name in refs([own_schema, own]) if name.startswith(KUBERNETES_PREFIX)]
+    generated: dict[str, Any] = {}
+    while pending:
+        name = pending.pop()
+        if name in generated:
+            continue
+        if name not in source:
+            raise SystemExit(f"chart-docs: Kubernetes {KUBERNETES_VERSION} has no {name}")
+        generated[name] = overlay(name, strict(copy.deepcopy(source[name])))
+        pending += refs(generated[name])
+    return dict(sorted(generated.items()))
+
+
+def stale_definitions(schema: dict[str, Any]) -> list[str]:
+    """How the schema's `io.k8s.*` definitions differ from the generated ones."""
+    want = generated_definitions(schema)
+    have = {k: v for k, v in schema["definitions"].items() if k.startswith(KUBERNETES_PREFIX)}
+    found = [f"definitions.{name} is missing" for name in want if name not in have]
+    found += [f"definitions.{name} is referred to by nothing" for name in have if name not in want]
+    found += [
+        f"definitions.{name} is not what scripts/chart_schema_sync.py generates from "
+        f"Kubernetes {KUBERNETES_VERSION}"
+        for name in want
+        if name in have and have[name] != want[name]
+    ]
+    return [f"values.schema.json: {problem}; run 'make chart-docs'" for problem in found]
+
+
+def write_definitions(chart: Path) -> None:
+    path = chart / "values.schema.json"
+    schema = json.loads(path.read_text())
+    own = {k: v for k, v in schema["definitions"].items() if not k.startswith(KUBERNETES_PREFIX)}
+    schema["definitions"] = own | generated_definitions(schema)
+    path.write_text(json.dumps(schema, indent=2) + "\n")
 
 
 def value_paths(
@@ -77,7 +348,8 @@ def readme_rows(readme: str) -> dict[str, str]:
 def problems(chart: Path) -> list[str]:
     schema = json.loads((chart / "values.schema.json").read_text())
     values = yaml.safe_load((chart / "values.yaml").read_text())
-    found = [
+    found = stale_definitions(schema)
+    found += [
         f"values.yaml: {error.json_path}: {error.message}"
         for error in jsonschema.Draft7Validator(schema).iter_errors(values)
     ]
@@ -101,7 +373,11 @@ def problems(chart: Path) -> list[str]:
 
 
 def main() -> int:
-    chart = Path(sys.argv[1])
+    args = sys.argv[1:]
+    write = args[:1] == ["--write"]
+    chart = Path(args[-1])
+    if write:
+        write_definitions(chart)
     found = problems(chart)
     for problem in found:
         print(f"chart-docs: {problem}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,13 @@ VALUES_FILES = tuple(sorted(VALUES_DIR.glob("*.yaml")))
 FEATURES_VALUES = REPO_ROOT / "tests" / "chart" / "features-values.yaml"
 NAMESPACE = "mcp"
 RELEASE = "rel"
+# kubeconform checks every render against each of these (the chart's kubeVersion is >=1.29).
+KUBERNETES_VERSIONS = ["1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0"]
+SCHEMA_LOCATION = str(
+    REPO_ROOT
+    / ".tools/schemas/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
+    / "{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
 
 
 class RenderError(Exception):
@@ -45,10 +53,34 @@ class Render:
         return {obj["metadata"]["name"] for obj in self.all(kind)}
 
 
-def helm(*args: str) -> subprocess.CompletedProcess[str]:
+def tool(name: str, *args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(TOOLS_BIN / "helm"), *args], capture_output=True, text=True, check=False
+        [str(TOOLS_BIN / name), *args], capture_output=True, text=True, check=False, cwd=cwd
     )
+
+
+def helm(*args: str) -> subprocess.CompletedProcess[str]:
+    return tool("helm", *args)
+
+
+def kubeconform(version: str, *paths: Path, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """kubeconform's JSON report on rendered manifests, strict, against the offline schemas."""
+    result = tool(
+        "kubeconform",
+        "-strict",
+        "-summary",
+        "-verbose",
+        "-output",
+        "json",
+        "-kubernetes-version",
+        version,
+        "-schema-location",
+        SCHEMA_LOCATION,
+        "-skip",
+        ",".join(skip),
+        *map(str, paths),
+    )
+    return json.loads(result.stdout)
 
 
 @functools.cache

@@ -1,19 +1,26 @@
-"""Bad values fail the render with a message that names the key.
+"""Bad values fail the render with a message that names the key; valid but unusual ones render.
 
 Schema failures come from values.schema.json (helm prints the JSON path); template failures come
-from `fail` in templates/_helpers.tpl and name `servers.<name>.<key>`.
+from `fail` in templates/_helpers.tpl and name `servers.<name>.<key>`. Everything Kubernetes
+itself accepts must keep rendering (UNUSUAL_CASES), and those renders pass kubeconform.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
-from helm_render import VALUES_DIR, render_error
+import yaml
+from crd_schemas import CRD_SCHEMAS
+from helm_render import KUBERNETES_VERSIONS, VALUES_DIR, kubeconform, render, render_error
 
 TODO = (VALUES_DIR / "todo.yaml",)
 GREETER = (VALUES_DIR / "greeter-code.yaml",)
 EVERYTHING = (VALUES_DIR / "everything.yaml",)
 MINIMAL = '{"image":{"repository":"mcp-servers/todo"}}'
 OPT_OUT = " or set servers.todo.allowPrivileged: true only for an image that cannot run otherwise"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
 
 SCHEMA_CASES = [
     (
@@ -184,6 +191,237 @@ SCHEMA_CASES = [
         (),
         ['servers={"todo":"mcp-servers/todo"}'],
         "at '/servers/todo': got string, want object",
+    ),
+    # Kubernetes' own definitions (generated into values.schema.json from its OpenAPI schemas).
+    (
+        "egress-to-written-as-a-map",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"to":{"podSelector":{}},"ports":[{"port":5432}]}]'],
+        "at '/servers/todo/networkPolicy/egress/0/to': got object, want",
+    ),
+    (
+        "ingress-rule-pasted-as-a-peer",
+        TODO,
+        [
+            'servers.todo.networkPolicy.ingressFrom=[{"from":[{"podSelector":{}}],'
+            '"ports":[{"port":8001}]}]'
+        ],
+        "at '/servers/todo/networkPolicy/ingressFrom/0': additional properties 'from', 'ports' "
+        "not allowed",
+    ),
+    (
+        "peer-pasted-as-an-egress-rule",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"podSelector":{"matchLabels":{"app":"db"}}}]'],
+        "at '/servers/todo/networkPolicy/egress/0': additional properties 'podSelector' not "
+        "allowed",
+    ),
+    (
+        "metrics-peers-written-as-a-map",
+        TODO,
+        ['servers.todo.networkPolicy.metricsFrom={"podSelector":{}}'],
+        "at '/servers/todo/networkPolicy/metricsFrom': got object, want",
+    ),
+    (
+        "peer-empty",
+        TODO,
+        ["servers.todo.networkPolicy.ingressFrom=[{}]"],
+        "at '/servers/todo/networkPolicy/ingressFrom/0': minProperties: got 0, want 1",
+    ),
+    (
+        "peer-ip-block-and-selector",
+        TODO,
+        [
+            'servers.todo.networkPolicy.ingressFrom=[{"ipBlock":{"cidr":"10.0.0.0/8"},'
+            '"podSelector":{}}]'
+        ],
+        "at '/servers/todo/networkPolicy/ingressFrom/0': maxProperties: got 2, want 1",
+    ),
+    (
+        "cidr-prefix-too-long",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"to":[{"ipBlock":{"cidr":"10.0.0.0/33"}}]}]'],
+        "at '/servers/todo/networkPolicy/egress/0/to/0/ipBlock/cidr': '10.0.0.0/33' does not "
+        "match pattern",
+    ),
+    (
+        "cidr-octet-too-big",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"to":[{"ipBlock":{"cidr":"10.0.0.256/24"}}]}]'],
+        "at '/servers/todo/networkPolicy/egress/0/to/0/ipBlock/cidr': '10.0.0.256/24' does not "
+        "match pattern",
+    ),
+    (
+        "cidr-without-prefix",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"to":[{"ipBlock":{"cidr":"10.1.2.3"}}]}]'],
+        "at '/servers/todo/networkPolicy/egress/0/to/0/ipBlock/cidr': '10.1.2.3' does not "
+        "match pattern",
+    ),
+    (
+        "cidr-except-invalid",
+        TODO,
+        [
+            'servers.todo.networkPolicy.egress=[{"to":[{"ipBlock":{"cidr":"2001:db8::/32",'
+            '"except":["2001:db8::/129"]}}]}]'
+        ],
+        "at '/servers/todo/networkPolicy/egress/0/to/0/ipBlock/except/0': '2001:db8::/129' "
+        "does not match pattern",
+    ),
+    (
+        "protocol-lower-case",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"ports":[{"port":5432,"protocol":"tcp"}]}]'],
+        "at '/servers/todo/networkPolicy/egress/0/ports/0/protocol': value must be one of "
+        "'TCP', 'UDP', 'SCTP'",
+    ),
+    (
+        "port-number-as-string",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"ports":[{"port":"8080","protocol":"TCP"}]}]'],
+        "at '/servers/todo/networkPolicy/egress/0/ports/0/port': '8080' does not match pattern",
+    ),
+    (
+        "port-out-of-range",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"ports":[{"port":70000}]}]'],
+        "at '/servers/todo/networkPolicy/egress/0/ports/0/port': maximum: got 70,000, want 65,535",
+    ),
+    (
+        "end-port-with-a-named-port",
+        TODO,
+        ['servers.todo.networkPolicy.egress=[{"ports":[{"port":"postgres","endPort":5440}]}]'],
+        "at '/servers/todo/networkPolicy/egress/0/ports/0/port': got string, want integer",
+    ),
+    (
+        "probe-port-number-as-string",
+        TODO,
+        ['servers.todo.livenessProbe={"httpGet":{"path":"/health","port":"8001"}}'],
+        "at '/servers/todo/livenessProbe/httpGet/port': '8001' does not match pattern",
+    ),
+    (
+        "probe-handler-without-port",
+        TODO,
+        ['servers.todo.readinessProbe={"httpGet":{"path":"/ready"}}'],
+        "at '/servers/todo/readinessProbe/httpGet': missing property 'port'",
+    ),
+    (
+        "toleration-operator-lower-case",
+        TODO,
+        ['servers.todo.tolerations=[{"key":"pool","operator":"exists"}]'],
+        "at '/servers/todo/tolerations/0/operator': value must be one of '', 'Equal', 'Exists'",
+    ),
+    (
+        "toleration-seconds-without-no-execute",
+        TODO,
+        [
+            'servers.todo.tolerations=[{"key":"pool","operator":"Exists","effect":"NoSchedule",'
+            '"tolerationSeconds":60}]'
+        ],
+        "at '/servers/todo/tolerations/0/effect': value must be 'NoExecute'",
+    ),
+    (
+        "affinity-field-misspelt",
+        TODO,
+        ['servers.todo.affinity={"nodeAfinity":{}}'],
+        "at '/servers/todo/affinity': additional properties 'nodeAfinity' not allowed",
+    ),
+    (
+        "affinity-operator-unknown",
+        TODO,
+        [
+            'servers.todo.affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":'
+            '{"nodeSelectorTerms":[{"matchExpressions":[{"key":"pool","operator":"Equals",'
+            '"values":["mcp"]}]}]}}}'
+        ],
+        "/matchExpressions/0/operator': value must be one of 'In', 'NotIn', 'Exists', "
+        "'DoesNotExist', 'Gt', 'Lt'",
+    ),
+    (
+        "topology-spread-when-unsatisfiable-unknown",
+        TODO,
+        [
+            'servers.todo.topologySpreadConstraints=[{"maxSkew":1,'
+            '"topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"Schedule"}]'
+        ],
+        "at '/servers/todo/topologySpreadConstraints/0/whenUnsatisfiable': value must be one of "
+        "'DoNotSchedule', 'ScheduleAnyway'",
+    ),
+    (
+        "topology-spread-max-skew-zero",
+        TODO,
+        [
+            'servers.todo.topologySpreadConstraints=[{"maxSkew":0,'
+            '"topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"ScheduleAnyway"}]'
+        ],
+        "at '/servers/todo/topologySpreadConstraints/0/maxSkew': minimum: got 0, want 1",
+    ),
+    (
+        "security-context-field-misspelt",
+        TODO,
+        ["servers.todo.securityContext.runAsNonroot=true"],
+        "at '/servers/todo/securityContext': additional properties 'runAsNonroot' not allowed",
+    ),
+    (
+        "seccomp-type-lower-case",
+        TODO,
+        ['servers.todo.podSecurityContext.seccompProfile={"type":"runtime/default"}'],
+        "at '/servers/todo/podSecurityContext/seccompProfile/type': value must be one of "
+        "'Localhost', 'RuntimeDefault', 'Unconfined'",
+    ),
+    (
+        "seccomp-localhost-without-profile",
+        TODO,
+        ['servers.todo.securityContext.seccompProfile={"type":"Localhost"}'],
+        "at '/servers/todo/securityContext/seccompProfile': missing property 'localhostProfile'",
+    ),
+    (
+        "run-as-user-negative",
+        TODO,
+        ["servers.todo.podSecurityContext.runAsUser=-1"],
+        "at '/servers/todo/podSecurityContext/runAsUser': minimum: got -1, want 0",
+    ),
+    (
+        "resources-key-misspelt",
+        TODO,
+        ['servers.todo.resources.limit={"cpu":"1"}'],
+        "at '/servers/todo/resources': additional properties 'limit' not allowed",
+    ),
+    (
+        "resources-quantity-not-scalar",
+        TODO,
+        ['servers.todo.resources.limits.cpu={"cores":1}'],
+        "at '/servers/todo/resources/limits/cpu': got object, want",
+    ),
+    (
+        "env-value-from-misspelt",
+        TODO,
+        ['servers.todo.env={"TOKEN":{"valueFrom":{"secretRef":{"name":"s","key":"k"}}}}'],
+        "at '/servers/todo/env/TOKEN/valueFrom': additional properties 'secretRef' not allowed",
+    ),
+    (
+        "sessions-max-zero",
+        EVERYTHING,
+        ["servers.everything.sessions.max=0"],
+        "at '/servers/everything/sessions/max': minimum: got 0, want 1",
+    ),
+    (
+        "sessions-idle-timeout-as-duration",
+        EVERYTHING,
+        ['servers.everything.sessions.idleTimeoutSeconds="30m"'],
+        "at '/servers/everything/sessions/idleTimeoutSeconds': got string, want integer",
+    ),
+    (
+        "max-request-bytes-below-an-initialize",
+        TODO,
+        ["servers.todo.maxRequestBytes=512"],
+        "at '/servers/todo/maxRequestBytes': minimum: got 512, want 1,024",
+    ),
+    (
+        "sessions-max-above-the-runtime-bound",
+        EVERYTHING,
+        ["servers.everything.sessions.max=2000000"],
+        "at '/servers/everything/sessions/max': maximum: got 2",
     ),
 ]
 
@@ -405,6 +643,322 @@ TEMPLATE_CASES = [
         'servers.todo.securityContext.capabilities.add: ["NET_ADMIN"] adds Linux capabilities; '
         "remove it" + OPT_OUT,
     ),
+    # Resource quantities: Kubernetes' grammar, not negative, memory a container can run in,
+    # requests within limits.
+    (
+        "cpu-not-a-quantity",
+        TODO,
+        ['servers.todo.resources.limits.cpu="half a core"'],
+        'servers.todo.resources.limits.cpu: "half a core" is not a Kubernetes quantity; use a '
+        "number with an optional suffix",
+    ),
+    (
+        "memory-not-a-quantity",
+        TODO,
+        ['servers.todo.resources.requests.memory="lots"'],
+        'servers.todo.resources.requests.memory: "lots" is not a Kubernetes quantity',
+    ),
+    (
+        "memory-unit-not-kubernetes",
+        TODO,
+        ['servers.todo.resources.limits.memory="512MB"'],
+        'servers.todo.resources.limits.memory: "512MB" is not a Kubernetes quantity',
+    ),
+    (
+        "memory-unit-lower-case",
+        TODO,
+        ['servers.todo.resources.requests.memory="256mi"'],
+        'servers.todo.resources.requests.memory: "256mi" is not a Kubernetes quantity',
+    ),
+    (
+        "cpu-negative",
+        TODO,
+        ['servers.todo.resources.requests.cpu="-100m"'],
+        'servers.todo.resources.requests.cpu: "-100m" is negative; a resource quantity cannot '
+        "be below 0",
+    ),
+    (
+        "memory-negative-number",
+        TODO,
+        ["servers.todo.resources.limits.memory=-1"],
+        "servers.todo.resources.limits.memory: -1 is negative",
+    ),
+    (
+        "memory-limit-without-unit",
+        TODO,
+        ["servers.todo.resources.limits.memory=512"],
+        "servers.todo.resources.limits.memory: 512 is 512 bytes (a memory quantity without a "
+        "unit counts bytes); a container cannot run in less than 6Mi (runc's container init is "
+        "OOM-killed below a few MiB and Docker refuses memory limits under 6 MiB): give a unit, "
+        "e.g. 512Mi",
+    ),
+    (
+        "memory-request-without-unit",
+        TODO,
+        ['servers.todo.resources.requests.memory="256"'],
+        "servers.todo.resources.requests.memory: 256 is 256 bytes",
+    ),
+    (
+        "memory-limit-below-runc-minimum",
+        TODO,
+        ['servers.todo.resources.limits.memory="4Mi"'],
+        "servers.todo.resources.limits.memory: 4Mi is 4194304 bytes",
+    ),
+    (
+        "cpu-request-above-limit",
+        TODO,
+        ['servers.todo.resources.requests.cpu="2"'],
+        "servers.todo.resources.requests.cpu: 2 is more than servers.todo.resources.limits.cpu "
+        "(500m); a request cannot exceed its limit",
+    ),
+    (
+        "memory-request-above-limit",
+        TODO,
+        ['servers.todo.resources.requests.memory="1Gi"'],
+        "servers.todo.resources.requests.memory: 1Gi is more than "
+        "servers.todo.resources.limits.memory (512Mi)",
+    ),
+    (
+        "request-above-limit-from-defaults",
+        GREETER,
+        ["defaults.resources.requests.cpu=1"],
+        "servers.greeter.resources.requests.cpu: 1 is more than "
+        "servers.greeter.resources.limits.cpu (500m)",
+    ),
+    (
+        "extended-resource-request-above-limit",
+        TODO,
+        [
+            'servers.todo.resources.requests.ephemeral-storage="2Gi"',
+            'servers.todo.resources.limits.ephemeral-storage="1Gi"',
+        ],
+        "servers.todo.resources.requests.ephemeral-storage: 2Gi is more than "
+        "servers.todo.resources.limits.ephemeral-storage (1Gi)",
+    ),
+    # PodDisruptionBudget.
+    (
+        "pdb-percentage-above-100",
+        TODO,
+        ['servers.todo.podDisruptionBudget.maxUnavailable="150%"'],
+        'servers.todo.podDisruptionBudget.maxUnavailable: "150%" is more than 100%; use a '
+        "percentage from 0% to 100% or a number of pods",
+    ),
+    # Probes aimed at a port the container does not expose.
+    (
+        "probe-port-number-not-exposed",
+        TODO,
+        ['servers.todo.livenessProbe={"httpGet":{"path":"/health","port":8080}}'],
+        "servers.todo.livenessProbe.httpGet.port: 8080 is not a port the container exposes; "
+        "use http or 8001 (servers.todo.port)",
+    ),
+    (
+        "probe-port-name-not-exposed",
+        TODO,
+        ['servers.todo.readinessProbe={"tcpSocket":{"port":"metrics"}}'],
+        'servers.todo.readinessProbe.tcpSocket.port: "metrics" is not a port the container '
+        "exposes; use http or 8001 (servers.todo.port)",
+    ),
+    (
+        "probe-grpc-port-not-exposed",
+        TODO,
+        ['servers.todo.startupProbe={"grpc":{"port":9090}}'],
+        "servers.todo.startupProbe.grpc.port: 9090 is not a port the container exposes; use "
+        "8001 (servers.todo.port)",
+    ),
+    (
+        "probe-port-from-defaults-not-exposed",
+        GREETER,
+        ["defaults.livenessProbe.httpGet.port=9000"],
+        "servers.greeter.livenessProbe.httpGet.port: 9000 is not a port the container exposes; "
+        "use http or 8000 (servers.greeter.port)",
+    ),
+    # Image references.
+    (
+        "repository-with-tag",
+        TODO,
+        ['servers.todo.image.repository="mcp-servers/todo:0.2.0"'],
+        'servers.todo.image.repository: "mcp-servers/todo:0.2.0" contains a tag; set the '
+        'repository to "mcp-servers/todo" and servers.todo.image.tag to "0.2.0"',
+    ),
+    (
+        "repository-with-registry-port-and-tag",
+        TODO,
+        ['servers.todo.image.repository="localhost:5000/mcp-servers/todo:0.2.0"'],
+        'servers.todo.image.repository: "localhost:5000/mcp-servers/todo:0.2.0" contains a tag',
+    ),
+    (
+        "repository-with-digest",
+        TODO,
+        [f'servers.todo.image.repository="mcp-servers/todo@{DIGEST}"'],
+        f'servers.todo.image.repository: "mcp-servers/todo@{DIGEST}" contains a digest; set the '
+        f'repository to "mcp-servers/todo" and servers.todo.image.digest to "{DIGEST}"',
+    ),
+    (
+        "repository-with-tag-and-digest",
+        TODO,
+        [f'servers.todo.image.repository="ghcr.io/acme/todo:1.0@{DIGEST}"'],
+        f'servers.todo.image.repository: "ghcr.io/acme/todo:1.0@{DIGEST}" contains a digest; set '
+        f'the repository to "ghcr.io/acme/todo" and servers.todo.image.digest to "{DIGEST}"',
+    ),
+    (
+        "repository-with-url-scheme",
+        TODO,
+        ['servers.todo.image.repository="https://ghcr.io/acme/todo"'],
+        'servers.todo.image.repository: "https://ghcr.io/acme/todo" starts with a URL scheme; an '
+        'image reference has none: use "ghcr.io/acme/todo"',
+    ),
+    (
+        "repository-upper-case",
+        TODO,
+        ['servers.todo.image.repository="Acme/MCP-Todo"'],
+        'servers.todo.image.repository: "Acme/MCP-Todo" has upper-case letters; repository '
+        "paths are lower case",
+    ),
+    (
+        "repository-with-space",
+        TODO,
+        ['servers.todo.image.repository="mcp servers/todo"'],
+        'servers.todo.image.repository: "mcp servers/todo" is not an image repository',
+    ),
+    (
+        "digest-in-tag",
+        TODO,
+        [f'servers.todo.image.tag="{DIGEST}"'],
+        f'servers.todo.image.tag: "{DIGEST}" is a digest; put it in servers.todo.image.digest',
+    ),
+    (
+        "digest-with-at-in-tag",
+        TODO,
+        [f'servers.todo.image.tag="@{DIGEST}"'],
+        f'servers.todo.image.tag: "@{DIGEST}" is a digest; put it in servers.todo.image.digest',
+    ),
+    (
+        "tag-invalid",
+        TODO,
+        ['servers.todo.image.tag="0.1.0 beta"'],
+        'servers.todo.image.tag: "0.1.0 beta" is not an image tag',
+    ),
+    (
+        "registry-with-url-scheme",
+        TODO,
+        ['servers.todo.image.registry="https://registry.example.com"'],
+        'servers.todo.image.registry: "https://registry.example.com" starts with a URL scheme; '
+        'give the registry host (and port or path) without it: "registry.example.com"',
+    ),
+    (
+        "global-registry-with-url-scheme",
+        TODO,
+        ['global.imageRegistry="http://registry.example.com:5000"'],
+        'global.imageRegistry: "http://registry.example.com:5000" starts with a URL scheme',
+    ),
+    (
+        "test-image-repository-with-tag",
+        TODO,
+        ['servers.todo.test.image.repository="mcp-servers/runtime:0.1.0"'],
+        'servers.todo.test.image.repository: "mcp-servers/runtime:0.1.0" contains a tag',
+    ),
+    # The restricted pod: no seccomp opt-out, no null slipping past the non-root guard.
+    (
+        "seccomp-unconfined-container",
+        TODO,
+        ['servers.todo.securityContext.seccompProfile={"type":"Unconfined"}'],
+        "servers.todo.securityContext.seccompProfile.type: Unconfined runs the server without a "
+        "seccomp filter; use RuntimeDefault or Localhost" + OPT_OUT,
+    ),
+    (
+        "seccomp-unconfined-pod",
+        TODO,
+        ['servers.todo.podSecurityContext.seccompProfile={"type":"Unconfined"}'],
+        "servers.todo.podSecurityContext.seccompProfile.type: Unconfined runs the server without "
+        "a seccomp filter",
+    ),
+    (
+        "seccomp-removed-everywhere",
+        TODO,
+        [
+            "defaults.podSecurityContext.seccompProfile=null",
+            "defaults.securityContext.seccompProfile=null",
+        ],
+        "servers.todo.podSecurityContext.seccompProfile: unset here and in "
+        "servers.todo.securityContext, so the server runs without a seccomp filter; set type "
+        "RuntimeDefault or Localhost" + OPT_OUT,
+    ),
+    (
+        "run-as-non-root-null",
+        TODO,
+        ["servers.todo.securityContext.runAsNonRoot=null"],
+        "servers.todo.securityContext.runAsNonRoot: null drops the check that the server runs as "
+        "non-root; remove it to keep the default, set true" + OPT_OUT,
+    ),
+    (
+        "run-as-user-null",
+        TODO,
+        ["servers.todo.podSecurityContext.runAsUser=null"],
+        "servers.todo.podSecurityContext.runAsUser: null leaves the UID to the image, which may "
+        "be root; remove it to keep the default, use a non-root UID" + OPT_OUT,
+    ),
+    (
+        "run-as-non-root-removed-everywhere",
+        TODO,
+        [
+            "defaults.podSecurityContext.runAsNonRoot=null",
+            "defaults.securityContext.runAsNonRoot=null",
+        ],
+        "servers.todo.podSecurityContext.runAsNonRoot: unset here and in "
+        "servers.todo.securityContext, so nothing stops the image from running as root; set it "
+        "to true" + OPT_OUT,
+    ),
+    (
+        "security-context-null",
+        TODO,
+        ["servers.todo.securityContext=null"],
+        "servers.todo.securityContext: null drops the restricted defaults (non-root user, no "
+        "privilege escalation, seccomp); remove it to keep them, override single fields" + OPT_OUT,
+    ),
+    (
+        "privilege-escalation-null",
+        TODO,
+        ["servers.todo.securityContext.allowPrivilegeEscalation=null"],
+        "servers.todo.securityContext.allowPrivilegeEscalation: null lets the server gain "
+        "privileges (setuid), as true does; remove it to keep the default, set false" + OPT_OUT,
+    ),
+    # NetworkPolicy: what a schema cannot compare.
+    (
+        "end-port-below-port",
+        TODO,
+        [
+            'servers.todo.networkPolicy.egress=[{"ports":[{"port":53},{"port":8100,"endPort":8000}]}]'
+        ],
+        "servers.todo.networkPolicy.egress[0].ports[1].endPort: 8000 is below port 8100",
+    ),
+    # Secret-looking variables as literal env values (they would sit in a ConfigMap).
+    *[
+        (
+            f"secret-looking-env-{name.lower()}{'' if value else '-empty'}",
+            GREETER,
+            [f'servers.greeter.env={{"{name}":"{value}"}}'],
+            f"servers.greeter.env.{name}: looks like a secret, and a literal value is stored in "
+            "clear text in the ConfigMap greeter-mcp; list it in servers.greeter.secrets (an "
+            "ExternalSecret) or in the Secret named by servers.greeter.existingSecret, or give "
+            "it as {valueFrom: {secretKeyRef: ...}}",
+        )
+        for name, value in [
+            ("MCP_AUTH_TOKEN", "s3cr3t"),
+            ("DATABASE_URL", "postgresql://app:pw@db/app"),
+            ("GITHUB_TOKEN", "ghp_x"),
+            ("DB_PASSWORD", "pw"),
+            ("JWT_SECRET", "x"),
+            ("OPENAI_API_KEY", "sk-x"),
+            ("api_key", "x"),
+            ("MCP_AUTH_TOKEN", ""),
+        ]
+    ],
+    (
+        "session-env-set-by-the-chart",
+        EVERYTHING,
+        ['servers.everything.env={"MCP_MAX_SESSIONS":"10"}'],
+        "servers.everything.env.MCP_MAX_SESSIONS: set by the chart",
+    ),
 ]
 
 
@@ -429,3 +983,278 @@ def test_template_check_fails_naming_the_key(values_files, set_json, message):
 
 def test_there_are_at_least_thirty_cases():
     assert len(SCHEMA_CASES) + len(TEMPLATE_CASES) >= 30
+
+
+# Values Kubernetes accepts, however unusual: the checks above must not refuse any of them.
+UNUSUAL_CASES = [
+    (
+        "cpu-as-numbers-and-exponent",
+        TODO,
+        ['servers.todo.resources={"requests":{"cpu":0.5},"limits":{"cpu":"1e3"}}'],
+    ),
+    (
+        "cpu-request-equal-to-limit-in-other-notation",
+        TODO,
+        ['servers.todo.resources={"requests":{"cpu":"100m"},"limits":{"cpu":0.1}}'],
+    ),
+    (
+        "cpu-request-zero",
+        TODO,
+        ['servers.todo.resources={"requests":{"cpu":0},"limits":{"cpu":"250m"}}'],
+    ),
+    (
+        "memory-decimal-binary-suffix",
+        TODO,
+        ['servers.todo.resources={"requests":{"memory":"1.5Gi"},"limits":{"memory":"1.5Gi"}}'],
+    ),
+    (
+        "memory-in-bytes",
+        TODO,
+        [
+            'servers.todo.resources={"requests":{"memory":"268435456"},"limits":{"memory":"536870912"}}'
+        ],
+    ),
+    (
+        "memory-in-bytes-as-number-and-decimal-suffixes",
+        TODO,
+        ['servers.todo.resources={"requests":{"memory":"300M"},"limits":{"memory":536870912}}'],
+    ),
+    (
+        "memory-exponent",
+        TODO,
+        ['servers.todo.resources={"requests":{"memory":"1e8"},"limits":{"memory":"1E9"}}'],
+    ),
+    (
+        "extra-resources",
+        TODO,
+        [
+            'servers.todo.resources.requests.ephemeral-storage="512Mi"',
+            'servers.todo.resources.limits.ephemeral-storage="1Gi"',
+        ],
+    ),
+    ("pdb-percentage", TODO, ['servers.todo.podDisruptionBudget.maxUnavailable="50%"']),
+    ("pdb-hundred-percent", TODO, ['servers.todo.podDisruptionBudget.maxUnavailable="100%"']),
+    ("pdb-integer", TODO, ["servers.todo.podDisruptionBudget.maxUnavailable=2"]),
+    (
+        "probes-by-number-and-by-name",
+        TODO,
+        [
+            'servers.todo.livenessProbe={"httpGet":{"path":"/health","port":8001,'
+            '"scheme":"HTTP","httpHeaders":[{"name":"X-Probe","value":"1"}]}}',
+            'servers.todo.readinessProbe={"tcpSocket":{"port":"http"},"periodSeconds":0}',
+            'servers.todo.startupProbe={"exec":{"command":["true"]}}',
+        ],
+    ),
+    ("probe-grpc", TODO, ['servers.todo.livenessProbe={"grpc":{"port":8001}}']),
+    (
+        "seccomp-localhost-profile",
+        TODO,
+        [
+            "servers.todo.securityContext.seccompProfile="
+            '{"type":"Localhost","localhostProfile":"profiles/mcp.json"}'
+        ],
+    ),
+    (
+        "seccomp-runtime-default-on-the-pod-only",
+        TODO,
+        ["defaults.securityContext.seccompProfile=null"],
+    ),
+    (
+        "non-root-on-the-container-only",
+        TODO,
+        ["defaults.podSecurityContext.runAsNonRoot=null"],
+    ),
+    (
+        "image-user-with-run-as-non-root",
+        TODO,
+        ["defaults.podSecurityContext.runAsUser=null", "defaults.securityContext.runAsUser=null"],
+    ),
+    (
+        "other-non-root-ids",
+        TODO,
+        [
+            'servers.todo.podSecurityContext={"runAsUser":65532,"runAsGroup":65532,'
+            '"fsGroup":65532,"supplementalGroups":[2000],"fsGroupChangePolicy":"OnRootMismatch"}',
+            'servers.todo.securityContext={"runAsUser":65532,"runAsGroup":65532,'
+            '"capabilities":{"drop":["ALL"]},"procMount":"Default"}',
+        ],
+    ),
+    (
+        "tolerations",
+        TODO,
+        [
+            'servers.todo.tolerations=[{"operator":"Exists"},'
+            '{"key":"pool","operator":"Equal","value":"mcp","effect":"NoSchedule"},'
+            '{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute",'
+            '"tolerationSeconds":30},{"key":"spot","value":"true"}]'
+        ],
+    ),
+    (
+        "affinity",
+        TODO,
+        [
+            'servers.todo.affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":'
+            '{"nodeSelectorTerms":[{"matchExpressions":[{"key":"cpu-count","operator":"Gt",'
+            '"values":["3"]}]}]}},"podAntiAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":'
+            '[{"weight":100,"podAffinityTerm":{"topologyKey":"kubernetes.io/hostname",'
+            '"labelSelector":{"matchExpressions":[{"key":"app.kubernetes.io/name",'
+            '"operator":"In","values":["todo"]}]}}}]}}'
+        ],
+    ),
+    (
+        "topology-spread-with-every-field",
+        TODO,
+        [
+            'servers.todo.topologySpreadConstraints=[{"maxSkew":2,"minDomains":2,'
+            '"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule",'
+            '"nodeAffinityPolicy":"Honor","nodeTaintsPolicy":"Ignore",'
+            '"matchLabelKeys":["pod-template-hash"]}]'
+        ],
+    ),
+    (
+        "network-peers-of-every-kind",
+        TODO,
+        [
+            'servers.todo.networkPolicy.ingressFrom=[{"namespaceSelector":{}},'
+            '{"ipBlock":{"cidr":"10.0.0.0/8","except":["10.1.0.0/16","10.2.3.4/32"]}},'
+            '{"ipBlock":{"cidr":"2001:db8::/64"}},{"ipBlock":{"cidr":"::ffff:192.0.2.0/120"}},'
+            '{"podSelector":{"matchExpressions":[{"key":"app","operator":"Exists"}]}}]',
+            'servers.todo.networkPolicy.egress=[{"to":[{"ipBlock":{"cidr":"0.0.0.0/0",'
+            '"except":["169.254.169.254/32"]}},{"ipBlock":{"cidr":"::/0"}}],'
+            '"ports":[{"port":8000,"endPort":8100,"protocol":"TCP"},{"port":"postgresql"},'
+            '{"port":53,"protocol":"UDP"},{"port":3868,"protocol":"SCTP"}]},'
+            '{"ports":[{"protocol":"TCP"}]},{"to":[{"namespaceSelector":{}}]}]',
+        ],
+    ),
+    (
+        "env-that-only-looks-like-a-secret-from-a-secret",
+        GREETER,
+        [
+            'servers.greeter.env={"DATABASE_URL":{"valueFrom":{"secretKeyRef":{"name":"db",'
+            '"key":"url"}}},"MCP_JWT_PUBLIC_KEY":"-----BEGIN PUBLIC KEY-----",'
+            '"TOKEN_TTL_SECONDS":"60","KEYRING_BACKEND":"file","SECRETS_DIR":"/tmp"}'
+        ],
+    ),
+    (
+        "image-references",
+        TODO,
+        [
+            'servers.todo.image={"registry":"registry.example.com:5000/team",'
+            '"repository":"mcp_servers/todo-server.v2","tag":"v1.2.3_build-4",'
+            f'"digest":"{DIGEST}"}}',
+            'servers.todo.test.image={"registry":"localhost:5000","repository":"mcp-servers/runtime"}',
+        ],
+    ),
+    (
+        "image-repository-with-its-registry",
+        TODO,
+        ['servers.todo.image.repository="ghcr.io/acme/mcp__todo"'],
+    ),
+    (
+        "sessions-and-request-size",
+        EVERYTHING,
+        [
+            'servers.everything.sessions={"max":1,"idleTimeoutSeconds":60}',
+            "servers.everything.maxRequestBytes=1048576",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("values_files", "set_json"),
+    [pytest.param(files, args, id=case) for case, files, args in UNUSUAL_CASES],
+)
+def test_valid_unusual_values_render(values_files, set_json):
+    assert render(values_files, set_json=tuple(set_json)).all("Deployment")
+
+
+@pytest.fixture(scope="module")
+def unusual_renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("unusual")
+    for case, files, args in UNUSUAL_CASES:
+        (directory / f"{case}.yaml").write_text(render(files, set_json=tuple(args)).text)
+    return directory
+
+
+@pytest.mark.parametrize("version", [KUBERNETES_VERSIONS[0], KUBERNETES_VERSIONS[-1]])
+def test_valid_unusual_values_pass_kubeconform(version: str, unusual_renders: Path):
+    report = kubeconform(version, unusual_renders, skip=tuple(CRD_SCHEMAS))
+    problems = [
+        (r["filename"], r["kind"], r["msg"])
+        for r in report["resources"]
+        if r["status"] not in {"statusValid", "statusSkipped"}
+    ]
+    assert problems == []
+    assert report["summary"]["valid"] >= 6 * len(UNUSUAL_CASES)
+
+
+def test_unusual_values_reach_the_manifests():
+    """The values are passed through as written, not dropped on the way."""
+    result = render(TODO, set_json=(UNUSUAL_CASES[0][2][0],))
+    (server,) = result.get("Deployment", "todo-mcp")["spec"]["template"]["spec"]["containers"]
+    assert server["resources"]["requests"]["cpu"] == 0.5
+    case = {name: args for name, _, args in UNUSUAL_CASES}["network-peers-of-every-kind"]
+    policy = render(TODO, set_json=tuple(case)).get("NetworkPolicy", "todo-mcp")["spec"]
+    ingress_from = json.loads(case[0].split("=", 1)[1])
+    assert policy["ingress"][0]["from"][1:] == ingress_from
+    assert yaml.safe_dump(policy["egress"][1:]) == yaml.safe_dump(
+        json.loads(case[1].split("=", 1)[1])
+    )
+
+
+# The same quantity in two notations, and a request just above its limit: the templates parse
+# Kubernetes' grammar (suffixes, exponents, signs, numbers) into one unit to compare.
+SAME_QUANTITY = [
+    ("0.5", "500m"),
+    ("100m", 0.1),
+    ("1e-1", "100m"),
+    ("+1", "1000m"),
+    (".5", "500m"),
+    ("1.", "1"),
+    ("1k", 1000),
+    ("500u", "0.0005"),
+    ("3n", "3e-9"),
+    ("1e3", "1k"),
+    ("1E3", "1e+3"),
+    ("1Ki", "1024"),
+    ("1.5Gi", "1536Mi"),
+    ("1E", "1e18"),
+    ("1Ei", "1024Pi"),
+    ("0.3", "300m"),
+]
+ABOVE_LIMIT = [
+    ("1001m", "1"),
+    ("1.0001", "1"),
+    ("1025", "1Ki"),
+    ("2Gi", "2G"),
+    ("2Ei", "1Ei"),
+    ("1E3", "999"),
+]
+
+
+@pytest.mark.parametrize(("request_", "limit"), SAME_QUANTITY)
+def test_a_request_may_equal_its_limit_in_any_notation(request_, limit):
+    args = (
+        f"servers.todo.resources.requests.cpu={json.dumps(request_)}",
+        f"servers.todo.resources.limits.cpu={json.dumps(limit)}",
+    )
+    (server,) = render(TODO, set_json=args).get("Deployment", "todo-mcp")["spec"]["template"][
+        "spec"
+    ]["containers"]
+    assert server["resources"]["requests"]["cpu"] == request_
+
+
+@pytest.mark.parametrize(("request_", "limit"), ABOVE_LIMIT)
+def test_a_request_above_its_limit_is_refused_in_any_notation(request_, limit):
+    error = render_error(
+        TODO,
+        (
+            f"servers.todo.resources.requests.cpu={json.dumps(request_)}",
+            f"servers.todo.resources.limits.cpu={json.dumps(limit)}",
+        ),
+    )
+    assert (
+        f"servers.todo.resources.requests.cpu: {request_} is more than "
+        f"servers.todo.resources.limits.cpu ({limit}); a request cannot exceed its limit"
+    ) in error

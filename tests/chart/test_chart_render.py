@@ -23,6 +23,7 @@ from helm_render import (
 
 TODO = (VALUES_DIR / "todo.yaml",)
 GREETER = (VALUES_DIR / "greeter-code.yaml",)
+EVERYTHING = (VALUES_DIR / "everything.yaml",)
 FLEET_SERVERS = {"everything", "greeter", "memory", "postgres", "todo"}
 STANDARD_LABELS = {
     "app.kubernetes.io/name",
@@ -87,12 +88,13 @@ def test_restricted_security_on_every_pod(fleet: Render):
 
 
 def test_allow_privileged_lets_a_root_image_run_as_root():
-    root = '{"runAsUser":0,"runAsNonRoot":false,"readOnlyRootFilesystem":false}'
+    root = {"runAsUser": 0, "runAsNonRoot": False}
+    writable = root | {"readOnlyRootFilesystem": False}
     result = render(
         TODO,
         set_json=(
-            f"servers.todo.securityContext={root}",
-            f"servers.todo.podSecurityContext={root}",
+            f"servers.todo.securityContext={json.dumps(writable)}",
+            f"servers.todo.podSecurityContext={json.dumps(root)}",
             "servers.todo.allowPrivileged=true",
         ),
     )
@@ -202,6 +204,27 @@ def test_runtime_env_and_dns_rebinding_hosts(fleet: Render):
     server = container(fleet.get("Deployment", "todo-mcp"))
     assert server["envFrom"] == [{"secretRef": {"name": "todo-mcp"}}]
     assert server["ports"] == [{"name": "http", "containerPort": 8001, "protocol": "TCP"}]
+
+
+def test_session_limits_and_request_size_reach_the_runtime(fleet: Render):
+    for fullname in ("everything-mcp", "todo-mcp"):
+        env = config_env(fleet, fullname)
+        assert env["MCP_MAX_SESSIONS"] == "1000"
+        assert env["MCP_SESSION_IDLE_TIMEOUT_SECONDS"] == "1800"
+        assert env["MCP_MAX_REQUEST_BYTES"] == "4194304"
+    custom = render(
+        EVERYTHING,
+        set_json=(
+            'servers.everything.sessions={"max":20,"idleTimeoutSeconds":300}',
+            "servers.everything.maxRequestBytes=16777216",
+        ),
+    )
+    env = config_env(custom, "everything-mcp")
+    assert (
+        env["MCP_MAX_SESSIONS"],
+        env["MCP_SESSION_IDLE_TIMEOUT_SECONDS"],
+        env["MCP_MAX_REQUEST_BYTES"],
+    ) == ("20", "300", "16777216")
 
 
 def test_env_comes_key_by_key_from_the_config_map(fleet: Render):

@@ -4,7 +4,9 @@ their required fields, checkov finds nothing, `ct lint` passes and the docs are 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,42 +16,16 @@ import jsonschema
 import pytest
 import yaml
 from crd_schemas import CRD_SCHEMAS
-from helm_render import CHART, REPO_ROOT, TOOLS_BIN, Render
+from helm_render import CHART, KUBERNETES_VERSIONS, REPO_ROOT, Render, tool
+from helm_render import kubeconform as kubeconform_report
 
-KUBERNETES_VERSIONS = ["1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0"]
-SCHEMA_LOCATION = str(
-    REPO_ROOT
-    / ".tools/schemas/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
-    / "{{ .ResourceKind }}{{ .KindSuffix }}.json"
-)
 CHECKOV_CONFIG = Path(__file__).with_name("checkov.yaml")
 # Checks the helm test pod skips by annotation (reasons on the pod itself).
 TEST_POD_SKIPS = {"CKV_K8S_8", "CKV_K8S_9", "CKV2_K8S_6"}
 
 
-def tool(name: str, *args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOOLS_BIN / name), *args], capture_output=True, text=True, check=False, cwd=cwd
-    )
-
-
 def kubeconform(version: str, *paths: Path) -> dict[str, Any]:
-    result = tool(
-        "kubeconform",
-        "-strict",
-        "-summary",
-        "-verbose",
-        "-output",
-        "json",
-        "-kubernetes-version",
-        version,
-        "-schema-location",
-        SCHEMA_LOCATION,
-        "-skip",
-        ",".join(CRD_SCHEMAS),
-        *map(str, paths),
-    )
-    return json.loads(result.stdout)
+    return kubeconform_report(version, *paths, skip=tuple(CRD_SCHEMAS))
 
 
 @pytest.fixture(scope="session")
@@ -244,3 +220,157 @@ def test_schema_is_self_contained():
     text = (CHART / "values.schema.json").read_text()
     refs = [line for line in text.splitlines() if '"$ref"' in line]
     assert refs and all('"#/definitions/' in line for line in refs)
+
+
+def load_schema(chart: Path = CHART) -> dict[str, Any]:
+    return json.loads((chart / "values.schema.json").read_text())
+
+
+def test_kubernetes_fields_use_kubernetes_definitions():
+    schema = load_schema()
+    definitions = schema["definitions"]
+    server = definitions["server"]["properties"]
+    refs = {
+        "resources": server["resources"]["$ref"],
+        "affinity": server["affinity"]["$ref"],
+        "tolerations": server["tolerations"]["items"]["$ref"],
+        "gpu.tolerations": server["gpu"]["properties"]["tolerations"]["items"]["$ref"],
+        "topologySpreadConstraints": server["topologySpreadConstraints"]["items"]["$ref"],
+        "podSecurityContext": server["podSecurityContext"]["$ref"],
+        "securityContext": server["securityContext"]["$ref"],
+        "livenessProbe": server["livenessProbe"]["$ref"],
+        "ingressFrom": server["networkPolicy"]["properties"]["ingressFrom"]["items"]["$ref"],
+        "metricsFrom": server["networkPolicy"]["properties"]["metricsFrom"]["items"]["$ref"],
+        "egress": server["networkPolicy"]["properties"]["egress"]["items"]["$ref"],
+    }
+    assert refs == {
+        "resources": "#/definitions/io.k8s.api.core.v1.ResourceRequirements",
+        "affinity": "#/definitions/io.k8s.api.core.v1.Affinity",
+        "tolerations": "#/definitions/io.k8s.api.core.v1.Toleration",
+        "gpu.tolerations": "#/definitions/io.k8s.api.core.v1.Toleration",
+        "topologySpreadConstraints": "#/definitions/io.k8s.api.core.v1.TopologySpreadConstraint",
+        "podSecurityContext": "#/definitions/io.k8s.api.core.v1.PodSecurityContext",
+        "securityContext": "#/definitions/io.k8s.api.core.v1.SecurityContext",
+        "livenessProbe": "#/definitions/io.k8s.api.core.v1.Probe",
+        "ingressFrom": "#/definitions/io.k8s.api.networking.v1.NetworkPolicyPeer",
+        "metricsFrom": "#/definitions/io.k8s.api.networking.v1.NetworkPolicyPeer",
+        "egress": "#/definitions/io.k8s.api.networking.v1.NetworkPolicyEgressRule",
+    }
+    kubernetes = {name: d for name, d in definitions.items() if name.startswith("io.k8s.")}
+    assert "io.k8s.api.networking.v1.IPBlock" in kubernetes
+    assert "io.k8s.api.core.v1.SeccompProfile" in kubernetes
+    # Kubernetes drops or (with strict field validation) rejects unknown fields.
+    for name, definition in kubernetes.items():
+        if "properties" in definition:
+            assert definition["additionalProperties"] is False, name
+
+
+def test_chart_docs_check_fails_on_a_stale_kubernetes_definition(chart_copy: Path):
+    schema_path = chart_copy / "values.schema.json"
+    schema = load_schema(chart_copy)
+    schema["definitions"]["io.k8s.api.core.v1.Toleration"]["properties"]["operator"] = {
+        "type": "string"
+    }
+    schema_path.write_text(json.dumps(schema, indent=2) + "\n")
+    result = run_chart_docs_check(chart_copy)
+    assert result.returncode == 1
+    assert (
+        "values.schema.json: definitions.io.k8s.api.core.v1.Toleration is not what "
+        "scripts/chart_schema_sync.py generates from Kubernetes 1.34" in result.stderr
+    )
+
+
+def test_chart_docs_check_fails_on_a_missing_kubernetes_definition(chart_copy: Path):
+    schema_path = chart_copy / "values.schema.json"
+    schema = load_schema(chart_copy)
+    del schema["definitions"]["io.k8s.api.networking.v1.IPBlock"]
+    schema_path.write_text(json.dumps(schema, indent=2) + "\n")
+    result = run_chart_docs_check(chart_copy)
+    assert result.returncode == 1
+    assert "definitions.io.k8s.api.networking.v1.IPBlock is missing" in result.stderr
+
+
+def schema_pattern(definition: str, *path: str) -> str:
+    node: Any = load_schema()["definitions"][definition]
+    for key in path:
+        node = node[key]
+    return node["pattern"]
+
+
+CIDRS = [
+    "10.0.0.0/8",
+    "0.0.0.0/0",
+    "192.168.1.1/32",
+    "10.2.3.4/24",
+    "255.255.255.255/32",
+    "2001:db8::/32",
+    "::/0",
+    "::1/128",
+    "fe80::1:2:3:4/64",
+    "2001:db8:0:0:0:0:0:1/128",
+    "::ffff:192.0.2.0/120",
+    "64:ff9b::10.0.0.1/96",
+    "1::/16",
+    "1:2:3:4:5:6:7::/112",
+    "::2:3:4:5:6:7:8/128",
+    "2001:DB8::/32",
+]
+NOT_CIDRS = [
+    "10.0.0.0",
+    "10.0.0.0/33",
+    "10.0.0.256/24",
+    "10.0.0/8",
+    "010.0.0.0/8",
+    "10.0.0.0/",
+    " 10.0.0.0/8",
+    "2001:db8::/129",
+    "2001:db8:::/32",
+    "2001:db8::1::/64",
+    "1:2:3:4:5:6:7:8:9/128",
+    "12345::/16",
+    "::ffff:300.0.0.1/128",
+    "fe80::1%eth0/64",
+    "localhost/32",
+]
+
+
+@pytest.mark.parametrize("cidr", CIDRS)
+def test_cidr_pattern_accepts_what_kubernetes_parses(cidr: str):
+    ipaddress.ip_network(cidr, strict=False)
+    assert re.search(schema_pattern("io.k8s.api.networking.v1.IPBlock", "properties", "cidr"), cidr)
+
+
+@pytest.mark.parametrize("cidr", NOT_CIDRS)
+def test_cidr_pattern_refuses_what_is_no_cidr(cidr: str):
+    pattern = schema_pattern("io.k8s.api.networking.v1.IPBlock", "properties", "cidr")
+    assert re.search(pattern, cidr) is None
+    except_items = schema_pattern(
+        "io.k8s.api.networking.v1.IPBlock", "properties", "except", "items"
+    )
+    assert except_items == pattern
+
+
+@pytest.mark.parametrize(
+    ("port", "valid"),
+    [
+        ("http", True),
+        ("postgresql", True),
+        ("h2c", True),
+        ("a-b-c", True),
+        ("x", True),
+        ("abcdefghijklmno", True),
+        ("8080", False),
+        ("a--b", False),
+        ("-http", False),
+        ("http-", False),
+        ("HTTP", False),
+        ("abcdefghijklmnop", False),
+        ("", False),
+    ],
+)
+def test_named_port_pattern_is_an_iana_service_name(port: str, valid: bool):
+    """Kubernetes' IsValidPortName: 1-15 of [a-z0-9-], a letter, no '--', no edge '-'."""
+    node = load_schema()["definitions"]["io.k8s.api.networking.v1.NetworkPolicyPort"]
+    schema = node["properties"]["port"]
+    accepted = re.search(schema["pattern"], port) is not None and len(port) <= schema["maxLength"]
+    assert accepted is valid
