@@ -24,3 +24,14 @@ class TaskNotFound(TaskError):
 
 class StoreUnavailable(TaskError, DatabaseUnavailable):
     """The database cannot be reached; callers should retry later. Built from the cause."""
+
+
+class StoreFull(TaskError):
+    """The database's disk is full: writes fail until space is freed, reads still work."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(
+            "storage full, free space for the database and try again "
+            f"({type(cause).__name__}: {cause})"
+        )
+        self.cause = cause

@@ -6,30 +6,28 @@ from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from mcp_todo.errors import InvalidArgument, StoreUnavailable, TaskError, TaskNotFound
-from mcp_todo.service import DEFAULT_PAGE_SIZE, TaskService
+from mcp_todo import arguments
+from mcp_todo.arguments import DEFAULT_PAGE_SIZE
+from mcp_todo.errors import InvalidArgument, StoreFull, StoreUnavailable, TaskError, TaskNotFound
+from mcp_todo.rest_body import MalformedBody, NotJson, json_object
+from mcp_todo.service import TaskService
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-
-class NotJson(TaskError):
-    """A request body sent as something other than application/json."""
-
-    argument = "content-type"
-
-    def __init__(self, content_type: str) -> None:
-        super().__init__(f"content-type: must be application/json; got {content_type!r}")
-
-
 STATUS_CODES: dict[type[TaskError], int] = {
-    InvalidArgument: 400,
-    NotJson: 415,
+    MalformedBody: 400,
     TaskNotFound: 404,
+    NotJson: 415,
+    # Well-formed, but a field's value is not acceptable.
+    InvalidArgument: 422,
     StoreUnavailable: 503,
+    StoreFull: 507,
 }
+
+TASK_FIELDS = {"title", "description", "status"}
 
 
 def _json(model: BaseModel, status_code: int = 200) -> Response:
@@ -40,7 +38,12 @@ def _error(exc: TaskError) -> Response:
     body: dict[str, Any] = {"error": str(exc)}
     if argument := getattr(exc, "argument", None):
         body["argument"] = argument
-    return JSONResponse(body, status_code=STATUS_CODES[type(exc)])
+    # ASCII-escaped: whatever a message quotes, encoding the answer cannot fail.
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=STATUS_CODES[type(exc)],
+        media_type="application/json",
+    )
 
 
 def _handles_errors(handler: Handler) -> Handler:
@@ -53,46 +56,16 @@ def _handles_errors(handler: Handler) -> Handler:
     return wrapped
 
 
-async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
-    # Browsers send text/plain cross-site without a CORS preflight; JSON only closes that door.
-    content_type = request.headers.get("content-type", "")
-    if content_type.partition(";")[0].strip().lower() != "application/json":
-        raise NotJson(content_type)
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidArgument("body", f"must be a JSON object ({exc})") from exc
-    if not isinstance(body, dict):
-        raise InvalidArgument("body", "must be a JSON object")
-    if unknown := sorted(set(body) - allowed):
-        raise InvalidArgument(unknown[0], f"unknown field; allowed: {', '.join(sorted(allowed))}")
-    return body
-
-
-def _path_id(request: Request) -> int:
-    raw = request.path_params["task_id"]
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidArgument("task_id", f"must be a positive integer; got {raw!r}") from None
-
-
-def _query_int(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidArgument(name, f"must be an integer; got {raw!r}") from None
-
-
 def task_routes(service: TaskService) -> list[Route]:
-    """The /tasks routes, as plain (unauthenticated) Starlette routes."""
+    """The /tasks routes, as plain (unauthenticated) Starlette routes.
+
+    Path and query values go to the service as the strings they are: arguments.py decides
+    what an id or a page size is, for the tools and these routes alike.
+    """
 
     @_handles_errors
     async def create(request: Request) -> Response:
-        body = await _body(request, {"title", "description", "status"})
+        body = await json_object(request, TASK_FIELDS)
         if "title" not in body:
             raise InvalidArgument("title", "is required")
         task = await service.create(
@@ -102,30 +75,30 @@ def task_routes(service: TaskService) -> list[Route]:
 
     @_handles_errors
     async def list_(request: Request) -> Response:
+        query = request.query_params
         page = await service.list(
-            request.query_params.get("status"),
-            _query_int(request, "limit", DEFAULT_PAGE_SIZE),
-            _query_int(request, "offset", 0),
+            query.get("status"), query.get("limit", DEFAULT_PAGE_SIZE), query.get("offset", 0)
         )
         return _json(page)
 
     @_handles_errors
     async def get(request: Request) -> Response:
-        return _json(await service.get(_path_id(request)))
+        return _json(await service.get(request.path_params["task_id"]))
 
     @_handles_errors
     async def update(request: Request) -> Response:
-        task_id = _path_id(request)
-        body = await _body(request, {"title", "description", "status"})
+        # A bad id is reported before anything about the body, as on the other routes.
+        task_id = arguments.task_id(request.path_params["task_id"])
+        body = await json_object(request, TASK_FIELDS)
         return _json(await service.update(task_id, **body))
 
     @_handles_errors
     async def complete(request: Request) -> Response:
-        return _json(await service.complete(_path_id(request)))
+        return _json(await service.complete(request.path_params["task_id"]))
 
     @_handles_errors
     async def delete(request: Request) -> Response:
-        await service.delete(_path_id(request))
+        await service.delete(request.path_params["task_id"])
         return Response(status_code=204)
 
     endpoints: list[tuple[str, Handler, str]] = [

@@ -7,7 +7,7 @@ import structlog
 from fastmcp import FastMCP
 from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec
 
-from mcp_todo.errors import StoreUnavailable
+from mcp_todo.errors import StoreFull, StoreUnavailable
 from mcp_todo.rest import task_routes
 from mcp_todo.service import TaskService
 from mcp_todo.store import make_store
@@ -32,7 +32,7 @@ def create(settings: RuntimeSettings) -> ServerSpec:
     async def lifespan() -> AsyncIterator[None]:
         try:
             await store.open()
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, StoreFull) as exc:
             # Serve anyway: /ready stays 503 and the store connects once the database is back.
             log.warning("todo_store_unavailable_at_start", error=str(exc))
         try:
@@ -40,13 +40,18 @@ def create(settings: RuntimeSettings) -> ServerSpec:
         finally:
             await store.close()
 
-    # The function name is what /ready reports when the check fails.
+    # The function names are what /ready reports when a check fails.
     async def database_reachable() -> None:
         await store.ping()
 
+    # A full disk or a read-only file leaves reads working; without this check /ready
+    # said 200 while every write failed.
+    async def database_writable() -> None:
+        await store.check_writable()
+
     return ServerSpec(
         mcp=mcp,
-        readiness_checks=[database_reachable],
+        readiness_checks=[database_reachable, database_writable],
         # /tasks carries the same data as the tools, so it takes the same credentials as /mcp.
         protected_routes=task_routes(service),
         lifespan=lifespan,

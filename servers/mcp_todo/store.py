@@ -23,6 +23,9 @@ class TaskStore(Protocol):
     async def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers and the schema exists."""
 
+    async def check_writable(self) -> None:
+        """Raise StoreFull or StoreUnavailable when a write would fail for want of storage."""
+
     async def create(self, title: str, description: str, status: str) -> Task: ...
 
     async def get(self, task_id: int) -> Task | None: ...

@@ -49,6 +49,10 @@ class PostgresTaskStore:
     async def ping(self) -> None:
         await self._pool.ping()
 
+    async def check_writable(self) -> None:
+        """Nothing to check from here: PostgreSQL manages its own storage, and a write it
+        cannot make fails as that statement's error."""
+
     async def create(self, title: str, description: str, status: str) -> Task:
         async with self._pool.connection() as conn:
             row = await conn.fetchrow(

@@ -1,17 +1,17 @@
 """Task storage in an embedded SQLite file, so the server runs with no database service."""
 
-import asyncio
+import contextlib
+import shutil
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import aiosqlite
-import structlog
 
-from mcp_todo.errors import StoreUnavailable
 from mcp_todo.models import Task
+from mcp_todo.sqlite_connections import SqliteConnections
+from mcp_todo.sqlite_faults import storage_fault
 from mcp_todo.store import TaskChanges
-
-log = structlog.get_logger(__name__)
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -30,6 +30,10 @@ CREATE INDEX IF NOT EXISTS todo_tasks_status_id ON todo_tasks (status, id);
 
 COLUMNS = "id, title, description, status, created_at, updated_at, completed_at"
 
+# Below this much free space the write check commits a write, even though the last one went
+# through; a few pages, so that the checks themselves cannot take what little is left.
+LOW_SPACE_BYTES = 16 * 1024
+
 
 def _task(row: sqlite3.Row) -> Task:
     return Task.model_validate(dict(row))
@@ -42,35 +46,38 @@ class SqliteTaskStore:
     for a writer, so it takes microseconds; the hand-off to aiosqlite's thread and back
     cost more than that, and under load the thread's wait for the GIL set the tail
     latency of get_task.
+
+    Storage failures are StoreFull (a full disk) or StoreUnavailable (anything else), never
+    a driver error.
     """
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 5000):
         self._path = path
-        self._busy_timeout_ms = busy_timeout_ms
-        self._db: aiosqlite.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
-        self._open_lock = asyncio.Lock()
+        self._connections = SqliteConnections(path, SCHEMA_SQL, busy_timeout_ms=busy_timeout_ms)
+        # Until a write has gone through (at start, and after one failed for want of
+        # storage) the write check commits one. A rolled-back write, BEGIN IMMEDIATE and
+        # ROLLBACK, puts nothing on disk, so it cannot see a full disk; nor, in WAL mode,
+        # a file SQLite could only open read-only.
+        self._writes_work = False
 
     async def open(self) -> None:
-        await self._connection()
+        await self._connections.get()
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        await self._connections.close()
 
     async def ping(self) -> None:
-        db = await self._connection()
-        try:
-            await db.execute_fetchall("SELECT 1 FROM todo_tasks LIMIT 1")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(exc) from exc
+        await self._fetchall("SELECT 1 FROM todo_tasks LIMIT 1", ())
+
+    async def check_writable(self) -> None:
+        if self._writes_work and not _low_on_space(self._path.parent):
+            return
+        # Rewrites user_version (unused otherwise) with its own value: a committed write.
+        ((version,),) = await self._fetchall("PRAGMA user_version", ())
+        await self._write(f"PRAGMA user_version = {int(version)}", ())
 
     async def create(self, title: str, description: str, status: str) -> Task:
-        row = await self._fetchone(
+        row = await self._write(
             f"INSERT INTO todo_tasks (title, description, status, completed_at) "
             f"VALUES (?1, ?2, ?3, CASE WHEN ?3 = 'done' THEN {NOW} END) RETURNING {COLUMNS}",
             (title, description, status),
@@ -79,27 +86,28 @@ class SqliteTaskStore:
         return _task(row)
 
     async def get(self, task_id: int) -> Task | None:
-        await self._connection()
-        assert self._reader is not None  # opened together with the writer
-        row = self._reader.execute(
-            f"SELECT {COLUMNS} FROM todo_tasks WHERE id = ?", (task_id,)
-        ).fetchone()
+        _, reader = await self._connections.get()
+        try:
+            row = reader.execute(
+                f"SELECT {COLUMNS} FROM todo_tasks WHERE id = ?", (task_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            if (fault := storage_fault(exc)) is None:
+                raise
+            raise fault from exc
         return None if row is None else _task(row)
 
     async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[Task], int]:
-        db = await self._connection()
         where = "WHERE (?1 IS NULL OR status = ?1)"
-        rows = await db.execute_fetchall(
+        rows = await self._fetchall(
             f"SELECT {COLUMNS} FROM todo_tasks {where} ORDER BY id LIMIT ?2 OFFSET ?3",
             (status, limit, offset),
         )
-        ((total,),) = await db.execute_fetchall(
-            f"SELECT count(*) FROM todo_tasks {where}", (status,)
-        )
+        ((total,),) = await self._fetchall(f"SELECT count(*) FROM todo_tasks {where}", (status,))
         return [_task(r) for r in rows], total
 
     async def update(self, task_id: int, changes: TaskChanges) -> Task | None:
-        row = await self._fetchone(
+        row = await self._write(
             "UPDATE todo_tasks SET "
             "title = COALESCE(?2, title), "
             "description = COALESCE(?3, description), "
@@ -112,37 +120,43 @@ class SqliteTaskStore:
         return None if row is None else _task(row)
 
     async def delete(self, task_id: int) -> bool:
-        row = await self._fetchone("DELETE FROM todo_tasks WHERE id = ? RETURNING id", (task_id,))
+        row = await self._write("DELETE FROM todo_tasks WHERE id = ? RETURNING id", (task_id,))
         return row is not None
 
-    async def _fetchone(self, sql: str, params: tuple[object, ...]) -> sqlite3.Row | None:
-        db = await self._connection()
-        # One round trip to aiosqlite's thread instead of three (execute, fetch, close).
-        rows = await db.execute_fetchall(sql, params)
+    async def _fetchall(self, sql: str, params: tuple[object, ...]) -> Iterable[sqlite3.Row]:
+        db, _ = await self._connections.get()
+        try:
+            return await db.execute_fetchall(sql, params)
+        except sqlite3.Error as exc:
+            if (fault := storage_fault(exc)) is None:
+                raise
+            raise fault from exc
+
+    async def _write(self, sql: str, params: tuple[object, ...]) -> sqlite3.Row | None:
+        db, _ = await self._connections.get()
+        try:
+            # One round trip to aiosqlite's thread instead of three (execute, fetch, close).
+            rows = await db.execute_fetchall(sql, params)
+        except sqlite3.Error as exc:
+            if (fault := storage_fault(exc)) is None:
+                raise
+            self._writes_work = False
+            await _end_transaction(db)
+            raise fault from exc
+        self._writes_work = True
         return next(iter(rows), None)
 
-    async def _connection(self) -> aiosqlite.Connection:
-        if self._db is not None:
-            return self._db
-        async with self._open_lock:
-            if self._db is None:
-                try:
-                    self._path.parent.mkdir(parents=True, exist_ok=True)
-                    # Autocommit: every statement is its own transaction, so one shared
-                    # connection never holds a write lock between calls.
-                    db = await aiosqlite.connect(self._path, isolation_level=None)
-                    db.row_factory = sqlite3.Row
-                    await db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-                    await db.execute("PRAGMA journal_mode = WAL")
-                    await db.executescript(SCHEMA_SQL)
-                    # A WAL reader waits only for another connection in exclusive locking
-                    # mode, which cannot get its lock while ours are open; should it
-                    # happen anyway, fail the lookup rather than block the event loop.
-                    reader = sqlite3.connect(self._path, isolation_level=None, timeout=0)
-                    reader.row_factory = sqlite3.Row
-                    reader.execute("PRAGMA query_only = ON")
-                except (OSError, sqlite3.Error) as exc:
-                    raise StoreUnavailable(exc) from exc
-                self._db, self._reader = db, reader
-                log.info("todo_schema_ready", backend="sqlite", path=str(self._path))
-        return self._db
+
+async def _end_transaction(db: aiosqlite.Connection) -> None:
+    # After SQLITE_FULL or an I/O error SQLite may leave the statement's transaction open;
+    # on the one shared connection it would take in every later write.
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            await db.rollback()
+
+
+def _low_on_space(directory: Path) -> bool:
+    try:
+        return shutil.disk_usage(directory).free < LOW_SPACE_BYTES
+    except OSError:
+        return False  # the write check itself will tell

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -63,31 +64,70 @@ async def test_list_filters_by_status_and_pages(service: TaskService) -> None:
     assert (await service.list(status="open", offset=10)).tasks == []
 
 
+MAX_ID = 2**63 - 1
+ID_RANGE = f"task_id: must be an integer between 1 and {MAX_ID}"
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
         (lambda s: s.create(""), "title: must not be empty"),
         (lambda s: s.create("   "), "title: must not be empty"),
-        (lambda s: s.create(42), "title: must be a string"),
+        (lambda s: s.create(42), "title: must be a string; got 42"),
         (lambda s: s.create("x" * 501), "title: must be at most 500 characters"),
         (
             lambda s: s.create("ok", status="later"),
-            "status: must be one of open, in_progress, done",
+            "status: must be one of open, in_progress, done; got 'later'",
         ),
         (lambda s: s.list(status="finished"), "status: must be one of open, in_progress, done"),
-        (lambda s: s.list(limit=0), "limit: must be between 1 and 100; got 0"),
-        (lambda s: s.list(limit=101), "limit: must be between 1 and 100; got 101"),
-        (lambda s: s.list(offset=-1), "offset: must be at least 0; got -1"),
-        (lambda s: s.get(0), "task_id: must be a positive integer; got 0"),
-        (lambda s: s.get(True), "task_id: must be a positive integer; got True"),
+        (lambda s: s.list(limit=0), "limit: must be an integer between 1 and 100; got 0"),
+        (lambda s: s.list(limit=101), "limit: must be an integer between 1 and 100; got 101"),
+        (lambda s: s.list(offset=-1), f"offset: must be an integer between 0 and {MAX_ID}; got -1"),
+        (lambda s: s.get(0), f"{ID_RANGE}; got 0"),
+        (lambda s: s.get(True), f"{ID_RANGE}; got True"),
         (lambda s: s.update(1, title=""), "title: must not be empty"),
+        # What the drivers cannot take: 64-bit integers, NUL (PostgreSQL), lone surrogates
+        # (UTF-8). Both stores must refuse them alike, before either driver sees them.
+        (lambda s: s.get(MAX_ID + 1), f"{ID_RANGE}; got {MAX_ID + 1}"),
+        (lambda s: s.delete(2**70), f"{ID_RANGE}; got {2**70}"),
+        (lambda s: s.complete(-(2**70)), f"{ID_RANGE}; got {-(2**70)}"),
+        (lambda s: s.get(10**5000), f"{ID_RANGE}; got <int too large to print>"),
+        (lambda s: s.list(offset=2**70), f"offset: must be an integer between 0 and {MAX_ID}"),
+        (lambda s: s.get("\u0661"), f"{ID_RANGE}; got '\u0661'"),
+        (lambda s: s.get(" 1"), f"{ID_RANGE}; got ' 1'"),
+        (lambda s: s.create("a\x00b"), "title: must not contain NUL (U+0000) at index 1"),
+        (
+            lambda s: s.create("a\ud800b"),
+            "title: must not contain an unpaired surrogate (U+D800) at index 1",
+        ),
+        (
+            lambda s: s.create("ok", "\x00"),
+            "description: must not contain NUL (U+0000) at index 0",
+        ),
+        (
+            lambda s: s.update(1, description="ab\udfff"),
+            "description: must not contain an unpaired surrogate (U+DFFF) at index 2",
+        ),
+        (
+            lambda s: s.list(status="x" * 1000),
+            # Quoted values are cut short: a megabyte of status is not echoed back.
+            "xxxxxxxxxx... (1002 characters)",
+        ),
     ],
 )
 async def test_bad_arguments_name_the_argument(
     service: TaskService, call: Callable, message: str
 ) -> None:
-    with pytest.raises(InvalidArgument, match=message):
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
         await call(service)
+
+
+async def test_integers_written_in_ascii_digits_are_accepted(service: TaskService) -> None:
+    task = await service.create("by number")
+    assert await service.get(str(task.id)) == task
+    assert await service.get(f"{task.id:04d}") == task
+    assert await service.get(float(task.id)) == task
+    assert (await service.list(limit="1", offset="0")).limit == 1
 
 
 async def test_unknown_ids_are_not_found(service: TaskService) -> None:
