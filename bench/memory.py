@@ -4,8 +4,10 @@
 
 Prints numbers only; it asserts nothing. Baselines measured side by side in the same run:
 single-thread numpy GEMM speed (how fast this machine is right now), batch 1 vs batch 32,
-one-at-a-time vs concurrent remember calls, and the in-process parts of a recall (query
-embedding, index search) next to the end-to-end call over HTTP.
+one-at-a-time vs concurrent remember calls, the in-process parts of a recall (query
+embedding, index search) next to the end-to-end call over HTTP, and recall latency while
+the largest remember_many allowed runs next to recall latency with nothing else running
+and to the wait the old first-come-first-served batcher imposed (the whole call's embedding).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from fastmcp import Client
 from mcp_memory.embedder import MODEL_ID, Embedder, packaged_model_files
 from mcp_memory.index import VectorIndex
 from mcp_memory.models import StoredMemory
+from mcp_memory.settings import MemorySettings
 from mcp_memory.store import MemoryStore
 from mcp_memory.store_postgres import PostgresMemoryStore
 from mcp_memory.store_sqlite import SqliteMemoryStore
@@ -55,6 +58,16 @@ def corpus(n: int, seed: int = 1) -> list[str]:
         f"{rng.choice(PLACES)} {i} ({rng.randint(1, 999)})"
         for i in range(n)
     ]
+
+
+def long_text(seed: int, chars: int) -> str:
+    """Prose-like text of exactly `chars` characters, about 4.5 characters a token."""
+    rng = random.Random(seed)
+    words = [w for part in SUBJECTS + VERBS + OBJECTS + PLACES for w in part.split()]
+    text = ""
+    while len(text) < chars:
+        text += " ".join(rng.choice(words) for _ in range(40)) + ". "
+    return text[:chars]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -224,6 +237,84 @@ async def bench_backend(
     server.stop(timeout=60)
 
 
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+async def recall_latencies_ms(client: Client, queries: list[str]) -> list[float]:
+    latencies = []
+    for query in queries:
+        started = time.perf_counter()
+        await client.call_tool("recall", {"query": query, "k": 5})
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+async def bench_sharing(embedder: Embedder, queries: list[str], data: Path, log: Path) -> None:
+    """Recall latency while the largest remember_many allowed keeps the model busy."""
+    defaults = MemorySettings.model_fields
+    max_texts = int(defaults["memory_max_texts_per_call"].default)
+    max_chars = int(defaults["memory_max_text_chars"].default)
+    texts = [long_text(seed, max_chars) for seed in range(max_texts)]
+    print(f"== sharing the model: remember_many of {max_texts} texts x {max_chars} chars")
+    print(f"  before: {load_average()}")
+
+    # The old batcher embedded a whole call in one go and queued every other caller
+    # behind it: a recall arriving with the call waited for all of this.
+    embedder.batch_size = 32
+    started = time.perf_counter()
+    embedder.embed(texts)
+    fifo_wait_ms = (time.perf_counter() - started) * 1000
+
+    server = Server({"MCP_DATA_DIR": str(data)}, log)
+    server.start_timed()
+    try:
+        async with server.client() as reader, server.client() as writer:
+            await recall_latencies_ms(reader, queries[:5])
+            idle = await recall_latencies_ms(reader, queries)
+            _, peak_before = rss_mib(server.pid)
+            calls: list[float] = []
+            stop = asyncio.Event()
+
+            async def remember_many_until_stopped() -> None:
+                items = [{"text": t, "tags": ["bulk"]} for t in texts]
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    await writer.call_tool("remember_many", {"items": items})
+                    calls.append(time.perf_counter() - started)
+
+            loading = asyncio.create_task(remember_many_until_stopped())
+            # Recalls start once the first call's texts are in the model.
+            while server.metric("mcp_memory_embedding_waiting_texts") == 0:
+                await asyncio.sleep(0.01)
+            loaded = await recall_latencies_ms(reader, queries)
+            load_during = load_average()
+            stop.set()
+            await loading
+            _, peak_after = rss_mib(server.pid)
+    finally:
+        server.stop(timeout=60)
+    idle_p95, loaded_p95 = percentile(idle, 95), percentile(loaded, 95)
+    print(
+        f"  recall, model idle          : p50 {percentile(idle, 50):6.1f} ms, "
+        f"p95 {idle_p95:6.1f} ms ({len(idle)} calls)"
+    )
+    print(
+        f"  recall, remember_many going : p50 {percentile(loaded, 50):6.1f} ms, "
+        f"p95 {loaded_p95:6.1f} ms ({len(loaded)} calls; {loaded_p95 / idle_p95:.1f}x idle)"
+    )
+    print(
+        f"  old FIFO batcher            : a recall waited up to {fifo_wait_ms:8.1f} ms "
+        f"(the whole call's embedding; {fifo_wait_ms / loaded_p95:.0f}x today's p95)"
+    )
+    print(
+        f"  remember_many x{max_texts}         : {percentile(calls, 50):.1f} s per call while "
+        f"recalls ran ({len(calls)} calls); peak RSS {peak_before:.0f} -> {peak_after:.0f} MiB"
+    )
+    print(f"  during: {load_during}")
+
+
 def postgres_url() -> str | None:
     script = REPO / "scripts" / "postgres.sh"
     if subprocess.run(["bash", str(script), "status"], capture_output=True).returncode != 0:
@@ -278,6 +369,7 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
         log = Path(tmp) / "server.log"
+        await bench_sharing(embedder, queries[:100], Path(tmp) / "sharing", log)
         if args.backend in ("sqlite", "both"):
             data = Path(tmp) / "data"
             await bench_backend(

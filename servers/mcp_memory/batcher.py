@@ -1,42 +1,53 @@
-"""Micro-batching: concurrent embedding requests share one model run in one worker thread."""
+"""Shares the model between concurrent callers: small runs, taken in turns, in one thread."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from mcp_memory.embedder import TokenIds
+from mcp_memory.scheduler import FairQueue, Share
 
-@dataclass
+
+@dataclass(eq=False)
 class _Request:
-    texts: list[str]
-    done: asyncio.Future[np.ndarray] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    tokens: list[TokenIds]
+    done: asyncio.Future[np.ndarray]
+    vectors: np.ndarray | None = None
+    filled: int = 0
 
 
 class EmbeddingBatcher:
-    """Queues texts from concurrent callers and embeds them together.
+    """Embeds the texts of concurrent callers in runs of bounded cost, fairly.
 
-    No timer: while one batch runs in the worker thread, new requests pile up and go
-    into the next batch, so a lone caller pays no added latency and a burst of callers
-    fills batches. One thread, because the model already uses every core per run.
+    No timer: while one run goes in the worker thread, new requests wait and go into
+    the next, so a lone caller pays no added latency and a burst of callers fills
+    runs. A large call is cut into many runs and other callers take turns with it
+    (see FairQueue). One thread, because the model already uses every core per run.
     """
 
     def __init__(
         self,
-        embed: Callable[[list[str]], np.ndarray],
+        tokenize: Callable[[list[str]], list[TokenIds]],
+        embed_tokens: Callable[[Sequence[TokenIds]], np.ndarray],
         *,
+        tokens_per_run: int,
         max_texts_per_run: int,
         on_run: Callable[[int, float], None],
+        on_waiting: Callable[[int], None],
     ) -> None:
-        self._embed = embed
-        self._max_texts = max_texts_per_run
+        self._tokenize = tokenize
+        self._embed_tokens = embed_tokens
         self._on_run = on_run
-        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._on_waiting = on_waiting
+        self._queue: FairQueue[_Request] = FairQueue(
+            tokens_per_run=tokens_per_run, max_rows=max_texts_per_run
+        )
+        self._work = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self._worker: asyncio.Task[None] | None = None
 
@@ -51,35 +62,61 @@ class EmbeddingBatcher:
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors for `texts`, one row each, in order."""
-        request = _Request(texts)
-        await self._queue.put(request)
-        return await request.done
+        if not texts:
+            raise ValueError("no texts to embed")
+        # Off the event loop, and outside the model's thread so it never waits behind a run.
+        tokens = await asyncio.to_thread(self._tokenize, texts)
+        request = _Request(tokens, asyncio.get_running_loop().create_future())
+        self._queue.add(request, [len(ids) for ids in tokens])
+        self._changed()
+        try:
+            return await request.done
+        finally:
+            # Cancelled or failed: none of its texts may take up a run after this.
+            self._queue.discard(request)
+            self._changed()
+
+    def _changed(self) -> None:
+        self._on_waiting(len(self._queue))
+        if len(self._queue):
+            self._work.set()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            size = len(batch[0].texts)
-            while size < self._max_texts and not self._queue.empty():
-                request = self._queue.get_nowait()
-                batch.append(request)
-                size += len(request.texts)
-            live = [r for r in batch if not r.done.cancelled()]
-            if not live:
+            await self._work.wait()
+            shares = self._queue.take_run()
+            self._changed()
+            if not shares:
+                self._work.clear()
                 continue
-            texts = [text for r in live for text in r.texts]
+            batch = [share.caller.tokens[i] for share in shares for i in share.indices]
             started = loop.time()
             try:
-                vectors = await loop.run_in_executor(self._executor, self._embed, texts)
+                vectors = await loop.run_in_executor(self._executor, self._embed_tokens, batch)
             except Exception as exc:
-                for request in live:
-                    if not request.done.done():
-                        request.done.set_exception(exc)
+                for share in shares:
+                    # Its caller discards it as well, but only when it next gets to run,
+                    # which may be after the next run has been taken.
+                    self._queue.discard(share.caller)
+                    if not share.caller.done.done():
+                        share.caller.done.set_exception(exc)
+                self._changed()
                 continue
-            self._on_run(len(texts), loop.time() - started)
-            offset = 0
-            for request in live:
-                end = offset + len(request.texts)
-                if not request.done.done():
-                    request.done.set_result(vectors[offset:end])
-                offset = end
+            self._on_run(len(batch), loop.time() - started)
+            _deliver(shares, vectors)
+
+
+def _deliver(shares: list[Share[_Request]], vectors: np.ndarray) -> None:
+    offset = 0
+    for share in shares:
+        request, rows = share.caller, vectors[offset : offset + len(share.indices)]
+        offset += len(share.indices)
+        if request.done.done():
+            continue
+        if request.vectors is None:
+            request.vectors = np.empty((len(request.tokens), vectors.shape[1]), vectors.dtype)
+        request.vectors[share.indices] = rows
+        request.filled += len(share.indices)
+        if request.filled == len(request.tokens):
+            request.done.set_result(request.vectors)

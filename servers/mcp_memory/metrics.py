@@ -39,6 +39,11 @@ class MemoryMetrics:
             "Seconds per model run.",
             registry=self.registry,
         )
+        self.waiting_texts = Gauge(
+            "mcp_memory_embedding_waiting_texts",
+            "Texts of running calls not yet in a model run.",
+            registry=self.registry,
+        )
         self.memories = Gauge(
             "mcp_memory_memories",
             "Memories in this replica's index.",

@@ -35,12 +35,14 @@ def create(settings: MemorySettings) -> ServerSpec:
         batch_size=settings.memory_batch_size,
         threads=settings.memory_inference_threads,
         metrics=metrics,
+        tokens_per_run=settings.memory_tokens_per_run,
     )
     service = MemoryService(
         make_store(database_url, settings.mcp_data_dir),
         engine,
         metrics,
         max_text_chars=settings.memory_max_text_chars,
+        max_texts_per_call=settings.memory_max_texts_per_call,
     )
     mcp = FastMCP("memory", instructions=INSTRUCTIONS, version=PACKAGE_VERSION)
     register_tools(mcp, service)

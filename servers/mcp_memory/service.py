@@ -31,7 +31,6 @@ DEFAULT_K = 5
 MAX_TAGS = 32
 MAX_TAG_CHARS = 64
 MAX_METADATA_BYTES = 16_384
-MAX_BATCH_ITEMS = 256
 STATS_TOP_TAGS = 100
 
 log = structlog.get_logger(__name__)
@@ -45,11 +44,13 @@ class MemoryService:
         metrics: MemoryMetrics,
         *,
         max_text_chars: int,
+        max_texts_per_call: int,
     ) -> None:
         self._store = store
         self._engine = engine
         self._metrics = metrics
         self._max_text_chars = max_text_chars
+        self.max_texts_per_call = max_texts_per_call
         self._synced = SyncedIndex(store)
 
     async def start(self) -> None:
@@ -86,9 +87,11 @@ class MemoryService:
     async def remember_many(self, items: Sequence[NewMemory]) -> list[StoredMemory]:
         if not items:
             raise InvalidArgument("items", "must hold at least one memory")
-        if len(items) > MAX_BATCH_ITEMS:
+        if len(items) > self.max_texts_per_call:
             raise InvalidArgument(
-                "items", f"must hold at most {MAX_BATCH_ITEMS} memories, got {len(items)}"
+                "items",
+                f"must hold at most {self.max_texts_per_call} memories per call "
+                f"(MEMORY_MAX_TEXTS_PER_CALL), got {len(items)}",
             )
         prefix = (lambda i: f"items[{i}].") if len(items) > 1 else (lambda i: "")
         now = datetime.now(UTC)
@@ -103,6 +106,7 @@ class MemoryService:
             for i, item in enumerate(items)
         ]
         vectors = await self._engine.embed([m.text for m in memories])
+        # One transaction: the call stores all of its memories or, failing, none.
         await self._store.insert(memories, vectors)
         return memories
 

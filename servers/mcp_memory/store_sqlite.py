@@ -3,6 +3,7 @@
 import asyncio
 import json
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiosqlite
@@ -100,13 +101,15 @@ class SqliteMemoryStore:
             for m, v in zip(memories, vectors, strict=True)
         ]
         db = await self._conn()
-        async with self._write_lock:
+
+        async def insert_rows() -> None:
             await db.executemany(
                 "INSERT INTO memory_items (id, text, tags, metadata, embedding, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            await db.commit()
+
+        await self._transaction(db, insert_rows)
 
     async def forget_ids(self, ids: list[str]) -> list[str]:
         marks = ",".join("?" * len(ids))
@@ -119,29 +122,57 @@ class SqliteMemoryStore:
 
     async def _forget(self, condition: str, arguments: list[str]) -> list[str]:
         db = await self._conn()
-        async with self._write_lock:
+        gone: list[str] = []
+
+        async def delete_rows() -> None:
             async with db.execute(
                 f"DELETE FROM memory_items WHERE {condition} RETURNING id", arguments
             ) as cursor:
-                gone = [row[0] for row in await cursor.fetchall()]
+                gone.extend(row[0] for row in await cursor.fetchall())
             await db.executemany(
                 "INSERT INTO memory_forgotten (id) VALUES (?)", [(i,) for i in gone]
             )
-            await db.commit()
+
+        await self._transaction(db, delete_rows)
         return gone
+
+    async def _transaction(
+        self, db: aiosqlite.Connection, write: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run `write` and commit, or roll all of it back.
+
+        Without the rollback, rows a failed write had already inserted would stay in
+        the connection's open transaction and go out with the next writer's commit.
+        Shielded, so a cancelled caller cannot leave the transaction open either.
+        """
+
+        async def commit_or_roll_back() -> None:
+            async with self._write_lock:
+                try:
+                    await write()
+                    await db.commit()
+                except BaseException:
+                    await db.rollback()
+                    raise
+
+        await asyncio.shield(commit_or_roll_back())
 
     async def changes_since(self, mark: ChangeMark) -> Changes:
         db = await self._conn()
-        async with db.execute(
-            "SELECT seq, id, text, tags, metadata, embedding, created_at "
-            "FROM memory_items WHERE seq > ? ORDER BY seq",
-            (mark.added,),
-        ) as cursor:
-            rows = list(await cursor.fetchall())
-        async with db.execute(
-            "SELECT seq, id FROM memory_forgotten WHERE seq > ? ORDER BY seq", (mark.removed,)
-        ) as cursor:
-            tombstones = list(await cursor.fetchall())
+        # Writes share this connection: outside the lock a read would see a write's
+        # rows before it commits, and keep them if it then rolls back.
+        async with self._write_lock:
+            async with db.execute(
+                "SELECT seq, id, text, tags, metadata, embedding, created_at "
+                "FROM memory_items WHERE seq > ? ORDER BY seq",
+                (mark.added,),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            async with db.execute(
+                "SELECT seq, id FROM memory_forgotten WHERE seq > ? ORDER BY seq",
+                (mark.removed,),
+            ) as cursor:
+                tombstones = list(await cursor.fetchall())
         return Changes(
             added=[
                 StoredMemory(

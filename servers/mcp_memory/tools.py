@@ -49,9 +49,15 @@ def register_tools(mcp: FastMCP, service: MemoryService) -> None:
 
     @mcp.tool(annotations=WRITES)
     async def remember_many(
-        items: Annotated[list[NewMemory], Field(description="Up to 256 memories.")],
+        items: Annotated[
+            list[NewMemory],
+            Field(description=f"Up to {service.max_texts_per_call} memories."),
+        ],
     ) -> Remembered:
-        """Store several texts at once (embedded together, faster than one by one)."""
+        """Store several texts at once (embedded together, faster than one by one).
+
+        All of them are stored, or none when the call fails.
+        """
         with _as_tool_error():
             return Remembered(memories=await service.remember_many(items))
 

@@ -76,6 +76,27 @@ def test_texts_past_the_token_limit_are_truncated_not_rejected(embedder: Embedde
     assert float(vector @ embedder.embed([cut_at_limit])[0]) > 0.999
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The deploy failed, again. " * 800,
+        # Words past the tokenizer's 100 characters are one [UNK] each: the head holds
+        # too few tokens and the whole text is read.
+        ("w" * 150 + " ") * 120,
+        "部署失败了因为镜像标签错误。" * 1000,
+        "x" * 20_000,
+    ],
+    ids=["prose", "long-words", "cjk", "no-spaces"],
+)
+def test_only_the_head_of_a_long_text_is_tokenized_and_the_tokens_are_the_same(
+    embedder: Embedder, text: str
+) -> None:
+    (ids,) = embedder.tokenize([text])
+    whole = embedder._tokenizer.encode(text).ids
+    assert ids.tolist() == whole
+    assert len(ids) <= MAX_TOKENS
+
+
 def test_a_model_file_with_the_wrong_checksum_is_refused(tmp_path: Path) -> None:
     files = packaged_model_files()
     bad = tmp_path / "model.onnx"

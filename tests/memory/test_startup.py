@@ -34,6 +34,19 @@ def test_log_says_which_device_loaded_the_model(start_server: StartServer, data_
     [
         ({"MEMORY_DEVICE": "tpu"}, "MEMORY_DEVICE: Input should be 'auto', 'cuda' or 'cpu'"),
         ({"MEMORY_BATCH_SIZE": "0"}, "MEMORY_BATCH_SIZE: Input should be greater than or equal"),
+        (
+            {"MEMORY_MAX_TEXTS_PER_CALL": "0"},
+            "MEMORY_MAX_TEXTS_PER_CALL: Input should be greater than or equal to 1",
+        ),
+        (
+            {"MEMORY_MAX_TEXT_CHARS": "0"},
+            "MEMORY_MAX_TEXT_CHARS: Input should be greater than or equal to 1",
+        ),
+        (
+            {"MEMORY_TOKENS_PER_RUN": "100"},
+            "MEMORY_TOKENS_PER_RUN: must be 0 (sized to the device) or at least 256, "
+            "the tokens of one text (got '100')",
+        ),
     ],
 )
 def test_bad_settings_exit_2_naming_the_variable(

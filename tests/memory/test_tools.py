@@ -121,7 +121,11 @@ async def test_metrics_name_the_device(sqlite_server: MemoryProcess) -> None:
     [
         ("remember", {"text": ""}, "text: must not be empty"),
         ("remember", {"text": "   \n "}, "text: must not be empty"),
-        ("remember", {"text": "x" * 20_001}, "text: must be at most 20000 characters"),
+        (
+            "remember",
+            {"text": "x" * 20_001},
+            "text: must be at most 20000 characters (MEMORY_MAX_TEXT_CHARS), got 20001",
+        ),
         ("remember", {"text": "ok", "tags": ["fine", " "]}, "tags: a tag must not be empty"),
         ("remember", {"text": "ok", "tags": ["x" * 65]}, "tags: a tag must be at most 64"),
         (
@@ -138,10 +142,20 @@ async def test_metrics_name_the_device(sqlite_server: MemoryProcess) -> None:
         ),
         (
             "remember_many",
-            {"items": [{"text": "a"}] * 257},
-            "items: must hold at most 256 memories, got 257",
+            {"items": [{"text": "a"}] * 65},
+            "items: must hold at most 64 memories per call (MEMORY_MAX_TEXTS_PER_CALL), got 65",
+        ),
+        (
+            "remember_many",
+            {"items": [{"text": "a"}, {"text": "y" * 20_001}]},
+            "items[1].text: must be at most 20000 characters (MEMORY_MAX_TEXT_CHARS), got 20001",
         ),
         ("recall", {"query": ""}, "query: must not be empty"),
+        (
+            "recall",
+            {"query": "q" * 20_001},
+            "query: must be at most 20000 characters (MEMORY_MAX_TEXT_CHARS), got 20001",
+        ),
         ("recall", {"query": "x", "k": 0}, "k: must be between 1 and 100, got 0"),
         ("recall", {"query": "x", "k": 101}, "k: must be between 1 and 100, got 101"),
         ("recall", {"query": "x", "k": -3}, "k: must be between 1 and 100, got -3"),

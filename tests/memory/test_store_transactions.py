@@ -1,0 +1,97 @@
+"""A write stores all of its memories or none of them, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mcp_memory.embedder import DIMENSIONS, MODEL_ID
+from mcp_memory.models import StoredMemory
+from mcp_memory.store import ChangeMark, MemoryStore
+from mcp_memory.store_postgres import PostgresMemoryStore
+from mcp_memory.store_sqlite import SqliteMemoryStore
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
+    store = SqliteMemoryStore(tmp_path / "memory.sqlite3")
+    await store.open(MODEL_ID)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def postgres_store(memory_database: str) -> AsyncIterator[MemoryStore]:
+    store = PostgresMemoryStore(memory_database)
+    await store.open(MODEL_ID)
+    yield store
+    await store.close()
+
+
+def memories(n: int) -> list[StoredMemory]:
+    now = datetime.now(UTC)
+    return [StoredMemory(id=uuid.uuid4().hex, text=f"memory {i}", created_at=now) for i in range(n)]
+
+
+def vectors(n: int) -> np.ndarray:
+    return np.ones((n, DIMENSIONS), dtype=np.float32)
+
+
+async def stored_ids(store: MemoryStore) -> list[str]:
+    return [m.id for m in (await store.changes_since(ChangeMark())).added]
+
+
+async def a_write_failing_midway_stores_none_of_it(store: MemoryStore) -> None:
+    (first,) = memories(1)
+    await store.insert([first], vectors(1))
+    # The third row repeats an id, so the database refuses it after taking two rows.
+    failing = [*memories(2), first, *memories(2)]
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await store.insert(failing, vectors(len(failing)))
+    (later,) = memories(1)
+    # The next write must not commit what the failed one left behind.
+    await store.insert([later], vectors(1))
+    assert await stored_ids(store) == [first.id, later.id]
+
+
+async def a_cancelled_write_stores_all_of_it_or_none(store: MemoryStore) -> None:
+    batch = memories(64)
+    writing = asyncio.create_task(store.insert(batch, vectors(len(batch))))
+    await asyncio.sleep(0)
+    writing.cancel()
+    await asyncio.gather(writing, return_exceptions=True)
+    (later,) = memories(1)
+    await store.insert([later], vectors(1))
+    ids = await stored_ids(store)
+    assert ids in ([later.id], [m.id for m in batch] + [later.id])
+
+
+async def test_a_write_failing_midway_stores_none_of_it_on_sqlite(
+    sqlite_store: MemoryStore,
+) -> None:
+    await a_write_failing_midway_stores_none_of_it(sqlite_store)
+
+
+@pytest.mark.postgres
+async def test_a_write_failing_midway_stores_none_of_it_on_postgresql(
+    postgres_store: MemoryStore,
+) -> None:
+    await a_write_failing_midway_stores_none_of_it(postgres_store)
+
+
+async def test_a_cancelled_write_stores_all_of_it_or_none_on_sqlite(
+    sqlite_store: MemoryStore,
+) -> None:
+    await a_cancelled_write_stores_all_of_it_or_none(sqlite_store)
+
+
+@pytest.mark.postgres
+async def test_a_cancelled_write_stores_all_of_it_or_none_on_postgresql(
+    postgres_store: MemoryStore,
+) -> None:
+    await a_cancelled_write_stores_all_of_it_or_none(postgres_store)
