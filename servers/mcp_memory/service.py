@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -160,6 +160,7 @@ class MemoryService:
         text = value.strip()
         if not text:
             raise InvalidArgument(argument, "must not be empty")
+        _check_storable(text, argument)
         if len(text) > self._max_text_chars:
             raise InvalidArgument(
                 argument,
@@ -181,13 +182,43 @@ def _tags(values: Sequence[str] | None, argument: str) -> tuple[str, ...]:
             raise InvalidArgument(argument, "a tag must not be empty")
         if len(tag) > MAX_TAG_CHARS:
             raise InvalidArgument(argument, f"a tag must be at most {MAX_TAG_CHARS} characters")
+        _check_storable(tag, argument)
         tags[tag] = None
     return tuple(tags)
+
+
+def _check_storable(text: str, argument: str) -> None:
+    """Refuse what PostgreSQL cannot store (NUL, and lone surrogates, which are not UTF-8),
+    so that both stores keep the same texts and the caller learns which argument to fix."""
+    if (nul := text.find("\x00")) >= 0:
+        raise InvalidArgument(argument, f"must not contain NUL (U+0000), found at index {nul}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(
+            argument,
+            f"must not contain an unpaired surrogate (U+{ord(text[exc.start]):04X}),"
+            f" found at index {exc.start}",
+        ) from None
+
+
+def _strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings_in(item)
 
 
 def _metadata(value: dict[str, Any] | None, argument: str) -> dict[str, Any]:
     if not value:
         return {}
+    for text in _strings_in(value):
+        _check_storable(text, argument)
     size = len(json.dumps(value).encode())
     if size > MAX_METADATA_BYTES:
         raise InvalidArgument(

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastmcp.exceptions import ToolError
-from memory_harness import MemoryProcess
+from memory_harness import MemoryProcess, StartServer
 
 
 def fresh_tag() -> str:
@@ -182,3 +182,38 @@ async def test_bad_input_stores_nothing(sqlite_server: MemoryProcess) -> None:
         with pytest.raises(ToolError):
             await client.call_tool("remember_many", {"items": [{"text": "ok"}, {"text": ""}]})
     assert (await call(sqlite_server, "stats"))["memories"] == before
+
+
+UNSTORABLE = [
+    ("remember", {"text": "a\x00b"}, "text: must not contain NUL (U+0000), found at index 1"),
+    (
+        "remember",
+        {"text": "ok", "tags": ["fine", "b\x00d"]},
+        "tags: must not contain NUL (U+0000), found at index 1",
+    ),
+    (
+        "remember",
+        {"text": "ok", "metadata": {"nested": ["x", {"k\x00": 1}]}},
+        "metadata: must not contain NUL (U+0000), found at index 1",
+    ),
+    (
+        "remember_many",
+        {"items": [{"text": "fine"}, {"text": "\x00"}]},
+        "items[1].text: must not contain NUL (U+0000), found at index 0",
+    ),
+    ("recall", {"query": "q\x00"}, "query: must not contain NUL (U+0000), found at index 1"),
+]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_both_stores_refuse_what_postgresql_cannot_store_naming_the_argument(
+    start_server: StartServer, memory_database: str, data_dir, backend: str
+) -> None:
+    env = {"DATABASE_URL": memory_database} if backend == "postgresql" else {}
+    server = start_server(MCP_DATA_DIR=str(data_dir), **env)
+    async with server.client() as client:
+        for tool, arguments, message in UNSTORABLE:
+            with pytest.raises(ToolError) as raised:
+                await client.call_tool(tool, arguments)
+            assert str(raised.value) == message, (tool, arguments)
+        assert (await client.call_tool("stats", {})).structured_content["memories"] == 0
