@@ -15,12 +15,16 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
-from mcp_runtime.fast_path import install_fast_path
+from mcp_runtime.fast_path import FastPath
 from mcp_runtime.fast_tool_call import FastToolCalls
 from mcp_runtime.host_guard import HostOriginGuarded
 from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
+from mcp_runtime.mcp_route import mcp_route
 from mcp_runtime.metrics import ToolMetrics
 from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
+from mcp_runtime.request_ids import RequestIdGuard
+from mcp_runtime.request_limits import RequestLimits, align_sdk_body_limit
+from mcp_runtime.sessions import SessionLimitAnswer, count_sessions, limit_sessions
 from mcp_runtime.settings import RuntimeSettings
 from mcp_runtime.tool_catalog import install_tool_catalog
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
@@ -87,13 +91,21 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
         host_origin_protection=True,
         allowed_hosts=list(settings.mcp_allowed_hosts),
         allowed_origins=list(settings.mcp_allowed_origins),
+        session_idle_timeout=settings.mcp_session_idle_timeout_seconds,
     )
+    route = mcp_route(mcp_app, MCP_PATH)
+    # Layers in front of the SDK's endpoint, so that what the fast path hands on gets them too.
+    endpoint: ASGIApp = RequestIdGuard(route.endpoint)
+    if not settings.mcp_stateless:
+        endpoint = SessionLimitAnswer(endpoint, settings.mcp_max_sessions)
     # Hot requests skip the SDK's per-request transports; see fast_path.py.
     fast_path = (
-        install_fast_path(mcp_app, FastToolCalls(spec.mcp, events), MCP_PATH)
+        FastPath(endpoint, route.endpoint, FastToolCalls(spec.mcp, events))
         if settings.mcp_fast_path
         else None
     )
+    route.serve_with(fast_path or endpoint)
+    count_sessions(metrics.registry, route.endpoint)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -101,6 +113,9 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             if spec.lifespan is not None:
                 await stack.enter_async_context(spec.lifespan())
             await stack.enter_async_context(mcp_app.lifespan(mcp_app))
+            # FastMCP has just created the SDK's session manager, with the SDK's defaults.
+            align_sdk_body_limit(route.endpoint, settings.mcp_max_request_bytes)
+            limit_sessions(route.endpoint, settings.mcp_max_sessions)
             metrics.register_tools(await install_tool_catalog(spec.mcp))
             if fast_path is not None:
                 await fast_path.start()
@@ -114,6 +129,14 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             Mount("/", app=mcp_app),
         ],
         middleware=[
+            # Before anything reads a body, so that none is buffered past the limits.
+            Middleware(
+                RequestLimits,
+                max_bytes=settings.mcp_max_request_bytes,
+                body_timeout=settings.mcp_body_timeout_seconds,
+                deadlines=lifecycle.body_deadlines,
+                jsonrpc_path=MCP_PATH,
+            ),
             # Every request but probes and notification streams holds the SIGTERM drain open.
             Middleware(InFlightRequests, lifecycle=lifecycle, untracked=_untracked),
             Middleware(McpPathFirst, mcp_app=mcp_app),

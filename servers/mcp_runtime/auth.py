@@ -1,19 +1,48 @@
 """Inbound authentication for /mcp, and for a server's own routes that carry the same
-data, chosen from settings: a shared bearer token or JWTs."""
+data, chosen from settings: a shared bearer token or JWTs.
+
+A JWT must also be valid now: FastMCP's verifier checks that `exp` has not passed, but lets
+a token without `exp` live forever, and takes one whose `nbf` is still ahead. Such tokens
+get 401 with RFC 6750's `error_description` saying which claim is wrong.
+"""
 
 from __future__ import annotations
 
 import hmac
+import time
+from contextvars import ContextVar
 from typing import Any
 
+import structlog
 from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
+from fastmcp.server.auth.middleware import RequireAuthMiddleware
 from fastmcp.server.auth.providers.jwt import JWTVerifier
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.datastructures import Headers, URLPath
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from mcp_runtime.settings import JWT_ALGORITHM, RuntimeSettings
+
+NOT_YET_VALID = "token is not valid yet (nbf)"
+NO_EXPIRY = "token has no expiry time (exp)"
+BAD_NBF = "token's not-before time (nbf) is not a number"
+
+_log = structlog.get_logger("mcp_runtime.auth")
+
+# The last token the runtime's verifier refused in this task, and why. Verifying and
+# answering happen in different layers (FastMCP's auth backend, then its RequireAuth
+# middleware), and the verifier's interface has no room for a reason.
+_rejected: ContextVar[tuple[str, str] | None] = ContextVar("mcp_runtime_rejected", default=None)
+
+
+def rejection_reason(token: str) -> str | None:
+    """Why the runtime's JWT verifier just refused `token`, if it did for a reason it names."""
+    rejected = _rejected.get()
+    if rejected is None or not hmac.compare_digest(rejected[0].encode(), token.encode()):
+        return None
+    return rejected[1]
 
 
 class SharedTokenVerifier(TokenVerifier):
@@ -34,7 +63,9 @@ def verifier_from_settings(settings: RuntimeSettings) -> AuthProvider | None:
     if settings.mcp_auth_token is not None:
         return SharedTokenVerifier(settings.mcp_auth_token.get_secret_value())
     if settings.jwt_enabled:
-        return JWTVerifier(
+        return CurrentJWTVerifier(
+            leeway_seconds=settings.mcp_jwt_leeway_seconds,
+            allow_no_exp=settings.mcp_jwt_allow_no_exp,
             public_key=settings.mcp_jwt_public_key,
             jwks_uri=settings.mcp_jwt_jwks_uri,
             issuer=settings.mcp_jwt_issuer,
@@ -42,6 +73,80 @@ def verifier_from_settings(settings: RuntimeSettings) -> AuthProvider | None:
             algorithm=JWT_ALGORITHM,
         )
     return None
+
+
+class CurrentJWTVerifier(JWTVerifier):
+    """FastMCP's JWTVerifier, also refusing tokens that are not yet valid (`nbf` more than
+    `leeway_seconds` ahead) or never expire (no `exp`, unless `allow_no_exp`)."""
+
+    def __init__(self, *, leeway_seconds: float, allow_no_exp: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._leeway = leeway_seconds
+        self._allow_no_exp = allow_no_exp
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        _rejected.set(None)
+        # Signature, issuer, audience and a passed `exp` first: a reason is only ever
+        # given for a token this server's issuer really signed.
+        access = await super().verify_token(token)
+        if access is None:
+            return None
+        reason = self._time_problem(access.claims)
+        if reason is None:
+            return access
+        _rejected.set((token, reason))
+        _log.info("token_rejected", client_id=access.client_id, reason=reason)
+        return None
+
+    def _time_problem(self, claims: dict[str, Any]) -> str | None:
+        nbf = claims.get("nbf")
+        if nbf is not None:
+            if not isinstance(nbf, int | float) or isinstance(nbf, bool):
+                return BAD_NBF
+            if nbf > time.time() + self._leeway:
+                return NOT_YET_VALID
+        if claims.get("exp") is None and not self._allow_no_exp:
+            return NO_EXPIRY
+        return None
+
+
+def invalid_token_challenge(reason: str, *extra: str) -> str:
+    """The WWW-Authenticate value for a refused token (RFC 6750 section 3)."""
+    return ", ".join([f'Bearer error="invalid_token", error_description="{reason}"', *extra])
+
+
+class ExplainingRequireAuth(RequireAuthMiddleware):
+    """FastMCP's RequireAuth for /mcp, whose 401 says why when the runtime's verifier
+    refused the token for a reason it names; FastMCP's own answer otherwise."""
+
+    @classmethod
+    def replacing(cls, original: RequireAuthMiddleware, app: Any) -> ExplainingRequireAuth:
+        """The same checks as `original`, in front of `app`."""
+        return cls(
+            app,
+            original.required_scopes,
+            original.resource_metadata_url,
+            original.challenge_scopes,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not isinstance(scope.get("user"), AuthenticatedUser):
+            # The token as the SDK's bearer backend took it from the header.
+            header = Headers(scope=scope).get("authorization", "")
+            reason = rejection_reason(header[7:]) if header[:7].lower() == "bearer " else None
+            if reason is not None:
+                response = JSONResponse(
+                    {"error": "invalid_token", "error_description": reason},
+                    status_code=401,
+                    headers={
+                        "WWW-Authenticate": invalid_token_challenge(
+                            reason, *self._challenge_context()
+                        )
+                    },
+                )
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 class BearerProtected(BaseRoute):
@@ -59,12 +164,24 @@ class BearerProtected(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or await self._verifier.verify_token(token.strip()) is None:
-            response = JSONResponse(
-                {"error": "authorization: a valid bearer token is required"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-            await response(scope, receive, send)
-            return
-        await self._route.handle(scope, receive, send)
+        token = token.strip()
+        if scheme.lower() != "bearer":
+            await _refused(None)(scope, receive, send)
+        elif await self._verifier.verify_token(token) is None:
+            await _refused(rejection_reason(token))(scope, receive, send)
+        else:
+            await self._route.handle(scope, receive, send)
+
+
+def _refused(reason: str | None) -> Response:
+    if reason is None:
+        return JSONResponse(
+            {"error": "authorization: a valid bearer token is required"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return JSONResponse(
+        {"error": f"authorization: {reason}"},
+        status_code=401,
+        headers={"WWW-Authenticate": invalid_token_challenge(reason)},
+    )

@@ -14,14 +14,15 @@ Each request is checked exactly as the SDK checks it, with the SDK's own functio
 anything those checks would reject (and anything else unusual: stateful sessions, SSE
 responses, oversized bodies, batches, requests FastMCP must resolve itself) goes to the
 session manager unchanged, body included, so errors keep the SDK's exact shape. Answers
-are written with the SDK's own serializers.
+are written with the SDK's own serializers. The one exception: a request whose id MCP does
+not allow gets the runtime's Invalid Request here, as it does in front of the session
+manager (request_ids.py), where the SDK would take it for a notification.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,14 +68,14 @@ from mcp_types import (
 from mcp_types import methods as spec_methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
-from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_runtime.asgi_body import read_body, replay
 from mcp_runtime.fast_tool_call import METHOD, FastToolCalls
+from mcp_runtime.request_ids import has_invalid_id, invalid_id_response
 
 _log = structlog.get_logger("mcp_runtime.fast_path")
 # The SDK logs a handler crash on the dispatcher's logger; keep it there.
@@ -84,10 +85,18 @@ _JSON = "application/json"
 
 
 class FastPath:
-    """ASGI app in front of FastMCP's streamable-HTTP endpoint (see the module docstring)."""
+    """ASGI app in front of FastMCP's streamable-HTTP endpoint (see the module docstring).
 
-    def __init__(self, endpoint: StreamableHTTPASGIApp, calls: FastToolCalls) -> None:
+    `sessions` is FastMCP's streamable-HTTP endpoint, whose session manager the fast path
+    consults; requests it does not serve go to `endpoint`, which is `sessions` or layers in
+    front of it.
+    """
+
+    def __init__(
+        self, endpoint: ASGIApp, sessions: StreamableHTTPASGIApp, calls: FastToolCalls
+    ) -> None:
         self._endpoint = endpoint
+        self._sessions = sessions
         self._calls = calls
         self.enabled = False
         # Input schemas (kept, so their ids stay theirs) and whether they declare no header.
@@ -103,7 +112,7 @@ class FastPath:
         _log.info("fast_path_enabled", tools=self._calls.tool_count)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        manager = self._endpoint.session_manager
+        manager = self._sessions.session_manager
         if not (self.enabled and scope["method"] == "POST" and _plain_json(manager)):
             await self._endpoint(scope, receive, send)
             return
@@ -122,18 +131,18 @@ class FastPath:
         if not (content_type.startswith(_JSON) and has_json):
             await self._endpoint(scope, receive, send)
             return
-        received, body = await _read_body(receive, manager.max_request_body_size)
-        replay = _replay(received, receive)
+        received, body = await read_body(receive, manager.max_request_body_size)
+        replayed = replay(received, receive)
         if body is None:
-            await self._endpoint(scope, replay, send)
+            await self._endpoint(scope, replayed, send)
             return
-        request = Request(scope, replay)
+        request = Request(scope, replayed)
         if modern:
             served = await self._serve_modern(request, body, manager, send)
         else:
             served = await self._serve_handshake_era(request, body, version, manager, send)
         if not served:
-            await self._endpoint(scope, replay, send)
+            await self._endpoint(scope, replayed, send)
 
     async def _serve_modern(
         self, request: Request, body: bytes, manager: StreamableHTTPSessionManager, send: Send
@@ -143,6 +152,9 @@ class FastPath:
             decoded = json.loads(body)
         except (ValueError, RecursionError):
             return False
+        if has_invalid_id(decoded):
+            await _answer(invalid_id_response(), request, send)
+            return True
         if not (isinstance(decoded, dict) and "id" in decoded and decoded.get("method") == METHOD):
             return False
         try:
@@ -200,9 +212,15 @@ class FastPath:
         if not _is_json_content_type(request.headers.get("content-type", "")):
             return False
         try:
-            message = jsonrpc_message_adapter.validate_python(
-                pydantic_core.from_json(body), by_name=False
-            )
+            decoded = pydantic_core.from_json(body)
+        except ValueError:
+            return False
+        # The SDK would take such a request for a notification: 202, and no answer ever.
+        if has_invalid_id(decoded):
+            await _answer(invalid_id_response(), request, send)
+            return True
+        try:
+            message = jsonrpc_message_adapter.validate_python(decoded, by_name=False)
         except ValueError:  # pydantic's ValidationError is a ValueError too
             return False
         if not isinstance(message, JSONRPCRequest | JSONRPCNotification):
@@ -307,26 +325,6 @@ class FastPath:
         return typed, tool
 
 
-def install_fast_path(mcp_app: Starlette, calls: FastToolCalls, path: str) -> FastPath | None:
-    """Put a `FastPath` in front of the streamable-HTTP endpoint FastMCP mounted at `path`.
-
-    The endpoint sits in FastMCP's route either bare or inside its auth middleware.
-    Returns None, leaving the app as it was, when neither is found.
-    """
-    for route in mcp_app.router.routes:
-        if not (isinstance(route, Route) and route.path == path):
-            continue
-        holder: Any = route
-        if not isinstance(holder.app, StreamableHTTPASGIApp):
-            holder = holder.app
-        endpoint = getattr(holder, "app", None)
-        if isinstance(endpoint, StreamableHTTPASGIApp):
-            fast_path = FastPath(endpoint, calls)
-            holder.app = fast_path
-            return fast_path
-    return None
-
-
 def _plain_json(manager: StreamableHTTPSessionManager | None) -> bool:
     """Whether the manager is running and answers in plain JSON, as the fast path does."""
     return (
@@ -351,37 +349,6 @@ def _first_values(headers: Headers) -> dict[str, str]:
 def _is_json_content_type(content_type: str) -> bool:
     # The session-based transport's own test, stricter than the security check's prefix.
     return any(part.strip() == _JSON for part in content_type.split(";")[0].split(","))
-
-
-async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes | None]:
-    """The messages received and the whole body, or None for the body when it is over
-    `limit` or the client went away (the SDK then answers, from the replayed messages)."""
-    received: list[Message] = []
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        received.append(message)
-        if message["type"] != "http.request":
-            return received, None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return received, None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return received, b"".join(chunks)
-
-
-def _replay(received: list[Message], receive: Receive) -> Receive:
-    pending = deque(received)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.popleft()
-        return await receive()
-
-    return replay
 
 
 async def _answer(response: Response, request: Request, send: Send) -> None:

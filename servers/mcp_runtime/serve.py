@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mcp_runtime.app import ServerSpec, build_app, lifecycle_of
+from mcp_runtime.header_timeout import with_header_timeout
 from mcp_runtime.lifecycle import Lifecycle
 from mcp_runtime.logs import configure_logging
 from mcp_runtime.settings import RuntimeSettings, SettingsLoadError, SettingsT, load_settings
@@ -64,6 +65,7 @@ def serve(app: Starlette, settings: RuntimeSettings) -> None:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=_CLOSE_CONNECTIONS_SECONDS,
+        http=with_header_timeout(settings.mcp_header_timeout_seconds),
     )
     server = DrainingServer(config, lifecycle_of(app), settings.mcp_drain_timeout_seconds)
     server.run()
@@ -74,7 +76,9 @@ class DrainingServer(uvicorn.Server):
 
     On the first SIGTERM or SIGINT /ready turns 503 at once, requests keep being
     served, and the server stops once none has been in flight for a quiet second, or
-    when the drain timeout passes.
+    when the drain timeout passes. Requests still receiving their body get only a short
+    grace period to finish it, so slow clients cannot hold the drain open; connections
+    still sending headers are not requests yet and are closed when the server stops.
     Unlike uvicorn it does not re-raise the signal afterwards, so the exit code is 0.
     A second signal skips the rest of the drain; a third skips closing connections.
     """
@@ -116,6 +120,7 @@ class DrainingServer(uvicorn.Server):
         self._drain_task = asyncio.create_task(self._drain(signal_name))
 
     async def _drain(self, signal_name: str) -> None:
+        self._lifecycle.body_deadlines.hurry()
         _log.info(
             "drain_started",
             signal=signal_name,

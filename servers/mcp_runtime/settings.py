@@ -73,6 +73,20 @@ class RuntimeSettings(BaseSettings):
     mcp_allowed_origins: CommaList = ()
     mcp_server_config: Path = Path("/etc/mcp/server-config.json")
     mcp_drain_timeout_seconds: float = Field(default=20.0, ge=0, le=3600)
+    # The largest request body any route reads, /mcp included; the MCP SDK's own default.
+    # Under 1 KiB even an MCP initialize would not fit.
+    mcp_max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=1024**3)
+    # How long a client may take to send its request headers, and then its body; past
+    # either it is cut off, so a client trickling bytes cannot hold a connection forever.
+    # 30 s for a body of up to 4 MiB asks for 140 KB/s, far below any in-cluster client.
+    mcp_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    mcp_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Stateful sessions (MCP_STATELESS=false) cost ~37 KB each (measured): 500 of them add
+    # ~19 MB to a ~103 MB process, which stays inside the chart's 128Mi memory request.
+    mcp_max_sessions: int = Field(default=500, ge=1, le=1_000_000)
+    # The MCP SDK's default: a session outlives a client pausing for a human, and one
+    # abandoned without a DELETE is reclaimed within half an hour.
+    mcp_session_idle_timeout_seconds: float = Field(default=1800.0, gt=0, le=7 * 24 * 3600)
     # The escape hatch for fast_path.py, which leans on FastMCP and SDK internals: false sends
     # every request through FastMCP's own handling.
     mcp_fast_path: bool = True
@@ -81,6 +95,10 @@ class RuntimeSettings(BaseSettings):
     mcp_jwt_public_key: str | None = None
     mcp_jwt_issuer: str | None = None
     mcp_jwt_audience: str | None = None
+    # Clock skew tolerated between the issuer and this pod when checking `nbf`.
+    mcp_jwt_leeway_seconds: float = Field(default=60.0, ge=0, le=600)
+    # A token without `exp` is valid forever once leaked; accept one only when told to.
+    mcp_jwt_allow_no_exp: bool = False
     database_url: PostgresUrl | None = None
     mcp_data_dir: Path = Path("/tmp/mcp-data")
 

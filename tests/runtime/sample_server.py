@@ -72,6 +72,11 @@ async def secret(_: Request) -> Response:
     return JSONResponse({"secret": "shown"})
 
 
+async def upload(request: Request) -> Response:
+    """An extra route that reads the whole body, as a REST endpoint taking JSON does."""
+    return JSONResponse({"bytes": len(await request.body())})
+
+
 def create(settings: SampleSettings) -> ServerSpec:
     registry = CollectorRegistry()
     checks = Counter("sample_dependency_checks", "Dependency checks run.", registry=registry)
@@ -85,7 +90,10 @@ def create(settings: SampleSettings) -> ServerSpec:
         mcp=mcp,
         readiness_checks=[dependency_reachable],
         collectors=[registry],
-        routes=[Route("/gated", gated, methods=["GET"])],
+        routes=[
+            Route("/gated", gated, methods=["GET"]),
+            Route("/upload", upload, methods=["POST"]),
+        ],
         protected_routes=[Route("/secret", secret, methods=["GET"])],
     )
 

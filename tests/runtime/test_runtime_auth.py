@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import fastmcp
@@ -11,6 +12,7 @@ import mcp
 import pytest
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS
+from joserfc import jwk, jwt
 from mcp.client.streamable_http import streamable_http_client
 from runtime_harness import RunningServer, StartServer
 
@@ -187,3 +189,128 @@ def test_session_less_requests_without_a_valid_token_are_401_and_run_nothing(
     discovered = post_modern(server, "server/discover", {}, valid)
     assert discovered.status_code == 200
     assert discovered.json()["result"]["supportedVersions"] == [MODERN]
+
+
+def signed_token(key_pair: RSAKeyPair, **claims: Any) -> str:
+    """A token for the JWT servers' issuer and audience with exactly `claims` besides;
+    a claim set to None is left out (RSAKeyPair.create_token always adds `exp`)."""
+    payload = {"iss": "https://issuer.test", "aud": "mcp-sample", "sub": "tester"}
+    payload.update({name: value for name, value in claims.items() if value is not None})
+    key = jwk.import_key(key_pair.private_key.get_secret_value(), "RSA")
+    return jwt.encode({"alg": "RS256"}, payload, key, algorithms=["RS256"])
+
+
+@pytest.fixture(scope="module")
+def jwt_server_without_fast_path(
+    start_module_server: StartServer, key_pair: RSAKeyPair
+) -> RunningServer:
+    return start_module_server(
+        env={
+            "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
+            "MCP_JWT_ISSUER": "https://issuer.test",
+            "MCP_JWT_AUDIENCE": "mcp-sample",
+            "MCP_FAST_PATH": "false",
+        }
+    )
+
+
+NOT_YET_VALID = "token is not valid yet (nbf)"
+NEVER_EXPIRES = "token has no expiry time (exp)"
+NBF_NOT_A_TIME = "token's not-before time (nbf) is not a number"
+
+
+def time_claims(case: str) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "nbf in 10 minutes": {"nbf": now + 600, "exp": now + 3600},
+        "no exp": {"exp": None},
+        "nbf not a number": {"nbf": "tomorrow", "exp": now + 3600},
+    }[case]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "fastmcp"])
+@pytest.mark.parametrize("generation", ["session-based", "session-less"])
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("nbf in 10 minutes", NOT_YET_VALID),
+        ("no exp", NEVER_EXPIRES),
+        ("nbf not a number", NBF_NOT_A_TIME),
+    ],
+)
+def test_tokens_not_yet_valid_or_without_expiry_are_401_saying_why(
+    request: pytest.FixtureRequest,
+    key_pair: RSAKeyPair,
+    fast_path: bool,
+    generation: str,
+    case: str,
+    reason: str,
+) -> None:
+    server: RunningServer = request.getfixturevalue(
+        "jwt_server" if fast_path else "jwt_server_without_fast_path"
+    )
+    token = signed_token(key_pair, **time_claims(case))
+    calls_before = server.metric(ECHO_CALLS)
+    if generation == "session-based":
+        response = post_initialize(server, token)
+    else:
+        call = {"name": "echo", "arguments": {"text": "too early"}}
+        response = post_modern(server, "tools/call", call, token)
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_token", "error_description": reason}
+    assert response.headers["www-authenticate"] == (
+        f'Bearer error="invalid_token", error_description="{reason}"'
+    )
+    assert server.metric(ECHO_CALLS) == calls_before
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "fastmcp"])
+def test_nbf_within_the_leeway_and_in_the_past_are_accepted(
+    request: pytest.FixtureRequest, key_pair: RSAKeyPair, fast_path: bool
+) -> None:
+    server: RunningServer = request.getfixturevalue(
+        "jwt_server" if fast_path else "jwt_server_without_fast_path"
+    )
+    now = int(time.time())
+    call = {"name": "echo", "arguments": {"text": "on time"}}
+    # The default leeway (60 s) absorbs an issuer's clock running a little ahead.
+    for nbf in (now + 30, now - 600):
+        token = signed_token(key_pair, nbf=nbf, exp=now + 3600)
+        assert post_initialize(server, token).status_code == 200
+        assert post_modern(server, "tools/call", call, token).status_code == 200
+
+
+def test_protected_routes_say_why_a_token_is_refused(
+    jwt_server: RunningServer, key_pair: RSAKeyPair
+) -> None:
+    secret = f"{jwt_server.base_url}/secret"
+    for case, reason in (("nbf in 10 minutes", NOT_YET_VALID), ("no exp", NEVER_EXPIRES)):
+        token = signed_token(key_pair, **time_claims(case))
+        refused = httpx.get(secret, headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401
+        assert refused.json() == {"error": f"authorization: {reason}"}
+        assert refused.headers["www-authenticate"] == (
+            f'Bearer error="invalid_token", error_description="{reason}"'
+        )
+
+
+def test_settings_allow_tokens_without_exp_and_change_the_leeway(
+    start_server: StartServer, key_pair: RSAKeyPair
+) -> None:
+    server = start_server(
+        env={
+            "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
+            "MCP_JWT_ISSUER": "https://issuer.test",
+            "MCP_JWT_AUDIENCE": "mcp-sample",
+            "MCP_JWT_ALLOW_NO_EXP": "true",
+            "MCP_JWT_LEEWAY_SECONDS": "0",
+        }
+    )
+    now = int(time.time())
+    assert post_initialize(server, signed_token(key_pair)).status_code == 200
+    assert post_initialize(server, signed_token(key_pair, nbf=now - 5)).status_code == 200
+    early = post_initialize(server, signed_token(key_pair, nbf=now + 30))
+    assert (early.status_code, early.json()["error_description"]) == (401, NOT_YET_VALID)
+    # An expired token stays refused, whatever the settings.
+    expired = post_initialize(server, signed_token(key_pair, exp=now - 60))
+    assert expired.status_code == 401

@@ -98,6 +98,41 @@ def start_with(
             " scheme://host[:port], e.g. http://localhost:8001 (got 'http://localhost:80010')\n",
         ),
         (
+            {"MCP_MAX_REQUEST_BYTES": "100"},
+            "MCP_MAX_REQUEST_BYTES: Input should be greater than or equal to 1024 (got '100')\n",
+        ),
+        (
+            {"MCP_MAX_REQUEST_BYTES": "4MiB"},
+            "MCP_MAX_REQUEST_BYTES: Input should be a valid integer, unable to parse string as"
+            " an integer (got '4MiB')\n",
+        ),
+        (
+            {"MCP_HEADER_TIMEOUT_SECONDS": "0"},
+            "MCP_HEADER_TIMEOUT_SECONDS: Input should be greater than 0 (got '0')\n",
+        ),
+        (
+            {"MCP_BODY_TIMEOUT_SECONDS": "soon"},
+            "MCP_BODY_TIMEOUT_SECONDS: Input should be a valid number, unable to parse string as"
+            " a number (got 'soon')\n",
+        ),
+        (
+            {"MCP_MAX_SESSIONS": "0"},
+            "MCP_MAX_SESSIONS: Input should be greater than or equal to 1 (got '0')\n",
+        ),
+        (
+            {"MCP_SESSION_IDLE_TIMEOUT_SECONDS": "-5"},
+            "MCP_SESSION_IDLE_TIMEOUT_SECONDS: Input should be greater than 0 (got '-5')\n",
+        ),
+        (
+            {"MCP_JWT_LEEWAY_SECONDS": "-1"},
+            "MCP_JWT_LEEWAY_SECONDS: Input should be greater than or equal to 0 (got '-1')\n",
+        ),
+        (
+            {"MCP_JWT_ALLOW_NO_EXP": "sometimes"},
+            "MCP_JWT_ALLOW_NO_EXP: Input should be a valid boolean, unable to interpret input"
+            " (got 'sometimes')\n",
+        ),
+        (
             {"MCP_JWT_ISSUER": "https://issuer.example"},
             "MCP_JWT_ISSUER/MCP_JWT_AUDIENCE are set but neither MCP_JWT_JWKS_URI nor"
             " MCP_JWT_PUBLIC_KEY is; set one so tokens can be verified\n",
@@ -259,6 +294,13 @@ def test_chart_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_ALLOWED_ORIGINS", "")
     monkeypatch.setenv("MCP_AUTH_TOKEN", "")
     monkeypatch.setenv("DATABASE_URL", "postgresql://mcp:mcp@127.0.0.1:55432/mcp")
+    monkeypatch.setenv("MCP_MAX_REQUEST_BYTES", "1048576")
+    monkeypatch.setenv("MCP_HEADER_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("MCP_BODY_TIMEOUT_SECONDS", "12.5")
+    monkeypatch.setenv("MCP_MAX_SESSIONS", "200")
+    monkeypatch.setenv("MCP_SESSION_IDLE_TIMEOUT_SECONDS", "600")
+    monkeypatch.setenv("MCP_JWT_LEEWAY_SECONDS", "30")
+    monkeypatch.setenv("MCP_JWT_ALLOW_NO_EXP", "true")
     settings = load_settings(RuntimeSettings)
     assert settings.mcp_port == 8001
     assert settings.mcp_stateless is False
@@ -267,6 +309,19 @@ def test_chart_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.mcp_allowed_origins == ()
     assert settings.mcp_auth_token is None
     assert str(settings.database_url) == "postgresql://mcp:mcp@127.0.0.1:55432/mcp"
+    assert settings.mcp_max_request_bytes == 1048576
+    assert (settings.mcp_header_timeout_seconds, settings.mcp_body_timeout_seconds) == (5, 12.5)
+    assert settings.mcp_max_sessions == 200
+    assert settings.mcp_session_idle_timeout_seconds == 600
+    assert (settings.mcp_jwt_leeway_seconds, settings.mcp_jwt_allow_no_exp) == (30, True)
+
+
+def test_limits_default_to_what_a_pod_can_hold() -> None:
+    settings = RuntimeSettings()
+    assert settings.mcp_max_request_bytes == 4 * 1024 * 1024
+    assert (settings.mcp_header_timeout_seconds, settings.mcp_body_timeout_seconds) == (10, 30)
+    assert (settings.mcp_max_sessions, settings.mcp_session_idle_timeout_seconds) == (500, 1800)
+    assert (settings.mcp_jwt_leeway_seconds, settings.mcp_jwt_allow_no_exp) == (60, False)
 
 
 def test_server_config_file_is_optional_and_must_be_a_json_object(

@@ -1,0 +1,92 @@
+"""A deadline for request headers (MCP_HEADER_TIMEOUT_SECONDS), which uvicorn lacks.
+
+uvicorn times out idle keep-alive connections only after a response; a connection that
+sends nothing, or its headers a byte at a time, stays open for good. The protocol below is
+uvicorn's httptools protocol (what it picks itself when httptools is installed, a
+dependency here) with a timer armed when the connection opens and when each request begins,
+and cancelled once the request's headers are complete. A client still sending headers when
+it fires gets 408 and the connection is closed; one that sent nothing is just closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, ClassVar
+
+import structlog
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+_log = structlog.get_logger("mcp_runtime.header_timeout")
+
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header deadline of `header_timeout` seconds."""
+
+    header_timeout: ClassVar[float] = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._request_begun = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_header_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_clock()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._request_begun = True
+        if self._header_timer is None:
+            self._start_header_clock()
+
+    def on_headers_complete(self) -> None:
+        self._stop_header_clock()
+        self._request_begun = False
+        super().on_headers_complete()
+
+    def _start_header_clock(self) -> None:
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _stop_header_clock(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self._request_begun:
+            _log.info("request_header_timeout", client=_address(self.client))
+            self.transport.write(self._timeout_response())
+        self.transport.close()
+
+    def _timeout_response(self) -> bytes:
+        message = (
+            f"request headers not received within"
+            f" MCP_HEADER_TIMEOUT_SECONDS={self.header_timeout:g} s"
+        )
+        body = json.dumps({"error": message}).encode()
+        head = [STATUS_LINE[408]]
+        for name, value in self.server_state.default_headers:
+            head += [name, b": ", value, b"\r\n"]
+        head += [
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+        ]
+        return b"".join(head) + body
+
+
+def with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:
+    """The protocol class for uvicorn's `http=` with a header deadline of `seconds`."""
+    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})
+
+
+def _address(client: tuple[str, int] | None) -> str | None:
+    return f"{client[0]}:{client[1]}" if client is not None else None
