@@ -142,7 +142,7 @@ install_kubernetes() {
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
   long "building Kubernetes $KUBERNETES_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl)" \
-    "12-18 min on 2 cores with an empty Go cache, seconds with a warm one" \
+    "15-25 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
     go -C "$root/cluster/kubernetes" build -ldflags "-s -w$ldflags" -o "$bin/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
@@ -162,7 +162,7 @@ install_etcd() {
 install_coredns() {
   fresh coredns "$COREDNS_VERSION" && return
   need_go coredns
-  long "building CoreDNS $COREDNS_VERSION" "2-4 min cold" go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  long "building CoreDNS $COREDNS_VERSION" "3-7 min cold" go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
   stamp coredns "$COREDNS_VERSION"
 }
 
@@ -172,7 +172,7 @@ install_kube-router() {
   fresh kube-router "$KUBE_ROUTER_VERSION" && return
   need_go kube-router
   local pkg=github.com/cloudnativelabs/kube-router/v2
-  long "building kube-router $KUBE_ROUTER_VERSION" "2-3 min cold" \
+  long "building kube-router $KUBE_ROUTER_VERSION" "3-6 min cold" \
     go -C "$root/cluster/kube-router" build -ldflags "-s -w -X $pkg/pkg/version.Version=$KUBE_ROUTER_VERSION" \
     -o "$bin/kube-router" "$pkg/cmd/kube-router"
   stamp kube-router "$KUBE_ROUTER_VERSION"
