@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates charts/mcp-servers/README.md from README.md.gotmpl and the `# --` comments in
-# values.yaml (helm-docs) and the Kubernetes definitions in values.schema.json (from the
-# Kubernetes OpenAPI schemas kubernetes-validate ships, see scripts/chart_schema_sync.py), then
-# checks that values.yaml, values.schema.json and the README parameter table describe the same
-# keys.
-#   scripts/chart-docs.sh [CHART_DIR]           regenerate the README and the definitions, then check
+# values.yaml (helm-docs), and in values.schema.json the Kubernetes definitions (from the
+# Kubernetes OpenAPI schemas kubernetes-validate ships) and the descriptions of the keys (the same
+# `# --` comments; see scripts/chart_schema_sync.py), then checks that values.yaml,
+# values.schema.json and the README parameter table describe the same keys in the same words.
+#   scripts/chart-docs.sh [CHART_DIR]           regenerate the README, definitions and descriptions, then check
 #   scripts/chart-docs.sh --check [CHART_DIR]   change nothing; fail when anything is stale
 # CHART_DIR defaults to charts/mcp-servers.
 set -euo pipefail
@@ -12,7 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$root/.tools/bin:$PATH"
 
-mode=write
+mode="write"
 if [[ "${1:-}" == --check ]]; then
   mode=check
   shift

@@ -15,16 +15,26 @@ scripts/install-tools.sh), then
   minimums, and the field combinations a NetworkPolicy peer, a toleration and a seccomp profile
   allow.
 
+Descriptions. Every key of values.yaml that the schema lists as a property carries a helm-docs
+`# --` comment, and the schema property's `description` is that comment (continuation lines
+joined by spaces, `# @default` and the other annotations left out), so an editor that validates
+a values file against the schema explains each key as the README does. The properties no
+values.yaml key reaches (inside list items, `env` entries, `secrets`) carry hand-written
+descriptions; the Kubernetes definitions keep Kubernetes' own.
+
 Agreement. helm-docs builds the README table from values.yaml, so the table covers a key exactly
 when values.yaml documents it. This check closes the loop with the schema:
 - values.yaml itself satisfies the schema;
 - every key values.yaml sets under `global` and `defaults` is a schema property (no stale docs);
 - every schema property under `global` and `defaults` has a README row, itself or through
   its children (no undocumented keys), and every README row has a description;
+- every values.yaml key the schema lists has a `# --` comment, which is its schema description,
+  and every other schema property outside the Kubernetes definitions has a description;
 - the `io.k8s.*` definitions are exactly what this script generates.
 
 Usage: python scripts/chart_schema_sync.py [--write] charts/mcp-servers
-  --write  regenerate the `io.k8s.*` definitions in values.schema.json first
+  --write  regenerate the `io.k8s.*` definitions in values.schema.json and copy the `# --`
+           comments of values.yaml into the descriptions first
 """
 
 from __future__ import annotations
@@ -305,6 +315,131 @@ def write_definitions(chart: Path) -> None:
     path.write_text(json.dumps(schema, indent=2) + "\n")
 
 
+DESCRIPTION_START = re.compile(r"^# --\s?(?:\(\w+\)\s*)?(?P<text>.*)$")
+ANNOTATION = re.compile(r"^# @\w+")
+
+
+def key_comment(lines: list[str], number: int) -> str:
+    """helm-docs' description of the key on line `number` (0-based): the `# --` line of the
+    comment block right above it and the continuation lines after that, joined by spaces,
+    without the `# @default --` (or other `# @...`) annotations; empty when there is none."""
+    above = number
+    while above > 0 and lines[above - 1].lstrip().startswith("#"):
+        above -= 1
+    block = [line.strip() for line in lines[above:number]]
+    starts = [i for i, line in enumerate(block) if DESCRIPTION_START.match(line)]
+    if not starts:
+        return ""
+    parts = [DESCRIPTION_START.match(block[starts[-1]])["text"]]  # type: ignore[index]
+    for line in block[starts[-1] + 1 :]:
+        if ANNOTATION.match(line):
+            break
+        parts.append(re.sub(r"^#\s?", "", line))
+    return " ".join(part.strip() for part in parts if part.strip())
+
+
+def is_kubernetes(node: dict[str, Any]) -> bool:
+    return str(node.get("$ref", "")).startswith(LOCAL_REF + KUBERNETES_PREFIX)
+
+
+def documented_keys(
+    schema: dict[str, Any], node: dict[str, Any], values: yaml.Node, path: str
+) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(path, 0-based line, schema property) of every key of values.yaml that a hand-written
+    part of the schema lists as a property; Kubernetes objects are not entered."""
+    if is_kubernetes(node) or not isinstance(values, yaml.MappingNode):
+        return
+    properties = resolve(schema, node).get("properties", {})
+    for key_node, value_node in values.value:
+        if key_node.value not in properties:
+            continue  # value_paths reports it
+        here = f"{path}.{key_node.value}" if path else key_node.value
+        child = properties[key_node.value]
+        yield here, key_node.start_mark.line, child
+        yield from documented_keys(schema, child, value_node, here)
+
+
+def describe(schema: dict[str, Any], values_text: str) -> list[str]:
+    """Copy each `# --` comment of values.yaml into its schema property's description, in place
+    (first key of the property); the problems that leaves: keys without a comment, properties
+    two keys describe differently."""
+    lines = values_text.splitlines()
+    found = []
+    given: dict[int, tuple[str, str]] = {}
+    for path, line, node in documented_keys(schema, schema, yaml.compose(values_text), ""):
+        comment = key_comment(lines, line)
+        if not comment:
+            found.append(
+                f"values.yaml: {path} has no `# --` comment; it is the README row and the "
+                "schema description of the key"
+            )
+            continue
+        if id(node) in given and given[id(node)][1] != comment:
+            found.append(
+                f"values.yaml: {path} and {given[id(node)][0]} share a schema property but "
+                "not their `# --` comment"
+            )
+        given[id(node)] = (path, comment)
+        rest = {key: value for key, value in node.items() if key != "description"}
+        node.clear()
+        node.update({"description": comment, **rest})
+    return found
+
+
+def undescribed(node: Any, pointer: str) -> Iterator[str]:
+    """JSON pointers of the schema properties without a description, outside the Kubernetes
+    definitions (those carry Kubernetes' own)."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from undescribed(item, f"{pointer}/{index}")
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        here = f"{pointer}/{key}"
+        if key == "definitions" and pointer == "":
+            for name, definition in value.items():
+                if not name.startswith(KUBERNETES_PREFIX):
+                    yield from undescribed(definition, f"{here}/{name}")
+            continue
+        if key == "properties" and isinstance(value, dict):
+            for name, prop in value.items():
+                description = prop.get("description") if isinstance(prop, dict) else None
+                if not (isinstance(description, str) and description.strip()):
+                    yield f"{here}/{name}"
+        yield from undescribed(value, here)
+
+
+def stale_descriptions(schema: dict[str, Any], values_text: str) -> list[str]:
+    want = copy.deepcopy(schema)
+    found = describe(want, values_text)
+    found += [
+        f"values.schema.json: the description of {path} is not its `# --` comment in "
+        "values.yaml; run 'make chart-docs'"
+        for path, _, node in documented_keys(want, want, yaml.compose(values_text), "")
+        if node.get("description") != resolve_path(schema, path).get("description")
+    ]
+    found += [
+        f"values.schema.json: {pointer} has no description" for pointer in undescribed(schema, "")
+    ]
+    return found
+
+
+def resolve_path(schema: dict[str, Any], path: str) -> dict[str, Any]:
+    """The schema property of a values path such as `defaults.image.tag`."""
+    node = schema
+    for key in path.split("."):
+        node = resolve(schema, node)["properties"][key]
+    return node
+
+
+def write_descriptions(chart: Path) -> None:
+    path = chart / "values.schema.json"
+    schema = json.loads(path.read_text())
+    describe(schema, (chart / "values.yaml").read_text())
+    path.write_text(json.dumps(schema, indent=2) + "\n")
+
+
 def value_paths(
     values: Any, schema: dict[str, Any], node: dict[str, Any], path: str
 ) -> Iterator[str]:
@@ -347,8 +482,10 @@ def readme_rows(readme: str) -> dict[str, str]:
 
 def problems(chart: Path) -> list[str]:
     schema = json.loads((chart / "values.schema.json").read_text())
-    values = yaml.safe_load((chart / "values.yaml").read_text())
+    values_text = (chart / "values.yaml").read_text()
+    values = yaml.safe_load(values_text)
     found = stale_definitions(schema)
+    found += stale_descriptions(schema, values_text)
     found += [
         f"values.yaml: {error.json_path}: {error.message}"
         for error in jsonschema.Draft7Validator(schema).iter_errors(values)
@@ -378,6 +515,7 @@ def main() -> int:
     chart = Path(args[-1])
     if write:
         write_definitions(chart)
+        write_descriptions(chart)
     found = problems(chart)
     for problem in found:
         print(f"chart-docs: {problem}", file=sys.stderr)

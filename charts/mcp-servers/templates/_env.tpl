@@ -1,0 +1,152 @@
+{{/*
+What the server reads: the ConfigMap `<fullname>` (server-config.json and the environment the
+chart derives), the Secrets it takes environment variables from, and the checksums that roll
+the pods when either changes.
+*/}}
+
+{{/*
+mcp-servers.env.chart: the environment variables the chart sets itself, as JSON: the runtime's
+transport, address and port, state model, log level, allowed hosts (the Service's DNS names,
+mcp-servers.names.serviceHosts, then `allowedHosts`) and origins, config file, drain timeout,
+session and request limits, and the entry file of inline `code`. A server cannot set these in
+`env` or `secrets` (mcp-servers.validate.env, mcp-servers.validate.secrets).
+Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson }}
+*/}}
+{{- define "mcp-servers.env.chart" -}}
+{{- $s := .server -}}
+{{- $hosts := include "mcp-servers.names.serviceHosts" . | fromJsonArray -}}
+{{- $env := dict
+  "MCP_TRANSPORT" "streamable-http"
+  "MCP_HOST" "0.0.0.0"
+  "MCP_PORT" (toString (int $s.port))
+  "MCP_STATELESS" (toString $s.stateless)
+  "LOG_LEVEL" $s.logLevel
+  "MCP_ALLOWED_HOSTS" (concat $hosts $s.allowedHosts | uniq | join ",")
+  "MCP_SERVER_CONFIG" "/etc/mcp/server-config.json"
+  "MCP_DRAIN_TIMEOUT_SECONDS" (toString (int $s.drain.timeoutSeconds))
+  "MCP_MAX_SESSIONS" (toString (int64 $s.sessions.max))
+  "MCP_SESSION_IDLE_TIMEOUT_SECONDS" (toString (int64 $s.sessions.idleTimeoutSeconds))
+  "MCP_MAX_REQUEST_BYTES" (toString (int64 $s.maxRequestBytes)) -}}
+{{- if $s.allowedOrigins -}}
+{{- $_ := set $env "MCP_ALLOWED_ORIGINS" (join "," $s.allowedOrigins) -}}
+{{- end -}}
+{{- if $s.code -}}
+{{- $_ := set $env "MCP_CODE_FILE" (printf "/opt/mcp/code/%s" $s.codeEntrypoint) -}}
+{{- end -}}
+{{- toJson $env -}}
+{{- end -}}
+
+{{/*
+mcp-servers.env.config: the environment variables the ConfigMap carries, as JSON: the literal
+values of `env` as text (a whole YAML number as an integer: 1000000, not 1e+06) and the chart's
+own (mcp-servers.env.chart, passed in as `chartEnv`). `valueFrom` entries go onto the container
+instead (mcp-servers.env.valueFrom).
+Usage: {{ include "mcp-servers.env.config" (dict "server" $s "chartEnv" CHART_ENV) | fromJson }}
+*/}}
+{{- define "mcp-servers.env.config" -}}
+{{- $env := .server.env -}}
+{{- $plain := dict -}}
+{{- range $name := keys $env | sortAlpha -}}
+{{- $value := index $env $name -}}
+{{- if kindIs "map" $value -}}
+{{- /* A valueFrom goes onto the container: mcp-servers.env.valueFrom. */ -}}
+{{- else if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) -}}
+{{- /* Helm reads YAML numbers as floats; print 1000000, not 1e+06. */ -}}
+{{- $_ := set $plain $name (toString (int64 $value)) -}}
+{{- else -}}
+{{- $_ := set $plain $name (toString $value) -}}
+{{- end -}}
+{{- end -}}
+{{- merge $plain .chartEnv | toJson -}}
+{{- end -}}
+
+{{/*
+mcp-servers.env.valueFrom: the `env` entries given as `{valueFrom: ...}`, as a YAML list of
+container env entries sorted by name; empty when there are none.
+Usage: {{- with include "mcp-servers.env.valueFrom" (dict "server" $s "root" $) }}{{ . | nindent 4 }}{{ end }}
+*/}}
+{{- define "mcp-servers.env.valueFrom" -}}
+{{- $env := .server.env -}}
+{{- $entries := list -}}
+{{- range $name := keys $env | sortAlpha -}}
+{{- $value := index $env $name -}}
+{{- if kindIs "map" $value -}}
+{{- $entries = append $entries (dict "name" $name "valueFrom" $value.valueFrom) -}}
+{{- end -}}
+{{- end -}}
+{{- with $entries -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.env.secretNames: the Secrets whose keys become environment variables, as a JSON
+list: `<fullname>`, which the ExternalSecret fills from `secrets`, and `existingSecret`.
+Usage: {{ include "mcp-servers.env.secretNames" (dict "server" $s "root" $) | fromJsonArray }}
+*/}}
+{{- define "mcp-servers.env.secretNames" -}}
+{{- $names := list -}}
+{{- if .server.secrets -}}
+{{- $names = append $names .server.fullname -}}
+{{- end -}}
+{{- if .server.existingSecret -}}
+{{- $names = append $names .server.existingSecret -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/*
+mcp-servers.env.authSecret: the Secret the helm test pod reads MCP_AUTH_TOKEN from (optional):
+`<fullname>` when `secrets` lists MCP_AUTH_TOKEN, else `existingSecret` (maybe empty).
+Usage: {{ include "mcp-servers.env.authSecret" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.env.authSecret" -}}
+{{- $listed := false -}}
+{{- range .server.secrets -}}
+{{- if eq .name "MCP_AUTH_TOKEN" -}}
+{{- $listed = true -}}
+{{- end -}}
+{{- end -}}
+{{- ternary .server.fullname .server.existingSecret $listed -}}
+{{- end -}}
+
+{{/*
+mcp-servers.config.serverConfig: the text of `server-config.json`: `name`, `version`, `port`,
+`description` and `tools` (`config.tools`, empty for all), merged over the rest of `config`.
+Usage: {{ include "mcp-servers.config.serverConfig" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.config.serverConfig" -}}
+{{- $s := .server -}}
+{{- $identity := dict "name" $s.name "version" $s.version "port" (int $s.port) "description" $s.description "tools" ($s.config.tools | default list) -}}
+{{- merge $identity (deepCopy $s.config) | toPrettyJson -}}
+{{- end -}}
+
+{{/*
+mcp-servers.config.data: the data of the ConfigMap `<fullname>`: `server-config.json`
+(mcp-servers.config.serverConfig) and the environment variables (`.server.configEnv`, see
+mcp-servers.env.config), as YAML. The pods' `checksum/config` hashes the same text.
+Usage: data: {{- include "mcp-servers.config.data" (dict "server" $s "root" $) | nindent 2 }}
+*/}}
+{{- define "mcp-servers.config.data" -}}
+{{- toYaml (merge (dict "server-config.json" (include "mcp-servers.config.serverConfig" .)) .server.configEnv) -}}
+{{- end -}}
+
+{{/*
+mcp-servers.config.checksum: hash of the ConfigMap data and the inline `code`, so a change of
+either rolls the pods.
+Usage: {{ include "mcp-servers.config.checksum" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.config.checksum" -}}
+{{- include "mcp-servers.config.data" . | cat (toJson .server.code) | sha256sum -}}
+{{- end -}}
+
+{{/*
+mcp-servers.secrets.checksum: hash of everything that decides the server's secret env
+(`secrets`, `existingSecret`, `externalSecret`), so a change rolls the pods. A value changed
+only in the secret store reaches them on their next restart.
+Usage: {{ include "mcp-servers.secrets.checksum" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.secrets.checksum" -}}
+{{- $s := .server -}}
+{{- dict "secrets" $s.secrets "existingSecret" $s.existingSecret "externalSecret" $s.externalSecret | toJson | sha256sum -}}
+{{- end -}}

@@ -1,0 +1,109 @@
+{{/*
+Identity of a server's objects: names, labels, metadata, version, where it is reached.
+*/}}
+
+{{/*
+mcp-servers.names.fullname: the name of every object of the server: `<name>-mcp`, or
+`fullnameOverride` rendered as a template (so `{{ .Release.Name }}-todo` works), cut to 63
+characters without a trailing `-`. mcp-servers.validate.fullname checks the result.
+Usage: {{ include "mcp-servers.names.fullname" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.names.fullname" -}}
+{{- $fullname := printf "%s-mcp" .server.name -}}
+{{- if .server.fullnameOverride -}}
+{{- $fullname = tpl .server.fullnameOverride .root -}}
+{{- end -}}
+{{- $fullname | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+mcp-servers.names.serviceHosts: the DNS names of the server's Service, from the shortest
+(`<fullname>`) to the fully qualified one (`<fullname>.<namespace>.svc.<clusterDomain>`), as
+a JSON list.
+Usage: {{ include "mcp-servers.names.serviceHosts" (dict "server" $s "root" $) | fromJsonArray }}
+*/}}
+{{- define "mcp-servers.names.serviceHosts" -}}
+{{- $fullname := .server.fullname -}}
+{{- $ns := .root.Release.Namespace -}}
+{{- list $fullname (printf "%s.%s" $fullname $ns) (printf "%s.%s.svc" $fullname $ns) (printf "%s.%s.svc.%s" $fullname $ns .root.Values.global.clusterDomain) | toJson -}}
+{{- end -}}
+
+{{/*
+mcp-servers.url: the server's MCP endpoint inside the cluster,
+`http://<fullname>.<namespace>.svc.<clusterDomain>:<port>/mcp`.
+Usage: {{ include "mcp-servers.url" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.url" -}}
+{{- printf "http://%s.%s.svc.%s:%d/mcp" .server.fullname .root.Release.Namespace .root.Values.global.clusterDomain (int .server.port) -}}
+{{- end -}}
+
+{{/*
+mcp-servers.version: the server's version (`app.kubernetes.io/version`, `server-config.json`):
+`version`, else the image tag (mcp-servers.images.tag).
+Usage: {{ include "mcp-servers.version" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.version" -}}
+{{- .server.version | default (include "mcp-servers.images.tag" (dict "image" .server.image "root" .root)) | toString -}}
+{{- end -}}
+
+{{/*
+mcp-servers.labels.selector: the labels that select the server's pods, as JSON: only the stable
+name/instance pair, so an upgrade never changes a selector.
+Usage: {{ include "mcp-servers.labels.selector" (dict "server" $s "root" $) | fromJson }}
+*/}}
+{{- define "mcp-servers.labels.selector" -}}
+{{- dict "app.kubernetes.io/name" .server.name "app.kubernetes.io/instance" .root.Release.Name | toJson -}}
+{{- end -}}
+
+{{/*
+mcp-servers.labels.standard: the labels of every object of the server, as JSON: the selector
+labels, `helm.sh/chart`, the recommended `app.kubernetes.io/*` labels (version from
+mcp-servers.version, so `.server.version` must be set) and `global.commonLabels`, which
+cannot replace the chart's own.
+Usage: {{ include "mcp-servers.labels.standard" (dict "server" $s "root" $) | fromJson }}
+*/}}
+{{- define "mcp-servers.labels.standard" -}}
+{{- $root := .root -}}
+{{- merge (dict
+  "helm.sh/chart" (printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-")
+  "app.kubernetes.io/version" (.server.version | replace "+" "_" | trunc 63 | trimSuffix "-" | trimSuffix "." | trimSuffix "_")
+  "app.kubernetes.io/component" "mcp-server"
+  "app.kubernetes.io/part-of" $root.Values.global.partOf
+  "app.kubernetes.io/managed-by" $root.Release.Service) .server.selectorLabels $root.Values.global.commonLabels | toJson -}}
+{{- end -}}
+
+{{/*
+mcp-servers.labels.test: the labels of the server's helm test pod, as YAML: the standard labels
+with component `mcp-test` and without `app.kubernetes.io/name`, so the server's Service (which
+selects name and instance) never routes to the test pod.
+Usage: labels: {{- include "mcp-servers.labels.test" (dict "server" $s "root" $) | nindent 4 }}
+*/}}
+{{- define "mcp-servers.labels.test" -}}
+{{- set (omit .server.labels "app.kubernetes.io/name") "app.kubernetes.io/component" "mcp-test" | toYaml -}}
+{{- end -}}
+
+{{/*
+mcp-servers.metadata: metadata of an object of the server: `name` (default the fullname),
+the release namespace, the standard labels plus extra `labels` (which never replace the
+chart's own) and `annotations` when there are any.
+Usage: metadata: {{- include "mcp-servers.metadata" (dict "server" $s "root" $ ["name" NAME] ["labels" LABELS] ["annotations" ANNOTATIONS]) | nindent 2 }}
+*/}}
+{{- define "mcp-servers.metadata" -}}
+name: {{ .name | default .server.fullname }}
+namespace: {{ .root.Release.Namespace }}
+labels: {{- toYaml (merge (dict) .server.labels (.labels | default dict)) | nindent 2 }}
+{{- with .annotations }}
+annotations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+mcp-servers.serviceAccountName: the ServiceAccount the pods run as: with `serviceAccount.create`
+the chart's (`serviceAccount.name`, default the fullname), else `serviceAccount.name` or
+`default`.
+Usage: {{ include "mcp-servers.serviceAccountName" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.serviceAccountName" -}}
+{{- $account := .server.serviceAccount -}}
+{{- ternary ($account.name | default .server.fullname) ($account.name | default "default") $account.create -}}
+{{- end -}}

@@ -1,0 +1,504 @@
+{{/*
+Validation: what a schema cannot say. Each mcp-servers.validate.* define checks one concern of a
+server (mcp-servers.server calls them in a fixed order, once per render) and fails naming the
+full values key and what is allowed; it renders nothing, so callers discard it. Unless its usage
+line says otherwise it takes the server being computed (SERVER), whose `key` is `servers.<name>`.
+*/}}
+
+{{/*
+mcp-servers.validate.name: the server's name (the key under `servers`) is a DNS-1035 label, as
+the names of its objects must be.
+Usage: {{- $_ := include "mcp-servers.validate.name" NAME -}}
+*/}}
+{{- define "mcp-servers.validate.name" -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$" .) -}}
+{{- fail (printf "servers.%s: server name %q must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, ending with a letter or digit, at most 63 characters)" . .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.probeHandlers: the server sets at most one handler (httpGet, tcpSocket,
+exec or grpc) in each of its own probes (RAW: its entry under `servers`), which then replaces
+the default's (mcp-servers.probe).
+Usage: {{- $_ := include "mcp-servers.validate.probeHandlers" (dict "server" SERVER "raw" RAW) -}}
+*/}}
+{{- define "mcp-servers.validate.probeHandlers" -}}
+{{- $key := .server.key -}}
+{{- range $probe := list "livenessProbe" "readinessProbe" "startupProbe" -}}
+{{- $own := pick (get $.raw $probe | default dict) "httpGet" "tcpSocket" "exec" "grpc" -}}
+{{- if gt (len $own) 1 -}}
+{{- fail (printf "%s.%s: set exactly one handler (httpGet, tcpSocket, exec or grpc), not %s" $key $probe (keys $own | sortAlpha | join " and ")) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.startupProbe: the startup probe allows a slow start at least 40 s
+(`periodSeconds` x `failureThreshold`, Kubernetes' defaults 10 and 3 when unset).
+Usage: {{- $_ := include "mcp-servers.validate.startupProbe" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.startupProbe" -}}
+{{- $startup := .startupProbe -}}
+{{- $startupSeconds := mul (int ($startup.periodSeconds | default 10)) (int ($startup.failureThreshold | default 3)) -}}
+{{- if lt $startupSeconds 40 -}}
+{{- fail (printf "%s.startupProbe: allows %ds (periodSeconds x failureThreshold); it must allow at least 40s for a slow start" .key $startupSeconds) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.probePorts: an httpGet, tcpSocket or grpc probe targets a port the server
+container exposes, `http` or the number in `port` (a probe with its own `host` aims elsewhere
+and is left alone).
+Usage: {{- $_ := include "mcp-servers.validate.probePorts" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.probePorts" -}}
+{{- $s := . -}}
+{{- range $probe := list "livenessProbe" "readinessProbe" "startupProbe" -}}
+{{- $handlers := get $s $probe | default dict -}}
+{{- range $handler := list "httpGet" "tcpSocket" "grpc" -}}
+{{- $h := get $handlers $handler | default dict -}}
+{{- if and (hasKey $h "port") (not $h.host) -}}
+{{- $at := printf "%s.%s.%s.port" $s.key $probe $handler -}}
+{{- if kindIs "string" $h.port -}}
+{{- if ne $h.port "http" -}}
+{{- fail (printf "%s: %q is not a port the container exposes; use http or %d (%s.port)" $at $h.port (int $s.port) $s.key) -}}
+{{- end -}}
+{{- else if ne (int $h.port) (int $s.port) -}}
+{{- if eq $handler "grpc" -}}
+{{- fail (printf "%s: %d is not a port the container exposes; use %d (%s.port)" $at (int $h.port) (int $s.port) $s.key) -}}
+{{- end -}}
+{{- fail (printf "%s: %d is not a port the container exposes; use http or %d (%s.port)" $at (int $h.port) (int $s.port) $s.key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.fullname: the object name (`.fullname`, from mcp-servers.names.fullname)
+is a DNS-1035 label.
+Usage: {{- $_ := include "mcp-servers.validate.fullname" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.fullname" -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" .fullname) -}}
+{{- fail (printf "%s.fullnameOverride: %q is not a DNS-1035 label (lowercase letters, digits and '-', starting with a letter)" .key .fullname) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.images: the server image has a repository (`image.repository`, or `code`
+for the runtime image) and, like the test image when the test is enabled, a valid reference
+(mcp-servers.validate.image).
+Usage: {{- $_ := include "mcp-servers.validate.images" (dict "server" SERVER "root" $) -}}
+*/}}
+{{- define "mcp-servers.validate.images" -}}
+{{- $s := .server -}}
+{{- $root := .root -}}
+{{- $key := $s.key -}}
+{{- $repository := include "mcp-servers.images.repository" . -}}
+{{- if not $repository -}}
+{{- fail (printf "%s.image.repository: required (or set %s.code to run inline code on the runtime image)" $key $key) -}}
+{{- end -}}
+{{- $tag := include "mcp-servers.images.tag" (dict "image" $s.image "root" $root) -}}
+{{- $_ := include "mcp-servers.validate.image" (dict "key" (printf "%s.image" $key) "image" $s.image "repository" $repository "tag" $tag "global" $root.Values.global) -}}
+{{- if $s.test.enabled -}}
+{{- $testTag := include "mcp-servers.images.tag" (dict "image" $s.test.image "root" $root) -}}
+{{- $_ = include "mcp-servers.validate.image" (dict "key" (printf "%s.test.image" $key) "image" $s.test.image "repository" $s.test.image.repository "tag" $testTag "global" $root.Values.global) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.image: the registry is a host[:port][/path] without a URL scheme; the
+repository is [domain/]path in lower case without a URL scheme, tag or digest (Docker's
+reference grammar); the tag is a tag, not a digest. KEY is the image's values key.
+Usage: {{- $_ := include "mcp-servers.validate.image" (dict "key" "servers.todo.image" "image" $s.image "repository" REPOSITORY "tag" TAG "global" $.Values.global) -}}
+*/}}
+{{- define "mcp-servers.validate.image" -}}
+{{- $key := .key -}}
+{{- $scheme := "^[A-Za-z][-+.A-Za-z0-9]*://" -}}
+{{- $domain := "([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?([.][a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:.]+\\])(:[0-9]+)?" -}}
+{{- $path := "[a-z0-9]+(([.]|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([.]|_|__|-+)[a-z0-9]+)*)*" -}}
+{{- $hasDigest := hasKey .image "digest" -}}
+{{- $registry := .image.registry -}}
+{{- $registryKey := printf "%s.registry" $key -}}
+{{- if not $registry -}}
+{{- $registry = .global.imageRegistry -}}
+{{- $registryKey = "global.imageRegistry" -}}
+{{- end -}}
+{{- with $registry -}}
+{{- if regexMatch $scheme . -}}
+{{- fail (printf "%s: %q starts with a URL scheme; give the registry host (and port or path) without it: %q" $registryKey . (regexReplaceAll $scheme . "" | trimSuffix "/")) -}}
+{{- end -}}
+{{- if not (regexMatch (printf "^%s(/%s)?$" $domain $path) (trimSuffix "/" .)) -}}
+{{- fail (printf "%s: %q is not a registry; use a host with an optional port and path, e.g. registry.example.com:5000/team" $registryKey .) -}}
+{{- end -}}
+{{- end -}}
+{{- $repository := toString .repository -}}
+{{- $at := printf "%s.repository" $key -}}
+{{- if regexMatch $scheme $repository -}}
+{{- fail (printf "%s: %q starts with a URL scheme; an image reference has none: use %q" $at $repository (regexReplaceAll $scheme $repository "")) -}}
+{{- end -}}
+{{- if contains "@" $repository -}}
+{{- $name := regexReplaceAll "(:[^:/@]*)?@.*$" $repository "" -}}
+{{- $digest := regexReplaceAll "^[^@]*@" $repository "" -}}
+{{- if $hasDigest -}}
+{{- fail (printf "%s: %q contains a digest; set the repository to %q and %s.digest to %q" $at $repository $name $key $digest) -}}
+{{- end -}}
+{{- fail (printf "%s: %q contains a digest, which %s cannot take; set the repository to %q and %s.tag to a tag" $at $repository $key $name $key) -}}
+{{- end -}}
+{{- $parts := splitList "/" $repository -}}
+{{- $first := first $parts -}}
+{{- $domainPart := "" -}}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
+{{- $domainPart = printf "%s/" $first -}}
+{{- end -}}
+{{- $remote := trimPrefix $domainPart $repository -}}
+{{- if contains ":" (last (splitList "/" $remote)) -}}
+{{- $name := regexReplaceAll ":[^:/]*$" $repository "" -}}
+{{- fail (printf "%s: %q contains a tag; set the repository to %q and %s.tag to %q" $at $repository $name $key (regexReplaceAll "^.*:" $repository "")) -}}
+{{- end -}}
+{{- if regexMatch "[A-Z]" $remote -}}
+{{- fail (printf "%s: %q has upper-case letters; repository paths are lower case: use %q" $at $repository (printf "%s%s" $domainPart (lower $remote))) -}}
+{{- end -}}
+{{- if not (and (regexMatch (printf "^%s$" $path) $remote) (or (not $domainPart) (regexMatch (printf "^%s/$" $domain) $domainPart))) -}}
+{{- fail (printf "%s: %q is not an image repository; use [registry[:port]/]path, whose components are lower-case letters and digits joined by '.', '_', '__' or '-', separated by '/'" $at $repository) -}}
+{{- end -}}
+{{- $tag := toString .tag -}}
+{{- if regexMatch "^@?[A-Za-z][A-Za-z0-9]*([+._-][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$" $tag -}}
+{{- if $hasDigest -}}
+{{- fail (printf "%s.tag: %q is a digest; put it in %s.digest" $key $tag $key) -}}
+{{- end -}}
+{{- fail (printf "%s.tag: %q is a digest, which %s cannot take; use a tag" $key $tag $key) -}}
+{{- end -}}
+{{- if not (regexMatch "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" $tag) -}}
+{{- fail (printf "%s.tag: %q is not an image tag; use up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'" $key $tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.replicas: an autoscaler has `minReplicas` <= `maxReplicas` and a CPU or
+memory target; a stateful server (`stateless: false`), whose MCP sessions live in one pod, has
+neither an autoscaler nor more than one replica.
+Usage: {{- $_ := include "mcp-servers.validate.replicas" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.replicas" -}}
+{{- $s := . -}}
+{{- $key := $s.key -}}
+{{- if $s.autoscaling.enabled -}}
+{{- $maxReplicas := int $s.autoscaling.maxReplicas -}}
+{{- if gt (int $s.autoscaling.minReplicas) $maxReplicas -}}
+{{- fail (printf "%s.autoscaling.minReplicas: %d is greater than %s.autoscaling.maxReplicas (%d)" $key (int $s.autoscaling.minReplicas) $key $maxReplicas) -}}
+{{- end -}}
+{{- if not (or $s.autoscaling.targetCPUUtilizationPercentage $s.autoscaling.targetMemoryUtilizationPercentage) -}}
+{{- fail (printf "%s.autoscaling: set targetCPUUtilizationPercentage and/or targetMemoryUtilizationPercentage above 0 when autoscaling is enabled" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- if not $s.stateless -}}
+{{- if $s.autoscaling.enabled -}}
+{{- fail (printf "%s.autoscaling.enabled: a stateful server (stateless: false) cannot be autoscaled; its MCP sessions live in one pod. Set %s.stateless: true or turn autoscaling off" $key $key) -}}
+{{- end -}}
+{{- if gt (int $s.replicas) 1 -}}
+{{- fail (printf "%s.replicas: a stateful server (stateless: false) cannot run more than 1 replica; its MCP sessions live in one pod. Set %s.stateless: true or replicas: 1" $key $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.disruptionBudget: a percentage `maxUnavailable` is at most 100% (the
+schema checks its form, Kubernetes' `^[0-9]+%$`).
+Usage: {{- $_ := include "mcp-servers.validate.disruptionBudget" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.disruptionBudget" -}}
+{{- $value := .podDisruptionBudget.maxUnavailable -}}
+{{- if and (kindIs "string" $value) (gt (trimSuffix "%" $value | atoi) 100) -}}
+{{- fail (printf "%s.podDisruptionBudget.maxUnavailable: %q is more than 100%%; use a percentage from 0%% to 100%% or a number of pods" .key $value) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.networkPolicy: what the schema cannot compare in the egress rules (the
+generated Kubernetes definitions check the rest): an `endPort` is not below its `port`.
+Usage: {{- $_ := include "mcp-servers.validate.networkPolicy" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.networkPolicy" -}}
+{{- $s := . -}}
+{{- range $i, $rule := $s.networkPolicy.egress -}}
+{{- range $j, $port := ($rule | default dict).ports -}}
+{{- $port = $port | default dict -}}
+{{- if and (regexMatch "^[0-9]+$" (toString $port.port)) (regexMatch "^[0-9]+$" (toString $port.endPort)) (lt (int $port.endPort) (int $port.port)) -}}
+{{- fail (printf "%s.networkPolicy.egress[%d].ports[%d].endPort: %d is below port %d; endPort ends the range that starts at port" $s.key $i $j (int $port.endPort) (int $port.port)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.resources: cpu and memory requests and limits are required (scheduling
+and HPA percentages need them); every quantity follows Kubernetes' grammar and is not negative;
+memory is at least 6Mi, the least a container runtime runs a container in (runc's init is
+OOM-killed below a few MiB, Docker refuses limits under 6 MiB), which catches a missing unit
+(`512` is 512 bytes; a request of exactly 0 stays allowed); no request exceeds its limit.
+Usage: {{- $_ := include "mcp-servers.validate.resources" (dict "key" "servers.<name>" "resources" $s.resources) -}}
+*/}}
+{{- define "mcp-servers.validate.resources" -}}
+{{- $key := .key -}}
+{{- $resources := .resources | default dict -}}
+{{- $amounts := dict "requests" (dict) "limits" (dict) -}}
+{{- range $kind := list "requests" "limits" -}}
+{{- $list := get $resources $kind | default dict -}}
+{{- range $res := list "cpu" "memory" -}}
+{{- $value := get $list $res -}}
+{{- if or (kindIs "invalid" $value) (eq (toString $value) "") -}}
+{{- fail (printf "%s.resources.%s.%s: required" $key $kind $res) -}}
+{{- end -}}
+{{- end -}}
+{{- range $res, $value := $list -}}
+{{- if not (kindIs "invalid" $value) -}}
+{{- $at := printf "%s.resources.%s.%s" $key $kind $res -}}
+{{- $amount := include "mcp-servers.quantity" (dict "key" $at "value" $value) | float64 -}}
+{{- if lt $amount 0.0 -}}
+{{- fail (printf "%s: %s is negative; a resource quantity cannot be below 0" $at (ternary (printf "%q" $value) (toString $value) (kindIs "string" $value))) -}}
+{{- end -}}
+{{- if and (eq $res "memory") (lt $amount 6291456.0) (or (eq $kind "limits") (gt $amount 0.0)) -}}
+{{- if regexMatch "[a-zA-Z]$" (toString $value) -}}
+{{- fail (printf "%s: %s is %.0f bytes; a container cannot run in less than 6Mi (runc's container init is OOM-killed below a few MiB and Docker refuses memory limits under 6 MiB): use at least 6Mi" $at (toString $value) $amount) -}}
+{{- end -}}
+{{- fail (printf "%s: %s is %.0f bytes (a memory quantity without a unit counts bytes); a container cannot run in less than 6Mi (runc's container init is OOM-killed below a few MiB and Docker refuses memory limits under 6 MiB): give a unit, e.g. 512Mi" $at (toString $value) $amount) -}}
+{{- end -}}
+{{- $_ := set (get $amounts $kind) $res $amount -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $res, $request := $amounts.requests -}}
+{{- if hasKey $amounts.limits $res -}}
+{{- /* The tolerance absorbs float rounding: 100m and 0.1 are the same quantity. */ -}}
+{{- if gt $request (mulf (get $amounts.limits $res) 1.000000001) -}}
+{{- fail (printf "%s.resources.requests.%s: %s is more than %s.resources.limits.%s (%s); a request cannot exceed its limit" $key $res (toString (get $resources.requests $res)) $key $res (toString (get $resources.limits $res))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.quantity: a Kubernetes quantity (`500m`, `0.5`, `1.5Gi`, `1e3`, `+1`, or a YAML
+number) in base units (cores, bytes) as text; fails naming KEY when VALUE does not follow
+Kubernetes' grammar (k8s.io/apimachinery/pkg/api/resource).
+Usage: {{- $bytes := include "mcp-servers.quantity" (dict "key" "servers.x.resources.limits.memory" "value" "512Mi") | float64 -}}
+*/}}
+{{- define "mcp-servers.quantity" -}}
+{{- $text := toString .value -}}
+{{- if not (regexMatch "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$" $text) -}}
+{{- fail (printf "%s: %s is not a Kubernetes quantity; use a number with an optional suffix (n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi or Ei) or exponent, e.g. 250m or 0.5 for cpu, 512Mi or 1.5Gi for memory" .key (ternary (printf "%q" $text) $text (kindIs "string" .value))) -}}
+{{- end -}}
+{{- $number := regexFind "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)" $text -}}
+{{- $suffix := trimPrefix $number $text -}}
+{{- $multipliers := dict "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
+{{- $divisors := dict "n" 1e9 "u" 1e6 "m" 1e3 -}}
+{{- if regexMatch "^([eE][+-]?[0-9]+)?$" $suffix -}}
+{{- /* A plain number or a decimal exponent: Go's ParseFloat reads it whole. */ -}}
+{{- float64 $text -}}
+{{- else if hasKey $divisors $suffix -}}
+{{- divf (float64 $number) (get $divisors $suffix) -}}
+{{- else -}}
+{{- mulf (float64 $number) (get $multipliers $suffix) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.podSecurity: unless the server sets `allowPrivileged`, the pod stays
+restricted: not root (no `runAsUser: 0`, `runAsNonRoot: false`, and `runAsNonRoot: true` in one
+of the two contexts, the container's winning as in Kubernetes), not privileged, no privilege
+escalation, no added capabilities, and a seccomp filter (RuntimeDefault or Localhost in one of
+the two contexts, never Unconfined). A null in the server's own contexts (RAW: its entry under
+`servers`; a whole context, runAsNonRoot, runAsUser, allowPrivilegeEscalation) is refused: the
+merge would render it and Kubernetes read it as unset. The schema cannot say this: `null` passes
+it, and a `defaults` key set to null vanishes before any check, so the effective runAsNonRoot and
+seccomp type are checked too.
+Usage: {{- $_ := include "mcp-servers.validate.podSecurity" (dict "server" SERVER "raw" RAW) -}}
+*/}}
+{{- define "mcp-servers.validate.podSecurity" -}}
+{{- $s := .server -}}
+{{- $key := $s.key -}}
+{{- if not $s.allowPrivileged -}}
+{{- $optOut := printf "set %s.allowPrivileged: true only for an image that cannot run otherwise" $key -}}
+{{- range $context := list "podSecurityContext" "securityContext" -}}
+{{- $at := printf "%s.%s" $key $context -}}
+{{- $values := get $s $context | default dict -}}
+{{- if and (hasKey $.raw $context) (kindIs "invalid" (get $.raw $context)) -}}
+{{- fail (printf "%s: null drops the restricted defaults (non-root user, no privilege escalation, seccomp); remove it to keep them, override single fields or %s" $at $optOut) -}}
+{{- end -}}
+{{- $own := get $.raw $context | default dict -}}
+{{- if and (hasKey $own "runAsNonRoot") (kindIs "invalid" (get $own "runAsNonRoot")) -}}
+{{- fail (printf "%s.runAsNonRoot: null drops the check that the server runs as non-root; remove it to keep the default, set true or %s" $at $optOut) -}}
+{{- end -}}
+{{- if and (hasKey $own "runAsUser") (kindIs "invalid" (get $own "runAsUser")) -}}
+{{- fail (printf "%s.runAsUser: null leaves the UID to the image, which may be root; remove it to keep the default, use a non-root UID or %s" $at $optOut) -}}
+{{- end -}}
+{{- if and (hasKey $own "allowPrivilegeEscalation") (kindIs "invalid" (get $own "allowPrivilegeEscalation")) -}}
+{{- fail (printf "%s.allowPrivilegeEscalation: null lets the server gain privileges (setuid), as true does; remove it to keep the default, set false or %s" $at $optOut) -}}
+{{- end -}}
+{{- if and (hasKey $values "runAsUser") (eq (toString $values.runAsUser) "0") -}}
+{{- fail (printf "%s.runAsUser: 0 runs the server as root; use a non-root UID or %s" $at $optOut) -}}
+{{- end -}}
+{{- if and (hasKey $values "runAsNonRoot") (eq (toString $values.runAsNonRoot) "false") -}}
+{{- fail (printf "%s.runAsNonRoot: false lets the server run as root; remove it or %s" $at $optOut) -}}
+{{- end -}}
+{{- if eq (toString $values.privileged) "true" -}}
+{{- fail (printf "%s.privileged: true gives the server the node's devices and kernel; remove it or %s" $at $optOut) -}}
+{{- end -}}
+{{- if eq (toString $values.allowPrivilegeEscalation) "true" -}}
+{{- fail (printf "%s.allowPrivilegeEscalation: true lets the server gain privileges (setuid); remove it or %s" $at $optOut) -}}
+{{- end -}}
+{{- with get ($values.capabilities | default dict) "add" -}}
+{{- fail (printf "%s.capabilities.add: %s adds Linux capabilities; remove it or %s" $at (toJson .) $optOut) -}}
+{{- end -}}
+{{- if eq (toString (get ($values.seccompProfile | default dict) "type")) "Unconfined" -}}
+{{- fail (printf "%s.seccompProfile.type: Unconfined runs the server without a seccomp filter; use RuntimeDefault or Localhost or %s" $at $optOut) -}}
+{{- end -}}
+{{- end -}}
+{{- $pod := $s.podSecurityContext | default dict -}}
+{{- $container := $s.securityContext | default dict -}}
+{{- $nonRoot := $pod.runAsNonRoot -}}
+{{- if not (kindIs "invalid" $container.runAsNonRoot) -}}
+{{- $nonRoot = $container.runAsNonRoot -}}
+{{- end -}}
+{{- if ne (toString $nonRoot) "true" -}}
+{{- fail (printf "%s.podSecurityContext.runAsNonRoot: unset here and in %s.securityContext, so nothing stops the image from running as root; set it to true or %s" $key $key $optOut) -}}
+{{- end -}}
+{{- $seccomp := get ($container.seccompProfile | default dict) "type" | default (get ($pod.seccompProfile | default dict) "type") -}}
+{{- if not $seccomp -}}
+{{- fail (printf "%s.podSecurityContext.seccompProfile: unset here and in %s.securityContext, so the server runs without a seccomp filter; set type RuntimeDefault or Localhost or %s" $key $key $optOut) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.drain: the pod's grace period covers the preStop sleep, the drain timeout
+and about 5 s the runtime still needs after draining (a quiet second, up to 3 s closing
+connections, lifespan shutdown), so in-flight tool calls finish before SIGKILL.
+Usage: {{- $_ := include "mcp-servers.validate.drain" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.drain" -}}
+{{- $preStop := int .drain.preStopSleepSeconds -}}
+{{- $drainTimeout := int .drain.timeoutSeconds -}}
+{{- $graceNeeded := add $preStop $drainTimeout 5 -}}
+{{- if lt (int .terminationGracePeriodSeconds) $graceNeeded -}}
+{{- fail (printf "%s.terminationGracePeriodSeconds: %d is too short; it must be at least %d (drain.preStopSleepSeconds %d + drain.timeoutSeconds %d + 5 for the runtime's shutdown after draining) so in-flight tool calls finish before SIGKILL" .key (int .terminationGracePeriodSeconds) $graceNeeded $preStop $drainTimeout) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.service: a NodePort Service has a `nodePort` (30000-32767), and only a
+NodePort Service has one.
+Usage: {{- $_ := include "mcp-servers.validate.service" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.service" -}}
+{{- $key := .key -}}
+{{- if eq .service.type "NodePort" -}}
+{{- if lt (int .service.nodePort) 30000 -}}
+{{- fail (printf "%s.service.nodePort: required (30000-32767) when %s.service.type is NodePort" $key $key) -}}
+{{- end -}}
+{{- else if .service.nodePort -}}
+{{- fail (printf "%s.service.nodePort: only valid when %s.service.type is NodePort (it is %s)" $key $key .service.type) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.code: the file names of inline `code` are ConfigMap keys (no
+directories), and `codeEntrypoint` is one of them.
+Usage: {{- $_ := include "mcp-servers.validate.code" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.code" -}}
+{{- $s := . -}}
+{{- if $s.code -}}
+{{- range $file := keys $s.code | sortAlpha -}}
+{{- if not (regexMatch "^[-._a-zA-Z0-9]+$" $file) -}}
+{{- fail (printf "%s.code.%s: not a valid ConfigMap key (letters, digits, '-', '_' and '.' only; no directories)" $s.key $file) -}}
+{{- end -}}
+{{- end -}}
+{{- if not (hasKey $s.code $s.codeEntrypoint) -}}
+{{- fail (printf "%s.codeEntrypoint: %q is not a file in %s.code (files: %s)" $s.key $s.codeEntrypoint $s.key (keys $s.code | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.env: every `env` name is an environment variable name and none is one the
+chart sets itself (CHART_ENV, from mcp-servers.env.chart).
+Usage: {{- $_ := include "mcp-servers.validate.env" (dict "server" SERVER "chartEnv" CHART_ENV) -}}
+*/}}
+{{- define "mcp-servers.validate.env" -}}
+{{- $key := .server.key -}}
+{{- range $envName := keys .server.env | sortAlpha -}}
+{{- if not (regexMatch "^[A-Za-z_][A-Za-z0-9_]*$" $envName) -}}
+{{- fail (printf "%s.env.%s: not a valid environment variable name (letters, digits and '_', not starting with a digit)" $key $envName) -}}
+{{- end -}}
+{{- if hasKey $.chartEnv $envName -}}
+{{- fail (printf "%s.env.%s: set by the chart (see the server's own keys such as port, stateless, logLevel, allowedHosts); remove it" $key $envName) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.secrets: each of `secrets` names a variable that is not also in `env`, not
+set by the chart (CHART_ENV) and not listed twice; with `secrets`, the ExternalSecret's store
+(`externalSecret.secretStoreRef.name`) is named.
+Usage: {{- $_ := include "mcp-servers.validate.secrets" (dict "server" SERVER "chartEnv" CHART_ENV) -}}
+*/}}
+{{- define "mcp-servers.validate.secrets" -}}
+{{- $s := .server -}}
+{{- $key := $s.key -}}
+{{- $seen := dict -}}
+{{- range $i, $secret := $s.secrets -}}
+{{- if hasKey $s.env $secret.name -}}
+{{- fail (printf "%s.secrets[%d].name: %s is also set in %s.env" $key $i $secret.name $key) -}}
+{{- end -}}
+{{- if hasKey $.chartEnv $secret.name -}}
+{{- fail (printf "%s.secrets[%d].name: %s is set by the chart; it cannot come from a secret" $key $i $secret.name) -}}
+{{- end -}}
+{{- if hasKey $seen $secret.name -}}
+{{- fail (printf "%s.secrets[%d].name: %s is already listed at %s.secrets[%d]" $key $i $secret.name $key (index $seen $secret.name)) -}}
+{{- end -}}
+{{- $_ := set $seen $secret.name $i -}}
+{{- end -}}
+{{- if and $s.secrets (not $s.externalSecret.secretStoreRef.name) -}}
+{{- fail (printf "%s.externalSecret.secretStoreRef.name: required when %s.secrets is set (the SecretStore or ClusterSecretStore the ExternalSecret reads from)" $key $key) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.secretEnv: a secret-looking variable (`MCP_AUTH_TOKEN`, `DATABASE_URL`,
+names ending in `_TOKEN`, `_PASSWORD`, `_SECRET` or `_KEY`, any case, but not `_PUBLIC_KEY`)
+never takes a literal value, which the ConfigMap would hold in clear text (an empty one would
+also hide the Secret's value); a `valueFrom` is fine.
+Usage: {{- $_ := include "mcp-servers.validate.secretEnv" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.secretEnv" -}}
+{{- $s := . -}}
+{{- range $envName := keys $s.env | sortAlpha -}}
+{{- if and (regexMatch "(?i)(^|_)(TOKEN|PASSWORD|SECRET|KEY|DATABASE_URL)$" $envName) (not (regexMatch "(?i)(^|_)PUBLIC_KEY$" $envName)) (not (kindIs "map" (index $s.env $envName))) -}}
+{{- fail (printf "%s.env.%s: looks like a secret, and a literal value is stored in clear text in the ConfigMap %s; list it in %s.secrets (an ExternalSecret) or in the Secret named by %s.existingSecret, or give it as {valueFrom: {secretKeyRef: ...}}" $s.key $envName $s.fullname $s.key $s.key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.unique: across the fleet, no two servers share an object name or a node
+port. SEEN holds the names and ports of the servers checked before (`fullnames`, `nodePorts`:
+value -> server name); the server's are added.
+Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "seen" (dict "fullnames" (dict) "nodePorts" (dict))) -}}
+*/}}
+{{- define "mcp-servers.validate.unique" -}}
+{{- $s := .server -}}
+{{- with get .seen.fullnames $s.fullname -}}
+{{- fail (printf "servers.%s.fullnameOverride: object name %q is already used by servers.%s" $s.name $s.fullname .) -}}
+{{- end -}}
+{{- $_ := set .seen.fullnames $s.fullname $s.name -}}
+{{- if eq $s.service.type "NodePort" -}}
+{{- $port := toString (int $s.service.nodePort) -}}
+{{- with get $.seen.nodePorts $port -}}
+{{- fail (printf "servers.%s.service.nodePort: %s is already used by servers.%s" $s.name $port .) -}}
+{{- end -}}
+{{- $_ = set .seen.nodePorts $port $s.name -}}
+{{- end -}}
+{{- end -}}
