@@ -209,7 +209,7 @@ def test_runtime_env_and_dns_rebinding_hosts(fleet: Render):
 def test_session_limits_and_request_size_reach_the_runtime(fleet: Render):
     for fullname in ("everything-mcp", "todo-mcp"):
         env = config_env(fleet, fullname)
-        assert env["MCP_MAX_SESSIONS"] == "1000"
+        assert env["MCP_MAX_SESSIONS"] == "500"
         assert env["MCP_SESSION_IDLE_TIMEOUT_SECONDS"] == "1800"
         assert env["MCP_MAX_REQUEST_BYTES"] == "4194304"
     custom = render(
