@@ -35,7 +35,7 @@ class Server:
     port: int
     database: Database
     dependencies: tuple[str, ...]
-    values: str
+    values: str | None
     fleet: bool
     script: str
     extra: str | None
@@ -73,7 +73,7 @@ def _server(name: str, entry: dict[str, object]) -> Server:
         port=port,
         database=entry["database"],  # type: ignore[arg-type]
         dependencies=dependencies,
-        values=str(entry.get("values", f"values/{name}.yaml")),
+        values=str(values) if (values := entry.get("values", f"values/{name}.yaml")) else None,
         fleet=bool(entry.get("fleet", True)),
         script=str(entry.get("script", f"mcp-{name}")),
         extra=str(extra) if extra else None,

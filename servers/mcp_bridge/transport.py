@@ -1,0 +1,303 @@
+"""A FastMCP client transport over one child's stdin and stdout.
+
+Like the MCP SDK's stdio client (newline-delimited JSON-RPC), plus what a long-lived bridge
+needs: a size cap per message, stdout noise logged and skipped, and every request still
+waiting when the child dies answered at once with an error that says so. The JSON-RPC
+session itself (ids, handshake, timeouts) is the SDK's ClientSession.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import anyio
+import mcp_types
+import structlog
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from fastmcp.client.transports.base import ClientTransport, SessionKwargs, TransportOptions
+from mcp import ClientSession
+from mcp.shared.message import SessionMessage
+from typing_extensions import Unpack
+
+from mcp_bridge.child import ChildProcess
+from mcp_bridge.lines import LineSplitter, LongLine
+
+# After the child exits, what it wrote just before still reaches the session, unless a
+# grandchild holds stdout open, in which case the bridge stops waiting after this long.
+_STDOUT_DRAIN_SECONDS = 1.0
+# How much of a line that is not JSON-RPC a log event quotes.
+_QUOTE_CHARS = 200
+
+_ID = rb'(-?\d+|"(?:[^"\\]|\\.)*")'
+_HEAD_ID = re.compile(rb'\A\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*' + _ID)
+_TAIL_ID = re.compile(rb'"id"\s*:\s*' + _ID + rb'\s*(?:,\s*"jsonrpc"\s*:\s*"2\.0"\s*)?\}\s*\Z')
+# A notification or request of the child's own: no answer of ours is waiting for it.
+_HEAD_METHOD = re.compile(
+    rb'\A\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?(?:"id"\s*:\s*' + _ID + rb'\s*,\s*)?"method"\s*:'
+)
+
+_log = structlog.get_logger("mcp_bridge.transport")
+
+RequestId = int | str
+
+
+class ForwardingSession(ClientSession):
+    """Relays tool results without checking them against the tool's output schema: that
+    check belongs to the end client, which makes it itself (FastMCP's proxies do the same)."""
+
+    async def validate_tool_result(self, name: str, result: mcp_types.CallToolResult) -> None:
+        return None
+
+
+class PendingRequests:
+    """The requests sent to the child and not answered yet, by id: their method."""
+
+    def __init__(self) -> None:
+        self._methods: dict[RequestId, str] = {}
+
+    def sent(self, request_id: RequestId, method: str) -> None:
+        self._methods[request_id] = method
+
+    def take(self, request_id: object) -> tuple[RequestId, str] | None:
+        """Forget the request `request_id` names; its id as sent and its method."""
+        key = self._key(request_id)
+        return None if key is None else (key, self._methods.pop(key))
+
+    def take_all(self) -> list[tuple[RequestId, str]]:
+        taken = list(self._methods.items())
+        self._methods.clear()
+        return taken
+
+    def only(self) -> RequestId | None:
+        return next(iter(self._methods)) if len(self._methods) == 1 else None
+
+    def _key(self, request_id: object) -> RequestId | None:
+        # A peer may echo 7 as "7" or the reverse; the SDK matches them the same way.
+        candidates: list[object] = [request_id]
+        if isinstance(request_id, str) and request_id.lstrip("-").isdigit():
+            candidates.append(int(request_id))
+        elif isinstance(request_id, int):
+            candidates.append(str(request_id))
+        for candidate in candidates:
+            if candidate in self._methods:
+                return candidate  # type: ignore[return-value]
+        return None
+
+
+def answer_with_error(request_id: RequestId, method: str, text: str) -> mcp_types.JSONRPCMessage:
+    """What the bridge answers in the child's place: a tool error for a tool call (what
+    an agent reads and can act on), a JSON-RPC error for anything else."""
+    if method == "tools/call":
+        return mcp_types.JSONRPCResponse(
+            jsonrpc="2.0",
+            id=request_id,
+            result={"content": [{"type": "text", "text": text}], "isError": True},
+        )
+    return mcp_types.JSONRPCError(
+        jsonrpc="2.0",
+        id=request_id,
+        error=mcp_types.ErrorData(code=mcp_types.INTERNAL_ERROR, message=text),
+    )
+
+
+def exit_message(child: ChildProcess) -> str:
+    if child.stopped_by_bridge:
+        return (
+            f"the stdio server was stopped ({child.exit_description()}) while this call was"
+            " running; the bridge is shutting down"
+        )
+    return (
+        f"the stdio server exited ({child.exit_description()}) while this call was running;"
+        " it is restarting"
+    )
+
+
+def long_line_id(line: LongLine) -> object | None:
+    """The JSON-RPC id of an over-long answer, read from whichever end holds it."""
+    if _HEAD_METHOD.search(line.head):
+        return None
+    match = _HEAD_ID.search(line.head) or _TAIL_ID.search(line.tail)
+    if match is None:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except ValueError:
+        return None
+
+
+class _Pipes:
+    """Moves messages between one child's stdout/stdin and a ClientSession's streams."""
+
+    def __init__(self, child: ChildProcess, max_message_bytes: int) -> None:
+        self._child = child
+        self._limit = max_message_bytes
+        self._pending = PendingRequests()
+        self._to_session: MemoryObjectSendStream[SessionMessage | Exception]
+        self.session_reads: MemoryObjectReceiveStream[SessionMessage | Exception]
+        self._to_session, self.session_reads = anyio.create_memory_object_stream[
+            SessionMessage | Exception
+        ](0)
+        self.session_writes: MemoryObjectSendStream[SessionMessage]
+        self._from_session: MemoryObjectReceiveStream[SessionMessage]
+        self.session_writes, self._from_session = anyio.create_memory_object_stream[SessionMessage](
+            0
+        )
+        self._stdout_done = anyio.Event()
+        self._child_gone = False
+
+    async def read_stdout(self) -> None:
+        splitter = LineSplitter(self._limit)
+        try:
+            async for chunk in self._child.stdout:
+                for line in splitter.feed(chunk):
+                    await self._handle_line(line)
+            for line in splitter.finish():
+                await self._handle_line(line)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+            pass
+        finally:
+            self._stdout_done.set()
+
+    async def write_stdin(self) -> None:
+        async for session_message in self._from_session:
+            message = session_message.message
+            if isinstance(message, mcp_types.JSONRPCRequest):
+                self._pending.sent(message.id, message.method)
+            elif (
+                isinstance(message, mcp_types.JSONRPCNotification)
+                and message.method == "notifications/cancelled"
+            ):
+                self._pending.take((message.params or {}).get("requestId"))
+            if self._child_gone:
+                if isinstance(message, mcp_types.JSONRPCRequest):
+                    self._pending.take(message.id)
+                    text = exit_message(self._child)
+                    await self._deliver(answer_with_error(message.id, message.method, text))
+                continue
+            data = message.model_dump_json(by_alias=True, exclude_unset=True) + "\n"
+            # The child may be gone or have closed its stdin; `answer_after_exit` answers then.
+            with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+                await self._child.stdin.send(data.encode())
+
+    async def answer_after_exit(self) -> None:
+        """Once the child has exited: deliver what it still wrote, then answer every request
+        left waiting in its place, then end the session's stream."""
+        await self._child.exited.wait()
+        with anyio.move_on_after(_STDOUT_DRAIN_SECONDS):
+            await self._stdout_done.wait()
+        self._child_gone = True
+        text = exit_message(self._child)
+        for request_id, method in self._pending.take_all():
+            await self._deliver(answer_with_error(request_id, method, text))
+        await self._to_session.aclose()
+
+    async def _handle_line(self, line: bytes | LongLine) -> None:
+        if isinstance(line, LongLine):
+            await self._handle_long_line(line)
+            return
+        try:
+            message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+        except ValueError as error:
+            # Servers that print a banner or debug output to stdout: skip it, keep serving.
+            _log.warning(
+                "bridge_child_stdout_not_jsonrpc",
+                pid=self._child.pid,
+                line=line[:_QUOTE_CHARS].decode("utf-8", "replace"),
+                error=str(error).splitlines()[0][:_QUOTE_CHARS],
+            )
+            return
+        if isinstance(message, mcp_types.JSONRPCResponse | mcp_types.JSONRPCError):
+            self._pending.take(message.id)
+        await self._deliver(message)
+
+    async def _handle_long_line(self, line: LongLine) -> None:
+        taken = self._pending.take(long_line_id(line))
+        if (
+            taken is None
+            and not _HEAD_METHOD.search(line.head)
+            and (only := self._pending.only()) is not None
+        ):
+            # The id could not be read, but only one request was waiting: it is that one's.
+            taken = self._pending.take(only)
+        _log.warning(
+            "bridge_child_message_too_large",
+            pid=self._child.pid,
+            bytes=line.size,
+            limit=self._limit,
+            request_id=None if taken is None else taken[0],
+            method=None if taken is None else taken[1],
+        )
+        if taken is None:
+            return
+        request_id, method = taken
+        text = (
+            f"the stdio server's answer was {line.size} bytes, over"
+            f" MCP_BRIDGE_MAX_MESSAGE_BYTES={self._limit}; it was dropped"
+        )
+        await self._deliver(answer_with_error(request_id, method, text))
+
+    async def _deliver(self, message: mcp_types.JSONRPCMessage) -> None:
+        with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            await self._to_session.send(SessionMessage(message))
+
+    async def aclose(self) -> None:
+        for stream in (self._to_session, self.session_reads, self.session_writes):
+            await stream.aclose()
+        await self._from_session.aclose()
+
+
+@asynccontextmanager
+async def child_streams(
+    child: ChildProcess, max_message_bytes: int
+) -> AsyncIterator[
+    tuple[
+        MemoryObjectReceiveStream[SessionMessage | Exception],
+        MemoryObjectSendStream[SessionMessage],
+    ]
+]:
+    """The read and write streams of a ClientSession talking to `child`."""
+    pipes = _Pipes(child, max_message_bytes)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(pipes.read_stdout)
+        tasks.start_soon(pipes.write_stdin)
+        tasks.start_soon(pipes.answer_after_exit)
+        try:
+            yield pipes.session_reads, pipes.session_writes
+        finally:
+            tasks.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True):
+                await pipes.aclose()
+
+
+class ChildTransport(ClientTransport):
+    """Connects a FastMCP Client to one already running child; usable once."""
+
+    legacy_only = True
+
+    def __init__(self, child: ChildProcess, max_message_bytes: int) -> None:
+        self._child = child
+        self._max_message_bytes = max_message_bytes
+        self._connected = False
+
+    @asynccontextmanager
+    async def connect_session(
+        self,
+        *,
+        transport_options: TransportOptions | None = None,
+        **session_kwargs: Unpack[SessionKwargs],
+    ) -> AsyncIterator[ClientSession]:
+        if self._connected:
+            # A child's pipes carry one session; a new one needs a new child.
+            raise RuntimeError(f"the stdio server (pid {self._child.pid}) was already connected")
+        self._connected = True
+        async with child_streams(self._child, self._max_message_bytes) as (read, write):
+            kwargs: dict[str, Any] = dict(session_kwargs)
+            async with ForwardingSession(read, write, **kwargs) as session:
+                yield session
+
+    def __repr__(self) -> str:
+        return f"<ChildTransport(pid={self._child.pid})>"
