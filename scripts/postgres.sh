@@ -5,7 +5,7 @@
 #   postgres.sh stop    stop it (keeps the data)
 #   postgres.sh status  exit 0 when it accepts connections
 #   postgres.sh url     print the admin URL
-#   postgres.sh reader-url  print the URL of a read-only role (pg_read_all_data), creating it
+#   postgres.sh reader-url  print the URL of the read-only role of the SQL server (below)
 #   postgres.sh destroy stop and delete the data dir
 set -euo pipefail
 
@@ -19,27 +19,61 @@ user=mcp
 password=mcp
 database=mcp
 
-url() { echo "postgresql://$user:$password@127.0.0.1:$port/$database"; }
+url_of() { echo "postgresql://$user:$password@127.0.0.1:$port/$1"; }
+url() { url_of "$database"; }
 
-# The read-only SQL server must not connect as a superuser: a read-only transaction does not
-# stop a superuser's file and process functions (pg_read_file, pg_terminate_backend, ...).
+# The read-only SQL server's role holds the least-privilege recipe of
+# servers/mcp_postgres/README.md: USAGE and SELECT on schema public, and SELECT on the tables
+# the admin creates there later (default privileges). Not pg_read_all_data: that also reads
+# every password hash in pg_authid. And PUBLIC may no longer run pg_cancel_backend or
+# pg_terminate_backend (the admin, a superuser, still can): every call through the server
+# shares the role, and a role may signal its own backends. Applied to template1 as well, so the
+# databases the tests create inherit it. The role's comment records the recipe it holds.
 reader=mcp_reader
-reader_url() {
+recipe="mcp-servers least-privilege reader, recipe 2"
+
+# Per database; concurrent starts queue on the advisory lock instead of racing on the catalogs.
+reader_grants() {
+  cat <<SQL
+SELECT pg_advisory_xact_lock(hashtext('$reader'));
+GRANT USAGE ON SCHEMA public TO $reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO $reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE $user IN SCHEMA public GRANT SELECT ON TABLES TO $reader;
+REVOKE EXECUTE ON FUNCTION pg_catalog.pg_cancel_backend(integer),
+  pg_catalog.pg_terminate_backend(integer, bigint) FROM PUBLIC;
+SQL
+}
+
+ensure_reader() {
   # Over TCP with the admin URL, like every client: the socket dir belongs to whichever
   # checkout started the instance on this port.
-  "$(pg_bin)/psql" "$(url)" -qtA -v ON_ERROR_STOP=1 -c "
-    DO \$\$ BEGIN
-      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$reader') THEN
-        CREATE ROLE $reader LOGIN PASSWORD '$password' NOSUPERUSER NOCREATEDB NOCREATEROLE;
-        GRANT pg_read_all_data TO $reader;
-      END IF;
-    END \$\$;" >/dev/null
-  echo "postgresql://$reader:$password@127.0.0.1:$port/$database"
+  local psql; psql="$(pg_bin)/psql"
+  [[ "$("$psql" "$(url)" -qtAc "SELECT shobj_description(oid, 'pg_authid')
+      FROM pg_roles WHERE rolname = '$reader'")" == "$recipe" ]] && return 0
+  "$psql" "$(url)" -q1 -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SELECT pg_advisory_xact_lock(hashtext('$reader'));
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$reader') THEN
+    CREATE ROLE $reader LOGIN PASSWORD '$password' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+  END IF;
+  -- The recipe before issue #12 granted pg_read_all_data.
+  IF pg_has_role('$reader', 'pg_read_all_data', 'MEMBER') THEN
+    REVOKE pg_read_all_data FROM $reader;
+  END IF;
+END \$\$;
+SQL
+  local db
+  for db in "$database" template1; do
+    reader_grants | "$psql" "$(url_of "$db")" -q1 -v ON_ERROR_STOP=1 >/dev/null
+  done
+  "$psql" "$(url)" -qc "COMMENT ON ROLE $reader IS '$recipe'" >/dev/null
 }
+
+reader_url() { echo "postgresql://$reader:$password@127.0.0.1:$port/$database"; }
 
 pg_bin() {
   local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1)
   [[ -n "$dir" ]] && echo "$dir"
 }
 
@@ -79,14 +113,17 @@ synchronous_commit = off
 full_page_writes = off
 CONF
   fi
-  if ready; then return 0; fi
-  # -p: MCP_PG_PORT wins over the port written into postgresql.conf at initdb.
-  as_owner "$bin/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null || {
-    echo "postgres.sh: PostgreSQL did not start; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
-  if ! "$bin/psql" -h "$sock" -p "$port" -U "$user" -d postgres -tAc \
-      "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
-    "$bin/psql" -h "$sock" -p "$port" -U "$user" -d postgres -qc "CREATE DATABASE $database"
+  if ! ready; then
+    # -p: MCP_PG_PORT wins over the port written into postgresql.conf at initdb.
+    as_owner "$bin/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null || {
+      echo "postgres.sh: PostgreSQL did not start; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
+    if ! "$bin/psql" -h "$sock" -p "$port" -U "$user" -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
+      "$bin/psql" -h "$sock" -p "$port" -U "$user" -d postgres -qc "CREATE DATABASE $database"
+    fi
   fi
+  # Also on an instance already running: before any test database is copied from template1.
+  ensure_reader
 }
 
 stop() {

@@ -8,7 +8,9 @@ import asyncpg
 import structlog
 from mcp_runtime.postgres import DatabaseUnavailable, LazyPool
 
-from mcp_postgres.role_guard import privileged_standing, refuse_privileged_role
+from mcp_postgres.json_values import JsonText
+from mcp_postgres.role_guard import RolePolicy, allowed_powers, refuse_unsafe_role
+from mcp_postgres.row_budget import RowBudget
 
 log = structlog.get_logger(__name__)
 
@@ -22,10 +24,11 @@ class DatabaseBusy(Exception):
 
 
 async def _decode_json(conn: asyncpg.Connection) -> None:
-    # json and jsonb come back as nested values rather than as strings of JSON.
+    # json and jsonb come back as nested values rather than as strings of JSON, parsed by
+    # to_json once the values they hold are counted, not by asyncpg as they arrive.
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+            type_name, encoder=json.dumps, decoder=JsonText, schema="pg_catalog"
         )
 
 
@@ -34,12 +37,12 @@ class Database:
         self,
         dsn: str,
         *,
-        allow_privileged_role: bool = False,
+        role_policy: RolePolicy | None = None,
         max_connections: int = 10,
         connect_timeout: float = 5.0,
         command_timeout: float | None = None,
     ):
-        self._allow_privileged_role = allow_privileged_role
+        self._role_policy = role_policy or RolePolicy()
         self._pool = LazyPool(
             dsn,
             max_size=max_connections,
@@ -51,17 +54,17 @@ class Database:
     async def _prepare_connection(self, conn: asyncpg.Connection) -> None:
         # Raising here closes the new connection: every tool call and /ready report
         # PrivilegedRole until the role loses those powers, with no restart needed.
-        if not self._allow_privileged_role:
-            await refuse_privileged_role(conn)
+        await refuse_unsafe_role(conn, self._role_policy)
         await _decode_json(conn)
+        # Idle here, between two messages: where the filter must start reading the stream.
+        RowBudget.on(conn)
 
     async def open(self) -> None:
         """Connect now; raises DatabaseUnavailable, or PrivilegedRole unless allowed."""
         async with self.connection() as conn:
-            # Without the override, _prepare_connection has refused a privileged role already.
-            standing = await privileged_standing(conn) if self._allow_privileged_role else None
-        if standing is not None:
-            log.warning("postgres_role_privileged_allowed", role_is=standing)
+            powers = await refuse_unsafe_role(conn, self._role_policy)
+        for event, detail in allowed_powers(powers, self._role_policy).items():
+            log.warning(event, role=detail)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -1,9 +1,19 @@
-"""Turn the Python values asyncpg returns into JSON-safe values for structured results."""
+"""Turn the Python values asyncpg returns into JSON-safe values for structured results,
+counting them as they are built.
+
+Every value costs the server tens to hundreds of bytes once it is a Python object, however
+short its JSON: 5 MB of `[{},{},...]` is 1.2 million dicts, and the result is copied a few
+times on its way out. So a result holds at most a given number of values (columns, array
+elements, JSON members), counted before each container is built, and json/jsonb arrive as
+their text (JsonText), which is parsed only once its values are counted.
+"""
 
 import base64
 import datetime as dt
 import decimal
 import ipaddress
+import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -12,8 +22,43 @@ import asyncpg
 from pydantic import JsonValue
 
 
-def to_json(value: Any) -> JsonValue:
+class JsonText(str):
+    """A json or jsonb value as PostgreSQL sent it; to_json parses it."""
+
+
+class TooManyValues(Exception):
+    """The values counted so far passed the limit."""
+
+
+class ValueMeter:
+    """The values a result may still hold."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise TooManyValues
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def json_values_in(text: str) -> int:
+    """At least the number of values a JSON text holds, at most twice it: every value but
+    the outermost follows a ':' or a ',' outside strings."""
+    structure = _JSON_STRING.sub("", text) if '"' in text else text
+    return 1 + structure.count(":") + structure.count(",")
+
+
+def to_json(value: Any, meter: ValueMeter) -> JsonValue:
+    """`value` as JSON; the caller has counted `value` itself, this counts what it holds."""
     match value:
+        case JsonText():
+            meter.take(json_values_in(value) - 1)
+            # PostgreSQL's json is valid JSON without NaN: json.loads' output is JSON-safe.
+            return json.loads(value)
         case None | bool() | int() | str():
             return value
         case float():
@@ -39,18 +84,22 @@ def to_json(value: Any) -> JsonValue:
         case bytes() | bytearray() | memoryview():
             return base64.b64encode(bytes(value)).decode("ascii")
         case asyncpg.Record():
-            return {key: to_json(item) for key, item in value.items()}
+            meter.take(len(value))
+            return {key: to_json(item, meter) for key, item in value.items()}
         case asyncpg.Range():
+            meter.take(2)
             return {
-                "lower": to_json(value.lower),
-                "upper": to_json(value.upper),
+                "lower": to_json(value.lower, meter),
+                "upper": to_json(value.upper, meter),
                 "lower_inc": value.lower_inc,
                 "upper_inc": value.upper_inc,
                 "empty": value.isempty,
             }
         case Mapping():
-            return {str(key): to_json(item) for key, item in value.items()}
+            meter.take(len(value))
+            return {str(key): to_json(item, meter) for key, item in value.items()}
         case list() | tuple() | set() | frozenset():
-            return [to_json(item) for item in value]
+            meter.take(len(value))
+            return [to_json(item, meter) for item in value]
         case _:
             return str(value)

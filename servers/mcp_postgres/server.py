@@ -9,7 +9,8 @@ from mcp_runtime import PACKAGE_VERSION, ServerSpec
 from mcp_runtime.postgres import DatabaseUnavailable
 
 from mcp_postgres.database import Database
-from mcp_postgres.role_guard import PrivilegedRole
+from mcp_postgres.result_limits import QueryLimits
+from mcp_postgres.role_guard import PrivilegedRole, RolePolicy
 from mcp_postgres.settings import PostgresServerSettings
 from mcp_postgres.tools import register_tools
 
@@ -28,20 +29,24 @@ INSTRUCTIONS = (
 def create(settings: PostgresServerSettings) -> ServerSpec:
     database = Database(
         str(settings.database_url),
-        allow_privileged_role=settings.mcp_postgres_allow_superuser,
+        role_policy=RolePolicy(
+            allow_privileged=settings.mcp_postgres_allow_superuser,
+            allow_credential_reads=settings.mcp_postgres_allow_credential_reads,
+            allow_session_signals=settings.mcp_postgres_allow_session_signals,
+        ),
         max_connections=settings.mcp_db_pool_size,
         # A call whose database stops answering (a network partition) fails instead of
         # hanging; the statement timeout fires first while the database still answers.
         command_timeout=settings.mcp_query_timeout_seconds + COMMAND_TIMEOUT_MARGIN_SECONDS,
     )
     mcp = FastMCP("postgres", instructions=INSTRUCTIONS, version=PACKAGE_VERSION)
-    register_tools(
-        mcp,
-        database,
+    limits = QueryLimits(
         max_rows=settings.mcp_query_max_rows,
         max_bytes=settings.mcp_query_max_bytes,
+        max_values=settings.mcp_query_max_values,
         timeout_seconds=settings.mcp_query_timeout_seconds,
     )
+    register_tools(mcp, database, limits)
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:

@@ -12,8 +12,9 @@ from pydantic import Field, JsonValue
 from mcp_postgres import catalog
 from mcp_postgres.catalog import SchemaInfo, TableDescription, TableInfo
 from mcp_postgres.database import Database, DatabaseBusy
-from mcp_postgres.errors import QueryRejected
+from mcp_postgres.errors import QueryInterrupted, QueryRejected
 from mcp_postgres.query import QueryResult, run_read_only
+from mcp_postgres.result_limits import QueryLimits
 from mcp_postgres.role_guard import PrivilegedRole
 from mcp_postgres.statement_guard import check_statement
 
@@ -23,17 +24,16 @@ SchemaName = Annotated[str, Field(description="Schema name, e.g. public.")]
 
 
 # Our messages name the argument or the rule, so they reach the client as they are. A refused
-# role is the operator's to fix, not the caller's, so it is logged like an outage.
+# role is the operator's to fix, and a query another session ended is not the caller's
+# mistake, so both are logged like an outage.
 _as_tool_error = partial(
     reported_to_caller,
-    retry_later=(DatabaseUnavailable, DatabaseBusy, PrivilegedRole),
+    retry_later=(DatabaseUnavailable, DatabaseBusy, PrivilegedRole, QueryInterrupted),
     rejected=QueryRejected,
 )
 
 
-def register_tools(
-    mcp: FastMCP, database: Database, *, max_rows: int, max_bytes: int, timeout_seconds: float
-) -> None:
+def register_tools(mcp: FastMCP, database: Database, limits: QueryLimits) -> None:
     @mcp.tool(annotations=READ_ONLY)
     async def list_schemas() -> list[SchemaInfo]:
         """List the schemas this connection may use (system schemas left out)."""
@@ -74,17 +74,10 @@ def register_tools(
         """Run one read-only SQL query and return its rows.
 
         The query runs in a read-only transaction with a statement timeout; at most the
-        configured number of rows and bytes is returned and `truncated` tells whether
-        there were more.
+        configured number of rows, bytes and values is returned and `truncated` tells
+        whether there were more.
         """
         with _as_tool_error():
             check_statement(sql)
             async with database.connection() as conn:
-                return await run_read_only(
-                    conn,
-                    sql,
-                    params or [],
-                    max_rows=max_rows,
-                    max_bytes=max_bytes,
-                    timeout_seconds=timeout_seconds,
-                )
+                return await run_read_only(conn, sql, params or [], limits)

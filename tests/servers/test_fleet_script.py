@@ -122,14 +122,16 @@ def test_unknown_server_names_are_refused(repo_root: Path, fleet_env: dict[str, 
 
 @pytest.fixture
 def checkout(repo_root: Path) -> Iterator[Path]:
-    """A checkout of the two scripts with the project's venv, so that postgres.sh keeps a
-    private PostgreSQL (data dir and port) of its own there instead of the session's."""
+    """A checkout of the two scripts, the server registry and the project's venv, so that
+    postgres.sh keeps a private PostgreSQL (data dir and port) of its own there instead of the
+    session's."""
     # Outside pytest's tmp dirs: those are private to root and the postgres user must write here.
     root = Path(tempfile.mkdtemp(prefix="mcp-fleet-"))
     root.chmod(0o755)
     (root / "scripts").mkdir()
-    for name in ("fleet.sh", "postgres.sh"):
+    for name in ("fleet.sh", "postgres.sh", "server_registry.py"):
         shutil.copy(repo_root / "scripts" / name, root / "scripts" / name)
+    shutil.copy(repo_root / "pyproject.toml", root / "pyproject.toml")
     (root / ".venv").symlink_to(repo_root / ".venv")
     yield root
     _private_postgres(root, {**os.environ}, "stop")

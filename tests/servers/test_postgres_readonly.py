@@ -1,5 +1,6 @@
 """Writes through the postgres server are refused whatever the SQL tries, and a role that
-could reach the server's files or processes is refused unless explicitly allowed.
+could reach the server's files or processes, read credentials or end other callers' queries is
+refused unless explicitly allowed.
 
 The write attacks run on the admin (superuser) URL with MCP_POSTGRES_ALLOW_SUPERUSER=true:
 the worst case, where only the statement guard and the read-only, rolled-back transaction
@@ -20,6 +21,7 @@ import pytest
 from mcp_clients import connect
 from mcp_postgres.errors import QueryRejected
 from mcp_postgres.query import QueryResult, run_read_only
+from mcp_postgres.result_limits import QueryLimits
 from pg_admin import psql, with_database
 from servers_harness import RunningServer, launch
 
@@ -116,8 +118,11 @@ async def test_session_settings_cannot_carry_over_to_the_next_query(
     assert _snapshot(sample_database) == before
 
 
+TEST_LIMITS = QueryLimits(max_rows=10, max_bytes=100_000, max_values=1000, timeout_seconds=5)
+
+
 async def _run_read_only(conn: asyncpg.Connection, sql: str) -> QueryResult:
-    return await run_read_only(conn, sql, [], max_rows=10, max_bytes=100_000, timeout_seconds=5)
+    return await run_read_only(conn, sql, [], TEST_LIMITS)
 
 
 @pytest.mark.parametrize(
@@ -179,8 +184,24 @@ async def test_writes_read_only_lets_through_are_rolled_back(
 REFUSED = (
     "refusing to serve: the DATABASE_URL role is {}, whose file and process functions"
     " (pg_read_file, lo_export, pg_terminate_backend, ...) a read-only transaction does not"
-    " stop; connect with a role granted only pg_read_all_data, or set"
-    " MCP_POSTGRES_ALLOW_SUPERUSER=true"
+    " stop; connect with a role granted only USAGE and SELECT on the schemas it should read"
+    " (see the mcp_postgres README), or set MCP_POSTGRES_ALLOW_SUPERUSER=true"
+)
+READS_CREDENTIALS = (
+    "can read credentials ({}): grant it only USAGE and SELECT on the schemas it should read"
+    " instead (see the mcp_postgres README), or set MCP_POSTGRES_ALLOW_CREDENTIAL_READS=true"
+)
+SIGNALS_SESSIONS = (
+    "can run {}, with which one caller can end another's query (every call shares the role):"
+    " REVOKE EXECUTE ON FUNCTION {} FROM {} (see the mcp_postgres README), or set"
+    " MCP_POSTGRES_ALLOW_SESSION_SIGNALS=true"
+)
+ROLE = "refusing to serve: the DATABASE_URL role "
+ALL_SECRET_COLUMNS = "pg_authid.rolpassword, pg_shadow.passwd, pg_user_mapping.umoptions"
+PUBLIC_SIGNALS = SIGNALS_SESSIONS.format(
+    "pg_cancel_backend and pg_terminate_backend",
+    "pg_catalog.pg_cancel_backend(integer), pg_catalog.pg_terminate_backend(integer,bigint)",
+    "PUBLIC",
 )
 
 
@@ -189,10 +210,24 @@ def _as_role(url: str, role: str, password: str) -> str:
     return parts._replace(netloc=f"{role}:{password}@{parts.hostname}:{parts.port}").geturl()
 
 
+def _database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 @pytest.fixture(scope="module")
 def reader_url(postgres_reader_url: str, sample_database: str) -> str:
-    """The sample database as `mcp_reader`, the pg_read_all_data role of scripts/postgres.sh."""
-    return with_database(postgres_reader_url, urlsplit(sample_database).path.lstrip("/"))
+    """The sample database as `mcp_reader`, the least-privilege role of scripts/postgres.sh."""
+    return with_database(postgres_reader_url, _database_name(sample_database))
+
+
+@pytest.fixture(scope="module")
+def stock_database(postgres_url: str) -> Iterator[str]:
+    """A database as PostgreSQL makes it (from template0): PUBLIC may run pg_cancel_backend
+    and pg_terminate_backend, which the private instance's template1 revokes."""
+    name = f"servers_stock_{uuid.uuid4().hex[:12]}"
+    psql(postgres_url, f"CREATE DATABASE {name} TEMPLATE template0")
+    yield with_database(postgres_url, name)
+    psql(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 # A NOLOGIN superuser role; its members are no superusers but may become one.
@@ -207,27 +242,30 @@ def superuser_group(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def member_of(postgres_url: str, sample_database: str) -> Iterator[Callable[[str], str]]:
-    """URL of the sample database as a new login role granted `role`. NOINHERIT, because
-    set_config('role', ...) inside a SELECT reaches the granted role's powers all the same."""
-    created: list[str] = []
+def role_with(postgres_url: str) -> Iterator[Callable[[str, str], str]]:
+    """create(database_url, setup): URL of that database as a new login role, after `setup`
+    ran there as the admin with {role} naming it. NOINHERIT, because set_config('role', ...)
+    inside a SELECT reaches a granted role's powers all the same."""
+    created: list[tuple[str, str]] = []
 
-    def create(role: str) -> str:
-        member = f"mcp_member_{uuid.uuid4().hex[:8]}"
-        psql(postgres_url, f"CREATE ROLE {member} LOGIN PASSWORD 'mcp' NOINHERIT")
-        psql(postgres_url, f"GRANT {role} TO {member}")
-        created.append(member)
-        return _as_role(sample_database, member, "mcp")
+    def create(database_url: str, setup: str) -> str:
+        role = f"mcp_member_{uuid.uuid4().hex[:8]}"
+        psql(postgres_url, f"CREATE ROLE {role} LOGIN PASSWORD 'mcp' NOINHERIT")
+        created.append((role, database_url))
+        if setup:
+            psql(database_url, setup.format(role=role))
+        return _as_role(database_url, role, "mcp")
 
     yield create
-    for member in created:
-        psql(postgres_url, f"DROP ROLE {member}")
+    for role, database_url in created:
+        # Its grants and user mappings in that database first, or the role cannot go.
+        psql(database_url, f"DROP OWNED BY {role}")
+        psql(postgres_url, f"DROP ROLE {role}")
 
 
-async def _assert_refused(url: str, standing: str, victim_url: str, log_dir: Path) -> None:
+async def _assert_refused(url: str, message: str, victim_url: str, log_dir: Path) -> None:
     """Without the override /ready says why, and every call, even one that would end another
-    session, fails with the same message."""
-    message = REFUSED.format(standing)
+    session or read password hashes, fails with the same message."""
     victim = await asyncpg.connect(victim_url)
     server = launch("mcp-postgres", log_dir, {"DATABASE_URL": url})
     try:
@@ -239,8 +277,12 @@ async def _assert_refused(url: str, standing: str, victim_url: str, log_dir: Pat
                 "query",
                 {"sql": "SELECT pg_terminate_backend($1)", "params": [victim.get_server_pid()]},
             )
+            hashes = await client.call(
+                "query", {"sql": "SELECT rolname, rolpassword FROM pg_authid"}
+            )
             schemas = await client.call("list_schemas", {})
         assert terminate.is_error and terminate.text == message
+        assert hashes.is_error and hashes.text == message
         assert schemas.is_error and schemas.text == message
         assert await victim.fetchval("SELECT 1") == 1
         assert "postgres_role_refused" in server.log_text()
@@ -252,7 +294,7 @@ async def _assert_refused(url: str, standing: str, victim_url: str, log_dir: Pat
 async def test_a_superuser_is_refused_without_the_override(
     sample_database: str, reader_url: str, tmp_path: Path
 ) -> None:
-    await _assert_refused(sample_database, "a superuser", reader_url, tmp_path)
+    await _assert_refused(sample_database, REFUSED.format("a superuser"), reader_url, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -267,13 +309,94 @@ async def test_a_superuser_is_refused_without_the_override(
 )
 async def test_a_member_of_a_privileged_role_is_refused_without_the_override(
     superuser_group: str,
-    member_of: Callable[[str], str],
+    role_with: Callable[[str, str], str],
+    sample_database: str,
+    postgres_url: str,
     reader_url: str,
     tmp_path: Path,
     granted: str,
     standing: str,
 ) -> None:
-    await _assert_refused(member_of(granted), standing, reader_url, tmp_path)
+    url = role_with(sample_database, "")
+    psql(postgres_url, f"GRANT {granted} TO {urlsplit(url).username}")
+    await _assert_refused(url, REFUSED.format(standing), reader_url, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("setup", "readable"),
+    [
+        # What values/postgres.yaml and the README recommended before issue #12.
+        pytest.param(
+            "GRANT pg_read_all_data TO {role}",
+            f"{ALL_SECRET_COLUMNS}, through pg_read_all_data",
+            id="pg_read_all_data",
+        ),
+        pytest.param(
+            "GRANT SELECT (rolpassword) ON pg_catalog.pg_authid TO {role}",
+            "pg_authid.rolpassword",
+            id="one-column",
+        ),
+        # The options of its own user mapping: a foreign server's password.
+        pytest.param(
+            "CREATE FOREIGN DATA WRAPPER {role}_fdw; "
+            "CREATE SERVER {role}_server FOREIGN DATA WRAPPER {role}_fdw; "
+            "GRANT USAGE ON FOREIGN SERVER {role}_server TO {role}; "
+            "CREATE USER MAPPING FOR {role} SERVER {role}_server OPTIONS (password 'hunter2')",
+            "the options of 1 user mapping(s)",
+            id="user-mapping",
+        ),
+    ],
+)
+async def test_a_role_that_can_read_credentials_is_refused_without_the_override(
+    role_with: Callable[[str, str], str],
+    sample_database: str,
+    reader_url: str,
+    tmp_path: Path,
+    setup: str,
+    readable: str,
+) -> None:
+    url = role_with(sample_database, setup)
+    await _assert_refused(url, ROLE + READS_CREDENTIALS.format(readable), reader_url, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("database", "setup", "message"),
+    [
+        # PostgreSQL's default: PUBLIC may run both, on its own backends.
+        pytest.param("stock", "", PUBLIC_SIGNALS, id="public"),
+        pytest.param(
+            "sample",
+            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_cancel_backend(integer) TO {role}",
+            SIGNALS_SESSIONS.format(
+                "pg_cancel_backend",
+                "pg_catalog.pg_cancel_backend(integer)",
+                "it and the roles it belongs to",
+            ),
+            id="granted",
+        ),
+        # Both problems, as the recipe before issue #12 left a role: one message, both fixes.
+        pytest.param(
+            "stock",
+            "GRANT pg_read_all_data TO {role}",
+            READS_CREDENTIALS.format(f"{ALL_SECRET_COLUMNS}, through pg_read_all_data")
+            + "; and it "
+            + PUBLIC_SIGNALS,
+            id="old-recipe",
+        ),
+    ],
+)
+async def test_a_role_that_can_signal_its_sessions_is_refused_without_the_override(
+    role_with: Callable[[str, str], str],
+    sample_database: str,
+    stock_database: str,
+    reader_url: str,
+    tmp_path: Path,
+    database: str,
+    setup: str,
+    message: str,
+) -> None:
+    url = role_with(stock_database if database == "stock" else sample_database, setup)
+    await _assert_refused(url, ROLE + message, reader_url, tmp_path)
 
 
 async def test_with_the_override_a_superuser_is_served_and_so_are_its_side_effects(
@@ -298,7 +421,59 @@ async def test_with_the_override_a_superuser_is_served_and_so_are_its_side_effec
     assert "postgres_role_privileged_allowed" in postgres_server.log_text()
 
 
-async def test_a_pg_read_all_data_role_is_served_and_kept_from_side_effects(
+@pytest.mark.parametrize(
+    ("database", "setup", "env", "logged"),
+    [
+        pytest.param(
+            "sample",
+            "GRANT pg_read_all_data TO {role}",
+            {"MCP_POSTGRES_ALLOW_CREDENTIAL_READS": "true"},
+            ["postgres_role_credential_reads_allowed"],
+            id="credential-reads",
+        ),
+        pytest.param(
+            "stock",
+            "",
+            {"MCP_POSTGRES_ALLOW_SESSION_SIGNALS": "true"},
+            ["postgres_role_session_signals_allowed"],
+            id="session-signals",
+        ),
+        pytest.param(
+            "stock",
+            "GRANT pg_read_all_data TO {role}",
+            {
+                "MCP_POSTGRES_ALLOW_CREDENTIAL_READS": "true",
+                "MCP_POSTGRES_ALLOW_SESSION_SIGNALS": "true",
+            },
+            ["postgres_role_credential_reads_allowed", "postgres_role_session_signals_allowed"],
+            id="both",
+        ),
+    ],
+)
+async def test_each_narrower_override_serves_the_role_and_says_so_at_start(
+    role_with: Callable[[str, str], str],
+    sample_database: str,
+    stock_database: str,
+    tmp_path: Path,
+    database: str,
+    setup: str,
+    env: dict[str, str],
+    logged: list[str],
+) -> None:
+    url = role_with(stock_database if database == "stock" else sample_database, setup)
+    server = launch("mcp-postgres", tmp_path, {"DATABASE_URL": url, **env})
+    try:
+        server.wait_ready()
+        async with connect("fastmcp-modern", server.mcp_url) as client:
+            one = await client.call("query", {"sql": "SELECT 1 AS one"})
+        assert one.data["rows"] == [{"one": 1}], one.text
+        for event in logged:
+            assert event in server.log_text()
+    finally:
+        server.stop()
+
+
+async def test_the_least_privilege_reader_is_served_and_kept_from_side_effects(
     reader_url: str, sample_database: str, tmp_path: Path
 ) -> None:
     admin = await asyncpg.connect(sample_database)
@@ -309,6 +484,9 @@ async def test_a_pg_read_all_data_role_is_served_and_kept_from_side_effects(
             tables = await client.call("list_tables", {"schema": "public"})
             rows = await client.call("query", {"sql": "SELECT email FROM customers ORDER BY id"})
             read_file = await client.call("query", {"sql": "SELECT pg_read_file('PG_VERSION')"})
+            hashes = await client.call(
+                "query", {"sql": "SELECT rolname, rolpassword FROM pg_authid"}
+            )
             terminate = await client.call(
                 "query",
                 {"sql": "SELECT pg_terminate_backend($1)", "params": [admin.get_server_pid()]},
@@ -318,8 +496,12 @@ async def test_a_pg_read_all_data_role_is_served_and_kept_from_side_effects(
         assert read_file.is_error and read_file.text == (
             "sql: permission denied for function pg_read_file (SQLSTATE 42501)"
         )
-        # The wording changed in PostgreSQL 16; the SQLSTATE (insufficient_privilege) did not.
-        assert terminate.is_error and terminate.text.endswith("(SQLSTATE 42501)"), terminate.text
+        assert hashes.is_error and hashes.text == (
+            "sql: permission denied for table pg_authid (SQLSTATE 42501)"
+        )
+        assert terminate.is_error and terminate.text == (
+            "sql: permission denied for function pg_terminate_backend (SQLSTATE 42501)"
+        )
         assert await admin.fetchval("SELECT 1") == 1
         assert "postgres_role_" not in server.log_text()
     finally:

@@ -156,7 +156,7 @@ async def test_results_are_capped_in_bytes(postgres_server: RunningServer) -> No
     assert [r["g"] for r in wide.data["rows"]] == list(range(1, wide.data["row_count"] + 1))
     assert huge.is_error
     assert huge.text == (
-        "sql: the first row alone is larger than MCP_QUERY_MAX_BYTES (100000 bytes of JSON);"
+        "sql: the first row alone is larger than MCP_QUERY_MAX_BYTES (100000 bytes);"
         " select fewer or shorter columns"
     )
 
@@ -170,6 +170,10 @@ async def test_results_are_capped_in_bytes(postgres_server: RunningServer) -> No
             "MCP_QUERY_MAX_BYTES: Input should be greater than or equal to 1000 (got '10')",
         ),
         (
+            {"DATABASE_URL": "postgresql://mcp@127.0.0.1/x", "MCP_QUERY_MAX_VALUES": "10"},
+            "MCP_QUERY_MAX_VALUES: Input should be greater than or equal to 100 (got '10')",
+        ),
+        (
             {"DATABASE_URL": "postgresql://mcp@127.0.0.1/x", "MCP_QUERY_MAX_ROWS": "0"},
             "MCP_QUERY_MAX_ROWS: Input should be greater than or equal to 1 (got '0')",
         ),
@@ -181,6 +185,20 @@ async def test_results_are_capped_in_bytes(postgres_server: RunningServer) -> No
         (
             {"DATABASE_URL": "postgresql://mcp@127.0.0.1/x", "MCP_POSTGRES_ALLOW_SUPERUSER": "?"},
             "MCP_POSTGRES_ALLOW_SUPERUSER: Input should be a valid boolean",
+        ),
+        (
+            {
+                "DATABASE_URL": "postgresql://mcp@127.0.0.1/x",
+                "MCP_POSTGRES_ALLOW_CREDENTIAL_READS": "maybe",
+            },
+            "MCP_POSTGRES_ALLOW_CREDENTIAL_READS: Input should be a valid boolean",
+        ),
+        (
+            {
+                "DATABASE_URL": "postgresql://mcp@127.0.0.1/x",
+                "MCP_POSTGRES_ALLOW_SESSION_SIGNALS": "sometimes",
+            },
+            "MCP_POSTGRES_ALLOW_SESSION_SIGNALS: Input should be a valid boolean",
         ),
     ],
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp_clients import connect
-from pg_admin import psql
+from pg_admin import psql, with_database
 from private_postgres import PrivatePostgres
 from servers_harness import RunningServer, launch
 
@@ -44,6 +44,13 @@ def _ready_reason(server: RunningServer) -> str:
 def probe_url(private_postgres: PrivatePostgres) -> str:
     """URL of a role that must give its password, in a database it owns."""
     psql(private_postgres.url, f"CREATE ROLE {PROBE_ROLE} LOGIN PASSWORD '{PROBE_PASSWORD}'")
+    # The recipe mcp-postgres requires: no caller may signal another's backend. The new
+    # database copies template1's function privileges.
+    psql(
+        with_database(private_postgres.url, "template1"),
+        "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_cancel_backend(integer),"
+        " pg_catalog.pg_terminate_backend(integer, bigint) FROM PUBLIC",
+    )
     psql(private_postgres.url, f"CREATE DATABASE outage OWNER {PROBE_ROLE}")
     # The cluster trusts every login; this role alone has to prove its password. The restart
     # makes the rule apply before the test connects (a reload is asynchronous).
