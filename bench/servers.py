@@ -1,27 +1,28 @@
-"""Tool-call throughput of the todo server against a stock FastMCP app, measured side by side.
+"""MCP servers side by side on this machine: server CPU per call, start-up, memory, workers.
 
-Both apps serve the same todo tools over one uvicorn worker on 127.0.0.1 from an SQLite file;
-only the serving differs: ours goes through the shared runtime (mcp-todo), the stock app is
-`FastMCP(...).run(transport="http")` with default settings. The load is `get_task` on one
-seeded task (a trivial tool), from 1, 10 and 100 concurrent sessions of each protocol
-generation. Also printed: seconds from process start to /ready, and idle RSS a second
-later (medians of `--starts` starts of each app, one at a time).
+Each serves one trivial tool (`echo`) over streamable HTTP on 127.0.0.1:
+- ours: the shared runtime (bench/peers/runtime_echo.py), one uvicorn worker unless noted;
+- go-sdk: the official Go SDK v1.8.0, stateless, plain JSON (bench/peers/go-sdk, built here
+  with `go build` from the Go module proxy into .run/bench/);
+- stock: FastMCP with default settings (`mcp.run(transport="http")`, bench/peers/stock_fastmcp.py);
+- lowlevel: the MCP SDK's low-level server, stateless, plain JSON (start-up only).
+Also: the todo server's `get_task` on SQLite against ours' trivial tool, start to /ready
+(median of `--starts`), idle RSS, and MCP_WORKERS=2 against 1 at 100 sessions.
 
-    uv run python bench/servers.py [--seconds 4] [--rounds 4]
+    uv run python bench/servers.py [--seconds 3] [--rounds 3] [--starts 5]
 
 Fairness on a small, shared machine:
-- Both apps get the same load generator: raw JSON-RPC POSTs with the headers a real client
-  of that generation sends, over one bare keep-alive HTTP/1.1 connection per session (an
-  MCP client library would spend more CPU than the servers and cap both alike). Its CPU per
-  call is printed (`client`), so a run where it, not a server, is the limit shows.
-- Both servers run at once and each table cell loads them in short alternating slices
-  (`--rounds`), so that background load on the machine falls on both alike; compare the
-  ratios.
-- Installed packages are byte-compiled first, as the container images ship them; start-up
-  would otherwise include compiling whatever the environment never wrote bytecode for.
+- Every server gets the same load generator: raw JSON-RPC POSTs with the headers a real
+  client of that protocol generation sends, over one bare keep-alive HTTP/1.1 connection per
+  session (an MCP client library would spend more CPU than the servers). Its CPU per call is
+  printed (`client`), so a run where it, not a server, is the limit shows.
+- The servers run at once and each table cell loads them in short alternating slices
+  (`--rounds`), so that other load on the machine falls on all alike. Server CPU per call
+  (user + system time of the server's processes) is the number to compare: calls/s and
+  latencies depend on what else the two cores are doing, which the load average shows.
+- Installed packages are byte-compiled first, as the container images ship them.
 
-Goals (issue 4): >= 2.5x the stock app's calls/s, p95 < 150 ms at 100 sessions,
-ready < 2 s, idle RSS < 100 MiB. Printed, never asserted.
+Prints numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -31,23 +32,30 @@ import asyncio
 import compileall
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+REPO = Path(__file__).resolve().parents[1]
 # The process harness lives with the tests, which are not an installed package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(REPO / "tests"))
 if TYPE_CHECKING:
     from harness.processes import ServerProcess
 
 VENV_BIN = Path(sys.executable).parent
+PEERS = REPO / "bench" / "peers"
+GO_PEER_SOURCE = PEERS / "go-sdk"
+GO_PEER_BINARY = REPO / ".run" / "bench" / "go-sdk-peer"
 CONCURRENCY = (1, 10, 100)
 PROTOCOLS = ("2026-07-28", "2025-11-25")
 MODERN_META = {
@@ -55,11 +63,27 @@ MODERN_META = {
     "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "0"},
     "io.modelcontextprotocol/clientCapabilities": {},
 }
+ECHO = ("echo", {"text": "ping"})
+# Statuses by which a server without /ready shows it is up: any answer from /mcp.
+ANY_ANSWER = frozenset({200, 400, 405, 406})
+
+
+@dataclass(frozen=True)
+class Peer:
+    """How to start one server: its command (the port is appended when `port_arg`), its
+    environment, and the path that answers once it is up."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    probe: str = "/ready"
+    statuses: frozenset[int] = frozenset({200})
+    port_arg: str | None = None
 
 
 @dataclass
 class Server:
-    name: str
+    peer: Peer
     process: ServerProcess
     seconds_to_ready: float
 
@@ -67,16 +91,36 @@ class Server:
     def port(self) -> int:
         return self.process.port
 
+    def pids(self) -> list[int]:
+        """The server's process and its descendants (workers)."""
+        found, pending = [], [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            found.append(pid)
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            if children.exists():
+                pending += [int(child) for child in children.read_text().split()]
+        return found
+
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time the server's processes have used so far."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """Resident memory of the server's processes (shared pages counted in each)."""
+        total = 0
+        for pid in self.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total / 1024
 
 
 @dataclass
@@ -90,30 +134,118 @@ class Cell:
     first_error: str
 
 
-def serve_stock(port: int, data_dir: str) -> None:
-    """The baseline: the same tools on FastMCP with default settings."""
-    from fastmcp import FastMCP
-    from mcp_todo.service import TaskService
-    from mcp_todo.store import make_store
-    from mcp_todo.tools import register_tools
+class LoadAverage:
+    """The 1-minute load average, sampled every few seconds while the bench runs."""
 
-    mcp = FastMCP("todo")
-    register_tools(mcp, TaskService(make_store(None, Path(data_dir))))
-    mcp.run(transport="http", host="127.0.0.1", port=port, show_banner=False)
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> LoadAverage:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(5):
+                return
+
+    def now(self) -> str:
+        one, five, fifteen = os.getloadavg()
+        return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+    def summary(self) -> str:
+        if not self.samples:
+            return self.now()
+        return (
+            f"1-min load average during the run: min {min(self.samples):.2f}, median "
+            f"{statistics.median(self.samples):.2f}, max {max(self.samples):.2f}"
+            f" ({os.cpu_count()} cores)"
+        )
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_go_peer() -> Path | None:
+    """The Go SDK peer, built with `go build` when its source is newer than the binary."""
+    go = shutil.which("go")
+    sources = [*GO_PEER_SOURCE.glob("*.go"), GO_PEER_SOURCE / "go.mod", GO_PEER_SOURCE / "go.sum"]
+    newest = max(path.stat().st_mtime for path in sources)
+    if GO_PEER_BINARY.exists() and GO_PEER_BINARY.stat().st_mtime >= newest:
+        return GO_PEER_BINARY
+    if go is None:
+        progress("go not found: the Go SDK peer is left out")
+        return None
+    progress("building the Go SDK peer (go build, modules from the Go module proxy)...")
+    GO_PEER_BINARY.parent.mkdir(parents=True, exist_ok=True)
+    built = subprocess.run(
+        [go, "build", "-o", str(GO_PEER_BINARY), "."],
+        cwd=GO_PEER_SOURCE,
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode != 0:
+        progress(f"go build failed, the Go SDK peer is left out:\n{built.stderr[-2000:]}")
+        return None
+    return GO_PEER_BINARY
+
+
+def peers(tmp: str, go_peer: Path | None) -> dict[str, Peer]:
+    quiet = {"LOG_LEVEL": "warning"}
+    found = {
+        "ours": Peer("ours", [sys.executable, str(PEERS / "runtime_echo.py")], quiet),
+        "stock": Peer(
+            "stock",
+            [sys.executable, str(PEERS / "stock_fastmcp.py")],
+            {"FASTMCP_LOG_LEVEL": "WARNING"},
+            probe="/mcp",
+            statuses=ANY_ANSWER,
+            port_arg="port",
+        ),
+        # Its GET /mcp opens a stream that never ends; any other path answers 404 at once.
+        "lowlevel": Peer(
+            "lowlevel",
+            [sys.executable, str(PEERS / "lowlevel_sdk.py")],
+            probe="/ready",
+            statuses=frozenset({404}),
+            port_arg="port",
+        ),
+        "todo": Peer(
+            "todo", [str(VENV_BIN / "mcp-todo")], {**quiet, "MCP_DATA_DIR": f"{tmp}/todo"}
+        ),
+        "ours-2w": Peer(
+            "ours-2w",
+            [sys.executable, str(PEERS / "runtime_echo.py")],
+            {**quiet, "MCP_WORKERS": "2"},
+        ),
+    }
+    if go_peer is not None:
+        found["go-sdk"] = Peer("go-sdk", [str(go_peer)], port_arg="address")
+    return found
 
 
 @contextmanager
-def started(name: str, command: list[str], env: dict[str, str], probe: str) -> Iterator[Server]:
-    # Imported here, not at the top: the stock server runs from this file and must not pay
-    # for the harness's imports at start-up.
-    from harness.processes import ServerProcess, free_port
+def started(peer: Peer) -> Iterator[Server]:
+    # Imported here, not at the top: the harness imports httpx, which the peers need not.
+    from harness.processes import LOOPBACK, ServerProcess, free_port
 
     port = free_port()
-    argv = [*command, str(port)] if name == "stock" else command
-    with ServerProcess(argv, env, port=port) as process:
-        # The stock app has no /ready: any answer from /mcp counts as up.
-        seconds = process.wait_until_answering(probe, {200, 400, 405, 406})
-        yield Server(name, process, seconds)
+    argv = list(peer.command)
+    if peer.port_arg == "port":
+        argv.append(str(port))
+    elif peer.port_arg == "address":
+        argv.append(f"{LOOPBACK}:{port}")
+    with ServerProcess(argv, peer.env, port=port) as process:
+        seconds = process.wait_until_answering(peer.probe, peer.statuses)
+        yield Server(peer, process, seconds)
 
 
 class HttpConnection:
@@ -245,8 +377,8 @@ async def seed_task(port: int) -> int:
 class Samples:
     """What one or more load slices on one server measured; `cell()` sums them up."""
 
-    latencies: list[float]
-    errors: list[str]
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     server_cpu: float = 0.0
     client_cpu: float = 0.0
@@ -263,10 +395,10 @@ class Samples:
         quantiles = (
             statistics.quantiles(self.latencies, n=100)
             if len(self.latencies) > 1
-            else self.latencies * 99
+            else (self.latencies or [float("nan")]) * 99
         )
         return Cell(
-            calls_per_second=len(self.latencies) / self.seconds,
+            calls_per_second=len(self.latencies) / max(self.seconds, 1e-9),
             p50_ms=quantiles[49] * 1000,
             p95_ms=quantiles[94] * 1000,
             server_cpu_ms_per_call=self.server_cpu * 1000 / calls,
@@ -277,19 +409,27 @@ class Samples:
 
 
 async def measure(
-    server: Server, protocol: str, sessions: int, seconds: float, task_id: int
+    server: Server,
+    protocol: str,
+    sessions: int,
+    seconds: float,
+    call: tuple[str, dict[str, Any]],
 ) -> Samples:
+    """Call `call` in a loop from `sessions` concurrent sessions of `protocol` for `seconds`."""
+    tool, arguments = call
     latencies: list[float] = []
     errors: list[str] = []
     opened = [Session(server.port, protocol) for _ in range(sessions)]
     await asyncio.gather(*(s.open() for s in opened))
+    # One untimed call per session: first-call work is not what is compared.
+    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
     stop_at = time.perf_counter() + seconds
 
     async def loop(session: Session) -> None:
         while time.perf_counter() < stop_at:
             begin = time.perf_counter()
             try:
-                result = await session.call_tool("get_task", {"task_id": task_id})
+                result = await session.call_tool(tool, arguments)
                 if result.get("isError"):
                     errors.append(str(result.get("content")))
             except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
@@ -312,125 +452,178 @@ def compile_bytecode() -> None:
     """Byte-compile the installed packages and our servers, as the images ship them."""
     for directory in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
         compileall.compile_dir(directory, quiet=1, workers=0)
-    compileall.compile_dir(Path(__file__).resolve().parents[1] / "servers", quiet=1)
+    compileall.compile_dir(REPO / "servers", quiet=1)
+
+
+Loads = dict[str, tuple[Server, tuple[str, dict[str, Any]]]]
+
+
+def side_by_side(
+    servers: Loads, protocol: str, sessions: int, seconds: float, rounds: int
+) -> dict[str, Cell]:
+    """One table cell per server: short slices taking turns, so a burst of other load on
+    the machine hits every server alike."""
+    samples = {name: Samples() for name in servers}
+    for _ in range(rounds):
+        for name, (server, call) in servers.items():
+            slice_ = measure(server, protocol, sessions, seconds / rounds, call)
+            samples[name].add(asyncio.run(slice_))
+    cells = {name: taken.cell() for name, taken in samples.items()}
+    progress(
+        f"  {protocol} {sessions:>3} sessions: "
+        + ", ".join(f"{name} {cell.calls_per_second:.0f}/s" for name, cell in cells.items())
+    )
+    return cells
+
+
+def startup(peer_list: list[Peer], starts: int) -> dict[str, tuple[float, float]]:
+    """Median seconds from process start to its probe answering, and idle RSS a second
+    later, over `starts` starts of each peer taking turns, one process at a time."""
+    seen: dict[str, list[tuple[float, float]]] = {peer.name: [] for peer in peer_list}
+    for _ in range(starts):
+        for peer in peer_list:
+            with started(peer) as server:
+                time.sleep(1)
+                seen[peer.name].append((server.seconds_to_ready, server.rss_mib()))
+    return {
+        name: (statistics.median(r for r, _ in runs), statistics.median(m for _, m in runs))
+        for name, runs in seen.items()
+    }
 
 
 def bench(seconds: float, rounds: int, starts: int) -> None:
     compile_bytecode()
-    results: dict[tuple[str, str, int], Cell] = {}
-    starts_seen: dict[str, list[tuple[float, float]]] = {"ours": [], "stock": []}
-    with tempfile.TemporaryDirectory(prefix="bench-servers-") as tmp, ExitStack() as stack:
-        apps = {
-            "ours": (
-                [str(VENV_BIN / "mcp-todo")],
-                {"MCP_DATA_DIR": f"{tmp}/ours", "LOG_LEVEL": "warning"},
-                "/ready",
-            ),
-            "stock": (
-                [sys.executable, __file__, "--stock-server", f"{tmp}/stock"],
-                {"FASTMCP_LOG_LEVEL": "WARNING"},
-                "/mcp",
-            ),
-        }
-        # One start at a time, taking turns; the median of several is steadier than one.
-        for _ in range(starts):
-            for name, (command, env, probe) in apps.items():
-                with started(name, command, env, probe) as server:
-                    time.sleep(1)
-                    starts_seen[name].append((server.seconds_to_ready, server.rss_mib()))
-        startup = {
-            name: (
-                statistics.median(ready for ready, _ in seen),
-                statistics.median(rss for _, rss in seen),
-            )
-            for name, seen in starts_seen.items()
-        }
-        servers: dict[str, tuple[Server, int]] = {}
-        for name, (command, env, probe) in apps.items():
-            server = stack.enter_context(started(name, command, env, probe))
-            servers[name] = (server, asyncio.run(seed_task(server.port)))
-        for protocol in PROTOCOLS:
-            for sessions in CONCURRENCY:
-                # Short slices taking turns, so a burst of other load hits both apps alike.
-                samples = {name: Samples([], []) for name in servers}
-                for _ in range(rounds):
-                    for name, (server, task_id) in servers.items():
-                        samples[name].add(
-                            asyncio.run(
-                                measure(server, protocol, sessions, seconds / rounds, task_id)
-                            )
-                        )
-                for name, taken in samples.items():
-                    cell = results[(name, protocol, sessions)] = taken.cell()
-                    print(
-                        f"  {name:5} {protocol} {sessions:>3} sessions: "
-                        f"{cell.calls_per_second:7.0f} calls/s",
-                        file=sys.stderr,
-                        flush=True,
+    go_peer = build_go_peer()
+    with tempfile.TemporaryDirectory(prefix="bench-servers-") as tmp, LoadAverage() as load:
+        print(f"start: {load.now()}", flush=True)
+        every = peers(tmp, go_peer)
+        trivial = [name for name in ("ours", "go-sdk", "stock") if name in every]
+        trivial_table: dict[tuple[str, int], dict[str, Cell]] = {}
+        todo_table: dict[str, dict[str, Cell]] = {}
+        workers_table: dict[str, dict[str, Cell]] = {}
+        with ExitStack() as stack:
+            running = {name: stack.enter_context(started(every[name])) for name in trivial}
+            progress("trivial tool, server CPU per call:")
+            for protocol in PROTOCOLS:
+                for sessions in CONCURRENCY:
+                    loads = {name: (server, ECHO) for name, server in running.items()}
+                    trivial_table[protocol, sessions] = side_by_side(
+                        loads, protocol, sessions, seconds, rounds
                     )
-    print_table(results, startup)
+            todo = stack.enter_context(started(every["todo"]))
+            task = ("get_task", {"task_id": asyncio.run(seed_task(todo.port))})
+            progress("todo get_task against ours' echo, 10 sessions:")
+            for protocol in PROTOCOLS:
+                loads = {"ours echo": (running["ours"], ECHO), "todo get_task": (todo, task)}
+                todo_table[protocol] = side_by_side(loads, protocol, 10, seconds, rounds)
+            two = stack.enter_context(started(every["ours-2w"]))
+            progress("MCP_WORKERS=2 against 1, 100 sessions:")
+            for protocol in PROTOCOLS:
+                loads = {"1 worker": (running["ours"], ECHO), "2 workers": (two, ECHO)}
+                workers_table[protocol] = side_by_side(loads, protocol, 100, seconds, rounds)
+        print(f"after the load tables: {load.now()}", flush=True)
+        progress(f"start-up, {starts} starts each:")
+        start_peers = [
+            every[name] for name in ("ours", "todo", "lowlevel", "stock", "go-sdk") if name in every
+        ]
+        starts_seen = startup(start_peers, starts)
+        print(f"end: {load.now()}", flush=True)
+        print_tables(trivial, trivial_table, todo_table, workers_table, starts_seen, starts)
+        print()
+        print(load.summary())
 
 
-def print_table(
-    results: dict[tuple[str, str, int], Cell], startup: dict[str, tuple[float, float]]
+def _errors(cells: dict[str, Cell]) -> str:
+    noted = [
+        f"  {name}: {cell.errors} errors, first: {cell.first_error[:80]}"
+        for name, cell in cells.items()
+        if cell.errors
+    ]
+    return "".join(noted)
+
+
+def print_tables(
+    trivial: list[str],
+    trivial_table: dict[tuple[str, int], dict[str, Cell]],
+    todo_table: dict[str, dict[str, Cell]],
+    workers_table: dict[str, dict[str, Cell]],
+    starts_seen: dict[str, tuple[float, float]],
+    starts: int,
 ) -> None:
-    print("todo server (mcp-todo, shared runtime) vs stock FastMCP app, get_task on SQLite,")
-    print("one uvicorn worker each, load from one client process on 127.0.0.1.")
-    print("cpu = server CPU ms per call (less sensitive to other load on the machine);")
-    print("client = the load generator's CPU ms per call, ours / stock.")
     print()
+    print("1. Trivial tool (`echo`), one process each, load from one client process on 127.0.0.1.")
+    print("   cpu = server CPU ms per call (robust to other load); /s = calls per second;")
+    print("   stock/ours = how many times ours' CPU per call stock spends; client = load")
+    print("   generator CPU ms per call.")
+    header = f"{'protocol':<11}{'sessions':>8} |" + "".join(
+        f"{name + ' /s':>14}{'p95':>7}{'cpu':>6} |" for name in trivial
+    )
+    header += f"{'stock/ours':>11}{'ours/go':>8} |{'client':>7}"
+    print(header)
+    print("-" * len(header))
+    for (protocol, sessions), cells in trivial_table.items():
+        line = f"{protocol:<11}{sessions:>8} |"
+        for name in trivial:
+            cell = cells[name]
+            line += (
+                f"{cell.calls_per_second:>14.0f}{cell.p95_ms:>7.1f}"
+                f"{cell.server_cpu_ms_per_call:>6.2f} |"
+            )
+        ours = cells["ours"].server_cpu_ms_per_call
+        stock = cells["stock"].server_cpu_ms_per_call
+        go = cells["go-sdk"].server_cpu_ms_per_call if "go-sdk" in cells else float("nan")
+        line += f"{stock / ours:>10.1f}x{ours / go:>7.1f}x |"
+        line += f"{cells['ours'].client_cpu_ms_per_call:>7.2f}"
+        print(line + _errors(cells))
+    print()
+    print("2. The todo server's get_task (SQLite) against ours' trivial echo, 10 sessions.")
     header = (
-        f"{'protocol':<11}{'sessions':>8} |{'ours/s':>7}{'p50':>7}{'p95':>7}{'cpu':>6} |"
-        f"{'stock/s':>8}{'p50':>7}{'p95':>7}{'cpu':>6} |{'ratio':>6}{'cpu':>6} |"
-        f"{'client':>11}"
+        f"{'protocol':<11} |{'echo /s':>8}{'cpu':>6} |{'get_task /s':>12}{'cpu':>6} |"
+        f"{'extra cpu':>10}"
     )
     print(header)
     print("-" * len(header))
-    for protocol in PROTOCOLS:
-        for sessions in CONCURRENCY:
-            ours = results[("ours", protocol, sessions)]
-            stock = results[("stock", protocol, sessions)]
-            line = (
-                f"{protocol:<11}{sessions:>8} |{ours.calls_per_second:>7.0f}{ours.p50_ms:>7.1f}"
-                f"{ours.p95_ms:>7.1f}{ours.server_cpu_ms_per_call:>6.2f} |"
-                f"{stock.calls_per_second:>8.0f}{stock.p50_ms:>7.1f}{stock.p95_ms:>7.1f}"
-                f"{stock.server_cpu_ms_per_call:>6.2f} |"
-                f"{ours.calls_per_second / stock.calls_per_second:>5.1f}x"
-                f"{stock.server_cpu_ms_per_call / ours.server_cpu_ms_per_call:>5.1f}x |"
-                f"{ours.client_cpu_ms_per_call:>5.2f} /{stock.client_cpu_ms_per_call:>5.2f}"
-            )
-            for name, cell in (("ours", ours), ("stock", stock)):
-                if cell.errors:
-                    line += f"  {name}: {cell.errors} errors, first: {cell.first_error[:80]}"
-            print(line)
+    for protocol, cells in todo_table.items():
+        echo, task = cells["ours echo"], cells["todo get_task"]
+        print(
+            f"{protocol:<11} |{echo.calls_per_second:>8.0f}{echo.server_cpu_ms_per_call:>6.2f} |"
+            f"{task.calls_per_second:>12.0f}{task.server_cpu_ms_per_call:>6.2f} |"
+            f"{task.server_cpu_ms_per_call - echo.server_cpu_ms_per_call:>+9.2f}ms" + _errors(cells)
+        )
     print()
-    ours_ready, ours_rss = startup["ours"]
-    stock_ready, stock_rss = startup["stock"]
-    print(
-        f"start to /ready: ours {ours_ready:.2f} s (stock answers /mcp after {stock_ready:.2f} s),"
-        " medians"
+    print("3. MCP_WORKERS=2 against 1 (ours, echo), 100 sessions; cpu sums all processes.")
+    header = (
+        f"{'protocol':<11} |{'1w /s':>7}{'p95':>7}{'cpu':>6} |{'2w /s':>7}{'p95':>7}{'cpu':>6} |"
+        f"{'2w/1w':>6} |{'client':>7}"
     )
-    print(f"idle RSS:        ours {ours_rss:.0f} MiB, stock {stock_rss:.0f} MiB")
-    print("goals: >= 2.5x stock calls/s, p95 < 150 ms at 100 sessions, ready < 2 s, RSS < 100 MiB")
+    print(header)
+    print("-" * len(header))
+    for protocol, cells in workers_table.items():
+        one, two = cells["1 worker"], cells["2 workers"]
+        print(
+            f"{protocol:<11} |{one.calls_per_second:>7.0f}{one.p95_ms:>7.1f}"
+            f"{one.server_cpu_ms_per_call:>6.2f} |{two.calls_per_second:>7.0f}{two.p95_ms:>7.1f}"
+            f"{two.server_cpu_ms_per_call:>6.2f} |"
+            f"{two.calls_per_second / one.calls_per_second:>5.2f}x |"
+            f"{two.client_cpu_ms_per_call:>7.2f}" + _errors(cells)
+        )
+    print()
+    print(f"4. Start-up (median of {starts} starts, one at a time) and idle RSS a second later.")
+    print("   ours and todo: start to /ready 200; lowlevel and stock (no /ready): start to the")
+    print("   first HTTP answer; go-sdk: start to its /ready.")
+    print(f"{'server':<10}{'ready s':>9}{'idle RSS MiB':>14}")
+    for name, (ready, rss) in starts_seen.items():
+        print(f"{name:<10}{ready:>9.2f}{rss:>14.0f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="load time per table cell")
+    parser.add_argument("--seconds", type=float, default=3.0, help="load time per server per cell")
     parser.add_argument(
-        "--rounds", type=int, default=4, help="slices per cell, alternating between the apps"
+        "--rounds", type=int, default=3, help="slices per cell, alternating between the servers"
     )
-    parser.add_argument(
-        "--starts", type=int, default=3, help="starts of each app; the median is printed"
-    )
-    parser.add_argument(
-        "--stock-server", nargs=2, metavar=("DATA_DIR", "PORT"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--starts", type=int, default=5, help="starts of each server; median")
     args = parser.parse_args()
-    if args.stock_server:
-        data_dir, port = args.stock_server
-        serve_stock(int(port), data_dir)
-        return
     bench(args.seconds, args.rounds, args.starts)
 
 

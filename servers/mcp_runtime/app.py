@@ -15,8 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
-from mcp_runtime.fast_path import FastPath
-from mcp_runtime.fast_tool_call import FastToolCalls
+from mcp_runtime.fast_path_gate import fast_path_for
 from mcp_runtime.host_guard import HostOriginGuarded
 from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
 from mcp_runtime.mcp_route import mcp_route
@@ -69,7 +68,7 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     lifecycle = Lifecycle()
     metrics = ToolMetrics(server=spec.mcp.name, version=PACKAGE_VERSION)
     for collector in spec.collectors:
-        metrics.registry.register(collector)
+        metrics.add_collector(collector)
     events = ToolCallEvents(metrics)
     spec.mcp.add_middleware(ToolCallObserver(events))
     verifier = verifier_from_settings(settings)
@@ -98,12 +97,8 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     endpoint: ASGIApp = RequestIdGuard(route.endpoint)
     if not settings.mcp_stateless:
         endpoint = SessionLimitAnswer(endpoint, settings.mcp_max_sessions)
-    # Hot requests skip the SDK's per-request transports; see fast_path.py.
-    fast_path = (
-        FastPath(endpoint, route.endpoint, FastToolCalls(spec.mcp, events))
-        if settings.mcp_fast_path
-        else None
-    )
+    # Hot requests skip the SDK's per-request transports, on verified versions only.
+    fast_path = fast_path_for(settings, endpoint, route.endpoint, spec.mcp, events)
     route.serve_with(fast_path or endpoint)
     count_sessions(metrics.registry, route.endpoint)
 

@@ -9,14 +9,11 @@ get 401 with RFC 6750's `error_description` saying which claim is wrong.
 from __future__ import annotations
 
 import hmac
-import time
 from contextvars import ContextVar
 from typing import Any
 
-import structlog
 from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
 from fastmcp.server.auth.middleware import RequireAuthMiddleware
-from fastmcp.server.auth.providers.jwt import JWTVerifier
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.datastructures import Headers, URLPath
 from starlette.responses import JSONResponse, Response
@@ -29,12 +26,19 @@ NOT_YET_VALID = "token is not valid yet (nbf)"
 NO_EXPIRY = "token has no expiry time (exp)"
 BAD_NBF = "token's not-before time (nbf) is not a number"
 
-_log = structlog.get_logger("mcp_runtime.auth")
-
 # The last token the runtime's verifier refused in this task, and why. Verifying and
 # answering happen in different layers (FastMCP's auth backend, then its RequireAuth
 # middleware), and the verifier's interface has no room for a reason.
 _rejected: ContextVar[tuple[str, str] | None] = ContextVar("mcp_runtime_rejected", default=None)
+
+
+def refuse_for(token: str, reason: str) -> None:
+    """Record that the runtime's verifier refused `token` for `reason`, which the 401 gives."""
+    _rejected.set((token, reason))
+
+
+def clear_refusal() -> None:
+    _rejected.set(None)
 
 
 def rejection_reason(token: str) -> str | None:
@@ -63,6 +67,10 @@ def verifier_from_settings(settings: RuntimeSettings) -> AuthProvider | None:
     if settings.mcp_auth_token is not None:
         return SharedTokenVerifier(settings.mcp_auth_token.get_secret_value())
     if settings.jwt_enabled:
+        # Imported here: FastMCP's JWT verifier loads a JOSE library and an HTTP client,
+        # which a server without JWT auth has no use for.
+        from mcp_runtime.jwt_auth import CurrentJWTVerifier
+
         return CurrentJWTVerifier(
             leeway_seconds=settings.mcp_jwt_leeway_seconds,
             allow_no_exp=settings.mcp_jwt_allow_no_exp,
@@ -73,41 +81,6 @@ def verifier_from_settings(settings: RuntimeSettings) -> AuthProvider | None:
             algorithm=JWT_ALGORITHM,
         )
     return None
-
-
-class CurrentJWTVerifier(JWTVerifier):
-    """FastMCP's JWTVerifier, also refusing tokens that are not yet valid (`nbf` more than
-    `leeway_seconds` ahead) or never expire (no `exp`, unless `allow_no_exp`)."""
-
-    def __init__(self, *, leeway_seconds: float, allow_no_exp: bool, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._leeway = leeway_seconds
-        self._allow_no_exp = allow_no_exp
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        _rejected.set(None)
-        # Signature, issuer, audience and a passed `exp` first: a reason is only ever
-        # given for a token this server's issuer really signed.
-        access = await super().verify_token(token)
-        if access is None:
-            return None
-        reason = self._time_problem(access.claims)
-        if reason is None:
-            return access
-        _rejected.set((token, reason))
-        _log.info("token_rejected", client_id=access.client_id, reason=reason)
-        return None
-
-    def _time_problem(self, claims: dict[str, Any]) -> str | None:
-        nbf = claims.get("nbf")
-        if nbf is not None:
-            if not isinstance(nbf, int | float) or isinstance(nbf, bool):
-                return BAD_NBF
-            if nbf > time.time() + self._leeway:
-                return NOT_YET_VALID
-        if claims.get("exp") is None and not self._allow_no_exp:
-            return NO_EXPIRY
-        return None
 
 
 def invalid_token_challenge(reason: str, *extra: str) -> str:

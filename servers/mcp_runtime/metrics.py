@@ -1,7 +1,14 @@
-"""Prometheus metrics for tool calls, kept in a registry owned by one app."""
+"""Prometheus metrics for tool calls, kept in a registry owned by one app.
+
+With several worker processes (MCP_WORKERS, workers.py) prometheus-client runs in its
+multiprocess mode: every counter, histogram and gauge made after it is switched on keeps
+its values in a file per process under PROMETHEUS_MULTIPROC_DIR, and /metrics sums the
+files of all workers, whichever worker answers the scrape.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from prometheus_client import (
@@ -13,6 +20,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.registry import Collector
 
 UNKNOWN_TOOL = "unknown"
 OUTCOMES = ("ok", "error")
@@ -30,34 +38,46 @@ class ToolMetrics:
 
     def __init__(self, server: str, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         # The series prometheus-client's default registry has: process_* (memory, CPU, open
         # files, start time), python_gc_* and python_info, which dashboards and alerts expect.
+        # With workers, process_* and python_gc_* are those of the worker that answers.
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
+        # In multiprocess mode the metrics live in files, which this collector sums;
+        # registering them as well would serve each twice.
+        own: CollectorRegistry | None = self.registry
+        if self.multiprocess:
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            MultiProcessCollector(self.registry)
+            own = None
         self.calls = Counter(
             "mcp_tool_calls",
             "Tool calls by tool and outcome.",
             ("tool", "outcome"),
-            registry=self.registry,
+            registry=own,
         )
         self.duration = Histogram(
             "mcp_tool_call_duration_seconds",
             "Tool call latency in seconds.",
             ("tool",),
             buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=own,
         )
         self.in_flight = Gauge(
             "mcp_tool_calls_in_flight",
             "Tool calls currently running.",
-            registry=self.registry,
+            registry=own,
+            multiprocess_mode="livesum",
         )
         build_info = Gauge(
             "mcp_build_info",
             "Server name and version; always 1.",
             ("version", "server"),
-            registry=self.registry,
+            registry=own,
+            multiprocess_mode="max",
         )
         build_info.labels(version=version, server=server).set(1)
         self._known_tools: frozenset[str] = frozenset()
@@ -72,6 +92,12 @@ class ToolMetrics:
             self._duration_series[name] = self.duration.labels(tool=name)
             for outcome in OUTCOMES:
                 self._call_series[name, outcome] = self.calls.labels(tool=name, outcome=outcome)
+
+    def add_collector(self, collector: Collector) -> None:
+        """Serve a server's own collector (or registry) on /metrics as well."""
+        # A registry's metrics are in the multiprocess files already, summed over workers.
+        if not (self.multiprocess and isinstance(collector, CollectorRegistry)):
+            self.registry.register(collector)
 
     @property
     def known_tools(self) -> frozenset[str]:

@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
@@ -40,21 +41,54 @@ def run(create: Callable[[SettingsT], ServerSpec], settings_cls: type[SettingsT]
 
     A bad setting prints one line naming the environment variable to stderr and exits 2.
     """
+    metrics_dir = None
     try:
         settings = load_settings(settings_cls)
         configure_logging(settings.log_level)
+        if settings.mcp_workers > 1:
+            from mcp_runtime.workers import enable_multiprocess_metrics
+
+            # Before the server and the app make their metrics, so all of them are shared.
+            metrics_dir = enable_multiprocess_metrics()
         spec = create(settings)
         # Before build_app, so the tool catalog and metrics see only the selected tools.
         asyncio.run(select_tools(spec.mcp, settings))
     except SettingsLoadError as exc:
         print(exc, file=sys.stderr)
         sys.exit(EXIT_BAD_SETTINGS)
-    serve(build_app(spec, settings), settings)
+    app = build_app(spec, settings)
+    if settings.mcp_workers > 1:
+        sys.exit(serve_workers(app, settings, metrics_dir))
+    serve(app, settings)
     sys.exit(0)
 
 
-def serve(app: Starlette, settings: RuntimeSettings) -> None:
-    """Serve `app` on MCP_HOST:MCP_PORT; return after a SIGTERM/SIGINT drain."""
+def serve_workers(app: Starlette, settings: RuntimeSettings, metrics_dir: Path | None) -> int:
+    """Serve `app` from MCP_WORKERS processes on one port; the exit code (see workers.py)."""
+    from mcp_runtime.workers import Workers, reuse_port_socket
+
+    try:
+        # Bound without listening, so no connection is routed to it: checks the address
+        # once, here, rather than in every worker.
+        reuse_port_socket(settings.mcp_host, settings.mcp_port).close()
+    except OSError as exc:
+        print(
+            f"MCP_PORT: cannot listen on {settings.mcp_host}:{settings.mcp_port}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+
+    def serve_worker(_: int) -> None:
+        serve(app, settings, [reuse_port_socket(settings.mcp_host, settings.mcp_port)])
+
+    return Workers(settings.mcp_workers, serve_worker, metrics_dir).run()
+
+
+def serve(
+    app: Starlette, settings: RuntimeSettings, sockets: list[socket.socket] | None = None
+) -> None:
+    """Serve `app` on MCP_HOST:MCP_PORT, or on `sockets`; return after a SIGTERM/SIGINT
+    drain."""
     config = uvicorn.Config(
         app,
         host=settings.mcp_host,
@@ -66,9 +100,11 @@ def serve(app: Starlette, settings: RuntimeSettings) -> None:
         server_header=False,
         timeout_graceful_shutdown=_CLOSE_CONNECTIONS_SECONDS,
         http=with_header_timeout(settings.mcp_header_timeout_seconds),
+        # MCP has no WebSocket transport; "auto" would import a WebSocket library at start.
+        ws="none",
     )
     server = DrainingServer(config, lifecycle_of(app), settings.mcp_drain_timeout_seconds)
-    server.run()
+    server.run(sockets)
 
 
 class DrainingServer(uvicorn.Server):

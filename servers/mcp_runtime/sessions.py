@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_runtime.internals import open_sessions as sessions_open_in
 from mcp_runtime.jsonrpc_errors import jsonrpc_error
 
 _log = structlog.get_logger("mcp_runtime.sessions")
@@ -35,7 +36,7 @@ def count_sessions(registry: CollectorRegistry, sessions: StreamableHTTPASGIApp)
 
     def open_sessions() -> int:
         manager = sessions.session_manager
-        return 0 if manager is None else len(manager._server_instances)
+        return 0 if manager is None else sessions_open_in(manager)
 
     gauge = Gauge(
         "mcp_sessions_active",

@@ -87,9 +87,13 @@ class RuntimeSettings(BaseSettings):
     # The MCP SDK's default: a session outlives a client pausing for a human, and one
     # abandoned without a DELETE is reclaimed within half an hour.
     mcp_session_idle_timeout_seconds: float = Field(default=1800.0, gt=0, le=7 * 24 * 3600)
-    # The escape hatch for fast_path.py, which leans on FastMCP and SDK internals: false sends
-    # every request through FastMCP's own handling.
+    # The escape hatch for the fast path (mcp_runtime.fast_path), which leans on FastMCP and
+    # SDK internals: false sends every request through FastMCP's own handling. It is off by
+    # itself on FastMCP/SDK versions it was not verified on (fast_path_gate.py).
     mcp_fast_path: bool = True
+    # Worker processes serving one port (SO_REUSEPORT), for a pod given several cores: one
+    # Python process uses about one. Each holds its own copy of the server (~100 MB).
+    mcp_workers: int = Field(default=1, ge=1, le=64)
     mcp_auth_token: SecretStr | None = None
     mcp_jwt_jwks_uri: str | None = None
     mcp_jwt_public_key: str | None = None
@@ -173,14 +177,15 @@ class RuntimeSettings(BaseSettings):
             return None
         # Imported here: only servers with JWT auth pay for loading the crypto stack.
         from cryptography.exceptions import UnsupportedAlgorithm
-        from fastmcp.server.auth.providers.jwt import _import_key_for_algorithm
         from joserfc.errors import InvalidKeyTypeError, JoseError
+
+        from mcp_runtime.internals import import_jwt_key
 
         # The very import FastMCP's JWTVerifier does per token, which takes what verifies
         # tokens today: PEM (SPKI or PKCS#1), an X.509 certificate, an OpenSSH public key.
         # A key it cannot import would turn every token away with 401.
         try:
-            _import_key_for_algorithm(value, JWT_ALGORITHM)
+            import_jwt_key(value, JWT_ALGORITHM)
         except InvalidKeyTypeError:
             raise ValueError(
                 f"not an RSA key; tokens are verified with {JWT_ALGORITHM}, which needs the"
@@ -205,6 +210,13 @@ class RuntimeSettings(BaseSettings):
         if self.mcp_auth_token and self.jwt_enabled:
             raise ValueError("MCP_AUTH_TOKEN and a JWT verifier are both set; set only one")
         # Without a key source no token is checked at all: auth would be silently off.
+        # The kernel spreads connections over the workers, and a stateful session lives in the
+        # one that opened it: the client's next connection would get 404 from another.
+        if self.mcp_workers > 1 and not self.mcp_stateless:
+            raise ValueError(
+                f"MCP_WORKERS={self.mcp_workers} needs MCP_STATELESS=true: a stateful session"
+                " lives in one worker process and other workers answer it with 404"
+            )
         if (self.mcp_jwt_issuer or self.mcp_jwt_audience) and not self.jwt_enabled:
             raise ValueError(
                 "MCP_JWT_ISSUER/MCP_JWT_AUDIENCE are set but neither MCP_JWT_JWKS_URI nor"

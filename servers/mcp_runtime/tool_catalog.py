@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastmcp import FastMCP
 
+from mcp_runtime.internals import lowlevel_server
+
 
 async def install_tool_catalog(mcp: FastMCP) -> frozenset[str]:
-    """Let the SDK look tool input schemas up in a table; return the tool names.
+    """Make sure the SDK can look tool input schemas up without listing tools; return the
+    tool names.
 
-    Without the table the SDK validates the `Mcp-Param-*` headers of every session-less
+    Without a lookup the SDK validates the `Mcp-Param-*` headers of every session-less
     `tools/call` by running a full `tools/list` through FastMCP first, which costs about
-    a third of a trivial call. Tools added after start-up are not in the table: for them
-    the SDK skips that header check, as it does for any tool it cannot find.
+    a third of a trivial call. FastMCP 4.2 answers that lookup from a cache of the tools
+    registered on the server itself; tools from other providers (a proxy's, say) enter it
+    only with a client's `tools/list`. The table made here from the start-up listing covers
+    those until then. A tool the lookup cannot find is not header-checked, as in the SDK.
     """
     tools = await mcp.list_tools()
     schemas: Mapping[str, Mapping[str, Any]] = {
         tool.name: tool.to_mcp_tool().input_schema for tool in tools
     }
-    # FastMCP does not expose the low-level server's hook; `_mcp_server` is its only handle.
-    mcp._mcp_server.get_tool_input_schema = schemas.get
+    lowlevel = lowlevel_server(mcp)
+    current = lowlevel.get_tool_input_schema
+    # Called again when a server's tools change (the bridge): replace the table, not stack it.
+    fastmcps = current.fastmcps if isinstance(current, _SchemaLookup) else current
+    lowlevel.get_tool_input_schema = _SchemaLookup(fastmcps, schemas)
     return frozenset(schemas)
+
+
+class _SchemaLookup:
+    """FastMCP's schema lookup first (it follows tools registered or changed since start-up),
+    then the start-up table."""
+
+    def __init__(
+        self,
+        fastmcps: Callable[[str], Mapping[str, Any] | None] | None,
+        schemas: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self.fastmcps = fastmcps
+        self._schemas = schemas
+
+    def __call__(self, name: str) -> Mapping[str, Any] | None:
+        found = self.fastmcps(name) if self.fastmcps is not None else None
+        return found if found is not None else self._schemas.get(name)

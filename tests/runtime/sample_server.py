@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
 
 from fastmcp import Context, FastMCP
@@ -48,6 +50,18 @@ def protocol_version(ctx: Context) -> str:
     """The MCP protocol revision this call was made with."""
     assert ctx.request_context is not None
     return ctx.request_context.protocol_version
+
+
+@mcp.tool
+def process_id() -> int:
+    """The id of the process that served this call (a worker, with MCP_WORKERS > 1)."""
+    return os.getpid()
+
+
+@mcp.tool
+def loaded_modules() -> list[str]:
+    """Test-only: every module this process has imported, for start-up import checks."""
+    return sorted(sys.modules)
 
 
 @mcp.tool

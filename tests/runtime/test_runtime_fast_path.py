@@ -23,9 +23,11 @@ from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.server.dependencies import get_http_request
 from fastmcp.server.middleware import Middleware
+from fastmcp.tools import Tool, ToolResult
 from mcp.shared.exceptions import MCPError
 from mcp_runtime import RuntimeSettings, ServerSpec, build_app
-from mcp_runtime.fast_path import FastPath
+from mcp_runtime.fast_path.endpoint import FastPath
+from mcp_types import TextContent
 from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
 from prometheus_client import generate_latest
 from pydantic import BaseModel
@@ -54,12 +56,27 @@ class Note(BaseModel):
     tag: str | None = None
 
 
+class ListedNumber(Tool):
+    """A tool declaring a non-object output schema, as a proxied tool may: FastMCP marks its
+    structured result raw, and wraps it under `result` for handshake-era clients."""
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        return ToolResult(
+            content=[TextContent(type="text", text="[7]")], structured_content={"n": 7}
+        )
+
+
 def make_server(name: str, mask_error_details: bool) -> FastMCP:
     mcp = FastMCP(name, version="1.2.3", mask_error_details=mask_error_details)
 
     @mcp.tool
     def echo(text: str) -> str:
         """Return the text unchanged."""
+        return text
+
+    @mcp.tool(run_in_thread=False)
+    def inline_echo(text: str) -> str:
+        """A sync tool declared safe to run on the event loop (no worker thread)."""
         return text
 
     @mcp.tool
@@ -114,6 +131,15 @@ def make_server(name: str, mask_error_details: bool) -> FastMCP:
         """Outlast the tool's timeout."""
         await asyncio.sleep(5)
         return "late"
+
+    mcp.add_tool(
+        ListedNumber(
+            name="listed_number",
+            description="A structured result under a non-object output schema.",
+            parameters={"type": "object", "properties": {}},
+            output_schema={"type": "array", "items": {"type": "integer"}},
+        )
+    )
 
     @mcp.tool
     def needs_sampling() -> str:
@@ -320,6 +346,7 @@ SESSION_HEADERS = {**BASE_HEADERS, "mcp-protocol-version": SESSION_BASED}
 
 TOOL_CALLS = [
     ("echo", {"text": "hi"}),
+    ("inline_echo", {"text": "hi"}),
     ("add", {"a": 2, "b": 3}),
     ("add", {"a": "not a number"}),
     ("add", {}),
@@ -335,6 +362,7 @@ TOOL_CALLS = [
     ("request_header", {}),
     ("too_slow", {}),
     ("needs_sampling", {}),
+    ("listed_number", {}),
 ]
 TOOL_CALL_IDS = [f"{name}-{index}" for index, (name, _) in enumerate(TOOL_CALLS)]
 

@@ -57,7 +57,16 @@ async def test_unknown_tool_names_share_one_series(server: RunningServer, mode: 
         for line in text.splitlines()
         if line.startswith("mcp_tool_calls_total{")
     }
-    assert tool_labels == {"echo", "slow_echo", "gated_echo", "fail", "protocol_version", "unknown"}
+    assert tool_labels == {
+        "echo",
+        "slow_echo",
+        "gated_echo",
+        "fail",
+        "protocol_version",
+        "process_id",
+        "loaded_modules",
+        "unknown",
+    }
 
 
 async def test_each_call_logs_one_json_event_with_the_request_id(server: RunningServer) -> None:

@@ -120,6 +120,15 @@ def start_with(
             "MCP_MAX_SESSIONS: Input should be greater than or equal to 1 (got '0')\n",
         ),
         (
+            {"MCP_WORKERS": "0"},
+            "MCP_WORKERS: Input should be greater than or equal to 1 (got '0')\n",
+        ),
+        (
+            {"MCP_WORKERS": "4", "MCP_STATELESS": "false"},
+            "MCP_WORKERS=4 needs MCP_STATELESS=true: a stateful session lives in one worker"
+            " process and other workers answer it with 404\n",
+        ),
+        (
             {"MCP_SESSION_IDLE_TIMEOUT_SECONDS": "-5"},
             "MCP_SESSION_IDLE_TIMEOUT_SECONDS: Input should be greater than 0 (got '-5')\n",
         ),

@@ -11,7 +11,7 @@ plumbing:
   request-state boundary, and the wire shaping (`_serialize`);
 - FastMCP `_on_call_tool` and `call_tool`: the client-call markers, `Context`, the
   server span, the tool's own `_run` (argument validation with the tool's pydantic model,
-  execution, result conversion), and the error handling and masking of FastMCP 4.1.2,
+  execution, result conversion), and the error handling and masking of FastMCP 4.2.0,
   which `_run_tool` reproduces line for line.
 
 It serves only what it can serve identically and says so up front (`unsupported_reason`,
@@ -33,31 +33,25 @@ from fastmcp.exceptions import (
     ToolError,
     ValidationError,
 )
-from fastmcp.server import server as fastmcp_server
 from fastmcp.server.context import Context
-from fastmcp.server.dependencies import (
-    _dispatching_tool_call,
-    _serving_client_tool_call,
-    bind_request_context,
-)
-from fastmcp.server.extensions import _extension_tool_call_scope
+from fastmcp.server.dependencies import bind_request_context
 from fastmcp.server.low_level import FastMCPServerMiddleware, LowLevelServer
 from fastmcp.server.middleware import Middleware
-from fastmcp.server.middleware.middleware import (
-    _dispatch_phase,
-    _interior_dispatched,
-    mark_interior_dispatched,
-)
-from fastmcp.server.mixins import mcp_operations
+from fastmcp.server.middleware.middleware import mark_interior_dispatched
 from fastmcp.server.telemetry import server_span
 from fastmcp.server.transforms.visibility import Visibility
 from fastmcp.telemetry import TRACE_PARENT_KEY, TRACE_STATE_KEY
-from fastmcp.tools.base import InputRequiredToolResult, Tool, ToolResult
+from fastmcp.tools.base import (
+    InputRequiredToolResult,
+    RawStructuredToolResult,
+    Tool,
+    ToolResult,
+)
 from fastmcp.utilities.exceptions import get_http_status_code, is_timeout_error
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary
-from mcp.server.runner import ServerRunner, _dump_result, _extract_meta, aclose_shielded
+from mcp.server.runner import ServerRunner, aclose_shielded
 from mcp.shared.dispatcher import DispatchContext
 from mcp.shared.exceptions import MCPError
 from mcp.shared.transport_context import TransportContext
@@ -72,6 +66,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry import trace
 from pydantic import ValidationError as PydanticValidationError
 
+from mcp_runtime.fast_path import private_api as private
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
 
 METHOD = "tools/call"
@@ -94,7 +89,7 @@ class FastToolCalls:
 
     def unsupported_reason(self) -> str | None:
         """Why this server's calls cannot take the fast path, or None when they can."""
-        lowlevel = self._mcp._mcp_server
+        lowlevel = private.lowlevel_server(self._mcp)
         if not isinstance(lowlevel, LowLevelServer):
             return "unexpected low-level server"
         if [type(m) for m in lowlevel.middleware] != [
@@ -103,11 +98,11 @@ class FastToolCalls:
         ]:
             return "low-level server middleware"
         entry = lowlevel.get_request_handler(METHOD)
-        if entry is None or entry.handler != self._mcp._on_call_tool:
+        if entry is None or entry.handler != private.call_tool_handler(self._mcp):
             return "tools/call handler"
         if METHOD in lowlevel.cache_hints:
             return "tools/call cache hints"
-        if self._mcp._extensions:
+        if private.extensions(self._mcp):
             return "server extensions"
         for middleware in self._mcp.middleware:
             if isinstance(middleware, ToolCallObserver):
@@ -127,7 +122,7 @@ class FastToolCalls:
         self.stale = False
         if self._fingerprint is None or self.unsupported_reason() is not None:
             return
-        components = self._mcp._local_provider._components
+        components = private.local_components(self._mcp)
         for listed in await self._mcp.list_tools(run_middleware=False):
             tool = await self._mcp.get_tool(listed.name)
             if tool is None or tool.auth is not None:
@@ -155,7 +150,7 @@ class FastToolCalls:
         if found is None:
             return None
         tool, registered = found
-        if self._mcp._local_provider._components.get(tool.key) is not registered:
+        if private.local_components(self._mcp).get(tool.key) is not registered:
             return None
         return tool
 
@@ -167,19 +162,20 @@ class FastToolCalls:
         never have; component auth is excluded per tool.
         """
         mcp = self._mcp
-        local = mcp._local_provider
-        if mcp.providers != [local]:
+        if not private.is_local_provider_only(mcp):
             return None
-        transforms = [*mcp._transforms, *local._transforms]
+        server_transforms = private.server_transforms(mcp)
+        provider_transforms = private.provider_transforms(mcp)
+        transforms = [*server_transforms, *provider_transforms]
         if not all(isinstance(transform, Visibility) for transform in transforms):
             return None
-        lowlevel = mcp._mcp_server
+        lowlevel = private.lowlevel_server(mcp)
         return (
-            len(mcp._transforms),
-            len(local._transforms),
-            len(local._components),
+            len(server_transforms),
+            len(provider_transforms),
+            len(private.local_components(mcp)),
             len(mcp.middleware),
-            len(mcp._extensions),
+            len(private.extensions(mcp)),
             len(lowlevel.middleware),
             len(lowlevel.cache_hints),
         )
@@ -195,29 +191,29 @@ class FastToolCalls:
     ) -> dict[str, Any]:
         """The result dict `ServerRunner._on_request` would produce; raises as it would."""
         mcp = self._mcp
-        lowlevel = mcp._mcp_server
+        lowlevel = private.lowlevel_server(mcp)
         root, boundary = lowlevel.middleware
         assert isinstance(root, FastMCPServerMiddleware)
         runner = ServerRunner(lowlevel, connection, lifespan_state)
         version = connection.protocol_version
         traced = _spans_observable(params)
         try:
-            ctx = runner._make_context(dctx, METHOD, params, _extract_meta(params), version)
+            ctx = private.make_context(runner, dctx, METHOD, params, version)
 
             async def handle(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any]:
                 result = await self._on_call_tool(ctx, typed, tool, traced)
-                return runner._serialize(METHOD, version, result)
+                return private.serialize_result(runner, METHOD, version, result)
 
             seam_span: AbstractContextManager[object] = (
-                root._seam_span(mcp, ctx) if traced else nullcontext()
+                private.seam_span(root, mcp, ctx) if traced else nullcontext()
             )
-            with root._apply_shared_context(mcp), bind_request_context(ctx), seam_span:
-                interior = _interior_dispatched.set(False)
+            with private.apply_shared_context(root, mcp), bind_request_context(ctx), seam_span:
+                interior = private.interior_dispatched.set(False)
                 try:
                     result = await boundary(ctx, handle)
                 finally:
-                    _interior_dispatched.reset(interior)
-            return _dump_result(result)
+                    private.interior_dispatched.reset(interior)
+            return private.dump_result(result)
         finally:
             # Nothing registers cleanup on a one-call connection; unwinding an empty stack
             # under a shielded cancel scope would cost more than the rest of the call.
@@ -235,11 +231,11 @@ class FastToolCalls:
         with bind_request_context(ctx):
             key = params.name
             arguments = params.arguments or {}
-            mcp_operations.logger.debug(
+            private.operations_logger.debug(
                 f"[{self._mcp.name}] Handler called: call_tool %s with %s", key, arguments
             )
             try:
-                with _serving_client_tool_call():
+                with private.serving_client_tool_call():
                     result = await self._call_tool(key, arguments, tool, traced)
             except (DisabledError, NotFoundError):
                 return CallToolResult(
@@ -265,7 +261,11 @@ class FastToolCalls:
                         ),
                     )
                 return result.input_required
-            return mcp_operations._normalize_call_tool_result(result.to_mcp_result())
+            # Legacy clients get structured content that is not an object under the
+            # `result` wrapper FastMCP advertises for it (FastMCP 4.2's `_on_call_tool`).
+            if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+                result = _wrapped_for_legacy_clients(result)
+            return private.normalize_call_tool_result(result.to_mcp_result())
 
     async def _call_tool(
         self, name: str, arguments: dict[str, Any], tool: Tool, traced: bool
@@ -273,23 +273,23 @@ class FastToolCalls:
         """FastMCP's `call_tool` with its middleware chain, of which only our observer acts."""
         mcp = self._mcp
         async with Context(fastmcp=mcp):
-            with _dispatching_tool_call(), _extension_tool_call_scope(mcp):
+            with private.dispatching_tool_call(), private.extension_tool_call_scope(mcp):
                 mark_interior_dispatched()
-                phase = _dispatch_phase.set("all")
+                phase = private.dispatch_phase.set("all")
                 try:
                     with self._events.observe(name) as call:
                         result = await self._run_tool(name, arguments, tool, traced)
                         call.returned(result)
                 finally:
-                    _dispatch_phase.reset(phase)
-            return await mcp._rebind_prefab_tool_names(result)
+                    private.dispatch_phase.reset(phase)
+            return await private.rebind_prefab_tool_names(mcp, result)
 
     async def _run_tool(
         self, name: str, arguments: dict[str, Any], tool: Tool, traced: bool
     ) -> ToolResult:
         """FastMCP's `call_tool(run_middleware=False)` once the lookup has found `tool`."""
         mcp = self._mcp
-        logger = fastmcp_server.logger
+        logger = private.server_logger
         async with Context(fastmcp=mcp):
             span: AbstractContextManager[trace.Span] = (
                 server_span(f"tools/call {name}", METHOD, mcp.name, "tool", name, tool_name=name)
@@ -300,14 +300,14 @@ class FastToolCalls:
                 if traced:
                     active_span.set_attributes(tool.get_span_attributes())
                 try:
-                    return await tool._run(arguments or {})
+                    return await private.run_tool(tool, arguments or {})
                 except ValidationError as e:
                     cause = e.__cause__
                     if isinstance(cause, PydanticValidationError):
                         logger.warning(
                             "Invalid arguments for tool %r: %s",
                             name,
-                            fastmcp_server._validation_error_summary(cause),
+                            private.validation_error_summary(cause),
                         )
                     else:
                         logger.warning("Invalid arguments for tool %r", name)
@@ -319,7 +319,7 @@ class FastToolCalls:
                     logger.warning(
                         "Invalid arguments for tool %r: %s",
                         name,
-                        fastmcp_server._validation_error_summary(e),
+                        private.validation_error_summary(e),
                     )
                     raise
                 except Exception as e:
@@ -338,7 +338,7 @@ class FastToolCalls:
                         raise ToolError("Rate limited by upstream API, please retry later") from e
                     if is_timeout_error(e):
                         raise ToolError("Upstream request timed out, please retry") from e
-                    if mcp._mask_error_details:
+                    if private.masks_error_details(mcp):
                         raise ToolError(f"Error calling tool {name!r}") from e
                     raise ToolError(f"Error calling tool {name!r}: {e}") from e
 
@@ -357,3 +357,29 @@ def _spans_observable(params: Mapping[str, Any]) -> bool:
 
 def _overrides(middleware: Middleware, hook: str) -> bool:
     return getattr(type(middleware), hook) is not getattr(Middleware, hook)
+
+
+def _wrapped_for_legacy_clients(result: ToolResult) -> ToolResult:
+    """FastMCP 4.2's wrapping of a non-object structured result for a handshake-era client."""
+    if not (
+        isinstance(result, RawStructuredToolResult)
+        or (
+            result.structured_content is not None
+            and not isinstance(result.structured_content, dict)
+        )
+    ):
+        return result
+    fastmcp_meta = result.meta.get("fastmcp") if result.meta else None
+    if isinstance(fastmcp_meta, dict) and fastmcp_meta.get("wrap_result") is True:
+        return result
+    meta = dict(result.meta or {})
+    meta["fastmcp"] = {
+        **(fastmcp_meta if isinstance(fastmcp_meta, dict) else {}),
+        "wrap_result": True,
+    }
+    return ToolResult(
+        content=result.content,
+        structured_content={"result": result.structured_content},
+        meta=meta,
+        is_error=result.is_error,
+    )

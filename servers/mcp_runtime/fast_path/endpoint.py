@@ -31,12 +31,6 @@ import structlog
 from fastmcp.server.dependencies import extract_version_spec
 from fastmcp.server.http import StreamableHTTPASGIApp
 from fastmcp.tools.base import Tool
-from mcp.server._streamable_http_modern import (
-    _mcp_param_rejection,
-    _SingleExchangeDispatchContext,
-    _to_jsonrpc_response,
-    _write,
-)
 from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner, serve_one
 from mcp.server.streamable_http import check_accept_headers
@@ -44,7 +38,6 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.inbound import (
     MCP_PROTOCOL_VERSION_HEADER,
     InboundLadderRejection,
-    _annotated_positions,
     classify_inbound_request,
     find_duplicated_routing_header,
     find_invalid_x_mcp_header,
@@ -74,7 +67,16 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.asgi_body import read_body, replay
-from mcp_runtime.fast_tool_call import METHOD, FastToolCalls
+from mcp_runtime.fast_path.private_api import (
+    SingleExchangeDispatchContext,
+    annotated_positions,
+    lifespan_state,
+    manager_running,
+    mcp_param_rejection,
+    to_jsonrpc_response,
+    write_reply,
+)
+from mcp_runtime.fast_path.tool_calls import METHOD, FastToolCalls
 from mcp_runtime.request_ids import has_invalid_id, invalid_id_response
 
 _log = structlog.get_logger("mcp_runtime.fast_path")
@@ -166,9 +168,9 @@ class FastPath:
         verdict = classify_inbound_request(decoded, headers=_first_values(request.headers))
         if isinstance(verdict, InboundLadderRejection):
             return False
-        lifespan_state = manager._lifespan_state
-        if self._may_reject_param_headers(manager, req) and await _mcp_param_rejection(
-            manager.app, request, req, verdict, lifespan_state
+        state = lifespan_state(manager)
+        if self._may_reject_param_headers(manager, req) and await mcp_param_rejection(
+            manager.app, request, req, verdict, state
         ):
             return False
         prepared = await self._prepared_call(req.params, verdict.protocol_version)
@@ -177,7 +179,7 @@ class FastPath:
         connection = Connection.from_envelope(
             verdict.protocol_version, verdict.client_info, verdict.client_capabilities
         )
-        dctx = _SingleExchangeDispatchContext(
+        dctx = SingleExchangeDispatchContext(
             transport=TransportContext(
                 kind="streamable-http", can_send_request=False, headers=request.headers
             ),
@@ -186,13 +188,13 @@ class FastPath:
             progress_token=progress_token_from_params(req.params),
         )
         assert req.params is not None
-        reply = await _to_jsonrpc_response(
+        reply = await to_jsonrpc_response(
             req.id,
-            self._calls.call(dctx, connection, lifespan_state, req.params, *prepared),
+            self._calls.call(dctx, connection, state, req.params, *prepared),
         )
         if isinstance(reply, JSONRPCError):
             # Errors carry the HTTP status the SDK maps their code to.
-            await _write(reply, request.scope, request.receive, send)
+            await write_reply(reply, request.scope, request.receive, send)
         else:
             # The same JSON `_write` produces, serialized once instead of dumped and encoded.
             body = reply.model_dump_json(by_alias=True, exclude_none=True)
@@ -227,19 +229,19 @@ class FastPath:
             return False
         connection = Connection.from_envelope(version or DEFAULT_NEGOTIATED_VERSION, None, None)
         request_id = message.id if isinstance(message, JSONRPCRequest) else None
-        dctx = _SingleExchangeDispatchContext(
+        dctx = SingleExchangeDispatchContext(
             transport=TransportContext(kind="streamable-http", can_send_request=False),
             request_id=request_id,
             message_metadata=ServerMessageMetadata(request_context=request, can_send_request=False),
             progress_token=progress_token_from_params(message.params),
         )
         lowlevel = manager.app
-        lifespan_state = manager._lifespan_state
+        state = lifespan_state(manager)
         if isinstance(message, JSONRPCNotification):
             await _answer(
                 Response(None, status_code=202, headers={"Content-Type": _JSON}), request, send
             )
-            runner = ServerRunner(lowlevel, connection, lifespan_state)
+            runner = ServerRunner(lowlevel, connection, state)
             try:
                 await runner.on_notify(dctx, message.method, message.params)
             except Exception:
@@ -252,9 +254,7 @@ class FastPath:
         try:
             if prepared is not None:
                 assert message.params is not None
-                result = await self._calls.call(
-                    dctx, connection, lifespan_state, message.params, *prepared
-                )
+                result = await self._calls.call(dctx, connection, state, message.params, *prepared)
             else:
                 result = await serve_one(
                     lowlevel,
@@ -262,7 +262,7 @@ class FastPath:
                     message.method,
                     message.params,
                     connection=connection,
-                    lifespan_state=lifespan_state,
+                    lifespan_state=state,
                 )
             reply: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
                 jsonrpc="2.0", id=message.id, result=result
@@ -297,7 +297,7 @@ class FastPath:
         if cached is None or cached[0] is not schema:
             header_free = (
                 find_invalid_x_mcp_header(schema) is not None
-                or next(_annotated_positions(schema), None) is None
+                or next(annotated_positions(schema), None) is None
             )
             cached = self._header_free_schemas[id(schema)] = (schema, header_free)
         return not cached[1]
@@ -329,7 +329,7 @@ def _plain_json(manager: StreamableHTTPSessionManager | None) -> bool:
     """Whether the manager is running and answers in plain JSON, as the fast path does."""
     return (
         manager is not None
-        and manager._task_group is not None
+        and manager_running(manager)
         and manager.json_response
         and not (
             manager.security_settings is not None

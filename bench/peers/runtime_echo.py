@@ -1,0 +1,28 @@
+"""The shared runtime serving one trivial tool, `echo`: the bench's "ours".
+
+python bench/peers/runtime_echo.py      (MCP_PORT, MCP_WORKERS, ... as for any server)
+"""
+
+import gc
+
+# As the servers' entry points do: start-up allocations are not worth collecting.
+gc.disable()
+
+from fastmcp import FastMCP  # noqa: E402
+from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec, run  # noqa: E402
+
+mcp = FastMCP("echo", version=PACKAGE_VERSION)
+
+
+@mcp.tool
+def echo(text: str) -> str:
+    """Return the text unchanged."""
+    return text
+
+
+def create(_: RuntimeSettings) -> ServerSpec:
+    return ServerSpec(mcp=mcp)
+
+
+if __name__ == "__main__":
+    run(create, RuntimeSettings)

@@ -1,0 +1,133 @@
+"""Every private FastMCP and MCP SDK name the runtime uses resolves on the pinned versions.
+
+They are listed in two modules, `mcp_runtime.fast_path.private_api` (the fast path's) and
+`mcp_runtime.internals` (the rest of the runtime's); these tests read each one, and check
+that the fast path's other modules use none that bypasses the list.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import FastMCP
+from mcp.server.connection import Connection
+from mcp.server.runner import ServerRunner
+from mcp_runtime import RuntimeSettings, ServerSpec, build_app
+from mcp_runtime import internals as runtime_internals
+from mcp_runtime.fast_path import private_api
+from mcp_runtime.fast_path_gate import VERIFIED_VERSIONS, installed_versions
+from test_runtime_fast_path import lifespan_in_own_task
+
+FAST_PATH_DIR = Path(private_api.__file__).parent
+# Private attributes the fast path reads on objects that are not FastMCP's or the SDK's.
+STDLIB_PRIVATE = {"_exit_callbacks"}  # AsyncExitStack's, to skip unwinding an empty stack
+
+
+def test_the_pinned_versions_are_the_verified_ones() -> None:
+    # pyproject.toml pins what VERIFIED_VERSIONS names; a mismatch turns the fast path off.
+    assert installed_versions() == VERIFIED_VERSIONS
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [*private_api.PRIVATE_NAMES, *runtime_internals.PRIVATE_NAMES],
+    ids=lambda value: value,
+)
+def test_each_private_module_name_resolves(module: str, name: str) -> None:
+    assert hasattr(importlib.import_module(module), name)
+
+
+@pytest.fixture(scope="module")
+async def live() -> AsyncIterator[dict[str, Any]]:
+    """A running app's FastMCP, session manager and friends, by class name."""
+    mcp = FastMCP("private-api")
+
+    @mcp.tool
+    def echo(text: str) -> str:
+        """Return the text unchanged."""
+        return text
+
+    app = build_app(ServerSpec(mcp=mcp), RuntimeSettings())
+    async with lifespan_in_own_task(app):
+        manager = app.state.fast_path._sessions.session_manager
+        lowlevel = runtime_internals.lowlevel_server(mcp)
+        runner = ServerRunner(
+            lowlevel,
+            Connection.from_envelope("2026-07-28", None, None),
+            private_api.lifespan_state(manager),
+        )
+        yield {
+            "FastMCP": mcp,
+            "LocalProvider": mcp._local_provider,
+            "Tool": await mcp.get_tool("echo"),
+            "StreamableHTTPSessionManager": manager,
+            "ServerRunner": runner,
+            "FastMCPServerMiddleware": lowlevel.middleware[0],
+        }
+
+
+@pytest.mark.parametrize(
+    ("owner", "attribute"),
+    [*private_api.PRIVATE_ATTRIBUTES, *runtime_internals.PRIVATE_ATTRIBUTES],
+    ids=lambda value: value,
+)
+def test_each_private_attribute_resolves(live: dict[str, Any], owner: str, attribute: str) -> None:
+    assert type(live[owner]).__name__ == owner or owner in {
+        cls.__name__ for cls in type(live[owner]).__mro__
+    }
+    getattr(live[owner], attribute)
+
+
+async def test_the_accessors_work_on_live_objects(live: dict[str, Any]) -> None:
+    mcp, manager = live["FastMCP"], live["StreamableHTTPSessionManager"]
+    assert private_api.manager_running(manager)
+    assert private_api.is_local_provider_only(mcp)
+    assert "tool:echo@" in private_api.local_components(mcp)
+    assert private_api.call_tool_handler(mcp) is not None
+    assert not private_api.masks_error_details(mcp)
+    result = await private_api.run_tool(live["Tool"], {"text": "hi"})
+    assert result.structured_content == {"result": "hi"}
+    assert runtime_internals.open_sessions(manager) == 0
+
+
+def _private_attributes_read(source: str) -> set[str]:
+    """Private attributes read in `source` on anything but `self` (dunders aside)."""
+    return {
+        node.attr
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    }
+
+
+def _private_names_imported(source: str) -> set[str]:
+    return {
+        alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name.startswith("_")
+    }
+
+
+def test_the_private_api_module_lists_every_attribute_it_reads() -> None:
+    source = Path(private_api.__file__).read_text()
+    listed = {attribute for _, attribute in private_api.PRIVATE_ATTRIBUTES}
+    module_level = {name for _, name in private_api.PRIVATE_NAMES}
+    # Module attributes read through modules imported whole (server, mcp_operations).
+    assert _private_attributes_read(source) <= listed | module_level
+    assert _private_names_imported(source) <= module_level
+
+
+@pytest.mark.parametrize("module", ["endpoint.py", "tool_calls.py"])
+def test_the_fast_path_reaches_private_names_only_through_the_private_api(module: str) -> None:
+    source = (FAST_PATH_DIR / module).read_text()
+    assert _private_names_imported(source) == set()
+    assert _private_attributes_read(source) <= STDLIB_PRIVATE

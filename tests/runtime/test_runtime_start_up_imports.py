@@ -1,0 +1,112 @@
+"""A default server imports only what its configuration needs.
+
+The todo server on SQLite, with no auth configured, runs under an import recorder from
+start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth or JWT library and
+no httpx may be loaded at all. FastMCP 4.2.0 and the MCP SDK 2.3.0 themselves import rich
+(FastMCP's logging module, at `import fastmcp`), griffe (to parse tool docstrings), joserfc
+(FastMCP's OAuth module, imported by its server module), cryptography (the SDK's
+request-state sealing and joserfc) and httpx2 (FastMCP's server module): those may be
+loaded, but only by exactly those importers, so nothing in the runtime or a server adds
+to them (the JWT verifier, for one, is imported only when MCP_JWT_* is set).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import httpx
+from harness.processes import ServerProcess
+
+# Never loaded by a default server.
+ABSENT = {"yaml", "authlib", "httpx", "websockets", "jwt", "requests", "aiohttp"}
+
+# Loaded by FastMCP and the SDK on their own, from these modules (prefixes end with ".").
+UPSTREAM_IMPORTERS = {
+    "rich": {"fastmcp.utilities.logging", "structlog.dev", "structlog.tracebacks"},
+    "griffe": {"fastmcp.utilities.docstring_parsing"},
+    "joserfc": {"fastmcp.server.auth.auth"},
+    "cryptography": {"mcp.server.request_state", "joserfc."},
+    "httpx2": {
+        "fastmcp.mcp_config",
+        "fastmcp.resources.types",
+        "fastmcp.server.server",
+        "fastmcp.utilities.exceptions",
+        "mcp.client.session_group",
+        "mcp.client.sse",
+        "mcp.client.streamable_http",
+        "mcp.server.mcpserver.resources.types",
+        "mcp.shared._httpx_utils",
+    },
+}
+
+# Runs a server module as `python -m` would, recording which module first imports each
+# watched package (an import statement's `__import__` call), and writes what it saw at exit.
+RECORDER = """
+import atexit, builtins, json, runpy, sys
+out, watched, module = sys.argv[1], set(sys.argv[2].split(",")), sys.argv[3]
+importers = {}
+_import = builtins.__import__
+def recording_import(name, globals=None, locals=None, fromlist=(), level=0):
+    top = name.partition(".")[0]
+    if level == 0 and top in watched:
+        importer = (globals or {}).get("__name__", "?")
+        if importer.partition(".")[0] != top:
+            importers.setdefault(top, set()).add(importer)
+    return _import(name, globals, locals, fromlist, level)
+builtins.__import__ = recording_import
+def report():
+    loaded = sorted({name.partition(".")[0] for name in sys.modules} & watched)
+    found = {top: sorted(names) for top, names in importers.items()}
+    with open(out, "w") as file:
+        json.dump({"loaded": loaded, "importers": found}, file)
+atexit.register(report)
+sys.argv = [module]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def _allowed(importer: str, allowed: set[str]) -> bool:
+    return any(
+        importer.startswith(entry) if entry.endswith(".") else importer == entry
+        for entry in allowed
+    )
+
+
+def test_a_default_todo_server_loads_no_library_it_does_not_need(tmp_path: Path) -> None:
+    report = tmp_path / "imports.json"
+    watched = ABSENT | UPSTREAM_IMPORTERS.keys()
+    command = [sys.executable, "-c", RECORDER, str(report), ",".join(sorted(watched)), "mcp_todo"]
+    server = ServerProcess(command, {"MCP_DATA_DIR": str(tmp_path / "data")}, tmp_path / "log")
+    with server:
+        server.wait_ready()
+        call = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "list_tasks", "arguments": {}, "_meta": MODERN_META},
+        }
+        headers = {
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/call",
+            "mcp-name": "list_tasks",
+        }
+        answer = httpx.post(server.mcp_url, json=call, headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert server.stop() == 0
+    seen = json.loads(report.read_text())
+    assert set(seen["loaded"]) & ABSENT == set()
+    unexpected = {
+        package: [name for name in importers if not _allowed(name, UPSTREAM_IMPORTERS[package])]
+        for package, importers in seen["importers"].items()
+        if package in UPSTREAM_IMPORTERS
+    }
+    assert {package: names for package, names in unexpected.items() if names} == {}

@@ -1,0 +1,145 @@
+"""MCP_WORKERS=2: one port, two worker processes, metrics summed over both, one drain."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness.processes import free_port, server_env
+from runtime_harness import SAMPLE_SERVER, RunningServer, StartServer
+
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+IN_FLIGHT = "mcp_tool_calls_in_flight"
+
+
+async def call(server: RunningServer, tool: str, arguments: dict[str, Any]) -> Any:
+    """One tools/call on a connection of its own, so the kernel picks a worker for it."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments, "_meta": MODERN_META},
+    }
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": tool,
+    }
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(server.mcp_url, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert not result["isError"], result
+    return result["structuredContent"]["result"]
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has exited; only its parent has yet to collect it.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_for(condition: Any, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def two_workers(start_server: StartServer) -> RunningServer:
+    server = start_server(env={"MCP_WORKERS": "2"})
+    server.wait_ready()
+    return server
+
+
+async def test_calls_spread_over_both_workers_and_metrics_add_up(
+    two_workers: RunningServer,
+) -> None:
+    pids = [await call(two_workers, "process_id", {}) for _ in range(24)]
+    assert len(set(pids)) == 2
+    assert {parent_of(pid) for pid in pids} == {two_workers.pid}
+    # Every scrape sums both workers, whichever of them answers it.
+    for _ in range(6):
+        assert two_workers.metric('mcp_tool_calls_total{outcome="ok",tool="process_id"}') == 24
+        assert two_workers.metric('mcp_tool_call_duration_seconds_count{tool="process_id"}') == 24
+        assert two_workers.metric(IN_FLIGHT) == 0
+        assert two_workers.metric('mcp_tool_calls_total{outcome="ok",tool="echo"}') == 0
+
+
+async def test_sigterm_drains_every_worker_and_loses_no_call(
+    two_workers: RunningServer, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    calls = [
+        asyncio.create_task(call(two_workers, "gated_echo", {"text": f"{n}", "gate": str(gate)}))
+        for n in range(8)
+    ]
+    pids = {await call(two_workers, "process_id", {}) for _ in range(16)}
+    await asyncio.to_thread(wait_for, lambda: two_workers.metric(IN_FLIGHT) == 8)
+    two_workers.terminate()
+    # Both workers are draining: /ready is 503 whichever answers, calls are still served.
+    await asyncio.to_thread(wait_for, lambda: two_workers.ready_status() == 503)
+    assert await call(two_workers, "echo", {"text": "late"}) == "late"
+    gate.touch()
+    assert sorted(await asyncio.gather(*calls)) == [f"{n}" for n in range(8)]
+    assert await asyncio.to_thread(two_workers.process.wait, 30) == 0
+    assert not any(alive(pid) for pid in pids)
+    log = two_workers.log_text()
+    assert log.count('"drain_finished"') == 2
+    assert '"workers_stopped"' in log
+
+
+def test_workers_die_with_a_killed_parent(two_workers: RunningServer) -> None:
+    children = Path(f"/proc/{two_workers.pid}/task/{two_workers.pid}/children").read_text()
+    workers = {int(pid) for pid in children.split()}
+    assert len(workers) == 2
+    two_workers.kill()
+    wait_for(lambda: not any(alive(pid) for pid in workers))
+
+
+def test_workers_need_a_stateless_server() -> None:
+    port = free_port()
+    env = server_env(port, {"MCP_WORKERS": "2", "MCP_STATELESS": "false"})
+    result = subprocess.run(
+        [sys.executable, str(SAMPLE_SERVER)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("MCP_WORKERS=2 needs MCP_STATELESS=true"), result.stderr
+
+
+def test_a_port_in_use_stops_the_start() -> None:
+    # A plain listening socket, without SO_REUSEPORT, holds the port.
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        env = server_env(holder.getsockname()[1], {"MCP_WORKERS": "2"})
+        result = subprocess.run(
+            [sys.executable, str(SAMPLE_SERVER)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert "MCP_PORT: cannot listen on" in result.stderr
