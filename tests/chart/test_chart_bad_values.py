@@ -452,6 +452,13 @@ TEMPLATE_CASES = [
         "1 replica; its MCP sessions live in one pod",
     ),
     (
+        "stateful-workers",
+        EVERYTHING,
+        ["servers.everything.workers=2"],
+        "servers.everything.workers: a stateful server (stateless: false) cannot run more than "
+        "1 worker; its MCP sessions live in one process",
+    ),
+    (
         "stateful-autoscaling",
         TODO,
         ["servers.todo.stateless=false"],

@@ -212,6 +212,7 @@ def test_session_limits_and_request_size_reach_the_runtime(fleet: Render):
         assert env["MCP_MAX_SESSIONS"] == "500"
         assert env["MCP_SESSION_IDLE_TIMEOUT_SECONDS"] == "1800"
         assert env["MCP_MAX_REQUEST_BYTES"] == "4194304"
+        assert env["MCP_WORKERS"] == "1"
     custom = render(
         EVERYTHING,
         set_json=(
@@ -225,6 +226,8 @@ def test_session_limits_and_request_size_reach_the_runtime(fleet: Render):
         env["MCP_SESSION_IDLE_TIMEOUT_SECONDS"],
         env["MCP_MAX_REQUEST_BYTES"],
     ) == ("20", "300", "16777216")
+    workers = render(TODO, set_json=("servers.todo.workers=4",))
+    assert config_env(workers, "todo-mcp")["MCP_WORKERS"] == "4"
 
 
 def test_env_comes_key_by_key_from_the_config_map(fleet: Render):

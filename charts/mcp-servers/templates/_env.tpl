@@ -26,7 +26,8 @@ Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson
   "MCP_DRAIN_TIMEOUT_SECONDS" (toString (int $s.drain.timeoutSeconds))
   "MCP_MAX_SESSIONS" (toString (int64 $s.sessions.max))
   "MCP_SESSION_IDLE_TIMEOUT_SECONDS" (toString (int64 $s.sessions.idleTimeoutSeconds))
-  "MCP_MAX_REQUEST_BYTES" (toString (int64 $s.maxRequestBytes)) -}}
+  "MCP_MAX_REQUEST_BYTES" (toString (int64 $s.maxRequestBytes))
+  "MCP_WORKERS" (toString (int $s.workers)) -}}
 {{- if $s.allowedOrigins -}}
 {{- $_ := set $env "MCP_ALLOWED_ORIGINS" (join "," $s.allowedOrigins) -}}
 {{- end -}}

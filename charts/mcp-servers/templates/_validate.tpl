@@ -200,6 +200,9 @@ Usage: {{- $_ := include "mcp-servers.validate.replicas" SERVER -}}
 {{- if gt (int $s.replicas) 1 -}}
 {{- fail (printf "%s.replicas: a stateful server (stateless: false) cannot run more than 1 replica; its MCP sessions live in one pod. Set %s.stateless: true or replicas: 1" $key $key) -}}
 {{- end -}}
+{{- if gt (int $s.workers) 1 -}}
+{{- fail (printf "%s.workers: a stateful server (stateless: false) cannot run more than 1 worker; its MCP sessions live in one process. Set %s.stateless: true or workers: 1" $key $key) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
