@@ -60,8 +60,8 @@ lint: venv ## Lint the Python code, the shell scripts and the chart
 	@$(call require,helm,tools)
 	@$(call require,shellcheck,tools)
 	@shellcheck --external-sources $(SHELL_SCRIPTS)
-	@$(UV) run --frozen ruff check servers tests bench scripts
-	@$(UV) run --frozen ruff format --check servers tests bench scripts
+	@$(UV) run --frozen ruff check servers tests bench scripts testing hatch_build.py
+	@$(UV) run --frozen ruff format --check servers tests bench scripts testing hatch_build.py
 	@helm lint --strict $(CHART) $(foreach f,$(wildcard values/*.yaml),-f $(f))
 	@bash scripts/chart-docs.sh --check
 

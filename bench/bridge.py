@@ -3,7 +3,7 @@ runtime's own sample server, both answering `echo` on one uvicorn worker.
 
 The bridged server is the tests' fake stdio server (standard library only, so its own cost
 is small); CPU ms/call counts the bridge and its child together. Same load generator as
-bench/runtime_calls.py (raw JSON-RPC POSTs, one keep-alive connection per session).
+bench/servers.py (raw JSON-RPC POSTs, one keep-alive connection per session).
 
     uv run python bench/bridge.py        (BENCH_SECONDS=4 per cell by default)
 """
@@ -14,15 +14,12 @@ import asyncio
 import os
 import sys
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
-from runtime_calls import measure
-
-from servers import PROTOCOLS
-
-# The process harness lives with the tests, which are not an installed package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from harness.processes import ServerProcess
+
+from servers import PROTOCOLS, measure
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -41,6 +38,18 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         pids.extend(int(child) for child in (task / "children").read_text().split())
     return pids
+
+
+@dataclass
+class Measured:
+    """What bench/servers.py's `measure` needs of a server: its port and its CPU time, here the
+    process and its children (the bridge's stdio server)."""
+
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        return _cpu_seconds([self.pid, *_children(self.pid)])
 
 
 def main() -> None:
@@ -68,14 +77,14 @@ def main() -> None:
             for sessions in (1, 10):
                 # Alternate the two servers so that both see the same machine load.
                 for name, server in servers.items():
-                    pids = [server.pid, *_children(server.pid)]
-                    before = _cpu_seconds(pids)
-                    result = asyncio.run(measure(server.port, sessions, seconds, protocol))
-                    cpu_ms = (_cpu_seconds(pids) - before) * 1000 / max(result.calls, 1)
+                    measured = Measured(server.port, server.pid)
+                    cell = asyncio.run(
+                        measure(measured, protocol, sessions, seconds, ("echo", {"text": "ping"}))
+                    ).cell()
                     print(
                         f"{protocol:14} {sessions:>8} {name:8} "
-                        f"{result.calls_per_second:>8.0f} {result.percentile_ms(50):>7.1f} "
-                        f"{result.percentile_ms(95):>7.1f} {cpu_ms:>11.2f} {result.errors:>6}",
+                        f"{cell.calls_per_second:>8.0f} {cell.p50_ms:>7.1f} {cell.p95_ms:>7.1f} "
+                        f"{cell.server_cpu_ms_per_call:>11.2f} {cell.errors:>6}",
                         flush=True,
                     )
 

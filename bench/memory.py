@@ -28,6 +28,7 @@ from uuid import uuid4
 import numpy as np
 import structlog
 from fastmcp import Client
+from harness.processes import ServerProcess
 from mcp_memory.embedder import MODEL_ID, Embedder, packaged_model_files
 from mcp_memory.index import VectorIndex
 from mcp_memory.models import StoredMemory
@@ -35,10 +36,6 @@ from mcp_memory.settings import MemorySettings
 from mcp_memory.store import MemoryStore
 from mcp_memory.store_postgres import PostgresMemoryStore
 from mcp_memory.store_sqlite import SqliteMemoryStore
-
-# The process harness lives with the tests, which are not an installed package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from harness.processes import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 

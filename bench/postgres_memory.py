@@ -24,9 +24,6 @@ import textwrap
 from pathlib import Path
 
 from fastmcp import Client
-
-# The process harness lives with the tests, which are not an installed package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from harness.postgres_script import postgres_script
 from harness.processes import ServerProcess
 

@@ -47,8 +47,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 REPO = Path(__file__).resolve().parents[1]
-# The process harness lives with the tests, which are not an installed package.
-sys.path.insert(0, str(REPO / "tests"))
 if TYPE_CHECKING:
     from harness.processes import ServerProcess
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from bridge_harness import RunningBridge, StartBridge, process_group_exists, start_bridge
+from harness.bridge import RunningBridge, StartBridge, process_group_exists, start_bridge
 
 # Pinned community servers; installed once into .run/bridge and reused by later runs.
 TIME_SERVER_VERSION = "2026.10.19"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import fastmcp
 import mcp
 import pytest
-from bridge_harness import RunningBridge, StartBridge, start_bridge
+from harness.bridge import RunningBridge, StartBridge, start_bridge
 from mcp_runtime import PACKAGE_VERSION
 from mcp_types import TextContent
 

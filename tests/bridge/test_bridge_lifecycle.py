@@ -11,7 +11,7 @@ from pathlib import Path
 import fastmcp
 import httpx
 import pytest
-from bridge_harness import (
+from harness.bridge import (
     BRIDGE,
     StartBridge,
     fake_server,

@@ -7,15 +7,11 @@ Session-scoped: brought up once (a few seconds when it already runs), left runni
 from __future__ import annotations
 
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 from harness.server_registry import load_registry
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from kube import Kube
 
 

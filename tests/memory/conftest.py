@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from memory_harness import MemoryProcess, StartServer
+from harness.memory import MemoryProcess, StartServer
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from memory_harness import MemoryProcess, StartServer
+from harness.memory import MemoryProcess, StartServer
 
 # The defaults of MEMORY_MAX_TEXTS_PER_CALL and MEMORY_MAX_TEXT_CHARS: the largest call allowed.
 MAX_TEXTS = 64

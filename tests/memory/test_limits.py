@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastmcp.exceptions import ToolError
-from memory_harness import MemoryProcess, StartServer
+from harness.memory import MemoryProcess, StartServer
 
 MAX_TEXTS = 3
 MAX_CHARS = 40

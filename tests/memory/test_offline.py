@@ -12,7 +12,7 @@ from pathlib import Path
 DRIVER = """
 import asyncio, json, sys
 from pathlib import Path
-from memory_harness import MemoryProcess
+from harness.memory import MemoryProcess
 
 async def main():
     server = MemoryProcess(env={"MCP_DATA_DIR": sys.argv[1]}, log_path=Path(sys.argv[2]))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from memory_harness import MemoryProcess, StartServer
+from harness.memory import MemoryProcess, StartServer
 
 FACTS = [
     "The staging database password rotates on the first of each month.",

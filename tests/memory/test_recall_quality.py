@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from memory_harness import MemoryProcess
+from harness.memory import MemoryProcess
 
 # Each stored sentence, and a query that says the same with (mostly) other words.
 CORPUS = {

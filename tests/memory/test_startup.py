@@ -11,8 +11,8 @@ import httpx
 import onnxruntime as ort
 import pytest
 from fastmcp.exceptions import ToolError
+from harness.memory import StartServer
 from harness.processes import free_port
-from memory_harness import StartServer
 
 
 def events(log: str) -> list[dict[str, object]]:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastmcp.exceptions import ToolError
-from memory_harness import MemoryProcess, StartServer
+from harness.memory import MemoryProcess, StartServer
 
 
 def fresh_tag() -> str:

@@ -7,16 +7,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from runtime_harness import RunningServer, StartServer, launch
+from harness.processes import ServerProcess
+from harness.runtime import StartServer, launch
 
 
 @contextmanager
 def server_starter(log_dir: Path) -> Iterator[StartServer]:
-    started: list[RunningServer] = []
+    started: list[ServerProcess] = []
 
     def start(
         env: Mapping[str, str] | None = None, command: list[str] | None = None
-    ) -> RunningServer:
+    ) -> ServerProcess:
         server = launch(log_dir, env or {}, command)
         started.append(server)
         return server
@@ -43,7 +44,7 @@ def start_module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 
 
 @pytest.fixture(scope="session")
-def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One stateless sample server shared by tests that only read from it."""
     server = launch(tmp_path_factory.mktemp("sample"), {}, None)
     yield server

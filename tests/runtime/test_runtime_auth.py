@@ -12,9 +12,10 @@ import mcp
 import pytest
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS
+from harness.processes import ServerProcess
+from harness.runtime import StartServer
 from joserfc import jwk, jwt
 from mcp.client.streamable_http import streamable_http_client
-from runtime_harness import RunningServer, StartServer
 
 TOKEN = "s3cret-token-value"
 MODERN = "2026-07-28"
@@ -25,7 +26,7 @@ MODERN_META = {
 }
 
 
-def post_initialize(server: RunningServer, token: str | None) -> httpx.Response:
+def post_initialize(server: ServerProcess, token: str | None) -> httpx.Response:
     headers = dict(MCP_HEADERS)
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
@@ -33,7 +34,7 @@ def post_initialize(server: RunningServer, token: str | None) -> httpx.Response:
 
 
 def post_modern(
-    server: RunningServer, method: str, params: dict[str, Any], token: str | None
+    server: ServerProcess, method: str, params: dict[str, Any], token: str | None
 ) -> httpx.Response:
     """One session-less (2026-07-28) request, as the runtime's fast path takes it."""
     headers = {
@@ -55,25 +56,25 @@ def post_modern(
     return httpx.post(server.mcp_url, json=message, headers=headers)
 
 
-def assert_probes_open(server: RunningServer) -> None:
+def assert_probes_open(server: ServerProcess) -> None:
     for path in ("/health", "/ready", "/metrics"):
         assert httpx.get(f"{server.base_url}{path}").status_code == 200, path
 
 
 @pytest.fixture(scope="module")
-def token_server(start_module_server: StartServer) -> RunningServer:
+def token_server(start_module_server: StartServer) -> ServerProcess:
     return start_module_server(env={"MCP_AUTH_TOKEN": TOKEN})
 
 
 @pytest.mark.parametrize("token", [None, "wrong", TOKEN + "x", TOKEN[:-1]])
-def test_mcp_without_the_token_is_401(token_server: RunningServer, token: str | None) -> None:
+def test_mcp_without_the_token_is_401(token_server: ServerProcess, token: str | None) -> None:
     response = post_initialize(token_server, token)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 async def test_mcp_with_the_token_works_and_the_token_is_never_logged(
-    token_server: RunningServer,
+    token_server: ServerProcess,
 ) -> None:
     assert post_initialize(token_server, TOKEN).status_code == 200
     async with fastmcp.Client(token_server.mcp_url, auth=TOKEN) as client:
@@ -97,7 +98,7 @@ def key_pair() -> RSAKeyPair:
 
 
 @pytest.fixture(scope="module")
-def jwt_server(start_module_server: StartServer, key_pair: RSAKeyPair) -> RunningServer:
+def jwt_server(start_module_server: StartServer, key_pair: RSAKeyPair) -> ServerProcess:
     return start_module_server(
         env={
             "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
@@ -108,7 +109,7 @@ def jwt_server(start_module_server: StartServer, key_pair: RSAKeyPair) -> Runnin
 
 
 async def test_jwt_signed_by_the_key_for_our_audience_works(
-    jwt_server: RunningServer, key_pair: RSAKeyPair
+    jwt_server: ServerProcess, key_pair: RSAKeyPair
 ) -> None:
     token = key_pair.create_token(issuer="https://issuer.test", audience="mcp-sample")
     assert post_initialize(jwt_server, token).status_code == 200
@@ -118,7 +119,7 @@ async def test_jwt_signed_by_the_key_for_our_audience_works(
 
 
 def test_jwt_for_another_audience_issuer_or_key_is_401(
-    jwt_server: RunningServer, key_pair: RSAKeyPair
+    jwt_server: ServerProcess, key_pair: RSAKeyPair
 ) -> None:
     other_key = RSAKeyPair.generate()
     rejected = [
@@ -133,7 +134,7 @@ def test_jwt_for_another_audience_issuer_or_key_is_401(
 
 
 def test_protected_routes_take_the_mcp_token_and_plain_routes_stay_open(
-    token_server: RunningServer, tmp_path
+    token_server: ServerProcess, tmp_path
 ) -> None:
     secret = f"{token_server.base_url}/secret"
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
@@ -148,7 +149,7 @@ def test_protected_routes_take_the_mcp_token_and_plain_routes_stay_open(
     assert open_route.status_code == 200
 
 
-def test_protected_routes_are_open_when_no_auth_is_configured(sample_server: RunningServer) -> None:
+def test_protected_routes_are_open_when_no_auth_is_configured(sample_server: ServerProcess) -> None:
     response = httpx.get(f"{sample_server.base_url}/secret")
     assert (response.status_code, response.json()) == (200, {"secret": "shown"})
 
@@ -161,7 +162,7 @@ def test_session_less_requests_without_a_valid_token_are_401_and_run_nothing(
     request: pytest.FixtureRequest, key_pair: RSAKeyPair, auth: str
 ) -> None:
     if auth == "jwt":
-        server: RunningServer = request.getfixturevalue("jwt_server")
+        server: ServerProcess = request.getfixturevalue("jwt_server")
         valid = key_pair.create_token(issuer="https://issuer.test", audience="mcp-sample")
         refused = [
             None,
@@ -203,7 +204,7 @@ def signed_token(key_pair: RSAKeyPair, **claims: Any) -> str:
 @pytest.fixture(scope="module")
 def jwt_server_without_fast_path(
     start_module_server: StartServer, key_pair: RSAKeyPair
-) -> RunningServer:
+) -> ServerProcess:
     return start_module_server(
         env={
             "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
@@ -246,7 +247,7 @@ def test_tokens_not_yet_valid_or_without_expiry_are_401_saying_why(
     case: str,
     reason: str,
 ) -> None:
-    server: RunningServer = request.getfixturevalue(
+    server: ServerProcess = request.getfixturevalue(
         "jwt_server" if fast_path else "jwt_server_without_fast_path"
     )
     token = signed_token(key_pair, **time_claims(case))
@@ -268,7 +269,7 @@ def test_tokens_not_yet_valid_or_without_expiry_are_401_saying_why(
 def test_nbf_within_the_leeway_and_in_the_past_are_accepted(
     request: pytest.FixtureRequest, key_pair: RSAKeyPair, fast_path: bool
 ) -> None:
-    server: RunningServer = request.getfixturevalue(
+    server: ServerProcess = request.getfixturevalue(
         "jwt_server" if fast_path else "jwt_server_without_fast_path"
     )
     now = int(time.time())
@@ -281,7 +282,7 @@ def test_nbf_within_the_leeway_and_in_the_past_are_accepted(
 
 
 def test_protected_routes_say_why_a_token_is_refused(
-    jwt_server: RunningServer, key_pair: RSAKeyPair
+    jwt_server: ServerProcess, key_pair: RSAKeyPair
 ) -> None:
     secret = f"{jwt_server.base_url}/secret"
     for case, reason in (("nbf in 10 minutes", NOT_YET_VALID), ("no exp", NEVER_EXPIRES)):

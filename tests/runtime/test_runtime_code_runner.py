@@ -10,9 +10,9 @@ import fastmcp
 import httpx
 import pytest
 from harness.processes import free_port, server_env
+from harness.runtime import StartServer
 from mcp_runtime import SettingsLoadError
 from mcp_runtime.code_runner import load_server
-from runtime_harness import StartServer
 
 RUNNER = [str(Path(sys.executable).with_name("mcp-code-runner"))]
 

@@ -11,8 +11,9 @@ import sys
 from typing import Any
 
 import fastmcp
+from harness.processes import ServerProcess
+from harness.runtime import SAMPLE_SERVER, StartServer
 from mcp_runtime.fast_path_gate import VERIFIED_VERSIONS, installed_versions
-from runtime_harness import SAMPLE_SERVER, RunningServer, StartServer
 
 # The sample server, with a FastMCP release other than the installed one as the verified one.
 UNVERIFIED = """
@@ -23,7 +24,7 @@ runpy.run_path(sys.argv[1], run_name="__main__")
 """
 
 
-async def call(server: RunningServer, tool: str, legacy: bool = False) -> Any:
+async def call(server: ServerProcess, tool: str, legacy: bool = False) -> Any:
     kwargs = {"mode": "legacy"} if legacy else {}
     async with fastmcp.Client(server.mcp_url, **kwargs) as client:
         return (await client.call_tool(tool, {"text": "hi"} if tool == "echo" else {})).data
@@ -35,7 +36,7 @@ def fast_path_modules(loaded: list[str]) -> list[str]:
     ]
 
 
-def events(server: RunningServer, name: str) -> list[dict[str, Any]]:
+def events(server: ServerProcess, name: str) -> list[dict[str, Any]]:
     found = []
     for line in server.log_text().splitlines():
         if line.startswith("{") and f'"{name}"' in line:
@@ -57,7 +58,7 @@ async def test_unverified_versions_serve_through_plain_fastmcp(start_server: Sta
     assert events(server, "fast_path_enabled") == []
 
 
-async def test_verified_versions_get_the_fast_path(sample_server: RunningServer) -> None:
+async def test_verified_versions_get_the_fast_path(sample_server: ServerProcess) -> None:
     assert "mcp_runtime.fast_path.endpoint" in await call(sample_server, "loaded_modules")
     assert [e["tools"] for e in events(sample_server, "fast_path_enabled")] == [7]
     assert events(sample_server, "fast_path_disabled") == []

@@ -7,11 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS
-from runtime_harness import RunningServer, StartServer
+from harness.processes import ServerProcess
+from harness.runtime import StartServer
 
 
 @pytest.fixture(scope="module")
-def server(start_module_server: StartServer) -> RunningServer:
+def server(start_module_server: StartServer) -> ServerProcess:
     return start_module_server(
         env={
             "MCP_ALLOWED_HOSTS": "todo.mcp.svc,todo.mcp.svc.cluster.local",
@@ -20,7 +21,7 @@ def server(start_module_server: StartServer) -> RunningServer:
     )
 
 
-def initialize(server: RunningServer, host: str, origin: str | None = None) -> int:
+def initialize(server: ServerProcess, host: str, origin: str | None = None) -> int:
     headers = {**MCP_HEADERS, "Host": host}
     if origin is not None:
         headers["Origin"] = origin
@@ -37,21 +38,21 @@ def initialize(server: RunningServer, host: str, origin: str | None = None) -> i
         "todo.mcp.svc.cluster.local",
     ],
 )
-def test_allowed_hosts_pass(server: RunningServer, host: str) -> None:
+def test_allowed_hosts_pass(server: ServerProcess, host: str) -> None:
     assert initialize(server, host.format(port=server.port)) == 200
 
 
 @pytest.mark.parametrize("host", ["evil.example", "todo.mcp.svc.evil.example", "10.0.0.7:8001"])
-def test_other_hosts_are_rejected(server: RunningServer, host: str) -> None:
+def test_other_hosts_are_rejected(server: ServerProcess, host: str) -> None:
     assert initialize(server, host) == 421
 
 
-def test_origins_are_checked(server: RunningServer) -> None:
+def test_origins_are_checked(server: ServerProcess) -> None:
     assert initialize(server, "todo.mcp.svc", origin="https://console.example") == 200
     assert initialize(server, "todo.mcp.svc", origin="https://evil.example") == 403
 
 
-def test_probes_answer_any_host(server: RunningServer) -> None:
+def test_probes_answer_any_host(server: ServerProcess) -> None:
     # The kubelet probes the pod IP, which no allow-list names.
     for path in ("/health", "/ready", "/metrics"):
         response = httpx.get(f"{server.base_url}{path}", headers={"Host": "10.0.0.7:8001"})
@@ -59,7 +60,7 @@ def test_probes_answer_any_host(server: RunningServer) -> None:
 
 
 @pytest.mark.parametrize("path", ["/gated?gate={gate}", "/secret"])
-def test_extra_routes_get_the_same_guard(server: RunningServer, path: str, tmp_path: Path) -> None:
+def test_extra_routes_get_the_same_guard(server: ServerProcess, path: str, tmp_path: Path) -> None:
     # /gated is a plain extra route, /secret a protected one (open here: no auth set).
     gate = tmp_path / "gate"
     gate.touch()

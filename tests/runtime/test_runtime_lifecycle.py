@@ -11,11 +11,12 @@ import fastmcp
 import httpx
 import mcp
 import pytest
+from harness.processes import ServerProcess
+from harness.runtime import StartServer
 from mcp_types import TextContent
-from runtime_harness import RunningServer, StartServer
 
 
-def ready(server: RunningServer) -> httpx.Response:
+def ready(server: ServerProcess) -> httpx.Response:
     return httpx.get(f"{server.base_url}/ready")
 
 
@@ -27,7 +28,7 @@ async def wait_for(condition, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-def log_events(server: RunningServer) -> list[dict[str, object]]:
+def log_events(server: ServerProcess) -> list[dict[str, object]]:
     return [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
 
 

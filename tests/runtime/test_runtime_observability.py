@@ -8,16 +8,17 @@ import fastmcp
 import httpx
 import pytest
 from fastmcp.client.transports import StreamableHttpTransport
-from runtime_harness import RunningServer, StartServer
+from harness.processes import ServerProcess
+from harness.runtime import StartServer
 
 
 # A fresh server per module: the counts below must start at zero.
 @pytest.fixture(scope="module")
-def server(start_module_server: StartServer) -> RunningServer:
+def server(start_module_server: StartServer) -> ServerProcess:
     return start_module_server()
 
 
-async def test_calls_are_counted_by_tool_and_outcome(server: RunningServer) -> None:
+async def test_calls_are_counted_by_tool_and_outcome(server: ServerProcess) -> None:
     async with fastmcp.Client(server.mcp_url) as client:
         for text in ("a", "b", "c"):
             await client.call_tool("echo", {"text": text})
@@ -31,7 +32,7 @@ async def test_calls_are_counted_by_tool_and_outcome(server: RunningServer) -> N
     assert server.metric('mcp_build_info{server="sample",version="0.1.0"}') == 1
 
 
-def test_server_collectors_are_served_too(server: RunningServer) -> None:
+def test_server_collectors_are_served_too(server: ServerProcess) -> None:
     before = server.metric("sample_dependency_checks_total")
     assert httpx.get(f"{server.base_url}/ready").status_code == 200
     assert server.metric("sample_dependency_checks_total") == before + 1
@@ -43,7 +44,7 @@ UNKNOWN_CALLS = 'mcp_tool_calls_total{outcome="error",tool="unknown"}'
 # Session-less (2026-07-28) calls go through the runtime's fast path, which hands unknown
 # tools to FastMCP; session-based ones through the SDK's kernel on this stateless server.
 @pytest.mark.parametrize("mode", ["legacy", "auto"], ids=["session-based", "session-less"])
-async def test_unknown_tool_names_share_one_series(server: RunningServer, mode: str) -> None:
+async def test_unknown_tool_names_share_one_series(server: ServerProcess, mode: str) -> None:
     before = server.metric(UNKNOWN_CALLS)
     async with fastmcp.Client(server.mcp_url, mode=mode) as client:
         for index in range(5):
@@ -69,7 +70,7 @@ async def test_unknown_tool_names_share_one_series(server: RunningServer, mode: 
     }
 
 
-async def test_each_call_logs_one_json_event_with_the_request_id(server: RunningServer) -> None:
+async def test_each_call_logs_one_json_event_with_the_request_id(server: ServerProcess) -> None:
     transport = StreamableHttpTransport(server.mcp_url, headers={"X-Request-ID": "req-42"})
     async with fastmcp.Client(transport) as client:
         await client.call_tool("echo", {"text": "private words"})

@@ -8,8 +8,9 @@ from importlib.metadata import version
 import fastmcp
 import mcp
 import pytest
+from harness.processes import ServerProcess
+from harness.runtime import StartServer
 from mcp_types import TextContent
-from runtime_harness import RunningServer, StartServer
 
 SESSION_BASED = "2025-11-25"
 SESSION_LESS = "2026-07-28"
@@ -41,7 +42,7 @@ CLIENTS = [fastmcp_call, sdk_call]
     ids=["session-based", "session-less"],
 )
 async def test_each_client_speaks_each_generation_to_a_stateless_server(
-    sample_server: RunningServer, call, legacy: bool, expected_version: str
+    sample_server: ServerProcess, call, legacy: bool, expected_version: str
 ) -> None:
     assert await call(sample_server.mcp_url, legacy, "protocol_version", {}) == expected_version
     assert await call(sample_server.mcp_url, legacy, "echo", {"text": "hi"}) == "hi"
@@ -54,13 +55,13 @@ async def test_stateful_server_serves_both_generations(start_server: StartServer
         assert await call(server.mcp_url, False, "protocol_version", {}) == SESSION_LESS
 
 
-async def test_tool_error_reaches_the_client_as_a_tool_error(sample_server: RunningServer) -> None:
+async def test_tool_error_reaches_the_client_as_a_tool_error(sample_server: ServerProcess) -> None:
     async with fastmcp.Client(sample_server.mcp_url) as client:
         with pytest.raises(fastmcp.exceptions.ToolError, match="disk on fire"):
             await client.call_tool("fail", {"reason": "disk on fire"})
 
 
-async def test_server_info_reports_the_project_version(sample_server: RunningServer) -> None:
+async def test_server_info_reports_the_project_version(sample_server: ServerProcess) -> None:
     async with fastmcp.Client(sample_server.mcp_url, mode="legacy") as client:
         assert client.initialize_result is not None
         server_info = client.initialize_result.server_info
@@ -74,7 +75,7 @@ async def test_server_info_reports_the_project_version(sample_server: RunningSer
     ids=["fastmcp-session-based", "fastmcp-session-less", "mcp-session-based", "mcp-session-less"],
 )
 async def test_bad_calls_reach_real_clients_as_tool_errors(
-    sample_server: RunningServer, library: str, legacy: bool
+    sample_server: ServerProcess, library: str, legacy: bool
 ) -> None:
     calls = [("echo", {"text": ["not", "text"]}), ("no_such_tool", {}), ("fail", {"reason": "r"})]
     if library == "fastmcp":
@@ -93,7 +94,7 @@ async def test_bad_calls_reach_real_clients_as_tool_errors(
     assert texts[1:] == ["Unknown tool: 'no_such_tool'", "r"]
 
 
-def test_the_runtime_serves_calls_on_its_fast_path(sample_server: RunningServer) -> None:
+def test_the_runtime_serves_calls_on_its_fast_path(sample_server: ServerProcess) -> None:
     events = [json.loads(line) for line in sample_server.log_text().splitlines() if line[:1] == "{"]
     enabled = [event for event in events if event["event"].startswith("fast_path")]
     assert [(event["event"], event.get("tools")) for event in enabled] == [("fast_path_enabled", 7)]

@@ -10,8 +10,9 @@ import time
 import httpx
 import pytest
 from harness.jsonrpc import MCP_HEADERS
+from harness.processes import ServerProcess
+from harness.runtime import StartServer
 from raw_http import RawConnection
-from runtime_harness import RunningServer, StartServer
 
 LIMIT = 256 * 1024
 HEADER_TIMEOUT = 2
@@ -25,7 +26,7 @@ CUT_BY_DRAIN = "request body not received before the server began shutting down;
 
 
 @pytest.fixture(scope="module")
-def limited(start_module_server: StartServer) -> RunningServer:
+def limited(start_module_server: StartServer) -> ServerProcess:
     return start_module_server(
         env={
             "MCP_MAX_REQUEST_BYTES": str(LIMIT),
@@ -49,7 +50,7 @@ def echo_call(text: str) -> bytes:
 
 @pytest.mark.parametrize("path", PATHS)
 def test_declared_oversized_body_is_413_before_any_of_it_is_sent(
-    limited: RunningServer, path: str
+    limited: ServerProcess, path: str
 ) -> None:
     with RawConnection(limited.port) as conn:
         conn.send_head("POST", path, {**JSON_HEADERS, "Content-Length": str(100 * 1024 * 1024)})
@@ -62,7 +63,7 @@ def test_declared_oversized_body_is_413_before_any_of_it_is_sent(
 
 @pytest.mark.parametrize("path", PATHS)
 def test_chunked_oversized_body_is_413_as_soon_as_it_passes_the_limit(
-    limited: RunningServer, path: str
+    limited: ServerProcess, path: str
 ) -> None:
     chunk = b"x" * 16384
     sent = 0
@@ -85,7 +86,7 @@ def test_chunked_oversized_body_is_413_as_soon_as_it_passes_the_limit(
 
 
 def test_bodies_within_the_limit_are_served_and_one_byte_over_is_not(
-    limited: RunningServer,
+    limited: ServerProcess,
 ) -> None:
     upload = f"{limited.base_url}/upload"
     response = httpx.post(upload, content=b"x" * LIMIT)
@@ -118,7 +119,7 @@ def test_mcp_takes_bodies_up_to_the_setting_even_above_the_sdk_default(
     assert response.json()["result"]["structuredContent"] == {"result": text}
 
 
-def test_default_limit_is_4_mib_on_every_route(sample_server: RunningServer) -> None:
+def test_default_limit_is_4_mib_on_every_route(sample_server: ServerProcess) -> None:
     for path in PATHS:
         with RawConnection(sample_server.port) as conn:
             conn.send_head(
@@ -130,7 +131,7 @@ def test_default_limit_is_4_mib_on_every_route(sample_server: RunningServer) -> 
 
 
 def test_headers_sent_a_byte_at_a_time_are_cut_off_after_the_header_timeout(
-    limited: RunningServer,
+    limited: ServerProcess,
 ) -> None:
     head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
     with RawConnection(limited.port) as conn:
@@ -143,7 +144,7 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off_after_the_header_timeout(
 
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
-    limited: RunningServer,
+    limited: ServerProcess,
 ) -> None:
     with RawConnection(limited.port) as conn:
         started = time.monotonic()
@@ -154,7 +155,7 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
 
 @pytest.mark.parametrize("path", PATHS)
 def test_a_body_sent_a_byte_at_a_time_gets_408_after_the_body_timeout(
-    limited: RunningServer, path: str
+    limited: ServerProcess, path: str
 ) -> None:
     body = b"x" * 1000
     with RawConnection(limited.port) as conn:

@@ -8,7 +8,8 @@ import time
 
 import httpx
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS
-from runtime_harness import RunningServer, StartServer
+from harness.processes import ServerProcess
+from harness.runtime import StartServer
 
 MAX_SESSIONS = 3
 IDLE_SECONDS = 5
@@ -16,7 +17,7 @@ SESSION_HEADERS = {**MCP_HEADERS, "Content-Type": "application/json"}
 ACTIVE = "mcp_sessions_active"
 
 
-def open_session(server: RunningServer) -> httpx.Response:
+def open_session(server: ServerProcess) -> httpx.Response:
     return httpx.post(server.mcp_url, json=INITIALIZE, headers=SESSION_HEADERS)
 
 
@@ -24,7 +25,7 @@ def session_headers(session_id: str) -> dict[str, str]:
     return {**SESSION_HEADERS, "mcp-session-id": session_id, "mcp-protocol-version": "2025-11-25"}
 
 
-def opened(server: RunningServer) -> str:
+def opened(server: ServerProcess) -> str:
     response = open_session(server)
     assert response.status_code == 200, response.text
     session_id = response.headers["mcp-session-id"]
@@ -34,13 +35,13 @@ def opened(server: RunningServer) -> str:
     return session_id
 
 
-def echo(server: RunningServer, session_id: str, text: str) -> httpx.Response:
+def echo(server: ServerProcess, session_id: str, text: str) -> httpx.Response:
     call = {"name": "echo", "arguments": {"text": text}}
     message = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call}
     return httpx.post(server.mcp_url, json=message, headers=session_headers(session_id))
 
 
-def wait_for_metric(server: RunningServer, series: str, value: float, timeout: float) -> None:
+def wait_for_metric(server: ServerProcess, series: str, value: float, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while server.metric(series) != value:
         if time.monotonic() > deadline:
@@ -48,7 +49,7 @@ def wait_for_metric(server: RunningServer, series: str, value: float, timeout: f
         time.sleep(0.1)
 
 
-def start_stateful(start_server: StartServer, idle_seconds: float) -> RunningServer:
+def start_stateful(start_server: StartServer, idle_seconds: float) -> ServerProcess:
     return start_server(
         env={
             "MCP_STATELESS": "false",
@@ -127,6 +128,6 @@ def test_defaults_bound_sessions(start_server: StartServer) -> None:
     assert (limits["max_sessions"], limits["idle_timeout_seconds"]) == (500, 1800)
 
 
-def test_stateless_servers_keep_no_sessions(sample_server: RunningServer) -> None:
+def test_stateless_servers_keep_no_sessions(sample_server: ServerProcess) -> None:
     assert open_session(sample_server).status_code == 200
     assert sample_server.metric(ACTIVE) == 0

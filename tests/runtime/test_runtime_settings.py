@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from harness.processes import free_port, server_env
+from harness.runtime import SAMPLE_SERVER
 from mcp_runtime import RuntimeSettings, ServerSpec, SettingsLoadError, load_settings, run
-from runtime_harness import SAMPLE_SERVER
 
 
 def start_with(

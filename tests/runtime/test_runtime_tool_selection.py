@@ -10,7 +10,7 @@ from pathlib import Path
 import fastmcp
 import httpx
 from harness.processes import free_port, server_env
-from runtime_harness import SAMPLE_SERVER, StartServer
+from harness.runtime import SAMPLE_SERVER, StartServer
 
 SAMPLE_TOOLS = "echo, fail, gated_echo, loaded_modules, process_id, protocol_version, slow_echo"
 

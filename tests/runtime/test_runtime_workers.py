@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from harness.processes import free_port, server_env
-from runtime_harness import SAMPLE_SERVER, RunningServer, StartServer
+from harness.processes import ServerProcess, free_port, server_env
+from harness.runtime import SAMPLE_SERVER, StartServer
 
 MODERN_META = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -24,7 +24,7 @@ MODERN_META = {
 IN_FLIGHT = "mcp_tool_calls_in_flight"
 
 
-async def call(server: RunningServer, tool: str, arguments: dict[str, Any]) -> Any:
+async def call(server: ServerProcess, tool: str, arguments: dict[str, Any]) -> Any:
     """One tools/call on a connection of its own, so the kernel picks a worker for it."""
     body = {
         "jsonrpc": "2.0",
@@ -67,14 +67,14 @@ def wait_for(condition: Any, timeout: float = 20) -> None:
 
 
 @pytest.fixture
-def two_workers(start_server: StartServer) -> RunningServer:
+def two_workers(start_server: StartServer) -> ServerProcess:
     server = start_server(env={"MCP_WORKERS": "2"})
     server.wait_ready()
     return server
 
 
 async def test_calls_spread_over_both_workers_and_metrics_add_up(
-    two_workers: RunningServer,
+    two_workers: ServerProcess,
 ) -> None:
     pids = [await call(two_workers, "process_id", {}) for _ in range(24)]
     assert len(set(pids)) == 2
@@ -88,7 +88,7 @@ async def test_calls_spread_over_both_workers_and_metrics_add_up(
 
 
 async def test_sigterm_drains_every_worker_and_loses_no_call(
-    two_workers: RunningServer, tmp_path: Path
+    two_workers: ServerProcess, tmp_path: Path
 ) -> None:
     gate = tmp_path / "gate"
     calls = [
@@ -110,7 +110,7 @@ async def test_sigterm_drains_every_worker_and_loses_no_call(
     assert '"workers_stopped"' in log
 
 
-def test_workers_die_with_a_killed_parent(two_workers: RunningServer) -> None:
+def test_workers_die_with_a_killed_parent(two_workers: ServerProcess) -> None:
     children = Path(f"/proc/{two_workers.pid}/task/{two_workers.pid}/children").read_text()
     workers = {int(pid) for pid in children.split()}
     assert len(workers) == 2

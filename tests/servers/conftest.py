@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from harness.processes import ServerProcess
+from harness.servers import launch
 from pg_admin import SAMPLE_SCHEMA, psql, with_database
 from private_postgres import PrivatePostgres, create_private_postgres
-from servers_harness import RunningServer, launch
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +38,7 @@ def sample_database(new_database: Callable[[], str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def todo_sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def todo_sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     logs = tmp_path_factory.mktemp("todo-sqlite")
     server = launch("mcp-todo", logs, {"MCP_DATA_DIR": str(logs / "data")})
     server.wait_ready()
@@ -48,7 +49,7 @@ def todo_sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
 @pytest.fixture(scope="module")
 def todo_postgres_server(
     tmp_path_factory: pytest.TempPathFactory, new_database: Callable[[], str]
-) -> Iterator[RunningServer]:
+) -> Iterator[ServerProcess]:
     server = launch(
         "mcp-todo", tmp_path_factory.mktemp("todo-pg"), {"DATABASE_URL": new_database()}
     )
@@ -60,7 +61,7 @@ def todo_postgres_server(
 @pytest.fixture(scope="module")
 def postgres_server(
     tmp_path_factory: pytest.TempPathFactory, sample_database: str
-) -> Iterator[RunningServer]:
+) -> Iterator[ServerProcess]:
     # As the admin superuser, explicitly allowed: test_postgres_readonly's attacks need the
     # worst case, where only the statement guard and the read-only transaction stand guard.
     server = launch(

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import yaml
 from harness.processes import free_port
+from harness.servers import launch
 from mcp_clients import connect
 from pg_admin import psql
 from private_postgres import PrivatePostgres, _as_owner, _pg_bin
-from servers_harness import launch
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "cluster" / "manifests"
 

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.processes import ServerProcess
+from harness.servers import launch
 from mcp_clients import connect
 from pg_admin import with_database
-from servers_harness import RunningServer, launch
 
 GROWTH_LIMIT_MIB = 64
 TOO_LARGE = (
@@ -34,7 +35,7 @@ def peak_rss_mib(pid: int) -> float:
 @pytest.fixture
 def default_server(
     tmp_path: Path, postgres_reader_url: str, sample_database: str
-) -> Iterator[RunningServer]:
+) -> Iterator[ServerProcess]:
     # The default limits (1000 rows, 5000000 bytes); only the statement timeout is longer,
     # since PostgreSQL itself takes seconds to build these values on a busy machine.
     url = with_database(postgres_reader_url, sample_database.rsplit("/", 1)[1])
@@ -46,7 +47,7 @@ def default_server(
     server.stop()
 
 
-async def test_hostile_queries_stay_within_64_mib_of_idle(default_server: RunningServer) -> None:
+async def test_hostile_queries_stay_within_64_mib_of_idle(default_server: ServerProcess) -> None:
     async with connect("fastmcp-modern", default_server.mcp_url) as client:
         # Idle: started, connected, one small query served.
         assert not (await client.call("query", {"sql": "SELECT 1"})).is_error
@@ -104,7 +105,7 @@ TINY_VALUES = [
 
 
 async def test_results_of_many_tiny_values_stay_within_64_mib_of_idle(
-    default_server: RunningServer,
+    default_server: ServerProcess,
 ) -> None:
     async with connect("fastmcp-modern", default_server.mcp_url) as client:
         assert not (await client.call("query", {"sql": "SELECT 1"})).is_error

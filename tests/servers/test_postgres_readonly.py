@@ -18,12 +18,13 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
+from harness.processes import ServerProcess
+from harness.servers import launch
 from mcp_clients import connect
 from mcp_postgres.errors import QueryRejected
 from mcp_postgres.query import QueryResult, run_read_only
 from mcp_postgres.result_limits import QueryLimits
 from pg_admin import psql, with_database
-from servers_harness import RunningServer, launch
 
 GUARD = "sql: only read-only queries are allowed"
 READ_ONLY = "sql: refused, this server only reads"
@@ -77,7 +78,7 @@ def _snapshot(url: str) -> str:
 
 
 async def test_every_write_attempt_is_refused_and_changes_nothing(
-    postgres_server: RunningServer, sample_database: str
+    postgres_server: ServerProcess, sample_database: str
 ) -> None:
     before = _snapshot(sample_database)
     async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
@@ -90,7 +91,7 @@ async def test_every_write_attempt_is_refused_and_changes_nothing(
 
 
 async def test_session_settings_cannot_carry_over_to_the_next_query(
-    postgres_server: RunningServer, sample_database: str
+    postgres_server: ServerProcess, sample_database: str
 ) -> None:
     before = _snapshot(sample_database)
     async with connect("mcp-legacy", postgres_server.mcp_url) as client:
@@ -170,7 +171,7 @@ async def test_the_read_only_transaction_holds_without_the_guard(
 
 
 async def test_writes_read_only_lets_through_are_rolled_back(
-    postgres_server: RunningServer, sample_database: str
+    postgres_server: ServerProcess, sample_database: str
 ) -> None:
     # READ ONLY does not stop creating or writing large objects; the rollback undoes them.
     before = _snapshot(sample_database)
@@ -400,7 +401,7 @@ async def test_a_role_that_can_signal_its_sessions_is_refused_without_the_overri
 
 
 async def test_with_the_override_a_superuser_is_served_and_so_are_its_side_effects(
-    postgres_server: RunningServer, reader_url: str
+    postgres_server: ServerProcess, reader_url: str
 ) -> None:
     # What the refusal is for: the read-only transaction lets this through.
     victim = await asyncpg.connect(reader_url)

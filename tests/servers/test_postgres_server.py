@@ -13,13 +13,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from harness.processes import ServerProcess
+from harness.servers import VENV_BIN, launch
 from mcp_clients import CLIENTS, connect
-from servers_harness import VENV_BIN, RunningServer, launch
 
 
 @pytest.mark.parametrize("client_kind", CLIENTS)
 async def test_catalog_and_query_through_each_client(
-    postgres_server: RunningServer, client_kind: str
+    postgres_server: ServerProcess, client_kind: str
 ) -> None:
     async with connect(client_kind, postgres_server.mcp_url) as client:
         expected = "2025-11-25" if client_kind.endswith("legacy") else "2026-07-28"
@@ -64,7 +65,7 @@ async def test_catalog_and_query_through_each_client(
 
 
 async def test_describe_table_reports_columns_types_and_keys(
-    postgres_server: RunningServer,
+    postgres_server: ServerProcess,
 ) -> None:
     async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
         described = (await client.call("describe_table", {"table": "orders"})).data
@@ -82,7 +83,7 @@ async def test_describe_table_reports_columns_types_and_keys(
     assert missing.text == "table: no table or view named 'nope' in schema 'public'"
 
 
-async def test_query_results_are_limited_and_json_safe(postgres_server: RunningServer) -> None:
+async def test_query_results_are_limited_and_json_safe(postgres_server: ServerProcess) -> None:
     async with connect("mcp-modern", postgres_server.mcp_url) as client:
         many = await client.call("query", {"sql": "SELECT g FROM generate_series(1, 500) g"})
         odd = await client.call(
@@ -113,7 +114,7 @@ async def test_query_results_are_limited_and_json_safe(postgres_server: RunningS
     assert explained.data["rows"][0]["QUERY PLAN"].startswith("Seq Scan on orders")
 
 
-async def test_bad_queries_get_errors_naming_the_problem(postgres_server: RunningServer) -> None:
+async def test_bad_queries_get_errors_naming_the_problem(postgres_server: ServerProcess) -> None:
     cases = [
         (
             {"sql": "SELECT $1::int"},
@@ -142,7 +143,7 @@ async def test_bad_queries_get_errors_naming_the_problem(postgres_server: Runnin
             assert outcome.text.startswith(message), (args, outcome.text)
 
 
-async def test_results_are_capped_in_bytes(postgres_server: RunningServer) -> None:
+async def test_results_are_capped_in_bytes(postgres_server: ServerProcess) -> None:
     # The fixture allows 100000 bytes of JSON per result (MCP_QUERY_MAX_BYTES).
     async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
         wide = await client.call(
@@ -215,7 +216,7 @@ def test_bad_settings_stop_the_server_with_one_line(env: dict, message: str) -> 
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def _metric(server: RunningServer, series: str) -> float:
+def _metric(server: ServerProcess, series: str) -> float:
     for line in httpx.get(f"{server.base_url}/metrics").text.splitlines():
         name, _, value = line.rpartition(" ")
         if name == series:
@@ -223,7 +224,7 @@ def _metric(server: RunningServer, series: str) -> float:
     raise AssertionError(f"{series} not in /metrics")
 
 
-async def test_refused_queries_count_as_tool_errors(postgres_server: RunningServer) -> None:
+async def test_refused_queries_count_as_tool_errors(postgres_server: ServerProcess) -> None:
     series = 'mcp_tool_calls_total{outcome="error",tool="query"}'
     before = _metric(postgres_server, series)
     async with connect("fastmcp-modern", postgres_server.mcp_url) as client:

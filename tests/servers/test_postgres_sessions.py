@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from harness.processes import ServerProcess
+from harness.servers import launch
 from mcp_clients import ToolOutcome, connect
 from pg_admin import with_database
-from servers_harness import RunningServer, launch
 
 TERMINATED = (
     "your query was terminated by another session or an administrator (SQLSTATE 57P01);"
@@ -26,7 +27,7 @@ CANCELLED = (
 @pytest.fixture(scope="module")
 def reader_server(
     tmp_path_factory: pytest.TempPathFactory, postgres_reader_url: str, sample_database: str
-) -> Iterator[RunningServer]:
+) -> Iterator[ServerProcess]:
     # A statement timeout far longer than the tests wait, so only another session ends a query.
     url = with_database(postgres_reader_url, sample_database.rsplit("/", 1)[1])
     server = launch(
@@ -59,7 +60,7 @@ async def _running(admin: asyncpg.Connection, marker: str) -> int:
     raise AssertionError(f"no running query contains {marker}")
 
 
-async def _slow_call(server: RunningServer, seconds: float) -> tuple[str, asyncio.Task]:
+async def _slow_call(server: ServerProcess, seconds: float) -> tuple[str, asyncio.Task]:
     marker = f"victim_{uuid.uuid4().hex[:8]}"
 
     async def call() -> ToolOutcome:
@@ -72,7 +73,7 @@ async def _slow_call(server: RunningServer, seconds: float) -> tuple[str, asynci
 
 
 async def test_a_caller_cannot_end_another_callers_query(
-    reader_server: RunningServer, admin: asyncpg.Connection
+    reader_server: ServerProcess, admin: asyncpg.Connection
 ) -> None:
     marker, victim = await _slow_call(reader_server, 2)
     await _running(admin, marker)
@@ -98,7 +99,7 @@ async def test_a_caller_cannot_end_another_callers_query(
 
 @pytest.mark.parametrize(("kind", "message"), [("terminate", TERMINATED), ("cancel", CANCELLED)])
 async def test_a_query_an_administrator_ends_is_told_so(
-    reader_server: RunningServer, admin: asyncpg.Connection, kind: str, message: str
+    reader_server: ServerProcess, admin: asyncpg.Connection, kind: str, message: str
 ) -> None:
     marker, victim = await _slow_call(reader_server, 30)
     pid = await _running(admin, marker)

@@ -6,7 +6,7 @@ import json
 import subprocess
 from collections.abc import Callable
 
-from servers_harness import RunningServer
+from harness.processes import ServerProcess
 
 Inspector = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -17,7 +17,7 @@ def _json(result: subprocess.CompletedProcess[str]) -> dict:
 
 
 def test_inspector_lists_and_calls_todo_tools(
-    inspector: Inspector, todo_sqlite_server: RunningServer
+    inspector: Inspector, todo_sqlite_server: ServerProcess
 ) -> None:
     listed = _json(inspector(todo_sqlite_server.mcp_url, "--method", "tools/list"))
     assert {tool["name"] for tool in listed["tools"]} >= {"create_task", "list_tasks"}
@@ -38,7 +38,7 @@ def test_inspector_lists_and_calls_todo_tools(
 
 
 def test_inspector_lists_and_calls_postgres_tools(
-    inspector: Inspector, postgres_server: RunningServer
+    inspector: Inspector, postgres_server: ServerProcess
 ) -> None:
     listed = _json(inspector(postgres_server.mcp_url, "--method", "tools/list"))
     assert {tool["name"] for tool in listed["tools"]} == {

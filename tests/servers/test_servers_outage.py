@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.processes import ServerProcess
+from harness.servers import launch
 from mcp_clients import connect
 from pg_admin import psql, with_database
 from private_postgres import PrivatePostgres
-from servers_harness import RunningServer, launch
 
 UNAVAILABLE = "database unavailable, try again later"
 
@@ -29,11 +30,11 @@ def _assert_no_password(*texts: str) -> None:
             assert password not in text, text[-4000:]
 
 
-def _ready_text(server: RunningServer) -> str:
+def _ready_text(server: ServerProcess) -> str:
     return httpx.get(f"{server.base_url}/ready", timeout=10).text
 
 
-def _ready_reason(server: RunningServer) -> str:
+def _ready_reason(server: ServerProcess) -> str:
     response = httpx.get(f"{server.base_url}/ready", timeout=10)
     assert response.status_code == 503, response.text
     _assert_no_password(response.text)

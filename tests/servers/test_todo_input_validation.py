@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from harness.jsonrpc import MCP_HEADERS
+from harness.processes import ServerProcess
 from mcp_clients import connect
-from servers_harness import RunningServer
 
 TOO_BIG = 2**70  # 1180591620717411303424
 MAX_ID = 2**63 - 1
@@ -24,7 +24,7 @@ SURROGATE_AT_1 = "must not contain an unpaired surrogate (U+D800) at index 1"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def todo_server(request: pytest.FixtureRequest) -> RunningServer:
+def todo_server(request: pytest.FixtureRequest) -> ServerProcess:
     name = "todo_sqlite_server" if request.param == "sqlite" else "todo_postgres_server"
     return request.getfixturevalue(name)
 
@@ -96,7 +96,7 @@ REST_CASES: list[tuple[str, str, dict[str, Any], int, str, str]] = [
     ids=[f"{c[0]} {c[1][:40]} {str(c[2])[:40]}" for c in REST_CASES],
 )
 def test_rest_rejects_unstorable_input_with_4xx_naming_the_field(
-    todo_server: RunningServer,
+    todo_server: ServerProcess,
     method: str,
     path: str,
     send: dict[str, Any],
@@ -115,7 +115,7 @@ def test_rest_rejects_unstorable_input_with_4xx_naming_the_field(
         assert http.get("/tasks", params={"limit": 1}).status_code == 200
 
 
-def test_rest_accepts_the_largest_id_and_offset(todo_server: RunningServer) -> None:
+def test_rest_accepts_the_largest_id_and_offset(todo_server: ServerProcess) -> None:
     with httpx.Client(base_url=todo_server.base_url, timeout=10) as http:
         missing = http.get(f"/tasks/{MAX_ID}")
         assert missing.status_code == 404, missing.text
@@ -159,7 +159,7 @@ TOOL_CASES: list[tuple[str, dict[str, Any], str]] = [
 
 @pytest.mark.parametrize("client_kind", ["fastmcp-modern", "fastmcp-legacy"])
 async def test_tools_reject_unstorable_input_naming_the_argument(
-    todo_server: RunningServer, client_kind: str
+    todo_server: ServerProcess, client_kind: str
 ) -> None:
     async with connect(client_kind, todo_server.mcp_url) as client:
         for tool, args, message in TOOL_CASES:
@@ -172,7 +172,7 @@ async def test_tools_reject_unstorable_input_naming_the_argument(
         assert fetched.data == created.data
 
 
-def test_a_lone_surrogate_over_mcp_is_refused_before_any_tool(todo_server: RunningServer) -> None:
+def test_a_lone_surrogate_over_mcp_is_refused_before_any_tool(todo_server: ServerProcess) -> None:
     """The JSON-RPC parser refuses it (MCP clients cannot even encode one); never a 500."""
     call = (
         '{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": '

@@ -8,21 +8,22 @@ from importlib.metadata import version
 import httpx
 import pytest
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS
+from harness.processes import ServerProcess
+from harness.servers import VENV_BIN, launch
 from mcp_clients import CLIENTS, connect
-from servers_harness import VENV_BIN, RunningServer, launch
 
 TOOLS = {"create_task", "list_tasks", "get_task", "update_task", "complete_task", "delete_task"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def todo_server(request: pytest.FixtureRequest) -> RunningServer:
+def todo_server(request: pytest.FixtureRequest) -> ServerProcess:
     name = "todo_sqlite_server" if request.param == "sqlite" else "todo_postgres_server"
     return request.getfixturevalue(name)
 
 
 @pytest.mark.parametrize("client_kind", CLIENTS)
 async def test_task_lifecycle_through_each_client(
-    todo_server: RunningServer, client_kind: str
+    todo_server: ServerProcess, client_kind: str
 ) -> None:
     async with connect(client_kind, todo_server.mcp_url) as client:
         assert set(client.tool_names) == TOOLS
@@ -79,7 +80,7 @@ BAD_CALLS = [
 
 @pytest.mark.parametrize("client_kind", ["fastmcp-modern", "mcp-legacy"])
 async def test_bad_arguments_are_tool_errors_naming_the_argument(
-    todo_sqlite_server: RunningServer, client_kind: str
+    todo_sqlite_server: ServerProcess, client_kind: str
 ) -> None:
     async with connect(client_kind, todo_sqlite_server.mcp_url) as client:
         for tool, args, message in BAD_CALLS:
@@ -88,7 +89,7 @@ async def test_bad_arguments_are_tool_errors_naming_the_argument(
             assert outcome.text == message
 
 
-def test_rest_api_shares_the_service_with_the_tools(todo_server: RunningServer) -> None:
+def test_rest_api_shares_the_service_with_the_tools(todo_server: ServerProcess) -> None:
     with httpx.Client(base_url=todo_server.base_url, timeout=10) as http:
         created = http.post("/tasks", json={"title": "from a backend", "description": "REST"})
         assert created.status_code == 201, created.text
@@ -113,7 +114,7 @@ def test_rest_api_shares_the_service_with_the_tools(todo_server: RunningServer) 
         }
 
 
-async def test_rest_writes_are_visible_to_mcp_clients(todo_sqlite_server: RunningServer) -> None:
+async def test_rest_writes_are_visible_to_mcp_clients(todo_sqlite_server: ServerProcess) -> None:
     task = httpx.post(
         f"{todo_sqlite_server.base_url}/tasks", json={"title": "seen by agents"}
     ).json()
@@ -179,7 +180,7 @@ async def test_rest_writes_are_visible_to_mcp_clients(todo_sqlite_server: Runnin
     ],
 )
 def test_rest_errors_have_status_and_message(
-    todo_sqlite_server: RunningServer, method: str, path: str, body: object, status: int, error: str
+    todo_sqlite_server: ServerProcess, method: str, path: str, body: object, status: int, error: str
 ) -> None:
     content = body.encode() if isinstance(body, str) else None
     response = httpx.request(
@@ -195,7 +196,7 @@ def test_rest_errors_have_status_and_message(
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
 def test_rest_bodies_must_be_json(
-    todo_sqlite_server: RunningServer, content_type: str | None
+    todo_sqlite_server: ServerProcess, content_type: str | None
 ) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     for method, path in (("POST", "/tasks"), ("PATCH", "/tasks/1")):
@@ -209,7 +210,7 @@ def test_rest_bodies_must_be_json(
         assert response.json()["error"].startswith("content-type: must be application/json")
 
 
-def test_rest_routes_reject_foreign_host_and_origin(todo_sqlite_server: RunningServer) -> None:
+def test_rest_routes_reject_foreign_host_and_origin(todo_sqlite_server: ServerProcess) -> None:
     # A DNS-rebinding page: the browser names the attacker's host and origin.
     url = f"{todo_sqlite_server.base_url}/tasks"
     body = {"json": {"title": "rebound"}}
@@ -225,7 +226,7 @@ def test_rest_routes_reject_foreign_host_and_origin(todo_sqlite_server: RunningS
         assert response.status_code == 200, probe
 
 
-async def test_tool_calls_are_counted_in_metrics(todo_sqlite_server: RunningServer) -> None:
+async def test_tool_calls_are_counted_in_metrics(todo_sqlite_server: ServerProcess) -> None:
     def created_ok() -> float:
         text = httpx.get(f"{todo_sqlite_server.base_url}/metrics").text
         line = next(
@@ -306,7 +307,7 @@ async def test_stateful_mode_serves_both_generations(tmp_path) -> None:
         server.stop()
 
 
-def test_initialize_reports_the_project_version(todo_sqlite_server: RunningServer) -> None:
+def test_initialize_reports_the_project_version(todo_sqlite_server: ServerProcess) -> None:
     response = httpx.post(todo_sqlite_server.mcp_url, json=INITIALIZE, headers=MCP_HEADERS)
     server_info = response.json()["result"]["serverInfo"]
     assert server_info == {"name": "todo", "version": version("mcp-servers")}

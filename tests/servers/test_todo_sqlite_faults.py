@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.processes import ServerProcess
+from harness.servers import launch
 from mcp_clients import connect
-from servers_harness import RunningServer, launch
 
 UNAVAILABLE = "database unavailable, try again later"
 FULL = "storage full, free space for the database and try again"
@@ -55,15 +56,15 @@ def _existing_database(data: Path) -> Path:
     return data
 
 
-def _threads(server: RunningServer) -> int:
+def _threads(server: ServerProcess) -> int:
     return len(os.listdir(f"/proc/{server.pid}/task"))
 
 
-def _ready(server: RunningServer) -> httpx.Response:
+def _ready(server: ServerProcess) -> httpx.Response:
     return httpx.get(f"{server.base_url}/ready", timeout=10)
 
 
-def _stop_timed(server: RunningServer) -> tuple[int, float]:
+def _stop_timed(server: ServerProcess) -> tuple[int, float]:
     started = time.monotonic()
     code = server.stop(timeout=20)
     return code, time.monotonic() - started

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from fastmcp import Client
+
 from harness.processes import ServerProcess
 
 

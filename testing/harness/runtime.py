@@ -9,13 +9,12 @@ from pathlib import Path
 from harness import processes
 from harness.processes import ServerProcess, free_port
 
-SAMPLE_SERVER = Path(__file__).with_name("sample_server.py")
+SAMPLE_SERVER = Path(__file__).resolve().parents[2] / "tests" / "runtime" / "sample_server.py"
 
-RunningServer = ServerProcess
-StartServer = Callable[..., RunningServer]
+StartServer = Callable[..., ServerProcess]
 
 
-def launch(log_dir: Path, env: Mapping[str, str], command: list[str] | None) -> RunningServer:
+def launch(log_dir: Path, env: Mapping[str, str], command: list[str] | None) -> ServerProcess:
     """Start a server process (the sample server unless `command` is given) and wait for it."""
     port = free_port()
     return processes.launch(

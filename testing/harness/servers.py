@@ -11,10 +11,8 @@ from harness.processes import ServerProcess
 
 VENV_BIN = Path(sys.executable).parent
 
-RunningServer = ServerProcess
 
-
-def launch(script: str, log_dir: Path, env: Mapping[str, str]) -> RunningServer:
+def launch(script: str, log_dir: Path, env: Mapping[str, str]) -> ServerProcess:
     """Start a console script of the venv and wait until /health answers."""
     port = processes.free_port()
     return processes.launch(

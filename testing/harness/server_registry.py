@@ -1,7 +1,7 @@
 """The server registry (scripts/server_registry.py), for tests and benchmarks.
 
-The registry module is a standalone script, so it is loaded from its file rather than put on
-sys.path.
+The registry module is a standalone script (shell scripts run it before any virtualenv exists),
+so it is loaded from its file.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from harness.processes import ServerProcess, free_port
 
-FAKE_SERVER = Path(__file__).with_name("fake_stdio_server.py")
+FAKE_SERVER = Path(__file__).resolve().parents[2] / "tests" / "bridge" / "fake_stdio_server.py"
 # What `mcp-bridge` runs (the console script's entry point), with the interpreter of the tests.
 BRIDGE = [sys.executable, "-m", "mcp_bridge"]
 # How long a condition the bridge must reach may take on a busy 2-core machine.
