@@ -15,6 +15,8 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 cd "${ROOT}"
 
 INFERENCE="${INFERENCE:-cpu}"
@@ -27,7 +29,6 @@ WHEELHOUSE="${ROOT}/build/wheelhouse"
 PLATFORMS=(manylinux2014_x86_64)
 for v in $(seq 17 36); do PLATFORMS+=("manylinux_2_${v}_x86_64"); done
 
-die() { echo "build-images: $*" >&2; exit 1; }
 
 UV="${ROOT}/.tools/bin/uv"
 [ -x "${UV}" ] || die "uv is not installed; run 'make tools'"
@@ -48,7 +49,7 @@ spec() {
   echo "${extra:--} $(registry get "$1" script) $(registry get "$1" port)"
 }
 
-bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+bash "${ROOT}/scripts/docker-engine.sh"
 
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 # A registry that cannot be reached refuses the pull at once; then the local pair is built.
@@ -90,7 +91,7 @@ project_wheel() {
     rm -rf "${dir}" && mkdir -p "${dir}"
     "${UV}" build --wheel --quiet --out-dir "${dir}" >&2
     echo "${want}" >"${dir}/.fingerprint"
-    echo "build-images: built project wheel $(basename "${dir}"/*.whl)" >&2
+    log "built project wheel $(basename "${dir}"/*.whl)"
   fi
   ls "${dir}"/*.whl
 }
@@ -140,7 +141,7 @@ wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
     requirements "${extra}" | prune >"${dir}/requirements-${INFERENCE}.txt"
     pip_download "${dir}/requirements-${INFERENCE}.txt" "${dir}/wheels"
     echo "${want}" >"${dir}/.fingerprint-${INFERENCE}"
-    echo "build-images: wheelhouse ${name} (${INFERENCE}): $(find "${dir}/wheels" -name '*.whl' | wc -l) wheels, $((SECONDS - t0)) s" >&2
+    log "wheelhouse ${name} (${INFERENCE}): $(find "${dir}/wheels" -name '*.whl' | wc -l) wheels, $((SECONDS - t0)) s"
   fi
   # Copy only on change, so the COPY layer's cache survives an unchanged wheel.
   local whl
@@ -156,7 +157,7 @@ wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1000000 }'; }
 
 base_size="$(docker image inspect -f '{{.Size}}' "${BASE_IMAGE}")"
-echo "build-images: base ${BASE_IMAGE} build ${BUILD_IMAGE} ($(mb "${base_size}") MB base), version ${VERSION}, revision ${REVISION:0:12}"
+log "base ${BASE_IMAGE} build ${BUILD_IMAGE} ($(mb "${base_size}") MB base), version ${VERSION}, revision ${REVISION:0:12}"
 report=()
 total_start=$SECONDS
 for server in ${SERVERS}; do
@@ -165,21 +166,18 @@ for server in ${SERVERS}; do
   [ "${server}" = memory ] && [ "${INFERENCE}" = cuda ] && tag="${tag}-cuda"
   start=$SECONDS
   context="$(wheelhouse "${server}" "${extra}")"
-  log="${ROOT}/build/logs/${server}.log"
-  mkdir -p "$(dirname "${log}")"
-  if ! docker build --force-rm -f images/Dockerfile \
+  long "docker build ${tag}" "1-3 min from empty caches, seconds when only server code changed" \
+    docker build --force-rm -f images/Dockerfile \
       --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" --build-arg "INFERENCE=${INFERENCE}" \
       --build-arg "COMMAND=${command}" --build-arg "PORT=${port}" \
       --build-arg "TITLE=mcp-servers/${server}" --build-arg "VERSION=${VERSION}" \
       --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
-      -t "${tag}" "${context}" >"${log}" 2>&1; then
-    tail -n 30 "${log}" >&2
-    die "docker build of ${tag} failed (full log: ${log})"
-  fi
+      -t "${tag}" "${context}" \
+    || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
   size="$(docker image inspect -f '{{.Size}}' "${tag}")"
   report+=("$(printf '%-30s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
 done
 
 printf '%-30s %11s %11s %8s\n' IMAGE SIZE "ABOVE BASE" TIME
 printf '%s\n' "${report[@]}"
-echo "build-images: done in $((SECONDS - total_start)) s"
+log "done in $((SECONDS - total_start)) s"

@@ -10,6 +10,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 export PATH="$root/.tools/bin:$PATH"
 
 mode="write"
@@ -19,7 +21,7 @@ if [[ "${1:-}" == --check ]]; then
 fi
 [[ $# -le 1 && "${1:-}" != -* ]] || { echo "usage: scripts/chart-docs.sh [--check] [CHART_DIR]" >&2; exit 2; }
 chart=$(cd "${1:-$root/charts/mcp-servers}" && pwd)
-command -v helm-docs >/dev/null || { echo "chart-docs: helm-docs is not installed; run 'make tools'" >&2; exit 1; }
+command -v helm-docs >/dev/null || { log "helm-docs is not installed; run 'make tools'"; exit 1; }
 
 helm_docs() {
   helm-docs --chart-search-root "$(dirname "$chart")" --chart-to-generate "$chart" \
@@ -29,7 +31,7 @@ helm_docs() {
 if [[ "$mode" == check ]]; then
   if ! stale=$(diff -u "$chart/README.md" <(helm_docs --dry-run) 2>&1); then
     echo "$stale" >&2
-    echo "chart-docs: $chart/README.md is stale (values.yaml or README.md.gotmpl changed); run 'make chart-docs' and commit the result" >&2
+    log "$chart/README.md is stale (values.yaml or README.md.gotmpl changed); run 'make chart-docs' and commit the result"
     exit 1
   fi
   write=()

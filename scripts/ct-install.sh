@@ -6,12 +6,14 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 export PATH="${ROOT}/.tools/bin:${PATH}"
 export CT_CONFIG_DIR="${CT_CONFIG_DIR:-${ROOT}/.tools/ct}"
 export KUBECONFIG="${ROOT}/.run/cluster/kubeconfig"
 NAMESPACE=mcp-ci
 
-[ -f "${KUBECONFIG}" ] || { echo "ct-install: no cluster; run 'make cluster-up'" >&2; exit 1; }
+[ -f "${KUBECONFIG}" ] || die "no cluster; run 'make cluster-up'"
 bash "${ROOT}/scripts/cluster.sh" postgresql
 kubectl create namespace "${NAMESPACE}" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n "${NAMESPACE}" apply -f "${ROOT}/cluster/manifests/database-secrets.yaml" >/dev/null

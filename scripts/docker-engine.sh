@@ -6,6 +6,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 RUN_DIR="${ROOT}/.run/docker"
 LOG="${RUN_DIR}/dockerd.log"
 WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-60}"
@@ -13,16 +15,16 @@ WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-60}"
 engine_answers() { docker info >/dev/null 2>&1; }
 
 if command -v docker >/dev/null 2>&1 && engine_answers; then
-  echo "docker-engine: engine already answers ($(docker version --format '{{.Server.Version}}'))"
+  log "engine already answers ($(docker version --format '{{.Server.Version}}'))"
   exit 0
 fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then
-    echo "docker-engine: no Docker engine answers and dockerd is missing; install Docker (needs root)" >&2
+    log "no Docker engine answers and dockerd is missing; install Docker (needs root)"
     exit 1
   fi
-  echo "docker-engine: installing Debian's docker.io"
+  log "installing Debian's docker.io"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends docker.io iptables >/dev/null
@@ -30,9 +32,9 @@ fi
 
 mkdir -p "${RUN_DIR}"
 if [ -f "${RUN_DIR}/dockerd.pid" ] && kill -0 "$(cat "${RUN_DIR}/dockerd.pid")" 2>/dev/null; then
-  echo "docker-engine: dockerd (pid $(cat "${RUN_DIR}/dockerd.pid")) is starting; waiting"
+  log "dockerd (pid $(cat "${RUN_DIR}/dockerd.pid")) is starting; waiting"
 else
-  echo "docker-engine: starting dockerd (log ${LOG})"
+  log "starting dockerd (log ${LOG})"
   # setsid: the daemon must outlive the shell (and test session) that started it.
   setsid dockerd >"${LOG}" 2>&1 < /dev/null &
   echo $! >"${RUN_DIR}/dockerd.pid"
@@ -40,11 +42,11 @@ fi
 
 for _ in $(seq 1 "${WAIT_SECONDS}"); do
   if engine_answers; then
-    echo "docker-engine: ready ($(docker version --format '{{.Server.Version}}'))"
+    log "ready ($(docker version --format '{{.Server.Version}}'))"
     exit 0
   fi
   sleep 1
 done
-echo "docker-engine: dockerd did not answer within ${WAIT_SECONDS}s; last log lines:" >&2
+log "dockerd did not answer within ${WAIT_SECONDS}s; last log lines:"
 tail -n 20 "${LOG}" >&2
 exit 1

@@ -17,6 +17,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 dir=${FLEET_DIR:-$root/.run/fleet}
 offset=${FLEET_PORT_OFFSET:-0}
 ready_timeout=${FLEET_READY_TIMEOUT:-60}
@@ -37,7 +39,7 @@ servers=${FLEET_SERVERS:-${fleet_servers[*]}}
 
 port_of() {
   [[ -n "${registry_port[$1]:-}" ]] || {
-    echo "fleet.sh: unknown server '$1' in FLEET_SERVERS (known: ${fleet_servers[*]})" >&2
+    log "unknown server '$1' in FLEET_SERVERS (known: ${fleet_servers[*]})"
     return 1
   }
   echo $((registry_port[$1] + offset))
@@ -189,8 +191,8 @@ $(pg_failure); all of its output in $pg_log); set DATABASE_URL to use another Po
     fi
   done
   ((${#started[@]} == 0)) || print_config "${started[@]}"
-  ((failed == 0)) || { echo "fleet.sh: some servers did not start (see above); 'make down' stops the rest" >&2; return 1; }
-  ((${#started[@]} > 0)) || { echo "fleet.sh: no server runs (see above)" >&2; return 1; }
+  ((failed == 0)) || { log "some servers did not start (see above); 'make down' stops the rest"; return 1; }
+  ((${#started[@]} > 0)) || { log "no server runs (see above)"; return 1; }
 }
 
 down() {

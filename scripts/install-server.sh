@@ -4,6 +4,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 action=install
 if [[ "${1:-}" == "--uninstall" ]]; then action=uninstall; shift; fi
 server=${1:-}
@@ -13,11 +15,11 @@ shopt -s nullglob
 valid=""
 for file in "$root"/values/*.yaml; do valid+="$(basename "$file" .yaml) "; done
 if [[ -z "$server" ]]; then
-  echo "error: SERVER is required, e.g. make $action SERVER=todo; valid: $valid" >&2
+  log "error: SERVER is required, e.g. make $action SERVER=todo; valid: $valid"
   exit 2
 fi
 if [[ ! -f "$root/values/$server.yaml" ]]; then
-  echo "error: unknown SERVER '$server': no values/$server.yaml; valid: $valid" >&2
+  log "error: unknown SERVER '$server': no values/$server.yaml; valid: $valid"
   exit 2
 fi
 

@@ -9,20 +9,21 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 export PATH="${ROOT}/.tools/bin:${PATH}"
 CLUSTER="${KIND_CLUSTER:-mcp-servers}"
 SERVERS="${SERVERS:-$(python3 "${ROOT}/scripts/server_registry.py" names)}"
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "${ROOT}/pyproject.toml" | head -n 1)"
 
-die() { echo "kind: $*" >&2; exit 1; }
 command -v kind >/dev/null 2>&1 || die "kind is not installed; run 'make tools'"
 
 cluster_exists() { kind get clusters 2>/dev/null | grep -qx "${CLUSTER}"; }
 
 up() {
-  bash "${ROOT}/scripts/docker-engine.sh" >/dev/null
+  bash "${ROOT}/scripts/docker-engine.sh"
   if cluster_exists; then
-    echo "kind: cluster ${CLUSTER} exists"
+    log "cluster ${CLUSTER} exists"
   else
     local image=()
     [ -n "${KIND_NODE_IMAGE:-}" ] && image=(--image "${KIND_NODE_IMAGE}")
@@ -30,7 +31,7 @@ up() {
       || die "kind could not create ${CLUSTER}; it needs its node image (kindest/node) from Docker Hub or KIND_NODE_IMAGE already in the engine"
   fi
   kubectl_context="kind-${CLUSTER}"
-  echo "kind: cluster ${CLUSTER} ready (kube context ${kubectl_context}); next: make kind-load, make install SERVER=todo"
+  log "cluster ${CLUSTER} ready (kube context ${kubectl_context}); next: make kind-load, make install SERVER=todo"
 }
 
 load() {
@@ -44,7 +45,7 @@ load() {
 }
 
 down() {
-  if cluster_exists; then kind delete cluster --name "${CLUSTER}"; else echo "kind: no cluster ${CLUSTER}"; fi
+  if cluster_exists; then kind delete cluster --name "${CLUSTER}"; else log "no cluster ${CLUSTER}"; fi
 }
 
 case "${1:-}" in

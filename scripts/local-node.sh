@@ -12,6 +12,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${ROOT}/scripts/lib.sh"
 BIN="${ROOT}/.tools/bin"
 RUN="${ROOT}/.run/cluster"
 PKI="${RUN}/pki"
@@ -32,8 +34,6 @@ COMPONENTS=(kube-router kube-proxy kubelet kube-scheduler kube-controller-manage
 export PATH="${BIN}:${PATH}"
 export KUBECONFIG="${RUN}/kubeconfig"
 
-log() { echo "cluster: $*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 pid_of() { cat "${PIDS}/$1.pid" 2>/dev/null || true; }
 alive() { local pid; pid="$(pid_of "$1")"; [ -n "${pid}" ] && kill -0 "${pid}" 2>/dev/null; }

@@ -10,6 +10,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 port=${MCP_PG_PORT:-55432}
 base="$root/.run/postgres"
 data="$base/data"
@@ -84,8 +86,8 @@ as_owner() {
 
 ensure_installed() {
   if [[ -z "$(pg_bin)" ]]; then
-    echo "postgres.sh: installing Debian's postgresql" >&2
-    [[ $(id -u) -eq 0 ]] || { echo "postgres.sh: PostgreSQL is not installed; run as root or: sudo apt-get install -y postgresql" >&2; exit 1; }
+    log "installing Debian's postgresql"
+    [[ $(id -u) -eq 0 ]] || { log "PostgreSQL is not installed; run as root or: sudo apt-get install -y postgresql"; exit 1; }
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
   fi
 }
@@ -116,7 +118,7 @@ CONF
   if ! ready; then
     # -p: MCP_PG_PORT wins over the port written into postgresql.conf at initdb.
     as_owner "$bin/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null || {
-      echo "postgres.sh: PostgreSQL did not start; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
+      log "PostgreSQL did not start; last lines of $log:"; tail -n 20 "$log" >&2; exit 1; }
     if ! "$bin/psql" -h "$sock" -p "$port" -U "$user" -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
       "$bin/psql" -h "$sock" -p "$port" -U "$user" -d postgres -qc "CREATE DATABASE $database"

@@ -27,8 +27,9 @@ def built_images(repo_root: Path) -> str:
         cwd=repo_root,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    print(result.stdout)
-    return result.stdout
+    # The script's progress lines (base images, wheelhouses) are on stderr, the table on stdout.
+    print(result.stderr + result.stdout)
+    return result.stderr + result.stdout
 
 
 def _with_database(url: str, name: str) -> str:
