@@ -95,6 +95,15 @@ def to_json(value: Any, meter: ValueMeter) -> JsonValue:
                 "upper_inc": value.upper_inc,
                 "empty": value.isempty,
             }
+        case asyncpg.BitString():
+            return value.as_string()
+        # Before Path: asyncpg's Polygon is a Path that is always closed.
+        case asyncpg.Polygon():
+            meter.take(len(value))
+            return [to_json(point, meter) for point in value]
+        case asyncpg.Path():
+            meter.take(len(value))
+            return {"points": [to_json(point, meter) for point in value], "closed": value.is_closed}
         case Mapping():
             meter.take(len(value))
             return {str(key): to_json(item, meter) for key, item in value.items()}

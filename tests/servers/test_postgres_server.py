@@ -114,6 +114,27 @@ async def test_query_results_are_limited_and_json_safe(postgres_server: ServerPr
     assert explained.data["rows"][0]["QUERY PLAN"].startswith("Seq Scan on orders")
 
 
+async def test_geometric_and_bit_values_are_json_not_python_reprs(
+    postgres_server: ServerProcess,
+) -> None:
+    async with connect("mcp-modern", postgres_server.mcp_url) as client:
+        shapes = await client.call(
+            "query",
+            {
+                "sql": "SELECT '((0,0),(1,0),(1,1))'::polygon AS poly, '[(0,0),(1,1)]'::path AS"
+                " open_path, '((0,0),(2,2))'::path AS loop, B'1011' AS bits, point(1, 2) AS pt"
+            },
+        )
+    assert not shapes.is_error, shapes.text
+    assert shapes.data["rows"][0] == {
+        "poly": [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]],
+        "open_path": {"points": [[0.0, 0.0], [1.0, 1.0]], "closed": False},
+        "loop": {"points": [[0.0, 0.0], [2.0, 2.0]], "closed": True},
+        "bits": "1011",
+        "pt": [1.0, 2.0],
+    }
+
+
 async def test_bad_queries_get_errors_naming_the_problem(postgres_server: ServerProcess) -> None:
     cases = [
         (
