@@ -56,16 +56,11 @@ log "calling tools through the cluster"
 
 echo
 echo "The fleet runs in namespace ${NAMESPACE} (release ${RELEASE}); port-forwards stay up until 'make cluster-down'."
-echo "Ready-to-paste .mcp.json:"
-{
-  echo '{"mcpServers": {'
-  sep=""
-  for entry in "${SERVERS[@]}"; do
-    name="${entry%%:*}" port="$(local_port "${entry}")"
-    printf '%s  "%s": {"type": "http", "url": "http://127.0.0.1:%s/mcp"}' "${sep}" "${name}" "${port}"
-    sep=$',\n'
-  done
-  printf '\n}}\n'
-} | python3 -m json.tool
+pairs=()
+for entry in "${SERVERS[@]}"; do
+  pairs+=("${entry%%:*}=http://127.0.0.1:$(local_port "${entry}")/mcp")
+done
+echo "Ready-to-paste client configurations:"
+python3 "${ROOT}/scripts/client_configs.py" --format all "${pairs[@]}"
 total=$(( $(date +%s) - DEMO_STARTED ))
 log "done: this script took $(elapsed "${began}"), make demo $((total / 60))m$(printf '%02d' $((total % 60)))s in all"

@@ -144,19 +144,16 @@ wait_ready() {
 }
 
 print_config() {
-  local name first=1
+  local name pairs=()
+  for name in "$@"; do pairs+=("$name=http://127.0.0.1:$(port_of "$name")/mcp"); done
+  echo
+  echo "Or add them to Claude Code with:"
+  python3 "$root/scripts/client_configs.py" --format claude-cli "${pairs[@]}"
+  echo "(VS Code and Cursor: python3 scripts/client_configs.py --format all ${pairs[*]})"
+  # Last, and the only braces in the output: tests and scripts parse everything from the first "{".
   echo
   echo "Paste into .mcp.json:"
-  echo '{'
-  echo '  "mcpServers": {'
-  for name in "$@"; do
-    ((first)) || echo ','
-    first=0
-    printf '    "%s": {"type": "http", "url": "http://127.0.0.1:%s/mcp"}' "$name" "$(port_of "$name")"
-  done
-  echo
-  echo '  }'
-  echo '}'
+  python3 "$root/scripts/client_configs.py" --format claude "${pairs[@]}"
 }
 
 up() {

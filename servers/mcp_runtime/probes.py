@@ -14,7 +14,9 @@ from starlette.routing import Route
 from mcp_runtime.lifecycle import Lifecycle
 from mcp_runtime.metrics import ToolMetrics
 
-ReadinessCheck = Callable[[], Awaitable[None]]
+# Raises when a dependency is unreachable; may return a note that /ready shows while ready
+# (a gateway naming the upstreams that are down while others still answer).
+ReadinessCheck = Callable[[], Awaitable[str | None]]
 
 # A dependency that does not answer within this time counts as unreachable; the
 # kubelet's own probe timeout is typically a few seconds longer.
@@ -34,9 +36,11 @@ def probe_routes(
         return JSONResponse({"status": "ok"})
 
     async def ready(_: Request) -> Response:
-        reason = await _not_ready_reason(lifecycle, metrics, checks)
+        reason, notes = await _not_ready_reason(lifecycle, metrics, checks)
         if reason is None:
-            return JSONResponse({"status": "ready"})
+            return JSONResponse(
+                {"status": "ready", "notes": notes} if notes else {"status": "ready"}
+            )
         return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
 
     async def metrics_endpoint(_: Request) -> Response:
@@ -53,13 +57,14 @@ async def _not_ready_reason(
     lifecycle: Lifecycle,
     metrics: ToolMetrics,
     checks: Sequence[ReadinessCheck],
-) -> str | None:
+) -> tuple[str | None, list[str]]:
+    """Why the server is not ready (None when it is), and the checks' notes."""
     if lifecycle.draining:
-        return "draining"
+        return "draining", []
     if not lifecycle.started:
-        return "starting"
+        return "starting", []
     if not metrics.known_tools:
-        return "no tools registered"
+        return "no tools registered", []
     results = await asyncio.gather(
         *(asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS) for check in checks),
         return_exceptions=True,
@@ -68,8 +73,8 @@ async def _not_ready_reason(
         if isinstance(result, BaseException):
             reason = _describe_failure(check, result)
             _log.warning("readiness_check_failed", reason=reason)
-            return reason
-    return None
+            return reason, []
+    return None, [result for result in results if isinstance(result, str) and result]
 
 
 def _describe_failure(check: ReadinessCheck, error: BaseException) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from harness.client_configs import client_configs
 from helm_render import (
     CHART,
     NAMESPACE,
@@ -594,13 +595,37 @@ def test_notes_print_urls_and_a_mcp_json():
     text = notes(VALUES_FILES)
     for name, port in [("todo", 8001), ("postgres", 8002), ("memory", 8003), ("greeter", 8000)]:
         assert f"http://{name}-mcp.{NAMESPACE}.svc.cluster.local:{port}/mcp" in text
-    mcp_json = json.loads(text[text.index("{") : text.rindex("}") + 1])
-    assert mcp_json["mcpServers"]["todo"] == {
-        "type": "http",
-        "url": f"http://todo-mcp.{NAMESPACE}.svc.cluster.local:8001/mcp",
+    urls = {
+        name: f"http://{name}-mcp.{NAMESPACE}.svc.cluster.local:{port}/mcp"
+        for name, port in [("todo", 8001), ("postgres", 8002), ("memory", 8003)]
     }
-    assert set(mcp_json["mcpServers"]) == FLEET_SERVERS
+    configs = json_blocks(text)
+    # The generator of `make up` and `make demo` prints the same shapes from the same URLs.
+    assert configs == [
+        client_configs.claude_code(all_urls(configs[0])),
+        client_configs.vscode(all_urls(configs[0])),
+        client_configs.cursor(all_urls(configs[0])),
+    ]
+    assert set(configs[0]["mcpServers"]) == FLEET_SERVERS
+    for name, url in urls.items():
+        assert configs[0]["mcpServers"][name] == {"type": "http", "url": url}
+    assert "\n".join(client_configs.claude_cli(all_urls(configs[0]))) in text
     assert "kubectl -n mcp port-forward svc/todo-mcp 8001" in text
+
+
+def json_blocks(text: str) -> list[Any]:
+    """Every JSON document in `text`, in order."""
+    decoder = json.JSONDecoder()
+    blocks, start = [], text.find("{")
+    while start != -1:
+        block, end = decoder.raw_decode(text, start)
+        blocks.append(block)
+        start = text.find("{", end)
+    return blocks
+
+
+def all_urls(claude_code: dict[str, Any]) -> dict[str, str]:
+    return {name: entry["url"] for name, entry in claude_code["mcpServers"].items()}
 
 
 def test_notes_without_servers_say_what_to_do():

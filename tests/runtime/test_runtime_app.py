@@ -55,3 +55,20 @@ async def test_lifespan_of_the_spec_wraps_the_server() -> None:
         assert events == ["open"]
         assert (await get(app, "/ready")).status_code == 200
     assert events == ["open", "close"]
+
+
+async def test_a_check_may_note_a_degraded_dependency_while_ready() -> None:
+    async def upstreams() -> str:
+        return "upstreams down: todo (ConnectError)"
+
+    async def database() -> None:
+        pass
+
+    spec = ServerSpec(mcp=with_one_tool("noted"), readiness_checks=[upstreams, database])
+    app = build_app(spec, RuntimeSettings())
+    async with app.router.lifespan_context(app):
+        response = await get(app, "/ready")
+    assert (response.status_code, response.json()) == (
+        200,
+        {"status": "ready", "notes": ["upstreams down: todo (ConnectError)"]},
+    )

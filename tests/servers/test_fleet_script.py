@@ -129,7 +129,7 @@ def checkout(repo_root: Path) -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="mcp-fleet-"))
     root.chmod(0o755)
     (root / "scripts").mkdir()
-    for name in ("fleet.sh", "postgres.sh", "lib.sh", "server_registry.py"):
+    for name in ("fleet.sh", "postgres.sh", "lib.sh", "server_registry.py", "client_configs.py"):
         shutil.copy(repo_root / "scripts" / name, root / "scripts" / name)
     shutil.copy(repo_root / "pyproject.toml", root / "pyproject.toml")
     (root / ".venv").symlink_to(repo_root / ".venv")

@@ -13,6 +13,7 @@ includes for the pieces:
   _pod.tpl       the Deployment's pod spec pieces: labels, annotations, security contexts,
                  scheduling, the server container (env, probes, resources), volumes
   _validate.tpl  the checks a schema cannot express; each fails naming the values key
+  _gateway.tpl   `gateway.enabled`: the gateway's values built from the other servers, its checks
 
 Unless its usage line says otherwise a define takes (dict "server" $s "root" $): $s is a computed
 server (an entry of `.mcpServers`, or the dict mcp-servers.server is filling) and $ the chart's
@@ -37,7 +38,8 @@ Usage: {{- range $name := include "mcp-servers.names.enabled" $ | fromJsonArray 
 {{/*
 mcp-servers.load: sets `.mcpServers` on the root context to a map name -> computed server (see
 mcp-servers.server), checking across servers that object names and node ports are unique
-(mcp-servers.validate.unique). Every template starts with it, so a bad value fails the whole
+(mcp-servers.validate.unique), and with `gateway.enabled` one more, `gateway`, built from the
+others (mcp-servers.gateway.entry). Every template starts with it, so a bad value fails the whole
 render. Templates of one chart share the root context, so the fleet is computed once per
 render, not once per template.
 Usage: {{- include "mcp-servers.load" . }}
@@ -51,6 +53,14 @@ Usage: {{- include "mcp-servers.load" . }}
 {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" $name) -}}
 {{- $_ = include "mcp-servers.validate.unique" (dict "server" $s "seen" $seen) -}}
 {{- $_ = set $all $name $s -}}
+{{- end -}}
+{{- if .Values.gateway.enabled -}}
+{{- $_ := include "mcp-servers.validate.gateway" (dict "servers" $all "root" $) -}}
+{{- $s := dict -}}
+{{- $raw := include "mcp-servers.gateway.entry" (dict "servers" $all "root" $) | fromJson -}}
+{{- $_ = include "mcp-servers.server" (dict "server" $s "root" $ "name" "gateway" "raw" $raw "key" "gateway.server") -}}
+{{- $_ = include "mcp-servers.validate.unique" (dict "server" $s "seen" $seen) -}}
+{{- $_ = set $all "gateway" $s -}}
 {{- end -}}
 {{- $_ := set . "mcpServers" $all -}}
 {{- end -}}
@@ -71,7 +81,8 @@ plus the fields more than one template (or a check) needs, each from one small d
   serviceAccountName mcp-servers.serviceAccountName
 Everything else a template derives in place, with the define named there. The checks run in a
 fixed order, so values with several mistakes always report the same one.
-Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" NAME) -}}
+Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" NAME ["raw" RAW "key" KEY]) -}}
+(RAW instead of `servers.NAME`, KEY instead of `servers.NAME` in error messages: the gateway's)
 */}}
 {{- define "mcp-servers.server" -}}
 {{- $root := .root -}}
@@ -79,15 +90,15 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $s := .server -}}
 {{- $ctx := dict "server" $s "root" $root -}}
 {{- $_ := include "mcp-servers.validate.name" $name -}}
-{{- $raw := index $root.Values.servers $name -}}
+{{- $raw := .raw | default (index $root.Values.servers $name) -}}
 {{- $_ = mustMergeOverwrite $s (deepCopy $root.Values.defaults) (deepCopy $raw) -}}
 {{- $_ = set $s "name" $name -}}
-{{- $_ = set $s "key" (printf "servers.%s" $name) -}}
+{{- $_ = set $s "key" (.key | default (printf "servers.%s" $name)) -}}
 
 {{- $_ = include "mcp-servers.validate.probeHandlers" (dict "server" $s "raw" $raw) -}}
 {{- range $probe := list "livenessProbe" "readinessProbe" "startupProbe" -}}
 {{- if kindIs "map" (get $s $probe) -}}
-{{- $_ = set $s $probe (include "mcp-servers.probe" (dict "server" $s "root" $root "probe" $probe) | fromJson) -}}
+{{- $_ = set $s $probe (include "mcp-servers.probe" (dict "server" $s "raw" $raw "probe" $probe) | fromJson) -}}
 {{- end -}}
 {{- end -}}
 {{- $_ = include "mcp-servers.validate.startupProbe" $s -}}
@@ -124,11 +135,12 @@ mcp-servers.probe: the server's PROBE (livenessProbe, readinessProbe or startupP
 the merged probe, except that a handler (httpGet, tcpSocket, exec, grpc) the server sets itself
 replaces the default's, whose timings stay (two handlers would be invalid).
 mcp-servers.validate.probeHandlers has checked that the server sets at most one.
-Usage: {{ include "mcp-servers.probe" (dict "server" $s "root" $ "probe" "livenessProbe") | fromJson }}
+Usage: {{ include "mcp-servers.probe" (dict "server" $s "raw" RAW "probe" "livenessProbe") | fromJson }}
+(RAW: the server's own values, before `defaults` were merged under them)
 */}}
 {{- define "mcp-servers.probe" -}}
 {{- $merged := get .server .probe -}}
-{{- $own := pick (get (index .root.Values.servers .server.name) .probe | default dict) "httpGet" "tcpSocket" "exec" "grpc" -}}
+{{- $own := pick (get .raw .probe | default dict) "httpGet" "tcpSocket" "exec" "grpc" -}}
 {{- if $own -}}
 {{- $merged = mustMergeOverwrite (omit $merged "httpGet" "tcpSocket" "exec" "grpc") $own -}}
 {{- end -}}

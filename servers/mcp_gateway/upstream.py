@@ -1,0 +1,146 @@
+"""One upstream as a FastMCP ProxyProvider: its tools, filtered, failing with a clear error."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import mcp_types
+import structlog
+from fastmcp.exceptions import ToolError
+from fastmcp.server.context import Context
+from fastmcp.server.providers.proxy import ClientFactoryT, ProxyProvider, ProxyTool, _CacheEntry
+from fastmcp.tools.base import Tool, ToolResult
+from mcp.shared.exceptions import MCPError
+
+from mcp_gateway.settings import Upstream
+
+_log = structlog.get_logger("mcp_gateway.upstream")
+
+# Called with the upstream's name and the tool names it serves, after each listing.
+ToolsSeen = Callable[[str, frozenset[str]], None]
+# Called with the upstream's name and whether it just answered a call (False: unreachable).
+Answered = Callable[[str, bool, str | None], None]
+
+
+class UpstreamUnavailable(ToolError):
+    def __init__(self, name: str, cause: BaseException) -> None:
+        super().__init__(
+            f"upstream '{name}' is unavailable: {_describe(cause)}", log_level=logging.WARNING
+        )
+
+
+class UpstreamTool(ProxyTool):
+    """FastMCP's ProxyTool, saying which upstream failed when it cannot be reached."""
+
+    _upstream: str = ""
+    _answered: Answered | None = None
+
+    async def run(self, arguments: dict[str, Any], context: Context | None = None) -> ToolResult:
+        try:
+            result = await super().run(arguments, context)
+        except ToolError:
+            raise
+        except MCPError as error:
+            if error.error.code == mcp_types.CONNECTION_CLOSED:
+                self._report(False, error)
+                raise UpstreamUnavailable(self._upstream, error) from None
+            self._report(True, None)
+            if error.error.code == mcp_types.INTERNAL_ERROR:
+                # What the SDK's client makes of an HTTP error status, 401 and 403 included:
+                # FastMCP would say only "Error calling tool", without the upstream's name.
+                raise ToolError(
+                    f"upstream '{self._upstream}' refused the call: {error.error.message}"
+                    " (401/403: the caller's Authorization, passed on unchanged, does not"
+                    " admit it)",
+                    log_level=logging.INFO,
+                ) from None
+            raise  # the upstream's own protocol error, as FastMCP's proxy relays it
+        except Exception as error:  # connect failures surface as RuntimeError or httpx errors
+            self._report(False, error)
+            raise UpstreamUnavailable(self._upstream, error) from None
+        self._report(True, None)
+        return result
+
+    def _report(self, up: bool, error: BaseException | None) -> None:
+        if self._answered is not None:
+            self._answered(self._upstream, up, None if error is None else _describe(error))
+
+
+class UpstreamProvider(ProxyProvider):
+    """The tools of one upstream that its include/exclude lists allow.
+
+    Each request gets a fresh client from FastMCP's proxy factory, which speaks the
+    front request's protocol generation and forwards its Authorization header: a call
+    never holds a session across requests, so a stateless upstream needs no stickiness.
+    When the upstream stops answering, the tools it listed last stay listed, so that a
+    call fails with `upstream 'NAME' is unavailable` rather than `Unknown tool`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        upstream: Upstream,
+        client_factory: ClientFactoryT,
+        tools_seen: ToolsSeen,
+        answered: Answered,
+    ) -> None:
+        super().__init__(client_factory)
+        self.upstream_name = name
+        self._upstream = upstream
+        self._tools_seen = tools_seen
+        self._answered = answered
+        self._last_tools: Sequence[Tool] = ()
+
+    async def _list_tools(self) -> Sequence[Tool]:
+        try:
+            client = await self._get_client()
+            async with client:
+                listed = await client.list_tools()
+        except MCPError as error:
+            if error.error.code == mcp_types.CONNECTION_CLOSED:
+                return self._stale(error)
+            if error.error.code != mcp_types.METHOD_NOT_FOUND:
+                # It answered, but not to us: e.g. 401 to the gateway's own start-up listing,
+                # which carries no caller's token. It is up; its tools stay unlisted for now.
+                self._answered(self.upstream_name, True, None)
+                raise
+            listed = []
+        except Exception as error:
+            return self._stale(error)
+        tools = tuple(self._tool(tool) for tool in listed if self._upstream.serves(tool.name))
+        self._last_tools = tools
+        # The base class looks single tools up in this cache: only the served ones are found.
+        self._tools_cache = _CacheEntry(tools, time.monotonic())
+        self._tools_seen(self.upstream_name, frozenset(tool.name for tool in tools))
+        self._answered(self.upstream_name, True, None)
+        return tools
+
+    def _tool(self, listed: mcp_types.Tool) -> Tool:
+        tool = UpstreamTool.from_mcp_tool(self.client_factory, listed, identity=self.identity)
+        tool._upstream = self.upstream_name
+        tool._answered = self._answered
+        return tool
+
+    def _stale(self, error: BaseException) -> Sequence[Tool]:
+        self._answered(self.upstream_name, False, _describe(error))
+        if not self._last_tools:
+            raise UpstreamUnavailable(self.upstream_name, error) from None
+        _log.warning(
+            "upstream_list_failed",
+            upstream=self.upstream_name,
+            error=_describe(error),
+            serving_last_known=len(self._last_tools),
+        )
+        return self._last_tools
+
+
+def _describe(error: BaseException) -> str:
+    # FastMCP wraps connect failures ("Client failed to connect: ..."); the innermost
+    # cause is what an operator can act on (connection refused, 401, timeout).
+    while error.__cause__ is not None and not str(error):
+        error = error.__cause__
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0]

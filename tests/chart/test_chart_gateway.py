@@ -1,0 +1,164 @@
+"""`gateway.enabled`: one more server whose upstreams are the release's other servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from crd_schemas import CRD_SCHEMAS
+from helm_render import (
+    KUBERNETES_VERSIONS,
+    NAMESPACE,
+    RELEASE,
+    VALUES_DIR,
+    kubeconform,
+    notes,
+    render,
+    render_error,
+)
+
+TODO = (VALUES_DIR / "todo.yaml",)
+TWO = (VALUES_DIR / "todo.yaml", VALUES_DIR / "greeter-code.yaml")
+ON = "gateway.enabled=true"
+
+
+def url(fullname: str, port: int) -> str:
+    return f"http://{fullname}.{NAMESPACE}.svc.cluster.local:{port}/mcp"
+
+
+def gateway_upstreams(*set_json: str, values_files: tuple[Path, ...] = TWO) -> dict[str, object]:
+    result = render(values_files, set_json=(ON, *set_json))
+    config = result.get("ConfigMap", "gateway-mcp")["data"]
+    return json.loads(config["MCP_GATEWAY_SERVERS"])
+
+
+def test_off_by_default() -> None:
+    assert "gateway-mcp" not in render(TWO).names("Deployment")
+
+
+def test_renders_one_more_server_of_the_gateway_image() -> None:
+    result = render(TWO, set_json=(ON,))
+    for kind in ("Deployment", "Service", "ConfigMap", "NetworkPolicy"):
+        assert "gateway-mcp" in result.names(kind), kind
+    deployment = result.get("Deployment", "gateway-mcp")
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.startswith("mcp-servers/gateway:")
+    assert result.get("Service", "gateway-mcp")["spec"]["ports"][0]["port"] == 8020
+
+
+def test_lists_every_enabled_server_with_its_service_url() -> None:
+    assert gateway_upstreams() == {
+        "greeter": {"url": url("greeter-mcp", 8000)},
+        "todo": {"url": url("todo-mcp", 8001)},
+    }
+
+
+def test_follows_a_fullname_override_and_skips_disabled_servers() -> None:
+    upstreams = gateway_upstreams(
+        'servers.todo.fullnameOverride="tasks"', "servers.greeter.enabled=false"
+    )
+    assert upstreams == {"todo": {"url": url("tasks", 8001)}}
+
+
+def test_per_server_include_and_exclude() -> None:
+    upstreams = gateway_upstreams(
+        'gateway.servers.todo={"include":["list_tasks","create_task"]}',
+        'gateway.servers.greeter={"exclude":["greet"]}',
+    )
+    assert upstreams["todo"] == {
+        "url": url("todo-mcp", 8001),
+        "include": ["list_tasks", "create_task"],
+    }
+    assert upstreams["greeter"] == {"url": url("greeter-mcp", 8000), "exclude": ["greet"]}
+
+
+def test_its_own_settings_merge_over_the_defaults() -> None:
+    result = render(
+        TWO, set_json=(ON, "gateway.server.replicas=2", 'gateway.server.logLevel="debug"')
+    )
+    assert result.get("Deployment", "gateway-mcp")["spec"]["replicas"] == 2
+    assert result.get("ConfigMap", "gateway-mcp")["data"]["LOG_LEVEL"] == "debug"
+
+
+def test_network_policies_let_the_gateway_reach_each_server() -> None:
+    result = render(TWO, set_json=(ON,))
+    gateway_pods = {"app.kubernetes.io/name": "gateway", "app.kubernetes.io/instance": RELEASE}
+    for name, port in [("todo", 8001), ("greeter", 8000)]:
+        policy = result.get("NetworkPolicy", f"{name}-mcp")
+        peers = policy["spec"]["ingress"][0]["from"]
+        assert {"podSelector": {"matchLabels": gateway_pods}} in peers
+        egress = result.get("NetworkPolicy", "gateway-mcp")["spec"]["egress"]
+        server_pods = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": RELEASE}
+        assert {
+            "to": [{"podSelector": {"matchLabels": server_pods}}],
+            "ports": [{"port": port, "protocol": "TCP"}],
+        } in egress
+
+
+def test_notes_offer_the_gateway_as_the_one_entry(tmp_path: Path) -> None:
+    on = tmp_path / "gateway-on.yaml"
+    on.write_text("gateway: {enabled: true}\n")
+    text = notes((*TWO, on))
+    assert "or just `gateway`" in text
+    assert f"claude mcp add --transport http gateway {url('gateway-mcp', 8020)}" in text
+
+
+@pytest.mark.parametrize(
+    ("values_files", "set_json", "message"),
+    [
+        (
+            TODO,
+            (ON, 'servers.gateway={"image":{"repository":"x/y"}}'),
+            "gateway.enabled: servers.gateway is enabled too, and the gateway's objects would"
+            " take its names; rename that server or disable it",
+        ),
+        (
+            (),
+            (ON,),
+            "gateway.enabled: no server is enabled for the gateway to serve; add entries under"
+            " servers",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.servers.memory={"include":["recall"]}'),
+            "gateway.servers.memory: not an enabled server of this release (enabled: greeter,"
+            " todo)",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.servers.todo={"include":["a","b"],"exclude":["b"]}'),
+            "gateway.servers.todo: include and exclude both name b",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.server.env={"MCP_GATEWAY_SERVERS":"{}"}'),
+            "gateway.server.env.MCP_GATEWAY_SERVERS: set by the chart from the enabled servers"
+            " and gateway.servers; remove it",
+        ),
+        (TWO, (ON, 'gateway.server.port="x"'), "at '/gateway/server/port': got string"),
+        (TWO, (ON, 'gateway.servers.todo={"only":["a"]}'), "additional properties 'only'"),
+        (
+            TWO,
+            (ON, "gateway.server.stateless=false", "gateway.server.replicas=2"),
+            "gateway.server.replicas: a stateful server (stateless: false) cannot run more than"
+            " 1 replica; its MCP sessions live in one pod. Set gateway.server.stateless: true or"
+            " replicas: 1",
+        ),
+    ],
+)
+def test_bad_gateway_values_fail_naming_the_key(
+    values_files: tuple[Path, ...], set_json: tuple[str, ...], message: str
+) -> None:
+    assert message in render_error(values_files, set_json)
+
+
+@pytest.mark.parametrize("version", [KUBERNETES_VERSIONS[0], KUBERNETES_VERSIONS[-1]])
+def test_the_render_passes_kubeconform(version: str, tmp_path: Path) -> None:
+    rendered = tmp_path / "gateway.yaml"
+    rendered.write_text(render(TWO, set_json=(ON, 'gateway.servers.todo={"exclude":["x"]}')).text)
+    report = kubeconform(version, rendered, skip=tuple(CRD_SCHEMAS))
+    problems = [
+        r for r in report["resources"] if r["status"] not in {"statusValid", "statusSkipped"}
+    ]
+    assert problems == []

@@ -1,0 +1,142 @@
+"""The gateway as a real process in front of real upstreams: names, outages, filters, auth."""
+
+from __future__ import annotations
+
+import subprocess
+
+import fastmcp
+import httpx
+import pytest
+from fastmcp.exceptions import ToolError
+from gateway_env import UPSTREAM_TOKEN, StartGateway, upstreams_env
+from harness import runtime, servers
+from harness.processes import ServerProcess
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def mode(legacy: bool) -> str:
+    return "legacy" if legacy else "auto"
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["2025-11-25", "2026-07-28"])
+async def test_tools_of_every_upstream_are_namespaced_and_callable(
+    start_gateway: StartGateway, todo: ServerProcess, sample: ServerProcess, legacy: bool
+) -> None:
+    gateway = start_gateway({"todo": {"url": todo.mcp_url}, "sample": {"url": sample.mcp_url}})
+    async with fastmcp.Client(gateway.mcp_url, mode=mode(legacy)) as client:
+        names = {tool.name for tool in await client.list_tools()}
+        created = await client.call_tool("todo_create_task", {"title": "via the gateway"})
+        echoed = await client.call_tool("sample_echo", {"text": "hi"})
+        # The upstream speaks the generation the client chose on the gateway.
+        version = await client.call_tool("sample_protocol_version", {})
+    assert {"todo_create_task", "todo_list_tasks", "sample_echo"} <= names
+    assert all(name.startswith(("todo_", "sample_")) for name in names)
+    assert "via the gateway" in str(created.structured_content or created.content)
+    assert echoed.data == "hi"
+    assert (version.data < "2026") is legacy
+
+
+async def test_a_down_upstream_fails_only_its_own_tools(
+    start_gateway: StartGateway, todo: ServerProcess, tmp_path
+) -> None:
+    doomed = runtime.launch(tmp_path, {}, None)
+    try:
+        gateway = start_gateway({"todo": {"url": todo.mcp_url}, "sample": {"url": doomed.mcp_url}})
+        async with fastmcp.Client(gateway.mcp_url) as client:
+            assert "sample_echo" in {tool.name for tool in await client.list_tools()}
+    finally:
+        doomed.stop()
+    async with fastmcp.Client(gateway.mcp_url) as client:
+        with pytest.raises(ToolError, match="upstream 'sample' is unavailable: "):
+            await client.call_tool("sample_echo", {"text": "hi"})
+        listed = await client.call_tool("todo_list_tasks", {})
+        assert not listed.is_error
+    ready = httpx.get(f"{gateway.base_url}/ready", timeout=5)
+    assert ready.status_code == 200
+    assert "sample" in " ".join(ready.json()["notes"]) and "todo" not in str(ready.json())
+    assert gateway.metric('mcp_gateway_upstream_up{server="sample"}') == 0
+    assert gateway.metric('mcp_gateway_upstream_up{server="todo"}') == 1
+
+
+async def test_ready_fails_when_no_upstream_answers(start_gateway: StartGateway, tmp_path) -> None:
+    gateway = start_gateway({"gone": {"url": "http://127.0.0.1:9/mcp"}}, ready=False)
+    gateway.wait_ready(expected=503)
+    assert gateway.ready_status() == 503
+
+
+async def test_include_and_exclude_pick_an_upstreams_tools(
+    start_gateway: StartGateway, todo: ServerProcess, sample: ServerProcess
+) -> None:
+    gateway = start_gateway(
+        {
+            "todo": {"url": todo.mcp_url, "include": ["list_tasks", "create_task"]},
+            "sample": {"url": sample.mcp_url, "exclude": ["echo"]},
+        }
+    )
+    async with fastmcp.Client(gateway.mcp_url) as client:
+        names = {tool.name for tool in await client.list_tools()}
+        with pytest.raises(ToolError, match="sample_echo"):
+            await client.call_tool("sample_echo", {"text": "hi"})
+    assert {name for name in names if name.startswith("todo_")} == {
+        "todo_list_tasks",
+        "todo_create_task",
+    }
+    assert "sample_echo" not in names and "sample_slow_echo" in names
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["2025-11-25", "2026-07-28"])
+async def test_the_callers_authorization_reaches_the_upstream(
+    start_gateway: StartGateway, todo: ServerProcess, tmp_path, legacy: bool
+) -> None:
+    guarded = runtime.launch(tmp_path, {"MCP_AUTH_TOKEN": UPSTREAM_TOKEN}, None)
+    try:
+        gateway = start_gateway(
+            {"todo": {"url": todo.mcp_url}, "guarded": {"url": guarded.mcp_url}}
+        )
+        async with fastmcp.Client(gateway.mcp_url, auth=UPSTREAM_TOKEN, mode=mode(legacy)) as c:
+            assert (await c.call_tool("guarded_echo", {"text": "with token"})).data == "with token"
+        async with fastmcp.Client(gateway.mcp_url, mode=mode(legacy)) as client:
+            # The gateway has no credentials of its own: without the caller's, nothing passes.
+            with pytest.raises(ToolError, match="upstream 'guarded' refused the call: "):
+                await client.call_tool("guarded_echo", {"text": "without"})
+            async with fastmcp.Client(
+                gateway.mcp_url, auth="wrong-token", mode=mode(legacy)
+            ) as wrong:
+                with pytest.raises(ToolError, match="upstream 'guarded' refused the call: "):
+                    await wrong.call_tool("guarded_echo", {"text": "wrong"})
+    finally:
+        guarded.stop()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "MCP_GATEWAY_SERVERS: Field required"),
+        ("not json", "MCP_GATEWAY_SERVERS: not valid JSON"),
+        ("{}", "MCP_GATEWAY_SERVERS: must be a non-empty JSON object"),
+        ('{"todo": {"url": "x"}}', "MCP_GATEWAY_SERVERS: todo.url: "),
+        ('{"todo": {"url": "http://a/mcp", "extra": 1}}', "todo.extra: Extra inputs"),
+        (
+            '{"todo": {"url": "http://a/mcp", "include": ["a", "b"], "exclude": ["b"]}}',
+            "MCP_GATEWAY_SERVERS: todo: include and exclude both name b",
+        ),
+        (
+            '{"todo": {"url": "http://a/mcp"}, "todo": {"url": "http://b/mcp"}}',
+            "MCP_GATEWAY_SERVERS: todo: given twice; upstream names must be unique",
+        ),
+        ('{"my_todo": {"url": "http://a/mcp"}}', "MCP_GATEWAY_SERVERS: my_todo: an upstream name"),
+    ],
+)
+def test_bad_upstream_lists_exit_2_naming_the_key(value: str | None, message: str) -> None:
+    server = ServerProcess([str(servers.VENV_BIN / "mcp-gateway")], upstreams_env({}))
+    if value is None:
+        del server.env["MCP_GATEWAY_SERVERS"]
+    else:
+        server.env["MCP_GATEWAY_SERVERS"] = value
+    done = subprocess.run(
+        server.argv, env=server.env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
