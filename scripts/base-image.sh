@@ -26,10 +26,6 @@ if has_image "${BASE_IMAGE}" && has_image "${BUILD_IMAGE}" && [ "${FORCE}" != 1 
 fi
 
 start=$(date +%s)
-apt_install() {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; }
-}
 if ! has_image "${ROOTFS_IMAGE}" || [ "${FORCE}" = 1 ]; then
   if ! command -v debootstrap >/dev/null 2>&1; then
     long "installing debootstrap" "under a minute" apt_install debootstrap

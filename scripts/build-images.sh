@@ -53,7 +53,11 @@ bash "${ROOT}/scripts/docker-engine.sh"
 
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 # A registry that cannot be reached refuses the pull at once; then the local pair is built.
-has_or_pulls() { has_image "$1" || timeout 600 docker pull -q "$1" >/dev/null 2>&1; }
+has_or_pulls() {
+  has_image "$1" && return
+  log "pulling $1 (at most 10 min)"
+  timeout 600 docker pull -q "$1" >&2
+}
 if [ -z "${BASE_IMAGE:-}" ]; then
   if has_or_pulls "${PUBLIC_BASE}" && has_or_pulls "${PUBLIC_BUILD}"; then
     BASE_IMAGE="${PUBLIC_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${PUBLIC_BUILD}}"

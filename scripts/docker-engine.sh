@@ -24,10 +24,7 @@ if ! command -v dockerd >/dev/null 2>&1; then
     log "no Docker engine answers and dockerd is missing; install Docker (needs root)"
     exit 1
   fi
-  log "installing Debian's docker.io"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends docker.io iptables >/dev/null
+  long "installing Debian's docker.io" "about a minute" apt_install docker.io iptables
 fi
 
 mkdir -p "${RUN_DIR}"

@@ -9,6 +9,8 @@
 #                              took at the end; its output goes to .run/logs/<script>.log, whose
 #                              last lines are shown if it fails
 #   elapsed SINCE              "1m05s" since SINCE (a value of $SECONDS)
+#   apt_install PKG...         install Debian packages (no recommends), refreshing the package
+#                              lists once if the install fails on stale ones; wrap it in `long`
 
 LIB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIB_SCRIPT="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
@@ -50,4 +52,9 @@ long() {
     return "${status}"
   fi
   log "  ${what}: done in $(elapsed "${started}")"
+}
+
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; }
 }

@@ -85,9 +85,7 @@ install_packages() {
   [ -x /usr/lib/cni/bridge ] || needed+=(containernetworking-plugins)
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || needed+=(libc6-dev)
   ((${#needed[@]} == 0)) && return
-  log "installing ${needed[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null; }
+  long "installing ${needed[*]}" "about a minute" apt_install "${needed[@]}"
 }
 
 setup_network() {

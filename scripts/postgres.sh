@@ -86,9 +86,8 @@ as_owner() {
 
 ensure_installed() {
   if [[ -z "$(pg_bin)" ]]; then
-    log "installing Debian's postgresql"
     [[ $(id -u) -eq 0 ]] || { log "PostgreSQL is not installed; run as root or: sudo apt-get install -y postgresql"; exit 1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+    long "installing Debian's postgresql" "about a minute" apt_install postgresql
   fi
 }
 
