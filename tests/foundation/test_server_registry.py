@@ -91,3 +91,10 @@ def test_the_command_line_names_an_unknown_server(repo_root: Path) -> None:
     assert result.returncode == 2
     known = " ".join(server.name for server in SERVERS)
     assert f"unknown server 'nope' (known: {known})" in result.stderr
+
+
+@pytest.mark.parametrize("server", SERVERS, ids=lambda server: server.name)
+def test_the_readme_links_every_registered_servers_own_readme(repo_root: Path, server) -> None:
+    own = f"servers/{server.package}/README.md"
+    assert (repo_root / own).is_file()
+    assert f"]({own})" in (repo_root / "README.md").read_text()
