@@ -27,26 +27,29 @@ TOKEN_ENV = "MCP_TOKEN"
 VSCODE_TOKEN_INPUT = "mcp-token"
 
 
+def _entries(
+    servers: Servers, fields: Mapping[str, str], token: str | None
+) -> dict[str, dict[str, Any]]:
+    """One entry per server: `fields`, its url, and an Authorization header reading `token`."""
+    entries: dict[str, dict[str, Any]] = {}
+    for name, url in servers.items():
+        entry: dict[str, Any] = {**fields, "url": url}
+        if token is not None:
+            entry["headers"] = {"Authorization": f"Bearer {token}"}
+        entries[name] = entry
+    return entries
+
+
 def claude_code(servers: Servers, auth: bool = False) -> dict[str, Any]:
     """Claude Code's project `.mcp.json`; it expands ${VAR} from the environment."""
-    entries: dict[str, Any] = {}
-    for name, url in servers.items():
-        entry: dict[str, Any] = {"type": "http", "url": url}
-        if auth:
-            entry["headers"] = {"Authorization": f"Bearer ${{{TOKEN_ENV}}}"}
-        entries[name] = entry
-    return {"mcpServers": entries}
+    token = f"${{{TOKEN_ENV}}}" if auth else None
+    return {"mcpServers": _entries(servers, {"type": "http"}, token)}
 
 
 def vscode(servers: Servers, auth: bool = False) -> dict[str, Any]:
     """VS Code's `.vscode/mcp.json`: servers under `servers`, secrets as prompted inputs."""
-    entries: dict[str, Any] = {}
-    for name, url in servers.items():
-        entry: dict[str, Any] = {"type": "http", "url": url}
-        if auth:
-            entry["headers"] = {"Authorization": f"Bearer ${{input:{VSCODE_TOKEN_INPUT}}}"}
-        entries[name] = entry
-    config: dict[str, Any] = {"servers": entries}
+    token = f"${{input:{VSCODE_TOKEN_INPUT}}}" if auth else None
+    config: dict[str, Any] = {"servers": _entries(servers, {"type": "http"}, token)}
     if auth:
         config["inputs"] = [
             {
@@ -61,13 +64,8 @@ def vscode(servers: Servers, auth: bool = False) -> dict[str, Any]:
 
 def cursor(servers: Servers, auth: bool = False) -> dict[str, Any]:
     """Cursor's `~/.cursor/mcp.json`: a `url` means streamable HTTP; ${env:VAR} is expanded."""
-    entries: dict[str, Any] = {}
-    for name, url in servers.items():
-        entry: dict[str, Any] = {"url": url}
-        if auth:
-            entry["headers"] = {"Authorization": f"Bearer ${{env:{TOKEN_ENV}}}"}
-        entries[name] = entry
-    return {"mcpServers": entries}
+    token = f"${{env:{TOKEN_ENV}}}" if auth else None
+    return {"mcpServers": _entries(servers, {}, token)}
 
 
 def claude_cli(servers: Servers, auth: bool = False) -> list[str]:

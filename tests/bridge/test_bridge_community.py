@@ -5,35 +5,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 
 import fastmcp
 import mcp
 import pytest
 from harness.bridge import RunningBridge, StartBridge, start_bridge
+from harness.mcp_clients import connect
 from mcp_runtime import PACKAGE_VERSION
-from mcp_types import TextContent
 
 SESSION_BASED = "2025-11-25"
 SESSION_LESS = "2026-07-28"
 GENERATIONS = [(True, SESSION_BASED), (False, SESSION_LESS)]
 
 
-async def fastmcp_call(url: str, legacy: bool, tool: str, arguments: dict[str, object]) -> str:
-    async with fastmcp.Client(url, **({"mode": "legacy"} if legacy else {})) as client:
+async def _call(
+    library: str, url: str, legacy: bool, tool: str, arguments: dict[str, object]
+) -> str:
+    async with connect(f"{library}-{'legacy' if legacy else 'modern'}", url) as client:
         assert client.protocol_version == (SESSION_BASED if legacy else SESSION_LESS)
-        result = await client.call_tool(tool, arguments)
-        content = result.content[0]
-        assert isinstance(content, TextContent)
-        return content.text
+        outcome = await client.call(tool, dict(arguments))
+        assert not outcome.is_error, outcome.text
+        return outcome.text
 
 
-async def sdk_call(url: str, legacy: bool, tool: str, arguments: dict[str, object]) -> str:
-    async with mcp.Client(url, mode="legacy" if legacy else "auto") as client:
-        result = await client.call_tool(tool, arguments)
-        assert not result.is_error, result
-        content = result.content[0]
-        assert isinstance(content, TextContent)
-        return content.text
+fastmcp_call = partial(_call, "fastmcp")
+sdk_call = partial(_call, "mcp")
 
 
 CLIENTS = pytest.mark.parametrize("call", [fastmcp_call, sdk_call], ids=["fastmcp", "mcp-sdk"])

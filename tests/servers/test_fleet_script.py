@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.mcp_clients import connect
 from harness.processes import free_port
-from mcp_clients import connect
 
 
 def _free_offset() -> int:

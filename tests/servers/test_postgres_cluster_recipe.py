@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import yaml
+from harness.mcp_clients import connect
 from harness.processes import free_port
 from harness.servers import launch
-from mcp_clients import connect
 from pg_admin import psql
 from private_postgres import PrivatePostgres, _as_owner, _pg_bin
 

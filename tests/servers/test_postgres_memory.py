@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.mcp_clients import connect
 from harness.processes import ServerProcess
 from harness.servers import launch
-from mcp_clients import connect
 from pg_admin import with_database
 
 GROWTH_LIMIT_MIB = 64

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
+from harness.mcp_clients import connect
 from harness.processes import ServerProcess
 from harness.servers import launch
-from mcp_clients import connect
 from mcp_postgres.errors import QueryRejected
 from mcp_postgres.query import QueryResult, run_read_only
 from mcp_postgres.result_limits import QueryLimits

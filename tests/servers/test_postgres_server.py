@@ -13,9 +13,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from harness.mcp_clients import CLIENTS, connect
 from harness.processes import ServerProcess
 from harness.servers import VENV_BIN, launch
-from mcp_clients import CLIENTS, connect
 
 
 @pytest.mark.parametrize("client_kind", CLIENTS)

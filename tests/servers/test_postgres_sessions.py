@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from harness.mcp_clients import ToolOutcome, connect
 from harness.processes import ServerProcess
 from harness.servers import launch
-from mcp_clients import ToolOutcome, connect
 from pg_admin import with_database
 
 TERMINATED = (

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.mcp_clients import connect
 from harness.processes import ServerProcess
 from harness.servers import launch
-from mcp_clients import connect
 from pg_admin import psql, with_database
 from private_postgres import PrivatePostgres
 

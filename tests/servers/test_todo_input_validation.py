@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from harness.jsonrpc import MCP_HEADERS
+from harness.mcp_clients import connect
 from harness.processes import ServerProcess
-from mcp_clients import connect
 
 TOO_BIG = 2**70  # 1180591620717411303424
 MAX_ID = 2**63 - 1

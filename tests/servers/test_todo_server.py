@@ -8,9 +8,9 @@ from importlib.metadata import version
 import httpx
 import pytest
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS
+from harness.mcp_clients import CLIENTS, connect
 from harness.processes import ServerProcess
 from harness.servers import VENV_BIN, launch
-from mcp_clients import CLIENTS, connect
 
 TOOLS = {"create_task", "list_tasks", "get_task", "update_task", "complete_task", "delete_task"}
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.mcp_clients import connect
 from harness.processes import ServerProcess
 from harness.servers import launch
-from mcp_clients import connect
 
 UNAVAILABLE = "database unavailable, try again later"
 FULL = "storage full, free space for the database and try again"
