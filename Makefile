@@ -12,6 +12,7 @@ UV := $(TOOLS_BIN)/uv
 CHART := charts/mcp-servers
 SERVER ?=
 SERVERS ?=
+CATALOG ?=
 RELEASE ?= mcp-$(SERVER)
 NAMESPACE ?= mcp
 
@@ -68,7 +69,7 @@ lint: venv ## Lint the Python code, the shell scripts and the chart
 test: tools cluster-tools venv postgres docker-engine ## Run the whole test suite (installs and starts what it needs, a cluster included)
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
-bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, memory embeddings)
+bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, bridge overhead, memory embeddings)
 	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python "$$b"; done
 
 ci-values: venv ## Regenerate charts/mcp-servers/ci/ from values/ and the overlays in values/ci/
@@ -79,13 +80,18 @@ chart-docs: ## Regenerate the chart README parameter table from values.yaml
 	@bash scripts/chart-docs.sh
 
 ##@ Images
-.PHONY: build-images
-build-images: venv docker-engine ## Build one image per server (SERVERS="todo postgres" for some)
-	@SERVERS="$(SERVERS)" bash scripts/build-images.sh
+.PHONY: build-images catalog-lock
+build-images: venv docker-engine ## Build one image per server and catalog entry (SERVERS="todo", CATALOG="time" for some)
+	@SERVERS="$(SERVERS)" CATALOG="$(CATALOG)" bash scripts/build-images.sh
+
+catalog-lock: tools ## Re-pin the stdio catalog's packages (images/catalog/) after a version in pyproject.toml changes
+	@python3 scripts/catalog.py lock $(CATALOG)
 
 ##@ Kubernetes
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)
 SERVER_IMAGES = $(shell python3 scripts/server_registry.py images $(VERSION))
+# The catalog entries that run here (no internet, no account): what the cluster tests install.
+CATALOG_IMAGES = $(shell python3 scripts/catalog.py images --runnable)
 
 .PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-load cluster-down demo
 ct-lint: ## Run chart-testing lint over every ci/*-values.yaml
@@ -98,8 +104,9 @@ cluster-tools: ## Build the local node's binaries (Kubernetes v1.34, etcd, CoreD
 cluster-up: docker-engine ## Bring up a single-node cluster: kind where it can boot, else a local node (built on first use)
 	@bash scripts/cluster.sh up
 
-cluster-load: build-images ## Build the server images and load them into the cluster
-	@bash scripts/cluster.sh load $(SERVER_IMAGES)
+cluster-load: ## Build the server images and the runnable catalog's, and load them into the cluster
+	@$(MAKE) build-images CATALOG="$$(python3 scripts/catalog.py names --runnable)"
+	@bash scripts/cluster.sh load $(SERVER_IMAGES) $(CATALOG_IMAGES)
 
 cluster-down: ## Remove the cluster and everything it created (processes, bridge, iptables rules, files)
 	@bash scripts/cluster.sh down

@@ -41,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +79,36 @@ class Peer:
     port_arg: str | None = None
 
 
+def process_tree(root: int) -> list[int]:
+    """`root` and its descendants, whichever thread started them."""
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                continue
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes `pids` have used so far (exited ones: none)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Server:
     peer: Peer
@@ -91,25 +121,11 @@ class Server:
 
     def pids(self) -> list[int]:
         """The server's process and its descendants (workers)."""
-        found, pending = [], [self.process.pid]
-        while pending:
-            pid = pending.pop()
-            found.append(pid)
-            children = Path(f"/proc/{pid}/task/{pid}/children")
-            if children.exists():
-                pending += [int(child) for child in children.read_text().split()]
-        return found
+        return process_tree(self.process.pid)
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the server's processes have used so far."""
-        total = 0
-        for pid in self.pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pids())
 
     def rss_mib(self) -> float:
         """Resident memory of the server's processes (shared pages counted in each)."""
@@ -259,10 +275,16 @@ class HttpConnection:
         self._writer: asyncio.StreamWriter | None = None
 
     async def post(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        return await self.request("POST", headers, body)
+
+    async def request(
+        self, method: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         if self._writer is None or self._reader is None:
             self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._port)
         head = (
-            f"POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{self._port}\r\ncontent-length: {len(body)}\r\n"
+            f"{method} /mcp HTTP/1.1\r\nhost: 127.0.0.1:{self._port}\r\n"
+            f"content-length: {len(body)}\r\n"
         )
         head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         self._writer.write(head.encode() + b"\r\n" + body)
@@ -292,11 +314,15 @@ class HttpConnection:
 
 
 def _result(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """The JSON-RPC result from a JSON or an SSE response."""
+    """The JSON-RPC result from a JSON or an SSE response (whose stream may carry the
+    server's notifications before the answer)."""
     text = body.decode()
-    if headers.get("content-type", "").startswith("text/event-stream"):
-        text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
-    message = json.loads(text)
+    if not headers.get("content-type", "").startswith("text/event-stream"):
+        message = json.loads(text)
+    else:
+        events = [line[5:] for line in text.splitlines() if line.startswith("data:")]
+        sent = [json.loads(data) for data in events if data.strip()]
+        message = next((m for m in sent if "id" in m and "method" not in m), {"events": sent})
     if "result" not in message:
         raise RuntimeError(f"JSON-RPC error: {message}")
     return message["result"]
@@ -341,6 +367,11 @@ class Session:
         return await self._request("tools/call", params, headers)
 
     async def close(self) -> None:
+        # A session-based server holds a session until told it is over (supergateway keeps
+        # a child process for each), as a client that is done says with DELETE.
+        if "mcp-session-id" in self._headers:
+            with suppress(OSError, asyncio.IncompleteReadError):
+                await self._connection.request("DELETE", self._headers, b"")
         await self._connection.close()
 
     async def _request(

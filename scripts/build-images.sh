@@ -2,7 +2,11 @@
 # Builds one image per server from images/Dockerfile, tagged as the values files expect
 # (mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux x86_64
 # CPython 3.11) is made on the host first, so `docker build` needs no network.
-#   SERVERS="todo postgres"  which images (default: every server in the registry, pyproject.toml)
+#   SERVERS="todo postgres"  which server images (default: every server in the registry,
+#                        [tool.mcp-servers.servers] in pyproject.toml)
+#   CATALOG="time everything"  which stdio catalog images ([tool.mcp-servers.catalog]: the
+#                        community package installed behind mcp-bridge; default: every entry
+#                        when neither SERVERS nor CATALOG is set, else none)
 #   BASE_IMAGE=...       base of the final stage; default python:3.11-slim (with BUILD_IMAGE
 #                        python:3.11) when the engine has or can pull both, else the local
 #                        Debian pair from scripts/base-image.sh (built if missing)
@@ -36,11 +40,24 @@ UV="${ROOT}/.tools/bin/uv"
 case "${INFERENCE}" in cpu|cuda) ;; *) die "INFERENCE must be cpu or cuda, got '${INFERENCE}'" ;; esac
 
 registry() { python3 "${ROOT}/scripts/server_registry.py" "$@"; }
+catalog() { python3 "${ROOT}/scripts/catalog.py" "$@"; }
 KNOWN="$(registry names)"
+CATALOG_KNOWN="$(catalog names)"
+if [ -z "${SERVERS:-}" ] && [ -z "${CATALOG:-}" ]; then
+  CATALOG="${CATALOG_KNOWN}"
+fi
+CATALOG="${CATALOG:-}"
 SERVERS="${SERVERS:-${KNOWN}}"
 for s in ${SERVERS}; do
   [[ " ${KNOWN} " == *" ${s} "* ]] || die "unknown server '${s}' in SERVERS (known: ${KNOWN})"
 done
+for c in ${CATALOG}; do
+  [[ " ${CATALOG_KNOWN} " == *" ${c} "* ]] || die "unknown catalog entry '${c}' in CATALOG (known: ${CATALOG_KNOWN})"
+done
+# Every catalog image is built on the bridge's.
+if [ -n "${CATALOG}" ] && [[ " ${SERVERS} " != *" bridge "* ]]; then
+  SERVERS="${SERVERS} bridge"
+fi
 
 # spec SERVER: its extra ("-" for none), console script and port, from the server registry
 spec() {
@@ -176,6 +193,24 @@ for server in ${SERVERS}; do
       --build-arg "COMMAND=${command}" --build-arg "PORT=${port}" \
       --build-arg "TITLE=mcp-servers/${server}" --build-arg "VERSION=${VERSION}" \
       --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
+      -t "${tag}" "${context}" \
+    || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
+  size="$(docker image inspect -f '{{.Size}}' "${tag}")"
+  report+=("$(printf '%-30s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
+done
+
+for entry in ${CATALOG}; do
+  tag="mcp-servers/${entry}:$(catalog get "${entry}" tag)"
+  start=$SECONDS
+  context="${ROOT}/build/catalog/${entry}"
+  long "catalog context ${entry}" "the locked packages, downloaded once" \
+    catalog context "${entry}" "${context}" \
+    || die "making the build context of ${entry} failed (full log: .run/logs/build-images.log)"
+  mapfile -t entry_args < <(catalog build-args "${entry}")
+  long "docker build ${tag}" "about a minute from empty caches" \
+    docker build --force-rm -f "images/catalog/$(catalog get "${entry}" registry).Dockerfile" \
+      --build-arg "BRIDGE_IMAGE=mcp-servers/bridge:${VERSION}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" \
+      "${entry_args[@]/#/--build-arg=}" \
       -t "${tag}" "${context}" \
     || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
   size="$(docker image inspect -f '{{.Size}}' "${tag}")"

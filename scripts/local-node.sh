@@ -7,8 +7,9 @@
 # Parts: etcd and Kubernetes v1.34 built from the Go module proxy (make cluster-tools), Debian's
 # containerd + runc + CNI plugins, a containerd of its own (root, state and socket under
 # .run/cluster), a bridge with host-local IPAM, kube-proxy in iptables mode, kube-router's
-# network policy controller, and CoreDNS. Control-plane processes bind to the bridge address or
-# loopback only; nothing listens on the machine's own interfaces.
+# network policy controller, CoreDNS, and a default StorageClass `local` backed by a pool of
+# `local` PersistentVolumes on directories under .run/cluster/volumes. Control-plane processes
+# bind to the bridge address or loopback only; nothing listens on the machine's own interfaces.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,11 @@ DNS_SERVICE_IP="10.96.0.10"
 CONTAINERD_SOCK="${RUN}/containerd/containerd.sock"
 SANDBOX_IMAGE="mcp-servers.local/pause:3.10"
 COREDNS_IMAGE="mcp-servers.local/coredns:1.12.1"
+# The storage pool: LOCAL_VOLUMES PersistentVolumes of LOCAL_VOLUME_SIZE each, one directory each.
+VOLUMES="${RUN}/volumes"
+LOCAL_VOLUMES="${LOCAL_VOLUMES:-12}"
+LOCAL_VOLUME_SIZE="${LOCAL_VOLUME_SIZE:-2Gi}"
+POOL_LABEL="mcp-servers.local/pool=local"
 # Stopped in this order; started in reverse.
 COMPONENTS=(kube-router kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver etcd containerd)
 export PATH="${BIN}:${PATH}"
@@ -285,11 +291,51 @@ apply_addons() {
   wait_for coredns 120 kubectl -n kube-system rollout status deployment/coredns --timeout 5s
 }
 
+# The default StorageClass `local` and its pool of PersistentVolumes, from
+# cluster/manifests/local-storage.yaml (which says why `local` volumes and not hostPath): the
+# StorageClass, then its second document once per volume, each on its own directory. Applying
+# leaves existing volumes (and their claims) as they are; a missing one is created.
+setup_storage() {
+  local manifest="${ROOT}/cluster/manifests/local-storage.yaml" i name
+  {
+    sed -n '1,/^---$/p' "${manifest}"
+    for i in $(seq -w 1 "${LOCAL_VOLUMES}"); do
+      name="mcp-local-${i}"
+      mkdir -p "${VOLUMES}/${name}"
+      sed -e '1,/^---$/d' -e "s|@NAME@|${name}|" -e "s|@SIZE@|${LOCAL_VOLUME_SIZE}|" \
+        -e "s|@PATH@|${VOLUMES}/${name}|" -e "s|@NODE_NAME@|${NODE_NAME}|" "${manifest}"
+      echo "---"
+    done
+  } | kubectl apply -f - >/dev/null
+  recycle_volumes
+}
+
+# Every Released volume of the pool (its claim was deleted: a release uninstalled without
+# `retain`) becomes Available again: its directory wiped, then its claimRef dropped, in that
+# order so that no new claim binds to the old data. Without this, a `local` volume with the
+# Retain policy stays Released for good, and repeated installs would use up the pool. A Bound
+# volume, a retained claim's included, is left alone.
+recycle_volumes() {
+  local name path recycled=0
+  while read -r name path; do
+    [ -n "${name}" ] || continue
+    # Only the pool's own directories, whatever a volume's spec says.
+    [[ "${path}" == "${VOLUMES}/"* ]] || continue
+    rm -rf "${path}"
+    mkdir -p "${path}"
+    kubectl patch pv "${name}" --type json -p '[{"op": "remove", "path": "/spec/claimRef"}]' >/dev/null
+    recycled=$((recycled + 1))
+  done < <(kubectl get pv -l "${POOL_LABEL}" \
+    -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{" "}{.spec.local.path}{"\n"}{end}')
+  ((recycled == 0)) || log "${recycled} released volume(s) of the storage pool wiped and made Available again"
+}
+
 up() {
   require_binaries
   install_packages
   mkdir -p "${RUN}" "${LOGS}" "${PIDS}"
   if all_alive && api_ready >/dev/null 2>&1 && node_ready 2>/dev/null; then
+    setup_storage
     log "local node is running (KUBECONFIG=${KUBECONFIG})"
     return
   fi
@@ -305,6 +351,7 @@ up() {
   wait_for node 120 node_ready
   start_network_policy
   apply_addons
+  setup_storage
   log "local node ${NODE_NAME} ready in $((SECONDS - began))s; export KUBECONFIG=${KUBECONFIG}"
 }
 

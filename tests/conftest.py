@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from harness.locks import locked
 from harness.postgres_script import postgres_script
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,9 +23,19 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def run_tmp_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every process of this run shares: under pytest-xdist, the parent of the
+    workers' own base directories."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> str:
     """Admin URL of the project's private PostgreSQL, started (and installed) on demand."""
-    postgres_script("start")
+    # Workers that all find it stopped would otherwise each run pg_ctl start on one data dir.
+    with locked("postgres"):
+        postgres_script("start")
     return postgres_script("url")
 
 

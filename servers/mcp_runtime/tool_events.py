@@ -25,8 +25,9 @@ class CallOutcome:
     def __init__(self) -> None:
         self.outcome = "error"
 
-    def returned(self, result: ToolResult) -> None:
-        self.outcome = "error" if result.is_error else "ok"
+    def returned(self, is_error: bool) -> None:
+        """The call returned a result, a tool error if `is_error`."""
+        self.outcome = "error" if is_error else "ok"
 
 
 class ToolCallEvents:
@@ -83,7 +84,7 @@ class ToolCallObserver(Middleware):
     ) -> ToolResult:
         with self._events.observe(context.message.name) as call:
             result = await call_next(context)
-            call.returned(result)
+            call.returned(result.is_error)
             return result
 
 

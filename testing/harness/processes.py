@@ -13,6 +13,8 @@ from typing import Self
 
 import httpx
 
+from harness.locks import REPO, locked
+
 LOOPBACK = "127.0.0.1"
 # Importing FastMCP takes a few seconds on a busy 2-core machine.
 START_TIMEOUT_SECONDS = 60.0
@@ -26,10 +28,55 @@ class ServerNotAnswering(AssertionError):
     """The server exited, or did not answer as expected in time; the message holds its output."""
 
 
+# Ports lately handed out by any process of this checkout, one `PORT TIME` line each.
+PORT_LEASES = REPO / ".run" / "port-leases"
+# Longer than any server or PostgreSQL here takes from being handed its port to listening.
+PORT_LEASE_SECONDS = 180.0
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on and no process of this checkout was handed lately.
+
+    bind(0) alone does not do when tests run in parallel: the port is free only until the
+    server it is meant for listens, and in between another worker's bind(0) may pick it too
+    (two servers with MCP_WORKERS would then share it, SO_REUSEPORT, without an error).
+    """
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind((LOOPBACK, 0))
+            port = int(sock.getsockname()[1])
+        if lease(port):
+            return port
+    raise RuntimeError(f"no free loopback port outside {PORT_LEASES}")
+
+
+def lease(*ports: int) -> bool:
+    """Hand out `ports` together, when each is free and not leased; False otherwise."""
+    with locked("port-leases"):
+        now = time.time()
+        leases: dict[int, float] = {}
+        if PORT_LEASES.exists():
+            for line in PORT_LEASES.read_text().splitlines():
+                try:
+                    port, since = int(line.split()[0]), float(line.split()[1])
+                except (IndexError, ValueError):
+                    continue  # a line a killed writer left half-written
+                if now - since < PORT_LEASE_SECONDS:
+                    leases[port] = since
+        if any(port in leases or not _bindable(port) for port in ports):
+            return False
+        leases.update(dict.fromkeys(ports, now))
+        PORT_LEASES.write_text("".join(f"{port} {since}\n" for port, since in leases.items()))
+        return True
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
 
 
 def server_env(port: int, extra: Mapping[str, str]) -> dict[str, str]:

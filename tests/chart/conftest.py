@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from harness.locks import locked
 from helm_render import FEATURES_VALUES, REPO_ROOT, TOOLS_BIN, VALUES_FILES, Render, render
 
 CHART_TOOLS = ("helm", "ct", "kubeconform", "helm-docs", "yamllint", "yamale", "checkov", "uv")
@@ -15,7 +16,9 @@ CHART_TOOLS = ("helm", "ct", "kubeconform", "helm-docs", "yamllint", "yamale", "
 def chart_tools() -> Path:
     """The pinned toolchain; installed by the project's script when any tool is missing."""
     if not all((TOOLS_BIN / tool).exists() for tool in CHART_TOOLS):
-        subprocess.run(["bash", str(REPO_ROOT / "scripts" / "install-tools.sh")], check=True)
+        # One installer at a time (pytest-xdist workers): the others then find the tools.
+        with locked("install-tools"):
+            subprocess.run(["bash", str(REPO_ROOT / "scripts" / "install-tools.sh")], check=True)
     return TOOLS_BIN
 
 

@@ -19,6 +19,8 @@ CHART = REPO_ROOT / "charts" / "mcp-servers"
 VALUES_DIR = REPO_ROOT / "values"
 VALUES_FILES = tuple(sorted(VALUES_DIR.glob("*.yaml")))
 FEATURES_VALUES = REPO_ROOT / "tests" / "chart" / "features-values.yaml"
+# A third-party image that speaks HTTP itself: command override, TCP probes, no drain.
+PREBUILT_VALUES = REPO_ROOT / "tests" / "chart" / "prebuilt-values.yaml"
 NAMESPACE = "mcp"
 RELEASE = "rel"
 # kubeconform checks every render against each of these (the chart's kubeVersion is >=1.29).

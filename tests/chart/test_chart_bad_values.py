@@ -13,14 +13,34 @@ from pathlib import Path
 import pytest
 import yaml
 from crd_schemas import CRD_SCHEMAS
-from helm_render import KUBERNETES_VERSIONS, VALUES_DIR, kubeconform, render, render_error
+from helm_render import (
+    KUBERNETES_VERSIONS,
+    VALUES_DIR,
+    RenderError,
+    kubeconform,
+    render,
+    render_error,
+)
 
 TODO = (VALUES_DIR / "todo.yaml",)
 GREETER = (VALUES_DIR / "greeter-code.yaml",)
 EVERYTHING = (VALUES_DIR / "everything.yaml",)
+KNOWLEDGE_GRAPH = (VALUES_DIR / "knowledge-graph.yaml",)
 MINIMAL = '{"image":{"repository":"mcp-servers/todo"}}'
 OPT_OUT = " or set servers.todo.allowPrivileged: true only for an image that cannot run otherwise"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+DATA = "servers.greeter.persistence.data"
+TYPES = "use persistentVolumeClaim (a claim the chart creates), existingClaim or emptyDir"
+
+
+def volumes(**entries: dict) -> str:
+    """A --set-json of `persistence` for the greeter (values/greeter-code.yaml)."""
+    return f"servers.greeter.persistence={json.dumps(entries)}"
+
+
+def claim(**keys) -> dict:
+    return {"type": "persistentVolumeClaim", "mountPath": "/data", **keys}
+
 
 SCHEMA_CASES = [
     (
@@ -423,6 +443,32 @@ SCHEMA_CASES = [
         ["servers.everything.sessions.max=2000000"],
         "at '/servers/everything/sessions/max': maximum: got 2",
     ),
+    (
+        "persistence-type-unknown",
+        GREETER,
+        [volumes(data={"type": "hostPath", "mountPath": "/data"})],
+        "at '/servers/greeter/persistence/data/type': value must be one of "
+        "'persistentVolumeClaim', 'existingClaim', 'emptyDir'",
+    ),
+    (
+        "persistence-key-misspelt",
+        GREETER,
+        [volumes(data=claim(accesMode="ReadWriteMany"))],
+        "at '/servers/greeter/persistence/data': additional properties 'accesMode' not allowed",
+    ),
+    (
+        "persistence-access-mode-unknown",
+        GREETER,
+        [volumes(data=claim(accessMode="RWX"))],
+        "at '/servers/greeter/persistence/data/accessMode': value must be one of "
+        "'ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany', 'ReadOnlyMany'",
+    ),
+    (
+        "persistence-written-as-a-list",
+        GREETER,
+        ['servers.greeter.persistence=[{"type":"emptyDir","mountPath":"/data"}]'],
+        "at '/servers/greeter/persistence': got array, want object",
+    ),
 ]
 
 TEMPLATE_CASES = [
@@ -446,17 +492,21 @@ TEMPLATE_CASES = [
     ),
     (
         "stateful-replicas",
-        EVERYTHING,
-        ["servers.everything.replicas=2"],
-        "servers.everything.replicas: a stateful server (stateless: false) cannot run more than "
+        TODO,
+        [
+            "servers.todo.stateless=false",
+            "servers.todo.autoscaling.enabled=false",
+            "servers.todo.replicas=2",
+        ],
+        "servers.todo.replicas: a stateful server (stateless: false) cannot run more than "
         "1 replica; its MCP sessions live in one pod",
     ),
     (
         "stateful-workers",
-        EVERYTHING,
-        ["servers.everything.workers=2"],
-        "servers.everything.workers: a stateful server (stateless: false) cannot run more than "
-        "1 worker; its MCP sessions live in one process",
+        KNOWLEDGE_GRAPH,
+        ["servers.knowledge-graph.workers=2"],
+        "servers.knowledge-graph.workers: a stateful server (stateless: false) cannot run more "
+        "than 1 worker; its MCP sessions live in one process",
     ),
     (
         "stateful-autoscaling",
@@ -966,6 +1016,145 @@ TEMPLATE_CASES = [
         ['servers.everything.env={"MCP_MAX_SESSIONS":"10"}'],
         "servers.everything.env.MCP_MAX_SESSIONS: set by the chart",
     ),
+    # persistence: what depends on the merge with `defaults` or compares entries.
+    (
+        "persistence-identifier-not-a-volume-name",
+        GREETER,
+        [volumes(Data_1=claim())],
+        'servers.greeter.persistence.Data_1: "Data_1" cannot name a volume; use a DNS-1123 label '
+        "(lowercase letters, digits and '-', starting and ending with a letter or digit, at most "
+        "63 characters)",
+    ),
+    (
+        "persistence-identifier-of-the-chart",
+        GREETER,
+        [volumes(config=claim())],
+        'servers.greeter.persistence.config: "config" is the name of a volume the chart mounts '
+        "itself (tmp, config, code); choose another identifier",
+    ),
+    (
+        "persistence-type-missing",
+        GREETER,
+        [volumes(data={"mountPath": "/data"})],
+        f"{DATA}.type: required; {TYPES}",
+    ),
+    (
+        "persistence-mount-path-missing",
+        GREETER,
+        [volumes(data={"type": "emptyDir"})],
+        f"{DATA}.mountPath: required (the absolute path of the volume in the server container, "
+        "e.g. /data)",
+    ),
+    (
+        "persistence-mount-path-relative",
+        GREETER,
+        [volumes(data=claim(mountPath="data"))],
+        f'{DATA}.mountPath: "data" is not an absolute path; start it with /',
+    ),
+    (
+        "persistence-mount-path-inside-tmp",
+        GREETER,
+        [volumes(data=claim(mountPath="/tmp/cache"))],
+        f"{DATA}.mountPath: /tmp/cache overlaps /tmp, where the chart mounts the server's "
+        "writable emptyDir; mount the volume elsewhere (not at, above or inside /tmp)",
+    ),
+    (
+        "persistence-mount-path-above-the-config",
+        GREETER,
+        [volumes(data=claim(mountPath="/etc"))],
+        f"{DATA}.mountPath: /etc overlaps /etc/mcp, where the chart mounts server-config.json "
+        "read-only; mount the volume elsewhere (not at, above or inside /etc/mcp)",
+    ),
+    (
+        "persistence-mount-path-at-the-code",
+        GREETER,
+        [volumes(data=claim(mountPath="/opt/mcp/code/"))],
+        f"{DATA}.mountPath: /opt/mcp/code overlaps /opt/mcp/code, where the chart mounts "
+        "servers.greeter.code read-only; mount the volume elsewhere (not at, above or inside "
+        "/opt/mcp/code)",
+    ),
+    (
+        "persistence-mount-path-root",
+        GREETER,
+        [volumes(data=claim(mountPath="/"))],
+        f"{DATA}.mountPath: / overlaps /tmp, where the chart mounts the server's writable emptyDir",
+    ),
+    (
+        "persistence-mount-paths-overlap",
+        GREETER,
+        [volumes(data=claim(), logs={"type": "emptyDir", "mountPath": "/data/logs"})],
+        "servers.greeter.persistence.logs.mountPath: /data/logs overlaps "
+        "servers.greeter.persistence.data.mountPath (/data); mount each entry at its own path, "
+        "not at, above or inside another's",
+    ),
+    (
+        "persistence-mount-paths-equal",
+        GREETER,
+        [volumes(data=claim(), more=claim(mountPath="/data/"))],
+        "servers.greeter.persistence.more.mountPath: /data overlaps "
+        "servers.greeter.persistence.data.mountPath (/data)",
+    ),
+    (
+        "persistence-existing-claim-without-name",
+        GREETER,
+        [volumes(data={"type": "existingClaim", "mountPath": "/data"})],
+        f"{DATA}.claimName: required when {DATA}.type is existingClaim (a PersistentVolumeClaim "
+        "in the release namespace)",
+    ),
+    (
+        "persistence-existing-claim-name-invalid",
+        GREETER,
+        [volumes(data={"type": "existingClaim", "mountPath": "/data", "claimName": "Team_Data"})],
+        f'{DATA}.claimName: "Team_Data" is not a PersistentVolumeClaim name; use lowercase '
+        "letters, digits, '-' and '.' (a DNS-1123 subdomain)",
+    ),
+    (
+        "persistence-size-zero",
+        GREETER,
+        [volumes(data=claim(size=0))],
+        f"{DATA}.size: 0 is not above 0; a claim requests some storage, e.g. 1Gi",
+    ),
+    (
+        "persistence-size-not-a-quantity",
+        GREETER,
+        [volumes(data=claim(size="10GB"))],
+        f'{DATA}.size: "10GB" is not a Kubernetes quantity',
+    ),
+    (
+        "persistence-size-limit-negative",
+        GREETER,
+        [volumes(data={"type": "emptyDir", "mountPath": "/data", "sizeLimit": "-1Gi"})],
+        f"{DATA}.sizeLimit: -1Gi is negative; use a size, e.g. 256Mi",
+    ),
+    (
+        "persistence-one-writer-and-replicas",
+        GREETER,
+        [volumes(data=claim()), "servers.greeter.replicas=2"],
+        f"{DATA}: a ReadWriteOnce claim has one writer; set servers.greeter.replicas: 1 (it is "
+        f"2), or share the volume between pods with {DATA}.accessMode ReadWriteMany (a storage "
+        "class that offers it)",
+    ),
+    (
+        "persistence-one-writer-and-an-autoscaler",
+        TODO,
+        [
+            'servers.todo.persistence={"data":{"type":"existingClaim","claimName":"todo-data",'
+            '"accessMode":"ReadWriteOncePod","mountPath":"/data"}}'
+        ],
+        "servers.todo.persistence.data: a ReadWriteOncePod claim has one writer; set "
+        "servers.todo.autoscaling.enabled: false (an autoscaler adds pods), or share the volume "
+        "between pods with servers.todo.persistence.data.accessMode ReadWriteMany (a storage "
+        "class that offers it)",
+    ),
+    (
+        "persistence-existing-claim-is-one-writer-by-default",
+        GREETER,
+        [
+            volumes(data={"type": "existingClaim", "claimName": "shared", "mountPath": "/data"}),
+            "servers.greeter.replicas=3",
+        ],
+        f"{DATA}: a ReadWriteOnce claim has one writer; set servers.greeter.replicas: 1 (it is 3)",
+    ),
 ]
 
 
@@ -986,6 +1175,17 @@ def test_schema_rejects_and_names_the_path(values_files, set_json, message):
 def test_template_check_fails_naming_the_key(values_files, set_json, message):
     error = render_error(values_files, tuple(set_json))
     assert message in error
+
+
+def test_an_unknown_volume_type_is_refused_without_the_schema_too():
+    """The schema lists the types; the template says the same when helm skips the schema."""
+    with pytest.raises(RenderError) as error:
+        render(
+            GREETER,
+            set_json=(volumes(data={"type": "hostPath", "mountPath": "/data"}),),
+            extra=("--skip-schema-validation",),
+        )
+    assert f'{DATA}.type: "hostPath" is not a volume type; {TYPES}' in str(error.value)
 
 
 def test_there_are_at_least_thirty_cases():
@@ -1164,6 +1364,37 @@ UNUSUAL_CASES = [
             'servers.everything.sessions={"max":1,"idleTimeoutSeconds":60}',
             "servers.everything.maxRequestBytes=1048576",
         ],
+    ),
+    (
+        "persistence-of-every-type",
+        GREETER,
+        [
+            volumes(
+                data=claim(size="1.5Gi", accessMode="ReadWriteOncePod", storageClass="-"),
+                shared={
+                    "type": "existingClaim",
+                    "claimName": "{{ .Release.Name }}.shared",
+                    "accessMode": "ReadOnlyMany",
+                    "mountPath": "/srv/shared/",
+                    "readOnly": True,
+                },
+                cache={"type": "emptyDir", "mountPath": "/cache", "medium": "Memory"},
+                spool={"type": "emptyDir", "mountPath": "/data2", "sizeLimit": 1073741824},
+            )
+        ],
+    ),
+    (
+        "persistence-shared-by-an-autoscaled-server",
+        TODO,
+        [
+            'servers.todo.persistence={"files":{"type":"persistentVolumeClaim","mountPath":'
+            '"/var/lib/todo","accessMode":"ReadWriteMany","size":"10Gi","storageClass":"nfs"}}'
+        ],
+    ),
+    (
+        "persistence-at-the-code-path-without-code",
+        TODO,
+        ['servers.todo.persistence={"code-cache":{"type":"emptyDir","mountPath":"/opt/mcp/code"}}'],
     ),
 ]
 

@@ -12,6 +12,7 @@ from harness.client_configs import client_configs
 from helm_render import (
     CHART,
     NAMESPACE,
+    PREBUILT_VALUES,
     RELEASE,
     VALUES_DIR,
     VALUES_FILES,
@@ -25,7 +26,10 @@ from helm_render import (
 TODO = (VALUES_DIR / "todo.yaml",)
 GREETER = (VALUES_DIR / "greeter-code.yaml",)
 EVERYTHING = (VALUES_DIR / "everything.yaml",)
-FLEET_SERVERS = {"everything", "greeter", "memory", "postgres", "todo"}
+PREBUILT = (PREBUILT_VALUES,)
+FLEET_SERVERS = {
+    name for path in VALUES_FILES for name in yaml.safe_load(path.read_text())["servers"]
+}
 STANDARD_LABELS = {
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -112,15 +116,13 @@ def test_probes_and_a_startup_window_of_at_least_40_seconds(fleet: Render):
         server = container(deployment)
         startup = server["startupProbe"]
         assert startup["periodSeconds"] * startup["failureThreshold"] >= 40
-        if deployment["metadata"]["name"] == "everything-mcp":
-            continue
         assert server["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
         assert server["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
         assert startup["httpGet"]["path"] == "/health"
 
 
-def test_a_server_probe_handler_replaces_the_default_one(fleet: Render):
-    server = container(fleet.get("Deployment", "everything-mcp"))
+def test_a_server_probe_handler_replaces_the_default_one():
+    server = container(render(PREBUILT).get("Deployment", "weather-mcp"))
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert server[probe]["tcpSocket"] == {"port": "http"}
         assert "httpGet" not in server[probe]
@@ -128,8 +130,18 @@ def test_a_server_probe_handler_replaces_the_default_one(fleet: Render):
 
 
 def test_rollout_and_drain(fleet: Render):
+    one_writer = {
+        claim["metadata"]["name"]
+        for claim in fleet.all("PersistentVolumeClaim")
+        if {"ReadWriteOnce", "ReadWriteOncePod"} & set(claim["spec"]["accessModes"])
+    }
     for deployment in fleet.all("Deployment"):
-        assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        volumes = pod_spec(deployment)["volumes"]
+        if any(v.get("persistentVolumeClaim", {}).get("claimName") in one_writer for v in volumes):
+            # A ReadWriteOnce claim has one writer (test_chart_persistence.py).
+            assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        else:
+            assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
         spec = pod_spec(deployment)
         sleep = container(deployment)["lifecycle"]["preStop"]["exec"]["command"]
         assert sleep[0] == "sleep"
@@ -503,15 +515,28 @@ def test_inline_code_pattern(fleet: Render):
     assert config_env(fleet, "greeter-mcp")["MCP_CODE_FILE"] == "/opt/mcp/code/server.py"
 
 
-def test_prebuilt_community_image(fleet: Render):
-    deployment = fleet.get("Deployment", "everything-mcp")
+def test_prebuilt_third_party_image():
+    prebuilt = render(PREBUILT)
+    deployment = prebuilt.get("Deployment", "weather-mcp")
     server = container(deployment)
-    assert server["image"] == "docker.io/library/node:22-bookworm-slim"
-    assert server["command"][0] == "npx"
-    assert server["args"] == ["streamableHttp"]
-    env = config_env(fleet, "everything-mcp")
+    assert server["image"] == "ghcr.io/acme/weather-mcp:1.4.2"
+    assert (server["command"], server["args"]) == (
+        ["node", "dist/server.js"],
+        ["--transport", "streamable-http"],
+    )
+    env = config_env(prebuilt, "weather-mcp")
     assert (env["PORT"], env["HOME"], env["MCP_STATELESS"]) == ("3001", "/tmp", "false")
     assert deployment["spec"]["replicas"] == 1
+    # Without a drain window there is nothing to wait for after the preStop pause.
+    assert pod_spec(deployment)["terminationGracePeriodSeconds"] == 15
+
+
+def test_a_catalog_entry_runs_its_image_entrypoint_the_bridge(fleet: Render):
+    server = container(fleet.get("Deployment", "everything-mcp"))
+    assert server["image"] == "mcp-servers/everything:2026.8.31"
+    # The image's entrypoint is mcp-bridge, and its MCP_BRIDGE_COMMAND runs the package.
+    assert "command" not in server and "args" not in server
+    assert server["startupProbe"]["httpGet"]["path"] == "/health"
 
 
 def test_value_from_env_goes_on_the_container(features: Render):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS
+from harness.processes import free_port
 from helm_render import NAMESPACE, VALUES_DIR, render
 
 GREETER = (VALUES_DIR / "greeter-code.yaml",)
@@ -36,12 +36,6 @@ class Served:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/mcp"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_greeter(tmp: Path, stateless: bool) -> Iterator[Served]:

@@ -283,6 +283,68 @@ async def test_demo_installs_the_fleet_and_prints_a_working_mcp_json(
     assert [tool.name for tool in tools] == ["greet"]
 
 
+# --- Storage: the chart's `persistence` on the cluster's default StorageClass -----------------
+# Kept apart from the tests above (its own namespace and release) and last before the cluster
+# goes down. About 15 s on the local node: an install, a pod replaced, an uninstall.
+
+STORAGE_NAMESPACE = "mcp-storage"
+STORAGE_RELEASE = "storage"
+# values/greeter-code.yaml's greeter with a claim, tuned to start and stop in seconds: probes
+# every second, no preStop pause, a one-second drain, no helm test pod.
+STORAGE_VALUES = {
+    "persistence": {"data": {"type": "persistentVolumeClaim", "mountPath": "/data"}},
+    "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
+    "terminationGracePeriodSeconds": 6,
+    "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
+    "readinessProbe": {"periodSeconds": 1},
+    "test": {"enabled": False},
+}
+
+
+def storage_pods(kube: Kube) -> dict[str, dict]:
+    return kube.pods(STORAGE_NAMESPACE, f"app.kubernetes.io/instance={STORAGE_RELEASE}")
+
+
+def test_a_claim_on_the_default_storage_class_outlives_its_pod(
+    repo_root: Path, kube: Kube, server_images: list[str]
+) -> None:
+    """A `persistentVolumeClaim` entry binds on the cluster's default StorageClass (the local
+    node's `local` pool, kind's `standard`), the server's UID 1000 may write to it (fsGroup), and
+    what it wrote outlives the pod. The uninstall leaves the volume Released; the next
+    `make cluster-up` makes it Available again (scripts/local-node.sh)."""
+    kube.kubectl("create", "namespace", STORAGE_NAMESPACE, check=False)
+    values = [f"servers.greeter.{key}={json.dumps(v)}" for key, v in STORAGE_VALUES.items()]
+    try:
+        kube.helm(
+            "upgrade", "--install", STORAGE_RELEASE, str(CHART), "-n", STORAGE_NAMESPACE,
+            "-f", str(repo_root / "values" / "greeter-code.yaml"),
+            *[arg for value in values for arg in ("--set-json", value)],
+            "--wait", "--timeout", "2m",
+        )  # fmt: skip
+        claim = kube.get("pvc", "-n", STORAGE_NAMESPACE, "greeter-mcp-data")
+        assert claim["status"]["phase"] == "Bound", claim["status"]
+        in_server = ("-n", STORAGE_NAMESPACE, "exec", "deploy/greeter-mcp", "--", "sh", "-c")
+        kube.kubectl(*in_server, "id -u >/data/written-by")
+        (first,) = storage_pods(kube)
+        kube.kubectl("-n", STORAGE_NAMESPACE, "delete", "pod", first, "--wait=false")
+        kube.wait_for(
+            "the replacement pod to be ready",
+            lambda: [
+                name
+                for name, pod in storage_pods(kube).items()
+                if name != first
+                and any(
+                    c["type"] == "Ready" and c["status"] == "True"
+                    for c in pod["status"].get("conditions", [])
+                )
+            ],
+            timeout=90,
+        )
+        assert kube.kubectl(*in_server, "cat /data/written-by").strip() == "1000"
+    finally:
+        kube.helm("uninstall", STORAGE_RELEASE, "-n", STORAGE_NAMESPACE, "--wait", check=False)
+
+
 def test_cluster_down_removes_everything_it_created(repo_root: Path, kube: Kube) -> None:
     """Last in this module: takes the cluster down and looks for anything left behind."""
     provider = (repo_root / ".run" / "cluster-provider").read_text().strip()

@@ -26,6 +26,7 @@ def test_the_ci_values_files_are_up_to_date(repo_root: Path) -> None:
 def test_a_changed_values_file_makes_its_ci_variant_stale(repo_root: Path, tmp_path: Path) -> None:
     for part in ("scripts", "values", "charts/mcp-servers/ci"):
         shutil.copytree(repo_root / part, tmp_path / part, symlinks=True)
+    shutil.copy(repo_root / "pyproject.toml", tmp_path)
     todo = tmp_path / "values" / "todo.yaml"
     values = yaml.safe_load(todo.read_text())
     values["servers"]["todo"]["port"] = 9001

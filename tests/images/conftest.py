@@ -11,25 +11,44 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from harness.locks import locked
+
+# Held by whatever runs scripts/build-images.sh or reads build/wheelhouse: two builds at once
+# would rewrite one wheelhouse and retag one image under each other.
+BUILD_LOCK = "build-images"
 
 
 @pytest.fixture(scope="session")
-def built_images(repo_root: Path) -> str:
-    """Starts the engine and (re)builds every image; returns the build report.
+def built_images(repo_root: Path, run_tmp_path: Path) -> str:
+    """Starts the engine and (re)builds every image, once per run; returns the build report.
 
     The build is incremental, so with nothing changed this takes seconds.
     """
-    subprocess.run(["bash", str(repo_root / "scripts" / "docker-engine.sh")], check=True)
-    result = subprocess.run(
-        ["bash", str(repo_root / "scripts" / "build-images.sh")],
-        capture_output=True,
-        text=True,
-        cwd=repo_root,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    # The script's progress lines (base images, wheelhouses) are on stderr, the table on stdout.
-    print(result.stderr + result.stdout)
+    report = run_tmp_path / "build-images.report"
+    with locked(BUILD_LOCK):
+        # Another worker of this run built them while this one waited for the lock.
+        if report.exists():
+            return report.read_text()
+        subprocess.run(["bash", str(repo_root / "scripts" / "docker-engine.sh")], check=True)
+        result = subprocess.run(
+            ["bash", str(repo_root / "scripts" / "build-images.sh")],
+            capture_output=True,
+            text=True,
+            cwd=repo_root,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        # The script's progress lines (base images, wheelhouses) are on stderr, the table on
+        # stdout.
+        print(result.stderr + result.stdout)
+        report.write_text(result.stderr + result.stdout)
     return result.stderr + result.stdout
+
+
+@pytest.fixture
+def build_lock() -> Iterator[None]:
+    """Held through a test that builds images or reads build/wheelhouse itself."""
+    with locked(BUILD_LOCK):
+        yield
 
 
 def _with_database(url: str, name: str) -> str:

@@ -20,7 +20,7 @@ class PodSpec:
     env: dict[str, str]
     secret_keys: tuple[str, ...]
     files: dict[str, str]  # container path -> content, from the mounted ConfigMaps
-    tmpfs: tuple[str, ...]  # emptyDir mount paths
+    tmpfs: tuple[str, ...]  # emptyDir and claim mount paths
     security_context: dict[str, Any]
     pre_stop: tuple[str, ...]
     grace_seconds: int
@@ -62,7 +62,9 @@ def _mounted_files(
     tmpfs: list[str] = []
     for mount in container.get("volumeMounts", []):
         volume = volumes[mount["name"]]
-        if "emptyDir" in volume:
+        # A new claim is an empty directory too (docker's tmpfs is world-writable like a claim
+        # with the pod's fsGroup); tests/cluster proves real claims.
+        if "emptyDir" in volume or "persistentVolumeClaim" in volume:
             tmpfs.append(mount["mountPath"])
         elif "configMap" in volume:
             data = config_maps[volume["configMap"]["name"]]

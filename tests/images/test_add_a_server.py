@@ -121,7 +121,8 @@ def test_the_registry_lists_the_new_server(checkout: Path) -> None:
     assert servers[NAME].image == "mcp-servers/echo"
 
 
-def test_its_image_is_built(checkout: Path) -> None:
+def test_its_image_is_built(checkout: Path, build_lock: None) -> None:
+    # Under the lock: it shares the base images (built on first use) and the layer cache.
     run(checkout, "bash", "scripts/build-images.sh", SERVERS=NAME)
     entry = docker(
         "run", "--rm", "--entrypoint", "python3", IMAGE,

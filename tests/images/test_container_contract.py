@@ -6,6 +6,7 @@ security context, environment, mounted ConfigMaps and preStop hook (see containe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,44 @@ async def exercise_greeter(client: Client) -> str:
     return "greet"
 
 
+async def exercise_time(client: Client) -> str:
+    result = await client.call_tool("get_current_time", {"timezone": "Europe/Paris"})
+    assert json.loads(result.content[0].text)["timezone"] == "Europe/Paris"
+    return "get_current_time"
+
+
+async def exercise_everything(client: Client) -> str:
+    result = await client.call_tool("echo", {"message": "through the bridge"})
+    assert result.content[0].text == "Echo: through the bridge"
+    return "echo"
+
+
+async def exercise_filesystem(client: Client) -> str:
+    await client.call_tool("write_file", {"path": "/data/note.txt", "content": "kept on a claim"})
+    result = await client.call_tool("read_text_file", {"path": "/data/note.txt"})
+    assert result.content[0].text == "kept on a claim"
+    # Only /data is allowed: the root filesystem is not the server's to read.
+    refused = await client.call_tool(
+        "read_text_file", {"path": "/etc/passwd"}, raise_on_error=False
+    )
+    assert refused.is_error
+    return "read_text_file"
+
+
+async def exercise_knowledge_graph(client: Client) -> str:
+    entity = {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]}
+    await client.call_tool("create_entities", {"entities": [entity]})
+    result = await client.call_tool("read_graph", {})
+    assert "wrote the first program" in result.content[0].text
+    return "read_graph"
+
+
+async def exercise_git(client: Client) -> str:
+    result = await client.call_tool("git_status", {"repo_path": "/data/repo"})
+    assert "On branch" in result.content[0].text
+    return "git_status"
+
+
 @dataclass(frozen=True)
 class Case:
     values_file: str
@@ -67,6 +106,14 @@ CASES = {
     "postgres": Case("postgres.yaml", database="reader", exercise=exercise_postgres),
     "memory": Case("memory-cpu.yaml", database=None, exercise=exercise_memory),
     "runtime": Case("greeter-code.yaml", database=None, exercise=exercise_greeter),
+    # The stdio catalog's images that run here: the community server behind mcp-bridge.
+    "time": Case("time.yaml", database=None, exercise=exercise_time),
+    "everything": Case("everything.yaml", database=None, exercise=exercise_everything),
+    "filesystem": Case("filesystem.yaml", database=None, exercise=exercise_filesystem),
+    "knowledge-graph": Case(
+        "knowledge-graph.yaml", database=None, exercise=exercise_knowledge_graph
+    ),
+    "git": Case("git.yaml", database=None, exercise=exercise_git),
 }
 
 

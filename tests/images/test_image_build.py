@@ -64,7 +64,9 @@ def test_image_has_its_console_script_and_no_build_tools(server: str, built_imag
     assert out == [f"/opt/venv/bin/{REGISTRY[server].script}", "[]"]
 
 
-def test_rebuild_without_change_reuses_every_layer(built_images: str, repo_root: Path) -> None:
+def test_rebuild_without_change_reuses_every_layer(
+    built_images: str, build_lock: None, repo_root: Path
+) -> None:
     # The first run absorbs any source edit made since the session's build.
     assert build_script(repo_root, SERVERS="todo").returncode == 0
     before = docker("image", "inspect", "-f", "{{.Id}}", "mcp-servers/todo:0.1.0").stdout
@@ -97,7 +99,7 @@ def test_unknown_inference_flavour_is_named(repo_root: Path) -> None:
     ],
 )
 def test_dockerfile_names_a_bad_command_build_arg(
-    command: str, message: str, built_images: str, repo_root: Path
+    command: str, message: str, built_images: str, build_lock: None, repo_root: Path
 ) -> None:
     # After built_images the dependency layers are cached, so this fails within seconds.
     base_image, build_image = built_bases(built_images)

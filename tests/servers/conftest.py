@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
+from harness.npm import inspector_cli, install_inspector
 from harness.processes import ServerProcess
 from harness.servers import launch
 from pg_admin import SAMPLE_SCHEMA, psql, with_database
@@ -89,22 +89,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture(scope="session")
-def inspector(repo_root: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the pinned MCP Inspector CLI (`npx @modelcontextprotocol/inspector --cli URL ...`).
-
-    inspector/install.sh installs it from the lock file on first use.
-    """
-    folder = repo_root / "tests" / "servers" / "inspector"
-    subprocess.run(["bash", str(folder / "install.sh")], check=True, timeout=600)
-
-    def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-        # npx resolves the package from this folder's node_modules, so it never downloads.
-        return subprocess.run(
-            ["npx", "@modelcontextprotocol/inspector", "--cli", url, *args],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    return run
+def inspector() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the pinned MCP Inspector CLI: `inspector(URL, "--method", "tools/list", ...)`."""
+    install_inspector()
+    return inspector_cli

@@ -14,21 +14,15 @@ from pathlib import Path
 
 import pytest
 from harness.mcp_clients import connect
-from harness.processes import free_port
+from harness.processes import free_port, lease
 
 
 def _free_offset() -> int:
-    """A port offset under which 8001-8003 are all free."""
+    """A port offset under which 8001-8003 are all free, and leased like free_port()'s."""
     for _ in range(50):
         offset = random.randrange(10_000, 50_000, 10)
-        try:
-            with socket.socket() as a, socket.socket() as b, socket.socket() as c:
-                a.bind(("127.0.0.1", 8001 + offset))
-                b.bind(("127.0.0.1", 8002 + offset))
-                c.bind(("127.0.0.1", 8003 + offset))
+        if lease(8001 + offset, 8002 + offset, 8003 + offset):
             return offset
-        except OSError:
-            continue
     raise AssertionError("no free port triple found")
 
 

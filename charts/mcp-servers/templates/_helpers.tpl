@@ -5,13 +5,14 @@ template then renders one kind of object per server from those, reading top to b
 includes for the pieces:
 
   _helpers.tpl   the fleet and the computed server: mcp-servers.load, .server, .probe,
-                 .names.enabled, .replicas.max
+                 .names.enabled, .replicas.max, .persistence, .persistence.singleWriter
   _names.tpl     identity: object name, labels, metadata, version, Service URL, ServiceAccount
   _images.tpl    image references (registry, repository, tag or digest)
   _env.tpl       the ConfigMap (server-config.json and the env the chart derives), secret env,
                  the checksums that roll the pods
   _pod.tpl       the Deployment's pod spec pieces: labels, annotations, security contexts,
-                 scheduling, the server container (env, probes, resources), volumes
+                 scheduling, the server container (env, probes, resources), volumes (the
+                 chart's own and `persistence`)
   _validate.tpl  the checks a schema cannot express; each fails naming the values key
   _gateway.tpl   `gateway.enabled`: the gateway's values built from the other servers, its checks
 
@@ -78,6 +79,7 @@ plus the fields more than one template (or a check) needs, each from one small d
   labels             mcp-servers.labels.standard
   url                mcp-servers.url
   configEnv          mcp-servers.env.config (the ConfigMap's environment variables)
+  volumes            mcp-servers.persistence (the enabled `persistence` entries, filled in)
   serviceAccountName mcp-servers.serviceAccountName
 Everything else a template derives in place, with the define named there. The checks run in a
 fixed order, so values with several mistakes always report the same one.
@@ -127,6 +129,10 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = set $s "configEnv" (include "mcp-servers.env.config" (dict "server" $s "chartEnv" $chartEnv) | fromJson) -}}
 {{- $_ = include "mcp-servers.validate.secrets" (dict "server" $s "chartEnv" $chartEnv) -}}
 {{- $_ = include "mcp-servers.validate.secretEnv" $s -}}
+{{- $_ = include "mcp-servers.validate.persistence" (dict "server" $s "root" $root) -}}
+{{- $_ = set $s "volumes" (include "mcp-servers.persistence" $ctx | fromJson) -}}
+{{- $_ = include "mcp-servers.validate.mountPaths" $s -}}
+{{- $_ = include "mcp-servers.validate.singleWriter" $s -}}
 {{- $_ = set $s "serviceAccountName" (include "mcp-servers.serviceAccountName" $ctx) -}}
 {{- end -}}
 
@@ -154,4 +160,66 @@ Usage: {{ include "mcp-servers.replicas.max" (dict "server" $s "root" $) | int }
 */}}
 {{- define "mcp-servers.replicas.max" -}}
 {{- ternary .server.autoscaling.maxReplicas .server.replicas .server.autoscaling.enabled | int -}}
+{{- end -}}
+
+{{/*
+mcp-servers.persistence: the server's enabled `persistence` entries as JSON, identifier -> the
+entry with its defaults filled in (mcp-servers.validate.persistence has checked them):
+  every type             type, mountPath (cleaned: `/data/` is `/data`), readOnly (false)
+  persistentVolumeClaim  claimName `<fullname>-<identifier>`, size (1Gi), accessMode
+                         (ReadWriteOnce), storageClass (""), retain (false), annotations
+  existingClaim          claimName (rendered as a template), accessMode (ReadWriteOnce)
+  emptyDir               medium, sizeLimit (when set)
+An entry that is not a map, or sets `enabled: false`, is left out.
+Usage: {{ include "mcp-servers.persistence" (dict "server" $s "root" $) | fromJson }}
+*/}}
+{{- define "mcp-servers.persistence" -}}
+{{- $entries := dict -}}
+{{- range $id, $entry := .server.persistence | default dict -}}
+{{- if and (kindIs "map" $entry) (dig "enabled" true $entry) -}}
+{{- $type := toString ($entry.type | default "") -}}
+{{- $v := dict "type" $type "mountPath" (clean (toString $entry.mountPath)) "readOnly" (dig "readOnly" false $entry) -}}
+{{- if eq $type "persistentVolumeClaim" -}}
+{{- $_ := set $v "claimName" (printf "%s-%s" $.server.fullname $id) -}}
+{{- $_ = set $v "size" ($entry.size | default "1Gi") -}}
+{{- $_ = set $v "accessMode" ($entry.accessMode | default "ReadWriteOnce") -}}
+{{- $_ = set $v "storageClass" ($entry.storageClass | default "") -}}
+{{- $_ = set $v "retain" (dig "retain" false $entry) -}}
+{{- $_ = set $v "annotations" ($entry.annotations | default dict) -}}
+{{- else if eq $type "existingClaim" -}}
+{{- $_ := set $v "claimName" (tpl (toString $entry.claimName) $.root) -}}
+{{- $_ = set $v "accessMode" ($entry.accessMode | default "ReadWriteOnce") -}}
+{{- else -}}
+{{- $source := dict -}}
+{{- with $entry.medium -}}
+{{- $_ := set $source "medium" . -}}
+{{- end -}}
+{{- if not (kindIs "invalid" $entry.sizeLimit) -}}
+{{- $_ := set $source "sizeLimit" $entry.sizeLimit -}}
+{{- end -}}
+{{- $_ := set $v "emptyDir" $source -}}
+{{- end -}}
+{{- $_ := set $entries $id $v -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $entries -}}
+{{- end -}}
+
+{{/*
+mcp-servers.persistence.singleWriter: the identifier of the server's first claim (in
+identifier order) with one writer, accessMode ReadWriteOnce or ReadWriteOncePod; empty when
+there is none. Such a server runs one pod and replaces it with the `Recreate` strategy (checked
+by mcp-servers.validate.singleWriter, applied in templates/deployment.yaml). `.server.volumes`
+must be set.
+Usage: {{- with include "mcp-servers.persistence.singleWriter" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.persistence.singleWriter" -}}
+{{- $writers := list -}}
+{{- range $id := keys .server.volumes | sortAlpha -}}
+{{- $v := get $.server.volumes $id -}}
+{{- if and (ne $v.type "emptyDir") (has $v.accessMode (list "ReadWriteOnce" "ReadWriteOncePod")) -}}
+{{- $writers = append $writers $id -}}
+{{- end -}}
+{{- end -}}
+{{- $writers | first | default "" -}}
 {{- end -}}

@@ -190,7 +190,8 @@ Usage: securityContext: {{- include "mcp-servers.container.securityContext" (dic
 {{/*
 mcp-servers.container.volumeMounts: the server container's mounts of mcp-servers.pod.volumes,
 as YAML: a writable /tmp (the root filesystem is read-only), server-config.json in /etc/mcp and
-the inline `code` in /opt/mcp/code, read-only.
+the inline `code` in /opt/mcp/code, read-only, then each `persistence` entry at its `mountPath`
+(read-only with `readOnly`), in identifier order.
 Usage: volumeMounts: {{- include "mcp-servers.container.volumeMounts" (dict "server" $s "root" $) | nindent 4 }}
 */}}
 {{- define "mcp-servers.container.volumeMounts" -}}
@@ -204,11 +205,22 @@ Usage: volumeMounts: {{- include "mcp-servers.container.volumeMounts" (dict "ser
   mountPath: /opt/mcp/code
   readOnly: true
 {{- end }}
+{{- range $id := keys .server.volumes | sortAlpha }}
+{{- $v := get $.server.volumes $id }}
+- name: {{ $id }}
+  mountPath: {{ $v.mountPath | quote }}
+  {{- if $v.readOnly }}
+  readOnly: true
+  {{- end }}
+{{- end }}
 {{- end -}}
 
 {{/*
 mcp-servers.pod.volumes: the pod's volumes, as YAML: an emptyDir for /tmp, server-config.json
-from the ConfigMap `<fullname>` and, with inline `code`, the ConfigMap `<fullname>-code`.
+from the ConfigMap `<fullname>` and, with inline `code`, the ConfigMap `<fullname>-code`; then
+one volume per `persistence` entry, named by its identifier: the claim `<fullname>-<identifier>`
+(templates/persistentvolumeclaim.yaml), the existing claim `claimName`, or an emptyDir with
+`medium` and `sizeLimit`.
 Usage: volumes: {{- include "mcp-servers.pod.volumes" (dict "server" $s "root" $) | nindent 8 }}
 */}}
 {{- define "mcp-servers.pod.volumes" -}}
@@ -224,5 +236,15 @@ Usage: volumes: {{- include "mcp-servers.pod.volumes" (dict "server" $s "root" $
 - name: code
   configMap:
     name: {{ .server.fullname }}-code
+{{- end }}
+{{- range $id := keys .server.volumes | sortAlpha }}
+{{- $v := get $.server.volumes $id }}
+- name: {{ $id }}
+  {{- if eq $v.type "emptyDir" }}
+  emptyDir: {{- if $v.emptyDir }}{{ toYaml $v.emptyDir | nindent 4 }}{{ else }} {}{{ end }}
+  {{- else }}
+  persistentVolumeClaim:
+    claimName: {{ $v.claimName }}
+  {{- end }}
 {{- end }}
 {{- end -}}

@@ -486,6 +486,126 @@ Usage: {{- $_ := include "mcp-servers.validate.secretEnv" SERVER -}}
 {{- end -}}
 
 {{/*
+mcp-servers.validate.persistence: each enabled `persistence` entry (after the merge with
+`defaults`, so a type or size may come from there) has an identifier that can name a volume, a
+DNS-1123 label other than the chart's own `tmp`, `config` and `code`; a `type` (the schema lists
+them; here a missing one is caught, and an unknown one when the schema is skipped); an absolute
+`mountPath`; with `existingClaim` a `claimName` that is a claim name once rendered; and sizes that
+are Kubernetes quantities (mcp-servers.quantity), a claim's above 0.
+Usage: {{- $_ := include "mcp-servers.validate.persistence" (dict "server" SERVER "root" $) -}}
+*/}}
+{{- define "mcp-servers.validate.persistence" -}}
+{{- $s := .server -}}
+{{- $root := .root -}}
+{{- $types := list "persistentVolumeClaim" "existingClaim" "emptyDir" -}}
+{{- $persistence := $s.persistence | default dict -}}
+{{- range $id := keys $persistence | sortAlpha -}}
+{{- $entry := get $persistence $id -}}
+{{- if and (kindIs "map" $entry) (dig "enabled" true $entry) -}}
+{{- $at := printf "%s.persistence.%s" $s.key $id -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" $id) -}}
+{{- fail (printf "%s: %q cannot name a volume; use a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)" $at $id) -}}
+{{- end -}}
+{{- if has $id (list "tmp" "config" "code") -}}
+{{- fail (printf "%s: %q is the name of a volume the chart mounts itself (tmp, config, code); choose another identifier" $at $id) -}}
+{{- end -}}
+{{- $type := toString ($entry.type | default "") -}}
+{{- if not $type -}}
+{{- fail (printf "%s.type: required; use persistentVolumeClaim (a claim the chart creates), existingClaim or emptyDir" $at) -}}
+{{- end -}}
+{{- if not (has $type $types) -}}
+{{- fail (printf "%s.type: %q is not a volume type; use persistentVolumeClaim (a claim the chart creates), existingClaim or emptyDir" $at $type) -}}
+{{- end -}}
+{{- $mountPath := toString ($entry.mountPath | default "") -}}
+{{- if not $mountPath -}}
+{{- fail (printf "%s.mountPath: required (the absolute path of the volume in the server container, e.g. /data)" $at) -}}
+{{- end -}}
+{{- if not (hasPrefix "/" $mountPath) -}}
+{{- fail (printf "%s.mountPath: %q is not an absolute path; start it with /" $at $mountPath) -}}
+{{- end -}}
+{{- if eq $type "existingClaim" -}}
+{{- $claimName := tpl (toString ($entry.claimName | default "")) $root -}}
+{{- if not $claimName -}}
+{{- fail (printf "%s.claimName: required when %s.type is existingClaim (a PersistentVolumeClaim in the release namespace)" $at $at) -}}
+{{- end -}}
+{{- if not (and (le (len $claimName) 253) (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $claimName)) -}}
+{{- fail (printf "%s.claimName: %q is not a PersistentVolumeClaim name; use lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)" $at $claimName) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $type "persistentVolumeClaim") (not (kindIs "invalid" $entry.size)) -}}
+{{- $size := include "mcp-servers.quantity" (dict "key" (printf "%s.size" $at) "value" $entry.size) | float64 -}}
+{{- if le $size 0.0 -}}
+{{- fail (printf "%s.size: %s is not above 0; a claim requests some storage, e.g. 1Gi" $at (toString $entry.size)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $type "emptyDir") (not (kindIs "invalid" $entry.sizeLimit)) -}}
+{{- $limit := include "mcp-servers.quantity" (dict "key" (printf "%s.sizeLimit" $at) "value" $entry.sizeLimit) | float64 -}}
+{{- if lt $limit 0.0 -}}
+{{- fail (printf "%s.sizeLimit: %s is negative; use a size, e.g. 256Mi" $at (toString $entry.sizeLimit)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.mountPaths: no `persistence` entry is mounted at, above or inside a path the
+chart mounts itself (/tmp, the writable emptyDir; /etc/mcp, server-config.json; with `code`,
+/opt/mcp/code), nor at, above or inside another entry's path: a mount above would hide the
+chart's, and one inside a read-only mount cannot be created. Paths compare cleaned (`/data/`
+is `/data`). `.volumes` (mcp-servers.persistence) must be set.
+Usage: {{- $_ := include "mcp-servers.validate.mountPaths" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.mountPaths" -}}
+{{- $s := . -}}
+{{- $own := list (dict "path" "/tmp" "what" "the server's writable emptyDir") (dict "path" "/etc/mcp" "what" "server-config.json read-only") -}}
+{{- if $s.code -}}
+{{- $own = append $own (dict "path" "/opt/mcp/code" "what" (printf "%s.code read-only" $s.key)) -}}
+{{- end -}}
+{{- $seen := list -}}
+{{- range $id := keys $s.volumes | sortAlpha -}}
+{{- $at := printf "%s.persistence.%s.mountPath" $s.key $id -}}
+{{- $path := clean (get $s.volumes $id).mountPath -}}
+{{- $slashed := printf "%s/" (trimSuffix "/" $path) -}}
+{{- range $own -}}
+{{- $theirs := printf "%s/" .path -}}
+{{- if or (hasPrefix $slashed $theirs) (hasPrefix $theirs $slashed) -}}
+{{- fail (printf "%s: %s overlaps %s, where the chart mounts %s; mount the volume elsewhere (not at, above or inside %s)" $at $path .path .what .path) -}}
+{{- end -}}
+{{- end -}}
+{{- range $seen -}}
+{{- $theirs := printf "%s/" (trimSuffix "/" .path) -}}
+{{- if or (hasPrefix $slashed $theirs) (hasPrefix $theirs $slashed) -}}
+{{- fail (printf "%s: %s overlaps %s.persistence.%s.mountPath (%s); mount each entry at its own path, not at, above or inside another's" $at $path $s.key .id .path) -}}
+{{- end -}}
+{{- end -}}
+{{- $seen = append $seen (dict "id" $id "path" $path) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.singleWriter: a server with a ReadWriteOnce or ReadWriteOncePod claim
+(mcp-servers.persistence.singleWriter) runs one pod: `replicas` at most 1 and no autoscaler.
+Another pod would wait forever for a claim held on another node (ReadWriteOnce), or on any
+other pod (ReadWriteOncePod), and the data has one writer. `.volumes` must be set.
+Usage: {{- $_ := include "mcp-servers.validate.singleWriter" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.singleWriter" -}}
+{{- $s := . -}}
+{{- with include "mcp-servers.persistence.singleWriter" (dict "server" $s) -}}
+{{- $at := printf "%s.persistence.%s" $s.key . -}}
+{{- $mode := (get $s.volumes .).accessMode -}}
+{{- $share := printf "or share the volume between pods with %s.accessMode ReadWriteMany (a storage class that offers it)" $at -}}
+{{- if $s.autoscaling.enabled -}}
+{{- fail (printf "%s: a %s claim has one writer; set %s.autoscaling.enabled: false (an autoscaler adds pods), %s" $at $mode $s.key $share) -}}
+{{- end -}}
+{{- if gt (int $s.replicas) 1 -}}
+{{- fail (printf "%s: a %s claim has one writer; set %s.replicas: 1 (it is %d), %s" $at $mode $s.key (int $s.replicas) $share) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 mcp-servers.validate.unique: across the fleet, no two servers share an object name or a node
 port. SEEN holds the names and ports of the servers checked before (`fullnames`, `nodePorts`:
 value -> server name); the server's are added.

