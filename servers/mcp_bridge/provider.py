@@ -4,28 +4,38 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 import mcp_types
+from fastmcp.client.progress import default_progress_handler
 from fastmcp.exceptions import ToolError
 from fastmcp.server.context import Context
 from fastmcp.server.providers.proxy import ProxyProvider, ProxyTool, _CacheEntry
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.shared.exceptions import MCPError
+from pydantic import TypeAdapter
 
 from mcp_bridge.supervisor import Catalog, Supervisor
 
+# The child's result as the SDK checked it against the protocol: the fast path passes it on
+# to the client's serializer, which checks it again, so parsing it into models is left out.
+_AS_RECEIVED = TypeAdapter(dict[str, Any])
 
-class BridgeTool(ProxyTool):
-    """FastMCP's ProxyTool, with the bridge's own words for a call the child never answered."""
 
-    _timeout_seconds: float | None = None
-    _supervisor: Supervisor | None = None
+class ChildErrors:
+    """The bridge's own words for a call the child never answered."""
 
-    async def run(self, arguments: dict[str, Any], context: Context | None = None) -> ToolResult:
+    def __init__(self, supervisor: Supervisor, timeout_seconds: float) -> None:
+        self._supervisor = supervisor
+        self._timeout_seconds = timeout_seconds
+
+    @contextmanager
+    def told(self) -> Iterator[None]:
         try:
-            return await super().run(arguments, context)
+            yield
         except MCPError as error:
             if error.error.code == mcp_types.REQUEST_TIMEOUT:
                 raise ToolError(
@@ -35,11 +45,22 @@ class BridgeTool(ProxyTool):
                 ) from None
             if error.error.code == mcp_types.CONNECTION_CLOSED:
                 # The child went away between handing out its client and sending the call.
-                reason = self._supervisor.not_ready_reason if self._supervisor else None
                 raise ToolError(
-                    reason or "the stdio server went away; call again", log_level=logging.WARNING
+                    self._supervisor.not_ready_reason or "the stdio server went away; call again",
+                    log_level=logging.WARNING,
                 ) from None
             raise
+
+
+class BridgeTool(ProxyTool):
+    """FastMCP's ProxyTool, with the bridge's own words for a call the child never answered."""
+
+    _errors: ChildErrors | None = None
+
+    async def run(self, arguments: dict[str, Any], context: Context | None = None) -> ToolResult:
+        assert self._errors is not None
+        with self._errors.told():
+            return await super().run(arguments, context)
 
 
 class ChildProvider(ProxyProvider):
@@ -47,25 +68,47 @@ class ChildProvider(ProxyProvider):
 
     A tools/list from a client costs no round trip to the child, and still answers while
     the child restarts; resources and prompts go to the child as FastMCP's proxy does.
+
+    It is the server's tool relay (`mcp_runtime.tool_relay`): on the runtime's fast path a
+    call of one of its tools goes to `relay`, which sends it over the child's session as
+    `ProxyTool.run` would, minus FastMCP's client plumbing around it.
     """
 
     def __init__(self, supervisor: Supervisor, request_timeout: float) -> None:
         super().__init__(client_factory=supervisor.client_for_request)
         self._supervisor = supervisor
-        self._request_timeout = request_timeout
-        self._tools: Sequence[Tool] = ()
+        self._errors = ChildErrors(supervisor, request_timeout)
+        self._tools: Mapping[str, Tool] = MappingProxyType({})
+
+    @property
+    def relayed_tools(self) -> Mapping[str, Tool]:
+        return self._tools
 
     async def use_catalog(self, catalog: Catalog) -> None:
-        tools = []
+        tools = {}
         for listed in catalog.tools:
             tool = BridgeTool.from_mcp_tool(self._supervisor.client_for_call, listed)
-            tool._timeout_seconds = self._request_timeout
-            tool._supervisor = self._supervisor
-            tools.append(tool)
-        self._tools = tuple(tools)
+            tool._errors = self._errors
+            tools[tool.name] = tool
+        self._tools = MappingProxyType(tools)
         self._tools_cache = None
 
     async def _list_tools(self) -> Sequence[Tool]:
+        tools = tuple(self._tools.values())
         # The base class looks single tools up in this cache; keep it on the catalog.
-        self._tools_cache = _CacheEntry(self._tools, time.monotonic())
-        return self._tools
+        self._tools_cache = _CacheEntry(tools, time.monotonic())
+        return tools
+
+    async def relay(
+        self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        client = self._supervisor.client_for_call()
+        with self._errors.told():
+            request = mcp_types.CallToolRequest(
+                params=mcp_types.CallToolRequestParams(name=name, arguments=arguments, _meta=meta)
+            )
+            # The client's own progress handler, which FastMCP's proxy passes: the child
+            # gets the same request (a progress token) whichever path sent it.
+            return await client.session.send_request(
+                request, _AS_RECEIVED, progress_callback=default_progress_handler
+            )

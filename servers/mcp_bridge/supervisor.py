@@ -13,6 +13,7 @@ import mcp_types
 import structlog
 from fastmcp import Client
 from fastmcp.client.logging import LogMessage
+from fastmcp.client.progress import default_progress_handler
 from fastmcp.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp_runtime.app import PACKAGE_VERSION
@@ -231,6 +232,8 @@ class Supervisor:
             timeout=self._settings.mcp_bridge_request_timeout_seconds,
             log_handler=self._child_log,
             message_handler=self._child_message,
+            # The tool relay (provider.py) sends its calls with this handler too.
+            progress_handler=default_progress_handler,
             client_info=mcp_types.Implementation(name="mcp-bridge", version=PACKAGE_VERSION),
         )
 

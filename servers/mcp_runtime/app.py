@@ -27,6 +27,7 @@ from mcp_runtime.sessions import SessionLimitAnswer, count_sessions, limit_sessi
 from mcp_runtime.settings import RuntimeSettings
 from mcp_runtime.tool_catalog import install_tool_catalog
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
+from mcp_runtime.tool_relay import ToolRelay
 
 MCP_PATH = "/mcp"
 
@@ -52,7 +53,8 @@ class ServerSpec:
     `protected_routes` extra HTTP routes that need the same bearer token or JWT as /mcp
     when auth is configured; both get the same Host/Origin check as /mcp; `collectors`
     are the server's own Prometheus collectors (a CollectorRegistry is one), served on
-    /metrics next to the runtime's.
+    /metrics next to the runtime's; `tool_relay` is a provider of `mcp` whose tools run in
+    another process, which the fast path may call directly (see tool_relay.py).
     """
 
     mcp: FastMCP
@@ -61,6 +63,7 @@ class ServerSpec:
     protected_routes: Sequence[BaseRoute] = ()
     lifespan: Callable[[], AbstractAsyncContextManager[object]] | None = None
     collectors: Sequence[Collector] = ()
+    tool_relay: ToolRelay | None = None
 
 
 def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
@@ -98,7 +101,7 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     if not settings.mcp_stateless:
         endpoint = SessionLimitAnswer(endpoint, settings.mcp_max_sessions)
     # Hot requests skip the SDK's per-request transports, on verified versions only.
-    fast_path = fast_path_for(settings, endpoint, route.endpoint, spec.mcp, events)
+    fast_path = fast_path_for(settings, endpoint, route.endpoint, spec.mcp, events, spec.tool_relay)
     route.serve_with(fast_path or endpoint)
     count_sessions(metrics.registry, route.endpoint)
 

@@ -36,6 +36,12 @@ TOOLS = [
     _tool("pids", "This process's pid, group and grandchild.", {}),
     _tool("env_names", "The names of the environment variables starting with MCP_.", {}),
     _tool("log", "Send a log notification of `level`, then answer.", {"level": {"type": "string"}}),
+    _tool(
+        "verbatim",
+        "Answer with `result` as the JSON-RPC result, or `error` as the JSON-RPC error, as is.",
+        {"result": {"type": "object"}, "error": {"type": "object"}},
+    ),
+    _tool("meta", "The request's `_meta` as it came, the progress token's value left out.", {}),
 ]
 
 LATE_TOOL = _tool("late", "A tool that appears after the first tools/list.", {})
@@ -61,7 +67,9 @@ def text_result(request_id: object, text: str) -> None:
     )
 
 
-def call_tool(request_id: object, name: str, arguments: dict[str, Any]) -> None:
+def call_tool(
+    request_id: object, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
+) -> None:
     if name == "echo":
         text_result(request_id, arguments["text"])
     elif name == "crash":
@@ -86,6 +94,13 @@ def call_tool(request_id: object, name: str, arguments: dict[str, Any]) -> None:
         text_result(request_id, "logged")
     elif name == "late":
         text_result(request_id, "late")
+    elif name == "verbatim":
+        key = "error" if "error" in arguments else "result"
+        send({"jsonrpc": "2.0", "id": request_id, key: arguments[key]})
+    elif name == "meta":
+        # The token is the request's id, which differs from call to call.
+        seen = {k: "<token>" if k == "progressToken" else v for k, v in (meta or {}).items()}
+        text_result(request_id, json.dumps(seen, sort_keys=True))
     elif name == "env_names":
         text_result(request_id, json.dumps(sorted(k for k in os.environ if k.startswith("MCP_"))))
     else:
@@ -125,7 +140,7 @@ def handle(message: dict[str, Any]) -> None:
         # Calls run concurrently, as a real server's do.
         threading.Thread(
             target=call_tool,
-            args=(request_id, params["name"], params.get("arguments") or {}),
+            args=(request_id, params["name"], params.get("arguments") or {}, params.get("_meta")),
             daemon=True,
         ).start()
     elif method == "ping":

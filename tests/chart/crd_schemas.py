@@ -157,8 +157,76 @@ PROMETHEUS_RULE = resource(
     ),
 )
 
+# Gateway API v1 (gateway.networking.k8s.io, standard channel): the fields the chart sets.
+HOSTNAME = {
+    "type": "string",
+    "maxLength": 253,
+    "pattern": "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+}
+HTTP_ROUTE = resource(
+    ["gateway.networking.k8s.io/v1"],
+    "HTTPRoute",
+    strict(
+        {
+            "parentRefs": {
+                "type": "array",
+                "maxItems": 32,
+                "items": strict(
+                    {
+                        "group": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "namespace": {"type": "string"},
+                        "name": {"type": "string", "minLength": 1, "maxLength": 253},
+                        "sectionName": {"type": "string"},
+                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                    },
+                    ["name"],
+                ),
+            },
+            "hostnames": {"type": "array", "maxItems": 16, "items": HOSTNAME},
+            "rules": {
+                "type": "array",
+                "items": strict(
+                    {
+                        "matches": {
+                            "type": "array",
+                            "items": strict(
+                                {
+                                    "path": strict(
+                                        {
+                                            "type": {
+                                                "enum": ["Exact", "PathPrefix", "RegularExpression"]
+                                            },
+                                            "value": {"type": "string", "pattern": "^/"},
+                                        },
+                                        ["type", "value"],
+                                    )
+                                },
+                                [],
+                            ),
+                        },
+                        "backendRefs": {
+                            "type": "array",
+                            "items": strict(
+                                {
+                                    "name": {"type": "string", "minLength": 1},
+                                    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                                },
+                                ["name", "port"],
+                            ),
+                        },
+                    },
+                    [],
+                ),
+            },
+        },
+        ["parentRefs"],
+    ),
+)
+
 CRD_SCHEMAS = {
     "ExternalSecret": EXTERNAL_SECRET,
+    "HTTPRoute": HTTP_ROUTE,
     "ServiceMonitor": SERVICE_MONITOR,
     "PrometheusRule": PROMETHEUS_RULE,
 }

@@ -83,6 +83,7 @@ def test_custom_resources_have_their_required_fields(all_renders: dict[str, Rend
         ("ExternalSecret", "external-secrets.io/v1beta1"),
         ("ServiceMonitor", "monitoring.coreos.com/v1"),
         ("PrometheusRule", "monitoring.coreos.com/v1"),
+        ("HTTPRoute", "gateway.networking.k8s.io/v1"),
     }
 
 

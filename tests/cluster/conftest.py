@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from harness.catalog import load_catalog
 from harness.server_registry import load_registry
 from kube import Kube
 
@@ -32,10 +33,12 @@ def kube(repo_root: Path) -> Kube:
 
 @pytest.fixture(scope="session")
 def server_images(repo_root: Path, kube: Kube) -> list[str]:
-    """Builds the server images (incremental) and loads them into the cluster."""
+    """Builds the images (incremental) and loads the servers' and the runnable catalog entries'
+    into the cluster."""
     run_script(repo_root, "scripts/build-images.sh")
     version = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["version"]
     images = [f"{server.image}:{version}" for server in load_registry()]
+    images += [f"{entry.image}:{entry.tag}" for entry in load_catalog() if entry.runnable]
     run_script(repo_root, "scripts/cluster.sh", "load", *images)
     return images
 

@@ -289,42 +289,60 @@ async def test_demo_installs_the_fleet_and_prints_a_working_mcp_json(
 
 STORAGE_NAMESPACE = "mcp-storage"
 STORAGE_RELEASE = "storage"
-# values/greeter-code.yaml's greeter with a claim, tuned to start and stop in seconds: probes
-# every second, no preStop pause, a one-second drain, no helm test pod.
+KNOWLEDGE_GRAPH = "knowledge-graph-mcp"
+# values/knowledge-graph.yaml as users install it, tuned only to start and stop in seconds:
+# probes every second, no preStop pause, a one-second drain, no helm test pod.
 STORAGE_VALUES = {
-    "persistence": {"data": {"type": "persistentVolumeClaim", "mountPath": "/data"}},
     "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
     "terminationGracePeriodSeconds": 6,
     "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
     "readinessProbe": {"periodSeconds": 1},
     "test": {"enabled": False},
 }
+ADA = {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]}
 
 
 def storage_pods(kube: Kube) -> dict[str, dict]:
     return kube.pods(STORAGE_NAMESPACE, f"app.kubernetes.io/instance={STORAGE_RELEASE}")
 
 
-def test_a_claim_on_the_default_storage_class_outlives_its_pod(
+def call_in_pod(kube: Kube, repo_root: Path, tool: str, arguments: dict) -> str:
+    """One tools/call from inside the server's own pod, over loopback (the NetworkPolicy admits
+    only the MCP tier), with the chart's helm test client."""
+    smoke = repo_root / "charts" / "mcp-servers" / "files" / "mcp-smoke.py"
+    return kube.run(
+        "kubectl", "-n", STORAGE_NAMESPACE, "exec", "-i", f"deploy/{KNOWLEDGE_GRAPH}", "--",
+        "env", "MCP_URL=http://127.0.0.1:8010/mcp", f"MCP_TEST_TOOL={tool}",
+        f"MCP_TEST_ARGUMENTS={json.dumps(arguments)}", "python3", "-",
+        input=smoke.read_text(),
+    ).stdout  # fmt: skip
+
+
+def test_a_stateful_catalog_server_keeps_its_data_on_a_claim_across_pods(
     repo_root: Path, kube: Kube, server_images: list[str]
 ) -> None:
-    """A `persistentVolumeClaim` entry binds on the cluster's default StorageClass (the local
-    node's `local` pool, kind's `standard`), the server's UID 1000 may write to it (fsGroup), and
-    what it wrote outlives the pod. The uninstall leaves the volume Released; the next
-    `make cluster-up` makes it Available again (scripts/local-node.sh)."""
+    """The stdio knowledge graph (npm's server-memory behind mcp-bridge) writes its graph to a
+    `persistentVolumeClaim` bound on the cluster's default StorageClass (the local node's
+    `local` pool, kind's `standard`) as UID 1000 (fsGroup), and a replacement pod, started only
+    after the old one let go of the claim (Recreate), serves what the old one wrote. The
+    uninstall leaves the volume Released; the next `make cluster-up` makes it Available again
+    (scripts/local-node.sh)."""
     kube.kubectl("create", "namespace", STORAGE_NAMESPACE, check=False)
-    values = [f"servers.greeter.{key}={json.dumps(v)}" for key, v in STORAGE_VALUES.items()]
+    values = [f"servers.knowledge-graph.{key}={json.dumps(v)}" for key, v in STORAGE_VALUES.items()]
     try:
         kube.helm(
             "upgrade", "--install", STORAGE_RELEASE, str(CHART), "-n", STORAGE_NAMESPACE,
-            "-f", str(repo_root / "values" / "greeter-code.yaml"),
+            "-f", str(repo_root / "values" / "knowledge-graph.yaml"),
             *[arg for value in values for arg in ("--set-json", value)],
             "--wait", "--timeout", "2m",
         )  # fmt: skip
-        claim = kube.get("pvc", "-n", STORAGE_NAMESPACE, "greeter-mcp-data")
+        claim = kube.get("pvc", "-n", STORAGE_NAMESPACE, f"{KNOWLEDGE_GRAPH}-data")
         assert claim["status"]["phase"] == "Bound", claim["status"]
-        in_server = ("-n", STORAGE_NAMESPACE, "exec", "deploy/greeter-mcp", "--", "sh", "-c")
-        kube.kubectl(*in_server, "id -u >/data/written-by")
+        deployment = kube.get("deployment", "-n", STORAGE_NAMESPACE, KNOWLEDGE_GRAPH)
+        assert deployment["spec"]["strategy"]["type"] == "Recreate"
+        assert "called create_entities" in call_in_pod(
+            kube, repo_root, "create_entities", {"entities": [ADA]}
+        )
         (first,) = storage_pods(kube)
         kube.kubectl("-n", STORAGE_NAMESPACE, "delete", "pod", first, "--wait=false")
         kube.wait_for(
@@ -340,7 +358,13 @@ def test_a_claim_on_the_default_storage_class_outlives_its_pod(
             ],
             timeout=90,
         )
-        assert kube.kubectl(*in_server, "cat /data/written-by").strip() == "1000"
+        in_server = ("-n", STORAGE_NAMESPACE, "exec", f"deploy/{KNOWLEDGE_GRAPH}", "--")
+        owner, graph = kube.kubectl(
+            *in_server, "sh", "-c", "stat -c %u /data/memory.jsonl; cat /data/memory.jsonl"
+        ).split("\n", 1)
+        assert owner == "1000"
+        assert "wrote the first program" in graph
+        assert "called read_graph" in call_in_pod(kube, repo_root, "read_graph", {})
     finally:
         kube.helm("uninstall", STORAGE_RELEASE, "-n", STORAGE_NAMESPACE, "--wait", check=False)
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from fastmcp import FastMCP
+from harness.in_process import lifespan_in_own_task
 from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner
 from mcp_runtime import RuntimeSettings, ServerSpec, build_app
 from mcp_runtime import internals as runtime_internals
 from mcp_runtime.fast_path import private_api
 from mcp_runtime.fast_path_gate import VERIFIED_VERSIONS, installed_versions
-from test_runtime_fast_path import lifespan_in_own_task
 
 FAST_PATH_DIR = Path(private_api.__file__).parent
 # Private attributes the fast path reads on objects that are not FastMCP's or the SDK's.
@@ -86,13 +86,18 @@ def test_each_private_attribute_resolves(live: dict[str, Any], owner: str, attri
 async def test_the_accessors_work_on_live_objects(live: dict[str, Any]) -> None:
     mcp, manager = live["FastMCP"], live["StreamableHTTPSessionManager"]
     assert private_api.manager_running(manager)
-    assert private_api.is_local_provider_only(mcp)
+    assert private_api.provides_only(mcp)
+    assert not private_api.provides_only(mcp, object())
     assert "tool:echo@" in private_api.local_components(mcp)
     assert private_api.call_tool_handler(mcp) is not None
     assert not private_api.masks_error_details(mcp)
     result = await private_api.run_tool(live["Tool"], {"text": "hi"})
     assert result.structured_content == {"result": "hi"}
     assert runtime_internals.open_sessions(manager) == 0
+    assert "io.modelcontextprotocol/clientInfo" in private_api.connection_meta_keys()
+    assert private_api.forwardable_server_meta(
+        {"io.modelcontextprotocol/serverInfo": {"name": "up", "version": "1"}, "kept": 1}
+    ) == {"kept": 1}
 
 
 def _private_attributes_read(source: str) -> set[str]:
@@ -126,7 +131,14 @@ def test_the_private_api_module_lists_every_attribute_it_reads() -> None:
     assert _private_names_imported(source) <= module_level
 
 
-@pytest.mark.parametrize("module", ["endpoint.py", "tool_calls.py"])
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        path.name
+        for path in FAST_PATH_DIR.glob("*.py")
+        if path.name not in ("__init__.py", "private_api.py")
+    ),
+)
 def test_the_fast_path_reaches_private_names_only_through_the_private_api(module: str) -> None:
     source = (FAST_PATH_DIR / module).read_text()
     assert _private_names_imported(source) == set()

@@ -10,16 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp_runtime import RuntimeSettings, ServerSpec, build_app
-from test_runtime_fast_path import (
-    INITIALIZE_PARAMS,
+from harness.in_process import (
     SESSION_HEADERS,
     lifespan_in_own_task,
-    make_server,
     modern_request,
     session_request,
     tool_metrics,
 )
+from mcp_runtime import RuntimeSettings, ServerSpec, build_app
+from test_runtime_fast_path import INITIALIZE_PARAMS, make_server
 
 INVALID_ID = {
     "jsonrpc": "2.0",

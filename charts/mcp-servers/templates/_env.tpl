@@ -7,7 +7,8 @@ the pods when either changes.
 {{/*
 mcp-servers.env.chart: the environment variables the chart sets itself, as JSON: the runtime's
 transport, address and port, state model, log level, allowed hosts (the Service's DNS names,
-mcp-servers.names.serviceHosts, then `allowedHosts`) and origins, config file, drain timeout,
+mcp-servers.names.serviceHosts, then `allowedHosts`, then the exposed hosts,
+mcp-servers.exposure.hosts) and origins, config file, drain timeout,
 session and request limits, and the entry file of inline `code`. A server cannot set these in
 `env` or `secrets` (mcp-servers.validate.env, mcp-servers.validate.secrets).
 Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson }}
@@ -21,7 +22,7 @@ Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson
   "MCP_PORT" (toString (int $s.port))
   "MCP_STATELESS" (toString $s.stateless)
   "LOG_LEVEL" $s.logLevel
-  "MCP_ALLOWED_HOSTS" (concat $hosts $s.allowedHosts | uniq | join ",")
+  "MCP_ALLOWED_HOSTS" (concat $hosts $s.allowedHosts (include "mcp-servers.exposure.hosts" $s | fromJsonArray) | uniq | join ",")
   "MCP_SERVER_CONFIG" "/etc/mcp/server-config.json"
   "MCP_DRAIN_TIMEOUT_SECONDS" (toString (int $s.drain.timeoutSeconds))
   "MCP_MAX_SESSIONS" (toString (int64 $s.sessions.max))

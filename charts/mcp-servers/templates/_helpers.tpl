@@ -48,7 +48,7 @@ Usage: {{- include "mcp-servers.load" . }}
 {{- define "mcp-servers.load" -}}
 {{- if not (hasKey . "mcpServers") -}}
 {{- $all := dict -}}
-{{- $seen := dict "fullnames" (dict) "nodePorts" (dict) -}}
+{{- $seen := dict "fullnames" (dict) "nodePorts" (dict) "hosts" (dict) -}}
 {{- range $name := include "mcp-servers.names.enabled" . | fromJsonArray -}}
 {{- $s := dict -}}
 {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" $name) -}}
@@ -78,6 +78,7 @@ plus the fields more than one template (or a check) needs, each from one small d
   selectorLabels     mcp-servers.labels.selector
   labels             mcp-servers.labels.standard
   url                mcp-servers.url
+  externalUrl        mcp-servers.url.external (empty when not exposed)
   configEnv          mcp-servers.env.config (the ConfigMap's environment variables)
   volumes            mcp-servers.persistence (the enabled `persistence` entries, filled in)
   serviceAccountName mcp-servers.serviceAccountName
@@ -121,8 +122,10 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = include "mcp-servers.validate.podSecurity" (dict "server" $s "raw" $raw) -}}
 {{- $_ = include "mcp-servers.validate.drain" $s -}}
 {{- $_ = include "mcp-servers.validate.service" $s -}}
+{{- $_ = include "mcp-servers.validate.exposure" $s -}}
 
 {{- $_ = set $s "url" (include "mcp-servers.url" $ctx) -}}
+{{- $_ = set $s "externalUrl" (include "mcp-servers.url.external" $s) -}}
 {{- $_ = include "mcp-servers.validate.code" $s -}}
 {{- $chartEnv := include "mcp-servers.env.chart" $ctx | fromJson -}}
 {{- $_ = include "mcp-servers.validate.env" (dict "server" $s "chartEnv" $chartEnv) -}}

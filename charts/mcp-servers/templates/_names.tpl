@@ -107,3 +107,86 @@ Usage: {{ include "mcp-servers.serviceAccountName" (dict "server" $s "root" $) }
 {{- $account := .server.serviceAccount -}}
 {{- ternary ($account.name | default .server.fullname) ($account.name | default "default") $account.create -}}
 {{- end -}}
+
+{{/*
+mcp-servers.exposure.hosts: the host names the server is exposed at, as a JSON list: its
+Ingress `hosts` and its HTTPRoute `hostnames`, for those that are enabled.
+Usage: {{ include "mcp-servers.exposure.hosts" SERVER | fromJsonArray }}
+*/}}
+{{- define "mcp-servers.exposure.hosts" -}}
+{{- $hosts := list -}}
+{{- if .ingress.enabled }}{{ $hosts = concat $hosts .ingress.hosts }}{{ end -}}
+{{- if .httpRoute.enabled }}{{ $hosts = concat $hosts .httpRoute.hostnames }}{{ end -}}
+{{- $hosts | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+mcp-servers.exposure.controllerNamespaces: the namespaces of the proxies that reach the server
+from outside (the ingress controller's, the Gateway's), as a JSON list, for the NetworkPolicy.
+Usage: {{ include "mcp-servers.exposure.controllerNamespaces" SERVER | fromJsonArray }}
+*/}}
+{{- define "mcp-servers.exposure.controllerNamespaces" -}}
+{{- $namespaces := list -}}
+{{- range $exposure := list .ingress .httpRoute -}}
+{{- if and $exposure.enabled $exposure.controllerNamespace -}}
+{{- $namespaces = append $namespaces $exposure.controllerNamespace -}}
+{{- end -}}
+{{- end -}}
+{{- $namespaces | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+mcp-servers.url.external: the server's MCP endpoint outside the cluster, from its first
+exposed host that is not a wildcard: `https://<host>/mcp` through an Ingress with a TLS Secret
+(`http://` without), `<httpRoute.scheme>://<hostname>/mcp` through an HTTPRoute; empty when the
+server is not exposed that way.
+Usage: {{ include "mcp-servers.url.external" SERVER }}
+*/}}
+{{- define "mcp-servers.url.external" -}}
+{{- $url := "" -}}
+{{- if .ingress.enabled -}}
+{{- range $host := .ingress.hosts -}}
+{{- if and (not $url) (not (hasPrefix "*" $host)) -}}
+{{- $url = printf "%s://%s/mcp" (ternary "https" "http" (ne $.ingress.tlsSecretName "")) $host -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not $url) .httpRoute.enabled -}}
+{{- range $host := .httpRoute.hostnames -}}
+{{- if and (not $url) (not (hasPrefix "*" $host)) -}}
+{{- $url = printf "%s://%s/mcp" $.httpRoute.scheme $host -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $url -}}
+{{- end -}}
+
+{{/*
+mcp-servers.notes.clientConfigs: client configurations for a map of server name -> MCP URL,
+in the shapes of scripts/client_configs.py (which `make up` and `make demo` print with): Claude
+Code's .mcp.json, VS Code's .vscode/mcp.json, Cursor's and `claude mcp add` lines.
+Usage: {{ include "mcp-servers.notes.clientConfigs" (dict "todo" "http://...") }}
+*/}}
+{{- define "mcp-servers.notes.clientConfigs" -}}
+{{- $claude := dict -}}
+{{- $vscode := dict -}}
+{{- $cursor := dict -}}
+{{- range $name, $url := . -}}
+{{- $_ := set $claude $name (dict "type" "http" "url" $url) -}}
+{{- $_ = set $vscode $name (dict "type" "http" "url" $url) -}}
+{{- $_ = set $cursor $name (dict "url" $url) -}}
+{{- end }}
+.mcp.json (Claude Code):
+{{ dict "mcpServers" $claude | toPrettyJson }}
+
+.vscode/mcp.json (VS Code):
+{{ dict "servers" $vscode | toPrettyJson }}
+
+~/.cursor/mcp.json (Cursor):
+{{ dict "mcpServers" $cursor | toPrettyJson }}
+
+Claude Code CLI:
+{{- range $name, $url := . }}
+claude mcp add --transport http {{ $name }} {{ $url }}
+{{- end }}
+{{- end -}}

@@ -407,6 +407,38 @@ Usage: {{- $_ := include "mcp-servers.validate.service" SERVER -}}
 {{- end -}}
 
 {{/*
+mcp-servers.validate.exposure: an enabled `ingress` has host names and an enabled `httpRoute`
+has Gateways and host names (the server refuses unknown hosts, so a route without them would
+only answer 421), each a DNS name or a `*.` wildcard, and while the NetworkPolicy is on each
+names the namespace of the proxy that must reach the server.
+Usage: {{- $_ := include "mcp-servers.validate.exposure" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.exposure" -}}
+{{- $key := .key -}}
+{{- $host := "^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$" -}}
+{{- range $kind, $hostsKey := dict "ingress" "hosts" "httpRoute" "hostnames" -}}
+{{- $exposure := index $ $kind -}}
+{{- if $exposure.enabled -}}
+{{- $hosts := index $exposure $hostsKey -}}
+{{- if not $hosts -}}
+{{- fail (printf "%s.%s.%s: at least one host name is required when %s.%s.enabled; the server answers only the hosts it knows" $key $kind $hostsKey $key $kind) -}}
+{{- end -}}
+{{- range $name := $hosts -}}
+{{- if not (regexMatch $host (toString $name)) -}}
+{{- fail (printf "%s.%s.%s: %q is not a host name (lower-case DNS labels, optionally `*.` first; no scheme, port or path)" $key $kind $hostsKey (toString $name)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $.networkPolicy.enabled (not $exposure.controllerNamespace) -}}
+{{- fail (printf "%s.%s.controllerNamespace: required while %s.networkPolicy.enabled, so that the NetworkPolicy admits the proxy's pods; name the namespace they run in" $key $kind $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and .httpRoute.enabled (not .httpRoute.parentRefs) -}}
+{{- fail (printf "%s.httpRoute.parentRefs: at least one Gateway is required when %s.httpRoute.enabled, e.g. [{name: public, namespace: gateways}]" $key $key) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 mcp-servers.validate.code: the file names of inline `code` are ConfigMap keys (no
 directories), and `codeEntrypoint` is one of them.
 Usage: {{- $_ := include "mcp-servers.validate.code" SERVER -}}
@@ -623,5 +655,11 @@ Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "se
 {{- fail (printf "servers.%s.service.nodePort: %s is already used by servers.%s" $s.name $port .) -}}
 {{- end -}}
 {{- $_ = set .seen.nodePorts $port $s.name -}}
+{{- end -}}
+{{- range $host := include "mcp-servers.exposure.hosts" $s | fromJsonArray -}}
+{{- with get $.seen.hosts $host -}}
+{{- fail (printf "%s: host %s is already exposed by servers.%s; each host serves one server" $s.key $host .) -}}
+{{- end -}}
+{{- $_ := set $.seen.hosts $host $s.name -}}
 {{- end -}}
 {{- end -}}

@@ -30,7 +30,6 @@ import pydantic_core
 import structlog
 from fastmcp.server.dependencies import extract_version_spec
 from fastmcp.server.http import StreamableHTTPASGIApp
-from fastmcp.tools.base import Tool
 from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner, serve_one
 from mcp.server.streamable_http import check_accept_headers
@@ -76,7 +75,7 @@ from mcp_runtime.fast_path.private_api import (
     to_jsonrpc_response,
     write_reply,
 )
-from mcp_runtime.fast_path.tool_calls import METHOD, FastToolCalls
+from mcp_runtime.fast_path.tool_calls import METHOD, FastToolCalls, ResolvedTool
 from mcp_runtime.request_ids import has_invalid_id, invalid_id_response
 
 _log = structlog.get_logger("mcp_runtime.fast_path")
@@ -304,7 +303,7 @@ class FastPath:
 
     async def _prepared_call(
         self, params: Mapping[str, Any] | None, version: str
-    ) -> tuple[CallToolRequestParams, Tool] | None:
+    ) -> tuple[CallToolRequestParams, ResolvedTool] | None:
         """The checks the SDK runs before FastMCP's handler, plus what FastMCP would have to
         resolve itself; None sends the call the slow way, where it gets the exact answer."""
         if not isinstance(params, Mapping) or params.get("requestState") is not None:
@@ -317,12 +316,12 @@ class FastPath:
         meta = params.get("_meta")
         if isinstance(meta, Mapping) and extract_version_spec(dict(meta)) is not None:
             return None
-        tool = self._calls.tool_for(typed.name)
-        if tool is None:
+        resolved = self._calls.tool_for(typed.name)
+        if resolved is None:
             if self._calls.stale:
                 await self._calls.resolve_tools()
             return None
-        return typed, tool
+        return typed, resolved
 
 
 def _plain_json(manager: StreamableHTTPSessionManager | None) -> bool:

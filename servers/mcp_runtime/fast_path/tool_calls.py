@@ -1,4 +1,4 @@
-"""A `tools/call` run straight against the FastMCP server's registered tools.
+"""A `tools/call` run straight against the FastMCP server's registered or relayed tools.
 
 Behind the HTTP transport the MCP SDK and FastMCP take about 2 ms of CPU per trivial call,
 most of it in generic plumbing: a middleware chain that only our observer uses, a tool
@@ -12,27 +12,26 @@ plumbing:
 - FastMCP `_on_call_tool` and `call_tool`: the client-call markers, `Context`, the
   server span, the tool's own `_run` (argument validation with the tool's pydantic model,
   execution, result conversion), and the error handling and masking of FastMCP 4.2.0,
-  which `_run_tool` reproduces line for line.
+  which `call_errors.run_as_fastmcp` reproduces line for line.
+
+The tools of a server's tool relay (the bridge's: `mcp_runtime.tool_relay`) run in another
+process, so nothing here can tell those steps apart from their outcome: their calls go to
+`RelayedCalls`, which skips them, unless someone could observe FastMCP's spans.
 
 It serves only what it can serve identically and says so up front (`unsupported_reason`,
 `tool_for`): FastMCP middleware other than pass-through ones, extensions, cache hints or a
-lookup that transforms, providers or component auth could change send calls back to FastMCP.
+lookup that transforms, providers other than the relay or component auth could change send
+calls back to FastMCP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import (
-    DisabledError,
-    FastMCPError,
-    NotFoundError,
-    ToolError,
-    ValidationError,
-)
+from fastmcp.exceptions import DisabledError, FastMCPError, NotFoundError
 from fastmcp.server.context import Context
 from fastmcp.server.dependencies import bind_request_context
 from fastmcp.server.low_level import FastMCPServerMiddleware, LowLevelServer
@@ -47,7 +46,6 @@ from fastmcp.tools.base import (
     Tool,
     ToolResult,
 )
-from fastmcp.utilities.exceptions import get_http_status_code, is_timeout_error
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary
@@ -61,13 +59,14 @@ from mcp_types import (
     CallToolResult,
     TextContent,
 )
-from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry import trace
-from pydantic import ValidationError as PydanticValidationError
 
 from mcp_runtime.fast_path import private_api as private
+from mcp_runtime.fast_path.call_errors import run_as_fastmcp
+from mcp_runtime.fast_path.relayed_calls import RelayedCalls
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
+from mcp_runtime.tool_relay import ToolRelay
 
 METHOD = "tools/call"
 
@@ -76,14 +75,26 @@ METHOD = "tools/call"
 _TOOL_CALL_HOOKS = ("__call__", "_dispatch_handler", "on_message", "on_request", "on_call_tool")
 
 
+class ResolvedTool(NamedTuple):
+    """A tool as FastMCP's lookup returned it, and the server's component or the relay's
+    tool it came from."""
+
+    tool: Tool
+    source: object
+    relayed: bool
+
+
 class FastToolCalls:
     """Serves `tools/call` for one FastMCP server the way FastMCP would, without its plumbing."""
 
-    def __init__(self, mcp: FastMCP, events: ToolCallEvents) -> None:
+    def __init__(self, mcp: FastMCP, events: ToolCallEvents, relay: ToolRelay | None) -> None:
         self._mcp = mcp
         self._events = events
-        # Each name's tool as the lookup returned it, and the component it came from.
-        self._tools: dict[str, tuple[Tool, object]] = {}
+        self._relay = relay
+        self._relayed_calls = None if relay is None else RelayedCalls(mcp, events, relay)
+        self._tools: dict[str, ResolvedTool] = {}
+        # The relay's tools when last resolved; the relay replaces the mapping on a change.
+        self._relayed_tools: Mapping[str, Tool] = {}
         self._fingerprint: tuple[object, ...] | None = None
         self.stale = True
 
@@ -117,6 +128,7 @@ class FastToolCalls:
         A server that has since gained something the fast path cannot mirror (middleware
         acting on calls, say) gets no tools here, so FastMCP serves all its calls.
         """
+        self._relayed_tools = relayed = {} if self._relay is None else self._relay.relayed_tools
         self._fingerprint = self._lookup_fingerprint()
         self._tools = {}
         self.stale = False
@@ -128,31 +140,39 @@ class FastToolCalls:
             if tool is None or tool.auth is not None:
                 continue
             # The lookup may return a copy marked by a visibility rule, never another tool.
+            # A name both the server and the relay have is left to FastMCP to settle.
             registered = components.get(tool.key)
-            if registered is not None and registered.name == tool.name:
-                self._tools[tool.name] = (tool, registered)
+            own = relayed.get(tool.name)
+            if registered is not None and own is None and registered.name == tool.name:
+                self._tools[tool.name] = ResolvedTool(tool, registered, relayed=False)
+            elif own is not None and registered is None and own.key == tool.key:
+                self._tools[tool.name] = ResolvedTool(tool, own, relayed=True)
 
     @property
     def tool_count(self) -> int:
         """How many tools `tool_for` can currently answer for."""
         return len(self._tools)
 
-    def tool_for(self, name: str) -> Tool | None:
+    def tool_for(self, name: str) -> ResolvedTool | None:
         """The tool FastMCP's lookup would return for `name`, or None if that is not certain.
 
         Once anything the lookup depends on has changed, `stale` is set until the next
         `resolve_tools`.
         """
-        if self._lookup_fingerprint() != self._fingerprint:
+        relay = self._relay
+        if self._lookup_fingerprint() != self._fingerprint or (
+            relay is not None and relay.relayed_tools is not self._relayed_tools
+        ):
             self.stale = True
             return None
         found = self._tools.get(name)
         if found is None:
             return None
-        tool, registered = found
-        if private.local_components(self._mcp).get(tool.key) is not registered:
+        if not found.relayed and (
+            private.local_components(self._mcp).get(found.tool.key) is not found.source
+        ):
             return None
-        return tool
+        return found
 
     def _lookup_fingerprint(self) -> tuple[object, ...] | None:
         """Everything the tool lookup and `unsupported_reason` depend on beyond the request,
@@ -162,10 +182,14 @@ class FastToolCalls:
         never have; component auth is excluded per tool.
         """
         mcp = self._mcp
-        if not private.is_local_provider_only(mcp):
+        relay = self._relay
+        if not private.provides_only(mcp, *(() if relay is None else (relay,))):
             return None
         server_transforms = private.server_transforms(mcp)
-        provider_transforms = private.provider_transforms(mcp)
+        provider_transforms = [
+            *private.provider_transforms(mcp),
+            *(() if relay is None else relay.transforms),
+        ]
         transforms = [*server_transforms, *provider_transforms]
         if not all(isinstance(transform, Visibility) for transform in transforms):
             return None
@@ -187,7 +211,7 @@ class FastToolCalls:
         lifespan_state: Any,
         params: Mapping[str, Any],
         typed: CallToolRequestParams,
-        tool: Tool,
+        resolved: ResolvedTool,
     ) -> dict[str, Any]:
         """The result dict `ServerRunner._on_request` would produce; raises as it would."""
         mcp = self._mcp
@@ -197,7 +221,12 @@ class FastToolCalls:
         runner = ServerRunner(lowlevel, connection, lifespan_state)
         version = connection.protocol_version
         traced = _spans_observable(params)
+        tool = resolved.tool
         try:
+            if resolved.relayed and not traced:
+                assert self._relayed_calls is not None
+                relayed = await self._relayed_calls.call(typed, tool, version)
+                return private.serialize_result(runner, METHOD, version, relayed)
             ctx = private.make_context(runner, dctx, METHOD, params, version)
 
             async def handle(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any]:
@@ -279,7 +308,7 @@ class FastToolCalls:
                 try:
                     with self._events.observe(name) as call:
                         result = await self._run_tool(name, arguments, tool, traced)
-                        call.returned(result)
+                        call.returned(result.is_error)
                 finally:
                     private.dispatch_phase.reset(phase)
             return await private.rebind_prefab_tool_names(mcp, result)
@@ -289,7 +318,6 @@ class FastToolCalls:
     ) -> ToolResult:
         """FastMCP's `call_tool(run_middleware=False)` once the lookup has found `tool`."""
         mcp = self._mcp
-        logger = private.server_logger
         async with Context(fastmcp=mcp):
             span: AbstractContextManager[trace.Span] = (
                 server_span(f"tools/call {name}", METHOD, mcp.name, "tool", name, tool_name=name)
@@ -299,48 +327,7 @@ class FastToolCalls:
             with span as active_span:
                 if traced:
                     active_span.set_attributes(tool.get_span_attributes())
-                try:
-                    return await private.run_tool(tool, arguments or {})
-                except ValidationError as e:
-                    cause = e.__cause__
-                    if isinstance(cause, PydanticValidationError):
-                        logger.warning(
-                            "Invalid arguments for tool %r: %s",
-                            name,
-                            private.validation_error_summary(cause),
-                        )
-                    else:
-                        logger.warning("Invalid arguments for tool %r", name)
-                    raise
-                except FastMCPError as e:
-                    logger.log(e.log_level, f"Error calling tool {name!r}", exc_info=False)
-                    raise
-                except PydanticValidationError as e:
-                    logger.warning(
-                        "Invalid arguments for tool %r: %s",
-                        name,
-                        private.validation_error_summary(e),
-                    )
-                    raise
-                except Exception as e:
-                    if (
-                        isinstance(e, MCPError)
-                        and e.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
-                    ):
-                        logger.debug(
-                            "Tool %r requires a client capability the client did not declare",
-                            name,
-                        )
-                        raise
-                    status_code = get_http_status_code(e)
-                    logger.error(f"Error calling tool {name!r}", exc_info=status_code is None)
-                    if status_code == 429:
-                        raise ToolError("Rate limited by upstream API, please retry later") from e
-                    if is_timeout_error(e):
-                        raise ToolError("Upstream request timed out, please retry") from e
-                    if private.masks_error_details(mcp):
-                        raise ToolError(f"Error calling tool {name!r}") from e
-                    raise ToolError(f"Error calling tool {name!r}: {e}") from e
+                return await run_as_fastmcp(mcp, name, private.run_tool(tool, arguments or {}))
 
 
 def _spans_observable(params: Mapping[str, Any]) -> bool:
