@@ -22,7 +22,7 @@ require = command -v $(1) >/dev/null 2>&1 || { echo "error: '$(1)' is not instal
 .PHONY: help
 help: ## List the targets
 	@echo "usage: make <target> [SERVER=name] [SERVERS=\"a b\"]"
-	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Setup
 .PHONY: tools venv docker-engine base-image postgres
@@ -66,8 +66,21 @@ lint: venv ## Lint the Python code, the shell scripts and the chart
 	@helm lint --strict $(CHART) $(foreach f,$(wildcard values/*.yaml),-f $(f))
 	@bash scripts/chart-docs.sh --check
 
+# Outside tests/cluster the tests mostly wait (server start-up, PostgreSQL, Docker), so they run on
+# TEST_WORKERS pytest-xdist workers (0: in one process), a test module per worker, as its servers
+# are module-scoped; tests/cluster, all on one cluster, runs alone afterwards, even when the
+# first part failed. PYTEST_ARGS go to both runs (-x, -k NAME, ...).
+TEST_WORKERS ?= 3
+# pytest's 5, "no tests collected": a failure of the whole suite, not of a PYTEST_ARGS selection
+# that leaves one of the two runs empty.
+NO_TESTS_STATUS = $(if $(strip $(PYTEST_ARGS)),5,none)
 test: tools cluster-tools venv postgres docker-engine ## Run the whole test suite (installs and starts what it needs, a cluster included)
-	@$(UV) run --frozen pytest $(PYTEST_ARGS)
+	@failed=0; \
+	run_pytest() { $(UV) run --frozen pytest "$$@" $(PYTEST_ARGS) || { status=$$?; \
+	  [ "$$status" = "$(NO_TESTS_STATUS)" ] || failed=$$status; }; }; \
+	run_pytest -n $(TEST_WORKERS) --dist loadscope --ignore=tests/cluster; \
+	run_pytest tests/cluster; \
+	exit $$failed
 
 bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, bridge overhead, memory embeddings)
 	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python "$$b"; done
@@ -93,16 +106,19 @@ SERVER_IMAGES = $(shell python3 scripts/server_registry.py images $(VERSION))
 # The catalog entries that run here (no internet, no account): what the cluster tests install.
 CATALOG_IMAGES = $(shell python3 scripts/catalog.py images --runnable)
 
-.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-load cluster-down demo
+.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-ingress cluster-load cluster-down demo
 ct-lint: ## Run chart-testing lint over every ci/*-values.yaml
 	@$(call require,ct,tools)
 	@ct lint --config ct.yaml --all
 
-cluster-tools: ## Build the local node's binaries (Kubernetes v1.34, etcd, CoreDNS, kube-router) into .tools/
+cluster-tools: ## Build the local node's binaries (Kubernetes v1.34, etcd, CoreDNS, kube-router, Traefik) into .tools/
 	@bash scripts/install-tools.sh cluster
 
 cluster-up: docker-engine ## Bring up a single-node cluster: kind where it can boot, else a local node (built on first use)
 	@bash scripts/cluster.sh up
+
+cluster-ingress: cluster-up ## Add Traefik (Ingress + Gateway API) to the cluster; a host reaches it at http://NODE_IP:30080
+	@bash scripts/cluster.sh ingress
 
 cluster-load: ## Build the server images and the runnable catalog's, and load them into the cluster
 	@$(MAKE) build-images CATALOG="$$(python3 scripts/catalog.py names --runnable)"

@@ -4,8 +4,11 @@
 #   cluster-images.sh load IMAGE...       images from the Docker engine, re-imported when changed
 #   cluster-images.sh postgresql          the in-cluster PostgreSQL used by ct install and tests
 #   cluster-images.sh build-postgresql    only build it in the Docker engine (for kind)
-# Nothing is pulled: pause is a static C binary, CoreDNS the Go binary from make cluster-tools,
-# PostgreSQL Debian's package on the local Debian base (or debian:bookworm-slim where pullable).
+#   cluster-images.sh traefik             the Ingress/Gateway API controller of cluster.sh ingress
+#   cluster-images.sh build-traefik       only build it in the Docker engine (for kind)
+# Nothing is pulled: pause is a static C binary, CoreDNS and Traefik Go binaries from make
+# cluster-tools, PostgreSQL Debian's package on the local Debian base (or debian:bookworm-slim
+# where pullable).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +19,7 @@ CONTAINERD_SOCK="${CONTAINERD_SOCK:-${RUN}/containerd/containerd.sock}"
 PAUSE_IMAGE="mcp-servers.local/pause:3.10"
 COREDNS_IMAGE="mcp-servers.local/coredns:1.12.1"
 POSTGRESQL_IMAGE="mcp-servers.local/postgresql:15"
+TRAEFIK_IMAGE="mcp-servers.local/traefik:v3.7.13"
 STAMPS="${RUN}/images"
 
 ctr_k8s() { ctr --address "${CONTAINERD_SOCK}" --namespace k8s.io "$@"; }
@@ -55,6 +59,22 @@ build_system() {
   import "${COREDNS_IMAGE}"
 }
 
+# The image carries the binary's digest as a label: a rebuilt binary (same version, other
+# wrapper module) makes a new image, which import then brings into containerd.
+build_traefik() {
+  bash "${ROOT}/scripts/docker-engine.sh" >&2
+  local binary="${ROOT}/.tools/bin/traefik" digest context
+  [ -x "${binary}" ] || die "missing .tools/bin/traefik; run 'bash scripts/install-tools.sh traefik'"
+  digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
+  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${TRAEFIK_IMAGE}" 2>/dev/null)" != "${digest}" ]; then
+    context="$(mktemp -d)"
+    cp "${binary}" "${context}/traefik"
+    docker build -q --label "binary-sha256=${digest}" -t "${TRAEFIK_IMAGE}" \
+      -f "${ROOT}/cluster/images/traefik/Dockerfile" "${context}" >/dev/null
+    rm -rf "${context}"
+  fi
+}
+
 build_postgresql() {
   bash "${ROOT}/scripts/docker-engine.sh" >&2
   if ! has_docker_image "${POSTGRESQL_IMAGE}"; then
@@ -73,6 +93,8 @@ case "${1:-}" in
   system) build_system ;;
   build-postgresql) build_postgresql ;;
   postgresql) build_postgresql && import "${POSTGRESQL_IMAGE}" ;;
+  build-traefik) build_traefik ;;
+  traefik) build_traefik && import "${TRAEFIK_IMAGE}" ;;
   load)
     shift
     for image in "$@"; do
@@ -80,5 +102,5 @@ case "${1:-}" in
       import "${image}"
     done
     ;;
-  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | load IMAGE..." >&2; exit 2 ;;
+  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | traefik | build-traefik | load IMAGE..." >&2; exit 2 ;;
 esac

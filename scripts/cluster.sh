@@ -5,6 +5,8 @@
 #   cluster.sh status     which cluster is up
 #   cluster.sh load IMG.. make Docker engine images available to the cluster's nodes
 #   cluster.sh env        print `export KUBECONFIG=...` for the running cluster
+#   cluster.sh ingress    add Traefik, the Ingress + Gateway API controller (idempotent; not part
+#                         of `up`); prints the base URL a host reaches it at
 # CLUSTER_PROVIDER=kind|local forces one. The kubeconfig is always .run/cluster/kubeconfig.
 set -euo pipefail
 
@@ -89,6 +91,36 @@ load() {
   esac
 }
 
+# Traefik in namespace `ingress` (cluster/manifests/traefik.yaml: IngressClass and GatewayClass
+# `traefik`, Gateway `mcp`, NodePort 30080) over the Gateway API's standard CRDs.
+ingress() {
+  local chosen node_ip digest image=mcp-servers.local/traefik:v3.7.13
+  chosen="$(provider)"
+  [ -n "${chosen}" ] || die "no cluster; run 'make cluster-up'"
+  bash "${ROOT}/scripts/install-tools.sh" traefik
+  case "${chosen}" in
+    local) bash "${ROOT}/scripts/cluster-images.sh" traefik ;;
+    kind) bash "${ROOT}/scripts/cluster-images.sh" build-traefik && load "${image}" ;;
+  esac
+  export KUBECONFIG="${KUBECONFIG_PATH}"
+  # Server-side: the HTTPRoute CRD is too large for client-side apply's annotation.
+  kubectl apply --server-side --force-conflicts --field-manager mcp-servers-cluster \
+    -f "${ROOT}/cluster/manifests/gateway-api-crds.yaml" >/dev/null
+  kubectl wait --for condition=Established --timeout 60s \
+    crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io \
+    crd/httproutes.gateway.networking.k8s.io >/dev/null
+  # A host reaches NodePorts at the node's address: the bridge's on the local node, the node
+  # container's on kind.
+  node_ip="$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
+  digest="$(sha256sum "${ROOT}/.tools/bin/traefik" | cut -d' ' -f1)"
+  sed -e "s|@TRAEFIK_IMAGE@|${image}|" -e "s|@NODE_IP@|${node_ip}|g" -e "s|@BINARY_SHA256@|${digest}|" \
+    "${ROOT}/cluster/manifests/traefik.yaml" | kubectl apply -f - >/dev/null
+  kubectl -n ingress rollout status deployment/traefik --timeout 180s >&2
+  kubectl -n ingress wait --for condition=Programmed --timeout 60s gateway/mcp >/dev/null
+  log "Traefik is up: IngressClass traefik, Gateway ingress/mcp"
+  echo "http://${node_ip}:30080"
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
@@ -111,5 +143,6 @@ case "${1:-}" in
     KUBECONFIG="${KUBECONFIG_PATH}" kubectl -n databases rollout status statefulset/postgresql --timeout 180s
     ;;
   env) echo "export KUBECONFIG=${KUBECONFIG_PATH}" ;;
-  *) echo "usage: cluster.sh up|down|status|load IMAGE...|postgresql|env" >&2; exit 2 ;;
+  ingress) ingress ;;
+  *) echo "usage: cluster.sh up|down|status|load IMAGE...|postgresql|env|ingress" >&2; exit 2 ;;
 esac

@@ -227,10 +227,10 @@ traefik_build_dir() {
   printf 'module github.com/abbot/go-http-auth\n\ngo 1.12\n' >"$out/go-http-auth/go.mod"
   cp "$mod/_patches/go-http-auth/fork_api.go" "$out/go-http-auth/"
   cp "$mod/go.mod" "$mod/go.sum" "$out/"
-  # Absolute paths throughout: a relative one would be resolved against the module root.
-  go mod edit -replace "github.com/go-acme/lego/v5=$out/lego" \
-    -replace "github.com/abbot/go-http-auth=$out/go-http-auth" \
-    -replace "github.com/traefik/traefik/dynamic/ext=$mod/ext" "$out/go.mod"
+  # Paths relative to the module root, cluster/traefik (like its ./ext): the binary records them,
+  # and the same source makes the same binary in any checkout.
+  go mod edit -replace "github.com/go-acme/lego/v5=../../${out#"$root/"}/lego" \
+    -replace "github.com/abbot/go-http-auth=../../${out#"$root/"}/go-http-auth" "$out/go.mod"
 }
 
 # Traefik, the Ingress and Gateway API controller of `scripts/cluster.sh ingress`, from
@@ -241,7 +241,7 @@ install_traefik() {
   need_go traefik
   local pkg=github.com/traefik/traefik/v3 build="$tools/traefik-build"
   traefik_build_dir "$build"
-  long "building Traefik $TRAEFIK_VERSION" "5-10 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+  long "building Traefik $TRAEFIK_VERSION" "10-20 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
     go -C "$root/cluster/traefik" build -modfile "$build/go.mod" \
     -ldflags "-s -w -X $pkg/pkg/version.Version=$TRAEFIK_VERSION -X $pkg/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
     -o "$bin/traefik" "$pkg/cmd/traefik"

@@ -26,7 +26,11 @@ _AS_RECEIVED = TypeAdapter(dict[str, Any])
 
 
 class ChildErrors:
-    """The bridge's own words for a call the child never answered."""
+    """The bridge's own words for a call the child never answered.
+
+    The SDK reports those with error codes a server may send as well (-32000 is JSON-RPC's
+    generic server error): one the child sent is passed on as the child's.
+    """
 
     def __init__(self, supervisor: Supervisor, timeout_seconds: float) -> None:
         self._supervisor = supervisor
@@ -34,21 +38,25 @@ class ChildErrors:
 
     @contextmanager
     def told(self) -> Iterator[None]:
+        started = time.monotonic()
         try:
             yield
         except MCPError as error:
-            if error.error.code == mcp_types.REQUEST_TIMEOUT:
+            code = error.error.code
+            if (
+                code == mcp_types.REQUEST_TIMEOUT
+                and time.monotonic() - started >= self._timeout_seconds
+            ):
                 raise ToolError(
                     f"the stdio server did not answer within"
                     f" MCP_BRIDGE_REQUEST_TIMEOUT_SECONDS={self._timeout_seconds:g} s",
                     log_level=logging.WARNING,
                 ) from None
-            if error.error.code == mcp_types.CONNECTION_CLOSED:
-                # The child went away between handing out its client and sending the call.
-                raise ToolError(
-                    self._supervisor.not_ready_reason or "the stdio server went away; call again",
-                    log_level=logging.WARNING,
-                ) from None
+            # The child went away between handing out its client and sending the call; the
+            # supervisor knows by the time the session is closed.
+            reason = self._supervisor.not_ready_reason
+            if code == mcp_types.CONNECTION_CLOSED and reason is not None:
+                raise ToolError(reason, log_level=logging.WARNING) from None
             raise
 
 

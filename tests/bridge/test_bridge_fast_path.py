@@ -139,6 +139,9 @@ RESULTS: dict[str, dict[str, Any]] = {
 
 ERRORS: dict[str, dict[str, Any]] = {
     "invalid params": {"code": -32602, "message": "no such city"},
+    # The codes the SDK uses for a closed connection and a timeout of its own.
+    "server error": {"code": -32000, "message": "upstream API down"},
+    "timed out upstream": {"code": -32001, "message": "the weather API timed out"},
     "with data": {"code": -32010, "message": "rate limited", "data": {"retry_after": 3}},
     "missing capability": {"code": MISSING_REQUIRED_CLIENT_CAPABILITY, "message": "sampling"},
 }
@@ -163,11 +166,16 @@ async def test_each_result_of_the_child_is_relayed_as_fastmcp_relays_it(
 async def test_a_json_rpc_error_of_the_child_ends_as_fastmcp_ends_it(
     served: Served, generation: str, case: str
 ) -> None:
-    request = tool_call(generation, "verbatim", {"error": ERRORS[case]})
+    error = ERRORS[case]
+    request = tool_call(generation, "verbatim", {"error": error})
     fast, slow = await both_ways(served, *request)
     assert fast == slow
     assert served.route == "relayed"
     assert fast.metrics['mcp_tool_calls_total{outcome="error",tool="verbatim"}'] == 1
+    if error["code"] != MISSING_REQUIRED_CLIENT_CAPABILITY:
+        assert fast.body["result"]["content"][0]["text"] == (
+            f"Error calling tool 'verbatim': {error['message']}"
+        )
 
 
 async def test_results_counted_and_logged_like_fastmcps(served: Served) -> None:

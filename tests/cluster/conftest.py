@@ -6,6 +6,7 @@ Session-scoped: brought up once (a few seconds when it already runs), left runni
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -46,3 +47,15 @@ def server_images(repo_root: Path, kube: Kube) -> list[str]:
 @pytest.fixture(scope="session")
 def in_cluster_postgresql(repo_root: Path, kube: Kube) -> None:
     run_script(repo_root, "scripts/cluster.sh", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def ingress_controller(repo_root: Path, kube: Kube) -> str:
+    """Traefik on the cluster (`scripts/cluster.sh ingress`): IngressClass and GatewayClass
+    `traefik`, Gateway `mcp` in namespace `ingress` (HTTP, routes from every namespace). Returns
+    the base URL the host reaches it at, http://10.244.0.1:30080 on the local node; the Host
+    header picks the route."""
+    output = run_script(repo_root, "scripts/cluster.sh", "ingress")
+    url = re.search(r"^http://\S+$", output, re.MULTILINE)
+    assert url, output[-2000:]
+    return url.group(0)

@@ -8,9 +8,11 @@ import shlex
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from fastmcp import Client
+from fastmcp.client.transports import StreamableHttpTransport
 from kube import Kube
 
 # The first test to use the images builds them and loads them into the node; from empty
@@ -367,6 +369,151 @@ def test_a_stateful_catalog_server_keeps_its_data_on_a_claim_across_pods(
         assert "called read_graph" in call_in_pod(kube, repo_root, "read_graph", {})
     finally:
         kube.helm("uninstall", STORAGE_RELEASE, "-n", STORAGE_NAMESPACE, "--wait", check=False)
+
+
+# --- The front door: the gateway, exposed through the cluster's ingress controller -----------
+# One release (two catalog servers and the gateway) in a namespace of its own, reached from the
+# host through Traefik (scripts/cluster.sh ingress) and from an agent pod in another namespace.
+
+FRONT_NAMESPACE = "mcp-front"
+AGENTS_NAMESPACE = "mcp-agents"
+FRONT_RELEASE = "front"
+INGRESS_HOST = "mcp.front.test"
+ROUTE_HOST = "mcp-route.front.test"
+FAST = {
+    "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
+    "terminationGracePeriodSeconds": 6,
+    "readinessProbe": {"periodSeconds": 1},
+    "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
+    "test": {"enabled": False},
+}
+FRONT_GATEWAY = {
+    "enabled": True,
+    "server": {
+        "ingress": {
+            "enabled": True,
+            "className": "traefik",
+            "hosts": [INGRESS_HOST],
+            "controllerNamespace": "ingress",
+        },
+        "httpRoute": {
+            "enabled": True,
+            "parentRefs": [{"name": "mcp", "namespace": "ingress"}],
+            "hostnames": [ROUTE_HOST],
+            "scheme": "http",
+            "controllerNamespace": "ingress",
+        },
+        # Agents elsewhere reach the fleet through the gateway only.
+        "networkPolicy": {
+            "ingressFrom": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": AGENTS_NAMESPACE}
+                    }
+                }
+            ]
+        },
+    },
+}
+SMOKE = CHART / "files" / "mcp-smoke.py"
+
+
+def agent_pod(name: str, url: str, tool: str, arguments: dict) -> dict:
+    """A pod in the agents' namespace that calls `tool` at `url` with the chart's smoke client."""
+    pod = client_pod(name, {"app": "agent"}, "python3 /load/mcp-smoke.py", configmap="smoke")
+    env = pod["spec"]["containers"][0]["env"]
+    env[:] = [
+        {"name": "MCP_URL", "value": url},
+        {"name": "MCP_TEST_TOOL", "value": tool},
+        {"name": "MCP_TEST_ARGUMENTS", "value": json.dumps(arguments)},
+        {"name": "MCP_TEST_TIMEOUT_SECONDS", "value": "8"},
+    ]
+    return pod
+
+
+def run_agent(kube: Kube, pod: dict) -> tuple[str, str]:
+    name = pod["metadata"]["name"]
+    kube.apply(pod, AGENTS_NAMESPACE)
+    phase = kube.wait_for(
+        f"pod {name} to finish",
+        lambda: (p := kube.pod_phase(AGENTS_NAMESPACE, name)) in ("Succeeded", "Failed") and p,
+        120,
+    )
+    return phase, kube.kubectl("-n", AGENTS_NAMESPACE, "logs", name)
+
+
+async def outside_call(base_url: str, host: str, tool: str, arguments: dict):
+    """tools/list and one tools/call from the host, through the ingress controller, with the
+    exposed host name in the Host header (it needs no DNS entry)."""
+    transport = StreamableHttpTransport(f"{base_url}/mcp", headers={"Host": host})
+    async with Client(transport) as client:
+        names = {tool.name for tool in await client.list_tools()}
+        return names, await client.call_tool(tool, arguments, raise_on_error=False)
+
+
+async def test_the_gateway_is_the_front_door_from_outside_and_from_other_namespaces(
+    repo_root: Path, kube: Kube, server_images: list[str], ingress_controller: str
+) -> None:
+    for namespace in (FRONT_NAMESPACE, AGENTS_NAMESPACE):
+        kube.kubectl("create", "namespace", namespace, check=False)
+    kube.run(
+        "kubectl", "-n", AGENTS_NAMESPACE, "apply", "-f", "-",
+        input=kube.kubectl("-n", AGENTS_NAMESPACE, "create", "configmap", "smoke",
+                           f"--from-file={SMOKE}", "--dry-run=client", "-o", "yaml"),
+    )  # fmt: skip
+    try:
+        kube.helm(
+            "upgrade", "--install", FRONT_RELEASE, str(CHART), "-n", FRONT_NAMESPACE,
+            "-f", str(repo_root / "values" / "time.yaml"),
+            "-f", str(repo_root / "values" / "everything.yaml"),
+            "--set-json", f"defaults={json.dumps(FAST)}",
+            "--set-json", f"gateway={json.dumps(FRONT_GATEWAY)}",
+            "--wait", "--timeout", "3m",
+        )  # fmt: skip
+        when = {"timezone": "Asia/Tokyo"}
+        # From outside the cluster network, through Traefik: the Ingress's host and the
+        # HTTPRoute's, every server's tools under one URL.
+        for host in (INGRESS_HOST, ROUTE_HOST):
+            names, result = await outside_call(
+                ingress_controller, host, "time_get_current_time", when
+            )
+            assert {"time_get_current_time", "everything_echo"} <= names, names
+            assert not result.is_error and "Asia/Tokyo" in result.content[0].text
+        # A host the controller does not know is refused there.
+        wrong = httpx.get(f"{ingress_controller}/health", headers={"Host": "evil.front.test"})
+        assert wrong.status_code == 404
+
+        # An agent in another namespace: through the gateway yes, around it no.
+        gateway_url = f"http://gateway-mcp.{FRONT_NAMESPACE}.svc.cluster.local:8020/mcp"
+        direct_url = f"http://time-mcp.{FRONT_NAMESPACE}.svc.cluster.local:8010/mcp"
+        phase, logs = run_agent(kube, agent_pod("via-gateway", gateway_url, "everything_echo",
+                                                {"message": "hi"}))  # fmt: skip
+        assert phase == "Succeeded" and "called everything_echo" in logs, logs
+        phase, logs = run_agent(kube, agent_pod("around-gateway", direct_url, "get_current_time",
+                                                when))  # fmt: skip
+        assert phase == "Failed", logs
+        assert "Connection refused" in logs or "timed out" in logs, logs
+
+        # One server scaled to 0: only its tools fail, clearly; the gateway stays ready.
+        in_front = ("-n", FRONT_NAMESPACE)
+        kube.kubectl(*in_front, "scale", "deployment/time-mcp", "--replicas=0")
+        kube.kubectl(*in_front, "wait", "--for=delete", "pod", "-l",
+                     "app.kubernetes.io/name=time", "--timeout=60s")  # fmt: skip
+        _, down = await outside_call(
+            ingress_controller, INGRESS_HOST, "time_get_current_time", when
+        )
+        assert down.is_error and "time" in down.content[0].text, down
+        _, echo = await outside_call(
+            ingress_controller, INGRESS_HOST, "everything_echo", {"message": "still here"}
+        )
+        assert echo.content[0].text == "Echo: still here"
+        ready = httpx.get(f"{ingress_controller}/ready", headers={"Host": INGRESS_HOST})
+        assert ready.status_code == 200, ready.text
+        assert "time" in ready.text, ready.text
+    finally:
+        kube.helm("uninstall", FRONT_RELEASE, "-n", FRONT_NAMESPACE, "--wait", check=False)
+        for namespace in (FRONT_NAMESPACE, AGENTS_NAMESPACE):
+            kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 def test_cluster_down_removes_everything_it_created(repo_root: Path, kube: Kube) -> None:

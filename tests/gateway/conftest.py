@@ -1,7 +1,9 @@
-"""Fixtures: two real upstreams (mcp-todo on SQLite, the runtime's sample server) and gateways."""
+"""Fixtures: real upstreams (mcp-todo on SQLite, the runtime's sample server, a witness of
+who calls it) and gateways."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -9,6 +11,8 @@ import pytest
 from gateway_env import StartGateway, upstreams_env
 from harness import runtime, servers
 from harness.processes import ServerProcess
+
+WITNESS_SERVER = Path(__file__).with_name("witness_server.py")
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +26,15 @@ def todo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = runtime.launch(tmp_path_factory.mktemp("sample"), {}, None)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def witness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = runtime.launch(
+        tmp_path_factory.mktemp("witness"), {}, [sys.executable, str(WITNESS_SERVER)]
+    )
     yield server
     server.stop()
 

@@ -23,8 +23,8 @@ keeps what reaches the upstream, the client, the metrics and the logs:
   client's version of the protocol can tell.
 
 Calls whose spans someone could observe go to `FastToolCalls`' full mirror instead.
-tests/runtime/test_runtime_relayed_calls.py compares the answers, metrics and logs with
-FastMCP's.
+tests/bridge/test_bridge_fast_path.py compares the answers, metrics and logs with FastMCP's
+proxy's.
 """
 
 from __future__ import annotations

@@ -1,0 +1,139 @@
+"""What the gateway costs per call: a trivial tool called through `mcp-gateway` against the
+same server called directly, side by side in one run.
+
+The upstream is the runtime's echo server (bench/peers/runtime_echo.py, one worker); the
+gateway serves it as upstream `echo`, so its tool is `echo_echo`. Both generations of the
+protocol, 1, 10 and 100 concurrent sessions, in alternating slices (bench/servers.py's load
+generator, one keep-alive connection per session). Neither logs per call (LOG_LEVEL=warning).
+
+- added p50: the gateway's p50 minus the direct p50 (goal: under 1.5 ms);
+- calls/s per CPU core: calls per second of server CPU, direct (the upstream's) against through
+  the gateway (gateway plus upstream); the gateway keeps this share (goal: at least 70 %).
+
+    uv run python bench/gateway.py [--seconds 3] [--rounds 3]
+
+Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from servers import (
+    CONCURRENCY,
+    ECHO,
+    PEERS,
+    PROTOCOLS,
+    Cell,
+    LoadAverage,
+    Peer,
+    Server,
+    compile_bytecode,
+    progress,
+    side_by_side,
+    started,
+)
+
+QUIET = {"LOG_LEVEL": "warning"}
+UPSTREAM = "echo"
+
+
+@dataclass
+class Through:
+    """The gateway as the load generator sees it: its port, and the CPU of the gateway and its
+    upstream together (a call through the gateway costs both)."""
+
+    gateway: Server
+    upstream: Server
+
+    @property
+    def port(self) -> int:
+        return self.gateway.port
+
+    def cpu_seconds(self) -> float:
+        return self.gateway.cpu_seconds() + self.upstream.cpu_seconds()
+
+
+def per_core(cell: Cell) -> float:
+    """Calls per second of server CPU."""
+    return 1000 / cell.server_cpu_ms_per_call if cell.server_cpu_ms_per_call else float("nan")
+
+
+def bench(seconds: float, rounds: int) -> None:
+    compile_bytecode()
+    table: dict[tuple[str, int], dict[str, Cell]] = {}
+    with ExitStack() as stack, LoadAverage() as load:
+        print(f"start: {load.now()}", flush=True)
+        upstream = stack.enter_context(
+            started(Peer("direct", [sys.executable, str(PEERS / "runtime_echo.py")], QUIET))
+        )
+        servers = {UPSTREAM: {"url": f"http://127.0.0.1:{upstream.port}/mcp"}}
+        gateway = stack.enter_context(
+            started(
+                Peer(
+                    "gateway",
+                    [str(PEERS.parent.parent / ".venv" / "bin" / "mcp-gateway")],
+                    {**QUIET, "MCP_GATEWAY_SERVERS": json.dumps(servers)},
+                )
+            )
+        )
+        loads = {
+            "direct": (upstream, ECHO),
+            "gateway": (Through(gateway, upstream), (f"{UPSTREAM}_{ECHO[0]}", ECHO[1])),
+        }
+        for protocol in PROTOCOLS:
+            for sessions in CONCURRENCY:
+                table[(protocol, sessions)] = side_by_side(
+                    loads,  # type: ignore[arg-type]
+                    protocol,
+                    sessions,
+                    seconds,
+                    rounds,
+                )
+        print(f"end: {load.now()}")
+        print(load.summary())
+    print_table(table)
+
+
+def print_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
+    print()
+    print("Trivial tool (`echo`) directly and through the gateway. /s = calls per second;")
+    print("cpu = server CPU ms per call (through: gateway + upstream); +p50 = what the gateway")
+    print("adds to the median; per core = calls per second of server CPU, gateway/direct.")
+    header = (
+        f"{'protocol':<11}{'sessions':>8} |{'direct /s':>10}{'p50':>7}{'p95':>7}{'cpu':>6} |"
+        f"{'gateway /s':>11}{'p50':>7}{'p95':>7}{'cpu':>6} |{'+p50 ms':>8}{'per core':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for (protocol, sessions), cells in table.items():
+        direct, through = cells["direct"], cells["gateway"]
+        errors = sum(cell.errors for cell in cells.values())
+        first = next((cell.first_error for cell in cells.values() if cell.first_error), "")
+        print(
+            f"{protocol:<11}{sessions:>8} |{direct.calls_per_second:>10.0f}{direct.p50_ms:>7.1f}"
+            f"{direct.p95_ms:>7.1f}{direct.server_cpu_ms_per_call:>6.2f} |"
+            f"{through.calls_per_second:>11.0f}{through.p50_ms:>7.1f}{through.p95_ms:>7.1f}"
+            f"{through.server_cpu_ms_per_call:>6.2f} |{through.p50_ms - direct.p50_ms:>+8.2f}"
+            f"{per_core(through) / per_core(direct):>8.0%}"
+            + (f"  ({errors} errors, first: {first[:80]})" if errors else "")
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="load time per server per cell")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="slices per cell, alternating between the two"
+    )
+    args = parser.parse_args()
+    progress("gateway bench: direct and through mcp-gateway, alternating slices")
+    bench(args.seconds, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

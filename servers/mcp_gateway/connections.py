@@ -1,0 +1,84 @@
+"""Keep-alive HTTP connections to one upstream, shared by every client FastMCP's proxy builds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+import httpx2
+
+# The MCP SDK's defaults for its HTTP clients (create_mcp_http_client): a call may take minutes.
+_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
+
+# No cap on connections, as before with one per call: a busy upstream is the upstream's
+# queue, not the gateway's. Idle ones are kept for up to 100 concurrent calls, for 4 s:
+# less than the 5 s after which uvicorn (every server of this repository) closes an idle
+# keep-alive, so that the gateway drops one before a call could be sent on it as it closes.
+_LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=100, keepalive_expiry=4.0)
+
+
+class UpstreamConnections:
+    """One connection pool per upstream, lent to a new `httpx2.AsyncClient` per call.
+
+    FastMCP's proxy connects a fresh client for every request and closes its HTTP client
+    afterwards; by default each brings a new TCP connection and a new TLS context (which
+    loads the CA bundle: tens of milliseconds of CPU). The clients `client` builds are
+    cheap and carry only their own call's headers (the caller's Authorization among them),
+    while the sockets underneath stay open across calls: HTTP/1.1 requests on one
+    connection share nothing but the socket, so callers' identities cannot mix.
+
+    The connections go straight to the upstream: unlike a default httpx client, the pool
+    takes no proxy from HTTP_PROXY/HTTPS_PROXY/ALL_PROXY.
+    """
+
+    def __init__(self) -> None:
+        self._pool = httpx2.AsyncHTTPTransport(limits=_LIMITS)
+        self._lent = _Lent(self._pool)
+
+    def client(
+        self,
+        headers: dict[str, str] | None = None,
+        timeout: httpx2.Timeout | None = None,
+        auth: httpx2.Auth | None = None,
+        **_: object,
+    ) -> httpx2.AsyncClient:
+        """An HTTP client over the pool: an `McpHttpClientFactory`, called as FastMCP's
+        transport calls it (its `follow_redirects` is moot: the SDK decides redirects)."""
+        return httpx2.AsyncClient(
+            transport=self._lent, headers=headers, timeout=timeout or _TIMEOUT, auth=auth
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+@asynccontextmanager
+async def closed_after(pools: Iterable[UpstreamConnections]) -> AsyncIterator[None]:
+    """Run the block, then close the pools' connections (reopened as needed if used again)."""
+    try:
+        yield
+    finally:
+        for pool in pools:
+            await pool.aclose()
+
+
+class _Lent(httpx2.AsyncBaseTransport):
+    """The pool as a client's transport: closing the client leaves the pool open."""
+
+    def __init__(self, pool: httpx2.AsyncHTTPTransport) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._pool.handle_async_request(request)
+        if response.headers.get("content-length") != "0":
+            return response
+        # The SDK never reads the empty body of a 202 (the answer to a notification), and a
+        # connection closed before its response is read cannot be reused: it would cost a
+        # new connection for every session-based call, which sends one.
+        await response.aread()
+        return httpx2.Response(
+            response.status_code, headers=response.headers, extensions=response.extensions
+        )
+
+    async def aclose(self) -> None:
+        """The pool outlives the client; `UpstreamConnections.aclose` closes it."""

@@ -1,0 +1,32 @@
+"""An upstream for the gateway tests that says who called it, and over which connection."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastmcp import FastMCP
+from fastmcp.server.dependencies import get_http_request
+from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec, run
+
+mcp = FastMCP("witness", version=PACKAGE_VERSION)
+
+
+@mcp.tool
+async def whoami(seconds: float = 0.0) -> dict[str, str]:
+    """The Authorization header and the client address (one per TCP connection) of the
+    HTTP request that brought this call, after waiting `seconds`."""
+    await asyncio.sleep(seconds)
+    request = get_http_request()
+    assert request.client is not None
+    return {
+        "authorization": request.headers.get("authorization", ""),
+        "connection": f"{request.client.host}:{request.client.port}",
+    }
+
+
+def create(_: RuntimeSettings) -> ServerSpec:
+    return ServerSpec(mcp=mcp)
+
+
+if __name__ == "__main__":
+    run(create, RuntimeSettings)
