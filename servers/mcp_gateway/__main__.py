@@ -15,8 +15,15 @@ from mcp_runtime.serve import EXIT_BAD_SETTINGS, serve  # noqa: E402
 from mcp_runtime.settings import SettingsLoadError, load_settings  # noqa: E402
 from mcp_runtime.tool_selection import select_tools  # noqa: E402
 
-from mcp_gateway.server import create  # noqa: E402
+from mcp_gateway.connections import closed_after  # noqa: E402
+from mcp_gateway.server import Gateway, create  # noqa: E402
 from mcp_gateway.settings import GatewaySettings  # noqa: E402
+
+
+async def _select_tools(gateway: Gateway, settings: GatewaySettings) -> None:
+    # This event loop ends with the listing; connections opened in it are no use to the server's.
+    async with closed_after(gateway.connections.values()):
+        await select_tools(gateway.spec.mcp, settings)
 
 
 def main() -> NoReturn:
@@ -25,7 +32,7 @@ def main() -> NoReturn:
         settings = load_settings(GatewaySettings)
         configure_logging(settings.log_level)
         gateway = create(settings)
-        asyncio.run(select_tools(gateway.spec.mcp, settings))
+        asyncio.run(_select_tools(gateway, settings))
     except SettingsLoadError as exc:
         print(exc, file=sys.stderr)
         sys.exit(EXIT_BAD_SETTINGS)

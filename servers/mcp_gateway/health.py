@@ -9,6 +9,7 @@ import httpx2
 import structlog
 from prometheus_client import CollectorRegistry, Gauge
 
+from mcp_gateway.connections import UpstreamConnections
 from mcp_gateway.settings import Upstream
 
 # Inside the runtime's 2 s budget for one readiness check.
@@ -24,8 +25,11 @@ class AllUpstreamsDown(Exception):
 class UpstreamHealth:
     """Up/down per upstream, from /ready's probes and from the outcome of every call."""
 
-    def __init__(self, upstreams: Mapping[str, Upstream]) -> None:
+    def __init__(
+        self, upstreams: Mapping[str, Upstream], connections: Mapping[str, UpstreamConnections]
+    ) -> None:
         self._upstreams = upstreams
+        self._connections = connections
         self.registry = CollectorRegistry(auto_describe=True)
         self._up = Gauge(
             "mcp_gateway_upstream_up",
@@ -59,10 +63,9 @@ class UpstreamHealth:
         Any HTTP answer counts, 401 included: the gateway has no credentials of its own to
         ask with, and a server refusing an anonymous probe is still up.
         """
-        async with httpx2.AsyncClient(timeout=PROBE_TIMEOUT_SECONDS) as http:
-            results = await asyncio.gather(
-                *(self._probe(http, name, up.url) for name, up in self._upstreams.items())
-            )
+        results = await asyncio.gather(
+            *(self._probe(name, up.url) for name, up in self._upstreams.items())
+        )
         for name, reason in zip(self._upstreams, results, strict=True):
             self.record(name, reason is None, reason)
         if self._down and len(self._down) == len(self._upstreams):
@@ -72,10 +75,12 @@ class UpstreamHealth:
     def _describe_down(self) -> str:
         return ", ".join(f"{name} ({reason})" for name, reason in sorted(self._down.items()))
 
-    @staticmethod
-    async def _probe(http: httpx2.AsyncClient, name: str, url: object) -> str | None:
+    async def _probe(self, name: str, url: object) -> str | None:
+        # Over the calls' pool: an idle connection if there is one, and no TLS context of its own.
+        http = self._connections[name].client(timeout=httpx2.Timeout(PROBE_TIMEOUT_SECONDS))
         try:
-            response = await http.get(str(url), headers={"Accept": "application/json"})
+            async with http:
+                response = await http.get(str(url), headers={"Accept": "application/json"})
         except httpx2.HTTPError as error:
             return f"{type(error).__name__}: {error}".rstrip(": ")
         if response.status_code >= 500:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from fastmcp import FastMCP
+from fastmcp.client.transports import StreamableHttpTransport
 from fastmcp.server import create_proxy
 from mcp_runtime.app import PACKAGE_VERSION, ServerSpec
 from mcp_runtime.metrics import ToolMetrics
 from starlette.applications import Starlette
 
+from mcp_gateway.connections import UpstreamConnections, closed_after
 from mcp_gateway.health import UpstreamHealth
 from mcp_gateway.settings import GatewaySettings
 from mcp_gateway.upstream import UpstreamProvider
@@ -22,6 +26,7 @@ SEPARATOR = "_"
 class Gateway:
     spec: ServerSpec
     health: UpstreamHealth
+    connections: Mapping[str, UpstreamConnections]
     _metrics: ToolMetrics | None = field(default=None, init=False)
     _tools: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
 
@@ -44,18 +49,25 @@ class Gateway:
 
 def create(settings: GatewaySettings) -> Gateway:
     mcp = FastMCP("gateway", version=PACKAGE_VERSION)
-    health = UpstreamHealth(settings.mcp_gateway_servers)
+    connections = {name: UpstreamConnections() for name in settings.mcp_gateway_servers}
+    health = UpstreamHealth(settings.mcp_gateway_servers, connections)
     spec = ServerSpec(
         mcp=mcp,
         readiness_checks=[health.upstreams_answer],
+        # The runtime leaves the lifespan after the drain, once the last call is answered.
+        lifespan=partial(closed_after, connections.values()),
         collectors=[health.registry],
     )
-    gateway = Gateway(spec=spec, health=health)
+    gateway = Gateway(spec=spec, health=health, connections=connections)
     for name, upstream in settings.mcp_gateway_servers.items():
-        # create_proxy's client factory is FastMCP's default proxy client: a fresh session
-        # per request in the front request's protocol generation, the caller's headers
-        # (Authorization included) forwarded, and no credentials of the gateway's own.
-        factory = create_proxy(str(upstream.url), name=name).client_factory
+        # FastMCP's proxy client for a transport: a fresh client per request, in the front
+        # request's protocol generation, forwarding the caller's headers (Authorization
+        # included) and no credentials of the gateway's own; its HTTP clients borrow the
+        # upstream's pooled connections instead of opening their own.
+        transport = StreamableHttpTransport(
+            str(upstream.url), httpx_client_factory=connections[name].client
+        )
+        factory = create_proxy(transport, name=name).client_factory
         provider = UpstreamProvider(name, upstream, factory, gateway.tools_seen, health.record)
         # The namespace is the upstream's name: `todo` + `create_task` = `todo_create_task`.
         # Names are unique keys of MCP_GATEWAY_SERVERS and hold no "_", so no two
