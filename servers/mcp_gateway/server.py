@@ -9,12 +9,13 @@ from functools import partial
 from fastmcp import FastMCP
 from fastmcp.client.transports import StreamableHttpTransport
 from fastmcp.server import create_proxy
-from mcp_runtime.app import PACKAGE_VERSION, ServerSpec
+from mcp_runtime.app import PACKAGE_VERSION, ServerSpec, lifecycle_of
 from mcp_runtime.metrics import ToolMetrics
 from starlette.applications import Starlette
 
 from mcp_gateway.connections import UpstreamConnections, closed_after
 from mcp_gateway.health import UpstreamHealth
+from mcp_gateway.readiness import DiscoverTools
 from mcp_gateway.settings import GatewaySettings
 from mcp_gateway.upstream import UpstreamProvider
 
@@ -31,17 +32,28 @@ class Gateway:
     _tools: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
 
     def attach(self, app: Starlette) -> None:
-        """Let the app's tool metrics follow the upstreams' tools as they are listed."""
+        """Let the app's tool metrics follow the upstreams' tools as they are listed, and
+        /ready list them while none is known (DiscoverTools)."""
         self._metrics = app.state.metrics
+        self._register()
+        app.add_middleware(
+            DiscoverTools,
+            lifecycle=lifecycle_of(app),
+            metrics=self._metrics,
+            discover=self.spec.mcp.list_tools,
+        )
 
     def tools_seen(self, upstream: str, tools: frozenset[str]) -> None:
         if self._tools.get(upstream) == tools:
             return
         self._tools[upstream] = tools
+        self._register()
+
+    def _register(self) -> None:
+        # An upstream down at start, or listing only for a caller's token, adds its tools
+        # when it first lists them; until then they count as `unknown`, and /ready waits for
+        # at least one.
         if self._metrics is not None:
-            # An upstream down at start, or listing only for a caller's token, adds its
-            # tools when it first lists them; until then they count as `unknown`, and
-            # /ready waits for at least one.
             self._metrics.register_tools(
                 f"{name}{SEPARATOR}{tool}" for name, names in self._tools.items() for tool in names
             )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import fastmcp
 import httpx
 import pytest
 from fastmcp.exceptions import ToolError
 from gateway_env import UPSTREAM_TOKEN, StartGateway, upstreams_env
-from harness import runtime, servers
-from harness.processes import ServerProcess
+from harness import processes, runtime, servers
+from harness.processes import ServerProcess, free_port
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -63,6 +64,24 @@ async def test_ready_fails_when_no_upstream_answers(start_gateway: StartGateway,
     gateway = start_gateway({"gone": {"url": "http://127.0.0.1:9/mcp"}}, ready=False)
     gateway.wait_ready(expected=503)
     assert gateway.ready_status() == 503
+
+
+async def test_an_upstream_that_starts_after_the_gateway_makes_it_ready_without_a_client(
+    start_gateway: StartGateway, tmp_path
+) -> None:
+    # Pods of one release start together: the gateway may come up before every upstream.
+    port = free_port()
+    gateway = start_gateway({"late": {"url": f"http://127.0.0.1:{port}/mcp"}}, ready=False)
+    gateway.wait_ready(expected=503)
+    late = processes.launch(
+        [sys.executable, str(runtime.SAMPLE_SERVER)], {}, tmp_path / "late.log", port=port
+    )
+    try:
+        # Only the kubelet's probes ask: no client ever lists the tools.
+        gateway.wait_ready(expected=200)
+        assert gateway.metric('mcp_tool_calls_total{outcome="ok",tool="late_echo"}') == 0
+    finally:
+        late.stop()
 
 
 async def test_include_and_exclude_pick_an_upstreams_tools(
