@@ -74,7 +74,7 @@ TEST_WORKERS ?= 3
 # pytest's 5, "no tests collected": a failure of the whole suite, not of a PYTEST_ARGS selection
 # that leaves one of the two runs empty.
 NO_TESTS_STATUS = $(if $(strip $(PYTEST_ARGS)),5,none)
-test: tools cluster-tools venv postgres docker-engine ## Run the whole test suite (installs and starts what it needs, a cluster included)
+test: tools cluster-tools venv postgres docker-engine build-images ## Run the whole test suite (installs and starts what it needs, a cluster included)
 	@failed=0; \
 	run_pytest() { $(UV) run --frozen pytest "$$@" $(PYTEST_ARGS) || { status=$$?; \
 	  [ "$$status" = "$(NO_TESTS_STATUS)" ] || failed=$$status; }; }; \

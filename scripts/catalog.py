@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,11 @@ from typing import Literal
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 LOCKS = ROOT / "images" / "catalog"
+# Build contexts by content, shared by every checkout on the machine: a clean clone (CI) reuses
+# the downloads of the last one instead of fetching hundreds of MB again.
+CONTEXT_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mcp-servers" / "catalog"
+)
 IMAGE_PREFIX = "mcp-servers"
 Registry = Literal["npm", "pypi"]
 # Wheels for the image's Python: Linux x86_64 CPython 3.11, up to bookworm's glibc (2.36).
@@ -232,9 +238,15 @@ def context(entry: Entry, directory: Path) -> None:
     inputs = [*locks, *(sorted((LOCKS / "node").glob("*")) if entry.registry == "npm" else [])]
     stamp = directory / ".fingerprint"
     want = _fingerprint(inputs)
+    cached = CONTEXT_CACHE / entry.name / want
     if stamp.exists() and stamp.read_text() == want:
+        if not cached.is_dir():
+            _remember(entry, want, directory)
         return
     shutil.rmtree(directory, ignore_errors=True)
+    if cached.is_dir():
+        shutil.copytree(cached, directory, copy_function=_link_or_copy)
+        return
     directory.mkdir(parents=True)
     for path in locks:
         shutil.copy2(path, directory / path.name)
@@ -253,6 +265,27 @@ def context(entry: Entry, directory: Path) -> None:
                 "--loglevel=error", "--cache", str(directory / "npm-cache"), cwd=Path(scratch),
             )  # fmt: skip
     stamp.write_text(want)
+    _remember(entry, want, directory)
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def _remember(entry: Entry, fingerprint: str, directory: Path) -> None:
+    """Keep the context in the machine's cache, as the entry's only one."""
+    scratch = CONTEXT_CACHE / entry.name / f".{fingerprint}.{os.getpid()}"
+    try:
+        shutil.rmtree(CONTEXT_CACHE / entry.name, ignore_errors=True)
+        shutil.copytree(directory, scratch, copy_function=_link_or_copy)
+        scratch.rename(CONTEXT_CACHE / entry.name / fingerprint)
+    except OSError as error:
+        # A cache that cannot be written costs the next checkout a download, nothing more.
+        print(f"catalog: not cached ({error})", file=sys.stderr)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def build_args(entry: Entry) -> list[str]:
