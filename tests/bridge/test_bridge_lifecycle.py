@@ -17,6 +17,7 @@ from harness.bridge import (
     fake_server,
     process_exists,
     process_group_exists,
+    start_bridge,
 )
 from harness.processes import free_port, server_env
 
@@ -305,13 +306,16 @@ async def test_the_config_tools_list_selects_the_child_tools(
         running.metric('mcp_tool_calls_total{outcome="ok",tool="crash"}')
 
 
-def test_an_unknown_tool_in_the_config_ends_the_bridge_with_exit_code_2(
-    bridge: StartBridge, tmp_path: Path
-) -> None:
+def test_an_unknown_tool_in_the_config_ends_the_bridge_with_exit_code_2(tmp_path: Path) -> None:
     config = tmp_path / "server-config.json"
     config.write_text(json.dumps({"tools": ["echo", "no_such_tool"]}))
-    running = bridge(fake_server(), {"MCP_SERVER_CONFIG": str(config)}, ready=False)
-    assert running.wait_exit() == 2
+    # Not through the `bridge` fixture, which waits for /health: the bridge may be gone
+    # before a first probe.
+    running = start_bridge(tmp_path, fake_server(), {"MCP_SERVER_CONFIG": str(config)})
+    try:
+        assert running.wait_exit() == 2
+    finally:
+        running.stop()
     error = running.wait_for_event("bridge_settings_error")
     assert error["error"].startswith(
         "MCP_SERVER_CONFIG: tools: unknown tool no_such_tool; valid tools: crash, echo,"
