@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
 import httpx
-
-from harness.locks import REPO, locked
 
 LOOPBACK = "127.0.0.1"
 # Importing FastMCP takes a few seconds on a busy 2-core machine.
@@ -28,14 +28,15 @@ class ServerNotAnswering(AssertionError):
     """The server exited, or did not answer as expected in time; the message holds its output."""
 
 
-# Ports lately handed out by any process of this checkout, one `PORT TIME` line each.
-PORT_LEASES = REPO / ".run" / "port-leases"
+# Ports lately handed out, one `PORT TIME` line each. Machine-wide, as ports are: test runs of
+# other checkouts (a CI clone, a worktree) and benchmarks pick theirs from the same kernel.
+PORT_LEASES = Path(tempfile.gettempdir()) / "mcp-servers-port-leases"
 # Longer than any server or PostgreSQL here takes from being handed its port to listening.
 PORT_LEASE_SECONDS = 180.0
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on and no process of this checkout was handed lately.
+    """A loopback port nothing listens on and that was not handed out lately.
 
     bind(0) alone does not do when tests run in parallel: the port is free only until the
     server it is meant for listens, and in between another worker's bind(0) may pick it too
@@ -47,26 +48,32 @@ def free_port() -> int:
             port = int(sock.getsockname()[1])
         if lease(port):
             return port
-    raise RuntimeError(f"no free loopback port outside {PORT_LEASES}")
+    raise RuntimeError(f"no free loopback port outside the leases in {PORT_LEASES}")
 
 
 def lease(*ports: int) -> bool:
     """Hand out `ports` together, when each is free and not leased; False otherwise."""
-    with locked("port-leases"):
+    descriptor = os.open(PORT_LEASES, os.O_RDWR | os.O_CREAT, 0o666)
+    if os.fstat(descriptor).st_uid == os.getuid():
+        os.fchmod(descriptor, 0o666)  # past the umask: other users' test runs lease here too
+    with open(descriptor, "r+", encoding="ascii") as leases_file:
+        # Released when the file closes, also when the holder dies.
+        fcntl.flock(leases_file, fcntl.LOCK_EX)
         now = time.time()
         leases: dict[int, float] = {}
-        if PORT_LEASES.exists():
-            for line in PORT_LEASES.read_text().splitlines():
-                try:
-                    port, since = int(line.split()[0]), float(line.split()[1])
-                except (IndexError, ValueError):
-                    continue  # a line a killed writer left half-written
-                if now - since < PORT_LEASE_SECONDS:
-                    leases[port] = since
+        for line in leases_file.read().splitlines():
+            try:
+                port, since = int(line.split()[0]), float(line.split()[1])
+            except (IndexError, ValueError):
+                continue  # a line a killed writer left half-written
+            if now - since < PORT_LEASE_SECONDS:
+                leases[port] = since
         if any(port in leases or not _bindable(port) for port in ports):
             return False
         leases.update(dict.fromkeys(ports, now))
-        PORT_LEASES.write_text("".join(f"{port} {since}\n" for port, since in leases.items()))
+        leases_file.seek(0)
+        leases_file.truncate()
+        leases_file.write("".join(f"{port} {since}\n" for port, since in leases.items()))
         return True
 
 
