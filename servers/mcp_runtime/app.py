@@ -21,15 +21,15 @@ from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
 from mcp_runtime.mcp_route import mcp_route
 from mcp_runtime.metrics import ToolMetrics
 from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
+from mcp_runtime.rate_limits import RateLimited
 from mcp_runtime.request_ids import RequestIdGuard
 from mcp_runtime.request_limits import RequestLimits, align_sdk_body_limit
 from mcp_runtime.sessions import SessionLimitAnswer, count_sessions, limit_sessions
-from mcp_runtime.settings import RuntimeSettings
+from mcp_runtime.settings import MCP_PATH, RuntimeSettings
 from mcp_runtime.tool_catalog import install_tool_catalog
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
+from mcp_runtime.tool_grants import ToolAuthorization, ToolGrants
 from mcp_runtime.tool_relay import ToolRelay
-
-MCP_PATH = "/mcp"
 
 
 def _distribution_version() -> str:
@@ -74,7 +74,16 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
         metrics.add_collector(collector)
     events = ToolCallEvents(metrics)
     spec.mcp.add_middleware(ToolCallObserver(events))
-    verifier = verifier_from_settings(settings)
+    authorization = _tool_authorization(settings, metrics)
+    if authorization is not None:
+        # After the observer, so that a refused call is counted and logged as a failed call.
+        spec.mcp.add_middleware(authorization)
+    verifier = verifier_from_settings(
+        settings,
+        grant_names=authorization.grants.names
+        if authorization is not None and authorization.grants.claim == "scope"
+        else (),
+    )
     protected_routes = list(spec.protected_routes)
     if verifier is not None:
         spec.mcp.auth = verifier
@@ -101,8 +110,11 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     if not settings.mcp_stateless:
         endpoint = SessionLimitAnswer(endpoint, settings.mcp_max_sessions)
     # Hot requests skip the SDK's per-request transports, on verified versions only.
-    fast_path = fast_path_for(settings, endpoint, route.endpoint, spec.mcp, events, spec.tool_relay)
-    route.serve_with(fast_path or endpoint)
+    fast_path = fast_path_for(
+        settings, endpoint, route.endpoint, spec.mcp, events, spec.tool_relay, authorization
+    )
+    # Behind authentication (serve_with), so that callers are known by their tokens.
+    route.serve_with(RateLimited.wrapping(fast_path or endpoint, settings, metrics))
     count_sessions(metrics.registry, route.endpoint)
 
     @asynccontextmanager
@@ -114,7 +126,10 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             # FastMCP has just created the SDK's session manager, with the SDK's defaults.
             align_sdk_body_limit(route.endpoint, settings.mcp_max_request_bytes)
             limit_sessions(route.endpoint, settings.mcp_max_sessions)
-            metrics.register_tools(await install_tool_catalog(spec.mcp))
+            tool_names = await install_tool_catalog(spec.mcp)
+            metrics.register_tools(tool_names)
+            if authorization is not None:
+                authorization.register_tools(tool_names)
             if fast_path is not None:
                 await fast_path.start()
             lifecycle.started = True
@@ -145,6 +160,16 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     app.state.metrics = metrics
     app.state.fast_path = fast_path
     return app
+
+
+def _tool_authorization(
+    settings: RuntimeSettings, metrics: ToolMetrics
+) -> ToolAuthorization | None:
+    if settings.mcp_tool_grants is None:
+        return None
+    return ToolAuthorization(
+        ToolGrants(settings.mcp_tool_grants, settings.mcp_tool_grants_claim), metrics
+    )
 
 
 class McpPathFirst:

@@ -9,6 +9,7 @@ get 401 with RFC 6750's `error_description` saying which claim is wrong.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -62,23 +63,34 @@ class SharedTokenVerifier(TokenVerifier):
         return AccessToken(token=token, client_id="shared-token", scopes=[])
 
 
-def verifier_from_settings(settings: RuntimeSettings) -> AuthProvider | None:
-    """The verifier the settings ask for, or None when /mcp is open."""
+def verifier_from_settings(
+    settings: RuntimeSettings, grant_names: Sequence[str] = ()
+) -> AuthProvider | None:
+    """The verifier the settings ask for, or None when /mcp is open. `grant_names` are
+    scopes the tool grants know, advertised in the protected-resource metadata."""
     if settings.mcp_auth_token is not None:
         return SharedTokenVerifier(settings.mcp_auth_token.get_secret_value())
     if settings.jwt_enabled:
         # Imported here: FastMCP's JWT verifier loads a JOSE library and an HTTP client,
         # which a server without JWT auth has no use for.
-        from mcp_runtime.jwt_auth import CurrentJWTVerifier
+        from mcp_runtime.jwt_auth import CurrentJWTVerifier, ResourceServer
 
-        return CurrentJWTVerifier(
+        verifier = CurrentJWTVerifier(
             leeway_seconds=settings.mcp_jwt_leeway_seconds,
             allow_no_exp=settings.mcp_jwt_allow_no_exp,
             public_key=settings.mcp_jwt_public_key,
             jwks_uri=settings.mcp_jwt_jwks_uri,
             issuer=settings.mcp_jwt_issuer,
-            audience=settings.mcp_jwt_audience,
+            audience=settings.jwt_audience,
             algorithm=JWT_ALGORITHM,
+            jwks_refresh_interval=settings.mcp_jwt_jwks_refresh_seconds,
+        )
+        return ResourceServer(
+            verifier,
+            resource_url=settings.mcp_resource_url,
+            issuer=settings.mcp_jwt_issuer,
+            required_scopes=settings.mcp_jwt_required_scopes,
+            scopes_supported=[*settings.mcp_jwt_required_scopes, *grant_names],
         )
     return None
 

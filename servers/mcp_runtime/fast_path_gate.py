@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from mcp_runtime.settings import RuntimeSettings
     from mcp_runtime.tool_events import ToolCallEvents
+    from mcp_runtime.tool_grants import ToolAuthorization
     from mcp_runtime.tool_relay import ToolRelay
 
 # The import package `fastmcp` (fastmcp-slim) and the SDK's two distributions.
@@ -61,6 +62,7 @@ def fast_path_for(
     mcp: FastMCP,
     events: ToolCallEvents,
     relay: ToolRelay | None,
+    authorization: ToolAuthorization | None = None,
 ) -> FastPathApp | None:
     """The fast path in front of `endpoint`, or None when /mcp is to be plain FastMCP."""
     if not settings.mcp_fast_path:
@@ -79,4 +81,4 @@ def fast_path_for(
     from mcp_runtime.fast_path.endpoint import FastPath
     from mcp_runtime.fast_path.tool_calls import FastToolCalls
 
-    return FastPath(endpoint, sessions, FastToolCalls(mcp, events, relay))
+    return FastPath(endpoint, sessions, FastToolCalls(mcp, events, relay, authorization))

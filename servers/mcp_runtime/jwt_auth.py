@@ -7,13 +7,21 @@ client (for JWKS): only a server with MCP_JWT_* settings imports it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from fastmcp.server.auth import AccessToken
+from fastmcp.server.auth import AccessToken, RemoteAuthProvider
 from fastmcp.server.auth.providers.jwt import JWTVerifier
+from pydantic import AnyHttpUrl
+from starlette.routing import Route
 
 from mcp_runtime.auth import BAD_NBF, NO_EXPIRY, NOT_YET_VALID, clear_refusal, refuse_for
+from mcp_runtime.settings import MCP_PATH
+
+# RFC 9728 section 3.1 puts the metadata at this prefix plus the resource's path; clients
+# written against the 2025-03-26 specification look at the bare prefix only.
+METADATA_PREFIX = "/.well-known/oauth-protected-resource"
 
 _log = structlog.get_logger("mcp_runtime.auth")
 
@@ -51,3 +59,41 @@ class CurrentJWTVerifier(JWTVerifier):
         if claims.get("exp") is None and not self._allow_no_exp:
             return NO_EXPIRY
         return None
+
+
+class ResourceServer(RemoteAuthProvider):
+    """An OAuth 2.1 resource server as MCP's authorization specification describes it.
+
+    Tokens are checked by `verifier` (issuer, audience, signature, times). Scopes every
+    request needs are checked after that by FastMCP's RequireAuth, which answers a token
+    without them with 403 `insufficient_scope` naming them, so a client can step up rather
+    than start over as it would on a 401. Once the server knows its own URL
+    (`resource_url`), it publishes RFC 9728 metadata naming `issuer` as its authorization
+    server, and every 401 points at it (`resource_metadata=`).
+    """
+
+    def __init__(
+        self,
+        verifier: JWTVerifier,
+        *,
+        resource_url: str | None,
+        issuer: str | None,
+        required_scopes: Sequence[str],
+        scopes_supported: Sequence[str],
+    ) -> None:
+        super().__init__(
+            token_verifier=verifier,
+            authorization_servers=[AnyHttpUrl(issuer)] if issuer else [],
+            base_url=resource_url.removesuffix(MCP_PATH) if resource_url else None,  # type: ignore[arg-type]
+            scopes_supported=list(dict.fromkeys(scopes_supported)),
+            # A 401 tells a client which scopes to ask the authorization server for.
+            challenge_scopes=list(required_scopes),
+        )
+        self.required_scopes = list(required_scopes)
+
+    def get_routes(self, mcp_path: str | None = None) -> list[Route]:
+        routes = super().get_routes(mcp_path)
+        for route in list(routes):
+            if isinstance(route, Route) and route.path.startswith(f"{METADATA_PREFIX}/"):
+                routes.append(Route(METADATA_PREFIX, route.endpoint, methods=route.methods))
+        return routes

@@ -9,7 +9,7 @@ files of all workers, whichever worker answers the scrape.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
@@ -72,6 +72,7 @@ class ToolMetrics:
             registry=own,
             multiprocess_mode="livesum",
         )
+        self._own_registry = own
         build_info = Gauge(
             "mcp_build_info",
             "Server name and version; always 1.",
@@ -92,6 +93,10 @@ class ToolMetrics:
             self._duration_series[name] = self.duration.labels(tool=name)
             for outcome in OUTCOMES:
                 self._call_series[name, outcome] = self.calls.labels(tool=name, outcome=outcome)
+
+    def counter(self, name: str, documentation: str, labels: Sequence[str]) -> Counter:
+        """A counter served on /metrics next to the tool metrics (summed over workers)."""
+        return Counter(name, documentation, labels, registry=self._own_registry)
 
     def add_collector(self, collector: Collector) -> None:
         """Serve a server's own collector (or registry) on /metrics as well."""

@@ -21,7 +21,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SettingsT = TypeVar("SettingsT", bound="RuntimeSettings")
 
+# Where every server serves MCP; app.py mounts it, MCP_RESOURCE_URL must point at it.
+MCP_PATH = "/mcp"
+
 CommaList = Annotated[tuple[str, ...], NoDecode]
+# OAuth scopes are space-separated where they travel (RFC 6749); commas are taken as well.
+SpaceList = Annotated[tuple[str, ...], NoDecode]
 
 # The algorithm auth.py asks FastMCP's JWTVerifier for; MCP_JWT_PUBLIC_KEY is checked against it.
 JWT_ALGORITHM = "RS256"
@@ -103,6 +108,22 @@ class RuntimeSettings(BaseSettings):
     mcp_jwt_leeway_seconds: float = Field(default=60.0, ge=0, le=600)
     # A token without `exp` is valid forever once leaked; accept one only when told to.
     mcp_jwt_allow_no_exp: bool = False
+    # Scopes every request's token must carry (space- or comma-separated); 403 otherwise.
+    mcp_jwt_required_scopes: SpaceList = ()
+    # The least time between two JWKS fetches for a key id not seen yet: a key the issuer
+    # rotated in is picked up on its first token, while a flood of made-up key ids costs
+    # at most one fetch per interval.
+    mcp_jwt_jwks_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # This server's /mcp as its clients reach it: published as `resource` in the RFC 9728
+    # metadata, and the audience a token must be for unless MCP_JWT_AUDIENCE says otherwise.
+    mcp_resource_url: str | None = None
+    # Grant (a scope, or a value of MCP_TOOL_GRANTS_CLAIM) -> the tools it opens; see
+    # tool_grants.py. Unset: every authenticated caller may list and call every tool.
+    mcp_tool_grants: Annotated[dict[str, tuple[str, ...]] | None, NoDecode] = None
+    mcp_tool_grants_claim: str = Field(default="scope", min_length=1)
+    # "<count>/<second|minute|hour|day>" (the `limits` library's notation), per replica.
+    mcp_rate_limit_per_caller: str | None = None
+    mcp_rate_limit_per_server: str | None = None
     database_url: PostgresUrl | None = None
     mcp_data_dir: Path = Path("/tmp/mcp-data")
 
@@ -116,6 +137,73 @@ class RuntimeSettings(BaseSettings):
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("mcp_jwt_required_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(value.replace(",", " ").split())
+        return value
+
+    @field_validator("mcp_resource_url")
+    @classmethod
+    def _resource_is_mcp_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, _, rest = value.partition("://")
+        host, _, path = rest.partition("/")
+        # The metadata's location is derived from it (RFC 9728 section 3.1), and the runtime
+        # serves /mcp only, so a URL elsewhere would publish metadata nobody finds.
+        if scheme not in ("http", "https") or not host or "/" + path != MCP_PATH:
+            raise ValueError(
+                f"must be the http(s) URL of this server's {MCP_PATH} endpoint as clients"
+                f" reach it, e.g. https://todo.example.com{MCP_PATH}"
+            )
+        return value
+
+    @field_validator("mcp_tool_grants", mode="before")
+    @classmethod
+    def _grants_from_json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        try:
+            grants = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
+        if not isinstance(grants, dict):
+            raise ValueError(
+                'must be a JSON object of grant -> tool names, e.g. {"todo:read": ["@read-only"]}'
+            )
+        return grants
+
+    @field_validator("mcp_tool_grants")
+    @classmethod
+    def _grants_name_tools(
+        cls, value: dict[str, tuple[str, ...]] | None
+    ) -> dict[str, tuple[str, ...]] | None:
+        if value is None:
+            return None
+        for grant, tools in value.items():
+            if not grant.strip():
+                raise ValueError("a grant name is empty")
+            if not tools or not all(isinstance(t, str) and t.strip() for t in tools):
+                raise ValueError(f"grant {grant!r} must list at least one tool name")
+        return value
+
+    @field_validator("mcp_rate_limit_per_caller", "mcp_rate_limit_per_server")
+    @classmethod
+    def _rate_limit_parses(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must be <count>/<second|minute|hour|day>, e.g. 60/minute") from None
         return value
 
     @field_validator("mcp_allowed_origins")
@@ -155,6 +243,9 @@ class RuntimeSettings(BaseSettings):
         "mcp_jwt_public_key",
         "mcp_jwt_issuer",
         "mcp_jwt_audience",
+        "mcp_resource_url",
+        "mcp_rate_limit_per_caller",
+        "mcp_rate_limit_per_server",
         "database_url",
         mode="before",
     )
@@ -222,7 +313,29 @@ class RuntimeSettings(BaseSettings):
                 "MCP_JWT_ISSUER/MCP_JWT_AUDIENCE are set but neither MCP_JWT_JWKS_URI nor"
                 " MCP_JWT_PUBLIC_KEY is; set one so tokens can be verified"
             )
+        # Each of these only means something for a verified JWT; alone it would suggest a
+        # protection that is not there.
+        for name, value in (
+            ("MCP_RESOURCE_URL", self.mcp_resource_url),
+            ("MCP_TOOL_GRANTS", self.mcp_tool_grants),
+            ("MCP_JWT_REQUIRED_SCOPES", self.mcp_jwt_required_scopes),
+        ):
+            if value and not self.jwt_enabled:
+                raise ValueError(
+                    f"{name} is set but neither MCP_JWT_JWKS_URI nor MCP_JWT_PUBLIC_KEY is;"
+                    " it applies to OAuth access tokens (JWTs) only"
+                )
+        if self.mcp_resource_url and not self.mcp_jwt_issuer:
+            raise ValueError(
+                "MCP_RESOURCE_URL is set without MCP_JWT_ISSUER; the protected-resource"
+                " metadata must name the authorization server, which is the issuer"
+            )
         return self
+
+    @property
+    def jwt_audience(self) -> str | None:
+        """The audience a token must be for: MCP_JWT_AUDIENCE, else this server's URL."""
+        return self.mcp_jwt_audience or self.mcp_resource_url
 
     @property
     def jwt_enabled(self) -> bool:

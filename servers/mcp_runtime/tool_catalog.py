@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from fastmcp import FastMCP
 
 from mcp_runtime.internals import lowlevel_server
+
+# Set while the server lists its own tools, which no caller's grants may narrow.
+listing_for_the_server: ContextVar[bool] = ContextVar("listing_for_the_server", default=False)
 
 
 async def install_tool_catalog(mcp: FastMCP) -> frozenset[str]:
@@ -21,7 +25,11 @@ async def install_tool_catalog(mcp: FastMCP) -> frozenset[str]:
     only with a client's `tools/list`. The table made here from the start-up listing covers
     those until then. A tool the lookup cannot find is not header-checked, as in the SDK.
     """
-    tools = await mcp.list_tools()
+    own = listing_for_the_server.set(True)
+    try:
+        tools = await mcp.list_tools()
+    finally:
+        listing_for_the_server.reset(own)
     schemas: Mapping[str, Mapping[str, Any]] = {
         tool.name: tool.to_mcp_tool().input_schema for tool in tools
     }

@@ -43,6 +43,7 @@ from pydantic import TypeAdapter
 from mcp_runtime.fast_path import private_api as private
 from mcp_runtime.fast_path.call_errors import run_as_fastmcp
 from mcp_runtime.tool_events import ToolCallEvents
+from mcp_runtime.tool_grants import ToolAuthorization
 from mcp_runtime.tool_relay import ToolRelay
 
 # How the SDK's ClientSession parses a `tools/call` result (mcp.client.session).
@@ -52,10 +53,17 @@ _AS_THE_SDK_PARSES = TypeAdapter(CallToolResult | InputRequiredResult)
 class RelayedCalls:
     """Serves `tools/call` of the relay's tools the way FastMCP's proxy would."""
 
-    def __init__(self, mcp: FastMCP, events: ToolCallEvents, relay: ToolRelay) -> None:
+    def __init__(
+        self,
+        mcp: FastMCP,
+        events: ToolCallEvents,
+        relay: ToolRelay,
+        authorization: ToolAuthorization | None = None,
+    ) -> None:
         self._mcp = mcp
         self._events = events
         self._relay = relay
+        self._authorization = authorization
 
     async def call(
         self, params: CallToolRequestParams, tool: Tool, version: str
@@ -70,6 +78,8 @@ class RelayedCalls:
         )
         try:
             with self._events.observe(name) as call:
+                if self._authorization is not None:
+                    await self._authorization.check_call(tool)
                 run = self._relayed(name, arguments, params.meta)
                 parsed = await run_as_fastmcp(mcp, name, run)
                 call.returned(is_tool_error(parsed))

@@ -66,6 +66,7 @@ from mcp_runtime.fast_path import private_api as private
 from mcp_runtime.fast_path.call_errors import run_as_fastmcp
 from mcp_runtime.fast_path.relayed_calls import RelayedCalls
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
+from mcp_runtime.tool_grants import ToolAuthorization
 from mcp_runtime.tool_relay import ToolRelay
 
 METHOD = "tools/call"
@@ -87,11 +88,20 @@ class ResolvedTool(NamedTuple):
 class FastToolCalls:
     """Serves `tools/call` for one FastMCP server the way FastMCP would, without its plumbing."""
 
-    def __init__(self, mcp: FastMCP, events: ToolCallEvents, relay: ToolRelay | None) -> None:
+    def __init__(
+        self,
+        mcp: FastMCP,
+        events: ToolCallEvents,
+        relay: ToolRelay | None,
+        authorization: ToolAuthorization | None = None,
+    ) -> None:
         self._mcp = mcp
         self._events = events
         self._relay = relay
-        self._relayed_calls = None if relay is None else RelayedCalls(mcp, events, relay)
+        self._authorization = authorization
+        self._relayed_calls = (
+            None if relay is None else RelayedCalls(mcp, events, relay, authorization)
+        )
         self._tools: dict[str, ResolvedTool] = {}
         # The relay's tools when last resolved; the relay replaces the mapping on a change.
         self._relayed_tools: Mapping[str, Tool] = {}
@@ -116,7 +126,8 @@ class FastToolCalls:
         if private.extensions(self._mcp):
             return "server extensions"
         for middleware in self._mcp.middleware:
-            if isinstance(middleware, ToolCallObserver):
+            # The runtime's own: `call` does what they do.
+            if isinstance(middleware, ToolCallObserver) or middleware is self._authorization:
                 continue
             if any(_overrides(middleware, hook) for hook in _TOOL_CALL_HOOKS):
                 return f"middleware {type(middleware).__name__}"
@@ -307,6 +318,8 @@ class FastToolCalls:
                 phase = private.dispatch_phase.set("all")
                 try:
                     with self._events.observe(name) as call:
+                        if self._authorization is not None:
+                            await self._authorization.check_call(tool)
                         result = await self._run_tool(name, arguments, tool, traced)
                         call.returned(result.is_error)
                 finally:

@@ -1,0 +1,271 @@
+"""Per-tool grants, required scopes, rate limits and RFC 9728 metadata on the runtime,
+with tokens signed by a local key (tests/auth runs the same against a real OIDC provider)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import fastmcp
+import httpx
+import pytest
+from fastmcp.server.auth.providers.jwt import RSAKeyPair
+from harness.jsonrpc import INITIALIZE, MCP_HEADERS, modern_request
+from harness.processes import ServerProcess
+from harness.runtime import StartServer
+
+ISSUER = "https://issuer.test"
+GRANTS = {"sample:read": ["echo", "protocol_version"], "sample:slow": ["slow_echo"], "all": ["*"]}
+
+
+def post_modern(
+    server: ServerProcess, method: str, params: dict[str, object], token: str
+) -> httpx.Response:
+    headers, message = modern_request(method, params, token)
+    return httpx.post(server.mcp_url, json=message, headers=headers)
+
+
+def token_for(key_pair: RSAKeyPair, audience: str, *scopes: str, subject: str = "alice") -> str:
+    return key_pair.create_token(
+        subject=subject, issuer=ISSUER, audience=audience, scopes=list(scopes)
+    )
+
+
+@pytest.fixture(scope="module")
+def key_pair() -> RSAKeyPair:
+    return RSAKeyPair.generate()
+
+
+def granted_env(key_pair: RSAKeyPair, fast_path: bool) -> dict[str, str]:
+    return {
+        "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
+        "MCP_JWT_ISSUER": ISSUER,
+        "MCP_JWT_AUDIENCE": "sample",
+        "MCP_JWT_REQUIRED_SCOPES": "mcp:access",
+        "MCP_TOOL_GRANTS": json.dumps(GRANTS),
+        "MCP_FAST_PATH": str(fast_path).lower(),
+    }
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["fast-path", "fastmcp"])
+def granted_server(
+    request: pytest.FixtureRequest, start_module_server: StartServer, key_pair: RSAKeyPair
+) -> ServerProcess:
+    return start_module_server(env=granted_env(key_pair, request.param))
+
+
+async def tool_names(server: ServerProcess, token: str) -> set[str]:
+    async with fastmcp.Client(server.mcp_url, auth=token) as client:
+        return {tool.name for tool in await client.list_tools()}
+
+
+async def test_tools_list_shows_exactly_what_the_grants_open(
+    granted_server: ServerProcess, key_pair: RSAKeyPair
+) -> None:
+    read = token_for(key_pair, "sample", "mcp:access", "sample:read")
+    assert await tool_names(granted_server, read) == {"echo", "protocol_version"}
+    both = token_for(key_pair, "sample", "mcp:access", "sample:read", "sample:slow")
+    assert await tool_names(granted_server, both) == {"echo", "protocol_version", "slow_echo"}
+    everything = await tool_names(
+        granted_server, token_for(key_pair, "sample", "mcp:access", "all")
+    )
+    assert {"echo", "slow_echo", "gated_echo"} <= everything
+    assert await tool_names(granted_server, token_for(key_pair, "sample", "mcp:access")) == set()
+
+
+@pytest.mark.parametrize("protocol", ["legacy", "modern"])
+async def test_a_call_outside_the_grants_is_refused_naming_the_grant(
+    granted_server: ServerProcess, key_pair: RSAKeyPair, protocol: str
+) -> None:
+    token = token_for(key_pair, "sample", "mcp:access", "sample:read", subject="bob")
+    before = granted_server.metric(
+        'mcp_tool_authorizations_total{action="call",decision="denied",tool="slow_echo"}'
+    )
+    if protocol == "modern":
+        response = post_modern(
+            granted_server,
+            "tools/call",
+            {"name": "slow_echo", "arguments": {"text": "x", "seconds": 0}},
+            token,
+        )
+        assert response.status_code == 200
+        result = response.json()["result"]
+        assert result["isError"] is True
+        text = result["content"][0]["text"]
+        allowed = post_modern(
+            granted_server, "tools/call", {"name": "echo", "arguments": {"text": "ok"}}, token
+        )
+        assert allowed.json()["result"]["structuredContent"] == {"result": "ok"}
+    else:
+        async with fastmcp.Client(granted_server.mcp_url, auth=token, mode="legacy") as client:
+            denied = await client.call_tool(
+                "slow_echo", {"text": "x", "seconds": 0}, raise_on_error=False
+            )
+            assert denied.is_error
+            text = denied.content[0].text  # type: ignore[union-attr]
+            assert (await client.call_tool("echo", {"text": "ok"})).data == "ok"
+    assert text == (
+        "Authorization failed for tool 'slow_echo': it needs one of the grants"
+        " sample:slow, all in the token's 'scope' claim"
+    )
+    after = granted_server.metric(
+        'mcp_tool_authorizations_total{action="call",decision="denied",tool="slow_echo"}'
+    )
+    assert after == before + 1
+    decisions = [
+        json.loads(line)
+        for line in granted_server.log_text().splitlines()
+        if '"tool_authorization"' in line
+    ]
+    assert any(
+        d["tool"] == "slow_echo" and d["allowed"] is False and d["subject"] == "bob"
+        for d in decisions
+    )
+    assert any(d["tool"] == "echo" and d["allowed"] is True for d in decisions)
+
+
+def test_a_token_without_the_required_scope_is_403_insufficient_scope(
+    granted_server: ServerProcess, key_pair: RSAKeyPair
+) -> None:
+    token = token_for(key_pair, "sample", "sample:read")
+    response = httpx.post(
+        granted_server.mcp_url,
+        json=INITIALIZE,
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "insufficient_scope",
+        "error_description": "Required scope: mcp:access",
+    }
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+
+
+def test_grants_claim_can_be_groups(start_server: StartServer, key_pair: RSAKeyPair) -> None:
+    server = start_server(
+        env={
+            **granted_env(key_pair, True),
+            "MCP_JWT_REQUIRED_SCOPES": "",
+            "MCP_TOOL_GRANTS": json.dumps({"readers": ["echo"]}),
+            "MCP_TOOL_GRANTS_CLAIM": "groups",
+        }
+    )
+    token = key_pair.create_token(
+        issuer=ISSUER, audience="sample", additional_claims={"groups": ["readers", "x"]}
+    )
+    response = post_modern(server, "tools/list", {}, token)
+    assert [tool["name"] for tool in response.json()["result"]["tools"]] == ["echo"]
+    # A scope of the same name opens nothing when the claim is `groups`.
+    scoped = token_for(key_pair, "sample", "readers")
+    assert post_modern(server, "tools/list", {}, scoped).json()["result"]["tools"] == []
+
+
+@pytest.fixture(scope="module")
+def limited_server(start_module_server: StartServer, key_pair: RSAKeyPair) -> ServerProcess:
+    return start_module_server(
+        env={
+            "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
+            "MCP_JWT_ISSUER": ISSUER,
+            "MCP_JWT_AUDIENCE": "sample",
+            "MCP_RATE_LIMIT_PER_CALLER": "3/second",
+            "MCP_RATE_LIMIT_PER_SERVER": "5/second",
+        }
+    )
+
+
+def echo(server: ServerProcess, token: str) -> httpx.Response:
+    return post_modern(server, "tools/call", {"name": "echo", "arguments": {"text": "hi"}}, token)
+
+
+def wait_for_next_second() -> None:
+    # Windows are whole seconds: start each burst at the top of one.
+    time.sleep(1 - time.time() % 1 + 0.05)
+
+
+def test_a_caller_over_its_limit_gets_429_with_retry_after_then_recovers(
+    limited_server: ServerProcess, key_pair: RSAKeyPair
+) -> None:
+    alice = token_for(key_pair, "sample", subject="alice")
+    time.sleep(2.1)  # the sliding window forgets earlier tests' requests
+    wait_for_next_second()
+    statuses = [echo(limited_server, alice).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = echo(limited_server, alice)
+    assert refused.status_code == 429
+    retry_after = int(refused.headers["retry-after"])
+    assert 1 <= retry_after <= 2
+    assert refused.json()["error"] == "rate_limited"
+    assert "caller rate limit of 3 per 1 second" in refused.json()["error_description"]
+    # Another caller has its own allowance.
+    assert echo(limited_server, token_for(key_pair, "sample", subject="carol")).status_code == 200
+    time.sleep(retry_after + 1)
+    assert echo(limited_server, alice).status_code == 200
+    assert limited_server.metric('mcp_rate_limited_requests_total{limit="caller"}') >= 2
+    # Probes are never limited.
+    for _ in range(10):
+        assert httpx.get(f"{limited_server.base_url}/health").status_code == 200
+
+
+def test_the_server_limit_holds_across_callers(
+    limited_server: ServerProcess, key_pair: RSAKeyPair
+) -> None:
+    time.sleep(2.1)
+    wait_for_next_second()
+    statuses = [
+        echo(limited_server, token_for(key_pair, "sample", subject=f"user{i}")).status_code
+        for i in range(7)
+    ]
+    assert statuses[:5] == [200] * 5
+    assert 429 in statuses[5:]
+    assert limited_server.metric('mcp_rate_limited_requests_total{limit="server"}') >= 1
+
+
+def test_metadata_is_published_where_rfc_9728_and_older_clients_look(
+    start_server: StartServer, key_pair: RSAKeyPair
+) -> None:
+    port_server = start_server(
+        env={
+            "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
+            "MCP_JWT_ISSUER": ISSUER,
+            "MCP_RESOURCE_URL": "https://sample.example.com/mcp",
+            "MCP_JWT_REQUIRED_SCOPES": "mcp:access",
+            "MCP_TOOL_GRANTS": json.dumps(GRANTS),
+        }
+    )
+    for path in (
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource",
+    ):
+        document = httpx.get(f"{port_server.base_url}{path}").json()
+        assert document == {
+            "resource": "https://sample.example.com/mcp",
+            "authorization_servers": [f"{ISSUER}/"],
+            "scopes_supported": ["mcp:access", "sample:read", "sample:slow", "all"],
+            "bearer_methods_supported": ["header"],
+        }, path
+    challenge = httpx.post(port_server.mcp_url, json=INITIALIZE, headers=MCP_HEADERS)
+    assert challenge.status_code == 401
+    assert challenge.headers["www-authenticate"] == (
+        'Bearer scope="mcp:access", resource_metadata='
+        '"https://sample.example.com/.well-known/oauth-protected-resource/mcp"'
+    )
+    # The audience defaults to the resource URL.
+    right = token_for(key_pair, "https://sample.example.com/mcp", "mcp:access")
+    wrong = token_for(key_pair, "https://other.example.com/mcp", "mcp:access")
+    headers = {**MCP_HEADERS}
+    assert (
+        httpx.post(
+            port_server.mcp_url,
+            json=INITIALIZE,
+            headers={**headers, "Authorization": f"Bearer {right}"},
+        ).status_code
+        == 200
+    )
+    assert (
+        httpx.post(
+            port_server.mcp_url,
+            json=INITIALIZE,
+            headers={**headers, "Authorization": f"Bearer {wrong}"},
+        ).status_code
+        == 401
+    )
