@@ -29,11 +29,16 @@ class UpstreamConnections:
 
     The connections go straight to the upstream: unlike a default httpx client, the pool
     takes no proxy from HTTP_PROXY/HTTPS_PROXY/ALL_PROXY.
+
+    Without `pass_authorization` the caller's Authorization stays at the gateway: an OAuth
+    access token is for the gateway's audience only, and MCP's authorization specification
+    forbids passing it on to another server.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, pass_authorization: bool = True) -> None:
         self._pool = httpx2.AsyncHTTPTransport(limits=_LIMITS)
         self._lent = _Lent(self._pool)
+        self._pass_authorization = pass_authorization
 
     def client(
         self,
@@ -44,6 +49,8 @@ class UpstreamConnections:
     ) -> httpx2.AsyncClient:
         """An HTTP client over the pool: an `McpHttpClientFactory`, called as FastMCP's
         transport calls it (its `follow_redirects` is moot: the SDK decides redirects)."""
+        if headers and not self._pass_authorization:
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         return httpx2.AsyncClient(
             transport=self._lent, headers=headers, timeout=timeout or _TIMEOUT, auth=auth
         )

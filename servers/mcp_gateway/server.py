@@ -61,7 +61,12 @@ class Gateway:
 
 def create(settings: GatewaySettings) -> Gateway:
     mcp = FastMCP("gateway", version=PACKAGE_VERSION)
-    connections = {name: UpstreamConnections() for name in settings.mcp_gateway_servers}
+    # A shared token is the upstreams' as well; an OAuth token is the gateway's alone.
+    pass_authorization = not settings.jwt_enabled
+    connections = {
+        name: UpstreamConnections(pass_authorization=pass_authorization)
+        for name in settings.mcp_gateway_servers
+    }
     health = UpstreamHealth(settings.mcp_gateway_servers, connections)
     spec = ServerSpec(
         mcp=mcp,
