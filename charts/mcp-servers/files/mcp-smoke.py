@@ -2,7 +2,8 @@
 
 Standard library only, so any image with python3 can run it. Reads MCP_URL, MCP_TEST_TOOL,
 MCP_TEST_ARGUMENTS (JSON object) and optionally MCP_AUTH_TOKEN; exits non-zero with a message
-naming the failing step.
+naming the failing step. With MCP_TEST_AUTH=oauth and no token (a pod cannot get one from the
+issuer) it checks instead that the server refuses a call without one.
 """
 
 import json
@@ -140,6 +141,24 @@ def smoke(url: str, tool: str, arguments: dict, token: str | None) -> str:
     return f"ok: {server} at {url}: {len(tools)} tools, called {name}"
 
 
+def refuses_anonymous(url: str) -> str:
+    """The server answers, and answers 401 to an initialize without a token."""
+    try:
+        McpHttp(url, None).call(
+            "initialize",
+            {
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "mcp-servers-helm-test", "version": "0.1.0"},
+            },
+        )
+    except SmokeError as error:
+        if isinstance(error.__cause__, urllib.error.HTTPError) and error.__cause__.code == 401:
+            return f"ok: {url} refuses a call without a token (HTTP 401, auth.mode oauth)"
+        raise
+    raise SmokeError("initialize: answered without a token, though auth.mode is oauth")
+
+
 def main() -> int:
     url = os.environ["MCP_URL"]
     arguments = json.loads(os.environ.get("MCP_TEST_ARGUMENTS") or "{}")
@@ -147,7 +166,11 @@ def main() -> int:
     while True:
         try:
             tool = os.environ.get("MCP_TEST_TOOL", "")
-            print(smoke(url, tool, arguments, os.environ.get("MCP_AUTH_TOKEN")))
+            token = os.environ.get("MCP_AUTH_TOKEN")
+            if os.environ.get("MCP_TEST_AUTH") == "oauth" and not token:
+                print(refuses_anonymous(url))
+            else:
+                print(smoke(url, tool, arguments, token))
             return 0
         except (SmokeError, OSError) as error:
             # Right after install the Service may have no endpoints yet: retry until the deadline.

@@ -9,8 +9,9 @@ mcp-servers.env.chart: the environment variables the chart sets itself, as JSON:
 transport, address and port, state model, log level, allowed hosts (the Service's DNS names,
 mcp-servers.names.serviceHosts, then `allowedHosts`, then the exposed hosts,
 mcp-servers.exposure.hosts) and origins, config file, drain timeout,
-session and request limits, and the entry file of inline `code`. A server cannot set these in
-`env` or `secrets` (mcp-servers.validate.env, mcp-servers.validate.secrets).
+session and request limits, the entry file of inline `code`, and the authorization settings
+that are no secret (mcp-servers.auth.env). A server cannot set these in `env` or `secrets`
+(mcp-servers.validate.auth, mcp-servers.validate.env, mcp-servers.validate.secrets).
 Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson }}
 */}}
 {{- define "mcp-servers.env.chart" -}}
@@ -35,6 +36,7 @@ Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson
 {{- if $s.code -}}
 {{- $_ := set $env "MCP_CODE_FILE" (printf "/opt/mcp/code/%s" $s.codeEntrypoint) -}}
 {{- end -}}
+{{- $env = merge $env (include "mcp-servers.auth.env" $s | fromJson) -}}
 {{- toJson $env -}}
 {{- end -}}
 
@@ -98,18 +100,27 @@ Usage: {{ include "mcp-servers.env.secretNames" (dict "server" $s "root" $) | fr
 {{- end -}}
 
 {{/*
-mcp-servers.env.authSecret: the Secret the helm test pod reads MCP_AUTH_TOKEN from (optional):
-`<fullname>` when `secrets` lists MCP_AUTH_TOKEN, else `existingSecret` (maybe empty).
-Usage: {{ include "mcp-servers.env.authSecret" (dict "server" $s "root" $) }}
+mcp-servers.env.authTokenRef: the `secretKeyRef` the helm test pod reads MCP_AUTH_TOKEN from, as
+JSON: in `auth.mode` token the server's own (mcp-servers.auth.tokenRef); in mode oauth none (no
+shared token opens an OAuth server); in mode none, for a token set by hand, key MCP_AUTH_TOKEN
+(optional) of `<fullname>` when `secrets` lists it, else of `existingSecret`; empty when there is
+neither.
+Usage: {{- with include "mcp-servers.env.authTokenRef" (dict "server" $s "root" $) }}{{ fromJson . }}{{ end }}
 */}}
-{{- define "mcp-servers.env.authSecret" -}}
+{{- define "mcp-servers.env.authTokenRef" -}}
+{{- if eq .server.auth.mode "token" -}}
+{{- include "mcp-servers.auth.tokenRef" .server -}}
+{{- else if ne .server.auth.mode "oauth" -}}
 {{- $listed := false -}}
 {{- range .server.secrets -}}
 {{- if eq .name "MCP_AUTH_TOKEN" -}}
 {{- $listed = true -}}
 {{- end -}}
 {{- end -}}
-{{- ternary .server.fullname .server.existingSecret $listed -}}
+{{- with ternary .server.fullname .server.existingSecret $listed -}}
+{{- dict "name" . "key" "MCP_AUTH_TOKEN" "optional" true | toJson -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

@@ -15,6 +15,8 @@ includes for the pieces:
                  chart's own and `persistence`)
   _validate.tpl  the checks a schema cannot express; each fails naming the values key
   _gateway.tpl   `gateway.enabled`: the gateway's values built from the other servers, its checks
+  _auth.tpl      `auth`: the runtime's authorization environment, the token's secretKeyRef,
+                 the issuer's JWKS port for the NetworkPolicy, what NOTES tells clients
 
 Unless its usage line says otherwise a define takes (dict "server" $s "root" $): $s is a computed
 server (an entry of `.mcpServers`, or the dict mcp-servers.server is filling) and $ the chart's
@@ -126,6 +128,7 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 
 {{- $_ = set $s "url" (include "mcp-servers.url" $ctx) -}}
 {{- $_ = set $s "externalUrl" (include "mcp-servers.url.external" $s) -}}
+{{- $_ = include "mcp-servers.validate.auth" (dict "server" $s "raw" $raw "root" $root) -}}
 {{- $_ = include "mcp-servers.validate.code" $s -}}
 {{- $chartEnv := include "mcp-servers.env.chart" $ctx | fromJson -}}
 {{- $_ = include "mcp-servers.validate.env" (dict "server" $s "chartEnv" $chartEnv) -}}

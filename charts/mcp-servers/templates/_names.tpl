@@ -162,31 +162,55 @@ Usage: {{ include "mcp-servers.url.external" SERVER }}
 {{- end -}}
 
 {{/*
-mcp-servers.notes.clientConfigs: client configurations for a map of server name -> MCP URL,
-in the shapes of scripts/client_configs.py (which `make up` and `make demo` print with): Claude
-Code's .mcp.json, VS Code's .vscode/mcp.json, Cursor's and `claude mcp add` lines.
-Usage: {{ include "mcp-servers.notes.clientConfigs" (dict "todo" "http://...") }}
+mcp-servers.notes.clientConfigs: client configurations for URLS, a map of server name -> MCP
+URL, in the shapes of scripts/client_configs.py (which `make up` and `make demo` print with):
+Claude Code's .mcp.json, VS Code's .vscode/mcp.json, Cursor's and `claude mcp add` lines. A
+server in TOKENS (name -> environment variable) gets an `Authorization: Bearer` header that
+reads the token from that variable (VS Code: a prompted input of the same name in lower case),
+as `client_configs.py --auth` does with MCP_TOKEN: a placeholder, never the token.
+Usage: {{ include "mcp-servers.notes.clientConfigs" (dict "urls" (dict "todo" "http://...") "tokens" (dict "todo" "MCP_TOKEN")) }}
 */}}
 {{- define "mcp-servers.notes.clientConfigs" -}}
+{{- $tokens := .tokens | default dict -}}
 {{- $claude := dict -}}
 {{- $vscode := dict -}}
 {{- $cursor := dict -}}
-{{- range $name, $url := . -}}
-{{- $_ := set $claude $name (dict "type" "http" "url" $url) -}}
-{{- $_ = set $vscode $name (dict "type" "http" "url" $url) -}}
-{{- $_ = set $cursor $name (dict "url" $url) -}}
+{{- $inputs := dict -}}
+{{- range $name, $url := .urls -}}
+{{- $claudeEntry := dict "type" "http" "url" $url -}}
+{{- $vscodeEntry := dict "type" "http" "url" $url -}}
+{{- $cursorEntry := dict "url" $url -}}
+{{- with get $tokens $name -}}
+{{- $input := . | lower | replace "_" "-" -}}
+{{- $_ := set $claudeEntry "headers" (dict "Authorization" (printf "Bearer ${%s}" .)) -}}
+{{- $_ = set $vscodeEntry "headers" (dict "Authorization" (printf "Bearer ${input:%s}" $input)) -}}
+{{- $_ = set $cursorEntry "headers" (dict "Authorization" (printf "Bearer ${env:%s}" .)) -}}
+{{- $_ = set $inputs $input (dict "type" "promptString" "id" $input "description" (ternary "Bearer token of the MCP servers" (printf "Bearer token of %s" $name) (eq . "MCP_TOKEN")) "password" true) -}}
+{{- end -}}
+{{- $_ := set $claude $name $claudeEntry -}}
+{{- $_ = set $vscode $name $vscodeEntry -}}
+{{- $_ = set $cursor $name $cursorEntry -}}
+{{- end -}}
+{{- $vscodeConfig := dict "servers" $vscode -}}
+{{- if $inputs -}}
+{{- $list := list -}}
+{{- range $id := keys $inputs | sortAlpha -}}
+{{- $list = append $list (get $inputs $id) -}}
+{{- end -}}
+{{- $_ := set $vscodeConfig "inputs" $list -}}
 {{- end }}
 .mcp.json (Claude Code):
 {{ dict "mcpServers" $claude | toPrettyJson }}
 
 .vscode/mcp.json (VS Code):
-{{ dict "servers" $vscode | toPrettyJson }}
+{{ $vscodeConfig | toPrettyJson }}
 
 ~/.cursor/mcp.json (Cursor):
 {{ dict "mcpServers" $cursor | toPrettyJson }}
 
 Claude Code CLI:
-{{- range $name, $url := . }}
+{{- range $name, $url := .urls }}
 claude mcp add --transport http {{ $name }} {{ $url }}
+{{- with get $tokens $name }} --header "Authorization: Bearer ${{ . }}"{{ end }}
 {{- end }}
 {{- end -}}

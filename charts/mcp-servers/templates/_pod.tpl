@@ -107,7 +107,8 @@ mcp-servers.pod.containers: the pod's containers, as YAML: the one server contai
 - the image (mcp-servers.images.server) and `command`/`args` when set;
 - the port `http`, on `port`;
 - environment variables from the Secrets (mcp-servers.env.secretNames), the ConfigMap's
-  variables one by one (`.server.configEnv`) and the `valueFrom` ones (mcp-servers.env.valueFrom);
+  variables one by one (`.server.configEnv`), in `auth.mode` token MCP_AUTH_TOKEN from its
+  Secret (mcp-servers.auth.tokenRef) and the `valueFrom` ones (mcp-servers.env.valueFrom);
 - resources (mcp-servers.container.resources), security context
   (mcp-servers.container.securityContext) and the probes (mcp-servers.probe);
 - a preStop sleep of `drain.preStopSleepSeconds` unless that is 0;
@@ -145,6 +146,12 @@ Usage: containers: {{- include "mcp-servers.pod.containers" (dict "server" $s "r
         configMapKeyRef:
           name: {{ $s.fullname }}
           key: {{ $name }}
+    {{- end }}
+    {{- with include "mcp-servers.auth.tokenRef" $s }}
+    # auth.mode token: the one shared token, only ever from its Secret.
+    - name: MCP_AUTH_TOKEN
+      valueFrom:
+        secretKeyRef: {{- fromJson . | toYaml | nindent 10 }}
     {{- end }}
     {{- with include "mcp-servers.env.valueFrom" . }}
     {{- . | nindent 4 }}

@@ -439,6 +439,94 @@ Usage: {{- $_ := include "mcp-servers.validate.exposure" SERVER -}}
 {{- end -}}
 
 {{/*
+mcp-servers.validate.auth: `auth` says enough to work and nothing that would silently do nothing:
+mode `token` names its Secret; mode `oauth` has an http(s) issuer and JWKS URI, a resource URL
+(when set) ending in the runtime's `/mcp`, and scopes without whitespace or commas (the
+runtime splits MCP_JWT_REQUIRED_SCOPES at both); `toolGrants` only in mode `oauth` (with one shared
+token every caller is the same one, and without auth there is no caller to tell apart). Grants
+a server inherits from `defaults` are fine when the server itself turns `mode` away from
+`oauth`; `defaults` granting tools while its own mode is not `oauth` is not. While `mode` is not
+`none` the chart owns the authentication variables (mcp-servers.auth.ownedEnv), and a rate limit
+set in `auth.rateLimit` owns its variable: `env` and `secrets` setting one fail naming both keys.
+Usage: {{- $_ := include "mcp-servers.validate.auth" (dict "server" SERVER "raw" RAW "root" $) -}}
+(RAW: the server's own values, before `defaults` were merged under them)
+*/}}
+{{- define "mcp-servers.validate.auth" -}}
+{{- $s := .server -}}
+{{- $key := $s.key -}}
+{{- $auth := $s.auth -}}
+{{- $mode := toString $auth.mode -}}
+{{- $at := printf "%s.auth" $key -}}
+{{- $url := "^https?://[^/?#\\s]+([/?][^#\\s]*)?$" -}}
+{{- if and (eq $mode "token") (not $auth.token.existingSecret) -}}
+{{- fail (printf "%s.token.existingSecret: required when %s.mode is token (a Secret in the release namespace holding the bearer token under %s.token.key)" $at $at $at) -}}
+{{- end -}}
+{{- if eq $mode "oauth" -}}
+{{- range $field := list "issuer" "jwksUri" -}}
+{{- if not (get $auth.oauth $field) -}}
+{{- fail (printf "%s.oauth.%s: required when %s.mode is oauth" $at $field $at) -}}
+{{- end -}}
+{{- end -}}
+{{- range $field := list "issuer" "jwksUri" -}}
+{{- $value := toString (get $auth.oauth $field) -}}
+{{- if not (regexMatch $url $value) -}}
+{{- fail (printf "%s.oauth.%s: %q is not an http:// or https:// URL (a scheme, a host and an optional path; no fragment)" $at $field $value) -}}
+{{- end -}}
+{{- end -}}
+{{- with $auth.oauth.resourceUrl -}}
+{{- /* The runtime serves MCP at /mcp only and derives its metadata's location from this. */ -}}
+{{- if not (regexMatch "^https?://[^/?#\\s]+/mcp$" (toString .)) -}}
+{{- fail (printf "%s.oauth.resourceUrl: %q is not the URL of the server's /mcp as clients reach it; use http(s)://<host>[:port]/mcp, e.g. https://todo.example.com/mcp" $at (toString .)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $scope := $auth.oauth.requiredScopes -}}
+{{- if regexMatch "[\\s,]" (toString $scope) -}}
+{{- fail (printf "%s.oauth.requiredScopes[%d]: %q contains whitespace or a comma, which separate scopes; list each scope as its own entry" $at $i (toString $scope)) -}}
+{{- end -}}
+{{- end -}}
+{{- else if $auth.toolGrants -}}
+{{- $own := dig "auth" "toolGrants" dict $.raw -}}
+{{- $ownMode := dig "auth" "mode" "" $.raw -}}
+{{- if $own -}}
+{{- fail (printf "%s.toolGrants: only used when %s.mode is oauth (it is %s): with %s every caller is the same one; set %s.mode: oauth or remove the grants" $at $at $mode (ternary "one shared token" "no authentication" (eq $mode "token")) $at) -}}
+{{- end -}}
+{{- if not $ownMode -}}
+{{- $defaultMode := dig "auth" "mode" "none" $.root.Values.defaults -}}
+{{- fail (printf "defaults.auth.toolGrants: only used when defaults.auth.mode is oauth (it is %s), and %s inherits both; set defaults.auth.mode: oauth, remove the grants, or set %s.mode" $defaultMode $key $at) -}}
+{{- end -}}
+{{- end -}}
+{{- $env := $s.env | default dict -}}
+{{- $secrets := dict -}}
+{{- range $i, $secret := $s.secrets -}}
+{{- $_ := set $secrets (toString $secret.name) (printf "%s.secrets[%d].name" $key $i) -}}
+{{- end -}}
+{{- $owned := dict -}}
+{{- if ne $mode "none" -}}
+{{- $owned = include "mcp-servers.auth.ownedEnv" . | fromJson -}}
+{{- end -}}
+{{- range $name, $field := dict "MCP_RATE_LIMIT_PER_CALLER" "perCaller" "MCP_RATE_LIMIT_PER_SERVER" "perServer" -}}
+{{- if get $auth.rateLimit $field -}}
+{{- $_ := set $owned $name (printf "auth.rateLimit.%s" $field) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name := keys $owned | sortAlpha -}}
+{{- $by := "" -}}
+{{- if hasKey $env $name -}}
+{{- $by = printf "%s.env.%s" $key $name -}}
+{{- else if hasKey $secrets $name -}}
+{{- $by = get $secrets $name -}}
+{{- end -}}
+{{- if $by -}}
+{{- $from := get $owned $name -}}
+{{- if hasPrefix "auth.rateLimit." $from -}}
+{{- fail (printf "%s: %s is set by the chart from %s.%s; remove one of them" $by $name $key $from) -}}
+{{- end -}}
+{{- fail (printf "%s: %s conflicts with %s.mode (%s), from which the chart sets the server's authentication (%s: %s.%s); remove %s" $by $name $at $mode $name $key $from $by) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 mcp-servers.validate.code: the file names of inline `code` are ConfigMap keys (no
 directories), and `codeEntrypoint` is one of them.
 Usage: {{- $_ := include "mcp-servers.validate.code" SERVER -}}
