@@ -24,6 +24,7 @@ from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
 from mcp_runtime.rate_limits import RateLimited
 from mcp_runtime.request_ids import RequestIdGuard
 from mcp_runtime.request_limits import RequestLimits, align_sdk_body_limit
+from mcp_runtime.scope_step_up import ScopeStepUp
 from mcp_runtime.sessions import SessionLimitAnswer, count_sessions, limit_sessions
 from mcp_runtime.settings import MCP_PATH, RuntimeSettings
 from mcp_runtime.tool_catalog import install_tool_catalog
@@ -113,8 +114,18 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     fast_path = fast_path_for(
         settings, endpoint, route.endpoint, spec.mcp, events, spec.tool_relay, authorization
     )
+    served: ASGIApp = fast_path or endpoint
+    if authorization is not None and authorization.grants.claim == "scope":
+        served = ScopeStepUp(
+            served,
+            spec.mcp,
+            authorization,
+            settings.mcp_jwt_required_scopes,
+            None if route.auth is None else _text(route.auth.resource_metadata_url),
+            settings.mcp_max_request_bytes,
+        )
     # Behind authentication (serve_with), so that callers are known by their tokens.
-    route.serve_with(RateLimited.wrapping(fast_path or endpoint, settings, metrics))
+    route.serve_with(RateLimited.wrapping(served, settings, metrics))
     count_sessions(metrics.registry, route.endpoint)
 
     @asynccontextmanager
@@ -160,6 +171,10 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     app.state.metrics = metrics
     app.state.fast_path = fast_path
     return app
+
+
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _tool_authorization(

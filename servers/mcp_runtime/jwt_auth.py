@@ -9,11 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlparse
 
 import structlog
 from fastmcp.server.auth import AccessToken, RemoteAuthProvider
 from fastmcp.server.auth.providers.jwt import JWTVerifier
+from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
 from pydantic import AnyHttpUrl
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcp_runtime.auth import BAD_NBF, NO_EXPIRY, NOT_YET_VALID, clear_refusal, refuse_for
@@ -90,10 +94,30 @@ class ResourceServer(RemoteAuthProvider):
             challenge_scopes=list(required_scopes),
         )
         self.required_scopes = list(required_scopes)
+        self._issuer = issuer
 
     def get_routes(self, mcp_path: str | None = None) -> list[Route]:
-        routes = super().get_routes(mcp_path)
-        for route in list(routes):
-            if isinstance(route, Route) and route.path.startswith(f"{METADATA_PREFIX}/"):
-                routes.append(Route(METADATA_PREFIX, route.endpoint, methods=route.methods))
-        return routes
+        """The metadata document at RFC 9728's location for the resource and at the bare
+        prefix. Written here rather than by the SDK's model, which would turn an issuer
+        without a path into one ending in "/": clients compare issuers character by
+        character (RFC 8414 section 3.3), so the document names it exactly as configured."""
+        self.set_mcp_path(mcp_path)
+        resource = self._get_resource_url(mcp_path)
+        if resource is None:
+            return []
+        document = {
+            "resource": str(resource),
+            "authorization_servers": [] if self._issuer is None else [self._issuer],
+            "scopes_supported": self.scopes_supported,
+            "bearer_methods_supported": ["header"],
+        }
+
+        async def metadata(_: Request) -> Response:
+            return JSONResponse(document, headers={"Cache-Control": "public, max-age=3600"})
+
+        endpoint = cors_middleware(metadata, ["GET", "OPTIONS"])
+        located = urlparse(str(build_resource_metadata_url(resource))).path
+        return [
+            Route(path, endpoint=endpoint, methods=["GET", "OPTIONS"])
+            for path in dict.fromkeys((located, METADATA_PREFIX))
+        ]

@@ -137,29 +137,36 @@ class ToolAuthorization(AuthMiddleware):
         FastMCP runs for a call, for callers that bypass its middleware (the fast path)."""
         self._allows(AuthContext(token=get_access_token(), component=tool))
 
-    def _allows(self, ctx: AuthContext) -> bool:
-        tool = ctx.component
-        if not isinstance(tool, Tool):
-            # Resources and prompts are not covered by tool grants.
-            return True
-        held = self.grants.held_by(ctx.token)
+    def decide(self, tool: Tool, token: AccessToken | None) -> tuple[bool, list[str]]:
+        """Whether `token` may use `tool`, and the grants that open `tool`."""
+        held = self.grants.held_by(token)
         opening = self.grants.opening(tool)
-        allowed = any(grant in opening for grant in held)
-        action = _action.get()
+        return any(grant in opening for grant in held), opening
+
+    def record(self, tool: Tool, token: AccessToken | None, action: str, allowed: bool) -> None:
+        """Count one decision, and log it when it is about a call."""
         label = self._metrics.tool_label(tool.name)
         self._decisions.labels(
             tool=label, action=action, decision="allowed" if allowed else "denied"
         ).inc()
         if action == "call":
-            token = ctx.token
             self._log.info(
                 "tool_authorization",
                 tool=label,
                 allowed=allowed,
                 subject=None if token is None else token.claims.get("sub"),
                 client_id=None if token is None else token.client_id,
-                grants=held,
+                grants=self.grants.held_by(token),
             )
+
+    def _allows(self, ctx: AuthContext) -> bool:
+        tool = ctx.component
+        if not isinstance(tool, Tool):
+            # Resources and prompts are not covered by tool grants.
+            return True
+        allowed, opening = self.decide(tool, ctx.token)
+        action = _action.get()
+        self.record(tool, ctx.token, action, allowed)
         if allowed:
             return True
         if action == "list":

@@ -73,41 +73,36 @@ async def test_tools_list_shows_exactly_what_the_grants_open(
     assert await tool_names(granted_server, token_for(key_pair, "sample", "mcp:access")) == set()
 
 
-@pytest.mark.parametrize("protocol", ["legacy", "modern"])
-async def test_a_call_outside_the_grants_is_refused_naming_the_grant(
-    granted_server: ServerProcess, key_pair: RSAKeyPair, protocol: str
+def test_a_call_outside_the_scope_grants_is_403_insufficient_scope_naming_a_scope(
+    granted_server: ServerProcess, key_pair: RSAKeyPair
 ) -> None:
     token = token_for(key_pair, "sample", "mcp:access", "sample:read", subject="bob")
     before = granted_server.metric(
         'mcp_tool_authorizations_total{action="call",decision="denied",tool="slow_echo"}'
     )
-    if protocol == "modern":
-        response = post_modern(
-            granted_server,
-            "tools/call",
-            {"name": "slow_echo", "arguments": {"text": "x", "seconds": 0}},
-            token,
-        )
-        assert response.status_code == 200
-        result = response.json()["result"]
-        assert result["isError"] is True
-        text = result["content"][0]["text"]
-        allowed = post_modern(
-            granted_server, "tools/call", {"name": "echo", "arguments": {"text": "ok"}}, token
-        )
-        assert allowed.json()["result"]["structuredContent"] == {"result": "ok"}
-    else:
-        async with fastmcp.Client(granted_server.mcp_url, auth=token, mode="legacy") as client:
-            denied = await client.call_tool(
-                "slow_echo", {"text": "x", "seconds": 0}, raise_on_error=False
-            )
-            assert denied.is_error
-            text = denied.content[0].text  # type: ignore[union-attr]
-            assert (await client.call_tool("echo", {"text": "ok"})).data == "ok"
-    assert text == (
-        "Authorization failed for tool 'slow_echo': it needs one of the grants"
-        " sample:slow, all in the token's 'scope' claim"
+    response = post_modern(
+        granted_server,
+        "tools/call",
+        {"name": "slow_echo", "arguments": {"text": "x", "seconds": 0}},
+        token,
     )
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "insufficient_scope",
+        "error_description": "tool 'slow_echo' needs the scope sample:slow",
+    }
+    # The first grant opening the tool; the required scope with it, so none is lost.
+    assert response.headers["www-authenticate"] == (
+        'Bearer error="insufficient_scope", scope="mcp:access sample:slow",'
+        " error_description=\"tool 'slow_echo' needs the scope sample:slow\""
+    )
+    allowed = post_modern(
+        granted_server, "tools/call", {"name": "echo", "arguments": {"text": "ok"}}, token
+    )
+    assert allowed.json()["result"]["structuredContent"] == {"result": "ok"}
+    # A tool that does not exist is the tool error it always is.
+    unknown = post_modern(granted_server, "tools/call", {"name": "nope", "arguments": {}}, token)
+    assert unknown.status_code == 200
     after = granted_server.metric(
         'mcp_tool_authorizations_total{action="call",decision="denied",tool="slow_echo"}'
     )
@@ -141,23 +136,47 @@ def test_a_token_without_the_required_scope_is_403_insufficient_scope(
     assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
 
 
-def test_grants_claim_can_be_groups(start_server: StartServer, key_pair: RSAKeyPair) -> None:
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "fastmcp"])
+async def test_grants_in_a_groups_claim_filter_lists_and_refuse_calls_with_a_tool_error(
+    start_server: StartServer, key_pair: RSAKeyPair, fast_path: bool
+) -> None:
     server = start_server(
         env={
-            **granted_env(key_pair, True),
+            **granted_env(key_pair, fast_path),
             "MCP_JWT_REQUIRED_SCOPES": "",
-            "MCP_TOOL_GRANTS": json.dumps({"readers": ["echo"]}),
+            "MCP_TOOL_GRANTS": json.dumps({"readers": ["echo"], "slow": ["slow_echo"]}),
             "MCP_TOOL_GRANTS_CLAIM": "groups",
         }
     )
     token = key_pair.create_token(
-        issuer=ISSUER, audience="sample", additional_claims={"groups": ["readers", "x"]}
+        subject="dana",
+        issuer=ISSUER,
+        audience="sample",
+        additional_claims={"groups": ["readers", "x"]},
     )
     response = post_modern(server, "tools/list", {}, token)
     assert [tool["name"] for tool in response.json()["result"]["tools"]] == ["echo"]
     # A scope of the same name opens nothing when the claim is `groups`.
     scoped = token_for(key_pair, "sample", "readers")
     assert post_modern(server, "tools/list", {}, scoped).json()["result"]["tools"] == []
+    # Groups cannot be asked for: no step-up, the call is refused as a tool error.
+    expected = (
+        "Authorization failed for tool 'slow_echo': it needs one of the grants slow"
+        " in the token's 'groups' claim"
+    )
+    refused = post_modern(
+        server, "tools/call", {"name": "slow_echo", "arguments": {"text": "x", "seconds": 0}}, token
+    )
+    assert refused.status_code == 200
+    assert refused.json()["result"]["isError"] is True
+    assert refused.json()["result"]["content"][0]["text"] == expected
+    async with fastmcp.Client(server.mcp_url, auth=token, mode="legacy") as client:
+        denied = await client.call_tool(
+            "slow_echo", {"text": "x", "seconds": 0}, raise_on_error=False
+        )
+        assert denied.is_error
+        assert denied.content[0].text == expected  # type: ignore[union-attr]
+        assert (await client.call_tool("echo", {"text": "ok"})).data == "ok"
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +258,7 @@ def test_metadata_is_published_where_rfc_9728_and_older_clients_look(
         document = httpx.get(f"{port_server.base_url}{path}").json()
         assert document == {
             "resource": "https://sample.example.com/mcp",
-            "authorization_servers": [f"{ISSUER}/"],
+            "authorization_servers": [ISSUER],
             "scopes_supported": ["mcp:access", "sample:read", "sample:slow", "all"],
             "bearer_methods_supported": ["header"],
         }, path
