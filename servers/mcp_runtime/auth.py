@@ -26,6 +26,8 @@ from mcp_runtime.settings import JWT_ALGORITHM, RuntimeSettings
 NOT_YET_VALID = "token is not valid yet (nbf)"
 NO_EXPIRY = "token has no expiry time (exp)"
 BAD_NBF = "token's not-before time (nbf) is not a number"
+ISSUED_LATER = "token is issued in the future (iat)"
+BAD_IAT = "token's issued-at time (iat) is not a number"
 
 # The last token the runtime's verifier refused in this task, and why. Verifying and
 # answering happen in different layers (FastMCP's auth backend, then its RequireAuth

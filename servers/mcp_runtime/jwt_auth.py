@@ -20,7 +20,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mcp_runtime.auth import BAD_NBF, NO_EXPIRY, NOT_YET_VALID, clear_refusal, refuse_for
+from mcp_runtime.auth import (
+    BAD_IAT,
+    BAD_NBF,
+    ISSUED_LATER,
+    NO_EXPIRY,
+    NOT_YET_VALID,
+    clear_refusal,
+    refuse_for,
+)
 from mcp_runtime.settings import MCP_PATH
 
 # RFC 9728 section 3.1 puts the metadata at this prefix plus the resource's path; clients
@@ -32,7 +40,8 @@ _log = structlog.get_logger("mcp_runtime.auth")
 
 class CurrentJWTVerifier(JWTVerifier):
     """FastMCP's JWTVerifier, also refusing tokens that are not yet valid (`nbf` more than
-    `leeway_seconds` ahead) or never expire (no `exp`, unless `allow_no_exp`)."""
+    `leeway_seconds` ahead), issued in the future (`iat` as far ahead) or never expire (no
+    `exp`, unless `allow_no_exp`)."""
 
     def __init__(self, *, leeway_seconds: float, allow_no_exp: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -54,12 +63,17 @@ class CurrentJWTVerifier(JWTVerifier):
         return None
 
     def _time_problem(self, claims: dict[str, Any]) -> str | None:
-        nbf = claims.get("nbf")
-        if nbf is not None:
-            if not isinstance(nbf, int | float) or isinstance(nbf, bool):
-                return BAD_NBF
-            if nbf > time.time() + self._leeway:
-                return NOT_YET_VALID
+        now = time.time()
+        # No issuer signs tokens in the future: an `iat` ahead is a wrong clock or a forgery
+        # (RFC 7519 leaves the use of `iat` to the verifier).
+        for claim, bad, later in (("nbf", BAD_NBF, NOT_YET_VALID), ("iat", BAD_IAT, ISSUED_LATER)):
+            value = claims.get(claim)
+            if value is None:
+                continue
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return bad
+            if value > now + self._leeway:
+                return later
         if claims.get("exp") is None and not self._allow_no_exp:
             return NO_EXPIRY
         return None

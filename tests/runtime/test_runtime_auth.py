@@ -218,6 +218,7 @@ def jwt_server_without_fast_path(
 NOT_YET_VALID = "token is not valid yet (nbf)"
 NEVER_EXPIRES = "token has no expiry time (exp)"
 NBF_NOT_A_TIME = "token's not-before time (nbf) is not a number"
+ISSUED_LATER = "token is issued in the future (iat)"
 
 
 def time_claims(case: str) -> dict[str, Any]:
@@ -226,6 +227,7 @@ def time_claims(case: str) -> dict[str, Any]:
         "nbf in 10 minutes": {"nbf": now + 600, "exp": now + 3600},
         "no exp": {"exp": None},
         "nbf not a number": {"nbf": "tomorrow", "exp": now + 3600},
+        "iat in 10 minutes": {"iat": now + 600, "exp": now + 3600},
     }[case]
 
 
@@ -237,6 +239,7 @@ def time_claims(case: str) -> dict[str, Any]:
         ("nbf in 10 minutes", NOT_YET_VALID),
         ("no exp", NEVER_EXPIRES),
         ("nbf not a number", NBF_NOT_A_TIME),
+        ("iat in 10 minutes", ISSUED_LATER),
     ],
 )
 def test_tokens_not_yet_valid_or_without_expiry_are_401_saying_why(
