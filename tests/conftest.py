@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.hydra import Hydra
 from harness.locks import locked
 from harness.postgres_script import postgres_script
 
@@ -46,3 +48,14 @@ def postgres_reader_url(postgres_url: str) -> str:
     The read-only SQL server refuses superusers, so whatever runs it needs this role.
     """
     return postgres_script("reader-url")
+
+
+@pytest.fixture(scope="module")
+def hydra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hydra]:
+    """A real OpenID provider (Ory Hydra, harness.hydra) of the module's own: its clients and
+    signing keys are the module's to change.
+
+    Built into .tools/bin on first use when `make tools` has not built it (minutes, once).
+    """
+    with Hydra(tmp_path_factory.mktemp("hydra")) as provider:
+        yield provider

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,29 @@ def ingress_controller(repo_root: Path, kube: Kube) -> str:
     url = re.search(r"^http://\S+$", output, re.MULTILINE)
     assert url, output[-2000:]
     return url.group(0)
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """Ory Hydra on the cluster: `issuer` as pods reach it and tokens carry it; `public_url` and
+    `admin_url` as the host reaches them (NodePorts)."""
+
+    issuer: str
+    public_url: str
+    admin_url: str
+
+    @property
+    def jwks_uri(self) -> str:
+        """As pods fetch it."""
+        return f"{self.issuer}/.well-known/jwks.json"
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(repo_root: Path, kube: Kube) -> OidcProvider:
+    """Ory Hydra in namespace `oidc` (`scripts/cluster.sh oidc`): client-credentials JWT access
+    tokens signed by keys of its JWKS. Its database is in memory, and the session shares one
+    pod: a test registers clients of its own and must not count on a fixed key set."""
+    output = run_script(repo_root, "scripts/cluster.sh", "oidc")
+    urls = dict(re.findall(r"^(issuer|public|admin)=(http://\S+)$", output, re.MULTILINE))
+    assert set(urls) == {"issuer", "public", "admin"}, output[-2000:]
+    return OidcProvider(urls["issuer"], urls["public"], urls["admin"])

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import yaml
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
+from harness.jsonrpc import INITIALIZE, MCP_HEADERS, modern_request
 from kube import Kube
+
+if TYPE_CHECKING:
+    from conftest import OidcProvider
 
 # The first test to use the images builds them and loads them into the node; from empty
 # Docker and containerd caches that alone takes minutes, well past the suite's 300 s.
@@ -514,6 +522,285 @@ async def test_the_gateway_is_the_front_door_from_outside_and_from_other_namespa
         kube.helm("uninstall", FRONT_RELEASE, "-n", FRONT_NAMESPACE, "--wait", check=False)
         for namespace in (FRONT_NAMESPACE, AGENTS_NAMESPACE):
             kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+# --- OAuth: Ory Hydra's tokens, checked by the servers through its JWKS ----------------------
+# Hydra in namespace `oidc` (scripts/cluster.sh oidc) issues client-credentials JWTs; todo (its
+# own release) and the gateway (another, in front of the stdio time server) take them in mode
+# oauth, each exposed by Traefik on a host of its own, which is also the audience their tokens
+# must carry. The gateway passes no token on, so time behind it runs in mode none. Everything is
+# called from the host: Hydra's admin and token endpoints at its NodePorts, the servers through
+# Traefik with their Host header.
+
+OAUTH_NAMESPACE = "mcp-oauth"
+OAUTH_TODO_RELEASE = "oauth-todo"
+OAUTH_GATEWAY_RELEASE = "oauth-gateway"
+TODO_HOST = "todo.oauth.test"
+GATEWAY_HOST = "gateway.oauth.test"
+# What the chart makes auth.oauth.resourceUrl when a server is exposed: its Ingress's URL.
+TODO_RESOURCE = f"http://{TODO_HOST}/mcp"
+GATEWAY_RESOURCE = f"http://{GATEWAY_HOST}/mcp"
+ACCESS, READ, WRITE = "mcp:access", "todo:read", "todo:write"
+READ_ONLY_TODO_TOOLS = {"list_tasks", "get_task"}
+ALL_TODO_TOOLS = READ_ONLY_TODO_TOOLS | {
+    "create_task",
+    "update_task",
+    "complete_task",
+    "delete_task",
+}
+PER_CALLER = 5
+
+
+def oauth_auth(provider: OidcProvider, **extra: object) -> dict:
+    return {
+        "mode": "oauth",
+        "oauth": {
+            "issuer": provider.issuer,
+            "jwksUri": provider.jwks_uri,
+            "requiredScopes": [ACCESS],
+            # A token signed by a key the pod has not seen yet refetches the JWKS after 1 s.
+            "jwksRefreshSeconds": 1,
+        },
+        **extra,
+    }
+
+
+def traefik_ingress(host: str) -> dict:
+    return {
+        "enabled": True,
+        "className": "traefik",
+        "hosts": [host],
+        "controllerNamespace": "ingress",
+    }
+
+
+def oauth_releases(repo_root: Path, provider: OidcProvider) -> dict[str, list[str]]:
+    """helm arguments of the two releases: todo on SQLite (no database to wait for) alone, and
+    the gateway with time."""
+    todo = {
+        "secrets": [],
+        "autoscaling": {"enabled": False},
+        "replicas": 1,
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+        "ingress": traefik_ingress(TODO_HOST),
+        "auth": oauth_auth(
+            provider,
+            toolGrants={READ: ["@read-only"], WRITE: ["*"]},
+            rateLimit={"perCaller": f"{PER_CALLER}/second"},
+        ),
+    }
+    gateway = {
+        "enabled": True,
+        "server": {"ingress": traefik_ingress(GATEWAY_HOST), "auth": oauth_auth(provider)},
+    }
+    fast = ["--set-json", f"defaults={json.dumps(FAST)}"]
+    todo_args = [f"servers.todo.{key}={json.dumps(value)}" for key, value in todo.items()]
+    return {
+        OAUTH_TODO_RELEASE: [
+            "-f", str(repo_root / "values" / "todo.yaml"), *fast,
+            *[arg for value in todo_args for arg in ("--set-json", value)],
+        ],
+        OAUTH_GATEWAY_RELEASE: [
+            "-f", str(repo_root / "values" / "time.yaml"), *fast,
+            "--set-json", f"gateway={json.dumps(gateway)}",
+        ],
+    }  # fmt: skip
+
+
+def hydra_client(provider: OidcProvider) -> tuple[str, str]:
+    """A new confidential client of Hydra's (its own token subject, so its own rate limit)
+    allowed every scope, for both servers."""
+    created = httpx.post(
+        f"{provider.admin_url}/admin/clients",
+        json={
+            "grant_types": ["client_credentials"],
+            "scope": f"{ACCESS} {READ} {WRITE}",
+            "audience": [TODO_RESOURCE, GATEWAY_RESOURCE],
+            "token_endpoint_auth_method": "client_secret_basic",
+        },
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["client_id"], created.json()["client_secret"]
+
+
+def hydra_token(
+    provider: OidcProvider, client: tuple[str, str], audience: str, *scopes: str
+) -> str:
+    response = httpx.post(
+        f"{provider.public_url}/oauth2/token",
+        data={"grant_type": "client_credentials", "scope": " ".join(scopes), "audience": audience},
+        auth=client,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def key_id(token: str) -> str:
+    header = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+def via_traefik(base_url: str, host: str, token: str | None, method: str, params: dict):
+    """One session-less MCP request through Traefik."""
+    if method == "initialize":
+        headers, body = dict(MCP_HEADERS), INITIALIZE
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+    else:
+        headers, body = modern_request(method, params, token)
+    return httpx.post(f"{base_url}/mcp", json=body, headers={**headers, "Host": host}, timeout=30)
+
+
+def call_via_traefik(
+    base_url: str, host: str, token: str, tool: str, arguments: dict
+) -> httpx.Response:
+    return via_traefik(base_url, host, token, "tools/call", {"name": tool, "arguments": arguments})
+
+
+def mcp_client(base_url: str, host: str, token: str) -> Client:
+    return Client(
+        StreamableHttpTransport(
+            f"{base_url}/mcp", headers={"Host": host, "Authorization": f"Bearer {token}"}
+        )
+    )
+
+
+def restarts(kube: Kube) -> dict[str, int]:
+    """Pod name -> container restarts, of every pod of both releases."""
+    return {
+        name: sum(c["restartCount"] for c in pod["status"].get("containerStatuses", []))
+        for name, pod in kube.pods(OAUTH_NAMESPACE, "app.kubernetes.io/part-of=mcp-servers").items()
+    }
+
+
+async def test_oauth_hydra_tokens_grants_limits_and_key_rotation_on_the_cluster(
+    repo_root: Path,
+    kube: Kube,
+    server_images: list[str],
+    ingress_controller: str,
+    oidc_provider: OidcProvider,
+) -> None:
+    provider, traefik = oidc_provider, ingress_controller
+    kube.kubectl("create", "namespace", OAUTH_NAMESPACE, check=False)
+    releases = oauth_releases(repo_root, provider)
+    started = time.monotonic()
+    try:
+        # Both releases at once: each spends its time waiting for pods.
+        install = ("upgrade", "--install", "-n", OAUTH_NAMESPACE, "--wait", "--timeout", "3m")
+        with ThreadPoolExecutor(len(releases)) as pool:
+            installs = [
+                pool.submit(kube.helm, *install, release, str(CHART), *args)
+                for release, args in releases.items()
+            ]
+            for installed in installs:
+                installed.result()
+        installed_at = time.monotonic()
+        config = kube.get("configmap", "-n", OAUTH_NAMESPACE, "todo-mcp")["data"]
+        assert config["MCP_RESOURCE_URL"] == TODO_RESOURCE
+        assert config["MCP_JWT_ISSUER"] == provider.issuer
+        assert provider.issuer == "http://hydra.oidc.svc.cluster.local:4444"
+
+        # No token: 401 naming where the metadata is, as a client outside reaches it. Retried
+        # while Traefik has not picked the new Ingress up (its 404).
+        anonymous = kube.wait_for(
+            "Traefik to route todo's host",
+            lambda: (
+                (r := via_traefik(traefik, TODO_HOST, None, "initialize", {})).status_code != 404
+                and r
+            ),
+            timeout=60,
+        )
+        assert anonymous.status_code == 401, anonymous.text
+        assert anonymous.headers["www-authenticate"] == (
+            f'Bearer scope="{ACCESS}", resource_metadata='
+            f'"http://{TODO_HOST}/.well-known/oauth-protected-resource/mcp"'
+        )
+        metadata = httpx.get(
+            f"{traefik}/.well-known/oauth-protected-resource/mcp", headers={"Host": TODO_HOST}
+        ).json()
+        assert metadata["resource"] == TODO_RESOURCE
+        assert metadata["authorization_servers"] == [provider.issuer]
+        # The provider the metadata names is the one the host gets tokens from.
+        discovery = httpx.get(f"{provider.public_url}/.well-known/openid-configuration").json()
+        assert discovery["issuer"] == provider.issuer
+        assert discovery["jwks_uri"] == provider.jwks_uri
+
+        # Tool grants: todo:read opens the read-only tools; a write asks for todo:write.
+        reader, writer, limited = (hydra_client(provider) for _ in range(3))
+        read_token = hydra_token(provider, reader, TODO_RESOURCE, ACCESS, READ)
+        async with mcp_client(traefik, TODO_HOST, read_token) as todo:
+            assert {tool.name for tool in await todo.list_tools()} == READ_ONLY_TODO_TOOLS
+        denied = call_via_traefik(traefik, TODO_HOST, read_token, "create_task", {"title": "no"})
+        assert denied.status_code == 403, denied.text
+        challenge = denied.headers["www-authenticate"]
+        assert 'error="insufficient_scope"' in challenge
+        assert f'scope="{ACCESS} {WRITE}"' in challenge, challenge
+        write_token = hydra_token(provider, writer, TODO_RESOURCE, ACCESS, READ, WRITE)
+        async with mcp_client(traefik, TODO_HOST, write_token) as todo:
+            assert {tool.name for tool in await todo.list_tools()} == ALL_TODO_TOOLS
+            created = await todo.call_tool("create_task", {"title": "issued by hydra"})
+        assert created.structured_content["title"] == "issued by hydra"  # type: ignore[index]
+
+        # The gateway takes tokens for its own URL only, and serves the tools behind it.
+        gateway_token = hydra_token(provider, writer, GATEWAY_RESOURCE, ACCESS)
+        async with mcp_client(traefik, GATEWAY_HOST, gateway_token) as gateway:
+            assert "time_get_current_time" in {tool.name for tool in await gateway.list_tools()}
+            now = await gateway.call_tool("time_get_current_time", {"timezone": "Asia/Tokyo"})
+        assert "Asia/Tokyo" in now.content[0].text  # type: ignore[union-attr]
+        for host, token in ((GATEWAY_HOST, write_token), (TODO_HOST, gateway_token)):
+            other_audience = via_traefik(traefik, host, token, "initialize", {})
+            assert other_audience.status_code == 401, (host, other_audience.text)
+            assert 'error="invalid_token"' in other_audience.headers["www-authenticate"]
+
+        # The rate limit of one caller (a client of its own: the limit counts every POST).
+        limited_token = hydra_token(provider, limited, TODO_RESOURCE, ACCESS, READ)
+        time.sleep(1 - time.time() % 1 + 0.05)
+        burst = [
+            call_via_traefik(traefik, TODO_HOST, limited_token, "list_tasks", {})
+            for _ in range(2 * PER_CALLER)
+        ]
+        statuses = [response.status_code for response in burst]
+        assert 429 in statuses, statuses
+        first_refused = statuses.index(429)
+        assert first_refused >= PER_CALLER and set(statuses[:first_refused]) == {200}, statuses
+        assert 1 <= int(burst[first_refused].headers["retry-after"]) <= 2
+        # Another caller is not held back.
+        other = call_via_traefik(traefik, TODO_HOST, read_token, "list_tasks", {})
+        assert other.status_code == 200, other.text
+
+        # Key rotation at the provider: the running pods take tokens of the new key, and still
+        # those of the old one, which Hydra keeps publishing.
+        before = restarts(kube)
+        assert len(before) == 3 and set(before.values()) == {0}, before
+        new_kid = f"rotated-{uuid.uuid4().hex[:12]}"
+        rotated = httpx.post(
+            f"{provider.admin_url}/admin/keys/hydra.jwt.access-token",
+            json={"alg": "RS256", "use": "sig", "kid": new_kid},
+            timeout=60,
+        )
+        assert rotated.status_code == 201, rotated.text
+        time.sleep(1.2)
+        new_todo = hydra_token(provider, writer, TODO_RESOURCE, ACCESS, READ, WRITE)
+        new_gateway = hydra_token(provider, writer, GATEWAY_RESOURCE, ACCESS)
+        assert key_id(new_todo) == key_id(new_gateway) == new_kid != key_id(write_token)
+        for host, token, tool, arguments in (
+            (TODO_HOST, new_todo, "list_tasks", {}),
+            (TODO_HOST, write_token, "list_tasks", {}),
+            (GATEWAY_HOST, new_gateway, "time_get_current_time", {"timezone": "UTC"}),
+        ):
+            called = call_via_traefik(traefik, host, token, tool, arguments)
+            assert called.status_code == 200, (host, called.text)
+            assert '"isError":false' in called.text.replace(" ", ""), called.text
+        assert restarts(kube) == before
+        checked = time.monotonic() - installed_at
+        print(f"oauth: installed in {installed_at - started:.0f} s, checked in {checked:.0f} s")
+    finally:
+        with ThreadPoolExecutor(len(releases)) as pool:
+            for release in releases:
+                pool.submit(kube.helm, "uninstall", release, "-n", OAUTH_NAMESPACE, check=False)
+        kube.kubectl("delete", "namespace", OAUTH_NAMESPACE, "--wait=false", check=False)
 
 
 def test_cluster_down_removes_everything_it_created(repo_root: Path, kube: Kube) -> None:
