@@ -17,9 +17,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
 from mcp_runtime.fast_path_gate import fast_path_for
 from mcp_runtime.host_guard import HostOriginGuarded
+from mcp_runtime.internals import lowlevel_server
 from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
 from mcp_runtime.mcp_route import mcp_route
 from mcp_runtime.metrics import ToolMetrics
+from mcp_runtime.operation_metrics import OperationMetrics
 from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
 from mcp_runtime.rate_limits import RateLimited
 from mcp_runtime.request_ids import RequestIdGuard
@@ -75,6 +77,8 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
         metrics.add_collector(collector)
     events = ToolCallEvents(metrics)
     spec.mcp.add_middleware(ToolCallObserver(events))
+    # Outermost in the SDK's chain: it times everything FastMCP does for a message.
+    lowlevel_server(spec.mcp).middleware.insert(0, OperationMetrics(metrics))
     authorization = _tool_authorization(settings, metrics)
     if authorization is not None:
         # After the observer, so that a refused call is counted and logged as a failed call.

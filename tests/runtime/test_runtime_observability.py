@@ -8,6 +8,7 @@ import fastmcp
 import httpx
 import pytest
 from fastmcp.client.transports import StreamableHttpTransport
+from harness.jsonrpc import modern_request
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
 
@@ -83,3 +84,51 @@ async def test_each_call_logs_one_json_event_with_the_request_id(server: ServerP
     assert ours[0]["duration_ms"] >= 0
     assert "private words" not in server.log_text()
     assert all(event["request_id"] for event in calls)
+
+
+def operations(server: ServerProcess, method: str, outcome: str) -> float:
+    return server.metric(
+        "mcp_server_operation_duration_seconds_count"
+        f'{{mcp_method_name="{method}",outcome="{outcome}"}}'
+    )
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "fastmcp"])
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_every_mcp_method_is_timed_by_outcome_with_bounded_names(
+    start_server: StartServer, fast_path: bool, mode: str
+) -> None:
+    server = start_server(env={"MCP_FAST_PATH": str(fast_path).lower()})
+    async with fastmcp.Client(server.mcp_url, mode=mode) as client:  # type: ignore[arg-type]
+        if mode == "legacy":
+            await client.ping()
+        else:
+            # 2026-07-28 has no ping: Method not found, an error of method `ping`.
+            with pytest.raises(Exception):  # noqa: B017
+                await client.ping()
+        await client.list_tools()
+        await client.list_tools()
+        await client.list_resources()
+        await client.call_tool("echo", {"text": "x"})
+        # A tool's failure is the tool's error, not the protocol's.
+        with pytest.raises(fastmcp.exceptions.ToolError):
+            await client.call_tool("fail", {"reason": "no"})
+        with pytest.raises(Exception):  # noqa: B017 - the prompt does not exist
+            await client.get_prompt("missing")
+    assert operations(server, "tools/list", "ok") >= 2
+    assert operations(server, "tools/call", "ok") == 2
+    assert operations(server, "ping", "ok" if mode == "legacy" else "error") == 1
+    assert operations(server, "resources/list", "ok") == 1
+    assert operations(server, "prompts/get", "error") == 1
+    assert operations(server, "tools/call", "error") == 0
+    if mode == "legacy":
+        assert operations(server, "initialize", "ok") == 1
+        assert operations(server, "notifications/initialized", "ok") == 1
+    # A method the specification does not have is `other`, never a series of its own.
+    headers, made_up = modern_request("made/up", {})
+    answer = httpx.post(server.mcp_url, json=made_up, headers=headers).json()
+    assert answer["error"]["code"] == -32601  # Method not found
+    assert operations(server, "other", "error") == 1
+    text = httpx.get(f"{server.base_url}/metrics").text
+    assert 'mcp_method_name="made/up"' not in text
+    assert "_created" not in text

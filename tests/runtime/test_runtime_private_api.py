@@ -67,7 +67,8 @@ async def live() -> AsyncIterator[dict[str, Any]]:
             "Tool": await mcp.get_tool("echo"),
             "StreamableHTTPSessionManager": manager,
             "ServerRunner": runner,
-            "FastMCPServerMiddleware": lowlevel.middleware[0],
+            # After the runtime's OperationMetrics, which build_app puts first.
+            "FastMCPServerMiddleware": lowlevel.middleware[1],
         }
 
 

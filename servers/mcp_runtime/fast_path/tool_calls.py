@@ -65,6 +65,7 @@ from opentelemetry import trace
 from mcp_runtime.fast_path import private_api as private
 from mcp_runtime.fast_path.call_errors import run_as_fastmcp
 from mcp_runtime.fast_path.relayed_calls import RelayedCalls
+from mcp_runtime.operation_metrics import OperationMetrics
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
 from mcp_runtime.tool_grants import ToolAuthorization
 from mcp_runtime.tool_relay import ToolRelay
@@ -114,6 +115,7 @@ class FastToolCalls:
         if not isinstance(lowlevel, LowLevelServer):
             return "unexpected low-level server"
         if [type(m) for m in lowlevel.middleware] != [
+            OperationMetrics,
             FastMCPServerMiddleware,
             RequestStateBoundary,
         ]:
@@ -225,9 +227,23 @@ class FastToolCalls:
         resolved: ResolvedTool,
     ) -> dict[str, Any]:
         """The result dict `ServerRunner._on_request` would produce; raises as it would."""
+        operations, *_ = private.lowlevel_server(self._mcp).middleware
+        assert isinstance(operations, OperationMetrics)
+        with operations.observe(METHOD):
+            return await self._call(dctx, connection, lifespan_state, params, typed, resolved)
+
+    async def _call(
+        self,
+        dctx: DispatchContext[TransportContext],
+        connection: Connection,
+        lifespan_state: Any,
+        params: Mapping[str, Any],
+        typed: CallToolRequestParams,
+        resolved: ResolvedTool,
+    ) -> dict[str, Any]:
         mcp = self._mcp
         lowlevel = private.lowlevel_server(mcp)
-        root, boundary = lowlevel.middleware
+        _, root, boundary = lowlevel.middleware
         assert isinstance(root, FastMCPServerMiddleware)
         runner = ServerRunner(lowlevel, connection, lifespan_state)
         version = connection.protocol_version
