@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ class ServerRegistryHook(MetadataHookInterface):
     def update(self, metadata: dict[str, Any]) -> None:
         servers = _load_registry(Path(self.root))
         metadata["scripts"] = {server.script: server.entry_point for server in servers}
-        metadata["optional-dependencies"] = {
-            server.extra: list(server.dependencies) for server in servers if server.extra
-        }
+        extras = {server.extra: list(server.dependencies) for server in servers if server.extra}
+        features = _feature_extras(Path(self.root))
+        if clashes := sorted(extras.keys() & features.keys()):
+            raise ValueError(f"[tool.mcp-servers.extras]: {clashes} are also servers' extras")
+        metadata["optional-dependencies"] = extras | features
+
+
+def _feature_extras(root: Path) -> dict[str, list[str]]:
+    """`[tool.mcp-servers.extras]`: optional features, such as tracing, that are no server's."""
+    table = tomllib.loads((root / "pyproject.toml").read_text())
+    extras = table.get("tool", {}).get("mcp-servers", {}).get("extras", {})
+    return {name: [str(requirement) for requirement in deps] for name, deps in extras.items()}

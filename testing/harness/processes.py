@@ -138,6 +138,9 @@ class ServerProcess:
         return f"{self.base_url}/mcp"
 
     def start(self) -> Self:
+        if self._process is not None:
+            # A second process would outlive every stop() and kill(), which see only this one.
+            raise RuntimeError(f"{self.argv[0]} was started already (pid {self._process.pid})")
         self._started_at = time.monotonic()
         if self.log_path is None:
             self._process = subprocess.Popen(
@@ -221,7 +224,8 @@ class ServerProcess:
         return self.process.wait()
 
     def __enter__(self) -> Self:
-        return self.start()
+        # `with launch(...)`: launch() has started it already.
+        return self if self._process is not None else self.start()
 
     def __exit__(self, *_: object) -> None:
         if self._process is not None:

@@ -1,6 +1,7 @@
 """JSON schemas for the custom resources the chart renders, which kubeconform's Kubernetes
 schemas do not cover: the required fields and the fields the chart sets, as the External
-Secrets Operator and Prometheus Operator CRDs define them (unknown keys rejected).
+Secrets Operator, Prometheus Operator, Gateway API and Infisical operator CRDs define them
+(unknown keys rejected).
 """
 
 from __future__ import annotations
@@ -224,7 +225,84 @@ HTTP_ROUTE = resource(
     ),
 )
 
+# The Infisical secrets operator's InfisicalSecret (secrets.infisical.com/v1alpha1), written down
+# from its CRD: github.com/Infisical/infisical, helm-charts/secrets-operator/templates/
+# infisicalsecret-crd.yaml at 25c26f2cdedd4c6e3646eefd8b63c5c919a9b4d1 (the same spec as
+# k8-operator/config/crd/bases/secrets.infisical.com_infisicalsecrets.yaml at 58a406b1), and
+# https://infisical.com/docs/integrations/platforms/kubernetes/infisical-secret-crd. The CRD's
+# required lists and types are kept; of the authentication methods, the two the chart renders
+# (universalAuth, kubernetesAuth) are listed, and one at most, as the operator's docs ask. The
+# CRD types creationPolicy as a string whose description names its values, Owner and Orphan.
+# No Infisical backend is installable here, so this schema is all that checks the chart's objects.
+SECRET_REFERENCE = strict(
+    {
+        "secretName": {"type": "string", "minLength": 1},
+        "secretNamespace": {"type": "string", "minLength": 1},
+    },
+    ["secretName", "secretNamespace"],
+)
+INFISICAL_SECRETS_SCOPE = strict(
+    {
+        "envSlug": {"type": "string", "minLength": 1},
+        "projectSlug": {"type": "string", "minLength": 1},
+        "recursive": {"type": "boolean"},
+        "secretsPath": {"type": "string", "pattern": "^/"},
+    },
+    ["envSlug", "projectSlug", "secretsPath"],
+)
+INFISICAL_SECRET = resource(
+    ["secrets.infisical.com/v1alpha1"],
+    "InfisicalSecret",
+    strict(
+        {
+            "hostAPI": {"type": "string", "pattern": "^https?://"},
+            "resyncInterval": {"type": "integer", "minimum": 1},
+            "authentication": {
+                **strict(
+                    {
+                        "universalAuth": strict(
+                            {
+                                "credentialsRef": SECRET_REFERENCE,
+                                "secretsScope": INFISICAL_SECRETS_SCOPE,
+                            },
+                            ["credentialsRef", "secretsScope"],
+                        ),
+                        "kubernetesAuth": strict(
+                            {
+                                "identityId": {"type": "string", "minLength": 1},
+                                "serviceAccountRef": strict(
+                                    {
+                                        "name": {"type": "string", "minLength": 1},
+                                        "namespace": {"type": "string", "minLength": 1},
+                                    },
+                                    ["name", "namespace"],
+                                ),
+                                "secretsScope": INFISICAL_SECRETS_SCOPE,
+                            },
+                            ["identityId", "secretsScope", "serviceAccountRef"],
+                        ),
+                    },
+                    [],
+                ),
+                "minProperties": 1,
+                "maxProperties": 1,
+            },
+            "managedSecretReference": strict(
+                {
+                    "secretName": {"type": "string", "minLength": 1},
+                    "secretNamespace": {"type": "string", "minLength": 1},
+                    "creationPolicy": {"enum": ["Owner", "Orphan"]},
+                    "secretType": {"type": "string"},
+                },
+                ["secretName", "secretNamespace"],
+            ),
+        },
+        ["managedSecretReference", "resyncInterval"],
+    ),
+)
+
 CRD_SCHEMAS = {
+    "InfisicalSecret": INFISICAL_SECRET,
     "ExternalSecret": EXTERNAL_SECRET,
     "HTTPRoute": HTTP_ROUTE,
     "ServiceMonitor": SERVICE_MONITOR,

@@ -439,7 +439,7 @@ def test_services(fleet: Render, features: Render):
 
 
 def test_names_fullname_override_and_truncation(features: Render):
-    assert features.names("Deployment") == {"rel-alpha", "beta-mcp"}
+    assert features.names("Deployment") == {"rel-alpha", "beta-mcp", "gamma-mcp"}
     # 62 characters + "-mcp" cut at 63 ends in "-", which must go too.
     long_name = "a" * 62
     server = {"image": {"repository": "x"}, "code": {"server.py": ""}}

@@ -84,6 +84,7 @@ def test_custom_resources_have_their_required_fields(all_renders: dict[str, Rend
         ("ServiceMonitor", "monitoring.coreos.com/v1"),
         ("PrometheusRule", "monitoring.coreos.com/v1"),
         ("HTTPRoute", "gateway.networking.k8s.io/v1"),
+        ("InfisicalSecret", "secrets.infisical.com/v1alpha1"),
     }
 
 

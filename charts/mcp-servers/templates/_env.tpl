@@ -85,7 +85,9 @@ Usage: {{- with include "mcp-servers.env.valueFrom" (dict "server" $s "root" $) 
 
 {{/*
 mcp-servers.env.secretNames: the Secrets whose keys become environment variables, as a JSON
-list: `<fullname>`, which the ExternalSecret fills from `secrets`, and `existingSecret`.
+list: `<fullname>`, which the ExternalSecret fills from `secrets`, `existingSecret`, and the
+Secret the InfisicalSecret writes (mcp-servers.infisical.secretName), which is then the only one
+(mcp-servers.validate.infisical).
 Usage: {{ include "mcp-servers.env.secretNames" (dict "server" $s "root" $) | fromJsonArray }}
 */}}
 {{- define "mcp-servers.env.secretNames" -}}
@@ -96,6 +98,9 @@ Usage: {{ include "mcp-servers.env.secretNames" (dict "server" $s "root" $) | fr
 {{- if .server.existingSecret -}}
 {{- $names = append $names .server.existingSecret -}}
 {{- end -}}
+{{- if .server.infisicalSecret.enabled -}}
+{{- $names = append $names (include "mcp-servers.infisical.secretName" .server) -}}
+{{- end -}}
 {{- toJson $names -}}
 {{- end -}}
 
@@ -103,8 +108,9 @@ Usage: {{ include "mcp-servers.env.secretNames" (dict "server" $s "root" $) | fr
 mcp-servers.env.authTokenRef: the `secretKeyRef` the helm test pod reads MCP_AUTH_TOKEN from, as
 JSON: in `auth.mode` token the server's own (mcp-servers.auth.tokenRef); in mode oauth none (no
 shared token opens an OAuth server); in mode none, for a token set by hand, key MCP_AUTH_TOKEN
-(optional) of `<fullname>` when `secrets` lists it, else of `existingSecret`; empty when there is
-neither.
+(optional) of `<fullname>` when `secrets` lists it, else of `existingSecret`, else of the
+InfisicalSecret's Secret (whose keys the chart cannot know, hence optional); empty when there is
+none.
 Usage: {{- with include "mcp-servers.env.authTokenRef" (dict "server" $s "root" $) }}{{ fromJson . }}{{ end }}
 */}}
 {{- define "mcp-servers.env.authTokenRef" -}}
@@ -117,7 +123,11 @@ Usage: {{- with include "mcp-servers.env.authTokenRef" (dict "server" $s "root" 
 {{- $listed = true -}}
 {{- end -}}
 {{- end -}}
-{{- with ternary .server.fullname .server.existingSecret $listed -}}
+{{- $source := .server.existingSecret -}}
+{{- if .server.infisicalSecret.enabled -}}
+{{- $source = include "mcp-servers.infisical.secretName" .server -}}
+{{- end -}}
+{{- with ternary .server.fullname $source $listed -}}
 {{- dict "name" . "key" "MCP_AUTH_TOKEN" "optional" true | toJson -}}
 {{- end -}}
 {{- end -}}
@@ -155,11 +165,16 @@ Usage: {{ include "mcp-servers.config.checksum" (dict "server" $s "root" $) }}
 
 {{/*
 mcp-servers.secrets.checksum: hash of everything that decides the server's secret env
-(`secrets`, `existingSecret`, `externalSecret`), so a change rolls the pods. A value changed
+(`secrets`, `existingSecret`, `externalSecret`, `infisicalSecret`), so a change rolls the pods. A value changed
 only in the secret store reaches them on their next restart.
 Usage: {{ include "mcp-servers.secrets.checksum" (dict "server" $s "root" $) }}
 */}}
 {{- define "mcp-servers.secrets.checksum" -}}
 {{- $s := .server -}}
-{{- dict "secrets" $s.secrets "existingSecret" $s.existingSecret "externalSecret" $s.externalSecret | toJson | sha256sum -}}
+{{- $inputs := dict "secrets" $s.secrets "existingSecret" $s.existingSecret "externalSecret" $s.externalSecret -}}
+{{- if $s.infisicalSecret.enabled -}}
+{{- /* Only when enabled: the chart's upgrade then leaves other servers' pods where they are. */ -}}
+{{- $_ := set $inputs "infisicalSecret" $s.infisicalSecret -}}
+{{- end -}}
+{{- $inputs | toJson | sha256sum -}}
 {{- end -}}

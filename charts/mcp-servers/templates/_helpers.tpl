@@ -17,6 +17,9 @@ includes for the pieces:
   _gateway.tpl   `gateway.enabled`: the gateway's values built from the other servers, its checks
   _auth.tpl      `auth`: the runtime's authorization environment, the token's secretKeyRef,
                  the issuer's JWKS port for the NetworkPolicy, what NOTES tells clients
+  _peers.tpl     `peers`: the peers' URLs, the NetworkPolicy rules of the calls, their checks
+  _infisical.tpl `infisicalSecret`: the InfisicalSecret's spec and the Secret it manages, its
+                 checks
 
 Unless its usage line says otherwise a define takes (dict "server" $s "root" $): $s is a computed
 server (an entry of `.mcpServers`, or the dict mcp-servers.server is filling) and $ the chart's
@@ -42,8 +45,10 @@ Usage: {{- range $name := include "mcp-servers.names.enabled" $ | fromJsonArray 
 mcp-servers.load: sets `.mcpServers` on the root context to a map name -> computed server (see
 mcp-servers.server), checking across servers that object names and node ports are unique
 (mcp-servers.validate.unique), and with `gateway.enabled` one more, `gateway`, built from the
-others (mcp-servers.gateway.entry). Every template starts with it, so a bad value fails the whole
-render. Templates of one chart share the root context, so the fleet is computed once per
+others (mcp-servers.gateway.entry). Then each server's `peers` are checked against the whole
+fleet (mcp-servers.validate.peers) and their URLs added to its `configEnv`
+(mcp-servers.peers.env): a peer's name, port and labels are known only now. Every template
+starts with it, so a bad value fails the whole render. Templates of one chart share the root context, so the fleet is computed once per
 render, not once per template.
 Usage: {{- include "mcp-servers.load" . }}
 */}}
@@ -65,6 +70,11 @@ Usage: {{- include "mcp-servers.load" . }}
 {{- $_ = include "mcp-servers.validate.unique" (dict "server" $s "seen" $seen) -}}
 {{- $_ = set $all "gateway" $s -}}
 {{- end -}}
+{{- range $name := keys $all | sortAlpha -}}
+{{- $s := get $all $name -}}
+{{- $_ := include "mcp-servers.validate.peers" (dict "server" $s "servers" $all "root" $) -}}
+{{- $_ = set $s "configEnv" (merge (include "mcp-servers.peers.env" (dict "server" $s "servers" $all) | fromJson) $s.configEnv) -}}
+{{- end -}}
 {{- $_ := set . "mcpServers" $all -}}
 {{- end -}}
 {{- end -}}
@@ -81,7 +91,8 @@ plus the fields more than one template (or a check) needs, each from one small d
   labels             mcp-servers.labels.standard
   url                mcp-servers.url
   externalUrl        mcp-servers.url.external (empty when not exposed)
-  configEnv          mcp-servers.env.config (the ConfigMap's environment variables)
+  configEnv          mcp-servers.env.config (the ConfigMap's environment variables; the
+                     peers' URLs join later, in mcp-servers.load)
   volumes            mcp-servers.persistence (the enabled `persistence` entries, filled in)
   serviceAccountName mcp-servers.serviceAccountName
 Everything else a template derives in place, with the define named there. The checks run in a
@@ -135,6 +146,7 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = set $s "configEnv" (include "mcp-servers.env.config" (dict "server" $s "chartEnv" $chartEnv) | fromJson) -}}
 {{- $_ = include "mcp-servers.validate.secrets" (dict "server" $s "chartEnv" $chartEnv) -}}
 {{- $_ = include "mcp-servers.validate.secretEnv" $s -}}
+{{- $_ = include "mcp-servers.validate.infisical" $s -}}
 {{- $_ = include "mcp-servers.validate.persistence" (dict "server" $s "root" $root) -}}
 {{- $_ = set $s "volumes" (include "mcp-servers.persistence" $ctx | fromJson) -}}
 {{- $_ = include "mcp-servers.validate.mountPaths" $s -}}

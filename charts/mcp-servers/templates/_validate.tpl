@@ -220,11 +220,25 @@ Usage: {{- $_ := include "mcp-servers.validate.disruptionBudget" SERVER -}}
 
 {{/*
 mcp-servers.validate.networkPolicy: what the schema cannot compare in the egress rules (the
-generated Kubernetes definitions check the rest): an `endPort` is not below its `port`.
+generated Kubernetes definitions check the rest): an `endPort` is not below its `port`; and
+`tierPortRange` is either empty or a whole range, `endPort` not below `port` (half a range
+would render a rule Kubernetes refuses, or silently one port).
 Usage: {{- $_ := include "mcp-servers.validate.networkPolicy" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.networkPolicy" -}}
 {{- $s := . -}}
+{{- with $s.networkPolicy.tierPortRange -}}
+{{- $range := . -}}
+{{- $at := printf "%s.networkPolicy.tierPortRange" $s.key -}}
+{{- range $field := list "port" "endPort" -}}
+{{- if not (get $range $field) -}}
+{{- fail (printf "%s.%s: required in a range (the %s port the MCP tier may reach); set both port and endPort, or leave %s empty" $at $field (ternary "first" "last" (eq $field "port")) $at) -}}
+{{- end -}}
+{{- end -}}
+{{- if lt (int .endPort) (int .port) -}}
+{{- fail (printf "%s.endPort: %d is below port %d; endPort ends the range that starts at port" $at (int .endPort) (int .port)) -}}
+{{- end -}}
+{{- end -}}
 {{- range $i, $rule := $s.networkPolicy.egress -}}
 {{- range $j, $port := ($rule | default dict).ports -}}
 {{- $port = $port | default dict -}}

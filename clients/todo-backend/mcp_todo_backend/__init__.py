@@ -1,0 +1,1 @@
+"""A reference application backend: /api/tasks over the todo MCP server's tools."""
