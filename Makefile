@@ -106,7 +106,7 @@ SERVER_IMAGES = $(shell python3 scripts/server_registry.py images $(VERSION))
 # The catalog entries that run here (no internet, no account): what the cluster tests install.
 CATALOG_IMAGES = $(shell python3 scripts/catalog.py images --runnable)
 
-.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-ingress cluster-load cluster-down demo
+.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-ingress cluster-oidc cluster-load cluster-down demo
 ct-lint: ## Run chart-testing lint over every ci/*-values.yaml
 	@$(call require,ct,tools)
 	@ct lint --config ct.yaml --all
@@ -119,6 +119,9 @@ cluster-up: docker-engine ## Bring up a single-node cluster: kind where it can b
 
 cluster-ingress: cluster-up ## Add Traefik (Ingress + Gateway API) to the cluster; a host reaches it at http://NODE_IP:30080
 	@bash scripts/cluster.sh ingress
+
+cluster-oidc: cluster-up ## Add Ory Hydra (OpenID provider, namespace oidc); prints its issuer and the host's public and admin URLs
+	@bash scripts/cluster.sh oidc
 
 cluster-load: ## Build the server images and the runnable catalog's, and load them into the cluster
 	@$(MAKE) build-images CATALOG="$$(python3 scripts/catalog.py names --runnable)"

@@ -6,9 +6,11 @@
 #   cluster-images.sh build-postgresql    only build it in the Docker engine (for kind)
 #   cluster-images.sh traefik             the Ingress/Gateway API controller of cluster.sh ingress
 #   cluster-images.sh build-traefik       only build it in the Docker engine (for kind)
+#   cluster-images.sh hydra               the OpenID provider of cluster.sh oidc (Ory Hydra)
+#   cluster-images.sh build-hydra         only build it in the Docker engine (for kind)
 # Nothing is pulled: pause is a static C binary, CoreDNS and Traefik Go binaries from make
-# cluster-tools, PostgreSQL Debian's package on the local Debian base (or debian:bookworm-slim
-# where pullable).
+# cluster-tools, PostgreSQL Debian's package and Hydra make tools' binary on the local Debian
+# base (or debian:bookworm-slim where pullable).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,7 @@ PAUSE_IMAGE="mcp-servers.local/pause:3.10"
 COREDNS_IMAGE="mcp-servers.local/coredns:1.12.1"
 POSTGRESQL_IMAGE="mcp-servers.local/postgresql:15"
 TRAEFIK_IMAGE="mcp-servers.local/traefik:v3.7.13"
+HYDRA_IMAGE="mcp-servers.local/hydra:v2.3.0"
 STAMPS="${RUN}/images"
 
 ctr_k8s() { ctr --address "${CONTAINERD_SOCK}" --namespace k8s.io "$@"; }
@@ -75,17 +78,46 @@ build_traefik() {
   fi
 }
 
+# debian_base: prints a Debian bookworm image the Docker engine has: debian:bookworm-slim where
+# pullable, else the one scripts/base-image.sh makes from Debian's packages.
+debian_base() {
+  local base="debian:bookworm-slim"
+  if ! has_docker_image "${base}" && ! timeout 60 docker pull -q "${base}" >&2; then
+    log "${base} cannot be pulled here: using the local Debian base"
+    bash "${ROOT}/scripts/base-image.sh" >&2
+    base="mcp-servers/debian-rootfs:bookworm"
+  fi
+  echo "${base}"
+}
+
 build_postgresql() {
   bash "${ROOT}/scripts/docker-engine.sh" >&2
   if ! has_docker_image "${POSTGRESQL_IMAGE}"; then
-    local base="debian:bookworm-slim"
-    if ! has_docker_image "${base}" && ! timeout 60 docker pull -q "${base}" >&2; then
-      log "${base} cannot be pulled here: using the local Debian base"
-      bash "${ROOT}/scripts/base-image.sh"
-      base="mcp-servers/debian-rootfs:bookworm"
-    fi
+    local base
+    base="$(debian_base)"
     long "building ${POSTGRESQL_IMAGE} from ${base}" "1-2 min" \
       docker build --build-arg "BASE_IMAGE=${base}" -t "${POSTGRESQL_IMAGE}" "${ROOT}/cluster/images/postgresql"
+  fi
+}
+
+# Hydra's binary is cgo (SQLite), linked against this host's glibc (Debian 12): it goes on a
+# Debian bookworm base, not scratch, and the image is tried once (`hydra version`) so a binary
+# built elsewhere fails here rather than as a crash-looping pod. Labelled with the binary's
+# digest, as Traefik's.
+build_hydra() {
+  bash "${ROOT}/scripts/docker-engine.sh" >&2
+  local binary="${ROOT}/.tools/bin/hydra" digest context base
+  [ -x "${binary}" ] || die "missing .tools/bin/hydra; run 'bash scripts/install-tools.sh hydra'"
+  digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
+  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${HYDRA_IMAGE}" 2>/dev/null)" != "${digest}" ]; then
+    base="$(debian_base)"
+    context="$(mktemp -d)"
+    cp "${binary}" "${context}/hydra"
+    docker build -q --build-arg "BASE_IMAGE=${base}" --label "binary-sha256=${digest}" \
+      -t "${HYDRA_IMAGE}" -f "${ROOT}/cluster/images/hydra/Dockerfile" "${context}" >/dev/null
+    rm -rf "${context}"
+    docker run --rm "${HYDRA_IMAGE}" version >/dev/null \
+      || die "${HYDRA_IMAGE} does not run: .tools/bin/hydra needs another glibc than ${base}'s"
   fi
 }
 
@@ -95,6 +127,8 @@ case "${1:-}" in
   postgresql) build_postgresql && import "${POSTGRESQL_IMAGE}" ;;
   build-traefik) build_traefik ;;
   traefik) build_traefik && import "${TRAEFIK_IMAGE}" ;;
+  build-hydra) build_hydra ;;
+  hydra) build_hydra && import "${HYDRA_IMAGE}" ;;
   load)
     shift
     for image in "$@"; do
@@ -102,5 +136,5 @@ case "${1:-}" in
       import "${image}"
     done
     ;;
-  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | traefik | build-traefik | load IMAGE..." >&2; exit 2 ;;
+  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | traefik | build-traefik | hydra | build-hydra | load IMAGE..." >&2; exit 2 ;;
 esac

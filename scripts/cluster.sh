@@ -7,6 +7,9 @@
 #   cluster.sh env        print `export KUBECONFIG=...` for the running cluster
 #   cluster.sh ingress    add Traefik, the Ingress + Gateway API controller (idempotent; not part
 #                         of `up`); prints the base URL a host reaches it at
+#   cluster.sh oidc       add Ory Hydra, an OpenID provider, in namespace oidc (idempotent; not
+#                         part of `up`); prints its issuer and the public and admin URLs a host
+#                         reaches it at
 # CLUSTER_PROVIDER=kind|local forces one. The kubeconfig is always .run/cluster/kubeconfig.
 set -euo pipefail
 
@@ -121,6 +124,39 @@ ingress() {
   echo "http://${node_ip}:30080"
 }
 
+# Ory Hydra in namespace `oidc` (cluster/manifests/hydra.yaml): issuer
+# http://hydra.oidc.svc.cluster.local:4444, NodePorts 30444 (public) and 30445 (admin). Its
+# database is in memory: applying an unchanged manifest keeps the pod, and with it the clients
+# and keys; a changed binary or manifest replaces it, and them.
+oidc() {
+  local chosen node_ip binary_digest manifest_digest image=mcp-servers.local/hydra:v2.3.0
+  local manifest="${ROOT}/cluster/manifests/hydra.yaml"
+  chosen="$(provider)"
+  [ -n "${chosen}" ] || die "no cluster; run 'make cluster-up'"
+  bash "${ROOT}/scripts/install-tools.sh" hydra
+  case "${chosen}" in
+    local) bash "${ROOT}/scripts/cluster-images.sh" hydra ;;
+    kind) bash "${ROOT}/scripts/cluster-images.sh" build-hydra && load "${image}" ;;
+  esac
+  export KUBECONFIG="${KUBECONFIG_PATH}"
+  binary_digest="$(sha256sum "${ROOT}/.tools/bin/hydra" | cut -d' ' -f1)"
+  manifest_digest="$(sha256sum "${manifest}" | cut -d' ' -f1)"
+  sed -e "s|@HYDRA_IMAGE@|${image}|" -e "s|@BINARY_SHA256@|${binary_digest}|" \
+    -e "s|@MANIFEST_SHA256@|${manifest_digest}|" "${manifest}" | kubectl apply -f - >/dev/null
+  kubectl -n oidc rollout status deployment/hydra --timeout 180s >&2
+  node_ip="$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
+  # Hydra makes its first signing key (RSA: seconds of CPU) when the JWKS is first asked for:
+  # now, rather than inside a test's first token request. Retried: the NodePort's rules may
+  # lag the pod's readiness by a moment.
+  curl -fs --retry 30 --retry-connrefused --retry-delay 1 --max-time 60 \
+    "http://${node_ip}:30444/.well-known/jwks.json" >/dev/null \
+    || die "Hydra's JWKS does not answer at http://${node_ip}:30444 (kubectl -n oidc logs deploy/hydra)"
+  log "Hydra is up: issuer http://hydra.oidc.svc.cluster.local:4444 (in-memory: a new pod forgets every client and key)"
+  echo "issuer=http://hydra.oidc.svc.cluster.local:4444"
+  echo "public=http://${node_ip}:30444"
+  echo "admin=http://${node_ip}:30445"
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
@@ -144,5 +180,6 @@ case "${1:-}" in
     ;;
   env) echo "export KUBECONFIG=${KUBECONFIG_PATH}" ;;
   ingress) ingress ;;
-  *) echo "usage: cluster.sh up|down|status|load IMAGE...|postgresql|env|ingress" >&2; exit 2 ;;
+  oidc) oidc ;;
+  *) echo "usage: cluster.sh up|down|status|load IMAGE...|postgresql|env|ingress|oidc" >&2; exit 2 ;;
 esac
