@@ -74,12 +74,17 @@ TEST_WORKERS ?= 3
 # pytest's 5, "no tests collected": a failure of the whole suite, not of a PYTEST_ARGS selection
 # that leaves one of the two runs empty.
 NO_TESTS_STATUS = $(if $(strip $(PYTEST_ARGS)),5,none)
+# The cluster tests' cluster is prepared (scripts/cluster.sh prepare) while the other tests
+# run, and tests/cluster is told the images are built already.
 test: tools cluster-tools venv postgres docker-engine build-images ## Run the whole test suite (installs and starts what it needs, a cluster included)
-	@failed=0; \
+	@failed=0; mkdir -p .run/logs; \
+	bash scripts/cluster.sh prepare $(SERVER_IMAGES) $(CATALOG_IMAGES) >.run/logs/cluster-prepare.log 2>&1 & \
+	preparing=$$!; \
 	run_pytest() { $(UV) run --frozen pytest "$$@" $(PYTEST_ARGS) || { status=$$?; \
 	  [ "$$status" = "$(NO_TESTS_STATUS)" ] || failed=$$status; }; }; \
 	run_pytest -n $(TEST_WORKERS) --dist loadscope --ignore=tests/cluster; \
-	run_pytest tests/cluster; \
+	wait $$preparing || echo "make test: preparing the cluster failed; tests/cluster tries again (.run/logs/cluster-prepare.log)"; \
+	MCP_SERVERS_IMAGES_BUILT=1 run_pytest tests/cluster; \
 	exit $$failed
 
 bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, bridge overhead, memory embeddings)

@@ -12,6 +12,8 @@
 #                        Debian pair from scripts/base-image.sh (built if missing)
 #   BUILD_IMAGE=...      base of the build stage: the same Python as BASE_IMAGE, plus binutils
 #   INFERENCE=cpu|cuda   memory image flavour (onnxruntime or onnxruntime-gpu)
+#   EXTRAS="tracing"     optional features ([tool.mcp-servers.extras] in pyproject.toml) added to
+#                        every server image built, e.g. the OpenTelemetry SDK for OTEL_* tracing
 #   IMAGE_SOURCE=url     org.opencontainers.image.source (default: git remote origin)
 # A wheelhouse is rebuilt only when its inputs (uv.lock, pyproject.toml, servers/) change, and
 # docker's layer cache does the rest, so a second run with no change takes seconds.
@@ -29,6 +31,9 @@ PUBLIC_BUILD="python:3.11"
 LOCAL_BASE="mcp-servers/python-base:bookworm"
 LOCAL_BUILD="mcp-servers/python-build:bookworm"
 WHEELHOUSE="${ROOT}/build/wheelhouse"
+# The machine's copy of each wheelhouse, by fingerprint: a clean clone of the same lock (CI)
+# links it instead of downloading ~60 wheels per image again.
+WHEELHOUSE_CACHE="${XDG_CACHE_HOME:-${HOME}/.cache}/mcp-servers/wheelhouse"
 # Up to bookworm's glibc (2.36); pip does not widen a --platform to older manylinux tags itself.
 PLATFORMS=(manylinux2014_x86_64)
 for v in $(seq 17 36); do PLATFORMS+=("manylinux_2_${v}_x86_64"); done
@@ -127,8 +132,9 @@ prune() {
 }
 
 requirements() {  # requirements EXTRA: the locked, hashed dependency list for one server
-  local extra_args=("--extra" "$1")
+  local extra_args=("--extra" "$1") feature
   [ "$1" = - ] && extra_args=()
+  for feature in ${EXTRAS:-}; do extra_args+=("--extra" "${feature}"); done
   if [ "${INFERENCE}" = cuda ] && [ "$1" = memory ]; then
     # The lock resolves onnxruntime (CPU); resolve the same pins with the GPU build swapped in.
     # Its cuda and cudnn extras bring the CUDA libraries as wheels, so any base image works on
@@ -155,12 +161,26 @@ pip_download() {  # pip_download REQUIREMENTS DEST
 
 wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
   local name="$1" extra="$2" dir="${WHEELHOUSE}/$1" want
-  want="$(fingerprint uv.lock pyproject.toml images/unneeded-distributions.txt <(echo "${extra} ${INFERENCE} ${PLATFORMS[*]}"))"
+  want="$(fingerprint uv.lock pyproject.toml images/unneeded-distributions.txt <(echo "${extra} ${EXTRAS:-} ${INFERENCE} ${PLATFORMS[*]}"))"
   if [ "$(cat "${dir}/.fingerprint-${INFERENCE}" 2>/dev/null)" != "${want}" ]; then
-    local t0=$SECONDS
-    rm -rf "${dir}/wheels" && mkdir -p "${dir}/wheels"
-    requirements "${extra}" | prune >"${dir}/requirements-${INFERENCE}.txt"
-    pip_download "${dir}/requirements-${INFERENCE}.txt" "${dir}/wheels"
+    local t0=$SECONDS cached="${WHEELHOUSE_CACHE}/${want}"
+    rm -rf "${dir}/wheels" && mkdir -p "${dir}"
+    if [ -f "${cached}/complete" ]; then
+      cp -al "${cached}/wheels" "${dir}/wheels" 2>/dev/null || cp -a "${cached}/wheels" "${dir}/wheels"
+      cp "${cached}/requirements.txt" "${dir}/requirements-${INFERENCE}.txt"
+    else
+      mkdir -p "${dir}/wheels"
+      requirements "${extra}" | prune >"${dir}/requirements-${INFERENCE}.txt"
+      pip_download "${dir}/requirements-${INFERENCE}.txt" "${dir}/wheels"
+      # Published whole or not at all: another clone may be reading the cache.
+      rm -rf "${cached}.partial" && mkdir -p "${cached}.partial"
+      cp -al "${dir}/wheels" "${cached}.partial/wheels" 2>/dev/null || cp -a "${dir}/wheels" "${cached}.partial/wheels"
+      cp "${dir}/requirements-${INFERENCE}.txt" "${cached}.partial/requirements.txt"
+      touch "${cached}.partial/complete"
+      rm -rf "${cached}" && mv "${cached}.partial" "${cached}"
+      # Six images' worth of locks: older fingerprints are other commits' and go.
+      find "${WHEELHOUSE_CACHE}" -mindepth 1 -maxdepth 1 -type d -mtime +7 -exec rm -rf {} +
+    fi
     echo "${want}" >"${dir}/.fingerprint-${INFERENCE}"
     log "wheelhouse ${name} (${INFERENCE}): $(find "${dir}/wheels" -name '*.whl' | wc -l) wheels, $((SECONDS - t0)) s"
   fi

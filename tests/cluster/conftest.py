@@ -6,6 +6,7 @@ Session-scoped: brought up once (a few seconds when it already runs), left runni
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tomllib
@@ -37,7 +38,9 @@ def kube(repo_root: Path) -> Kube:
 def server_images(repo_root: Path, kube: Kube) -> list[str]:
     """Builds the images (incremental) and loads the servers' and the runnable catalog entries'
     into the cluster."""
-    run_script(repo_root, "scripts/build-images.sh")
+    # `make test` has just built them (a second build-images.sh is a minute of no-ops).
+    if os.environ.get("MCP_SERVERS_IMAGES_BUILT") != "1":
+        run_script(repo_root, "scripts/build-images.sh")
     version = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["version"]
     images = [f"{server.image}:{version}" for server in load_registry()]
     images += [f"{entry.image}:{entry.tag}" for entry in load_catalog() if entry.runnable]
