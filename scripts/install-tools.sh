@@ -27,7 +27,13 @@ PY_TOOLS="yamllint==1.38.0 yamale==6.1.0 kubernetes-validate==1.37.0 shellcheck-
 SCHEMA_LAYOUT=2
 # Ory Hydra, the OpenID provider of the auth tests (testing/harness/hydra.py); testing/hydra pins it.
 HYDRA_VERSION=v2.3.0
-ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov hydra)
+# Jaeger's all-in-one, the OTLP trace backend of the tracing tests (testing/harness/jaeger.py);
+# testing/jaeger pins it.
+JAEGER_VERSION=v1.76.0
+# promtool, which unit-tests the chart's alerts (tests/chart/test_chart_alerts.py). Prometheus
+# publishes v3.X.Y as the Go module version v0.3XX.Y.
+PROMTOOL_VERSION=v0.316.0
+ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov hydra jaeger promtool)
 # The local node (scripts/local-node.sh) runs these; the wrapper modules under cluster/ pin them.
 KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.4
@@ -153,6 +159,35 @@ install_hydra() {
     -ldflags "-s -w -X $pkg/driver/config.Version=$HYDRA_VERSION -X $pkg/driver/config.Date=1970-01-01T00:00:00Z" \
     -o "$bin/hydra" "$pkg"
   stamp hydra "$HYDRA_VERSION sqlite"
+}
+
+# Jaeger's all-in-one from testing/jaeger, a wrapper module that keeps jaeger's replace directive
+# for sarama; `go install` refuses a module that has one. Pure Go: no C compiler needed.
+install_jaeger() {
+  fresh jaeger "$JAEGER_VERSION" && [[ -x "$bin/jaeger-all-in-one" ]] && return
+  need_go jaeger
+  local pinned pkg=github.com/jaegertracing/jaeger
+  pinned=$(go -C "$root/testing/jaeger" list -m -f '{{.Version}}' "$pkg")
+  [[ "$pinned" == "$JAEGER_VERSION" ]] || die "testing/jaeger/go.mod pins jaeger $pinned, JAEGER_VERSION is $JAEGER_VERSION"
+  long "building Jaeger all-in-one $JAEGER_VERSION" "11 min on 2 busy cores with an empty Go cache, 8 s with a warm one" \
+    go -C "$root/testing/jaeger" build -ldflags "-s -w -X $pkg/internal/version.latestVersion=$JAEGER_VERSION" \
+    -o "$bin/jaeger-all-in-one" "$pkg/cmd/all-in-one"
+  stamp jaeger "$JAEGER_VERSION"
+}
+
+# promtool's module has no replace directives, so a plain `go install` builds it; without the
+# version stamp `promtool --version` says nothing. Prometheus' own builds add the netgo and
+# builtinassets tags, which only the server's resolver and web UI use.
+install_promtool() {
+  fresh promtool "$PROMTOOL_VERSION" && [[ -x "$bin/promtool" ]] && return
+  need_go promtool
+  local version="${PROMTOOL_VERSION#v0.}"
+  version="${version:0:1}.$((10#${version:1:2})).${version#*.}"
+  long "building promtool $PROMTOOL_VERSION (Prometheus $version)" \
+    "11-17 min on 2 busy cores with an empty Go cache, under 30 s with a warm one" \
+    go install -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+  stamp promtool "$PROMTOOL_VERSION"
 }
 
 # Kubernetes v1.34 server binaries and kubectl from cluster/kubernetes, a wrapper module that

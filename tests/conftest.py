@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from harness.hydra import Hydra
+from harness.jaeger import Jaeger
 from harness.locks import locked
 from harness.postgres_script import postgres_script
 
@@ -59,3 +60,14 @@ def hydra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hydra]:
     """
     with Hydra(tmp_path_factory.mktemp("hydra")) as provider:
         yield provider
+
+
+@pytest.fixture(scope="module")
+def jaeger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jaeger]:
+    """A real trace backend (Jaeger's all-in-one, harness.jaeger) of the module's own, which
+    receives OTLP and answers its query API.
+
+    Built into .tools/bin on first use when `make tools` has not built it (minutes, once).
+    """
+    with Jaeger(tmp_path_factory.mktemp("jaeger")) as backend:
+        yield backend

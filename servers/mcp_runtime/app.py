@@ -33,6 +33,7 @@ from mcp_runtime.tool_catalog import install_tool_catalog
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
 from mcp_runtime.tool_grants import ToolAuthorization, ToolGrants
 from mcp_runtime.tool_relay import ToolRelay
+from mcp_runtime.tracing import tracing_enabled
 
 
 def _distribution_version() -> str:
@@ -171,7 +172,13 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    if tracing_enabled():
+        from mcp_runtime.tracing.http_context import TraceContextFromHeaders
+
+        # Outermost, so that every line logged for the request carries its trace.
+        app.add_middleware(TraceContextFromHeaders)
     app.state.lifecycle = lifecycle
+    app.state.server_name = spec.mcp.name
     app.state.metrics = metrics
     app.state.fast_path = fast_path
     return app

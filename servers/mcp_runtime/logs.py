@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from mcp_runtime.tracing import tracing_enabled
+
 _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -17,9 +19,10 @@ _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
 def configure_logging(level: str) -> None:
     """Send every log record, ours and the libraries', to stdout as one JSON object a line."""
     numeric_level = logging.getLevelNamesMapping()[level.upper()]
+    shared = [*_SHARED_PROCESSORS, *_trace_processors()]
     structlog.configure(
         processors=[
-            *_SHARED_PROCESSORS,
+            *shared,
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],
@@ -31,7 +34,7 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*_SHARED_PROCESSORS, structlog.stdlib.add_logger_name],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -52,3 +55,12 @@ def configure_logging(level: str) -> None:
     # tool_call event already covers each call, so keep those lines for debugging only.
     if numeric_level > logging.DEBUG:
         logging.getLogger("mcp").setLevel(max(numeric_level, logging.WARNING))
+
+
+def _trace_processors() -> list[structlog.typing.Processor]:
+    # Only when traces are exported: without them no event pays for the span lookup.
+    if not tracing_enabled():
+        return []
+    from mcp_runtime.tracing.log_fields import add_trace_ids
+
+    return [add_trace_ids]

@@ -16,12 +16,13 @@ import structlog
 import uvicorn
 from starlette.applications import Starlette
 
-from mcp_runtime.app import ServerSpec, build_app, lifecycle_of
+from mcp_runtime.app import PACKAGE_VERSION, ServerSpec, build_app, lifecycle_of
 from mcp_runtime.header_timeout import with_header_timeout
 from mcp_runtime.lifecycle import Lifecycle
 from mcp_runtime.logs import configure_logging
 from mcp_runtime.settings import RuntimeSettings, SettingsLoadError, SettingsT, load_settings
 from mcp_runtime.tool_selection import select_tools
+from mcp_runtime.tracing import start_tracing
 
 # Exit code for a configuration the process cannot start with (like argparse's usage errors).
 EXIT_BAD_SETTINGS = 2
@@ -104,7 +105,13 @@ def serve(
         ws="none",
     )
     server = DrainingServer(config, lifecycle_of(app), settings.mcp_drain_timeout_seconds)
+    # Here, in the process that serves (each worker after the fork): the exporter's
+    # connections and its batch thread cannot be shared across a fork.
+    tracing = start_tracing(app.state.server_name, PACKAGE_VERSION)
     server.run(sockets)
+    if tracing is not None:
+        # Workers leave with os._exit, which skips the SDK's atexit flush.
+        tracing.shutdown()
 
 
 class DrainingServer(uvicorn.Server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,13 @@ def test_the_installed_console_script_is_the_registry_entry_point(server) -> Non
     assert scripts[server.script] == server.entry_point
 
 
-def test_each_extra_is_the_registry_dependencies() -> None:
+def test_each_extra_is_the_registry_dependencies(repo_root: Path) -> None:
     metadata = importlib.metadata.metadata("mcp-servers")
     extras = set(metadata.get_all("Provides-Extra"))
-    assert extras == {server.extra for server in SERVERS if server.extra}
+    # Besides the servers' extras, the features of [tool.mcp-servers.extras] (tracing).
+    pyproject = tomllib.loads((repo_root / "pyproject.toml").read_text())
+    features = set(pyproject["tool"]["mcp-servers"]["extras"])
+    assert extras == {server.extra for server in SERVERS if server.extra} | features
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,147 @@
+"""What tracing costs per call: the runtime's trivial tool (`echo`, bench/peers/runtime_echo.py)
+served by four copies of one server, side by side in one run:
+
+- before: the runtime just before the tracing code came (`git archive` of servers/ at the
+  parent of the commit that added servers/mcp_runtime/tracing, or HEAD until it is
+  committed), in the same venv: the proof that `off` adds nothing, while the rest of the
+  runtime is what it was then;
+- off: this tree, no OTEL_* variables (the default): must cost what `before` costs;
+- unsampled: tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set) with OTEL_TRACES_SAMPLER=always_off:
+  the SDK's no-op spans and the fast path's full mirror, nothing exported;
+- exported: tracing on, every call's spans exported over OTLP/gRPC to Jaeger's all-in-one
+  (.tools/bin/jaeger-all-in-one; left out when it is not built).
+
+The session-less generation, 1 and 10 sessions, in alternating slices (bench/servers.py's load
+generator). cpu = server CPU ms per call; ratio = against `before` in the same cell.
+
+    uv run python bench/tracing.py [--seconds 3] [--rounds 3]
+
+Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from servers import (
+    ECHO,
+    PEERS,
+    REPO,
+    Cell,
+    LoadAverage,
+    Peer,
+    compile_bytecode,
+    progress,
+    side_by_side,
+    started,
+)
+
+QUIET = {"LOG_LEVEL": "warning"}
+SESSIONS = (1, 10)
+PROTOCOL = "2026-07-28"
+TRACING_GATE = "servers/mcp_runtime/tracing/__init__.py"
+
+
+def untraced_servers(into: Path) -> Path | None:
+    """servers/ of the commit before the one that added the tracing package (HEAD while it is
+    not committed), extracted into `into`: the `before` peer's code. None if git cannot."""
+    added = subprocess.run(
+        ["git", "-C", str(REPO), "log", "--diff-filter=A", "--format=%H", "--", TRACING_GATE],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    commit = f"{added[-1]}^" if added else "HEAD"
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit, "servers"], capture_output=True
+    )
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    progress(f"before: servers/ at {commit}")
+    return into / "servers"
+
+
+def bench(seconds: float, rounds: int) -> None:
+    # Imported here, as bench/servers.py does: the harness imports httpx.
+    from harness.jaeger import JAEGER_BIN, Jaeger
+
+    compile_bytecode()
+    echo = [sys.executable, str(PEERS / "runtime_echo.py")]
+    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp, ExitStack() as stack:
+        before = untraced_servers(Path(tmp))
+        if before is None:
+            progress("git archive failed: `before` is left out")
+        peers = []
+        if before is not None:
+            peers.append(Peer("before", echo, {**QUIET, "PYTHONPATH": str(before)}))
+        # A port nothing listens on: with always_off nothing is ever sent there.
+        unsampled = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+            "OTEL_TRACES_SAMPLER": "always_off",
+        }
+        peers += [Peer("off", echo, QUIET), Peer("unsampled", echo, {**QUIET, **unsampled})]
+        if JAEGER_BIN.exists():
+            jaeger = stack.enter_context(Jaeger(Path(tmp) / "jaeger"))
+            peers.append(Peer("exported", echo, {**QUIET, **jaeger.otel_env("echo")}))
+        else:
+            progress(
+                "no .tools/bin/jaeger-all-in-one (install-tools.sh jaeger): `exported` is left out"
+            )
+        load = stack.enter_context(LoadAverage())
+        print(f"start: {load.now()}", flush=True)
+        servers = {peer.name: stack.enter_context(started(peer)) for peer in peers}
+        loads = {name: (server, ECHO) for name, server in servers.items()}
+        table = {
+            sessions: side_by_side(loads, PROTOCOL, sessions, seconds, rounds)  # type: ignore[arg-type]
+            for sessions in SESSIONS
+        }
+        print(f"end: {load.now()}")
+        print(load.summary())
+    print_table(table)
+
+
+def print_table(table: dict[int, dict[str, Cell]]) -> None:
+    print()
+    print(f"Trivial tool (`echo`), {PROTOCOL}. cpu = server CPU ms per call; x = cpu against")
+    print(
+        "`before` (the runtime without the tracing code) in the same cell; /s = calls per second."
+    )
+    names = list(next(iter(table.values())))
+    header = f"{'sessions':>8} |" + "".join(
+        f"{name + ' cpu':>15}{'x':>6}{'/s':>7} |" for name in names
+    )
+    print(header)
+    print("-" * len(header))
+    for sessions, cells in table.items():
+        base = cells.get("before")
+        row = f"{sessions:>8} |"
+        for name in names:
+            cell = cells[name]
+            ratio = (
+                cell.server_cpu_ms_per_call / base.server_cpu_ms_per_call if base else float("nan")
+            )
+            row += (
+                f"{cell.server_cpu_ms_per_call:>15.3f}{ratio:>6.2f}{cell.calls_per_second:>7.0f} |"
+            )
+        errors = sum(cell.errors for cell in cells.values())
+        print(row + (f"  ({errors} errors)" if errors else ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="load time per server per cell")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="slices per cell, taking turns between the servers"
+    )
+    args = parser.parse_args()
+    progress("tracing bench: the runtime before the tracing code, off, unsampled and exported")
+    bench(args.seconds, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

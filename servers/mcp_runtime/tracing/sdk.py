@@ -1,0 +1,126 @@
+"""The OpenTelemetry SDK set up from the standard OTEL_* variables (needs the `tracing` extra).
+
+The SDK reads most of them itself: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the
+resource), OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (the sampler; default
+parentbased_always_on, so a caller's sampling decision holds), OTEL_EXPORTER_OTLP_* (endpoint,
+headers, timeout, compression, certificates) and OTEL_BSP_* (the batch processor). What it
+leaves to its auto-configuration, which would also set up metrics and logs exporters, is done
+here for traces only: OTEL_TRACES_EXPORTER (otlp, console; default otlp) and
+OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL (grpc, the default, as in
+the Python SDK's own set-up; http/protobuf only where its exporter is installed besides the
+extra, see pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+import wrapt
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+# The SDK's name for a resource without a service name (followed by ":python...").
+_UNKNOWN_SERVICE = "unknown_service"
+
+
+class TracingConfigError(Exception):
+    """An OTEL_* variable has a value this runtime cannot export with; the message names it."""
+
+
+class Tracing:
+    """The process's tracer provider; `shutdown` exports what is still queued."""
+
+    def __init__(self, provider: TracerProvider) -> None:
+        self._provider = provider
+
+    def shutdown(self) -> None:
+        self._provider.shutdown()
+
+
+def start(service_name: str, service_version: str) -> Tracing:
+    """Install a tracer provider exporting to what OTEL_* name, and instrument the database
+    drivers as they are imported."""
+    exporters = [_exporter(name) for name in _listed("OTEL_TRACES_EXPORTER", "otlp")]
+    provider = TracerProvider(resource=_resource(service_name, service_version))
+    for exporter in exporters:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    # Only what the server imports: the todo server on SQLite never loads asyncpg.
+    wrapt.register_post_import_hook(_instrument_asyncpg, "asyncpg")
+    wrapt.register_post_import_hook(_instrument_aiosqlite, "aiosqlite")
+    return Tracing(provider)
+
+
+def _resource(service_name: str, service_version: str) -> Resource:
+    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win; the server's name stands in for
+    # the SDK's "unknown_service".
+    resource = Resource.create()
+    defaults: dict[str, str] = {}
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith(_UNKNOWN_SERVICE):
+        defaults[SERVICE_NAME] = service_name
+    if SERVICE_VERSION not in resource.attributes:
+        defaults[SERVICE_VERSION] = service_version
+    return resource.merge(Resource(defaults))
+
+
+def _exporter(name: str) -> SpanExporter:
+    if name == "console":
+        # One JSON object a line, like the logs it shares stdout with.
+        return ConsoleSpanExporter(formatter=_one_line)
+    if name != "otlp":
+        raise TracingConfigError(
+            f"OTEL_TRACES_EXPORTER: {name!r} is not supported; use otlp, console or none"
+        )
+    protocol = _protocol()
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()
+    if protocol == "http/protobuf":
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter as HttpSpanExporter,
+            )
+        except ImportError:
+            raise TracingConfigError(
+                "OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf needs"
+                " opentelemetry-exporter-otlp-proto-http, which the tracing extra leaves out"
+                " (it brings requests, which FastMCP then loads in every server); use grpc"
+            ) from None
+        return HttpSpanExporter()
+    raise TracingConfigError(
+        f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} is not supported; use grpc or http/protobuf"
+    )
+
+
+def _protocol() -> str:
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        value = os.environ.get(name, "").strip().lower()
+        if value:
+            return value
+    # The exporter the tracing extra installs (and the Python SDK's own default).
+    return "grpc"
+
+
+def _listed(name: str, default: str) -> list[str]:
+    values = [item.strip().lower() for item in os.environ.get(name, "").split(",")]
+    return [value for value in values if value] or [default]
+
+
+def _one_line(span: ReadableSpan) -> str:
+    return span.to_json(indent=None) + "\n"
+
+
+def _instrument_asyncpg(_: ModuleType) -> None:
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+    AsyncPGInstrumentor().instrument()
+
+
+def _instrument_aiosqlite(_: ModuleType) -> None:
+    from mcp_runtime.tracing.aiosqlite_spans import instrument
+
+    instrument()

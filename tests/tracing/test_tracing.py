@@ -1,0 +1,162 @@
+"""One trace per tool call, in a real trace backend (Jaeger's all-in-one): from the caller's
+`traceparent` through the gateway (its server and client spans), the todo server's tool span
+and its SQLite statement; the log events of the call carry its trace id."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+import pytest
+from harness import servers
+from harness.jaeger import Jaeger, Span, Trace
+from harness.jsonrpc import modern_request
+from harness.processes import ServerProcess
+
+CALLER = "tracing-test"
+
+
+@pytest.fixture(scope="module")
+def todo(jaeger: Jaeger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    logs = tmp_path_factory.mktemp("todo")
+    env = {"MCP_DATA_DIR": str(logs / "data"), **jaeger.otel_env("todo")}
+    server = servers.launch("mcp-todo", logs, env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    jaeger: Jaeger, todo: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    upstreams = json.dumps({"todo": {"url": todo.mcp_url}})
+    env = {"MCP_GATEWAY_SERVERS": upstreams, **jaeger.otel_env("gateway")}
+    server = servers.launch("mcp-gateway", tmp_path_factory.mktemp("gateway"), env)
+    server.wait_ready()
+    yield server
+    server.stop()
+
+
+def _traceparent() -> tuple[str, str, str]:
+    """A new trace: its id, the caller's span id, and the header value naming both."""
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    return trace_id, span_id, f"00-{trace_id}-{span_id}-01"
+
+
+def _call(
+    server: ServerProcess,
+    tool: str,
+    arguments: Mapping[str, Any],
+    meta: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    request_headers, message = modern_request("tools/call", {"name": tool, "arguments": arguments})
+    message["params"]["_meta"] = {**message["params"]["_meta"], **(meta or {})}
+    answer = httpx.post(
+        server.mcp_url, json=message, headers={**request_headers, **(headers or {})}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()["result"]
+    assert not result.get("isError"), result
+    return result
+
+
+def _one(spans: list[Span]) -> Span:
+    assert len(spans) == 1, spans
+    return spans[0]
+
+
+def _sqlite(trace: Trace, operation: str) -> list[Span]:
+    return [
+        span
+        for span in trace.spans
+        if span.service == "todo"
+        and span.name == operation
+        and span.tags.get("db.system.name") == "sqlite"
+    ]
+
+
+def _tool_call_events(log: str) -> list[dict[str, Any]]:
+    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return [event for event in events if event.get("event") == "tool_call"]
+
+
+def test_a_call_through_the_gateway_is_one_trace_down_to_the_database(
+    jaeger: Jaeger, gateway: ServerProcess, todo: ServerProcess
+) -> None:
+    trace_id, caller_span, traceparent = _traceparent()
+    _call(gateway, "todo_create_task", {"title": "traced"}, meta={"traceparent": traceparent})
+
+    def complete(trace: Trace) -> bool:
+        return bool(
+            trace.named("tools/call todo_create_task", "gateway")
+            and trace.named("tools/call create_task", "gateway")
+            and trace.named("tools/call create_task", "todo")
+            and _sqlite(trace, "INSERT")
+        )
+
+    trace = jaeger.wait_for_trace(trace_id, complete)
+    front = _one(trace.named("tools/call todo_create_task", "gateway"))
+    upstream_call = _one(trace.named("tools/call create_task", "gateway"))
+    tool = _one(trace.named("tools/call create_task", "todo"))
+    insert = _one(_sqlite(trace, "INSERT"))
+    # One connected trace, hanging from the caller's span.
+    assert trace.roots() == [front]
+    assert front.parent_id == caller_span
+    assert front in trace.ancestors(upstream_call)
+    assert upstream_call in trace.ancestors(tool)
+    assert tool in trace.ancestors(insert)
+    assert (front.kind, upstream_call.kind, tool.kind, insert.kind) == (
+        "server",
+        "client",
+        "server",
+        "client",
+    )
+    # The semantic conventions for MCP and GenAI tool calls, as FastMCP sets them.
+    assert {
+        key: tool.tags.get(key)
+        for key in ("mcp.method.name", "gen_ai.tool.name", "gen_ai.operation.name")
+    } == {
+        "mcp.method.name": "tools/call",
+        "gen_ai.tool.name": "create_task",
+        "gen_ai.operation.name": "execute_tool",
+    }
+    assert insert.tags["db.operation.name"] == "INSERT"
+    assert insert.tags["db.query.text"].startswith("INSERT INTO todo_tasks")
+
+    # Every log event of the call, in both processes, names the trace and its own span.
+    for server, span in ((gateway, front), (todo, tool)):
+        events = [e for e in _tool_call_events(server.log_text()) if e.get("trace_id") == trace_id]
+        assert len(events) == 1, server.log_text()[-3000:]
+        assert events[0]["span_id"] == span.span_id
+
+
+def test_a_traceparent_header_stands_in_for_one_in_meta(
+    jaeger: Jaeger, todo: ServerProcess
+) -> None:
+    """What a proxy or service mesh in front of a server sends."""
+    trace_id, caller_span, traceparent = _traceparent()
+    _call(todo, "list_tasks", {}, headers={"traceparent": traceparent})
+    trace = jaeger.wait_for_trace(
+        trace_id, lambda trace: bool(trace.named("tools/call list_tasks", "todo"))
+    )
+    tool = _one(trace.named("tools/call list_tasks", "todo"))
+    assert tool.parent_id == caller_span
+    assert _sqlite(trace, "SELECT")
+    assert trace.roots() == [tool]
+
+
+def test_a_call_without_a_traceparent_is_a_trace_of_its_own(
+    jaeger: Jaeger, todo: ServerProcess
+) -> None:
+    _call(todo, "list_tasks", {})
+    event = _tool_call_events(todo.log_text())[-1]
+    trace = jaeger.wait_for_trace(
+        event["trace_id"], lambda trace: bool(trace.named("tools/call list_tasks", "todo"))
+    )
+    tool = _one(trace.named("tools/call list_tasks", "todo"))
+    assert tool.parent_id is None
+    assert event["span_id"] == tool.span_id
