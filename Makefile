@@ -78,7 +78,7 @@ NO_TESTS_STATUS = $(if $(strip $(PYTEST_ARGS)),5,none)
 # run, and tests/cluster is told the images are built already.
 test: tools cluster-tools venv postgres docker-engine build-images ## Run the whole test suite (installs and starts what it needs, a cluster included)
 	@failed=0; mkdir -p .run/logs; \
-	bash scripts/cluster.sh prepare $(SERVER_IMAGES) $(CATALOG_IMAGES) >.run/logs/cluster-prepare.log 2>&1 & \
+	bash scripts/cluster.sh prepare $(CLUSTER_IMAGES) >.run/logs/cluster-prepare.log 2>&1 & \
 	preparing=$$!; \
 	run_pytest() { $(UV) run --frozen pytest "$$@" $(PYTEST_ARGS) || { status=$$?; \
 	  [ "$$status" = "$(NO_TESTS_STATUS)" ] || failed=$$status; }; }; \
@@ -110,8 +110,13 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 
 SERVER_IMAGES = $(shell python3 scripts/server_registry.py images $(VERSION))
 # The catalog entries that run here (no internet, no account): what the cluster tests install.
 CATALOG_IMAGES = $(shell python3 scripts/catalog.py images --runnable)
+# The reference backend (clients/todo-backend), which build-images.sh builds with the servers.
+BACKEND_IMAGES = mcp-servers/todo-backend:$(VERSION)
+# What the cluster gets: `make test` and cluster-load load it, tests/cluster reads it from
+# `make cluster-images`, so this is the one list.
+CLUSTER_IMAGES = $(SERVER_IMAGES) $(CATALOG_IMAGES) $(BACKEND_IMAGES)
 
-.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-ingress cluster-oidc cluster-load cluster-down demo
+.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-ingress cluster-oidc cluster-load cluster-images cluster-down demo
 ct-lint: ## Run chart-testing lint over every ci/*-values.yaml
 	@$(call require,ct,tools)
 	@ct lint --config ct.yaml --all
@@ -128,9 +133,12 @@ cluster-ingress: cluster-up ## Add Traefik (Ingress + Gateway API) to the cluste
 cluster-oidc: cluster-up ## Add Ory Hydra (OpenID provider, namespace oidc); prints its issuer and the host's public and admin URLs
 	@bash scripts/cluster.sh oidc
 
-cluster-load: ## Build the server images and the runnable catalog's, and load them into the cluster
+cluster-load: ## Build the server images, the runnable catalog's and the backend's, and load them into the cluster
 	@$(MAKE) build-images CATALOG="$$(python3 scripts/catalog.py names --runnable)"
-	@bash scripts/cluster.sh load $(SERVER_IMAGES) $(CATALOG_IMAGES)
+	@bash scripts/cluster.sh load $(CLUSTER_IMAGES)
+
+cluster-images: ## Print the images cluster-load and the cluster tests load (servers, runnable catalog, backend)
+	@echo $(CLUSTER_IMAGES)
 
 cluster-down: ## Remove the cluster and everything it created (processes, bridge, iptables rules, files)
 	@bash scripts/cluster.sh down

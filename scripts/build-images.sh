@@ -3,7 +3,10 @@
 # (mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux x86_64
 # CPython 3.11) is made on the host first, so `docker build` needs no network.
 #   SERVERS="todo postgres"  which server images (default: every server in the registry,
-#                        [tool.mcp-servers.servers] in pyproject.toml)
+#                        [tool.mcp-servers.servers] in pyproject.toml); the name todo-backend
+#                        selects the reference backend's image, mcp-servers/todo-backend
+#                        (clients/todo-backend, images/todo-backend.Dockerfile), which is built
+#                        with the servers' when SERVERS is unset and otherwise only when named
 #   CATALOG="time everything"  which stdio catalog images ([tool.mcp-servers.catalog]: the
 #                        community package installed behind mcp-bridge; default: every entry
 #                        when neither SERVERS nor CATALOG is set, else none)
@@ -52,9 +55,20 @@ if [ -z "${SERVERS:-}" ] && [ -z "${CATALOG:-}" ]; then
   CATALOG="${CATALOG_KNOWN}"
 fi
 CATALOG="${CATALOG:-}"
+BACKEND=todo-backend
+BUILD_BACKEND=false
+if [ -z "${SERVERS:-}" ]; then
+  BUILD_BACKEND=true
+elif [[ " ${SERVERS} " == *" ${BACKEND} "* ]]; then
+  BUILD_BACKEND=true
+  selected=""
+  for s in ${SERVERS}; do [ "${s}" = "${BACKEND}" ] || selected+=" ${s}"; done
+  # Named alone, the backend is the whole selection: a blank SERVERS selects no server.
+  SERVERS="${selected:- }"
+fi
 SERVERS="${SERVERS:-${KNOWN}}"
 for s in ${SERVERS}; do
-  [[ " ${KNOWN} " == *" ${s} "* ]] || die "unknown server '${s}' in SERVERS (known: ${KNOWN})"
+  [[ " ${KNOWN} " == *" ${s} "* ]] || die "unknown server '${s}' in SERVERS (known: ${KNOWN}) or backend (${BACKEND})"
 done
 for c in ${CATALOG}; do
   [[ " ${CATALOG_KNOWN} " == *" ${c} "* ]] || die "unknown catalog entry '${c}' in CATALOG (known: ${CATALOG_KNOWN})"
@@ -195,6 +209,52 @@ wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
   echo "${dir}"
 }
 
+# The reference backend's context (images/todo-backend.Dockerfile), made as wheelhouse() makes a
+# server's: its locked closure without the workspace members (on no index), pruned, downloaded
+# once per lock through the machine cache; and the two workspace wheels, built only when
+# clients/ changes and copied only when they differ, so that a run with no change costs ~1 s.
+backend_context() {
+  local dir="${WHEELHOUSE}/${BACKEND}" project="${WHEELHOUSE}/.${BACKEND}-project" want
+  want="$(fingerprint uv.lock pyproject.toml images/unneeded-distributions.txt <(echo "${BACKEND} ${PLATFORMS[*]}"))"
+  if [ "$(cat "${dir}/.fingerprint" 2>/dev/null)" != "${want}" ]; then
+    local t0=$SECONDS cached="${WHEELHOUSE_CACHE}/${want}"
+    rm -rf "${dir}/wheels" && mkdir -p "${dir}"
+    if [ -f "${cached}/complete" ]; then
+      cp -al "${cached}/wheels" "${dir}/wheels" 2>/dev/null || cp -a "${cached}/wheels" "${dir}/wheels"
+      cp "${cached}/requirements.txt" "${dir}/requirements.txt"
+    else
+      mkdir -p "${dir}/wheels"
+      "${UV}" export --quiet --frozen --no-dev --package mcp-todo-backend --no-emit-workspace \
+        --format requirements-txt | prune >"${dir}/requirements.txt"
+      pip_download "${dir}/requirements.txt" "${dir}/wheels"
+      rm -rf "${cached}.partial" && mkdir -p "${cached}.partial"
+      cp -al "${dir}/wheels" "${cached}.partial/wheels" 2>/dev/null || cp -a "${dir}/wheels" "${cached}.partial/wheels"
+      cp "${dir}/requirements.txt" "${cached}.partial/requirements.txt"
+      touch "${cached}.partial/complete"
+      rm -rf "${cached}" && mv "${cached}.partial" "${cached}"
+    fi
+    echo "${want}" >"${dir}/.fingerprint"
+    log "wheelhouse ${BACKEND}: $(find "${dir}/wheels" -name '*.whl' | wc -l) wheels, $((SECONDS - t0)) s"
+  fi
+  local sources
+  mapfile -t sources < <(find clients -type f -not -path '*/__pycache__/*' -not -name '*.pyc' | LC_ALL=C sort)
+  want="$(fingerprint "${sources[@]}")"
+  if [ "$(cat "${project}/.fingerprint" 2>/dev/null)" != "${want}" ]; then
+    rm -rf "${project}" && mkdir -p "${project}"
+    local package
+    for package in mcp-backend-client mcp-todo-backend; do
+      "${UV}" build --wheel --quiet --package "${package}" --out-dir "${project}" >&2
+    done
+    echo "${want}" >"${project}/.fingerprint"
+    log "built backend wheels $(cd "${project}" && echo *.whl)"
+  fi
+  if [ "$(cd "${project}" && sha256sum -- *.whl)" != "$(cd "${dir}/project" 2>/dev/null && sha256sum -- *.whl)" ]; then
+    rm -rf "${dir}/project" && mkdir -p "${dir}/project"
+    cp "${project}"/*.whl "${dir}/project/"
+  fi
+  echo "${dir}"
+}
+
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1000000 }'; }
 
 base_size="$(docker image inspect -f '{{.Size}}' "${BASE_IMAGE}")"
@@ -218,6 +278,20 @@ for server in ${SERVERS}; do
   size="$(docker image inspect -f '{{.Size}}' "${tag}")"
   report+=("$(printf '%-30s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
 done
+
+if [ "${BUILD_BACKEND}" = true ]; then
+  tag="mcp-servers/${BACKEND}:${VERSION}"
+  start=$SECONDS
+  context="$(backend_context)"
+  long "docker build ${tag}" "a minute from empty caches, seconds when only clients/ changed" \
+    docker build --force-rm -f images/todo-backend.Dockerfile \
+      --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" \
+      --build-arg "VERSION=${VERSION}" --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
+      -t "${tag}" "${context}" \
+    || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
+  size="$(docker image inspect -f '{{.Size}}' "${tag}")"
+  report+=("$(printf '%-30s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
+fi
 
 for entry in ${CATALOG}; do
   tag="mcp-servers/${entry}:$(catalog get "${entry}" tag)"

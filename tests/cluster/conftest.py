@@ -9,13 +9,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness.catalog import load_catalog
-from harness.server_registry import load_registry
 from kube import Kube
 
 
@@ -36,14 +33,17 @@ def kube(repo_root: Path) -> Kube:
 
 @pytest.fixture(scope="session")
 def server_images(repo_root: Path, kube: Kube) -> list[str]:
-    """Builds the images (incremental) and loads the servers' and the runnable catalog entries'
-    into the cluster."""
+    """Builds the images (incremental) and loads the servers', the runnable catalog entries' and
+    the reference backend's into the cluster."""
     # `make test` has just built them (a second build-images.sh is a minute of no-ops).
     if os.environ.get("MCP_SERVERS_IMAGES_BUILT") != "1":
         run_script(repo_root, "scripts/build-images.sh")
-    version = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["version"]
-    images = [f"{server.image}:{version}" for server in load_registry()]
-    images += [f"{entry.image}:{entry.tag}" for entry in load_catalog() if entry.runnable]
+    # The Makefile's list, which `make test` and cluster-load load too.
+    listed = subprocess.run(
+        ["make", "--no-print-directory", "-s", "cluster-images"],
+        cwd=repo_root, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    images = listed.stdout.split()
     run_script(repo_root, "scripts/cluster.sh", "load", *images)
     return images
 

@@ -291,6 +291,12 @@ async def test_demo_installs_the_fleet_and_prints_a_working_mcp_json(
     async with Client(servers["greeter"]["url"]) as client:
         tools = await client.list_tools()
     assert [tool.name for tool in tools] == ["greet"]
+    # The reference backend beside the fleet, at the URL the demo prints.
+    assert re.search(r"todo-backend: POST /api/tasks -> id \d+", output), output[-2000:]
+    backend = re.search(r"The reference backend: (http://\S+)", output)
+    assert backend, output[-2000:]
+    tasks = httpx.get(backend.group(1), params={"limit": 1}, timeout=30)
+    assert tasks.status_code == 200 and tasks.json()["total"] >= 1, tasks.text
 
 
 # --- Storage: the chart's `persistence` on the cluster's default StorageClass -----------------
@@ -801,6 +807,235 @@ async def test_oauth_hydra_tokens_grants_limits_and_key_rotation_on_the_cluster(
             for release in releases:
                 pool.submit(kube.helm, "uninstall", release, "-n", OAUTH_NAMESPACE, check=False)
         kube.kubectl("delete", "namespace", OAUTH_NAMESPACE, "--wait=false", check=False)
+
+
+# --- The reference backend, and inter-MCP calls between declared peers --------------------------
+# One release in a namespace of its own: todo (SQLite, one replica), time, and the inline-code
+# greeter, which declares time its peer; beside it the reference backend
+# (cluster/manifests/todo-backend.yaml), whose pods todo's NetworkPolicy lists in `ingressFrom`,
+# reached from the host at a NodePort, with short resilience settings so that the breaker opens
+# and closes within seconds.
+
+APPS_NAMESPACE = "mcp-apps"
+APPS_RELEASE = "apps"
+BACKEND_TIMEOUT = 1.0
+BACKEND_THRESHOLD = 3
+BACKEND_RESET = 5
+BACKEND_SELECTOR = {"app.kubernetes.io/name": "todo-backend"}
+OPEN_BREAKER_CALLS = 10
+
+
+def apps_release_args(repo_root: Path) -> list[str]:
+    todo = {
+        "secrets": [],
+        "autoscaling": {"enabled": False},
+        "replicas": 1,
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+        "networkPolicy.ingressFrom": [{"podSelector": {"matchLabels": BACKEND_SELECTOR}}],
+    }
+    values = [f"servers.todo.{key}={json.dumps(value)}" for key, value in todo.items()]
+    values += ['servers.greeter.peers=["time"]', f"defaults={json.dumps(FAST)}"]
+    return [
+        *[arg for name in ("todo", "time", "greeter-code")
+          for arg in ("-f", str(repo_root / "values" / f"{name}.yaml"))],
+        *[arg for value in values for arg in ("--set-json", value)],
+    ]  # fmt: skip
+
+
+def backend_manifests(repo_root: Path, image: str) -> dict:
+    """cluster/manifests/todo-backend.yaml (Deployment, Service, NetworkPolicy) as the demo
+    fills it in, with the test's resilience settings, a one-second readiness probe and a
+    NodePort."""
+    text = (repo_root / "cluster" / "manifests" / "todo-backend.yaml").read_text()
+    todo_url = f"http://todo-mcp.{APPS_NAMESPACE}.svc.cluster.local:8001"
+    manifests = list(
+        yaml.safe_load_all(text.replace("@IMAGE@", image).replace("@TODO_URL@", todo_url))
+    )
+    deployment, service = (
+        next(m for m in manifests if m["kind"] == kind) for kind in ("Deployment", "Service")
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    settings = {
+        "TIMEOUT_SECONDS": BACKEND_TIMEOUT,
+        "RETRY_ATTEMPTS": 3,
+        "BREAKER_FAILURE_THRESHOLD": BACKEND_THRESHOLD,
+        "BREAKER_RESET_SECONDS": BACKEND_RESET,
+    }
+    env = {item["name"]: item for item in container["env"]}
+    for name, value in settings.items():
+        env[f"TODO_BACKEND_RESILIENCE__{name}"] = {
+            "name": f"TODO_BACKEND_RESILIENCE__{name}",
+            "value": str(value),
+        }
+    container["env"] = list(env.values())
+    container["readinessProbe"]["periodSeconds"] = 1
+    service["spec"]["type"] = "NodePort"
+    return {"apiVersion": "v1", "kind": "List", "items": manifests}
+
+
+def backend_metric(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if match and match.group(1) == name:
+            have = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+            if labels.items() <= have.items():
+                total += float(match.group(3))
+    return total
+
+
+def breaker_gauge(text: str) -> str:
+    """The state mcp_backend_client_breaker_state{server="todo"} reports."""
+    (state,) = [
+        state
+        for state in ("closed", "open", "half-open")
+        if backend_metric(
+            text, "mcp_backend_client_breaker_state", server="todo",
+            mcp_backend_client_breaker_state=state,
+        ) == 1
+    ]  # fmt: skip
+    return state
+
+
+def backend_pods(kube: Kube) -> dict[str, int]:
+    """Backend pod name -> container restarts."""
+    return {
+        name: sum(c["restartCount"] for c in pod["status"].get("containerStatuses", []))
+        for name, pod in kube.pods(APPS_NAMESPACE, "app.kubernetes.io/name=todo-backend").items()
+        if not pod["metadata"].get("deletionTimestamp")
+    }
+
+
+def smoke_in_greeter(kube: Kube, url: str, seconds: int, tool: str = "", arguments: str = "{}"):
+    """The chart's smoke client, run in the greeter's pod: its NetworkPolicy applies."""
+    return kube.run(
+        "kubectl", "-n", APPS_NAMESPACE, "exec", "-i", "deploy/greeter-mcp", "--",
+        "env", f"MCP_URL={url}", f"MCP_TEST_TOOL={tool}", f"MCP_TEST_ARGUMENTS={arguments}",
+        f"MCP_TEST_TIMEOUT_SECONDS={seconds}", "python3", "-",
+        input=SMOKE.read_text(), check=False, timeout=90,
+    )  # fmt: skip
+
+
+def test_the_backend_answers_503_while_todo_is_down_and_a_server_calls_only_declared_peers(
+    repo_root: Path, kube: Kube, server_images: list[str]
+) -> None:
+    """The backend, with todo scaled to 0: 503 with Retry-After within its timeout; once the
+    breaker is open, 503 in under 50 ms (the median of 10 calls, timed from the host) with no
+    attempt on the network (its metrics: a `breaker_open` failure per call, no new `connection`
+    or `timeout` one); todo back, 200 again from the same pod, never restarted. The greeter
+    reaches its declared peer time at MCP_PEER_TIME_URL, and not todo, which it did not
+    declare (its NetworkPolicy's egress)."""
+    image = next(i for i in server_images if i.startswith("mcp-servers/todo-backend:"))
+    in_apps = ("-n", APPS_NAMESPACE)
+    started = time.monotonic()
+    kube.kubectl("create", "namespace", APPS_NAMESPACE, check=False)
+    try:
+        # The backend first: it starts while helm waits for the servers.
+        kube.apply(backend_manifests(repo_root, image), APPS_NAMESPACE)
+        kube.helm(
+            "upgrade", "--install", APPS_RELEASE, str(CHART), *in_apps,
+            *apps_release_args(repo_root), "--wait", "--timeout", "3m",
+        )  # fmt: skip
+        kube.kubectl(*in_apps, "rollout", "status", "deployment/todo-backend", "--timeout=120s")
+        installed = time.monotonic()
+        node_ip = kube.kubectl(
+            "get", "nodes", "-o",
+            'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}',
+        )  # fmt: skip
+        port = kube.get("service", *in_apps, "todo-backend")["spec"]["ports"][0]["nodePort"]
+        backend = httpx.Client(base_url=f"http://{node_ip}:{port}", timeout=30)
+
+        # Peers: the declared one answers a tools/call, the undeclared one is refused.
+        peer_url = kube.kubectl(
+            *in_apps, "exec", "deploy/greeter-mcp", "--", "printenv", "MCP_PEER_TIME_URL"
+        ).strip()
+        assert peer_url == f"http://time-mcp.{APPS_NAMESPACE}.svc.cluster.local:8010/mcp"
+        declared = smoke_in_greeter(
+            kube, peer_url, 20, "get_current_time", '{"timezone": "Asia/Tokyo"}'
+        )
+        assert declared.returncode == 0, declared.stdout + declared.stderr
+        assert "called get_current_time" in declared.stdout, declared.stdout
+        todo_url = f"http://todo-mcp.{APPS_NAMESPACE}.svc.cluster.local:8001/mcp"
+        undeclared = smoke_in_greeter(kube, todo_url, 0)
+        assert undeclared.returncode != 0, undeclared.stdout
+        assert "Connection refused" in undeclared.stderr or "timed out" in undeclared.stderr, (
+            undeclared.stderr
+        )
+
+        # The backend over todo (todo's NetworkPolicy admits it through ingressFrom).
+        created = backend.post("/api/tasks", json={"title": "through the backend"})
+        assert created.status_code == 201, created.text
+        listed = backend.get("/api/tasks")
+        assert listed.status_code == 200, listed.text
+        assert [task["title"] for task in listed.json()["tasks"]] == ["through the backend"]
+        (pod,) = before = backend_pods(kube)
+        assert before[pod] == 0
+
+        # todo scaled to 0: a write (one attempt) answers 503 within the timeout, and a read
+        # (retried) fails the attempts that open the breaker.
+        kube.kubectl(*in_apps, "scale", "deployment/todo-mcp", "--replicas=0")
+        kube.kubectl(*in_apps, "wait", "--for=delete", "pod", "-l",
+                     "app.kubernetes.io/name=todo", "--timeout=60s")  # fmt: skip
+        began = time.perf_counter()
+        down = backend.post("/api/tasks", json={"title": "while todo is down"})
+        took = time.perf_counter() - began
+        assert down.status_code == 503, down.text
+        assert down.json() == {"error": "todo is unavailable, try again later"}
+        assert int(down.headers["retry-after"]) >= 1
+        assert took < BACKEND_TIMEOUT + 0.5, took
+        began = time.perf_counter()
+        opening = backend.get("/api/tasks")
+        took = time.perf_counter() - began
+        assert opening.status_code == 503, opening.text
+        # Two attempts at most (the third failure opens it), each within the timeout.
+        assert took < 2 * BACKEND_TIMEOUT + 1, took
+        assert backend.get("/ready").json()["todo_breaker"] == "open"
+
+        # Open: answered at once, and no call reaches for the network.
+        metrics = backend.get("/metrics").text
+        assert breaker_gauge(metrics) == "open"
+        times, answers = [], []
+        for _ in range(OPEN_BREAKER_CALLS):
+            began = time.perf_counter()
+            answers.append(backend.get("/api/tasks"))
+            times.append(time.perf_counter() - began)
+        after = backend.get("/metrics").text
+        assert {answer.status_code for answer in answers} == {503}
+        assert all(1 <= int(a.headers["retry-after"]) <= BACKEND_RESET for a in answers)
+        assert sorted(times)[len(times) // 2] < 0.05, times
+
+        def failures(text: str, reason: str) -> float:
+            return backend_metric(text, "mcp_backend_client_failures_total", server="todo",
+                                  reason=reason)  # fmt: skip
+
+        assert failures(after, "breaker_open") - failures(metrics, "breaker_open") == len(times)
+        for reason in ("connection", "timeout"):
+            assert failures(after, reason) == failures(metrics, reason), reason
+        assert failures(after, "connection") + failures(after, "timeout") >= BACKEND_THRESHOLD
+
+        # todo back: after the reset the trial call goes through and the breaker closes, in the
+        # same backend process.
+        kube.kubectl(*in_apps, "scale", "deployment/todo-mcp", "--replicas=1")
+        kube.kubectl(*in_apps, "rollout", "status", "deployment/todo-mcp", "--timeout=90s")
+        recovered = kube.wait_for(
+            "the backend to answer 200 again",
+            lambda: (r := backend.get("/api/tasks")).status_code == 200 and r,
+            timeout=BACKEND_RESET + 20,
+        )
+        assert recovered.json()["total"] == 0  # a new todo pod, a new SQLite database
+        assert backend.post("/api/tasks", json={"title": "after"}).status_code == 201
+        assert backend.get("/ready").json()["todo_breaker"] == "closed"
+        assert breaker_gauge(backend.get("/metrics").text) == "closed"
+        assert backend_pods(kube) == before
+        print(
+            f"backend and peers: installed in {installed - started:.0f} s, "
+            f"checked in {time.monotonic() - installed:.0f} s; open-breaker answers "
+            f"{min(times) * 1000:.1f}-{max(times) * 1000:.1f} ms"
+        )
+    finally:
+        kube.helm("uninstall", APPS_RELEASE, *in_apps, check=False)
+        kube.kubectl("delete", "namespace", APPS_NAMESPACE, "--wait=false", check=False)
 
 
 def test_cluster_down_removes_everything_it_created(repo_root: Path, kube: Kube) -> None:
