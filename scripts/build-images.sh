@@ -36,7 +36,7 @@ LOCAL_BUILD="mcp-servers/python-build:bookworm"
 WHEELHOUSE="${ROOT}/build/wheelhouse"
 # The machine's copy of each wheelhouse, by fingerprint: a clean clone of the same lock (CI)
 # links it instead of downloading ~60 wheels per image again.
-WHEELHOUSE_CACHE="${XDG_CACHE_HOME:-${HOME}/.cache}/mcp-servers/wheelhouse"
+WHEELHOUSE_CACHE="${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}/mcp-servers/wheelhouse"
 # Up to bookworm's glibc (2.36); pip does not widen a --platform to older manylinux tags itself.
 PLATFORMS=(manylinux2014_x86_64)
 for v in $(seq 17 36); do PLATFORMS+=("manylinux_2_${v}_x86_64"); done

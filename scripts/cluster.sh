@@ -150,7 +150,7 @@ oidc() {
   # Hydra makes its first signing key (RSA: seconds of CPU) when the JWKS is first asked for:
   # now, rather than inside a test's first token request. Retried: the NodePort's rules may
   # lag the pod's readiness by a moment.
-  curl -fs --retry 30 --retry-connrefused --retry-delay 1 --max-time 60 \
+  curl -fs --retry 30 --retry-all-errors --retry-delay 1 --max-time 60 \
     "http://${node_ip}:30444/.well-known/jwks.json" >/dev/null \
     || die "Hydra's JWKS does not answer at http://${node_ip}:30444 (kubectl -n oidc logs deploy/hydra)"
   log "Hydra is up: issuer http://hydra.oidc.svc.cluster.local:4444 (in-memory: a new pod forgets every client and key)"

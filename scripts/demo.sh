@@ -20,7 +20,6 @@ CI="${ROOT}/charts/mcp-servers/ci"
 # release server:registry entry; each is port-forwarded to 10000 + its registry port
 SERVERS=(todo:todo postgres:postgres memory:memory greeter:runtime)
 local_port() { echo $((10000 + $(python3 "${ROOT}/scripts/server_registry.py" get "${1#*:}" port))); }
-VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "${ROOT}/pyproject.toml" | head -n 1)"
 BACKEND_PORT=18080
 BACKEND="http://127.0.0.1:${BACKEND_PORT}"
 
@@ -34,6 +33,7 @@ long "starting the in-cluster PostgreSQL (its image is built once)" "1-3 min the
 kubectl create namespace "${NAMESPACE}" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n "${NAMESPACE}" apply -f "${ROOT}/cluster/manifests/database-secrets.yaml" >/dev/null
 # Applied first, so it starts while helm waits for the fleet; it calls todo only when called.
+VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "${ROOT}/pyproject.toml" | head -n 1)"
 sed -e "s|@IMAGE@|mcp-servers/todo-backend:${VERSION}|" \
   -e "s|@TODO_URL@|http://todo-mcp.${NAMESPACE}.svc.cluster.local:8001|" \
   "${ROOT}/cluster/manifests/todo-backend.yaml" | kubectl -n "${NAMESPACE}" apply -f - >/dev/null

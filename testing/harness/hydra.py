@@ -172,7 +172,7 @@ class Hydra:
             self._admin = httpx.Client(base_url=self.admin_url, timeout=HTTP_TIMEOUT_SECONDS)
             # Hydra makes its signing keys (RSA, seconds of CPU) on first use, inside the first
             # token request, after it has fixed the token's `exp`; the JWKS makes them now.
-            self.jwks()
+            self._wait_for_signing_keys()
         except BaseException:
             self.stop()
             raise
@@ -210,6 +210,19 @@ class Hydra:
 
     def jwks(self) -> dict[str, Any]:
         return _json(httpx.get(self.jwks_uri, timeout=HTTP_TIMEOUT_SECONDS))
+
+    def _wait_for_signing_keys(self) -> None:
+        # On a busy machine generating them outlasts Hydra's write timeout, which drops the
+        # connection; the generation goes on, and a later request finds the keys.
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while True:
+            try:
+                self.jwks()
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(POLL_SECONDS)
 
     def create_client(
         self,

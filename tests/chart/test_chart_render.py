@@ -402,10 +402,18 @@ def test_monitoring_only_when_enabled(fleet: Render):
     assert render(TODO).names("ServiceMonitor") == set()
 
 
-def test_prometheus_rule_has_the_three_alerts(fleet: Render):
+def test_prometheus_rule_has_the_six_alerts(fleet: Render):
+    """The expressions' behaviour is promtool's to test: test_chart_alerts.py."""
     (group,) = fleet.get("PrometheusRule", "postgres-mcp")["spec"]["groups"]
     rules = {rule["alert"]: rule for rule in group["rules"]}
-    assert set(rules) == {"MCPServerRestartLoop", "MCPServerHighErrorRate", "MCPServerHighLatency"}
+    assert set(rules) == {
+        "MCPServerRestartLoop",
+        "MCPServerHighErrorRate",
+        "MCPServerHighLatency",
+        "MCPServerHighCPU",
+        "MCPServerHighMemory",
+        "MCPServerUnavailable",
+    }
     restart = rules["MCPServerRestartLoop"]["expr"]
     assert "kube_pod_container_status_restarts_total" in restart
     assert "[5m]" in restart and restart.endswith("> 3")
