@@ -75,14 +75,14 @@ TEST_WORKERS ?= 3
 # that leaves one of the two runs empty.
 NO_TESTS_STATUS = $(if $(strip $(PYTEST_ARGS)),5,none)
 # The cluster tests' cluster is prepared (scripts/cluster.sh prepare) while the other tests
-# run, and tests/cluster is told the images are built already.
+# run, and the tests are told the images are built already (MCP_SERVERS_IMAGES_BUILT).
 test: tools cluster-tools venv postgres docker-engine build-images ## Run the whole test suite (installs and starts what it needs, a cluster included)
 	@failed=0; mkdir -p .run/logs; \
 	bash scripts/cluster.sh prepare $(CLUSTER_IMAGES) >.run/logs/cluster-prepare.log 2>&1 & \
 	preparing=$$!; \
 	run_pytest() { $(UV) run --frozen pytest "$$@" $(PYTEST_ARGS) || { status=$$?; \
 	  [ "$$status" = "$(NO_TESTS_STATUS)" ] || failed=$$status; }; }; \
-	run_pytest -n $(TEST_WORKERS) --dist loadscope --ignore=tests/cluster; \
+	MCP_SERVERS_IMAGES_BUILT=1 run_pytest -n $(TEST_WORKERS) --dist loadscope --ignore=tests/cluster; \
 	wait $$preparing || echo "make test: preparing the cluster failed; tests/cluster tries again (.run/logs/cluster-prepare.log)"; \
 	MCP_SERVERS_IMAGES_BUILT=1 run_pytest tests/cluster; \
 	exit $$failed
@@ -99,8 +99,10 @@ chart-docs: ## Regenerate the chart README parameter table from values.yaml
 
 ##@ Images
 .PHONY: build-images catalog-lock
+# The report (base images, sizes) is kept for the tests, which take it instead of building again.
 build-images: venv docker-engine ## Build one image per server and catalog entry (SERVERS="todo", CATALOG="time" for some)
-	@SERVERS="$(SERVERS)" CATALOG="$(CATALOG)" bash scripts/build-images.sh
+	@mkdir -p .run; SERVERS="$(SERVERS)" CATALOG="$(CATALOG)" bash scripts/build-images.sh 2>&1 \
+	  | tee .run/build-images.report
 
 catalog-lock: tools ## Re-pin the stdio catalog's packages (images/catalog/) after a version in pyproject.toml changes
 	@python3 scripts/catalog.py lock $(CATALOG)
