@@ -173,28 +173,39 @@ pip_download() {  # pip_download REQUIREMENTS DEST
     -r "$1" -d "$2"
 }
 
+link_or_copy() { cp -al "$1" "$2" 2>/dev/null || cp -a "$1" "$2"; }
+
+# cached_wheels DIR REQUIREMENTS FINGERPRINT COMMAND...: DIR/wheels and DIR/REQUIREMENTS for the
+# lock FINGERPRINT names, linked from the machine cache, or else COMMAND's hashed requirements
+# pruned and downloaded, and the result kept in the cache.
+cached_wheels() {
+  local dir="$1" reqs="$2" cached="${WHEELHOUSE_CACHE}/$3"
+  shift 3
+  rm -rf "${dir}/wheels" && mkdir -p "${dir}"
+  if [ -f "${cached}/complete" ]; then
+    link_or_copy "${cached}/wheels" "${dir}/wheels"
+    cp "${cached}/requirements.txt" "${dir}/${reqs}"
+    return
+  fi
+  mkdir -p "${dir}/wheels"
+  "$@" | prune >"${dir}/${reqs}"
+  pip_download "${dir}/${reqs}" "${dir}/wheels"
+  # Published whole or not at all: another clone may be reading the cache.
+  rm -rf "${cached}.partial" && mkdir -p "${cached}.partial"
+  link_or_copy "${dir}/wheels" "${cached}.partial/wheels"
+  cp "${dir}/${reqs}" "${cached}.partial/requirements.txt"
+  touch "${cached}.partial/complete"
+  rm -rf "${cached}" && mv "${cached}.partial" "${cached}"
+  # A lock's wheels unused for a week belong to commits long gone.
+  find "${WHEELHOUSE_CACHE}" -mindepth 1 -maxdepth 1 -type d -mtime +7 -exec rm -rf {} +
+}
+
 wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
   local name="$1" extra="$2" dir="${WHEELHOUSE}/$1" want
   want="$(fingerprint uv.lock pyproject.toml images/unneeded-distributions.txt <(echo "${extra} ${EXTRAS:-} ${INFERENCE} ${PLATFORMS[*]}"))"
   if [ "$(cat "${dir}/.fingerprint-${INFERENCE}" 2>/dev/null)" != "${want}" ]; then
-    local t0=$SECONDS cached="${WHEELHOUSE_CACHE}/${want}"
-    rm -rf "${dir}/wheels" && mkdir -p "${dir}"
-    if [ -f "${cached}/complete" ]; then
-      cp -al "${cached}/wheels" "${dir}/wheels" 2>/dev/null || cp -a "${cached}/wheels" "${dir}/wheels"
-      cp "${cached}/requirements.txt" "${dir}/requirements-${INFERENCE}.txt"
-    else
-      mkdir -p "${dir}/wheels"
-      requirements "${extra}" | prune >"${dir}/requirements-${INFERENCE}.txt"
-      pip_download "${dir}/requirements-${INFERENCE}.txt" "${dir}/wheels"
-      # Published whole or not at all: another clone may be reading the cache.
-      rm -rf "${cached}.partial" && mkdir -p "${cached}.partial"
-      cp -al "${dir}/wheels" "${cached}.partial/wheels" 2>/dev/null || cp -a "${dir}/wheels" "${cached}.partial/wheels"
-      cp "${dir}/requirements-${INFERENCE}.txt" "${cached}.partial/requirements.txt"
-      touch "${cached}.partial/complete"
-      rm -rf "${cached}" && mv "${cached}.partial" "${cached}"
-      # Six images' worth of locks: older fingerprints are other commits' and go.
-      find "${WHEELHOUSE_CACHE}" -mindepth 1 -maxdepth 1 -type d -mtime +7 -exec rm -rf {} +
-    fi
+    local t0=$SECONDS
+    cached_wheels "${dir}" "requirements-${INFERENCE}.txt" "${want}" requirements "${extra}"
     echo "${want}" >"${dir}/.fingerprint-${INFERENCE}"
     log "wheelhouse ${name} (${INFERENCE}): $(find "${dir}/wheels" -name '*.whl' | wc -l) wheels, $((SECONDS - t0)) s"
   fi
@@ -217,22 +228,9 @@ backend_context() {
   local dir="${WHEELHOUSE}/${BACKEND}" project="${WHEELHOUSE}/.${BACKEND}-project" want
   want="$(fingerprint uv.lock pyproject.toml images/unneeded-distributions.txt <(echo "${BACKEND} ${PLATFORMS[*]}"))"
   if [ "$(cat "${dir}/.fingerprint" 2>/dev/null)" != "${want}" ]; then
-    local t0=$SECONDS cached="${WHEELHOUSE_CACHE}/${want}"
-    rm -rf "${dir}/wheels" && mkdir -p "${dir}"
-    if [ -f "${cached}/complete" ]; then
-      cp -al "${cached}/wheels" "${dir}/wheels" 2>/dev/null || cp -a "${cached}/wheels" "${dir}/wheels"
-      cp "${cached}/requirements.txt" "${dir}/requirements.txt"
-    else
-      mkdir -p "${dir}/wheels"
-      "${UV}" export --quiet --frozen --no-dev --package mcp-todo-backend --no-emit-workspace \
-        --format requirements-txt | prune >"${dir}/requirements.txt"
-      pip_download "${dir}/requirements.txt" "${dir}/wheels"
-      rm -rf "${cached}.partial" && mkdir -p "${cached}.partial"
-      cp -al "${dir}/wheels" "${cached}.partial/wheels" 2>/dev/null || cp -a "${dir}/wheels" "${cached}.partial/wheels"
-      cp "${dir}/requirements.txt" "${cached}.partial/requirements.txt"
-      touch "${cached}.partial/complete"
-      rm -rf "${cached}" && mv "${cached}.partial" "${cached}"
-    fi
+    local t0=$SECONDS
+    cached_wheels "${dir}" requirements.txt "${want}" "${UV}" export --quiet --frozen --no-dev \
+      --package mcp-todo-backend --no-emit-workspace --format requirements-txt
     echo "${want}" >"${dir}/.fingerprint"
     log "wheelhouse ${BACKEND}: $(find "${dir}/wheels" -name '*.whl' | wc -l) wheels, $((SECONDS - t0)) s"
   fi

@@ -11,19 +11,13 @@ import httpx2
 import mcp
 import pytest
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
-from harness.jsonrpc import INITIALIZE, MCP_HEADERS
+from harness.jsonrpc import INITIALIZE, MCP_HEADERS, MODERN, modern_request
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
 from joserfc import jwk, jwt
 from mcp.client.streamable_http import streamable_http_client
 
 TOKEN = "s3cret-token-value"
-MODERN = "2026-07-28"
-MODERN_META = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
-    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
 
 
 def post_initialize(server: ServerProcess, token: str | None) -> httpx.Response:
@@ -37,22 +31,7 @@ def post_modern(
     server: ServerProcess, method: str, params: dict[str, Any], token: str | None
 ) -> httpx.Response:
     """One session-less (2026-07-28) request, as the runtime's fast path takes it."""
-    headers = {
-        **MCP_HEADERS,
-        "content-type": "application/json",
-        "mcp-protocol-version": MODERN,
-        "mcp-method": method,
-    }
-    if "name" in params:
-        headers["mcp-name"] = params["name"]
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    message = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": method,
-        "params": {**params, "_meta": MODERN_META},
-    }
+    headers, message = modern_request(method, params, token)
     return httpx.post(server.mcp_url, json=message, headers=headers)
 
 

@@ -227,54 +227,42 @@ class FastToolCalls:
         resolved: ResolvedTool,
     ) -> dict[str, Any]:
         """The result dict `ServerRunner._on_request` would produce; raises as it would."""
-        operations, *_ = private.lowlevel_server(self._mcp).middleware
-        assert isinstance(operations, OperationMetrics)
-        with operations.observe(METHOD):
-            return await self._call(dctx, connection, lifespan_state, params, typed, resolved)
-
-    async def _call(
-        self,
-        dctx: DispatchContext[TransportContext],
-        connection: Connection,
-        lifespan_state: Any,
-        params: Mapping[str, Any],
-        typed: CallToolRequestParams,
-        resolved: ResolvedTool,
-    ) -> dict[str, Any]:
         mcp = self._mcp
         lowlevel = private.lowlevel_server(mcp)
-        _, root, boundary = lowlevel.middleware
+        operations, root, boundary = lowlevel.middleware
+        assert isinstance(operations, OperationMetrics)
         assert isinstance(root, FastMCPServerMiddleware)
-        runner = ServerRunner(lowlevel, connection, lifespan_state)
-        version = connection.protocol_version
-        traced = _spans_observable(params)
-        tool = resolved.tool
-        try:
-            if resolved.relayed and not traced:
-                assert self._relayed_calls is not None
-                relayed = await self._relayed_calls.call(typed, tool, version)
-                return private.serialize_result(runner, METHOD, version, relayed)
-            ctx = private.make_context(runner, dctx, METHOD, params, version)
+        with operations.observe(METHOD):
+            runner = ServerRunner(lowlevel, connection, lifespan_state)
+            version = connection.protocol_version
+            traced = _spans_observable(params)
+            tool = resolved.tool
+            try:
+                if resolved.relayed and not traced:
+                    assert self._relayed_calls is not None
+                    relayed = await self._relayed_calls.call(typed, tool, version)
+                    return private.serialize_result(runner, METHOD, version, relayed)
+                ctx = private.make_context(runner, dctx, METHOD, params, version)
 
-            async def handle(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any]:
-                result = await self._on_call_tool(ctx, typed, tool, traced)
-                return private.serialize_result(runner, METHOD, version, result)
+                async def handle(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any]:
+                    result = await self._on_call_tool(ctx, typed, tool, traced)
+                    return private.serialize_result(runner, METHOD, version, result)
 
-            seam_span: AbstractContextManager[object] = (
-                private.seam_span(root, mcp, ctx) if traced else nullcontext()
-            )
-            with private.apply_shared_context(root, mcp), bind_request_context(ctx), seam_span:
-                interior = private.interior_dispatched.set(False)
-                try:
-                    result = await boundary(ctx, handle)
-                finally:
-                    private.interior_dispatched.reset(interior)
-            return private.dump_result(result)
-        finally:
-            # Nothing registers cleanup on a one-call connection; unwinding an empty stack
-            # under a shielded cancel scope would cost more than the rest of the call.
-            if connection.exit_stack._exit_callbacks:
-                await aclose_shielded(connection)
+                seam_span: AbstractContextManager[object] = (
+                    private.seam_span(root, mcp, ctx) if traced else nullcontext()
+                )
+                with private.apply_shared_context(root, mcp), bind_request_context(ctx), seam_span:
+                    interior = private.interior_dispatched.set(False)
+                    try:
+                        result = await boundary(ctx, handle)
+                    finally:
+                        private.interior_dispatched.reset(interior)
+                return private.dump_result(result)
+            finally:
+                # Nothing registers cleanup on a one-call connection; unwinding an empty stack
+                # under a shielded cancel scope would cost more than the rest of the call.
+                if connection.exit_stack._exit_callbacks:
+                    await aclose_shielded(connection)
 
     async def _on_call_tool(
         self,
