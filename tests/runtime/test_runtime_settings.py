@@ -151,6 +151,44 @@ def start_with(
             "MCP_JWT_ISSUER/MCP_JWT_AUDIENCE are set but neither MCP_JWT_JWKS_URI nor"
             " MCP_JWT_PUBLIC_KEY is; set one so tokens can be verified\n",
         ),
+        (
+            {"MCP_TOOL_GRANTS": '{"todo:read": ["@read-only"]}'},
+            "MCP_TOOL_GRANTS is set but neither MCP_JWT_JWKS_URI nor MCP_JWT_PUBLIC_KEY is; it"
+            " applies to OAuth access tokens (JWTs) only\n",
+        ),
+        (
+            {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_TOOL_GRANTS": "todo:read=*"},
+            "MCP_TOOL_GRANTS: not JSON (Expecting value at character 0) (got 'todo:read=*')\n",
+        ),
+        (
+            {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_TOOL_GRANTS": '["todo_list"]'},
+            'MCP_TOOL_GRANTS: must be a JSON object of grant -> tool names, e.g. {"todo:read":'
+            ' ["@read-only"]} (got \'["todo_list"]\')\n',
+        ),
+        (
+            {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_TOOL_GRANTS": '{"todo:read": []}'},
+            "MCP_TOOL_GRANTS: grant 'todo:read' must list at least one tool name"
+            " (got '{\"todo:read\": []}')\n",
+        ),
+        (
+            {
+                "MCP_JWT_JWKS_URI": "http://idp/jwks",
+                "MCP_JWT_ISSUER": "http://idp",
+                "MCP_RESOURCE_URL": "https://todo.example.com/api",
+            },
+            "MCP_RESOURCE_URL: must be the http(s) URL of this server's /mcp endpoint as clients"
+            " reach it, e.g. https://todo.example.com/mcp (got 'https://todo.example.com/api')\n",
+        ),
+        (
+            {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_RESOURCE_URL": "https://t.example/mcp"},
+            "MCP_RESOURCE_URL is set without MCP_JWT_ISSUER; the protected-resource metadata"
+            " must name the authorization server, which is the issuer\n",
+        ),
+        (
+            {"MCP_RATE_LIMIT_PER_CALLER": "60 a minute"},
+            "MCP_RATE_LIMIT_PER_CALLER: must be <count>/<second|minute|hour|day>, e.g. 60/minute"
+            " (got '60 a minute')\n",
+        ),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
 )
