@@ -22,9 +22,17 @@ umask 077
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
 }
 
+# The aggregation layer (metrics-server's APIService) has its own CA: the API server trusts a
+# proxied request's X-Remote-User only from a client that this CA signed.
+[ -f front-proxy-ca.key ] || {
+  openssl genrsa -out front-proxy-ca.key 2048 2>/dev/null
+  openssl req -x509 -new -key front-proxy-ca.key -subj "/CN=mcp-servers-local-front-proxy-ca" -days 3650 \
+    -out front-proxy-ca.crt
+}
+
 # cert NAME SUBJECT [SUBJECT_ALT_NAMES] [serverAuth|clientAuth]
 cert() {
-  local name="$1" subject="$2" sans="${3:-}" usage="${4:-clientAuth}"
+  local name="$1" subject="$2" sans="${3:-}" usage="${4:-clientAuth}" ca="${5:-ca}"
   [ -f "${name}.crt" ] && return
   openssl genrsa -out "${name}.key" 2048 2>/dev/null
   openssl req -new -key "${name}.key" -subj "${subject}" -out "${name}.csr"
@@ -34,7 +42,7 @@ cert() {
     echo "extendedKeyUsage = ${usage}"
     [ -n "${sans}" ] && echo "subjectAltName = ${sans}"
   } >"${name}.ext"
-  openssl x509 -req -in "${name}.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+  openssl x509 -req -in "${name}.csr" -CA "${ca}.crt" -CAkey "${ca}.key" -CAcreateserial -days 3650 \
     -extfile "${name}.ext" -out "${name}.crt" 2>/dev/null
   rm -f "${name}.csr" "${name}.ext"
 }
@@ -50,6 +58,7 @@ cert scheduler "/CN=system:kube-scheduler"
 cert kubelet "/O=system:nodes/CN=system:node:${node}"
 cert kube-proxy "/CN=system:kube-proxy"
 cert kube-router "/CN=system:kube-router"
+cert front-proxy-client "/CN=front-proxy-client" "" clientAuth front-proxy-ca
 
 # kubeconfig NAME: NAME.kubeconfig authenticating with NAME.crt
 kubeconfig() {
