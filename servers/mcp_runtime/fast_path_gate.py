@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mcp_runtime.tool_relay import ToolRelay
 
 # The import package `fastmcp` (fastmcp-slim) and the SDK's two distributions.
-VERIFIED_VERSIONS: dict[str, str] = {"fastmcp": "4.2.0", "mcp": "2.3.0", "mcp-types": "2.3.0"}
+VERIFIED_VERSIONS: dict[str, str] = {"fastmcp": "4.2.3", "mcp": "2.3.0", "mcp-types": "2.3.0"}
 
 _log = structlog.get_logger("mcp_runtime.fast_path")
 

@@ -1,7 +1,8 @@
 """The private FastMCP and MCP SDK names the runtime itself (not its fast path) relies on.
 
 Each is a hook FastMCP does not expose: the low-level server, the session manager's open
-sessions, and the RSA key import FastMCP's JWT verifier does per token. Kept here, in one
+sessions, and the pieces of FastMCP's JWT verifier the runtime needs to say why it refused
+a token (its key import and key lookup, its `nbf` clock skew). Kept here, in one
 place, so a new release is checked against one module
 (`tests/runtime/test_runtime_private_api.py`); the fast path's own are in
 `mcp_runtime.fast_path.private_api`.
@@ -13,16 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastmcp import FastMCP
+    from fastmcp.server.auth.providers.jwt import JWTVerifier
     from fastmcp.server.low_level import LowLevelServer
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("fastmcp.server.auth.providers.jwt", "_import_key_for_algorithm"),
+    ("fastmcp.server.auth.providers.jwt", "_NBF_CLOCK_SKEW_SECONDS"),
 )
 
 PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("FastMCP", "_mcp_server"),
     ("StreamableHTTPSessionManager", "_server_instances"),
+    ("JWTVerifier", "_get_verification_key"),
 )
 
 
@@ -44,3 +48,16 @@ def import_jwt_key(value: str, algorithm: str) -> Any:
     from fastmcp.server.auth.providers.jwt import _import_key_for_algorithm
 
     return _import_key_for_algorithm(value, algorithm)
+
+
+def jwt_nbf_skew_seconds() -> float:
+    """How far ahead FastMCP's JWTVerifier lets a token's `nbf` be before it refuses it."""
+    from fastmcp.server.auth.providers.jwt import _NBF_CLOCK_SKEW_SECONDS
+
+    return float(_NBF_CLOCK_SKEW_SECONDS)
+
+
+async def jwt_verification_key(verifier: JWTVerifier, token: str) -> Any:
+    """The imported key `verifier` checks `token`'s signature with (its public key, or the
+    JWKS key for the token's `kid`); raises as the verifier's own lookup and import do."""
+    return import_jwt_key(await verifier._get_verification_key(token), verifier.algorithm)

@@ -14,6 +14,9 @@ from urllib.parse import urlparse
 import structlog
 from fastmcp.server.auth import AccessToken, RemoteAuthProvider
 from fastmcp.server.auth.providers.jwt import JWTVerifier
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jws import JWSRegistry
 from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
 from pydantic import AnyHttpUrl
 from starlette.requests import Request
@@ -29,6 +32,7 @@ from mcp_runtime.auth import (
     clear_refusal,
     refuse_for,
 )
+from mcp_runtime.internals import jwt_nbf_skew_seconds, jwt_verification_key
 from mcp_runtime.settings import MCP_PATH
 
 # RFC 9728 section 3.1 puts the metadata at this prefix plus the resource's path; clients
@@ -41,11 +45,17 @@ _log = structlog.get_logger("mcp_runtime.auth")
 class CurrentJWTVerifier(JWTVerifier):
     """FastMCP's JWTVerifier, also refusing tokens that are not yet valid (`nbf` more than
     `leeway_seconds` ahead), issued in the future (`iat` as far ahead) or never expire (no
-    `exp`, unless `allow_no_exp`)."""
+    `exp`, unless `allow_no_exp`).
+
+    FastMCP (since 4.2.3) refuses an `nbf` more than its own fixed skew ahead, or not a
+    number, itself and says nothing about why; `nbf` gets the smaller of the two leeways,
+    and such a refusal of a token our issuer signed gets its reason here too."""
 
     def __init__(self, *, leeway_seconds: float, allow_no_exp: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._leeway = leeway_seconds
+        self._fastmcp_nbf_skew = jwt_nbf_skew_seconds()
+        self._nbf_leeway = min(leeway_seconds, self._fastmcp_nbf_skew)
         self._allow_no_exp = allow_no_exp
 
     async def verify_token(self, token: str) -> AccessToken | None:
@@ -53,30 +63,69 @@ class CurrentJWTVerifier(JWTVerifier):
         # Signature, issuer, audience and a passed `exp` first: a reason is only ever
         # given for a token this server's issuer really signed.
         access = await super().verify_token(token)
-        if access is None:
-            return None
-        reason = self._time_problem(access.claims)
-        if reason is None:
-            return access
+        if access is not None:
+            claims, reason = access.claims, self._time_problem(access.claims)
+            if reason is None:
+                return access
+        else:
+            claims = await self._signed_claims(token)
+            reason = None if claims is None else self._refused_nbf(claims)
+            if reason is None:
+                return None
         refuse_for(token, reason)
-        _log.info("token_rejected", client_id=access.client_id, reason=reason)
+        # Named as FastMCP's verifier names the client in its own log records.
+        client_id = claims.get("client_id") or claims.get("azp") or claims.get("sub")
+        _log.info("token_rejected", client_id=str(client_id or "unknown"), reason=reason)
         return None
 
+    async def _signed_claims(self, token: str) -> dict[str, Any] | None:
+        """`token`'s claims if our issuer signed it (FastMCP's key lookup and decode)."""
+        try:
+            claims = jwt.decode(
+                token,
+                await jwt_verification_key(self, token),
+                algorithms=[self.algorithm],
+                registry=JWSRegistry(algorithms=[self.algorithm], strict_check_header=False),
+            ).claims
+        except (JoseError, ValueError, TypeError, KeyError):
+            return None
+        return claims
+
+    def _refused_nbf(self, claims: dict[str, Any]) -> str | None:
+        """Why FastMCP refused a token with these signed `claims`, if for its `nbf`: it checks
+        `exp` first, and issuer, audience and scopes only once `nbf` holds."""
+        exp = claims.get("exp")
+        if exp is not None and (not _is_time(exp) or exp < time.time()):
+            return None
+        return self._claim_problem(claims, "nbf", BAD_NBF, NOT_YET_VALID, self._fastmcp_nbf_skew)
+
     def _time_problem(self, claims: dict[str, Any]) -> str | None:
-        now = time.time()
         # No issuer signs tokens in the future: an `iat` ahead is a wrong clock or a forgery
         # (RFC 7519 leaves the use of `iat` to the verifier).
-        for claim, bad, later in (("nbf", BAD_NBF, NOT_YET_VALID), ("iat", BAD_IAT, ISSUED_LATER)):
-            value = claims.get(claim)
-            if value is None:
-                continue
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                return bad
-            if value > now + self._leeway:
-                return later
-        if claims.get("exp") is None and not self._allow_no_exp:
+        reason = self._claim_problem(
+            claims, "nbf", BAD_NBF, NOT_YET_VALID, self._nbf_leeway
+        ) or self._claim_problem(claims, "iat", BAD_IAT, ISSUED_LATER, self._leeway)
+        if reason is None and claims.get("exp") is None and not self._allow_no_exp:
             return NO_EXPIRY
+        return reason
+
+    @staticmethod
+    def _claim_problem(
+        claims: dict[str, Any], claim: str, bad: str, later: str, leeway: float
+    ) -> str | None:
+        value = claims.get(claim)
+        if value is None:
+            return None
+        if not _is_time(value):
+            return bad
+        if value > time.time() + leeway:
+            return later
         return None
+
+
+def _is_time(value: object) -> bool:
+    """Whether `value` is a JSON number (RFC 7519's NumericDate), which a bool is not."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class ResourceServer(RemoteAuthProvider):

@@ -36,7 +36,7 @@ class McpRoute:
 
 def mcp_route(mcp_app: Starlette, path: str) -> McpRoute:
     """The route FastMCP's `http_app` made for `path`; raises if it is laid out otherwise
-    than FastMCP 4.2.0 does it, to which the runtime is pinned."""
+    than the FastMCP release pyproject.toml pins does it."""
     for route in mcp_app.router.routes:
         if not (isinstance(route, Route) and route.path == path):
             continue
@@ -48,5 +48,5 @@ def mcp_route(mcp_app: Starlette, path: str) -> McpRoute:
             return McpRoute(route, route.app.app, route.app)
     raise RuntimeError(
         f"FastMCP's app has no streamable-HTTP endpoint at {path}; mcp_runtime expects the"
-        " layout of FastMCP 4.2.0"
+        " layout of the FastMCP release pyproject.toml pins"
     )

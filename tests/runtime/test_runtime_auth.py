@@ -110,6 +110,12 @@ def test_jwt_for_another_audience_issuer_or_key_is_401(
         ),
     ]
     assert [post_initialize(jwt_server, token).status_code for token in rejected] == [401] * 4
+    # A reason is given only for a token our issuer signed, whatever the claims say.
+    now = int(time.time())
+    forged = signed_token(other_key, nbf=now + 600, exp=now + 3600)
+    refused = post_initialize(jwt_server, forged)
+    assert refused.status_code == 401
+    assert refused.json()["error_description"] != NOT_YET_VALID
 
 
 def test_protected_routes_take_the_mcp_token_and_plain_routes_stay_open(
@@ -204,6 +210,9 @@ def time_claims(case: str) -> dict[str, Any]:
     now = int(time.time())
     return {
         "nbf in 10 minutes": {"nbf": now + 600, "exp": now + 3600},
+        # Within the default leeway (60 s), but past FastMCP's own fixed skew (30 s), so
+        # FastMCP refuses it before the runtime's checks run.
+        "nbf in 45 s": {"nbf": now + 45, "exp": now + 3600},
         "no exp": {"exp": None},
         "nbf not a number": {"nbf": "tomorrow", "exp": now + 3600},
         "iat in 10 minutes": {"iat": now + 600, "exp": now + 3600},
@@ -216,6 +225,7 @@ def time_claims(case: str) -> dict[str, Any]:
     ("case", "reason"),
     [
         ("nbf in 10 minutes", NOT_YET_VALID),
+        ("nbf in 45 s", NOT_YET_VALID),
         ("no exp", NEVER_EXPIRES),
         ("nbf not a number", NBF_NOT_A_TIME),
         ("iat in 10 minutes", ISSUED_LATER),

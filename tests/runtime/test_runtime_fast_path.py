@@ -35,9 +35,9 @@ from harness.in_process import (
 )
 from mcp.shared.exceptions import MCPError
 from mcp_runtime import RuntimeSettings, ServerSpec, build_app
-from mcp_types import TextContent
+from mcp_types import CallToolResult, TextContent
 from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Point(BaseModel):
@@ -48,6 +48,13 @@ class Point(BaseModel):
 class Note(BaseModel):
     text: str
     tag: str | None = None
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    first_name: str = Field(alias="firstName")
+    nickname: str | None = None
 
 
 class ListedNumber(Tool):
@@ -97,6 +104,16 @@ def make_server(name: str, mask_error_details: bool) -> FastMCP:
     def note(text: str) -> Note:
         """A structured result with a null field."""
         return Note(text=text)
+
+    @mcp.tool
+    def protocol_result(name: str) -> CallToolResult:
+        """A protocol result returned as it is, a model in its structured content (which
+        FastMCP dumps by alias and without null fields, as the wire has it)."""
+        return CallToolResult(
+            content=[TextContent(type="text", text=name)],
+            structured_content={"person": Person(first_name=name)},
+            meta={"kept": True},
+        )
 
     @mcp.tool
     def nothing() -> None:
@@ -173,6 +190,7 @@ TOOL_CALLS = [
     ("point", {"x": 1.5, "y": -2}),
     ("point", {"x": "1.5", "y": 2}),
     ("note", {"text": "héllo ✓ \u2028"}),
+    ("protocol_result", {"name": "Ann"}),
     ("nothing", {}),
     ("protocol_version", {}),
     ("chatty", {}),

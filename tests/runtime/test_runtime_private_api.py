@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastmcp import FastMCP
+from fastmcp.server.auth.providers.jwt import JWTVerifier, RSAKeyPair
 from harness.in_process import lifespan_in_own_task
 from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner
@@ -69,6 +70,7 @@ async def live() -> AsyncIterator[dict[str, Any]]:
             "ServerRunner": runner,
             # After the runtime's OperationMetrics, which build_app puts first.
             "FastMCPServerMiddleware": lowlevel.middleware[1],
+            "JWTVerifier": JWTVerifier(public_key=RSAKeyPair.generate().public_key),
         }
 
 
@@ -95,6 +97,9 @@ async def test_the_accessors_work_on_live_objects(live: dict[str, Any]) -> None:
     result = await private_api.run_tool(live["Tool"], {"text": "hi"})
     assert result.structured_content == {"result": "hi"}
     assert runtime_internals.open_sessions(manager) == 0
+    assert 0 < runtime_internals.jwt_nbf_skew_seconds() <= 600
+    key = await runtime_internals.jwt_verification_key(live["JWTVerifier"], "any.token.here")
+    assert key.key_type == "RSA"
     assert "io.modelcontextprotocol/clientInfo" in private_api.connection_meta_keys()
     assert private_api.forwardable_server_meta(
         {"io.modelcontextprotocol/serverInfo": {"name": "up", "version": "1"}, "kept": 1}

@@ -2,10 +2,10 @@
 
 The todo server on SQLite, with no auth configured, runs under an import recorder from
 start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth or JWT library and
-no httpx may be loaded at all. FastMCP 4.2.0 and the MCP SDK 2.3.0 themselves import rich
+no httpx may be loaded at all. FastMCP 4.2.3 and the MCP SDK 2.3.0 themselves import rich
 (FastMCP's logging module, at `import fastmcp`), griffe (to parse tool docstrings), joserfc
 (FastMCP's OAuth module, imported by its server module), cryptography (the SDK's
-request-state sealing and joserfc) and httpx2 (FastMCP's server module): those may be
+request-state sealing and joserfc) and httpx2 (FastMCP's server and OAuth modules): those may be
 loaded, but only by exactly those importers, so nothing in the runtime or a server adds
 to them (the JWT verifier, for one, is imported only when MCP_JWT_* is set).
 """
@@ -31,6 +31,7 @@ UPSTREAM_IMPORTERS = {
     "httpx2": {
         "fastmcp.mcp_config",
         "fastmcp.resources.types",
+        "fastmcp.server.auth.auth",
         "fastmcp.server.server",
         "fastmcp.utilities.exceptions",
         "mcp.client.session_group",

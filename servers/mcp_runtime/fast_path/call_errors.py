@@ -1,6 +1,7 @@
-"""What FastMCP 4.2.0's `call_tool` makes of an exception a tool's run raises, line for line:
-the log record, and a ToolError (masked if the server masks error details) for anything that
-is not FastMCP's own error, a validation error or a missing client capability."""
+"""What FastMCP's `call_tool` (of the release in VERIFIED_VERSIONS) makes of an exception a
+tool's run raises, line for line: the log record, and a ToolError (masked if the server masks
+error details) for anything that is not FastMCP's own error, a validation error or a missing
+client capability."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ plumbing:
   request-state boundary, and the wire shaping (`_serialize`);
 - FastMCP `_on_call_tool` and `call_tool`: the client-call markers, `Context`, the
   server span, the tool's own `_run` (argument validation with the tool's pydantic model,
-  execution, result conversion), and the error handling and masking of FastMCP 4.2.0,
-  which `call_errors.run_as_fastmcp` reproduces line for line.
+  execution, result conversion), and FastMCP's error handling and masking, which
+  `call_errors.run_as_fastmcp` reproduces line for line.
 
 The tools of a server's tool relay (the bridge's: `mcp_runtime.tool_relay`) run in another
 process, so nothing here can tell those steps apart from their outcome: their calls go to
