@@ -68,9 +68,13 @@ lint: venv ## Lint the Python code, the shell scripts and the chart
 
 # Outside tests/cluster the tests mostly wait (server start-up, PostgreSQL, Docker), so they run on
 # TEST_WORKERS pytest-xdist workers (0: in one process), a test module per worker, as its servers
-# are module-scoped; tests/cluster, all on one cluster, runs alone afterwards, even when the
-# first part failed. PYTEST_ARGS go to both runs (-x, -k NAME, ...).
+# are module-scoped; tests/cluster, all on one cluster, runs afterwards, even when the first part
+# failed. PYTEST_ARGS go to every run (-x, -k NAME, ...).
 TEST_WORKERS ?= 3
+# The cluster tests mostly wait on pods, so two modules at a time share the one cluster; the test
+# that removes the cluster runs alone after them.
+CLUSTER_TEST_WORKERS ?= 2
+CLUSTER_DOWN_TEST = tests/cluster/test_cluster.py::test_cluster_down_removes_everything_it_created
 # pytest's 5, "no tests collected": a failure of the whole suite, not of a PYTEST_ARGS selection
 # that leaves one of the two runs empty.
 NO_TESTS_STATUS = $(if $(strip $(PYTEST_ARGS)),5,none)
@@ -84,7 +88,9 @@ test: tools cluster-tools venv postgres docker-engine build-images ## Run the wh
 	  [ "$$status" = "$(NO_TESTS_STATUS)" ] || failed=$$status; }; }; \
 	MCP_SERVERS_IMAGES_BUILT=1 run_pytest -n $(TEST_WORKERS) --dist loadscope --ignore=tests/cluster; \
 	wait $$preparing || echo "make test: preparing the cluster failed; tests/cluster tries again (.run/logs/cluster-prepare.log)"; \
-	MCP_SERVERS_IMAGES_BUILT=1 run_pytest tests/cluster; \
+	MCP_SERVERS_IMAGES_BUILT=1 run_pytest -n $(CLUSTER_TEST_WORKERS) --dist loadscope tests/cluster \
+	  --deselect $(CLUSTER_DOWN_TEST); \
+	MCP_SERVERS_IMAGES_BUILT=1 run_pytest $(CLUSTER_DOWN_TEST); \
 	exit $$failed
 
 bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, bridge overhead, memory embeddings)
@@ -118,7 +124,7 @@ BACKEND_IMAGES = mcp-servers/todo-backend:$(VERSION)
 # `make cluster-images`, so this is the one list.
 CLUSTER_IMAGES = $(SERVER_IMAGES) $(CATALOG_IMAGES) $(BACKEND_IMAGES)
 
-.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-ingress cluster-oidc cluster-load cluster-images cluster-down demo
+.PHONY: ct-lint ct-install kind-up kind-load kind-down install uninstall cluster-tools cluster-up cluster-ingress cluster-oidc cluster-tracing cluster-metrics cluster-external-secrets cluster-prometheus dashboard-screenshot cluster-load cluster-images cluster-down demo
 ct-lint: ## Run chart-testing lint over every ci/*-values.yaml
 	@$(call require,ct,tools)
 	@ct lint --config ct.yaml --all
@@ -134,6 +140,23 @@ cluster-ingress: cluster-up ## Add Traefik (Ingress + Gateway API) to the cluste
 
 cluster-oidc: cluster-up ## Add Ory Hydra (OpenID provider, namespace oidc); prints its issuer and the host's public and admin URLs
 	@bash scripts/cluster.sh oidc
+
+cluster-tracing: cluster-up ## Add Jaeger's all-in-one (OTLP gRPC in, namespace tracing); prints the endpoint for tracing.endpoint and the host's query URL
+	@bash scripts/cluster.sh tracing
+
+cluster-metrics: cluster-up ## Add metrics-server (kube-system) to the cluster: the resource metrics API of HorizontalPodAutoscalers and kubectl top
+	@bash scripts/cluster.sh metrics-server
+
+cluster-external-secrets: cluster-up ## Add the External Secrets Operator and the ClusterSecretStore platform-secrets that values/ names
+	@bash scripts/cluster.sh external-secrets
+
+cluster-prometheus: cluster-up ## Add Prometheus (namespace monitoring) and the ServiceMonitor/PrometheusRule CRDs; prints the URL of its API
+	@bash scripts/cluster.sh prometheus
+
+# The data is what tests/cluster/test_cluster_monitoring.py saved from its run.
+dashboard-screenshot: venv ## Redraw docs/images/mcp-servers-dashboard.png from the last monitoring cluster test's data
+	@$(UV) run --frozen python scripts/render_dashboard.py --data .run/monitoring/dashboard-data.json \
+	  --out docs/images/mcp-servers-dashboard.png
 
 cluster-load: ## Build the server images, the runnable catalog's and the backend's, and load them into the cluster
 	@$(MAKE) build-images CATALOG="$$(python3 scripts/catalog.py names --runnable)"

@@ -263,8 +263,13 @@ for server in ${SERVERS}; do
   read -r extra command port <<<"$(spec "${server}")"
   tag="mcp-servers/${server}:${VERSION}"
   [ "${server}" = memory ] && [ "${INFERENCE}" = cuda ] && tag="${tag}-cuda"
+  # EXTRAS make other images, not replacements (mcp-servers/todo:0.1.0-tracing), each from a
+  # wheelhouse of its own.
+  suffix=""
+  for feature in ${EXTRAS:-}; do suffix+="-${feature}"; done
+  tag="${tag}${suffix}"
   start=$SECONDS
-  context="$(wheelhouse "${server}" "${extra}")"
+  context="$(wheelhouse "${server}${suffix}" "${extra}")"
   long "docker build ${tag}" "1-3 min from empty caches, seconds when only server code changed" \
     docker build --force-rm -f images/Dockerfile \
       --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" --build-arg "INFERENCE=${INFERENCE}" \

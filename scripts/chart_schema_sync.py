@@ -198,6 +198,16 @@ OVERLAYS: dict[str, dict[str, dict[str, Any]]] = {
         "runAsGroup": ID,
         "procMount": {"enum": ["Default", "Unmasked"]},
     },
+    # ValidateHorizontalPodAutoscaler's limits on `autoscaling.behavior`.
+    "io.k8s.api.autoscaling.v2.HPAScalingRules": {
+        "stabilizationWindowSeconds": {"type": "integer", "minimum": 0, "maximum": 3600},
+        "selectPolicy": {"enum": ["Max", "Min", "Disabled"]},
+    },
+    "io.k8s.api.autoscaling.v2.HPAScalingPolicy": {
+        "type": {"enum": ["Pods", "Percent"]},
+        "value": {"type": "integer", "minimum": 1},
+        "periodSeconds": {"type": "integer", "minimum": 1, "maximum": 1800},
+    },
     "io.k8s.apimachinery.pkg.api.resource.Quantity": {
         # The templates parse quantities and say what is wrong (mcp-servers.quantity).
         "": {"type": ["string", "number"], "oneOf": None},

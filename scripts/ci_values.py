@@ -1,12 +1,18 @@
-"""Writes chart-testing's values files (charts/mcp-servers/ci/<name>-values.yaml) from
-values/<name>.yaml plus the small overlay values/ci/<name>.yaml, merged the way Helm merges
-`-f` files (maps merge, lists and scalars replace, null removes a key), so the CI variants
-never restate what they share with the files users install. The overlay values/ci/catalog.yaml
-applies to every stdio catalog entry that runs here at once (their values files merged, see
-scripts/catalog.py), so ct installs them as one release and helm-tests them side by side.
+"""Writes chart-testing's values files (charts/mcp-servers/ci/<name>-values.yaml), which `ct
+install` installs on the CI cluster. Every values/ file that can run there (no GPU, no internet)
+is installed as users install it:
+  - a first-party file as a link, ci/<name>-values.yaml -> values/<name>.yaml;
+  - the stdio catalog entries that run here (scripts/catalog.py) as one release, their values
+    files merged the way Helm merges `-f` files (maps merge, lists and scalars replace, null
+    removes a key), so that helm test calls them side by side;
+  - an overlay values/ci/<name>.yaml, merged over values/<name>.yaml the same way, only where a
+    file cannot run here as it is (none today; values/ci/catalog.yaml only carries its note).
+The others are in NOT_INSTALLED or are catalog entries with `runnable = false` (the README lists
+both, with the reason).
 
     python scripts/ci_values.py           write them
-    python scripts/ci_values.py --check   exit 1, naming each file, when one is out of date
+    python scripts/ci_values.py --check   exit 1, naming each file, when one is out of date or a
+                                          values/ file is neither installed nor listed
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ VALUES = ROOT / "values"
 OVERLAYS = VALUES / "ci"
 CI = ROOT / "charts" / "mcp-servers" / "ci"
 SCHEMA_LINE = "# yaml-language-server: $schema="
+# values/ files that ct does not install, and why (the README's list says the same).
+NOT_INSTALLED = {
+    "memory": "needs a GPU node (nvidia.com/gpu) and the CUDA image; "
+    "memory-cpu.yaml, the same server on the CPU, is installed",
+}
 
 
 def merge(base: Any, overlay: Any) -> Any:
@@ -75,11 +86,36 @@ def rendered(overlay_path: Path) -> str:
     return f"{header}{leading_comment(overlay_text)}\n{body}"
 
 
+def catalog_names() -> tuple[set[str], set[str]]:
+    """The catalog entries' values files (stems): those that run here, and the others."""
+    entries = load_catalog()
+    runnable = {Path(entry.values).stem for entry in entries if entry.runnable}
+    return runnable, {Path(entry.values).stem for entry in entries} - runnable
+
+
+def linked() -> list[str]:
+    """First-party values/ files installed as they are, through a link."""
+    runnable, others = catalog_names()
+    excluded = runnable | others | set(NOT_INSTALLED)
+    return sorted(
+        path.stem
+        for path in VALUES.glob("*.yaml")
+        if path.stem not in excluded and not (OVERLAYS / path.name).is_file()
+    )
+
+
+def unlisted() -> list[str]:
+    """NOT_INSTALLED names with no values/ file: a renamed or removed file left behind."""
+    return sorted(name for name in NOT_INSTALLED if not (VALUES / f"{name}.yaml").is_file())
+
+
 def main(argv: list[str]) -> int:
     check = argv == ["--check"]
     stale = []
+    wanted = set()
     for overlay_path in sorted(OVERLAYS.glob("*.yaml")):
         target = CI / f"{overlay_path.stem}-values.yaml"
+        wanted.add(target.name)
         want = rendered(overlay_path)
         if target.is_symlink() or not target.is_file() or target.read_text() != want:
             if check:
@@ -87,6 +123,27 @@ def main(argv: list[str]) -> int:
             else:
                 target.unlink(missing_ok=True)
                 target.write_text(want)
+    for name in linked():
+        target = CI / f"{name}-values.yaml"
+        wanted.add(target.name)
+        link = f"../../../values/{name}.yaml"
+        if not target.is_symlink() or str(target.readlink()) != link:
+            if check:
+                stale.append(str(target.relative_to(ROOT)))
+            else:
+                target.unlink(missing_ok=True)
+                target.symlink_to(link)
+    for extra in sorted(CI.glob("*-values.yaml")):
+        if extra.name not in wanted:
+            if check:
+                stale.append(f"{extra.relative_to(ROOT)} (no values/ file of that name)")
+            else:
+                extra.unlink()
+    if unlisted():
+        print(
+            f"ci_values: NOT_INSTALLED names missing values/ files: {unlisted()}", file=sys.stderr
+        )
+        return 1
     if stale:
         print(f"ci_values: out of date: {', '.join(stale)}; run `make ci-values`", file=sys.stderr)
         return 1

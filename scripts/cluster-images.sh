@@ -8,6 +8,8 @@
 #   cluster-images.sh build-traefik       only build it in the Docker engine (for kind)
 #   cluster-images.sh hydra               the OpenID provider of cluster.sh oidc (Ory Hydra)
 #   cluster-images.sh build-hydra         only build it in the Docker engine (for kind)
+#   cluster-images.sh metrics-server      the resource metrics API of cluster.sh metrics-server
+#   cluster-images.sh build-metrics-server  only build it in the Docker engine (for kind)
 # Nothing is pulled: pause is a static C binary, CoreDNS and Traefik Go binaries from make
 # cluster-tools, PostgreSQL Debian's package and Hydra make tools' binary on the local Debian
 # base (or debian:bookworm-slim where pullable).
@@ -23,6 +25,7 @@ COREDNS_IMAGE="mcp-servers.local/coredns:1.12.1"
 POSTGRESQL_IMAGE="mcp-servers.local/postgresql:15"
 TRAEFIK_IMAGE="mcp-servers.local/traefik:v3.7.13"
 HYDRA_IMAGE="mcp-servers.local/hydra:v2.3.0"
+METRICS_SERVER_IMAGE="mcp-servers.local/metrics-server:v0.8.0"
 STAMPS="${RUN}/images"
 
 ctr_k8s() { ctr --address "${CONTAINERD_SOCK}" --namespace k8s.io "$@"; }
@@ -121,6 +124,21 @@ build_hydra() {
   fi
 }
 
+# A static binary on scratch, labelled with its digest as Traefik's.
+build_metrics_server() {
+  bash "${ROOT}/scripts/docker-engine.sh" >&2
+  local binary="${ROOT}/.tools/bin/metrics-server" digest context
+  [ -x "${binary}" ] || die "missing .tools/bin/metrics-server; run 'bash scripts/install-tools.sh metrics-server'"
+  digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
+  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${METRICS_SERVER_IMAGE}" 2>/dev/null)" != "${digest}" ]; then
+    context="$(mktemp -d)"
+    cp "${binary}" "${context}/metrics-server"
+    docker build -q --label "binary-sha256=${digest}" -t "${METRICS_SERVER_IMAGE}" \
+      -f "${ROOT}/cluster/images/metrics-server/Dockerfile" "${context}" >/dev/null
+    rm -rf "${context}"
+  fi
+}
+
 case "${1:-}" in
   system) build_system ;;
   build-postgresql) build_postgresql ;;
@@ -129,6 +147,8 @@ case "${1:-}" in
   traefik) build_traefik && import "${TRAEFIK_IMAGE}" ;;
   build-hydra) build_hydra ;;
   hydra) build_hydra && import "${HYDRA_IMAGE}" ;;
+  build-metrics-server) build_metrics_server ;;
+  metrics-server) build_metrics_server && import "${METRICS_SERVER_IMAGE}" ;;
   load)
     shift
     for image in "$@"; do
@@ -136,5 +156,5 @@ case "${1:-}" in
       import "${image}"
     done
     ;;
-  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | traefik | build-traefik | hydra | build-hydra | load IMAGE..." >&2; exit 2 ;;
+  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | traefik | build-traefik | hydra | build-hydra | metrics-server | build-metrics-server | load IMAGE..." >&2; exit 2 ;;
 esac

@@ -16,7 +16,6 @@ export KUBECONFIG="${ROOT}/.run/cluster/kubeconfig"
 NAMESPACE="${NAMESPACE:-mcp}"
 RELEASE=mcp-fleet
 FORWARDS="${ROOT}/.run/port-forwards"
-CI="${ROOT}/charts/mcp-servers/ci"
 # release server:registry entry; each is port-forwarded to 10000 + its registry port
 SERVERS=(todo:todo postgres:postgres memory:memory greeter:runtime)
 local_port() { echo $((10000 + $(python3 "${ROOT}/scripts/server_registry.py" get "${1#*:}" port))); }
@@ -40,7 +39,9 @@ sed -e "s|@IMAGE@|mcp-servers/todo-backend:${VERSION}|" \
 
 long "installing ${RELEASE} into namespace ${NAMESPACE} and waiting for every pod" "1-3 min" \
   helm upgrade --install "${RELEASE}" "${ROOT}/charts/mcp-servers" --namespace "${NAMESPACE}" \
-  -f "${CI}/todo-values.yaml" -f "${CI}/postgres-values.yaml" -f "${CI}/memory-cpu-values.yaml" \
+  -f "${ROOT}/values/todo.yaml" -f "${ROOT}/cluster/values/todo.yaml" \
+  -f "${ROOT}/values/postgres.yaml" -f "${ROOT}/cluster/values/postgres.yaml" \
+  -f "${ROOT}/values/memory-cpu.yaml" -f "${ROOT}/cluster/values/memory-cpu.yaml" \
   -f "${ROOT}/values/greeter-code.yaml" \
   --set-json 'servers.todo.networkPolicy.ingressFrom=[{"podSelector":{"matchLabels":{"app.kubernetes.io/name":"todo-backend"}}}]' \
   --wait --timeout 10m

@@ -16,6 +16,8 @@ bin="$tools/bin"
 mkdir -p "$bin" "$tools/stamps"
 
 HELM_VERSION=v3.22.0
+# Helm 4 beside Helm 3 (as .tools/bin/helm4): the chart tests render, lint and install with both.
+HELM4_VERSION=v4.3.2
 CT_VERSION=v3.14.0
 KIND_VERSION=v0.33.0
 KUBECONFORM_VERSION=v0.8.0
@@ -33,7 +35,10 @@ JAEGER_VERSION=v1.76.0
 # promtool, which unit-tests the chart's alerts (tests/chart/test_chart_alerts.py). Prometheus
 # publishes v3.X.Y as the Go module version v0.3XX.Y.
 PROMTOOL_VERSION=v0.316.0
-ALL_TOOLS=(uv helm ct kind kubeconform helm-docs py-tools checkov hydra jaeger promtool)
+# The Prometheus server at promtool's version (one module, one build cache): it scrapes the pods
+# on the cluster and holds the series the dashboard's queries are checked against.
+PROMETHEUS_VERSION=$PROMTOOL_VERSION
+ALL_TOOLS=(uv helm helm4 ct kind kubeconform helm-docs py-tools checkov hydra jaeger promtool prometheus)
 # The local node (scripts/local-node.sh) runs these; the wrapper modules under cluster/ pin them.
 KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.4
@@ -45,7 +50,13 @@ TRAEFIK_VERSION=v3.7.13
 # with `go -C cluster/traefik list -e -deps -f '{{if .DepsErrors}}{{.ImportPath}}{{end}}'
 # github.com/traefik/traefik/v3/cmd/traefik | grep providers/dns/` (that is, without the overlay).
 TRAEFIK_DROPPED_DNS_PROVIDERS="alidns aliesa azion dnsimple edgedns edgeone huaweicloud oraclecloud regfish sakuracloud tencentcloud ucloud yandexcloud"
-CLUSTER_TOOLS=(kubernetes etcd coredns kube-router traefik)
+# metrics-server feeds the HorizontalPodAutoscaler (resource metrics API); v0.8 supports
+# Kubernetes 1.31+, so v1.34 above.
+METRICS_SERVER_VERSION=v0.8.0
+# External Secrets Operator: v0.16.2 is the one release the Go module proxy serves whole (v1.x
+# splits into nested modules it does not serve); it serves external-secrets.io v1 and v1beta1.
+EXTERNAL_SECRETS_VERSION=v0.16.2
+CLUSTER_TOOLS=(kubernetes etcd coredns kube-router traefik metrics-server external-secrets)
 
 export GOBIN="$bin"
 export GOFLAGS="-trimpath"
@@ -70,6 +81,19 @@ install_helm() {
   long "building helm $HELM_VERSION" "3-4 min with an empty Go cache, seconds with a warm one" \
     go install -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
   stamp helm "$HELM_VERSION"
+}
+
+# Helm 4 takes .Capabilities.KubeVersion from the client-go it was built with (build info), so
+# only its own version needs stamping.
+install_helm4() {
+  fresh helm4 "$HELM4_VERSION" && [[ -x "$bin/helm4" ]] && return
+  need_go helm4
+  local src pkg=helm.sh/helm/v4
+  src=$(module_dir "$pkg" "$HELM4_VERSION")
+  long "building helm $HELM4_VERSION" "3-6 min with an empty Go cache, seconds with a warm one" \
+    go -C "$src" build -ldflags "-w -s -X $pkg/internal/version.version=$HELM4_VERSION -X $pkg/internal/version.metadata= -X $pkg/internal/version.gitTreeState=clean" \
+    -o "$bin/helm4" ./cmd/helm
+  stamp helm4 "$HELM4_VERSION"
 }
 
 install_ct() {
@@ -124,9 +148,11 @@ install_uv() {
 # one small venv so they never clash with the project's own environment.
 install_py-tools() {
   fresh py-tools "$PY_TOOLS layout-$SCHEMA_LAYOUT" && return
-  python3 -m venv "$tools/py-venv"
+  install_uv
+  "$bin/uv" venv --quiet --allow-existing --python python3 "$tools/py-venv"
   # shellcheck disable=SC2086 # one word per requirement
-  long "pip install $PY_TOOLS" "under 1 min" "$tools/py-venv/bin/pip" install $PY_TOOLS
+  long "uv pip install $PY_TOOLS" "under 1 min, seconds from uv's cache" \
+    "$bin/uv" pip install --python "$tools/py-venv/bin/python" $PY_TOOLS
   ln -sf "$tools/py-venv/bin/yamllint" "$bin/yamllint"
   ln -sf "$tools/py-venv/bin/yamale" "$bin/yamale"
   ln -sf "$tools/py-venv/bin/shellcheck" "$bin/shellcheck"
@@ -138,8 +164,10 @@ install_py-tools() {
 # checkov (best-practice scanner for the chart) has a large dependency tree: its own venv.
 install_checkov() {
   fresh checkov "$CHECKOV_VERSION" && return
-  python3 -m venv "$tools/checkov-venv"
-  long "pip install checkov==$CHECKOV_VERSION" "1-3 min" "$tools/checkov-venv/bin/pip" install "checkov==$CHECKOV_VERSION"
+  install_uv
+  "$bin/uv" venv --quiet --allow-existing --python python3 "$tools/checkov-venv"
+  long "uv pip install checkov==$CHECKOV_VERSION" "1-3 min, seconds from uv's cache" \
+    "$bin/uv" pip install --python "$tools/checkov-venv/bin/python" "checkov==$CHECKOV_VERSION"
   ln -sf "$tools/checkov-venv/bin/checkov" "$bin/checkov"
   stamp checkov "$CHECKOV_VERSION"
 }
@@ -181,13 +209,30 @@ install_jaeger() {
 install_promtool() {
   fresh promtool "$PROMTOOL_VERSION" && [[ -x "$bin/promtool" ]] && return
   need_go promtool
-  local version="${PROMTOOL_VERSION#v0.}"
-  version="${version:0:1}.$((10#${version:1:2})).${version#*.}"
+  local version
+  version=$(prometheus_release "$PROMTOOL_VERSION")
   long "building promtool $PROMTOOL_VERSION (Prometheus $version)" \
     "16 min on 2 busy cores with an empty Go cache (11 min of CPU), under 30 s with a warm one" \
     go install -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
     "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
   stamp promtool "$PROMTOOL_VERSION"
+}
+
+prometheus_release() {
+  local version="${1#v0.}"
+  echo "${version:0:1}.$((10#${version:1:2})).${version#*.}"
+}
+
+install_prometheus() {
+  fresh prometheus "$PROMETHEUS_VERSION" && [[ -x "$bin/prometheus" ]] && return
+  need_go prometheus
+  local version
+  version=$(prometheus_release "$PROMETHEUS_VERSION")
+  long "building Prometheus $PROMETHEUS_VERSION (Prometheus $version)" \
+    "a few minutes after promtool (same module), under 30 s with a warm Go cache" \
+    go install -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
+    "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION"
+  stamp prometheus "$PROMETHEUS_VERSION"
 }
 
 # Kubernetes v1.34 server binaries and kubectl from cluster/kubernetes, a wrapper module that
@@ -302,6 +347,83 @@ install_traefik() {
   stamp traefik "$TRAEFIK_VERSION"
 }
 
+install_metrics-server() {
+  fresh metrics-server "$METRICS_SERVER_VERSION" && [[ -x "$bin/metrics-server" ]] && return
+  need_go metrics-server
+  long "building metrics-server $METRICS_SERVER_VERSION" "a few minutes cold (Kubernetes libraries), seconds warm" \
+    go install -ldflags "-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
+    "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+  stamp metrics-server "$METRICS_SERVER_VERSION"
+}
+
+# Go-built tools are also kept per machine, keyed by what builds them: a clean clone (CI) copies
+# them instead of relinking each from the Go build cache (about 2 min of every warm run).
+machine_cache="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/mcp-servers/tools"
+
+# The key of a Go-built tool: its install function and the helpers it calls, every pinned
+# variable they name, the wrapper module it builds from (cluster/X, testing/X), the Go toolchain.
+tool_key() {
+  local body helper variable dir
+  body=$(declare -f "install_$1")
+  for helper in traefik_build_dir prometheus_release module_dir; do
+    [[ "$body" == *"$helper "* ]] && body+=$'\n'$(declare -f "$helper")
+  done
+  {
+    echo "$body"
+    # shellcheck disable=SC2016 # the pattern matches a literal $NAME in the function's text
+    grep -oE '\$\{?[A-Z][A-Z0-9_]+' <<<"$body" | tr -d '${' | sort -u | while read -r variable; do
+      declare -p "$variable" 2>/dev/null || true
+    done
+    # shellcheck disable=SC2016
+    grep -oE '\$root/(cluster|testing)/[a-z0-9-]+' <<<"$body" | sort -u | while read -r dir; do
+      find "$root/${dir#\$root/}" -type f -not -name '*.log' | LC_ALL=C sort | xargs -r sha256sum | sed "s|$root/||"
+    done
+    go version
+  } | sha256sum | cut -c1-16
+}
+
+# install_from_machine_cache TOOL: install_TOOL, taking its files from the machine cache when
+# they are there and putting them there after a build.
+install_from_machine_cache() {
+  local tool="$1" key entry marker staging files
+  if [[ "$(declare -f "install_$tool")" != *need_go* ]] || ! command -v go >/dev/null; then
+    "install_$tool"
+    return
+  fi
+  key=$(tool_key "$tool")
+  entry="$machine_cache/$tool-$key"
+  if [[ -f "$entry/complete" ]] && ! cmp -s "$entry/files/stamps/$tool" "$tools/stamps/$tool"; then
+    cp -al "$entry/files/." "$tools/" 2>/dev/null || cp -a "$entry/files/." "$tools/"
+    log "$tool from the machine cache ($entry)"
+  fi
+  marker=$(mktemp)
+  "install_$tool"
+  if [[ ! -f "$entry/complete" && "$tools/stamps/$tool" -nt "$marker" ]]; then
+    staging=$(mktemp -d "$machine_cache.XXXXXX" 2>/dev/null || { mkdir -p "$machine_cache" && mktemp -d "$machine_cache/.staging.XXXXXX"; })
+    mapfile -t files < <(cd "$tools" && find . -newer "$marker" \( -type f -o -type l \) -not -path './stamps/*')
+    mkdir -p "$staging/files/stamps"
+    ((${#files[@]})) && (cd "$tools" && cp -a --parents "${files[@]}" "$staging/files/")
+    cp -a "$tools/stamps/$tool" "$staging/files/stamps/"
+    touch "$staging/complete"
+    mkdir -p "$machine_cache"
+    mv -T "$staging" "$entry" 2>/dev/null || rm -rf "$staging"
+  fi
+  rm -f "$marker"
+}
+
+# From cluster/external-secrets, a wrapper module that keeps the operator's replace directive
+# (sprig, its fork); every provider is built, as upstream ships it.
+install_external-secrets() {
+  fresh external-secrets "$EXTERNAL_SECRETS_VERSION" && [[ -x "$bin/external-secrets" ]] && return
+  need_go external-secrets
+  local pinned pkg=github.com/external-secrets/external-secrets
+  pinned=$(go -C "$root/cluster/external-secrets" list -m -f '{{.Version}}' "$pkg")
+  [[ "$pinned" == "$EXTERNAL_SECRETS_VERSION" ]] || die "cluster/external-secrets/go.mod pins $pinned, EXTERNAL_SECRETS_VERSION is $EXTERNAL_SECRETS_VERSION"
+  long "building External Secrets Operator $EXTERNAL_SECRETS_VERSION" "37 min on 2 cores at load ~20 with an empty Go cache (every provider's SDK), 1-2 min warm (linking)" \
+    go -C "$root/cluster/external-secrets" build -ldflags "-s -w" -o "$bin/external-secrets" "$pkg"
+  stamp external-secrets "$EXTERNAL_SECRETS_VERSION"
+}
+
 selected=("$@")
 ((${#selected[@]})) || selected=("${ALL_TOOLS[@]}")
 [[ "${selected[*]}" == cluster ]] && selected=("${CLUSTER_TOOLS[@]}")
@@ -310,6 +432,6 @@ for tool in "${selected[@]}"; do
     echo "install-tools: unknown tool '$tool'; valid: ${ALL_TOOLS[*]} ${CLUSTER_TOOLS[*]} cluster" >&2
     exit 2
   fi
-  "install_$tool"
+  install_from_machine_cache "$tool"
 done
 log "tools ready in $bin: ${selected[*]}"

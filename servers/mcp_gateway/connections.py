@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import httpx2
+from mcp_runtime.tracing import tracing_enabled
 
 # The MCP SDK's defaults for its HTTP clients (create_mcp_http_client): a call may take minutes.
 _TIMEOUT = httpx2.Timeout(30.0, read=300.0)
@@ -15,6 +16,11 @@ _TIMEOUT = httpx2.Timeout(30.0, read=300.0)
 # less than the 5 s after which uvicorn (every server of this repository) closes an idle
 # keep-alive, so that the gateway drops one before a call could be sent on it as it closes.
 _LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=100, keepalive_expiry=4.0)
+
+# The caller's W3C trace context. A tracing gateway keeps it: the upstream's spans hang from the
+# gateway's own, which FastMCP's client sends in each request's `_meta`, and the upstream would
+# prefer a header (the runtime's tracing.http_context) and skip the gateway's spans.
+_TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})
 
 
 class UpstreamConnections:
@@ -38,7 +44,9 @@ class UpstreamConnections:
     def __init__(self, *, pass_authorization: bool = True) -> None:
         self._pool = httpx2.AsyncHTTPTransport(limits=_LIMITS)
         self._lent = _Lent(self._pool)
-        self._pass_authorization = pass_authorization
+        held = _TRACE_CONTEXT if tracing_enabled() else frozenset()
+        # The headers of a call that stay at the gateway.
+        self._held = held if pass_authorization else held | {"authorization"}
 
     def client(
         self,
@@ -49,8 +57,8 @@ class UpstreamConnections:
     ) -> httpx2.AsyncClient:
         """An HTTP client over the pool: an `McpHttpClientFactory`, called as FastMCP's
         transport calls it (its `follow_redirects` is moot: the SDK decides redirects)."""
-        if headers and not self._pass_authorization:
-            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        if headers and self._held:
+            headers = {k: v for k, v in headers.items() if k.lower() not in self._held}
         return httpx2.AsyncClient(
             transport=self._lent, headers=headers, timeout=timeout or _TIMEOUT, auth=auth
         )

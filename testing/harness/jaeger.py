@@ -6,7 +6,9 @@ would open leased from the harness (none of its defaults, which a parallel run w
 waits until the collector and the query API answer, and kills and reaps the process on
 exit, also when the start fails. `otel_env(service)` is what a server needs to send it
 traces; `wait_for_trace(trace_id, until)` polls the query API (`GET /api/traces/{id}`)
-until the trace satisfies `until`, since spans reach it in batches.
+until the trace satisfies `until`, since spans reach it in batches. `JaegerQuery(url)` is that
+query API alone, for a Jaeger running elsewhere (the test cluster's, `scripts/cluster.sh
+tracing`).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class Span:
     service: str
     kind: str | None
     tags: dict[str, Any]
+    # The resource attributes of the process that sent it (Jaeger's process tags).
+    resource: dict[str, Any]
 
     @classmethod
     def from_api(cls, span: dict[str, Any], processes: dict[str, Any]) -> Span:
@@ -67,14 +71,16 @@ class Span:
             ref["spanID"] for ref in span.get("references", []) if ref["refType"] == "CHILD_OF"
         ]
         tags = {tag["key"]: tag["value"] for tag in span.get("tags", [])}
+        process = processes[span["processID"]]
         return cls(
             trace_id=span["traceID"],
             span_id=span["spanID"],
             parent_id=parents[0] if parents else None,
             name=span["operationName"],
-            service=processes[span["processID"]]["serviceName"],
+            service=process["serviceName"],
             kind=tags.get("span.kind"),
             tags=tags,
+            resource={tag["key"]: tag["value"] for tag in process.get("tags", [])},
         )
 
 
@@ -105,6 +111,51 @@ class Trace:
         return [span for span in self.spans if span.parent_id not in ids]
 
 
+class JaegerQuery:
+    """Jaeger's query API at `url`: its services and traces."""
+
+    def __init__(self, url: str) -> None:
+        self._query = httpx.Client(base_url=url, timeout=HTTP_TIMEOUT_SECONDS)
+
+    def close(self) -> None:
+        self._query.close()
+
+    def services(self) -> list[str]:
+        return list(_json(self._query.get("/api/services")).get("data") or [])
+
+    def trace(self, trace_id: str) -> Trace | None:
+        """The trace as Jaeger has it now, or None while it has no span of it."""
+        response = self._query.get(f"/api/traces/{trace_id}")
+        if response.status_code == 404:
+            return None
+        body = _json(response)
+        traces = body.get("data") or []
+        if not traces:
+            return None
+        (found,) = traces
+        processes = found["processes"]
+        return Trace(
+            found["traceID"], tuple(Span.from_api(span, processes) for span in found["spans"])
+        )
+
+    def wait_for_trace(
+        self,
+        trace_id: str,
+        until: Callable[[Trace], bool],
+        timeout: float = TRACE_TIMEOUT_SECONDS,
+    ) -> Trace:
+        """The trace once `until` holds for it; AssertionError with what arrived otherwise."""
+        deadline = time.monotonic() + timeout
+        found: Trace | None = None
+        while time.monotonic() < deadline:
+            found = self.trace(trace_id)
+            if found is not None and until(found):
+                return found
+            time.sleep(POLL_SECONDS * 10)
+        spans = [] if found is None else [(s.service, s.name) for s in found.spans]
+        raise AssertionError(f"trace {trace_id} not complete within {timeout} s; spans: {spans}")
+
+
 class Jaeger:
     """One all-in-one process; see the module's docstring."""
 
@@ -122,7 +173,7 @@ class Jaeger:
             "collector.http-server": free_port(),
         }
         self._server: ServerProcess | None = None
-        self._query: httpx.Client | None = None
+        self._query: JaegerQuery | None = None
 
     @property
     def otlp_grpc_endpoint(self) -> str:
@@ -178,7 +229,7 @@ class Jaeger:
         try:
             # The admin port's health check turns 200 once the collector and query are up.
             server.wait_until_answering("/", {200})
-            self._query = httpx.Client(base_url=self.query_url, timeout=HTTP_TIMEOUT_SECONDS)
+            self._query = JaegerQuery(self.query_url)
             self._wait_query_ready(server)
         except BaseException:
             self.stop()
@@ -207,22 +258,11 @@ class Jaeger:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def services(self) -> list[str]:
-        return list(self._get("/api/services").get("data") or [])
+        return self._client().services()
 
     def trace(self, trace_id: str) -> Trace | None:
         """The trace as Jaeger has it now, or None while it has no span of it."""
-        response = self._client().get(f"/api/traces/{trace_id}")
-        if response.status_code == 404:
-            return None
-        body = _json(response)
-        traces = body.get("data") or []
-        if not traces:
-            return None
-        (found,) = traces
-        processes = found["processes"]
-        return Trace(
-            found["traceID"], tuple(Span.from_api(span, processes) for span in found["spans"])
-        )
+        return self._client().trace(trace_id)
 
     def wait_for_trace(
         self,
@@ -231,20 +271,9 @@ class Jaeger:
         timeout: float = TRACE_TIMEOUT_SECONDS,
     ) -> Trace:
         """The trace once `until` holds for it; AssertionError with what arrived otherwise."""
-        deadline = time.monotonic() + timeout
-        found: Trace | None = None
-        while time.monotonic() < deadline:
-            found = self.trace(trace_id)
-            if found is not None and until(found):
-                return found
-            time.sleep(POLL_SECONDS * 10)
-        spans = [] if found is None else [(s.service, s.name) for s in found.spans]
-        raise AssertionError(f"trace {trace_id} not complete within {timeout} s; spans: {spans}")
+        return self._client().wait_for_trace(trace_id, until, timeout)
 
-    def _get(self, path: str) -> dict[str, Any]:
-        return _json(self._client().get(path))
-
-    def _client(self) -> httpx.Client:
+    def _client(self) -> JaegerQuery:
         if self._query is None:
             raise RuntimeError("Jaeger is not running")
         return self._query

@@ -9,7 +9,17 @@ import pytest
 from harness.locks import locked
 from helm_render import FEATURES_VALUES, REPO_ROOT, TOOLS_BIN, VALUES_FILES, Render, render
 
-CHART_TOOLS = ("helm", "helm4", "ct", "kubeconform", "helm-docs", "yamllint", "yamale", "checkov", "uv")
+CHART_TOOLS = (
+    "helm",
+    "helm4",
+    "ct",
+    "kubeconform",
+    "helm-docs",
+    "yamllint",
+    "yamale",
+    "checkov",
+    "uv",
+)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -147,6 +147,22 @@ SCHEMA_CASES = [
         "at '/servers/todo/autoscaling': additional properties 'targetCPU' not allowed",
     ),
     (
+        "autoscaling-behavior-window",
+        TODO,
+        ['servers.todo.autoscaling.behavior={"scaleDown":{"stabilizationWindowSeconds":7200}}'],
+        "at '/servers/todo/autoscaling/behavior/scaleDown/stabilizationWindowSeconds': "
+        "maximum: got 7,200, want 3,600",
+    ),
+    (
+        "autoscaling-behavior-policy-type",
+        TODO,
+        [
+            'servers.todo.autoscaling.behavior={"scaleUp":{"policies":'
+            '[{"type":"Replicas","value":1,"periodSeconds":15}]}}'
+        ],
+        "at '/servers/todo/autoscaling/behavior/scaleUp/policies/0/type': value must be one of",
+    ),
+    (
         "gpu-count-zero",
         TODO,
         ["servers.todo.gpu.count=0"],

@@ -195,6 +195,17 @@ def test_memory_target_joins_the_autoscaler():
     assert [m["resource"]["name"] for m in metrics] == ["cpu", "memory"]
 
 
+def test_autoscaler_behavior_passes_through(fleet: Render):
+    assert "behavior" not in fleet.get("HorizontalPodAutoscaler", "todo-mcp")["spec"]
+    policy = {"type": "Pods", "value": 2, "periodSeconds": 15}
+    behavior = {
+        "scaleUp": {"stabilizationWindowSeconds": 0, "policies": [policy]},
+        "scaleDown": {"stabilizationWindowSeconds": 20, "selectPolicy": "Max"},
+    }
+    result = render(TODO, set_json=(f"servers.todo.autoscaling.behavior={json.dumps(behavior)}",))
+    assert result.get("HorizontalPodAutoscaler", "todo-mcp")["spec"]["behavior"] == behavior
+
+
 def test_disruption_budget_only_when_more_than_one_replica_can_run(fleet: Render):
     assert fleet.names("PodDisruptionBudget") == {"todo-mcp", "postgres-mcp"}
     assert fleet.get("Deployment", "postgres-mcp")["spec"]["replicas"] == 2
@@ -372,7 +383,7 @@ def test_external_secret_v1_with_cluster_store(fleet: Render):
     assert secret["spec"]["refreshInterval"] == "1h"
     assert secret["spec"]["target"] == {"name": "todo-mcp", "creationPolicy": "Owner"}
     assert secret["spec"]["data"] == [
-        {"secretKey": "DATABASE_URL", "remoteRef": {"key": "mcp/todo", "property": "database-url"}}
+        {"secretKey": "DATABASE_URL", "remoteRef": {"key": "mcp-todo", "property": "database-url"}}
     ]
     assert "greeter-mcp" not in fleet.names("ExternalSecret")
 

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from harness.locks import locked
 from kube import Kube
 
 
 def run_script(repo_root: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["bash", *args], cwd=repo_root, capture_output=True, text=True, timeout=3600
-    )
+    # The pytest-xdist workers share one cluster: one runs a step, the next finds it done.
+    step = "-".join(Path(arg).stem for arg in args[:2])
+    with locked(f"cluster-{step}"):
+        result = subprocess.run(
+            ["bash", *args], cwd=repo_root, capture_output=True, text=True, timeout=3600
+        )
     assert result.returncode == 0, f"{args}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result.stdout + result.stderr
 
@@ -63,6 +67,32 @@ def ingress_controller(repo_root: Path, kube: Kube) -> str:
     url = re.search(r"^http://\S+$", output, re.MULTILINE)
     assert url, output[-2000:]
     return url.group(0)
+
+
+@pytest.fixture(scope="session")
+def metrics_server(repo_root: Path, kube: Kube) -> None:
+    """metrics-server in kube-system (`scripts/cluster.sh metrics-server`): the resource metrics
+    API (metrics.k8s.io/v1beta1) that HorizontalPodAutoscalers read, at a 10 s resolution."""
+    run_script(repo_root, "scripts/cluster.sh", "metrics-server")
+
+
+@dataclass(frozen=True)
+class TraceBackend:
+    """Jaeger's all-in-one on the cluster: `otlp_endpoint` as pods send to it (a server's
+    tracing.endpoint), `query_url` as the host reads traces (a NodePort)."""
+
+    otlp_endpoint: str
+    query_url: str
+
+
+@pytest.fixture(scope="session")
+def trace_backend(repo_root: Path, kube: Kube) -> TraceBackend:
+    """Jaeger in namespace `tracing` (`scripts/cluster.sh tracing`), traces in memory, shared
+    by the session: a test looks up the trace ids it made."""
+    output = run_script(repo_root, "scripts/cluster.sh", "tracing")
+    urls = dict(re.findall(r"^(otlp|query)=(http://\S+)$", output, re.MULTILINE))
+    assert set(urls) == {"otlp", "query"}, output[-2000:]
+    return TraceBackend(urls["otlp"], urls["query"])
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,31 @@
-"""Load for the rolling-upgrade test, run in a pod on the cluster: create_task calls on the todo
-server through its Service, from several threads, until /tmp/stop appears; then every task it
-was told was created is read back. Prints one JSON summary line and exits 0.
+"""Load for the cluster tests (rollouts, autoscaling, evictions), run in a pod on the cluster:
+create_task calls on the todo server through its Service until /tmp/stop appears; then every task
+it was told was created is read back. Prints one JSON summary line and exits 0.
 
-Standard library only (runs in the runtime image); uses the chart's helm-test client
-(mcp_smoke.py, mounted next to this file). Each call opens its own MCP conversation over a new
-connection, so a call lands on whichever pod the Service picks at that moment.
+LOAD_CLIENTS says which clients, and how many of each, e.g. `handshake:4` (the default) or
+`handshake:2,session-less:2,session-based:2`:
+- handshake: the chart's helm-test client (mcp_smoke.py, standard library, mounted next to this
+  file): a 2025-11-25 `initialize` and one call per conversation, each over a new connection, so
+  each call lands on whichever pod the Service picks at that moment;
+- session-less: one FastMCP client per worker (2026-07-28, no handshake), kept open;
+- session-based: one FastMCP client per worker with `mode="legacy"` (2025-11-25: one
+  `initialize`, then every call in that conversation, `Mcp-Session-Id` when the server gives one),
+  kept open for the whole run.
+The runtime image has FastMCP; the standard-library path needs nothing else.
+
+LOAD_PAUSE_SECONDS (0) paces each worker: a light load that keeps calling without keeping a pod
+busy. LOAD_REINITIALIZE=1: a session-based client whose session is gone opens a new session and
+retries the call once, as the MCP specification asks of clients; each such event is counted, not
+failed. A stateful server's replaced pod ends a session in one of two ways: a request that reaches
+the new pod gets HTTP 404 `Session not found`; one sent on a kept-alive connection as the old pod
+exits finds the connection closed, after which that client object fails every call.
+LOAD_IDLE_SESSION=1 adds one session-based client that makes a call at the start and its next
+only after /tmp/stop: the summary's `idle_session` says what that call met, and whether a new
+session then worked.
 """
 
+import asyncio
+import contextlib
 import json
 import os
 import threading
@@ -16,8 +35,46 @@ from pathlib import Path
 from mcp_smoke import McpHttp, open_conversation
 
 URL = os.environ["MCP_URL"]
-THREADS = int(os.environ.get("LOAD_THREADS", "4"))
+CLIENTS = os.environ.get("LOAD_CLIENTS", "handshake:" + os.environ.get("LOAD_THREADS", "4"))
+PAUSE = float(os.environ.get("LOAD_PAUSE_SECONDS", "0"))
+REINITIALIZE = os.environ.get("LOAD_REINITIALIZE") == "1"
 STOP = Path("/tmp/stop")
+KINDS = ("handshake", "session-less", "session-based")
+# What a session-based client sees when its session's pod is gone: FastMCP's 404 body
+# (`Session not found`) or, without one, the SDK's stand-in for a 404 (`Session terminated`).
+SESSION_GONE = ("Session not found", "Session terminated")
+# ...and when the old pod closed the connection under a request: the SDK's McpError, or httpx's.
+CONNECTION_GONE = ("Connection closed", "ReadError", "RemoteProtocolError")
+IDLE_SESSION = os.environ.get("LOAD_IDLE_SESSION") == "1"
+
+
+class Tally:
+    """One client kind's results, shared by its workers."""
+
+    def __init__(self) -> None:
+        self.created: list[int] = []
+        self.failures: list[str] = []
+        self.reinitialized: list[str] = []
+        self.lock = threading.Lock()
+
+    def summary(self) -> dict:
+        return {
+            "created": len(self.created),
+            "failure_count": len(self.failures),
+            "failures": self.failures[:10],
+            "reinitialized": len(self.reinitialized),
+            "reinitialized_after": self.reinitialized[:5],
+        }
+
+
+def parse_clients(spec: str) -> dict[str, int]:
+    clients = {}
+    for item in spec.split(","):
+        kind, _, count = item.strip().partition(":")
+        if kind not in KINDS or not count.isdigit() or int(count) < 1:
+            raise SystemExit(f"LOAD_CLIENTS: {item!r} is not KIND:COUNT with KIND one of {KINDS}")
+        clients[kind] = int(count)
+    return clients
 
 
 def conversation() -> McpHttp:
@@ -28,21 +85,105 @@ def structured(result: dict) -> dict:
     return result.get("structuredContent") or json.loads(result["content"][0]["text"])
 
 
-def worker(index: int, created: list[int], failures: list[str]) -> None:
+def handshake_worker(index: int, tally: Tally) -> None:
     sequence = 0
     while not STOP.exists():
         sequence += 1
-        title = f"load {index}-{sequence}"
+        title = f"handshake {index}-{sequence}"
         try:
             result = conversation().call(
                 "tools/call", {"name": "create_task", "arguments": {"title": title}}
             )
             if result.get("isError"):
-                failures.append(f"{title}: {result.get('content')}")
+                tally.failures.append(f"{title}: {result.get('content')}")
             else:
-                created.append(structured(result)["id"])
+                tally.created.append(structured(result)["id"])
         except Exception as error:  # every failure is a lost call to report
-            failures.append(f"{title}: {type(error).__name__}: {error}")
+            tally.failures.append(f"{title}: {type(error).__name__}: {error}")
+        time.sleep(PAUSE)
+
+
+async def open_client(kind: str):
+    from fastmcp import Client
+
+    client = Client(URL, mode="legacy" if kind == "session-based" else "auto", timeout=30)
+    await client.__aenter__()
+    return client
+
+
+async def close_client(client) -> None:
+    # A session-based client ends its session with a DELETE, which a gone pod cannot answer.
+    with contextlib.suppress(Exception):
+        await client.__aexit__(None, None, None)
+
+
+async def create(client, title: str) -> int:
+    result = await client.call_tool("create_task", {"title": title}, raise_on_error=False)
+    if result.is_error:
+        raise RuntimeError(f"tool error: {result.content}")
+    data = result.structured_content or json.loads(result.content[0].text)
+    return data["id"]
+
+
+async def fastmcp_worker(kind: str, index: int, tally: Tally) -> None:
+    client = await open_client(kind)
+    sequence = 0
+    while not STOP.exists():
+        sequence += 1
+        title = f"{kind} {index}-{sequence}"
+        try:
+            tally.created.append(await create(client, title))
+        except Exception as error:
+            text = f"{title}: {type(error).__name__}: {error}"
+            if (
+                REINITIALIZE
+                and kind == "session-based"
+                and any(s in text for s in SESSION_GONE + CONNECTION_GONE)
+            ):
+                tally.reinitialized.append(text)
+                await close_client(client)
+                client = await open_client(kind)
+                try:
+                    tally.created.append(await create(client, title))
+                except Exception as retry_error:
+                    tally.failures.append(
+                        f"{title} (retried): {type(retry_error).__name__}: {retry_error}"
+                    )
+            else:
+                tally.failures.append(text)
+        await asyncio.sleep(PAUSE)
+    await close_client(client)
+
+
+async def idle_session(outcome: dict[str, str]) -> None:
+    client = await open_client("session-based")
+    await create(client, "idle session 1")
+    while not STOP.exists():
+        await asyncio.sleep(0.5)
+    try:
+        await create(client, "idle session 2")
+        outcome["after_stop"] = "ok"
+    except Exception as error:
+        outcome["after_stop"] = f"{type(error).__name__}: {error}"
+    await close_client(client)
+    client = await open_client("session-based")
+    await create(client, "idle session 3")
+    outcome["new_session"] = "ok"
+    await close_client(client)
+
+
+async def fastmcp_workers(
+    clients: dict[str, int], tallies: dict[str, Tally], idle: dict[str, str]
+) -> None:
+    await asyncio.gather(
+        *(
+            fastmcp_worker(kind, index, tallies[kind])
+            for kind, count in clients.items()
+            if kind != "handshake"
+            for index in range(count)
+        ),
+        *([idle_session(idle)] if IDLE_SESSION else []),
+    )
 
 
 def wait_until_admitted(seconds: float = 60) -> None:
@@ -59,23 +200,33 @@ def wait_until_admitted(seconds: float = 60) -> None:
 
 
 def main() -> None:
-    created: list[int] = []
-    failures: list[str] = []
+    clients = parse_clients(CLIENTS)
+    tallies = {kind: Tally() for kind in clients}
+    idle: dict[str, str] = {}
     wait_until_admitted()
-    Path("/tmp/started").touch()
-    threads = [threading.Thread(target=worker, args=(i, created, failures)) for i in range(THREADS)]
+    threads = [
+        threading.Thread(target=handshake_worker, args=(i, tallies["handshake"]))
+        for i in range(clients.get("handshake", 0))
+    ]
+    if set(clients) - {"handshake"} or IDLE_SESSION:
+        threads.append(
+            threading.Thread(target=asyncio.run, args=(fastmcp_workers(clients, tallies, idle),))
+        )
     began = time.monotonic()
     for thread in threads:
         thread.start()
+    Path("/tmp/started").touch()
     for thread in threads:
         thread.join()
     seconds = time.monotonic() - began
     missing = []
     client = conversation()
+    created = [task_id for tally in tallies.values() for task_id in tally.created]
     for task_id in created:
         result = client.call("tools/call", {"name": "get_task", "arguments": {"task_id": task_id}})
         if result.get("isError"):
             missing.append(task_id)
+    failures = [failure for tally in tallies.values() for failure in tally.failures]
     print(
         json.dumps(
             {
@@ -85,6 +236,8 @@ def main() -> None:
                 "failure_count": len(failures),
                 "missing": missing[:20],
                 "seconds": round(seconds, 1),
+                "kinds": {kind: tally.summary() for kind, tally in tallies.items()},
+                "idle_session": idle,
             }
         ),
         flush=True,

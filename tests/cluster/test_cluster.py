@@ -61,10 +61,14 @@ def test_ct_install_every_ci_values_file(
 
 
 def deploy_todo(kube: Kube, *extra: str) -> None:
-    """Installs or upgrades the e2e release of ci/todo-values.yaml and waits for it."""
+    """Installs or upgrades the e2e release of values/todo.yaml with its plain-Secret variant
+    (cluster/values/todo.yaml: two fixed replicas, no External Secrets) and waits for it."""
+    root = CHART.parents[1]
     kube.helm(
         "upgrade", "--install", RELEASE, str(CHART), "-n", E2E_NAMESPACE,
-        "-f", str(CHART / "ci" / "todo-values.yaml"), *extra, "--wait", "--timeout", "5m",
+        "-f", str(root / "values" / "todo.yaml"),
+        "-f", str(root / "cluster" / "values" / "todo.yaml"),
+        *extra, "--wait", "--timeout", "5m",
     )  # fmt: skip
 
 
@@ -170,6 +174,9 @@ def configmap_log_level(kube: Kube) -> str:
     )
 
 
+UPGRADE_CLIENTS = "handshake:2,session-less:2,session-based:2"
+
+
 def test_upgrade_under_load_loses_no_call_and_rollback_restores(
     repo_root: Path, kube: Kube, todo_release: None
 ) -> None:
@@ -187,6 +194,9 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
     assert configmap_log_level(kube) == "info"
 
     pod = client_pod("upgrade-load", MCP_TIER, "python3 load_calls.py", configmap="upgrade-load")
+    # Both protocol generations: a handshake per call, FastMCP clients kept open without a
+    # handshake (2026-07-28) and with one (2025-11-25, mode="legacy"), on a stateless server.
+    pod["spec"]["containers"][0]["env"].append({"name": "LOAD_CLIENTS", "value": UPGRADE_CLIENTS})
     kube.kubectl(
         "-n", E2E_NAMESPACE, "delete", "pod", "upgrade-load", "--ignore-not-found", "--wait"
     )
@@ -227,6 +237,8 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
     assert summary["failure_count"] == 0, summary
     assert summary["missing"] == [], summary
     assert summary["created"] >= 20, summary
+    for kind in ("handshake", "session-less", "session-based"):
+        assert summary["kinds"][kind]["created"] >= 5, summary
     assert len(after) == 2 and not after & before
     assert configmap_log_level(kube) == "debug"
 

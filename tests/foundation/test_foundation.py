@@ -154,7 +154,7 @@ def test_tools_script_rejects_an_unknown_tool(repo_root: Path) -> None:
         text=True,
     )
     assert result.returncode == 2
-    assert "unknown tool 'kubectl-ai'; valid: uv helm ct" in result.stderr
+    assert "unknown tool 'kubectl-ai'; valid: uv helm helm4 ct" in result.stderr
 
 
 def test_lock_file_matches_pyproject(repo_root: Path) -> None:

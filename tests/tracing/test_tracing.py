@@ -134,6 +134,29 @@ def test_a_call_through_the_gateway_is_one_trace_down_to_the_database(
         assert events[0]["span_id"] == span.span_id
 
 
+def test_a_traceparent_header_at_the_gateway_stays_there(
+    jaeger: Jaeger, gateway: ServerProcess
+) -> None:
+    """The gateway passes its callers' headers on, but not their trace context: todo's span
+    hangs from the gateway's call, not from the caller's span beside it."""
+    trace_id, caller_span, traceparent = _traceparent()
+    _call(gateway, "todo_list_tasks", {}, headers={"traceparent": traceparent})
+
+    def complete(trace: Trace) -> bool:
+        return bool(
+            trace.named("tools/call todo_list_tasks", "gateway")
+            and trace.named("tools/call list_tasks", "todo")
+        )
+
+    trace = jaeger.wait_for_trace(trace_id, complete)
+    front = _one(trace.named("tools/call todo_list_tasks", "gateway"))
+    upstream_call = _one(trace.named("tools/call list_tasks", "gateway"))
+    tool = _one(trace.named("tools/call list_tasks", "todo"))
+    assert front.parent_id == caller_span
+    assert trace.roots() == [front]
+    assert upstream_call in trace.ancestors(tool)
+
+
 def test_a_traceparent_header_stands_in_for_one_in_meta(
     jaeger: Jaeger, todo: ServerProcess
 ) -> None:

@@ -9,8 +9,9 @@ mcp-servers.env.chart: the environment variables the chart sets itself, as JSON:
 transport, address and port, state model, log level, allowed hosts (the Service's DNS names,
 mcp-servers.names.serviceHosts, then `allowedHosts`, then the exposed hosts,
 mcp-servers.exposure.hosts) and origins, config file, drain timeout,
-session and request limits, the entry file of inline `code`, and the authorization settings
-that are no secret (mcp-servers.auth.env). A server cannot set these in `env` or `secrets`
+session and request limits, the entry file of inline `code`, the authorization settings
+that are no secret (mcp-servers.auth.env) and the OTEL_* ones of `tracing` that need no pod
+(mcp-servers.tracing.env). A server cannot set these in `env` or `secrets`
 (mcp-servers.validate.auth, mcp-servers.validate.env, mcp-servers.validate.secrets).
 Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson }}
 */}}
@@ -37,6 +38,7 @@ Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson
 {{- $_ := set $env "MCP_CODE_FILE" (printf "/opt/mcp/code/%s" $s.codeEntrypoint) -}}
 {{- end -}}
 {{- $env = merge $env (include "mcp-servers.auth.env" $s | fromJson) -}}
+{{- $env = merge $env (include "mcp-servers.tracing.env" $s | fromJson) -}}
 {{- toJson $env -}}
 {{- end -}}
 

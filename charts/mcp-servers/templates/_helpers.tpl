@@ -20,6 +20,8 @@ includes for the pieces:
   _peers.tpl     `peers`: the peers' URLs, the NetworkPolicy rules of the calls, their checks
   _infisical.tpl `infisicalSecret`: the InfisicalSecret's spec and the Secret it manages, its
                  checks
+  _tracing.tpl   `tracing`: the OTEL_* environment, the pod's resource attributes, the
+                 NetworkPolicy's way out to the collector, its checks
 
 Unless its usage line says otherwise a define takes (dict "server" $s "root" $): $s is a computed
 server (an entry of `.mcpServers`, or the dict mcp-servers.server is filling) and $ the chart's
@@ -140,6 +142,7 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = set $s "url" (include "mcp-servers.url" $ctx) -}}
 {{- $_ = set $s "externalUrl" (include "mcp-servers.url.external" $s) -}}
 {{- $_ = include "mcp-servers.validate.auth" (dict "server" $s "raw" $raw "root" $root) -}}
+{{- $_ = include "mcp-servers.validate.tracing" $s -}}
 {{- $_ = include "mcp-servers.validate.code" $s -}}
 {{- $chartEnv := include "mcp-servers.env.chart" $ctx | fromJson -}}
 {{- $_ = include "mcp-servers.validate.env" (dict "server" $s "chartEnv" $chartEnv) -}}

@@ -108,7 +108,8 @@ mcp-servers.pod.containers: the pod's containers, as YAML: the one server contai
 - the port `http`, on `port`;
 - environment variables from the Secrets (mcp-servers.env.secretNames), the ConfigMap's
   variables one by one (`.server.configEnv`), in `auth.mode` token MCP_AUTH_TOKEN from its
-  Secret (mcp-servers.auth.tokenRef) and the `valueFrom` ones (mcp-servers.env.valueFrom);
+  Secret (mcp-servers.auth.tokenRef), the `valueFrom` ones (mcp-servers.env.valueFrom) and
+  those of `tracing` that need the pod (mcp-servers.tracing.containerEnv);
 - resources (mcp-servers.container.resources), security context
   (mcp-servers.container.securityContext) and the probes (mcp-servers.probe);
 - a preStop sleep of `drain.preStopSleepSeconds` unless that is 0;
@@ -154,6 +155,10 @@ Usage: containers: {{- include "mcp-servers.pod.containers" (dict "server" $s "r
         secretKeyRef: {{- fromJson . | toYaml | nindent 10 }}
     {{- end }}
     {{- with include "mcp-servers.env.valueFrom" . }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with include "mcp-servers.tracing.containerEnv" $s }}
+    # tracing: the pod's identity for OTEL_RESOURCE_ATTRIBUTES, and the OTLP headers' Secret.
     {{- . | nindent 4 }}
     {{- end }}
   resources: {{- include "mcp-servers.container.resources" . | nindent 4 }}

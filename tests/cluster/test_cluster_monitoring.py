@@ -1,0 +1,260 @@
+"""Monitoring on the cluster: the chart's ServiceMonitor and PrometheusRule run by a real
+Prometheus (`scripts/cluster.sh prometheus`, namespace monitoring), and the chart's Grafana
+dashboard's queries answered by it.
+
+One release of todo and the gateway, the reference backend beside them (it calls todo through
+mcp-backend-client, whose circuit breaker the dashboard shows), all scraped through the jobs
+harness.prometheus_operator makes of their ServiceMonitors, as the Prometheus Operator would.
+Todo scaled to 0 fires MCPServerUnavailable (its `for:` shortened through the chart's
+`unavailableFor`) and opens the backend's breaker; todo back resolves the alert and closes it.
+Then every query of every dashboard panel returns data over the run, and the data is saved for
+scripts/render_dashboard.py, which the test runs once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from harness.dashboard import fetch, queries_without_data
+from harness.prometheus_operator import ClusterPrometheus, scrape_jobs
+from kube import Kube
+
+pytestmark = pytest.mark.timeout(900)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHART = REPO_ROOT / "charts" / "mcp-servers"
+NAMESPACE = "prom-apps"
+RELEASE = "prom"
+IN_NS = ("-n", NAMESPACE)
+SCRAPE = "5s"
+UNAVAILABLE_FOR = "15s"
+BACKEND_SELECTOR = {"app.kubernetes.io/name": "todo-backend"}
+DATA = REPO_ROOT / ".run" / "monitoring" / "dashboard-data.json"
+FAST = {
+    "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
+    "terminationGracePeriodSeconds": 6,
+    "readinessProbe": {"periodSeconds": 1},
+    "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
+    "test": {"enabled": False},
+    "metrics": {
+        "serviceMonitor": {"enabled": True, "interval": SCRAPE, "scrapeTimeout": "4s"},
+        "prometheusRule": {"enabled": True, "unavailableFor": UNAVAILABLE_FOR},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def prometheus(repo_root: Path, kube: Kube) -> ClusterPrometheus:
+    result = subprocess.run(
+        ["bash", "scripts/cluster.sh", "prometheus"], cwd=repo_root, capture_output=True,
+        text=True, timeout=3600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (url,) = re.findall(r"^http://\S+$", result.stdout, re.MULTILINE)
+    return ClusterPrometheus(repo_root / ".run" / "cluster" / "kubeconfig", url)
+
+
+def release_args() -> list[str]:
+    todo = {
+        "secrets": [],
+        "autoscaling": {"enabled": False},
+        "replicas": 1,
+        # todo.yaml's limits (500m, 512Mi) stay: the dashboard draws usage against them.
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+        "networkPolicy.ingressFrom": [{"podSelector": {"matchLabels": BACKEND_SELECTOR}}],
+    }
+    values = [f"servers.todo.{key}={json.dumps(value)}" for key, value in todo.items()]
+    values += [f"defaults={json.dumps(FAST)}", 'gateway={"enabled": true}']
+    return [
+        "-f", str(REPO_ROOT / "values" / "todo.yaml"),
+        *[arg for value in values for arg in ("--set-json", value)],
+    ]  # fmt: skip
+
+
+def backend_manifests(image: str) -> dict:
+    """cluster/manifests/todo-backend.yaml with a breaker that opens after 2 failures and tries
+    again after 5 s, a NodePort, and a ServiceMonitor for its /metrics."""
+    text = (REPO_ROOT / "cluster" / "manifests" / "todo-backend.yaml").read_text()
+    todo_url = f"http://todo-mcp.{NAMESPACE}.svc.cluster.local:8001"
+    manifests = list(
+        yaml.safe_load_all(text.replace("@IMAGE@", image).replace("@TODO_URL@", todo_url))
+    )
+    deployment, service = (
+        next(m for m in manifests if m["kind"] == kind) for kind in ("Deployment", "Service")
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    resilience = {
+        "TIMEOUT_SECONDS": 1,
+        "RETRY_ATTEMPTS": 1,
+        "BREAKER_FAILURE_THRESHOLD": 2,
+        "BREAKER_RESET_SECONDS": 5,
+    }
+    env = {item["name"]: item for item in container["env"]}
+    for name, value in resilience.items():
+        env[f"TODO_BACKEND_RESILIENCE__{name}"] = {
+            "name": f"TODO_BACKEND_RESILIENCE__{name}",
+            "value": str(value),
+        }
+    container["env"] = list(env.values())
+    service["spec"]["type"] = "NodePort"
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "todo-backend", "labels": BACKEND_SELECTOR},
+        "spec": {
+            "selector": {"matchLabels": BACKEND_SELECTOR},
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": SCRAPE}],
+        },
+    }
+    return {"apiVersion": "v1", "kind": "List", "items": [*manifests, monitor]}
+
+
+def firing(prometheus: ClusterPrometheus, alert: str) -> list[dict]:
+    return [
+        a for a in prometheus.alerts()
+        if a["labels"]["alertname"] == alert and a["labels"].get("namespace") == NAMESPACE
+        and a["state"] == "firing"
+    ]  # fmt: skip
+
+
+def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_the_dashboard(
+    repo_root: Path, kube: Kube, server_images: list[str], prometheus: ClusterPrometheus
+) -> None:
+    began = time.monotonic()
+    image = next(i for i in server_images if i.startswith("mcp-servers/todo-backend:"))
+    kube.kubectl("create", "namespace", NAMESPACE, check=False)
+    try:
+        kube.apply(backend_manifests(image), NAMESPACE)
+        kube.helm(
+            "upgrade", "--install", RELEASE, str(CHART), *IN_NS, *release_args(),
+            "--wait", "--timeout", "4m",
+        )  # fmt: skip
+        kube.kubectl(*IN_NS, "rollout", "status", "deployment/todo-backend", "--timeout=120s")
+        start = time.time()
+        jobs = prometheus.sync(NAMESPACE)
+        assert sorted(jobs) == [
+            f"serviceMonitor/{NAMESPACE}/{name}/0"
+            for name in ("gateway-mcp", "todo-backend", "todo-mcp")
+        ]
+
+        # The job Prometheus runs (scrape_pools above) is the operator's for the
+        # ServiceMonitor helm rendered; the targets' labels below show its relabelings at work.
+        manifest = yaml.safe_load_all(kube.helm("get", "manifest", RELEASE, *IN_NS))
+        (monitor,) = [
+            m for m in manifest
+            if m and m["kind"] == "ServiceMonitor" and m["metadata"]["name"] == "todo-mcp"
+        ]  # fmt: skip
+        (running,) = [
+            j for j in prometheus.scrape_configs(NAMESPACE)
+            if j["job_name"] == f"serviceMonitor/{NAMESPACE}/todo-mcp/0"
+        ]  # fmt: skip
+        assert [running] == scrape_jobs(monitor)
+        assert running["scrape_interval"] == SCRAPE and running["metrics_path"] == "/metrics"
+
+        # Scraped, through the NetworkPolicy's metricsFrom, with the labels the alerts select.
+        (pod,) = kube.pods(NAMESPACE, "app.kubernetes.io/name=todo")
+        target = f'up{{namespace="{NAMESPACE}", service="todo-mcp", pod="{pod}"}}'
+        (up,) = kube.wait_for(f"{target} == 1", lambda: prometheus.query(f"{target} == 1"), 120)
+        labels = up["metric"]
+        assert labels["job"] == "todo-mcp" and labels["container"] == "server"
+        assert labels["endpoint"] == "http" and labels["pod"].startswith("todo-mcp-")
+        for service in ("gateway-mcp", "todo-backend"):
+            query = f'up{{namespace="{NAMESPACE}", service="{service}"}} == 1'
+            kube.wait_for(query, lambda q=query: prometheus.query(q), 120)
+        kube.wait_for(
+            "cAdvisor series of todo's pod",
+            lambda: prometheus.query(
+                f'container_cpu_usage_seconds_total{{namespace="{NAMESPACE}", pod="{pod}"}}'
+            ),
+            120,
+        )
+        assert not firing(prometheus, "MCPServerUnavailable")
+
+        node_ip = kube.kubectl(
+            "get", "nodes", "-o",
+            'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}',
+        )  # fmt: skip
+        port = kube.get("service", *IN_NS, "todo-backend")["spec"]["ports"][0]["nodePort"]
+        backend = httpx.Client(base_url=f"http://{node_ip}:{port}", timeout=30)
+
+        def traffic(seconds: float) -> None:
+            """Tool calls through the backend: reads, writes and a missing task (a tool error)."""
+            until = time.monotonic() + seconds
+            while time.monotonic() < until:
+                backend.post("/api/tasks", json={"title": "watched"})
+                backend.get("/api/tasks")
+                backend.get("/api/tasks/999999")
+                time.sleep(0.2)
+
+        traffic(20)
+        calls = f'sum(mcp_tool_calls_total{{namespace="{NAMESPACE}", service="todo-mcp"}})'
+        kube.wait_for("tool calls counted", lambda: prometheus.query(f"{calls} > 30"), 60)
+
+        # Down: no pod answers, the alert fires after its `for:`, the breaker opens.
+        kube.kubectl(*IN_NS, "scale", "deployment/todo-mcp", "--replicas=0")
+        down = time.monotonic()
+        kube.wait_for(
+            "MCPServerUnavailable to fire",
+            lambda: (traffic(1), firing(prometheus, "MCPServerUnavailable"))[1],
+            120,
+        )
+        fired_after = time.monotonic() - down
+        (alert,) = firing(prometheus, "MCPServerUnavailable")
+        assert alert["labels"]["service"] == "todo-mcp"
+        assert alert["labels"]["severity"] == "critical"
+        open_breaker = (
+            f'mcp_backend_client_breaker_state{{namespace="{NAMESPACE}", server="todo",'
+            ' mcp_backend_client_breaker_state="open"} == 1'
+        )
+        kube.wait_for("the breaker open", lambda: prometheus.query(open_breaker), 60)
+
+        # Back: the alert resolves, the breaker closes.
+        kube.kubectl(*IN_NS, "scale", "deployment/todo-mcp", "--replicas=1")
+        back = time.monotonic()
+        kube.kubectl(*IN_NS, "rollout", "status", "deployment/todo-mcp", "--timeout=120s")
+        kube.wait_for(
+            "MCPServerUnavailable to resolve",
+            lambda: (traffic(1), not firing(prometheus, "MCPServerUnavailable"))[1],
+            120,
+        )
+        resolved_after = time.monotonic() - back
+        closed = open_breaker.replace('"open"', '"closed"')
+        kube.wait_for("the breaker closed", lambda: (traffic(1), prometheus.query(closed))[1], 60)
+        traffic(15)
+        time.sleep(10)  # two more scrapes of the last calls
+
+        # Every query of every panel has data over the run.
+        end = time.time()
+        variables = {"namespace": NAMESPACE, "server": ".+", "tool": ".+"}
+        data = fetch(prometheus.query_range, variables, start, end, 5)
+        assert queries_without_data(data) == []
+        DATA.parent.mkdir(parents=True, exist_ok=True)
+        DATA.write_text(json.dumps(data))
+        rendered = subprocess.run(
+            [sys.executable, "scripts/render_dashboard.py", "--data", str(DATA),
+             "--out", str(DATA.with_suffix(".png"))],
+            cwd=repo_root, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert rendered.returncode == 0, rendered.stderr
+        print(
+            f"monitoring: fired {fired_after:.0f} s after scaling to 0 (for: {UNAVAILABLE_FOR}),"
+            f" resolved {resolved_after:.0f} s after scaling back; "
+            f"{sum(len(p['targets']) for p in data['panels'])} dashboard queries with data; "
+            f"{time.monotonic() - began:.0f} s in all"
+        )
+    finally:
+        # Targets first, so that Prometheus ends their series (stale markers), which it does
+        # not for the targets of a job it drops: a rerun's absent() would see them for 5 min.
+        kube.helm("uninstall", RELEASE, *IN_NS, "--wait", check=False)
+        kube.kubectl("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=120s", check=False)
+        up = f'up{{namespace="{NAMESPACE}"}}'
+        kube.wait_for(f"no {up}", lambda: not prometheus.query(up), 60)
+        prometheus.forget(NAMESPACE)
