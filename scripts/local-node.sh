@@ -248,10 +248,14 @@ imageGCHighThresholdPercent: 100
 serializeImagePulls: false
 podPidsLimit: 4096
 EOF
+  # --containerd: cAdvisor's own containerd client (a flag kubelet still registers) names the
+  # containers in /metrics/cadvisor; at its default socket it finds none, and every series lacks
+  # the `container` label that the CPU and memory alerts select on.
   start kubelet kubelet --config "${RUN}/kubelet-config.yaml" \
     --kubeconfig "${PKI}/kubelet.kubeconfig" --root-dir "${RUN}/kubelet" \
     --hostname-override "${NODE_NAME}" --node-ip "${NODE_IP}" \
-    --node-labels "node.kubernetes.io/local=true"
+    --node-labels "node.kubernetes.io/local=true" \
+    --containerd "${CONTAINERD_SOCK}"
 
   cat >"${RUN}/kube-proxy-config.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1

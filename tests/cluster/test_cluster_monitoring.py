@@ -169,13 +169,15 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
         for service in ("gateway-mcp", "todo-backend"):
             query = f'up{{namespace="{NAMESPACE}", service="{service}"}} == 1'
             kube.wait_for(query, lambda q=query: prometheus.query(q), 120)
-        kube.wait_for(
-            "cAdvisor series of todo's pod",
-            lambda: prometheus.query(
-                f'container_cpu_usage_seconds_total{{namespace="{NAMESPACE}", pod="{pod}"}}'
-            ),
-            120,
-        )
+        # Per container, as the CPU and memory alerts select them (container="server").
+        for series in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes"):
+            kube.wait_for(
+                f"cAdvisor's {series} of todo's server container",
+                lambda series=series: prometheus.query(
+                    f'{series}{{namespace="{NAMESPACE}", pod="{pod}", container="server"}}'
+                ),
+                120,
+            )
         assert not firing(prometheus, "MCPServerUnavailable")
 
         node_ip = kube.kubectl(
