@@ -407,6 +407,8 @@ install_from_machine_cache() {
     touch "$staging/complete"
     mkdir -p "$machine_cache"
     mv -T "$staging" "$entry" 2>/dev/null || rm -rf "$staging"
+    # Other definitions of the tool (older pins, edited builds) go after a week.
+    find "$machine_cache" -mindepth 1 -maxdepth 1 -name "$tool-*" ! -path "$entry" -mtime +7 -exec rm -rf {} +
   fi
   rm -f "$marker"
 }
