@@ -1,6 +1,13 @@
 """Benchmark of the memory server: embeddings/s, recall latency over 10,000 memories, startup, RSS.
 
     uv run python bench/memory.py [--memories 10000] [--recalls 200] [--backend both]
+    uv run python bench/memory.py --scale 1000000    # the issue-21 goals, SQLite
+
+`--scale N` stores N memories through the store API (real embeddings of real texts, the
+Python standard library's docstrings, plus synthetic vectors around them), then prints
+start to ready (rebuild, then from the snapshot), RSS at ready, recall latency over HTTP
+at 1 and 10 sessions, recall@10 against exact search, bulk import speed on real texts,
+and embedding speed next to raw ONNX Runtime with the same session options.
 
 Prints numbers only; it asserts nothing. Baselines measured side by side in the same run:
 single-thread numpy GEMM speed (how fast this machine is right now), batch 1 vs batch 32,
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import random
@@ -30,7 +38,7 @@ import structlog
 from fastmcp import Client
 from harness.processes import ServerProcess
 from mcp_memory.embedder import MODEL_ID, Embedder, packaged_model_files
-from mcp_memory.index import VectorIndex
+from mcp_memory.index import AnnIndex
 from mcp_memory.models import StoredMemory
 from mcp_memory.settings import MemorySettings
 from mcp_memory.store import MemoryStore
@@ -105,11 +113,11 @@ class Server(ServerProcess):
     def __init__(self, env: dict[str, str], log: Path) -> None:
         super().__init__([sys.executable, "-m", "mcp_memory"], env, log)
 
-    def start_timed(self) -> tuple[float, float]:
+    def start_timed(self, timeout: float = START_TIMEOUT_SECONDS) -> tuple[float, float]:
         """Seconds from spawn until /health and until /ready answer 200."""
         self.start()
-        health = self.wait_until_answering("/health", {200}, START_TIMEOUT_SECONDS)
-        return health, self.wait_ready(timeout=START_TIMEOUT_SECONDS)
+        health = self.wait_until_answering("/health", {200}, timeout)
+        return health, self.wait_ready(timeout=timeout)
 
     def client(self) -> Client:
         return Client(self.mcp_url, timeout=120)
@@ -167,11 +175,8 @@ async def fill_store(store: MemoryStore, texts: list[str], vectors: np.ndarray) 
 
 
 def bench_search_in_process(embedder: Embedder, vectors: np.ndarray, queries: list[str]) -> None:
-    index = VectorIndex()
-    now = datetime.now(UTC)
-    index.add(
-        [StoredMemory(id=str(i), text="", created_at=now) for i in range(len(vectors))], vectors
-    )
+    index = AnnIndex()
+    index.add(np.arange(len(vectors), dtype=np.uint64), vectors, [()] * len(vectors), threads=2)
     embedder.batch_size = 1
     embed_ms, search_ms = [], []
     for query in queries:
@@ -312,6 +317,241 @@ async def bench_sharing(embedder: Embedder, queries: list[str], data: Path, log:
     print(f"  during: {load_during}")
 
 
+def stdlib_paragraphs(limit: int) -> list[str]:
+    """Real English: paragraphs of the standard library's docstrings, read with ast (no
+    module is imported), deduplicated, in a fixed order."""
+    import ast
+    import sysconfig
+
+    seen: dict[str, None] = {}
+    root = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(root.rglob("*.py")):
+        if "test" in path.parts or "idlelib" in path.parts:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(
+                node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+            ):
+                continue
+            for paragraph in (ast.get_docstring(node) or "").split("\n\n"):
+                text = " ".join(paragraph.split())
+                if 60 <= len(text) <= 800 and sum(c.isalpha() for c in text) > len(text) * 0.7:
+                    seen[text] = None
+                    if len(seen) >= limit:
+                        return list(seen)
+    return list(seen)
+
+
+def raw_session(threads: int, spinning: bool):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    options.enable_cpu_mem_arena = False
+    return ort.InferenceSession(
+        str(packaged_model_files().model), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
+def bench_embedding_ratio(embedder: Embedder, texts: list[str], rounds: int = 3) -> None:
+    """Embedder.embed (tokenizing and pooling included) next to bare session.run on the
+    same pre-tokenized, length-sorted batches, with the same session options; best of
+    `rounds`, alternating, so that a noisy neighbour hurts both alike."""
+    tokens = embedder.tokenize(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(tokens[i]))
+    for batch in (1, 32):
+        feeds = []
+        for start in range(0, len(order), batch):
+            chunk = [tokens[i] for i in order[start : start + batch]]
+            width = max(len(t) for t in chunk)
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, t in enumerate(chunk):
+                ids[row, : len(t)], mask[row, : len(t)] = t, 1
+            feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids})
+        rates: dict[str, float] = {}
+        sessions = {
+            "raw ORT, spinning off": raw_session(embedder.threads, False),
+            "raw ORT, spinning on ": raw_session(embedder.threads, True),
+        }
+        for _ in range(rounds):
+            for label, session in sessions.items():
+                started = time.perf_counter()
+                for feed in feeds:
+                    session.run(None, feed)
+                rate = len(texts) / (time.perf_counter() - started)
+                rates[label] = max(rates.get(label, 0.0), rate)
+            embedder.batch_size = batch
+            started = time.perf_counter()
+            embedder.embed(texts)
+            rate = len(texts) / (time.perf_counter() - started)
+            rates["mcp_memory Embedder"] = max(rates.get("mcp_memory Embedder", 0.0), rate)
+        base = rates["raw ORT, spinning off"]
+        for label, rate in rates.items():
+            print(
+                f"  embed batch {batch:>2} {label:<22}: {rate:7.1f} texts/s "
+                f"({rate / base:.2f}x raw ORT with the same options)"
+            )
+
+
+def synthetic_near(real: np.ndarray, start: int, count: int) -> np.ndarray:
+    """What `--scale` stores besides the real texts: blends of three real embeddings plus a
+    little noise, sentence-like vectors in the same region of the space that do not pile
+    up as near-copies around any one real text (a hundred copies of each would turn every
+    query's top 10 into a tie). Seeded by `start`, so a chunk can be made again."""
+    rng = np.random.default_rng(start)
+    weights = rng.dirichlet([1.0, 1.0, 1.0], count).astype(np.float32)
+    picks = rng.integers(0, len(real), (count, 3))
+    rows = np.einsum("nk,nkd->nd", weights, real[picks])
+    rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    rows = rows + 0.02 * rng.standard_normal(rows.shape).astype(np.float32)
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+SCALE_TAGS = ("alpha", "beta", "gamma", "delta")
+SCALE_CHUNK = 20_000
+
+
+def scale_memory(i: int, real_texts: list[str]) -> StoredMemory:
+    text = real_texts[i] if i < len(real_texts) else f"synthetic memory {i}"
+    tags = (SCALE_TAGS[i % 4], "rare") if i % 1000 == 0 else (SCALE_TAGS[i % 4],)
+    return StoredMemory(id=f"m{i}", text=text, tags=tags, created_at=datetime.now(UTC))
+
+
+async def fill_scale(
+    store: MemoryStore, n: int, real_texts: list[str], real_vectors: np.ndarray, queries: np.ndarray
+) -> np.ndarray:
+    """Store n memories; return each query's exact top 10 (memory numbers)."""
+    await store.open(MODEL_ID)
+    best_scores = np.full((len(queries), 10), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 10), dtype=np.int64)
+    started = time.perf_counter()
+    for start in range(0, n, SCALE_CHUNK):
+        count = min(SCALE_CHUNK, n - start)
+        vectors = synthetic_near(real_vectors, start, count)
+        real = max(0, min(count, len(real_texts) - start))
+        vectors[:real] = real_vectors[start : start + real]
+        await store.insert([scale_memory(start + i, real_texts) for i in range(count)], vectors)
+        scores = queries @ vectors.T
+        merged_scores = np.concatenate([best_scores, scores], axis=1)
+        merged_ids = np.concatenate(
+            [best_ids, np.broadcast_to(np.arange(start, start + count), scores.shape)], axis=1
+        )
+        top = np.argsort(-merged_scores, axis=1)[:, :10]
+        best_scores = np.take_along_axis(merged_scores, top, axis=1)
+        best_ids = np.take_along_axis(merged_ids, top, axis=1)
+        if (start // SCALE_CHUNK) % 10 == 0:
+            rate = (start + count) / (time.perf_counter() - started)
+            print(f"  filled {start + count:>8} ({rate:,.0f}/s; {load_average()})", flush=True)
+    await store.close()
+    return best_ids
+
+
+async def concurrent_recalls_ms(
+    server: Server, queries: list[str], sessions: int, extra: dict
+) -> tuple[list[float], list[list[str]]]:
+    latencies: list[float] = []
+    found: list[list[str]] = [[] for _ in queries]
+
+    async def one_session(part: int) -> None:
+        async with server.client() as client:
+            for i in range(part, len(queries), sessions):
+                started = time.perf_counter()
+                result = await client.call_tool("recall", {"query": queries[i], **extra})
+                latencies.append((time.perf_counter() - started) * 1000)
+                found[i] = [m["id"] for m in result.structured_content["memories"]]
+
+    await asyncio.gather(*(one_session(p) for p in range(sessions)))
+    return latencies, found
+
+
+async def bench_scale(n: int, recalls: int, real: int, ratio: bool) -> None:
+    print(f"== scale: {n:,} memories on SQLite; {load_average()}", flush=True)
+    paragraphs = stdlib_paragraphs(real + recalls)
+    query_texts, real_texts = paragraphs[:recalls], paragraphs[recalls:]
+    embedder = Embedder(packaged_model_files(), "cpu", batch_size=32, threads=0)
+    if ratio:
+        bench_embedding_ratio(embedder, real_texts[:256])
+    embedder.batch_size = 32
+    real_vectors = embedder.embed(real_texts)
+    query_vectors = embedder.embed(query_texts)
+    with tempfile.TemporaryDirectory(prefix="memory-scale-") as tmp:
+        data = Path(tmp) / "data"
+        log = Path(tmp) / "server.log"
+        started = time.perf_counter()
+        truth = await fill_scale(
+            SqliteMemoryStore(data / "memory.sqlite3"), n, real_texts, real_vectors, query_vectors
+        )
+        print(f"  store filled through the store API in {time.perf_counter() - started:.0f} s")
+        env = {"MCP_DATA_DIR": str(data)}
+
+        server = Server(env, log)
+        # Building the graph takes minutes at a million on two cores.
+        _, ready = server.start_timed(timeout=max(START_TIMEOUT_SECONDS, n / 100))
+        rss, peak = rss_mib(server.pid)
+        print(
+            f"  start to ready, rebuilding the index : {ready:6.1f} s "
+            f"(RSS {rss:.0f} MiB, peak {peak:.0f})"
+        )
+        server.stop(timeout=120)
+
+        server = Server(env, log)
+        _, ready = server.start_timed()
+        rss, _ = rss_mib(server.pid)
+        print(f"  start to ready, from the snapshot    : {ready:6.1f} s ({load_average()})")
+        print(f"  RSS at ready                         : {rss:6.0f} MiB")
+        try:
+            await concurrent_recalls_ms(server, query_texts[:5], 1, {"k": 10})
+            ms, found = await concurrent_recalls_ms(server, query_texts, 1, {"k": 10})
+            hits = [
+                len(set(f) & {f"m{i}" for i in t}) / 10
+                for f, t in zip(found, truth.tolist(), strict=True)
+            ]
+            print(
+                f"  recall k=10, 1 session   : p50 {percentile(ms, 50):6.1f} ms, p95 "
+                f"{percentile(ms, 95):6.1f} ms; recall@10 vs exact {np.mean(hits):.3f}"
+            )
+            for label, extra in (("tag 25%", {"tags": ["beta"]}), ("tag 0.1%", {"tags": ["rare"]})):
+                ms, _ = await concurrent_recalls_ms(server, query_texts, 1, {"k": 10, **extra})
+                print(
+                    f"  recall k=10 {label:<9}    : p50 {percentile(ms, 50):6.1f} ms, "
+                    f"p95 {percentile(ms, 95):6.1f} ms"
+                )
+            ms, _ = await concurrent_recalls_ms(server, query_texts, 10, {"k": 10})
+            print(
+                f"  recall k=10, 10 sessions : p50 {percentile(ms, 50):6.1f} ms, p95 "
+                f"{percentile(ms, 95):6.1f} ms ({load_average()})"
+            )
+            rss, peak = rss_mib(server.pid)
+            print(f"  RSS after recalls        : {rss:.0f} MiB (peak {peak:.0f} MiB)")
+        finally:
+            server.stop(timeout=120)
+
+        source = Path(tmp) / "real.jsonl"
+        source.write_text(
+            "".join(json.dumps({"text": t, "tags": ["docs"]}) + "\n" for t in real_texts)
+        )
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "mcp_memory", "import", str(source)],
+            env={**os.environ, "MCP_DATA_DIR": str(Path(tmp) / "import")},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        elapsed = time.perf_counter() - started
+        summary = result.stderr.strip().splitlines()[-1]
+        print(f"  bulk import, {len(real_texts)} real texts : {summary}")
+        print(f"    (process wall {elapsed:.1f} s with model load; {load_average()})")
+
+
 def postgres_url() -> str | None:
     script = REPO / "scripts" / "postgres.sh"
     if subprocess.run(["bash", str(script), "status"], capture_output=True).returncode != 0:
@@ -348,15 +588,22 @@ async def main() -> None:
     parser.add_argument("--memories", type=int, default=10_000)
     parser.add_argument("--recalls", type=int, default=200)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--scale", type=int, default=0, help="only the N-memory scale bench")
+    parser.add_argument("--real-texts", type=int, default=6_000, help="real texts in --scale")
+    parser.add_argument("--no-ratio", action="store_true", help="--scale without embed vs raw ORT")
     args = parser.parse_args()
     # The stores log their schema events; the benchmark prints only numbers.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    if args.scale:
+        await bench_scale(args.scale, args.recalls, args.real_texts, not args.no_ratio)
+        return
 
     print(f"machine now: numpy 1-thread GEMM {gemm_gflops():.1f} GFLOP/s, {os.cpu_count()} CPUs")
     texts = corpus(args.memories)
     queries = [f"what happened with {t.split(' ', 3)[1]} {t.rsplit(' ', 2)[1]}" for t in texts]
     queries = random.Random(2).sample(queries, args.recalls)
     embedder = bench_embedder(texts[:256])
+    bench_embedding_ratio(embedder, texts[:256])
     embedder.batch_size = 64
     started = time.perf_counter()
     vectors = embedder.embed(texts)

@@ -1,6 +1,10 @@
-"""`mcp-memory`: serve the memory server on MCP_HOST:MCP_PORT."""
+"""`mcp-memory`: serve the memory server on MCP_HOST:MCP_PORT.
+
+`python -m mcp_memory import FILE.jsonl` bulk-imports memories instead (bulk_import.py).
+"""
 
 import gc
+import sys
 
 # Start-up allocates over 100,000 objects that live as long as the process;
 # collecting among them is wasted work. serve() resumes the collector once listening.
@@ -13,6 +17,11 @@ from mcp_memory.settings import MemorySettings  # noqa: E402
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["import"]:
+        from mcp_memory.bulk_import import main as import_main
+
+        gc.enable()
+        sys.exit(import_main(sys.argv[2:]))
     run(create, MemorySettings)
 
 

@@ -6,6 +6,8 @@ from contextlib import asynccontextmanager
 from fastmcp import FastMCP
 from mcp_runtime import PACKAGE_VERSION, ServerSpec, SettingsLoadError
 
+from mcp_memory.cache import IndexOptions
+from mcp_memory.cpus import available_cpus
 from mcp_memory.embedder import ModelLoadError, packaged_model_files, providers_for
 from mcp_memory.engine import EmbeddingEngine
 from mcp_memory.metrics import MemoryMetrics
@@ -21,13 +23,17 @@ INSTRUCTIONS = (
 )
 
 
-def create(settings: MemorySettings) -> ServerSpec:
+def build_service(settings: MemorySettings) -> MemoryService:
+    """The memory service the settings describe; raises SettingsLoadError naming the variable."""
     try:
         # A device this build cannot serve is a setting error: refuse before serving.
         providers_for(settings.memory_device)
     except ModelLoadError as exc:
         raise SettingsLoadError(str(exc)) from None
     database_url = str(settings.database_url) if settings.database_url else None
+    index_dir = settings.index_dir()
+    if index_dir.exists() and not index_dir.is_dir():
+        raise SettingsLoadError(f"MEMORY_INDEX_DIR: {index_dir} exists and is not a directory")
     metrics = MemoryMetrics()
     engine = EmbeddingEngine(
         packaged_model_files(),
@@ -37,13 +43,19 @@ def create(settings: MemorySettings) -> ServerSpec:
         metrics=metrics,
         tokens_per_run=settings.memory_tokens_per_run,
     )
-    service = MemoryService(
+    return MemoryService(
         make_store(database_url, settings.mcp_data_dir),
         engine,
         metrics,
         max_text_chars=settings.memory_max_text_chars,
         max_texts_per_call=settings.memory_max_texts_per_call,
+        index_options=index_options(settings),
     )
+
+
+def create(settings: MemorySettings) -> ServerSpec:
+    service = build_service(settings)
+    metrics = service.metrics
     mcp = FastMCP("memory", instructions=INSTRUCTIONS, version=PACKAGE_VERSION)
     register_tools(mcp, service)
 
@@ -57,7 +69,20 @@ def create(settings: MemorySettings) -> ServerSpec:
 
     return ServerSpec(
         mcp=mcp,
-        readiness_checks=[service.embedding_model, service.database],
+        readiness_checks=[service.embedding_model, service.database, service.memory_index],
         lifespan=lifespan,
         collectors=[metrics.registry],
+    )
+
+
+def index_options(settings: MemorySettings) -> IndexOptions:
+    return IndexOptions(
+        dtype=settings.memory_index_dtype,
+        expansion_search=settings.memory_index_expansion_search,
+        snapshot_dir=settings.index_dir(),
+        snapshot_min_changes=settings.memory_snapshot_min_changes,
+        snapshot_interval_seconds=settings.memory_snapshot_interval_seconds,
+        tombstone_retention_seconds=settings.memory_tombstone_retention_seconds,
+        sync_interval_seconds=settings.memory_sync_interval_seconds,
+        build_threads=settings.memory_inference_threads or available_cpus(),
     )

@@ -29,10 +29,30 @@ class ChangeMark:
 
 @dataclass(frozen=True)
 class Changes:
-    added: list[StoredMemory]
+    """What an index needs of the memories stored and forgotten past a mark.
+
+    Memories come as keys (their sequence numbers), tags and vectors, never texts;
+    forgotten ones as the keys they had. `pruned_through` is the highest tombstone
+    sequence number already pruned: a reader whose mark is below it may have missed a
+    forget and must rebuild. `complete` is false when `limit` cut the added rows short.
+    """
+
+    keys: np.ndarray
+    tags: list[tuple[str, ...]]
     vectors: np.ndarray
-    removed: list[str]
+    removed: list[int]
     mark: ChangeMark
+    pruned_through: int = 0
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """Identity of the database (a snapshot of another one is useless) and its size."""
+
+    store_id: str
+    last_added: int
+    pruned_through: int
 
 
 class MemoryStore(Protocol):
@@ -50,7 +70,15 @@ class MemoryStore(Protocol):
     async def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers."""
 
-    async def insert(self, memories: list[StoredMemory], vectors: np.ndarray) -> None: ...
+    async def info(self) -> StoreInfo: ...
+
+    async def insert(
+        self, memories: list[StoredMemory], vectors: np.ndarray, *, skip_existing: bool = False
+    ) -> None:
+        """Store all of them in one transaction.
+
+        With `skip_existing`, ids already stored are left as they are (a resumed import).
+        """
 
     async def forget_ids(self, ids: list[str]) -> list[str]:
         """Delete these memories; return the ids that existed."""
@@ -58,7 +86,14 @@ class MemoryStore(Protocol):
     async def forget_tag(self, tag: str) -> list[str]:
         """Delete every memory carrying `tag`; return their ids."""
 
-    async def changes_since(self, mark: ChangeMark) -> Changes: ...
+    async def changes_since(self, mark: ChangeMark, limit: int | None = None) -> Changes:
+        """Added rows past `mark.added` (at most `limit`), every tombstone past `mark.removed`."""
+
+    async def fetch(self, keys: list[int]) -> dict[int, tuple[StoredMemory, np.ndarray]]:
+        """The memories (and float32 vectors) still stored under these keys."""
+
+    async def prune_tombstones(self, older_than_seconds: float) -> int:
+        """Delete tombstones older than this; return how many."""
 
 
 def encode_vector(vector: np.ndarray) -> bytes:

@@ -3,6 +3,8 @@
 import asyncio
 import json
 import sqlite3
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -12,7 +14,14 @@ import structlog
 
 from mcp_memory.errors import ModelMismatch, StoreUnavailable
 from mcp_memory.models import StoredMemory
-from mcp_memory.store import Backend, ChangeMark, Changes, decode_vectors, encode_vector
+from mcp_memory.store import (
+    Backend,
+    ChangeMark,
+    Changes,
+    StoreInfo,
+    decode_vectors,
+    encode_vector,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +44,14 @@ CREATE TABLE IF NOT EXISTS memory_model (
     model    TEXT NOT NULL
 );
 """
+
+# Columns added after the first release: a database made before them gets them here.
+# item_seq is the forgotten memory's key in the indexes; forgotten_at (unix seconds)
+# dates a tombstone for pruning; store_id names the database for index snapshots.
+ADDED_COLUMNS = {
+    "memory_forgotten": {"item_seq": "INTEGER", "forgotten_at": "REAL NOT NULL DEFAULT 0"},
+    "memory_model": {"store_id": "TEXT", "pruned_through": "INTEGER NOT NULL DEFAULT 0"},
+}
 
 
 class SqliteMemoryStore:
@@ -62,9 +79,18 @@ class SqliteMemoryStore:
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.executescript(SCHEMA_SQL)
+            for table, columns in ADDED_COLUMNS.items():
+                async with db.execute(f"PRAGMA table_info({table})") as cursor:
+                    present = {row[1] for row in await cursor.fetchall()}
+                for column, kind in columns.items():
+                    if column not in present:
+                        await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             await db.execute(
                 "INSERT OR IGNORE INTO memory_model (only_row, model) VALUES (1, ?)",
                 (self._model_id,),
+            )
+            await db.execute(
+                "UPDATE memory_model SET store_id = ? WHERE store_id IS NULL", (uuid.uuid4().hex,)
             )
             await db.commit()
             async with db.execute("SELECT model FROM memory_model") as cursor:
@@ -88,7 +114,18 @@ class SqliteMemoryStore:
         async with db.execute("SELECT 1") as cursor:
             await cursor.fetchone()
 
-    async def insert(self, memories: list[StoredMemory], vectors: np.ndarray) -> None:
+    async def info(self) -> StoreInfo:
+        db = await self._conn()
+        async with self._write_lock:
+            async with db.execute("SELECT store_id, pruned_through FROM memory_model") as cursor:
+                store_id, pruned = await cursor.fetchone()  # type: ignore[misc]
+            async with db.execute("SELECT coalesce(max(seq), 0) FROM memory_items") as cursor:
+                (last,) = await cursor.fetchone()  # type: ignore[misc]
+        return StoreInfo(store_id=store_id, last_added=last, pruned_through=pruned)
+
+    async def insert(
+        self, memories: list[StoredMemory], vectors: np.ndarray, *, skip_existing: bool = False
+    ) -> None:
         rows = [
             (
                 m.id,
@@ -101,10 +138,11 @@ class SqliteMemoryStore:
             for m, v in zip(memories, vectors, strict=True)
         ]
         db = await self._conn()
+        verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
 
         async def insert_rows() -> None:
             await db.executemany(
-                "INSERT INTO memory_items (id, text, tags, metadata, embedding, created_at) "
+                f"{verb} INTO memory_items (id, text, tags, metadata, embedding, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
@@ -122,19 +160,70 @@ class SqliteMemoryStore:
 
     async def _forget(self, condition: str, arguments: list[str]) -> list[str]:
         db = await self._conn()
-        gone: list[str] = []
+        gone: list[tuple[str, int]] = []
 
         async def delete_rows() -> None:
             async with db.execute(
-                f"DELETE FROM memory_items WHERE {condition} RETURNING id", arguments
+                f"DELETE FROM memory_items WHERE {condition} RETURNING id, seq", arguments
             ) as cursor:
-                gone.extend(row[0] for row in await cursor.fetchall())
+                gone.extend((row[0], row[1]) for row in await cursor.fetchall())
+            now = time.time()
             await db.executemany(
-                "INSERT INTO memory_forgotten (id) VALUES (?)", [(i,) for i in gone]
+                "INSERT INTO memory_forgotten (id, item_seq, forgotten_at) VALUES (?, ?, ?)",
+                [(i, seq, now) for i, seq in gone],
             )
 
         await self._transaction(db, delete_rows)
-        return gone
+        return [i for i, _ in gone]
+
+    async def prune_tombstones(self, older_than_seconds: float) -> int:
+        db = await self._conn()
+        pruned = 0
+
+        async def delete_old() -> None:
+            nonlocal pruned
+            async with db.execute(
+                "DELETE FROM memory_forgotten WHERE forgotten_at < ? RETURNING seq",
+                (time.time() - older_than_seconds,),
+            ) as cursor:
+                seqs = [row[0] for row in await cursor.fetchall()]
+            if seqs:
+                pruned = len(seqs)
+                await db.execute(
+                    "UPDATE memory_model SET pruned_through = max(pruned_through, ?)", (max(seqs),)
+                )
+
+        await self._transaction(db, delete_old)
+        return pruned
+
+    async def fetch(self, keys: list[int]) -> dict[int, tuple[StoredMemory, np.ndarray]]:
+        if not keys:
+            return {}
+        db = await self._conn()
+        marks = ",".join("?" * len(keys))
+        async with (
+            self._write_lock,
+            db.execute(
+                "SELECT seq, id, text, tags, metadata, embedding, created_at "
+                f"FROM memory_items WHERE seq IN ({marks})",
+                keys,
+            ) as cursor,
+        ):
+            rows = list(await cursor.fetchall())
+        vectors = decode_vectors([r[5] for r in rows])
+        return {
+            r[0]: (
+                StoredMemory(
+                    id=r[1],
+                    text=r[2],
+                    tags=tuple(json.loads(r[3])),
+                    metadata=json.loads(r[4]),
+                    created_at=r[6],
+                ),
+                vector,
+            )
+            for r, vector in zip(rows, vectors, strict=True)
+        }
 
     async def _transaction(
         self, db: aiosqlite.Connection, write: Callable[[], Awaitable[None]]
@@ -157,39 +246,34 @@ class SqliteMemoryStore:
 
         await asyncio.shield(commit_or_roll_back())
 
-    async def changes_since(self, mark: ChangeMark) -> Changes:
+    async def changes_since(self, mark: ChangeMark, limit: int | None = None) -> Changes:
         db = await self._conn()
         # Writes share this connection: outside the lock a read would see a write's
         # rows before it commits, and keep them if it then rolls back.
         async with self._write_lock:
             async with db.execute(
-                "SELECT seq, id, text, tags, metadata, embedding, created_at "
-                "FROM memory_items WHERE seq > ? ORDER BY seq",
-                (mark.added,),
+                "SELECT seq, tags, embedding FROM memory_items WHERE seq > ? ORDER BY seq LIMIT ?",
+                (mark.added, -1 if limit is None else limit),
             ) as cursor:
                 rows = list(await cursor.fetchall())
             async with db.execute(
-                "SELECT seq, id FROM memory_forgotten WHERE seq > ? ORDER BY seq",
+                "SELECT seq, item_seq FROM memory_forgotten WHERE seq > ? ORDER BY seq",
                 (mark.removed,),
             ) as cursor:
                 tombstones = list(await cursor.fetchall())
+            async with db.execute("SELECT pruned_through FROM memory_model") as cursor:
+                (pruned,) = await cursor.fetchone()  # type: ignore[misc]
         return Changes(
-            added=[
-                StoredMemory(
-                    id=r[1],
-                    text=r[2],
-                    tags=tuple(json.loads(r[3])),
-                    metadata=json.loads(r[4]),
-                    created_at=r[6],
-                )
-                for r in rows
-            ],
-            vectors=decode_vectors([r[5] for r in rows]),
-            removed=[t[1] for t in tombstones],
+            keys=np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows)),
+            tags=[_tags(r[1]) for r in rows],
+            vectors=decode_vectors([r[2] for r in rows]),
+            removed=[t[1] for t in tombstones if t[1] is not None],
             mark=ChangeMark(
                 added=rows[-1][0] if rows else mark.added,
                 removed=tombstones[-1][0] if tombstones else mark.removed,
             ),
+            pruned_through=pruned,
+            complete=limit is None or len(rows) < limit,
         )
 
     async def _conn(self) -> aiosqlite.Connection:
@@ -198,3 +282,8 @@ class SqliteMemoryStore:
             if self._db is None:
                 self._db = await self._open()
             return self._db
+
+
+def _tags(stored: str) -> tuple[str, ...]:
+    # Most memories carry no tags: skip the JSON parser for them.
+    return () if stored == "[]" else tuple(json.loads(stored))

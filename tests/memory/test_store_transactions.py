@@ -43,7 +43,9 @@ def vectors(n: int) -> np.ndarray:
 
 
 async def stored_ids(store: MemoryStore) -> list[str]:
-    return [m.id for m in (await store.changes_since(ChangeMark())).added]
+    changes = await store.changes_since(ChangeMark())
+    rows = await store.fetch(changes.keys.tolist())
+    return [rows[key][0].id for key in changes.keys.tolist()]
 
 
 async def a_write_failing_midway_stores_none_of_it(store: MemoryStore) -> None:

@@ -1,0 +1,164 @@
+"""Index snapshots on disk: the usearch graph, the tags and the change mark they reflect.
+
+Layout of the snapshot directory (MEMORY_INDEX_DIR):
+
+    CURRENT                  the name of the snapshot to load, replaced atomically
+    snap-<uuid>/index.usearch
+    snap-<uuid>/tags.npz     every tag's keys: names, offsets, keys
+    snap-<uuid>/meta.json    format, model, dtype, store id, mark, count, checksums
+
+A snapshot is written into a fresh directory and only then named in CURRENT, so a
+reader never sees half of one; older ones are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from mcp_memory.index import AnnIndex
+from mcp_memory.store import ChangeMark
+
+FORMAT = 1
+CURRENT = "CURRENT"
+INDEX_FILE = "index.usearch"
+TAGS_FILE = "tags.npz"
+META_FILE = "meta.json"
+
+Reason = Literal["missing", "corrupt", "incompatible", "other_store", "tombstones_pruned"]
+
+
+class SnapshotUnusable(Exception):
+    """Why a snapshot cannot be loaded: the index is rebuilt from the store instead."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    format: int
+    model: str
+    dtype: str
+    store_id: str
+    added: int
+    removed: int
+    count: int
+    index_crc32: int
+    tags_crc32: int
+
+    @property
+    def mark(self) -> ChangeMark:
+        return ChangeMark(added=self.added, removed=self.removed)
+
+
+def crc32_of(path: Path) -> int:
+    crc = 0
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def write(directory: Path, index: AnnIndex, *, model: str, store_id: str, mark: ChangeMark) -> Path:
+    """Save `index` as the current snapshot; blocking. Returns the snapshot's directory.
+
+    The caller keeps the index from changing meanwhile (the sync waits).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"snap-{uuid.uuid4().hex}"
+    work = directory / f".{name}.partial"
+    work.mkdir()
+    try:
+        index.save(str(work / INDEX_FILE))
+        tagged = index.tagged()
+        names = list(tagged)
+        lengths = np.fromiter((len(tagged[t]) for t in names), dtype=np.int64, count=len(names))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        keys = np.concatenate([tagged[t] for t in names]) if names else np.empty(0, np.uint64)
+        with (work / TAGS_FILE).open("wb") as file:
+            np.savez(file, names=np.array(names, dtype=np.str_), offsets=offsets, keys=keys)
+        meta = SnapshotMeta(
+            format=FORMAT,
+            model=model,
+            dtype=index.dtype,
+            store_id=store_id,
+            added=mark.added,
+            removed=mark.removed,
+            count=len(index),
+            index_crc32=crc32_of(work / INDEX_FILE),
+            tags_crc32=crc32_of(work / TAGS_FILE),
+        )
+        (work / META_FILE).write_text(json.dumps(asdict(meta)))
+        final = directory / name
+        work.rename(final)
+        pointer = directory / f".{CURRENT}.{name}"
+        pointer.write_text(name)
+        os.replace(pointer, directory / CURRENT)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    for old in directory.glob("snap-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def read(directory: Path, index: AnnIndex, *, model: str, store_id: str) -> SnapshotMeta:
+    """Load the current snapshot into `index`; blocking.
+
+    Raises SnapshotUnusable naming why when there is none, it is damaged, or it was
+    made by another model, index type or database.
+    """
+    try:
+        name = (directory / CURRENT).read_text().strip()
+    except FileNotFoundError:
+        raise SnapshotUnusable("missing", f"no {CURRENT} file in {directory}") from None
+    except OSError as exc:
+        raise SnapshotUnusable("corrupt", f"cannot read {directory / CURRENT}: {exc}") from None
+    folder = directory / name
+    try:
+        meta = SnapshotMeta(**json.loads((folder / META_FILE).read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise SnapshotUnusable("corrupt", f"{folder / META_FILE}: {exc}") from None
+    if meta.format != FORMAT or meta.model != model or meta.dtype != index.dtype:
+        raise SnapshotUnusable(
+            "incompatible",
+            f"made with format {meta.format}, model {meta.model}, dtype {meta.dtype}; "
+            f"this server uses format {FORMAT}, model {model}, dtype {index.dtype}",
+        )
+    if meta.store_id != store_id:
+        raise SnapshotUnusable(
+            "other_store", f"made from database {meta.store_id}, this one is {store_id}"
+        )
+    try:
+        for file, expected in ((INDEX_FILE, meta.index_crc32), (TAGS_FILE, meta.tags_crc32)):
+            if (actual := crc32_of(folder / file)) != expected:
+                raise SnapshotUnusable(
+                    "corrupt", f"{folder / file} has crc32 {actual}, expected {expected}"
+                )
+        with np.load(folder / TAGS_FILE) as tags:
+            names, offsets, keys = tags["names"], tags["offsets"], tags["keys"]
+        tagged = {
+            str(tag): keys[offsets[i] : offsets[i + 1]].tolist() for i, tag in enumerate(names)
+        }
+        index.load(str(folder / INDEX_FILE), tagged)
+    except SnapshotUnusable:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise SnapshotUnusable("corrupt", f"{folder}: {exc}") from None
+    if len(index) != meta.count:
+        raise SnapshotUnusable(
+            "corrupt", f"{folder} holds {len(index)} vectors, its meta says {meta.count}"
+        )
+    return meta

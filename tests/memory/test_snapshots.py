@@ -1,0 +1,241 @@
+"""Index snapshots: a restart loads one and catches up from the change log; a missing,
+damaged, foreign or too old one is rebuilt with a log event naming why; tombstones are
+pruned and a replica that missed pruned ones rebuilds."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mcp_memory.cache import IndexOptions, SyncedIndex
+from mcp_memory.embedder import DIMENSIONS, MODEL_ID
+from mcp_memory.models import StoredMemory
+from mcp_memory.snapshot import CURRENT, INDEX_FILE
+from mcp_memory.store import MemoryStore
+from mcp_memory.store_postgres import PostgresMemoryStore
+from mcp_memory.store_sqlite import SqliteMemoryStore
+from structlog.testing import capture_logs
+
+RNG = np.random.default_rng(21)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
+    store = SqliteMemoryStore(tmp_path / "memory.sqlite3")
+    await store.open(MODEL_ID)
+    yield store
+    await store.close()
+
+
+async def remember(store: MemoryStore, n: int, tag: str = "t") -> list[str]:
+    rows = RNG.standard_normal((n, DIMENSIONS)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    now = datetime.now(UTC)
+    memories = [
+        StoredMemory(id=uuid.uuid4().hex, text=f"m{i}", tags=(tag,), created_at=now)
+        for i in range(n)
+    ]
+    await store.insert(memories, rows)
+    return [m.id for m in memories]
+
+
+def options(directory: Path, **overrides: float) -> IndexOptions:
+    values: dict = {"snapshot_dir": directory, "sync_interval_seconds": 3600.0}
+    values.update(overrides)
+    return IndexOptions(**values)
+
+
+async def loaded(store: MemoryStore, opts: IndexOptions) -> tuple[SyncedIndex, list[dict]]:
+    """A started SyncedIndex once ready, and the log events it emitted on the way."""
+    synced = SyncedIndex(store, opts)
+    with capture_logs() as events:
+        synced.start()
+        await synced.refresh()
+    return synced, events
+
+
+def event(events: list[dict], name: str) -> dict:
+    (found,) = [e for e in events if e["event"] == name]
+    return found
+
+
+async def contents(synced: SyncedIndex) -> tuple[int, dict[str, int]]:
+    index = await synced.refresh()
+    return len(index), index.tag_counts()
+
+
+async def test_a_restart_loads_the_snapshot_and_applies_the_changes_since(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    snapshots = tmp_path / "index"
+    await remember(store, 200, "old")
+    first, events = await loaded(store, options(snapshots))
+    assert event(events, "memory_index_rebuild")["reason"] == "missing"
+    assert event(events, "memory_index_ready")["source"] == "rebuild"
+    await first.stop()  # waits for the snapshot being written
+    assert (snapshots / CURRENT).is_file()
+
+    await remember(store, 30, "new")
+    old_ids = await remember(store, 5, "old")
+    await store.forget_ids(old_ids[:3])
+    second, events = await loaded(store, options(snapshots))
+    ready = event(events, "memory_index_ready")
+    assert ready["source"] == "snapshot"
+    # 32 rows (3 of the 35 new ones were forgotten before this read) and 3 tombstones.
+    assert ready["caught_up"] == 32 + 3
+    assert await contents(second) == (232, {"old": 202, "new": 30})
+    await second.stop()
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda d: (d / CURRENT).unlink(), "missing"),
+        (lambda d: _flip_a_byte(_snapshot_file(d, INDEX_FILE)), "corrupt"),
+        (lambda d: _snapshot_file(d, INDEX_FILE).write_bytes(b"short"), "corrupt"),
+        (lambda d: (d / CURRENT).write_text("snap-gone"), "corrupt"),
+    ],
+)
+async def test_a_damaged_snapshot_is_rebuilt_and_the_log_says_why(
+    store: MemoryStore, tmp_path: Path, damage, reason: str
+) -> None:
+    snapshots = tmp_path / "index"
+    await remember(store, 50)
+    first, _ = await loaded(store, options(snapshots))
+    await first.stop()
+    damage(snapshots)
+    second, events = await loaded(store, options(snapshots))
+    assert event(events, "memory_index_rebuild")["reason"] == reason
+    assert event(events, "memory_index_ready")["source"] == "rebuild"
+    assert await contents(second) == (50, {"t": 50})
+    await second.stop()
+
+
+async def test_a_snapshot_of_another_database_or_index_type_is_not_used(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    snapshots = tmp_path / "index"
+    await remember(store, 20)
+    first, _ = await loaded(store, options(snapshots))
+    await first.stop()
+
+    other = SqliteMemoryStore(tmp_path / "other.sqlite3")
+    await other.open(MODEL_ID)
+    try:
+        await remember(other, 7)
+        synced, events = await loaded(other, options(snapshots))
+        assert event(events, "memory_index_rebuild")["reason"] == "other_store"
+        assert await contents(synced) == (7, {"t": 7})
+        await synced.stop()
+    finally:
+        await other.close()
+
+    synced = SyncedIndex(store, IndexOptions(snapshot_dir=snapshots, dtype="i8"))
+    with capture_logs() as events:
+        synced.start()
+        await synced.refresh()
+    assert event(events, "memory_index_rebuild")["reason"] == "incompatible"
+    await synced.stop()
+
+
+async def test_tombstones_are_pruned_and_an_older_snapshot_is_then_rebuilt(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    snapshots = tmp_path / "index"
+    ids = await remember(store, 40)
+    first, _ = await loaded(store, options(snapshots))
+    await first.stop()
+    await store.forget_ids(ids[:10])
+    assert await store.prune_tombstones(older_than_seconds=3600) == 0
+    assert await store.prune_tombstones(older_than_seconds=0) == 10
+    info = await store.info()
+    assert info.pruned_through > 0
+    # The snapshot predates the pruned forgets: it cannot know what they removed.
+    second, events = await loaded(store, options(snapshots))
+    assert event(events, "memory_index_rebuild")["reason"] == "tombstones_pruned"
+    assert await contents(second) == (30, {"t": 30})
+    await second.stop()
+
+
+async def test_a_running_replica_that_missed_pruned_tombstones_rebuilds(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    ids = await remember(store, 25)
+    replica, _ = await loaded(store, options(tmp_path / "index"))
+    await store.forget_ids(ids[:5])
+    await store.prune_tombstones(older_than_seconds=0)
+    with capture_logs() as events:
+        assert await contents(replica) == (20, {"t": 20})
+    assert event(events, "memory_index_rebuild")["reason"] == "tombstones_pruned"
+    await replica.stop()
+
+
+async def test_the_maintenance_loop_prunes_and_snapshots(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    snapshots = tmp_path / "index"
+    ids = await remember(store, 10)
+    opts = options(
+        snapshots,
+        sync_interval_seconds=0.05,
+        tombstone_retention_seconds=0.0,
+        snapshot_min_changes=1,
+    )
+    synced, _ = await loaded(store, opts)
+    deadline = asyncio.get_running_loop().time() + 60
+    while not (snapshots / CURRENT).exists():
+        assert asyncio.get_running_loop().time() < deadline, "no first snapshot in 60 s"
+        await asyncio.sleep(0.05)
+    first_snapshot = (snapshots / CURRENT).read_text()
+    await store.forget_ids(ids[:4])
+    while (await store.info()).pruned_through == 0 or (
+        snapshots / CURRENT
+    ).read_text() == first_snapshot:
+        assert asyncio.get_running_loop().time() < deadline, "no prune or snapshot in 60 s"
+        await asyncio.sleep(0.05)
+    await synced.stop()
+    # The new snapshot holds the forgets the pruned tombstones carried.
+    again, events = await loaded(store, options(snapshots))
+    assert event(events, "memory_index_ready")["source"] == "snapshot"
+    assert await contents(again) == (6, {"t": 6})
+    await again.stop()
+
+
+def _snapshot_file(directory: Path, name: str) -> Path:
+    return directory / (directory / CURRENT).read_text() / name
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.postgres
+async def test_pruning_and_snapshots_on_postgresql(memory_database: str, tmp_path: Path) -> None:
+    store = PostgresMemoryStore(memory_database)
+    await store.open(MODEL_ID)
+    try:
+        snapshots = tmp_path / "index"
+        ids = await remember(store, 25)
+        replica, _ = await loaded(store, options(snapshots))
+        await store.forget_ids(ids[:5])
+        assert await store.prune_tombstones(older_than_seconds=3600) == 0
+        assert await store.prune_tombstones(older_than_seconds=0) == 5
+        with capture_logs() as events:
+            assert await contents(replica) == (20, {"t": 20})
+        assert event(events, "memory_index_rebuild")["reason"] == "tombstones_pruned"
+        await replica.stop()
+        await remember(store, 3, "late")
+        again, events = await loaded(store, options(snapshots))
+        # The first snapshot predates the pruned forgets.
+        assert event(events, "memory_index_rebuild")["reason"] == "tombstones_pruned"
+        assert await contents(again) == (23, {"t": 20, "late": 3})
+        await again.stop()
+    finally:
+        await store.close()
