@@ -332,4 +332,9 @@ done
 
 printf '%-30s %11s %11s %8s\n' IMAGE SIZE "ABOVE BASE" TIME
 printf '%s\n' "${report[@]}"
+# A rebuilt tag leaves its previous image untagged. Drop ours (by the labels only our final stages
+# carry, so no build in progress loses a layer): a long-lived CI machine had filled 30 GB with
+# them, until the kubelet's disk-pressure eviction broke the test cluster.
+docker image prune --force --filter label=io.mcp-servers.inference >/dev/null
+docker image prune --force --filter label=io.mcp-servers.package >/dev/null
 log "done in $((SECONDS - total_start)) s"
