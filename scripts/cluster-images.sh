@@ -65,20 +65,32 @@ build_system() {
   import "${COREDNS_IMAGE}"
 }
 
-# The image carries the binary's digest as a label: a rebuilt binary (same version, other
-# wrapper module) makes a new image, which import then brings into containerd.
-build_traefik() {
+# binary_image IMAGE BINARY DOCKERFILE [BUILD_ARG...]: IMAGE from a .tools binary, which the
+# Dockerfile copies by its file name. The image carries the binary's digest as a label: a rebuilt
+# binary (same version, other wrapper module) makes a new image, which import then brings into
+# containerd; an unchanged one is left alone.
+binary_image() {
+  local image="$1" binary="$2" dockerfile="$3" context
+  shift 3
+  image_is_current "${image}" "${binary}" && return
+  context="$(mktemp -d)"
+  cp "${binary}" "${context}/"
+  docker build -q --label "binary-sha256=$(sha256sum "${binary}" | cut -d' ' -f1)" "$@" \
+    -t "${image}" -f "${dockerfile}" "${context}" >/dev/null
+  rm -rf "${context}"
+}
+
+# image_is_current IMAGE BINARY: IMAGE was built from this very BINARY (see binary_image).
+image_is_current() {
+  local image="$1" binary="$2"
   bash "${ROOT}/scripts/docker-engine.sh" >&2
-  local binary="${ROOT}/.tools/bin/traefik" digest context
-  [ -x "${binary}" ] || die "missing .tools/bin/traefik; run 'bash scripts/install-tools.sh traefik'"
-  digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
-  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${TRAEFIK_IMAGE}" 2>/dev/null)" != "${digest}" ]; then
-    context="$(mktemp -d)"
-    cp "${binary}" "${context}/traefik"
-    docker build -q --label "binary-sha256=${digest}" -t "${TRAEFIK_IMAGE}" \
-      -f "${ROOT}/cluster/images/traefik/Dockerfile" "${context}" >/dev/null
-    rm -rf "${context}"
-  fi
+  [ -x "${binary}" ] || die "missing ${binary#"${ROOT}/"}; run 'bash scripts/install-tools.sh $(basename "${binary}")'"
+  [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${image}" 2>/dev/null)" \
+    = "$(sha256sum "${binary}" | cut -d' ' -f1)" ]
+}
+
+build_traefik() {
+  binary_image "${TRAEFIK_IMAGE}" "${ROOT}/.tools/bin/traefik" "${ROOT}/cluster/images/traefik/Dockerfile"
 }
 
 # debian_base: prints a Debian bookworm image the Docker engine has: debian:bookworm-slim where
@@ -104,39 +116,21 @@ build_postgresql() {
 }
 
 # Hydra's binary is cgo (SQLite), linked against this host's glibc (Debian 12): it goes on a
-# Debian bookworm base, not scratch, and the image is tried once (`hydra version`) so a binary
-# built elsewhere fails here rather than as a crash-looping pod. Labelled with the binary's
-# digest, as Traefik's.
+# Debian bookworm base, not scratch, and a new image is tried (`hydra version`) so a binary built
+# elsewhere fails here rather than as a crash-looping pod.
 build_hydra() {
-  bash "${ROOT}/scripts/docker-engine.sh" >&2
-  local binary="${ROOT}/.tools/bin/hydra" digest context base
-  [ -x "${binary}" ] || die "missing .tools/bin/hydra; run 'bash scripts/install-tools.sh hydra'"
-  digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
-  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${HYDRA_IMAGE}" 2>/dev/null)" != "${digest}" ]; then
-    base="$(debian_base)"
-    context="$(mktemp -d)"
-    cp "${binary}" "${context}/hydra"
-    docker build -q --build-arg "BASE_IMAGE=${base}" --label "binary-sha256=${digest}" \
-      -t "${HYDRA_IMAGE}" -f "${ROOT}/cluster/images/hydra/Dockerfile" "${context}" >/dev/null
-    rm -rf "${context}"
-    docker run --rm "${HYDRA_IMAGE}" version >/dev/null \
-      || die "${HYDRA_IMAGE} does not run: .tools/bin/hydra needs another glibc than ${base}'s"
-  fi
+  local base
+  image_is_current "${HYDRA_IMAGE}" "${ROOT}/.tools/bin/hydra" && return
+  base="$(debian_base)"
+  binary_image "${HYDRA_IMAGE}" "${ROOT}/.tools/bin/hydra" "${ROOT}/cluster/images/hydra/Dockerfile" \
+    --build-arg "BASE_IMAGE=${base}"
+  docker run --rm "${HYDRA_IMAGE}" version >/dev/null \
+    || die "${HYDRA_IMAGE} does not run: .tools/bin/hydra needs another glibc than ${base}'s"
 }
 
-# A static binary on scratch, labelled with its digest as Traefik's.
 build_metrics_server() {
-  bash "${ROOT}/scripts/docker-engine.sh" >&2
-  local binary="${ROOT}/.tools/bin/metrics-server" digest context
-  [ -x "${binary}" ] || die "missing .tools/bin/metrics-server; run 'bash scripts/install-tools.sh metrics-server'"
-  digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
-  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${METRICS_SERVER_IMAGE}" 2>/dev/null)" != "${digest}" ]; then
-    context="$(mktemp -d)"
-    cp "${binary}" "${context}/metrics-server"
-    docker build -q --label "binary-sha256=${digest}" -t "${METRICS_SERVER_IMAGE}" \
-      -f "${ROOT}/cluster/images/metrics-server/Dockerfile" "${context}" >/dev/null
-    rm -rf "${context}"
-  fi
+  binary_image "${METRICS_SERVER_IMAGE}" "${ROOT}/.tools/bin/metrics-server" \
+    "${ROOT}/cluster/images/metrics-server/Dockerfile"
 }
 
 case "${1:-}" in
@@ -148,6 +142,8 @@ case "${1:-}" in
   build-hydra) build_hydra ;;
   hydra) build_hydra && import "${HYDRA_IMAGE}" ;;
   build-metrics-server) build_metrics_server ;;
+  # For scripts/cluster.sh's steps, which load the image themselves.
+  binary-image) shift; binary_image "$@" ;;
   metrics-server) build_metrics_server && import "${METRICS_SERVER_IMAGE}" ;;
   load)
     shift
@@ -156,5 +152,5 @@ case "${1:-}" in
       import "${image}"
     done
     ;;
-  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | traefik | build-traefik | hydra | build-hydra | metrics-server | build-metrics-server | load IMAGE..." >&2; exit 2 ;;
+  *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | traefik | build-traefik | hydra | build-hydra | metrics-server | build-metrics-server | binary-image IMAGE BINARY DOCKERFILE [ARG...] | load IMAGE..." >&2; exit 2 ;;
 esac

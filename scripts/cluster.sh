@@ -206,22 +206,15 @@ metrics_server() {
 # its ConfigMaps by harness.prometheus_operator (the operator cannot be built here). Applying an
 # unchanged manifest keeps the pod and its data; a changed binary or manifest replaces them.
 prometheus() {
-  local chosen node_ip binary_digest manifest_digest context image=mcp-servers.local/prometheus:v3.16.0
+  local chosen node_ip binary_digest manifest_digest image=mcp-servers.local/prometheus:v3.16.0
   local manifest="${ROOT}/cluster/manifests/prometheus.yaml" binary="${ROOT}/.tools/bin/prometheus"
   chosen="$(provider)"
   [ -n "${chosen}" ] || die "no cluster; run 'make cluster-up'"
   bash "${ROOT}/scripts/install-tools.sh" prometheus
-  bash "${ROOT}/scripts/docker-engine.sh" >&2
+  bash "${ROOT}/scripts/cluster-images.sh" binary-image "${image}" "${binary}" "${ROOT}/cluster/prometheus/Dockerfile"
+  docker run --rm "${image}" --version >/dev/null \
+    || die "${image} does not run: .tools/bin/prometheus must be a static binary (FROM scratch)"
   binary_digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
-  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${image}" 2>/dev/null)" != "${binary_digest}" ]; then
-    context="$(mktemp -d)"
-    cp "${binary}" "${context}/prometheus"
-    docker build -q --label "binary-sha256=${binary_digest}" -t "${image}" \
-      -f "${ROOT}/cluster/prometheus/Dockerfile" "${context}" >/dev/null
-    rm -rf "${context}"
-    docker run --rm "${image}" --version >/dev/null \
-      || die "${image} does not run: .tools/bin/prometheus must be a static binary (FROM scratch)"
-  fi
   load "${image}"
   export KUBECONFIG="${KUBECONFIG_PATH}"
   kubectl apply --server-side --force-conflicts --field-manager mcp-servers-cluster \
@@ -246,19 +239,12 @@ prometheus() {
 # http://NODE_IP:30686, traces in memory. The image is make tools' static binary on scratch,
 # labelled with its digest; an unchanged binary and manifest keep the pod and its traces.
 tracing() {
-  local node_ip binary_digest manifest_digest context image=mcp-servers.local/jaeger:v1.76.0
+  local node_ip binary_digest manifest_digest image=mcp-servers.local/jaeger:v1.76.0
   local manifest="${ROOT}/cluster/manifests/jaeger.yaml" binary="${ROOT}/.tools/bin/jaeger-all-in-one"
   [ -n "$(provider)" ] || die "no cluster; run 'make cluster-up'"
   bash "${ROOT}/scripts/install-tools.sh" jaeger
-  bash "${ROOT}/scripts/docker-engine.sh" >&2
+  bash "${ROOT}/scripts/cluster-images.sh" binary-image "${image}" "${binary}" "${ROOT}/cluster/images/jaeger/Dockerfile"
   binary_digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
-  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${image}" 2>/dev/null)" != "${binary_digest}" ]; then
-    context="$(mktemp -d)"
-    cp "${binary}" "${context}/jaeger-all-in-one"
-    docker build -q --label "binary-sha256=${binary_digest}" -t "${image}" \
-      -f "${ROOT}/cluster/images/jaeger/Dockerfile" "${context}" >/dev/null
-    rm -rf "${context}"
-  fi
   load "${image}"
   export KUBECONFIG="${KUBECONFIG_PATH}"
   manifest_digest="$(sha256sum "${manifest}" | cut -d' ' -f1)"
@@ -281,7 +267,7 @@ tracing() {
 # seeded there with the URLs of cluster/manifests/database-secrets.yaml (the in-cluster
 # PostgreSQL's); applying again resets them.
 external_secrets() {
-  local chosen module version digest context crd key property source url image
+  local chosen module version digest crd key property source url image
   local binary="${ROOT}/.tools/bin/external-secrets" crds=()
   chosen="$(provider)"
   [ -n "${chosen}" ] || die "no cluster; run 'make cluster-up'"
@@ -289,15 +275,8 @@ external_secrets() {
   module="$(go -C "${ROOT}/cluster/external-secrets" list -m -f '{{.Dir}}' github.com/external-secrets/external-secrets)"
   version="$(go -C "${ROOT}/cluster/external-secrets" list -m -f '{{.Version}}' github.com/external-secrets/external-secrets)"
   image="mcp-servers.local/external-secrets:${version}"
-  bash "${ROOT}/scripts/docker-engine.sh" >&2
+  bash "${ROOT}/scripts/cluster-images.sh" binary-image "${image}" "${binary}" "${ROOT}/cluster/external-secrets/Dockerfile"
   digest="$(sha256sum "${binary}" | cut -d' ' -f1)"
-  if [ "$(docker image inspect --format '{{index .Config.Labels "binary-sha256"}}' "${image}" 2>/dev/null)" != "${digest}" ]; then
-    context="$(mktemp -d)"
-    cp "${binary}" "${context}/external-secrets"
-    docker build -q --label "binary-sha256=${digest}" -t "${image}" \
-      -f "${ROOT}/cluster/external-secrets/Dockerfile" "${context}" >/dev/null
-    rm -rf "${context}"
-  fi
   load "${image}"
   export KUBECONFIG="${KUBECONFIG_PATH}"
   for crd in "${module}"/config/crds/bases/*.yaml; do
