@@ -20,6 +20,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS, modern_request
 from kube import Kube
+from todo_backend import todo_backend_manifests
 
 if TYPE_CHECKING:
     from conftest import OidcProvider
@@ -863,35 +864,19 @@ def apps_release_args(repo_root: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def backend_manifests(repo_root: Path, image: str) -> dict:
-    """cluster/manifests/todo-backend.yaml (Deployment, Service, NetworkPolicy) as the demo
-    fills it in, with the test's resilience settings, a one-second readiness probe and a
-    NodePort."""
-    text = (repo_root / "cluster" / "manifests" / "todo-backend.yaml").read_text()
-    todo_url = f"http://todo-mcp.{APPS_NAMESPACE}.svc.cluster.local:8001"
-    manifests = list(
-        yaml.safe_load_all(text.replace("@IMAGE@", image).replace("@TODO_URL@", todo_url))
-    )
-    deployment, service = (
-        next(m for m in manifests if m["kind"] == kind) for kind in ("Deployment", "Service")
-    )
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    settings = {
+def backend_manifests(image: str) -> dict:
+    """The backend as the demo deploys it, with the test's resilience settings and a one-second
+    readiness probe."""
+    resilience = {
         "TIMEOUT_SECONDS": BACKEND_TIMEOUT,
         "RETRY_ATTEMPTS": 3,
         "BREAKER_FAILURE_THRESHOLD": BACKEND_THRESHOLD,
         "BREAKER_RESET_SECONDS": BACKEND_RESET,
     }
-    env = {item["name"]: item for item in container["env"]}
-    for name, value in settings.items():
-        env[f"TODO_BACKEND_RESILIENCE__{name}"] = {
-            "name": f"TODO_BACKEND_RESILIENCE__{name}",
-            "value": str(value),
-        }
-    container["env"] = list(env.values())
-    container["readinessProbe"]["periodSeconds"] = 1
-    service["spec"]["type"] = "NodePort"
-    return {"apiVersion": "v1", "kind": "List", "items": manifests}
+    manifests = todo_backend_manifests(APPS_NAMESPACE, image, resilience)
+    (deployment,) = (m for m in manifests["items"] if m["kind"] == "Deployment")
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["periodSeconds"] = 1
+    return manifests
 
 
 def backend_metric(text: str, name: str, **labels: str) -> float:
@@ -953,7 +938,7 @@ def test_the_backend_answers_503_while_todo_is_down_and_a_server_calls_only_decl
     kube.kubectl("create", "namespace", APPS_NAMESPACE, check=False)
     try:
         # The backend first: it starts while helm waits for the servers.
-        kube.apply(backend_manifests(repo_root, image), APPS_NAMESPACE)
+        kube.apply(backend_manifests(image), APPS_NAMESPACE)
         kube.helm(
             "upgrade", "--install", APPS_RELEASE, str(CHART), *in_apps,
             *apps_release_args(repo_root), "--wait", "--timeout", "3m",

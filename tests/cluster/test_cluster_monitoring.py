@@ -26,6 +26,7 @@ import yaml
 from harness.dashboard import fetch, queries_without_data
 from harness.prometheus_operator import ClusterPrometheus, scrape_jobs
 from kube import Kube
+from todo_backend import todo_backend_manifests
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -80,41 +81,27 @@ def release_args() -> list[str]:
 
 
 def backend_manifests(image: str) -> dict:
-    """cluster/manifests/todo-backend.yaml with a breaker that opens after 2 failures and tries
-    again after 5 s, a NodePort, and a ServiceMonitor for its /metrics."""
-    text = (REPO_ROOT / "cluster" / "manifests" / "todo-backend.yaml").read_text()
-    todo_url = f"http://todo-mcp.{NAMESPACE}.svc.cluster.local:8001"
-    manifests = list(
-        yaml.safe_load_all(text.replace("@IMAGE@", image).replace("@TODO_URL@", todo_url))
-    )
-    deployment, service = (
-        next(m for m in manifests if m["kind"] == kind) for kind in ("Deployment", "Service")
-    )
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    """The backend with a breaker that opens after 2 failures and tries again after 5 s, and a
+    ServiceMonitor for its /metrics."""
     resilience = {
         "TIMEOUT_SECONDS": 1,
         "RETRY_ATTEMPTS": 1,
         "BREAKER_FAILURE_THRESHOLD": 2,
         "BREAKER_RESET_SECONDS": 5,
     }
-    env = {item["name"]: item for item in container["env"]}
-    for name, value in resilience.items():
-        env[f"TODO_BACKEND_RESILIENCE__{name}"] = {
-            "name": f"TODO_BACKEND_RESILIENCE__{name}",
-            "value": str(value),
+    manifests = todo_backend_manifests(NAMESPACE, image, resilience)
+    manifests["items"].append(
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": "todo-backend", "labels": BACKEND_SELECTOR},
+            "spec": {
+                "selector": {"matchLabels": BACKEND_SELECTOR},
+                "endpoints": [{"port": "http", "path": "/metrics", "interval": SCRAPE}],
+            },
         }
-    container["env"] = list(env.values())
-    service["spec"]["type"] = "NodePort"
-    monitor = {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": {"name": "todo-backend", "labels": BACKEND_SELECTOR},
-        "spec": {
-            "selector": {"matchLabels": BACKEND_SELECTOR},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": SCRAPE}],
-        },
-    }
-    return {"apiVersion": "v1", "kind": "List", "items": [*manifests, monitor]}
+    )
+    return manifests
 
 
 def firing(prometheus: ClusterPrometheus, alert: str) -> list[dict]:
