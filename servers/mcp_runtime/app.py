@@ -18,7 +18,7 @@ from mcp_runtime.auth import BearerProtected, verifier_from_settings
 from mcp_runtime.fast_path_gate import fast_path_for
 from mcp_runtime.host_guard import HostOriginGuarded
 from mcp_runtime.internals import lowlevel_server
-from mcp_runtime.lifecycle import InFlightRequests, Lifecycle
+from mcp_runtime.lifecycle import CloseConnectionsWhileDraining, InFlightRequests, Lifecycle
 from mcp_runtime.mcp_route import mcp_route
 from mcp_runtime.metrics import ToolMetrics
 from mcp_runtime.operation_metrics import OperationMetrics
@@ -168,6 +168,7 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             ),
             # Every request but probes and notification streams holds the SIGTERM drain open.
             Middleware(InFlightRequests, lifecycle=lifecycle, untracked=_untracked),
+            Middleware(CloseConnectionsWhileDraining, lifecycle=lifecycle),
             Middleware(McpPathFirst, mcp_app=mcp_app),
         ],
         lifespan=lifespan,

@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Once the drain has begun, a request still receiving its body has this long to finish it.
 DRAIN_BODY_GRACE_SECONDS = 2.0
@@ -123,3 +123,36 @@ class InFlightRequests:
             await self._app(scope, receive, send)
         finally:
             self._lifecycle.request_finished()
+
+
+class CloseConnectionsWhileDraining:
+    """ASGI middleware asking clients, once the drain has begun, to close their connection
+    after each response (`Connection: close`).
+
+    A kept-alive connection stays with the pod it was opened to, whatever the Service's
+    endpoints say since: a client that keeps calling on it would keep the draining pod busy
+    until the drain timed out, and then lose the call it had sent as the connection closed.
+    Told to close, the client opens its next connection through the Service to a pod that
+    is staying.
+    """
+
+    def __init__(self, app: ASGIApp, lifecycle: Lifecycle) -> None:
+        self._app = app
+        self._lifecycle = lifecycle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and self._lifecycle.draining:
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != b"connection"
+                ]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self._app(scope, receive, send_closing)

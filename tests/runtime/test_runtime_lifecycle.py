@@ -226,3 +226,50 @@ async def test_sigterm_waits_for_a_request_to_an_extra_route(
     assert await asyncio.to_thread(server.process.wait, 15) == 0
     started = next(event for event in log_events(server) if event["event"] == "drain_started")
     assert started["in_flight"] == 1
+
+
+async def test_while_draining_responses_close_their_connection_and_kept_clients_go_on(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """A kept-alive connection stays with its pod: while draining, every response tells the
+    client to close it, so that its next call opens a connection through the Service to a pod
+    that stays, and the draining pod gets quiet instead of closing the connection under a call.
+    """
+    server = start_server(env={"MCP_DRAIN_TIMEOUT_SECONDS": "20"})
+    gate = tmp_path / "gate"
+    results: dict[str, str] = {}
+    async with (
+        httpx.AsyncClient(base_url=server.base_url, timeout=30) as http,
+        fastmcp.Client(server.mcp_url, timeout=30) as kept,
+    ):
+        assert "connection" not in (await http.get("/health")).headers
+        assert (await kept.call_tool("echo", {"text": "before"})).data == "before"
+        holding = asyncio.create_task(
+            fastmcp_gated_echo(server.mcp_url, False, "holding", gate, results)
+        )
+        await wait_for(
+            lambda: server.metric("mcp_tool_calls_in_flight") == 1, timeout=60, what="the call"
+        )
+        server.terminate()
+        await wait_for(lambda: ready(server).status_code == 503, timeout=30, what="/ready 503")
+
+        health = await http.get("/health")
+        assert health.headers["connection"] == "close"
+        listed = await http.post(
+            "/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            headers={
+                "accept": "application/json, text/event-stream",
+                "mcp-protocol-version": "2026-07-28",
+            },
+        )
+        assert listed.headers["connection"] == "close", listed.headers
+        # The kept client reconnects for each call and loses none of them.
+        for index in range(5):
+            text = f"draining-{index}"
+            assert (await kept.call_tool("echo", {"text": text})).data == text
+    gate.touch()
+    await holding
+    assert results == {"holding": "holding"}
+    assert await asyncio.to_thread(server.process.wait, 15) == 0
+    assert "drain_finished" in {event["event"] for event in log_events(server)}
