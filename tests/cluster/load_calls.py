@@ -13,6 +13,9 @@ LOAD_CLIENTS says which clients, and how many of each, e.g. `handshake:4` (the d
   kept open for the whole run.
 The runtime image has FastMCP; the standard-library path needs nothing else.
 
+LOAD_TOOL_PREFIX ("") goes before the tool names: `todo_` when MCP_URL is a gateway in front of
+todo.
+
 LOAD_PAUSE_SECONDS (0) paces each worker: a light load that keeps calling without keeping a pod
 busy. LOAD_REINITIALIZE=1: a session-based client whose session is gone opens a new session and
 retries the call once, as the MCP specification asks of clients; each such event is counted, not
@@ -37,6 +40,8 @@ from mcp_smoke import McpHttp, open_conversation
 URL = os.environ["MCP_URL"]
 CLIENTS = os.environ.get("LOAD_CLIENTS", "handshake:" + os.environ.get("LOAD_THREADS", "4"))
 PAUSE = float(os.environ.get("LOAD_PAUSE_SECONDS", "0"))
+CREATE_TASK = os.environ.get("LOAD_TOOL_PREFIX", "") + "create_task"
+GET_TASK = os.environ.get("LOAD_TOOL_PREFIX", "") + "get_task"
 REINITIALIZE = os.environ.get("LOAD_REINITIALIZE") == "1"
 STOP = Path("/tmp/stop")
 KINDS = ("handshake", "session-less", "session-based")
@@ -92,7 +97,7 @@ def handshake_worker(index: int, tally: Tally) -> None:
         title = f"handshake {index}-{sequence}"
         try:
             result = conversation().call(
-                "tools/call", {"name": "create_task", "arguments": {"title": title}}
+                "tools/call", {"name": CREATE_TASK, "arguments": {"title": title}}
             )
             if result.get("isError"):
                 tally.failures.append(f"{title}: {result.get('content')}")
@@ -118,7 +123,7 @@ async def close_client(client) -> None:
 
 
 async def create(client, title: str) -> int:
-    result = await client.call_tool("create_task", {"title": title}, raise_on_error=False)
+    result = await client.call_tool(CREATE_TASK, {"title": title}, raise_on_error=False)
     if result.is_error:
         raise RuntimeError(f"tool error: {result.content}")
     data = result.structured_content or json.loads(result.content[0].text)
@@ -223,7 +228,7 @@ def main() -> None:
     client = conversation()
     created = [task_id for tally in tallies.values() for task_id in tally.created]
     for task_id in created:
-        result = client.call("tools/call", {"name": "get_task", "arguments": {"task_id": task_id}})
+        result = client.call("tools/call", {"name": GET_TASK, "arguments": {"task_id": task_id}})
         if result.get("isError"):
             missing.append(task_id)
     failures = [failure for tally in tallies.values() for failure in tally.failures]

@@ -139,6 +139,12 @@ def todo_pods(kube: Kube) -> dict[str, dict]:
     )
 
 
+def gateway_pods(kube: Kube) -> dict[str, dict]:
+    return kube.pods(
+        E2E_NAMESPACE, f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/name=gateway"
+    )
+
+
 def ready_pod_names(kube: Kube) -> set[str]:
     return {
         name
@@ -167,9 +173,13 @@ def rolled_pods(kube: Kube, replacing: set[str]) -> set[str]:
     )
 
 
-def configmap_log_level(kube: Kube) -> str:
+def configmap_log_level(kube: Kube, server: str = "todo") -> str:
     configmaps = kube.get(
-        "configmap", "-n", E2E_NAMESPACE, "-l", f"app.kubernetes.io/instance={RELEASE}"
+        "configmap",
+        "-n",
+        E2E_NAMESPACE,
+        "-l",
+        f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/name={server}",
     )
     return next(
         cm["data"]["LOG_LEVEL"] for cm in configmaps["items"] if "LOG_LEVEL" in cm.get("data", {})
@@ -177,11 +187,50 @@ def configmap_log_level(kube: Kube) -> str:
 
 
 UPGRADE_CLIENTS = "handshake:2,session-less:2,session-based:2"
+# The e2e release's gateway during the upgrade test: two replicas, so that its own rollout has
+# a pod to move to; the load pods carry the MCP tier's label, which its NetworkPolicy admits.
+UPGRADE_GATEWAY = {"enabled": True, "server": {"replicas": 2}}
+GATEWAY_URL = f"http://gateway-mcp.{E2E_NAMESPACE}.svc.cluster.local:8020/mcp"
+# Where each load pod calls todo: its Service, and the gateway (todo's tools as `todo_*`).
+UPGRADE_LOADS = {
+    "upgrade-load": {"MCP_URL": TODO_URL},
+    "upgrade-load-gateway": {"MCP_URL": GATEWAY_URL, "LOAD_TOOL_PREFIX": "todo_"},
+}
+
+
+def start_load(kube: Kube, name: str, env: dict[str, str]) -> None:
+    pod = client_pod(name, MCP_TIER, "python3 load_calls.py", configmap="upgrade-load")
+    container = pod["spec"]["containers"][0]
+    container["env"] = [
+        *(entry for entry in container["env"] if entry["name"] not in env),
+        *({"name": key, "value": value} for key, value in env.items()),
+        {"name": "LOAD_CLIENTS", "value": UPGRADE_CLIENTS},
+    ]
+    kube.kubectl("-n", E2E_NAMESPACE, "delete", "pod", name, "--ignore-not-found", "--wait")
+    kube.apply(pod, E2E_NAMESPACE)
+
+
+def load_started(kube: Kube, name: str) -> bool:
+    probe = ("kubectl", "-n", E2E_NAMESPACE, "exec", name, "--", "test", "-e", "/tmp/started")
+    return kube.run(*probe, check=False).returncode == 0
+
+
+def stop_load(kube: Kube, name: str) -> dict:
+    kube.kubectl("-n", E2E_NAMESPACE, "exec", name, "--", "touch", "/tmp/stop")
+    kube.wait_for(
+        f"the load of {name} to finish",
+        lambda: kube.pod_phase(E2E_NAMESPACE, name) in ("Succeeded", "Failed"),
+        timeout=120,
+    )
+    logs = kube.kubectl("-n", E2E_NAMESPACE, "logs", name)
+    return json.loads(logs.strip().splitlines()[-1])
 
 
 def test_upgrade_under_load_loses_no_call_and_rollback_restores(
     repo_root: Path, kube: Kube, todo_release: None
 ) -> None:
+    """A config change rolls todo's pods and the gateway's while clients of both protocol
+    generations call todo directly and through the gateway: no call is lost."""
     smoke = (CHART / "files" / "mcp-smoke.py").read_text()
     load = (Path(__file__).parent / "load_calls.py").read_text()
     configmap = {
@@ -191,60 +240,53 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
         "data": {"mcp_smoke.py": smoke, "load_calls.py": load},
     }
     kube.apply(configmap, E2E_NAMESPACE)
+    with_gateway = ("--set-json", f"gateway={json.dumps(UPGRADE_GATEWAY)}")
+    deploy_todo(kube, *with_gateway)
     before = ready_pod_names(kube)
     assert len(before) == 2, before
     assert configmap_log_level(kube) == "info"
+    gateways_before = set(gateway_pods(kube))
+    assert len(gateways_before) == 2, gateways_before
 
-    pod = client_pod("upgrade-load", MCP_TIER, "python3 load_calls.py", configmap="upgrade-load")
     # Both protocol generations: a handshake per call, FastMCP clients kept open without a
-    # handshake (2026-07-28) and with one (2025-11-25, mode="legacy"), on a stateless server.
-    pod["spec"]["containers"][0]["env"].append({"name": "LOAD_CLIENTS", "value": UPGRADE_CLIENTS})
-    kube.kubectl(
-        "-n", E2E_NAMESPACE, "delete", "pod", "upgrade-load", "--ignore-not-found", "--wait"
-    )
-    kube.apply(pod, E2E_NAMESPACE)
-    kube.wait_for(
-        "the load to start",
-        lambda: (
-            kube.run(
-                "kubectl",
-                "-n",
-                E2E_NAMESPACE,
-                "exec",
-                "upgrade-load",
-                "--",
-                "test",
-                "-e",
-                "/tmp/started",
-                check=False,
-            ).returncode
-            == 0
-        ),
-    )
+    # handshake (2026-07-28) and with one (2025-11-25, mode="legacy"), on stateless servers.
+    for name, env in UPGRADE_LOADS.items():
+        start_load(kube, name, env)
+    for name in UPGRADE_LOADS:
+        kube.wait_for(f"the load of {name} to start", lambda n=name: load_started(kube, n))
     time.sleep(5)
 
-    # A config change: the ConfigMap's checksum annotation rolls every pod.
-    deploy_todo(kube, "--set", "servers.todo.logLevel=debug")
+    # A config change of both: the ConfigMaps' checksum annotations roll every pod.
+    deploy_todo(
+        kube, *with_gateway, "--set", "servers.todo.logLevel=debug",
+        "--set", "gateway.server.logLevel=debug",
+    )  # fmt: skip
     after = rolled_pods(kube, replacing=before)
-    time.sleep(5)
-    kube.kubectl("-n", E2E_NAMESPACE, "exec", "upgrade-load", "--", "touch", "/tmp/stop")
-    kube.wait_for(
-        "the load to finish",
-        lambda: kube.pod_phase(E2E_NAMESPACE, "upgrade-load") in ("Succeeded", "Failed"),
-        timeout=120,
+    kube.kubectl(
+        "-n", E2E_NAMESPACE, "rollout", "status", "deployment/gateway-mcp", "--timeout", "180s"
     )
-    logs = kube.kubectl("-n", E2E_NAMESPACE, "logs", "upgrade-load")
-    summary = json.loads(logs.strip().splitlines()[-1])
-    print("upgrade under load:", summary)
-    assert summary["failure_count"] == 0, summary
-    assert summary["missing"] == [], summary
-    assert summary["created"] >= 20, summary
-    for kind in ("handshake", "session-less", "session-based"):
-        assert summary["kinds"][kind]["created"] >= 5, summary
+    time.sleep(5)
+    summaries = {name: stop_load(kube, name) for name in UPGRADE_LOADS}
+    for name, summary in summaries.items():
+        print(f"{name}:", summary)
+    for name, summary in summaries.items():
+        assert summary["failure_count"] == 0, (name, summary)
+        assert summary["missing"] == [], (name, summary)
+        assert summary["created"] >= 20, (name, summary)
+        for kind in ("handshake", "session-less", "session-based"):
+            assert summary["kinds"][kind]["created"] >= 5, (name, summary)
     assert len(after) == 2 and not after & before
     assert configmap_log_level(kube) == "debug"
+    assert configmap_log_level(kube, "gateway") == "debug"
+    gateways_after = kube.wait_for(
+        "only new gateway pods to remain",
+        lambda: (
+            len(names := set(gateway_pods(kube))) == 2 and not names & gateways_before and names
+        ),
+    )
+    assert gateways_after
 
-    # Rollback: back to revision 1's config, rolled out again.
+    # Rollback: back to revision 1's config (no gateway), rolled out again.
     kube.helm("rollback", RELEASE, "1", "-n", E2E_NAMESPACE, "--wait", "--timeout", "5m")
     rolled_back = rolled_pods(kube, replacing=after)
     assert configmap_log_level(kube) == "info"
@@ -252,6 +294,9 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
     assert [entry["status"] for entry in history][-1] == "deployed"
     assert "Rollback to 1" in history[-1]["description"]
     assert len(rolled_back) == 2
+    assert not kube.get("deployment", "-n", E2E_NAMESPACE, "-l", "app.kubernetes.io/name=gateway")[
+        "items"
+    ]
 
 
 # A ping over MCP; retried for a while because a new pod is admitted by the server's
