@@ -1,18 +1,17 @@
 """What tracing costs per call: the runtime's trivial tool (`echo`, bench/peers/runtime_echo.py)
 served by four copies of one server, side by side in one run:
 
-- before: the runtime just before the tracing code came (`git archive` of servers/ at the
-  parent of the commit that added servers/mcp_runtime/tracing, or HEAD until it is
-  committed), in the same venv: the proof that `off` adds nothing, while the rest of the
-  runtime is what it was then;
-- off: this tree, no OTEL_* variables (the default): must cost what `before` costs;
+- untraced: this tree's servers/ with the tracing package cut down to a gate that is always
+  shut (no SDK, no instrumentation, no hooks): the runtime as if the tracing code had never
+  been written, with everything else as it is now, so the peer `off` must match;
+- off: this tree, no OTEL_* variables (the default): must cost what `untraced` costs;
 - unsampled: tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set) with OTEL_TRACES_SAMPLER=always_off:
   the SDK's no-op spans and the fast path's full mirror, nothing exported;
 - exported: tracing on, every call's spans exported over OTLP/gRPC to Jaeger's all-in-one
   (.tools/bin/jaeger-all-in-one; left out when it is not built).
 
 The session-less generation, 1 and 10 sessions, in alternating slices (bench/servers.py's load
-generator). cpu = server CPU ms per call; ratio = against `before` in the same cell.
+generator). cpu = server CPU ms per call; ratio = against `untraced` in the same cell.
 
     uv run python bench/tracing.py [--seconds 3] [--rounds 3]
 
@@ -22,7 +21,7 @@ Prints numbers; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import subprocess
+import shutil
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -44,26 +43,32 @@ from servers import (
 QUIET = {"LOG_LEVEL": "warning"}
 SESSIONS = (1, 10)
 PROTOCOL = "2026-07-28"
-TRACING_GATE = "servers/mcp_runtime/tracing/__init__.py"
+# The gate every other module asks (mcp_runtime/tracing/__init__.py), always shut.
+SHUT_GATE = '''"""bench/tracing.py's `untraced` peer: a runtime without tracing code."""
 
 
-def untraced_servers(into: Path) -> Path | None:
-    """servers/ of the commit before the one that added the tracing package (HEAD while it is
-    not committed), extracted into `into`: the `before` peer's code. None if git cannot."""
-    added = subprocess.run(
-        ["git", "-C", str(REPO), "log", "--diff-filter=A", "--format=%H", "--", TRACING_GATE],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    commit = f"{added[-1]}^" if added else "HEAD"
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", commit, "servers"], capture_output=True
-    )
-    if archive.returncode != 0:
-        return None
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    progress(f"before: servers/ at {commit}")
-    return into / "servers"
+def tracing_requested(environ=None):
+    return False
+
+
+def tracing_enabled(environ=None):
+    return False
+
+
+def start_tracing(service_name, service_version):
+    return None
+'''
+
+
+def untraced_servers(into: Path) -> Path:
+    """A copy of servers/ in `into` whose tracing package is only a shut gate."""
+    servers = into / "servers"
+    shutil.copytree(REPO / "servers", servers, ignore=shutil.ignore_patterns("__pycache__"))
+    package = servers / "mcp_runtime" / "tracing"
+    shutil.rmtree(package)
+    package.mkdir()
+    (package / "__init__.py").write_text(SHUT_GATE)
+    return servers
 
 
 def bench(seconds: float, rounds: int) -> None:
@@ -73,12 +78,8 @@ def bench(seconds: float, rounds: int) -> None:
     compile_bytecode()
     echo = [sys.executable, str(PEERS / "runtime_echo.py")]
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp, ExitStack() as stack:
-        before = untraced_servers(Path(tmp))
-        if before is None:
-            progress("git archive failed: `before` is left out")
-        peers = []
-        if before is not None:
-            peers.append(Peer("before", echo, {**QUIET, "PYTHONPATH": str(before)}))
+        untraced = untraced_servers(Path(tmp))
+        peers = [Peer("untraced", echo, {**QUIET, "PYTHONPATH": str(untraced)})]
         # A port nothing listens on: with always_off nothing is ever sent there.
         unsampled = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
@@ -109,7 +110,7 @@ def print_table(table: dict[int, dict[str, Cell]]) -> None:
     print()
     print(f"Trivial tool (`echo`), {PROTOCOL}. cpu = server CPU ms per call; x = cpu against")
     print(
-        "`before` (the runtime without the tracing code) in the same cell; /s = calls per second."
+        "`untraced` (the runtime without the tracing code) in the same cell; /s = calls per second."
     )
     names = list(next(iter(table.values())))
     header = f"{'sessions':>8} |" + "".join(
@@ -118,7 +119,7 @@ def print_table(table: dict[int, dict[str, Cell]]) -> None:
     print(header)
     print("-" * len(header))
     for sessions, cells in table.items():
-        base = cells.get("before")
+        base = cells.get("untraced")
         row = f"{sessions:>8} |"
         for name in names:
             cell = cells[name]
@@ -139,7 +140,7 @@ def main() -> None:
         "--rounds", type=int, default=3, help="slices per cell, taking turns between the servers"
     )
     args = parser.parse_args()
-    progress("tracing bench: the runtime before the tracing code, off, unsampled and exported")
+    progress("tracing bench: the runtime without the tracing code, off, unsampled and exported")
     bench(args.seconds, args.rounds)
 
 
