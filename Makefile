@@ -195,3 +195,27 @@ install: ## Install one server into the current cluster: make install SERVER=tod
 uninstall: ## Uninstall one server: make uninstall SERVER=todo
 	@$(call require,helm,tools)
 	@bash scripts/install-server.sh --uninstall "$(SERVER)" "$(NAMESPACE)"
+
+##@ Release
+.PHONY: registry release verify-release release-images
+# host[:port]/path, no scheme; a loopback one (make registry) is spoken to over plain HTTP.
+REGISTRY ?=
+# Every catalog entry's image, runnable here or not: build-images builds them all by default.
+CATALOG_ALL_IMAGES = $(shell python3 scripts/catalog.py images)
+# What `make build-images` builds by default, so what a release is; SERVERS and CATALOG pick some
+# of them by name, as they do for build-images.
+RELEASE_IMAGES = $(SERVER_IMAGES) $(BACKEND_IMAGES) $(CATALOG_ALL_IMAGES)
+RELEASE_ENV = REGISTRY="$(REGISTRY)" IMAGES="$(RELEASE_IMAGES)" SERVERS="$(SERVERS)" CATALOG="$(CATALOG)"
+
+registry: ## Start the project's OCI registry (127.0.0.1, storage under .run/registry/) and print its REGISTRY address
+	@bash scripts/registry.sh start
+	@bash scripts/registry.sh url
+
+release: docker-engine ## Push the chart and images to REGISTRY=host[:port]/path, signed, images with SBOMs; print digests (key: COSIGN_KEY, or .run/release/cosign.key made with COSIGN_PASSWORD)
+	@$(RELEASE_ENV) bash scripts/release.sh push
+
+verify-release: ## Check each artifact of this version in REGISTRY=...: signature (COSIGN_PUBLIC_KEY or .run/release/cosign.pub), SBOM
+	@$(RELEASE_ENV) bash scripts/release.sh verify
+
+release-images: ## Print the images make release pushes (SERVERS="todo", CATALOG="time" for some)
+	@$(RELEASE_ENV) bash scripts/release.sh images | xargs

@@ -38,7 +38,19 @@ PROMTOOL_VERSION=v0.316.0
 # The Prometheus server at promtool's version (one module, one build cache): it scrapes the pods
 # on the cluster and holds the series the dashboard's queries are checked against.
 PROMETHEUS_VERSION=$PROMTOOL_VERSION
-ALL_TOOLS=(uv helm helm4 ct kind kubeconform helm-docs py-tools checkov hydra jaeger promtool prometheus)
+# The CNCF distribution registry: the OCI registry `make release` pushes to in the tests
+# (scripts/registry.sh). v3.1.2: the newest release seen on the Go module proxy (2026-12).
+REGISTRY_VERSION=v3.1.2
+# cosign signs and attests what `make release` pushes. v2, not v3: v2 signs with a key pair and
+# no transparency log (--tlog-upload=false) and keeps signatures and attestations as
+# sha256-<digest>.sig/.att tags, which any registry serves and verify-release can look up; v3
+# attaches Sigstore bundles through the OCI referrers API and, by default, first fetches a
+# signing config from Sigstore's TUF root, which cannot be reached here.
+COSIGN_VERSION=v2.6.5
+# syft makes each image's SBOM (SPDX JSON). v1.57.2: the newest release seen on the proxy; it
+# wants Go 1.26.8.
+SYFT_VERSION=v1.57.2
+ALL_TOOLS=(uv helm helm4 ct kind kubeconform helm-docs py-tools checkov hydra jaeger promtool prometheus registry cosign syft)
 # The local node (scripts/local-node.sh) runs these; the wrapper modules under cluster/ pin them.
 KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.4
@@ -233,6 +245,40 @@ install_prometheus() {
     go install -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
     "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION"
   stamp prometheus "$PROMETHEUS_VERSION"
+}
+
+# The three release tools are built from their downloaded modules, as ct is, so no version list
+# is asked of the proxy (which may refuse it); none has replace directives, so no wrapper module.
+install_registry() {
+  fresh registry "$REGISTRY_VERSION" && [[ -x "$bin/registry" ]] && return
+  need_go registry
+  local src pkg=github.com/distribution/distribution/v3
+  src=$(module_dir "$pkg" "$REGISTRY_VERSION")
+  long "building the distribution registry $REGISTRY_VERSION" "4 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+    go -C "$src" build -ldflags "-s -w -X $pkg/version.version=$REGISTRY_VERSION" -o "$bin/registry" ./cmd/registry
+  stamp registry "$REGISTRY_VERSION"
+}
+
+install_cosign() {
+  fresh cosign "$COSIGN_VERSION" && [[ -x "$bin/cosign" ]] && return
+  need_go cosign
+  local src version=sigs.k8s.io/release-utils/version
+  src=$(module_dir github.com/sigstore/cosign/v2 "$COSIGN_VERSION")
+  long "building cosign $COSIGN_VERSION" "7 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+    go -C "$src" build -ldflags "-s -w -X $version.gitVersion=$COSIGN_VERSION -X $version.gitTreeState=clean -X $version.buildDate=1970-01-01T00:00:00Z" \
+    -o "$bin/cosign" ./cmd/cosign
+  stamp cosign "$COSIGN_VERSION"
+}
+
+install_syft() {
+  fresh syft "$SYFT_VERSION" && [[ -x "$bin/syft" ]] && return
+  need_go syft
+  local src
+  src=$(module_dir github.com/anchore/syft "$SYFT_VERSION")
+  long "building syft $SYFT_VERSION" "6 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+    go -C "$src" build -ldflags "-s -w -X main.version=${SYFT_VERSION#v} -X main.buildDate=1970-01-01T00:00:00Z" \
+    -o "$bin/syft" ./cmd/syft
+  stamp syft "$SYFT_VERSION"
 }
 
 # Kubernetes v1.34 server binaries and kubectl from cluster/kubernetes, a wrapper module that

@@ -161,6 +161,18 @@ state = "${RUN}/containerd/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${RUN}/cni/net.d"
+  # Registry hosts (a hosts.toml per registry, read at each pull): the project's OCI registry
+  # (scripts/registry.sh) answers plain HTTP on loopback, where this containerd runs.
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "${RUN}/containerd/certs.d"
+EOF
+  local registry
+  registry=$(bash "${ROOT}/scripts/registry.sh" url)
+  mkdir -p "${RUN}/containerd/certs.d/${registry}"
+  cat >"${RUN}/containerd/certs.d/${registry}/hosts.toml" <<EOF
+server = "http://${registry}"
+[host."http://${registry}"]
+  capabilities = ["pull", "resolve"]
 EOF
   start containerd containerd --config "${RUN}/containerd/config.toml"
   wait_for containerd 30 ctr --address "${CONTAINERD_SOCK}" version

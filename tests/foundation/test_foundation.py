@@ -141,6 +141,9 @@ def test_tools_are_on_the_pinned_versions(repo_root: Path) -> None:
         "KUBECONFORM_VERSION": ["kubeconform", "-v"],
         "KIND_VERSION": ["kind", "version"],
         "CT_VERSION": ["ct", "version"],
+        "REGISTRY_VERSION": ["registry", "--version"],
+        "COSIGN_VERSION": ["cosign", "version"],
+        "SYFT_VERSION": ["syft", "version"],
     }.items():
         pinned = re.search(rf"^{tool}=(\S+)$", script, re.MULTILINE).group(1)
         output = subprocess.run(command, capture_output=True, text=True, check=True)

@@ -27,17 +27,19 @@ Usage: {{ include "mcp-servers.images.tag" (dict "image" $s.image "root" $) }}
 
 {{/*
 mcp-servers.images.reference: `[registry/]repository:tag`, or `[registry/]repository@digest`
-when `image.digest` is set; the registry is `image.registry`, else `global.imageRegistry`.
+when a digest pins it (`image.digest`, else the repository's in `global.imageDigests`); the
+registry is `image.registry`, else `global.imageRegistry`.
 Usage: {{ include "mcp-servers.images.reference" (dict "image" $s.image "repository" REPOSITORY "tag" TAG "global" $.Values.global) }}
 */}}
 {{- define "mcp-servers.images.reference" -}}
 {{- $registry := .image.registry | default .global.imageRegistry -}}
+{{- $digest := .image.digest | default (get (.global.imageDigests | default dict) .repository) -}}
 {{- $ref := .repository -}}
 {{- if $registry -}}
 {{- $ref = printf "%s/%s" (trimSuffix "/" $registry) $ref -}}
 {{- end -}}
-{{- if .image.digest -}}
-{{- printf "%s@%s" $ref .image.digest -}}
+{{- if $digest -}}
+{{- printf "%s@%s" $ref $digest -}}
 {{- else -}}
 {{- printf "%s:%s" $ref .tag -}}
 {{- end -}}

@@ -1,0 +1,329 @@
+"""`make release` and `make verify-release` against a real OCI registry (the CNCF distribution
+registry, scripts/registry.sh): what is pushed, its digests, signatures and SBOMs, and what
+verification says when someone tampers with the registry."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import tarfile
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from harness.processes import free_port
+from oci_release import (
+    CATALOG,
+    COSIGN_PASSWORD,
+    REPO,
+    SERVERS,
+    Registry,
+    Release,
+    TamperedRelease,
+    image_ref,
+    key_pair,
+    listening_addresses,
+    make,
+    registry_script,
+    run,
+)
+
+# Cold: a release builds the images it lacks and the tools when `make tools` has not run.
+pytestmark = pytest.mark.timeout(1800)
+
+CHART_VERSION = yaml.safe_load((REPO / "charts" / "mcp-servers" / "Chart.yaml").read_text())[
+    "version"
+]
+VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+# 127.0.0.1 as /proc/net/tcp writes it.
+LOOPBACK_HEX = "0100007F"
+
+
+def chart_reference(release: Release) -> str:
+    return f"{release.target}/charts/mcp-servers:{CHART_VERSION}"
+
+
+def image_references(release: Release) -> list[str]:
+    return [f"{release.target}/{image_ref(SERVERS)}", f"{release.target}/{image_ref(CATALOG)}"]
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` runs; an exited one its parent has not reaped yet (a zombie) does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def failures(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, "verify-release passed a tampered release:\n" + result.stdout
+    return result.stderr
+
+
+def test_default_release_is_everything_build_images_builds() -> None:
+    listed = make("release-images")
+    assert listed.returncode == 0, listed.stderr
+    released = listed.stdout.split()
+    servers = run("python3", "scripts/server_registry.py", "images", VERSION)
+    catalog = run("python3", "scripts/catalog.py", "images")
+    cluster = make("cluster-images")
+    # build-images.sh builds, with neither SERVERS nor CATALOG, every server, the reference
+    # backend and every catalog entry, runnable here or not.
+    expected = [*servers.stdout.split(), f"mcp-servers/todo-backend:{VERSION}"]
+    expected += catalog.stdout.split()
+    assert sorted(released) == sorted(expected)
+    assert len(set(released)) == len(released)
+    assert set(cluster.stdout.split()) <= set(released)
+
+
+def test_release_prints_one_line_per_artifact_and_keeps_them(released: Release) -> None:
+    digests = released.digests()
+    assert sorted(digests) == sorted([*image_references(released), chart_reference(released)])
+    kept = (released.directory / "digests.txt").read_text()
+    assert released.result is not None
+    assert kept == released.result.stdout
+    # The key pair made on demand, with COSIGN_PASSWORD, for the release to sign with.
+    assert (released.directory / "cosign.key").read_text().startswith("-----BEGIN ENCRYPTED")
+    assert (released.directory / "cosign.pub").read_text().startswith("-----BEGIN PUBLIC KEY")
+
+
+def test_printed_digests_are_what_the_registry_serves(released: Release) -> None:
+    for reference, digest in released.digests().items():
+        repository, tag = released.repository(reference)
+        assert released.registry.digest(repository, tag) == digest, reference
+        # cosign's tags beside it: the signature, and an image's SBOM attestation.
+        signed = digest.replace(":", "-")
+        assert released.registry.digest(repository, f"{signed}.sig"), reference
+        if "/charts/" not in reference:
+            assert released.registry.digest(repository, f"{signed}.att"), reference
+
+
+def test_helm_pulls_the_chart_at_its_version(released: Release, tmp_path: Path) -> None:
+    pulled = run(
+        "helm",
+        "pull",
+        f"oci://{released.target}/charts/mcp-servers",
+        "--version",
+        CHART_VERSION,
+        "--plain-http",
+        "--destination",
+        str(tmp_path),
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    (package,) = tmp_path.glob("*.tgz")
+    assert package.name == f"mcp-servers-{CHART_VERSION}.tgz"
+    with tarfile.open(package) as archive:
+        chart = yaml.safe_load(archive.extractfile("mcp-servers/Chart.yaml").read())
+    assert (chart["name"], chart["version"]) == ("mcp-servers", CHART_VERSION)
+    assert (
+        f"sha256:{released.digests()[chart_reference(released)][7:]}"
+        in pulled.stdout + pulled.stderr
+    )
+
+
+def test_the_release_values_install_the_chart_from_the_registry_pinned_by_digest(
+    released: Release, tmp_path: Path
+) -> None:
+    values = yaml.safe_load((released.directory / "values.yaml").read_text())
+    images = {
+        reference.removeprefix(f"{released.target}/").rsplit(":", 1)[0]: digest
+        for reference, digest in released.digests().items()
+        if "/charts/" not in reference
+    }
+    assert values["global"] == {"imageRegistry": released.target, "imageDigests": images}
+    # The chart as pulled from the registry renders todo from there, pinned.
+    rendered = run(
+        "helm", "template", "pinned", f"oci://{released.target}/charts/mcp-servers",
+        "--version", CHART_VERSION, "--plain-http",
+        "-f", str(REPO / "values" / "todo.yaml"), "-f", str(released.directory / "values.yaml"),
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
+    (deployment,) = (
+        document
+        for document in yaml.safe_load_all(rendered.stdout)
+        if document and document["kind"] == "Deployment"
+    )
+    (server,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert server["image"] == f"{released.target}/mcp-servers/todo@{images['mcp-servers/todo']}"
+
+
+def test_each_image_carries_an_spdx_sbom_of_its_packages(released: Release) -> None:
+    digests = released.digests()
+    for reference in image_references(released):
+        checked = run(
+            "cosign",
+            "verify-attestation",
+            "--insecure-ignore-tlog",
+            "--allow-http-registry",
+            "--key",
+            str(released.directory / "cosign.pub"),
+            "--type",
+            "spdxjson",
+            f"{reference}@{digests[reference]}",
+        )
+        assert checked.returncode == 0, checked.stderr
+        envelope = json.loads(checked.stdout.splitlines()[0])
+        statement = json.loads(base64.b64decode(envelope["payload"]))
+        assert statement["predicateType"] == "https://spdx.dev/Document"
+        assert statement["subject"][0]["digest"]["sha256"] == digests[reference][7:]
+        packages = {package["name"] for package in statement["predicate"]["packages"]}
+        # The Python the image runs, from Debian, and what the entry installs on top of it.
+        assert "python3.11" in packages, sorted(packages)[:50]
+        # The project's wheel is in both (the catalog's images run the bridge); only the
+        # catalog entry's has its package.
+        assert "mcp-servers" in packages
+        is_catalog_entry = reference.endswith(image_ref(CATALOG))
+        assert ("mcp-server-time" in packages) == is_catalog_entry, reference
+
+
+def test_verify_release_passes_a_release_as_made(released: Release) -> None:
+    verified = released.verify()
+    assert verified.returncode == 0, verified.stderr
+    checked = [line.split()[0] for line in verified.stdout.splitlines()]
+    assert sorted(checked) == sorted(released.digests())
+    assert all(line.endswith(" verified") for line in verified.stdout.splitlines())
+
+
+def test_verify_release_with_another_key_names_every_artifact(
+    released: Release, tmp_path: Path
+) -> None:
+    key_pair(tmp_path)
+    stderr = failures(released.verify(env={"COSIGN_PUBLIC_KEY": str(tmp_path / "cosign.pub")}))
+    for reference, digest in released.digests().items():
+        assert f"{reference} ({digest}): bad signature" in stderr
+
+
+def test_verify_names_an_artifact_missing_from_the_registry(released: Release) -> None:
+    missing = f"{released.target}/{image_ref('git')}"
+    stderr = failures(released.verify(f"CATALOG={CATALOG} git"))
+    assert f"{missing}: not in the registry" in stderr
+    assert "1 problem(s) in the release's 4 artifacts" in stderr
+
+
+def test_release_signs_with_the_key_it_is_given(tampered: TamperedRelease) -> None:
+    assert tampered.key is not None
+    # Nothing generated: COSIGN_KEY signed, and its public key verified.
+    assert not (tampered.directory / "cosign.key").exists()
+    verified = tampered.verified_as_made
+    assert verified is not None and verified.returncode == 0, verified and verified.stderr
+    assert sorted(line.split()[0] for line in verified.stdout.splitlines()) == sorted(
+        tampered.digests()
+    )
+    # Without COSIGN_KEY, verify wants the public key of a pair RELEASE_DIR never had.
+    other = tampered.verify(env={"COSIGN_KEY": ""})
+    assert other.returncode != 0
+    assert "cosign.pub does not exist" in other.stderr
+
+
+def test_verify_names_an_image_whose_signature_was_deleted(tampered: TamperedRelease) -> None:
+    reference = image_references(tampered)[0]
+    digest = tampered.digests()[reference]
+    repository, _ = tampered.repository(reference)
+    tampered.registry.delete(repository, digest.replace(":", "-") + ".sig")
+    assert f"{reference} ({digest}): missing signature" in failures(tampered.verify())
+
+
+def test_verify_names_an_image_whose_sbom_was_deleted(tampered: TamperedRelease) -> None:
+    reference = image_references(tampered)[0]
+    digest = tampered.digests()[reference]
+    repository, _ = tampered.repository(reference)
+    tampered.registry.delete(repository, digest.replace(":", "-") + ".att")
+    assert f"{reference} ({digest}): missing SBOM attestation" in failures(tampered.verify())
+
+
+def test_verify_names_a_tag_another_image_was_pushed_over(tampered: TamperedRelease) -> None:
+    # The catalog entry's tag now holds the server's image: signed, but elsewhere.
+    reference = image_references(tampered)[1]
+    intruder = image_ref(SERVERS)
+    assert run("docker", "tag", intruder, reference).returncode == 0
+    try:
+        pushed = run("docker", "push", reference)
+        assert pushed.returncode == 0, pushed.stderr
+    finally:
+        run("docker", "rmi", reference)
+    repository, tag = tampered.repository(reference)
+    digest = tampered.registry.digest(repository, tag)
+    assert digest != tampered.digests()[reference]
+    stderr = failures(tampered.verify())
+    assert f"{reference} ({digest}): missing signature" in stderr
+    assert f"{reference} ({digest}): missing SBOM attestation" in stderr
+
+
+def test_verify_names_a_chart_signed_with_another_key(
+    tampered: TamperedRelease, tmp_path: Path
+) -> None:
+    reference = chart_reference(tampered)
+    digest = tampered.digests()[reference]
+    repository, _ = tampered.repository(reference)
+    other_key = key_pair(tmp_path)
+    tampered.registry.delete(repository, digest.replace(":", "-") + ".sig")
+    signed = run(
+        "cosign",
+        "sign",
+        "--yes",
+        "--tlog-upload=false",
+        "--allow-http-registry",
+        "--key",
+        str(other_key),
+        f"{reference}@{digest}",
+        env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
+    )
+    assert signed.returncode == 0, signed.stderr
+    assert f"{reference} ({digest}): bad signature" in failures(tampered.verify())
+
+
+def test_release_refuses_a_registry_with_a_scheme(registry: Registry) -> None:
+    refused = make("release", f"REGISTRY=http://{registry.address}/scheme", f"SERVERS={SERVERS}")
+    assert refused.returncode != 0
+    assert (
+        f"REGISTRY must be host[:port]/path without a scheme, got 'http://{registry.address}/scheme'"
+        in refused.stderr
+    )
+    assert not any(name.startswith("scheme/") for name in registry.repositories())
+
+
+def test_release_names_an_image_that_is_not_built(registry: Registry) -> None:
+    refused = make(
+        "release",
+        f"REGISTRY={registry.address}/unbuilt",
+        "RELEASE_IMAGES=mcp-servers/never-built:0.0.0",
+        env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
+    )
+    assert refused.returncode != 0
+    assert (
+        'not built: mcp-servers/never-built:0.0.0; run: make build-images SERVERS="never-built"'
+        in refused.stderr
+    )
+
+
+def test_release_names_a_registry_that_does_not_answer() -> None:
+    address = f"127.0.0.1:{free_port()}"
+    refused = make("verify-release", f"REGISTRY={address}/nowhere", f"SERVERS={SERVERS}")
+    assert refused.returncode != 0
+    assert (
+        f"the registry {address}/nowhere does not answer at http://{address}/v2/" in refused.stderr
+    )
+
+
+def test_registry_script_stops_without_leaving_a_process() -> None:
+    port = free_port()
+    state = REPO / ".run" / "registry" / str(port)
+    try:
+        assert registry_script("start", port).returncode == 0
+        pid = int((state / "registry.pid").read_text())
+        assert running(pid)
+        assert registry_script("status", port).returncode == 0
+        assert listening_addresses(port) == {LOOPBACK_HEX}
+        assert Registry(registry_script("url", port).stdout.strip()).repositories() == []
+        assert registry_script("stop", port).returncode == 0
+        assert not running(pid)
+        assert listening_addresses(port) == set()
+        assert registry_script("status", port).returncode != 0
+        # The storage outlives a stop; destroy removes it.
+        assert (state / "storage").is_dir()
+    finally:
+        assert registry_script("destroy", port).returncode == 0
+    assert not state.exists()
