@@ -135,6 +135,19 @@ SCHEMA_CASES = [
         "at '/servers/todo/image/digest': 'abc' does not match pattern",
     ),
     (
+        "image-digests-value-malformed",
+        TODO,
+        ['global.imageDigests={"mcp-servers/todo":"latest"}'],
+        "at '/global/imageDigests/mcp-servers~1todo': 'latest' does not match pattern",
+    ),
+    (
+        "image-digests-key-with-tag",
+        TODO,
+        [f'global.imageDigests={{"mcp-servers/todo:1.0":"{"sha256:" + "0" * 64}"}}'],
+        # Helm's validator names the key but not where it is (a location of its own choosing).
+        "invalid propertyName 'mcp-servers/todo:1.0'",
+    ),
+    (
         "tag-not-string",
         TODO,
         ["servers.todo.image.tag=1.2"],

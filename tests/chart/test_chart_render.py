@@ -550,6 +550,46 @@ def test_prebuilt_third_party_image():
     assert pod_spec(deployment)["terminationGracePeriodSeconds"] == 15
 
 
+TODO_DIGEST = "sha256:" + "1" * 64
+RUNTIME_DIGEST = "sha256:" + "2" * 64
+OWN_DIGEST = "sha256:" + "3" * 64
+
+
+def test_image_digests_pin_the_images_of_a_release_by_repository():
+    """What `make release` writes: a registry and a digest per repository it pushed."""
+    digests = {"mcp-servers/todo": TODO_DIGEST, "mcp-servers/runtime": RUNTIME_DIGEST}
+    result = render(
+        (*TODO, *GREETER),
+        set_args=("global.imageRegistry=127.0.0.1:55050",),
+        set_json=(f"global.imageDigests={json.dumps(digests)}",),
+    )
+    assert (
+        container(result.get("Deployment", "todo-mcp"))["image"]
+        == f"127.0.0.1:55050/mcp-servers/todo@{TODO_DIGEST}"
+    )
+    # The code pattern runs the runtime image; the helm test pods run it too.
+    assert (
+        container(result.get("Deployment", "greeter-mcp"))["image"]
+        == f"127.0.0.1:55050/mcp-servers/runtime@{RUNTIME_DIGEST}"
+    )
+    (smoke,) = result.get("Pod", "todo-mcp-test")["spec"]["containers"]
+    assert smoke["image"] == f"127.0.0.1:55050/mcp-servers/runtime@{RUNTIME_DIGEST}"
+
+
+def test_a_servers_own_digest_wins_over_image_digests_and_others_keep_their_tags():
+    result = render(
+        (*TODO, *PREBUILT),
+        set_args=(f"servers.todo.image.digest={OWN_DIGEST}",),
+        set_json=(f'global.imageDigests={{"mcp-servers/todo": "{TODO_DIGEST}"}}',),
+    )
+    assert container(result.get("Deployment", "todo-mcp"))["image"] == (
+        f"mcp-servers/todo@{OWN_DIGEST}"
+    )
+    assert container(result.get("Deployment", "weather-mcp"))["image"] == (
+        "ghcr.io/acme/weather-mcp:1.4.2"
+    )
+
+
 def test_a_catalog_entry_runs_its_image_entrypoint_the_bridge(fleet: Render):
     server = container(fleet.get("Deployment", "everything-mcp"))
     assert server["image"] == "mcp-servers/everything:2026.8.31"
