@@ -1,6 +1,7 @@
 """One trace per tool call, in a real trace backend (Jaeger's all-in-one): from the caller's
 `traceparent` through the gateway (its server and client spans), the todo server's tool span
-and its SQLite statement; the log events of the call carry its trace id."""
+and its SQLite statement, and through the stdio bridge to its child; the log events of the call
+carry its trace id."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from harness import servers
+from harness.bridge import RunningBridge, fake_server, start_bridge
 from harness.jaeger import Jaeger, Span, Trace
 from harness.jsonrpc import modern_request
 from harness.processes import ServerProcess
@@ -38,6 +40,18 @@ def gateway(
     server.wait_ready()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def bridge(jaeger: Jaeger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBridge]:
+    """The bridge in front of the tests' stdio server, whose `meta` tool returns the `_meta` the
+    child got."""
+    running = start_bridge(
+        tmp_path_factory.mktemp("bridge"), fake_server(), jaeger.otel_env("bridge")
+    )
+    running.wait_ready()
+    yield running
+    running.stop()
 
 
 def _traceparent() -> tuple[str, str, str]:
@@ -183,3 +197,35 @@ def test_a_call_without_a_traceparent_is_a_trace_of_its_own(
     tool = _one(trace.named("tools/call list_tasks", "todo"))
     assert tool.parent_id is None
     assert event["span_id"] == tool.span_id
+
+
+def test_a_call_through_the_bridge_is_traced_to_its_child_and_carries_the_trace_on(
+    jaeger: Jaeger, bridge: RunningBridge
+) -> None:
+    """The bridge's server span hangs from the caller's; below it, the client spans of its
+    call to the child (FastMCP's proxy, its client and the SDK's send); the child's request
+    carries the last of them as its parent in `_meta`, so a stdio server that traces joins the
+    same trace."""
+    trace_id, caller_span, traceparent = _traceparent()
+    result = _call(bridge, "meta", {}, meta={"traceparent": traceparent})
+    _, child_trace, child_parent, _ = json.loads(result["content"][0]["text"])["traceparent"].split(
+        "-"
+    )
+    assert child_trace == trace_id
+
+    def complete(trace: Trace) -> bool:
+        return any(span.span_id == child_parent for span in trace.spans)
+
+    trace = jaeger.wait_for_trace(trace_id, complete)
+    front = _one([s for s in trace.named("tools/call meta", "bridge") if s.kind == "server"])
+    (sent,) = [span for span in trace.spans if span.span_id == child_parent]
+    assert trace.roots() == [front]
+    assert front.parent_id == caller_span
+    assert front in trace.ancestors(sent)
+    assert (sent.service, sent.kind, sent.tags.get("mcp.method.name")) == (
+        "bridge",
+        "client",
+        "tools/call",
+    )
+    events = [e for e in _tool_call_events(bridge.log_text()) if e.get("trace_id") == trace_id]
+    assert len(events) == 1 and events[0]["span_id"] == front.span_id, bridge.log_text()[-3000:]
