@@ -22,7 +22,8 @@ def post_modern(
     server: ServerProcess, method: str, params: dict[str, object], token: str
 ) -> httpx.Response:
     headers, message = modern_request(method, params, token)
-    return httpx.post(server.mcp_url, json=message, headers=headers)
+    # httpx's default 5 s is not enough for a first call on two cores at a load of 10 and more.
+    return httpx.post(server.mcp_url, json=message, headers=headers, timeout=30)
 
 
 def token_for(key_pair: RSAKeyPair, audience: str, *scopes: str, subject: str = "alice") -> str:
