@@ -4,7 +4,9 @@ served by four copies of one server, side by side in one run:
 - untraced: this tree's servers/ with the tracing package cut down to a gate that is always
   shut (no SDK, no instrumentation, no hooks): the runtime as if the tracing code had never
   been written, with everything else as it is now, so the peer `off` must match;
-- off: this tree, no OTEL_* variables (the default): must cost what `untraced` costs;
+- untraced again: `untraced` once more, the control: its ratio is the noise of the run;
+- off: this tree, no OTEL_* variables (the default): must cost what `untraced` costs, within
+  the control's noise;
 - unsampled: tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set) with OTEL_TRACES_SAMPLER=always_off:
   the SDK's no-op spans and the fast path's full mirror, nothing exported;
 - exported: tracing on, every call's spans exported over OTLP/gRPC to Jaeger's all-in-one
@@ -85,7 +87,12 @@ def bench(seconds: float, rounds: int) -> None:
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
             "OTEL_TRACES_SAMPLER": "always_off",
         }
-        peers += [Peer("off", echo, QUIET), Peer("unsampled", echo, {**QUIET, **unsampled})]
+        # `untraced again`: the same server as `untraced`, whose ratio is this run's noise.
+        peers += [
+            Peer("untraced again", echo, {**QUIET, "PYTHONPATH": str(untraced)}),
+            Peer("off", echo, QUIET),
+            Peer("unsampled", echo, {**QUIET, **unsampled}),
+        ]
         if JAEGER_BIN.exists():
             jaeger = stack.enter_context(Jaeger(Path(tmp) / "jaeger"))
             peers.append(Peer("exported", echo, {**QUIET, **jaeger.otel_env("echo")}))
