@@ -218,20 +218,19 @@ def test_release_signs_with_the_key_it_is_given(tampered: TamperedRelease) -> No
     assert "cosign.pub does not exist" in other.stderr
 
 
-def test_verify_names_an_image_whose_signature_was_deleted(tampered: TamperedRelease) -> None:
+@pytest.mark.parametrize(
+    ("tag_suffix", "problem"),
+    [(".sig", "missing signature"), (".att", "missing SBOM attestation")],
+    ids=["signature", "sbom"],
+)
+def test_verify_names_an_image_whose_signature_or_sbom_was_deleted(
+    tampered: TamperedRelease, tag_suffix: str, problem: str
+) -> None:
     reference = image_references(tampered)[0]
     digest = tampered.digests()[reference]
     repository, _ = tampered.repository(reference)
-    tampered.registry.delete(repository, digest.replace(":", "-") + ".sig")
-    assert f"{reference} ({digest}): missing signature" in failures(tampered.verify())
-
-
-def test_verify_names_an_image_whose_sbom_was_deleted(tampered: TamperedRelease) -> None:
-    reference = image_references(tampered)[0]
-    digest = tampered.digests()[reference]
-    repository, _ = tampered.repository(reference)
-    tampered.registry.delete(repository, digest.replace(":", "-") + ".att")
-    assert f"{reference} ({digest}): missing SBOM attestation" in failures(tampered.verify())
+    tampered.registry.delete(repository, digest.replace(":", "-") + tag_suffix)
+    assert f"{reference} ({digest}): {problem}" in failures(tampered.verify())
 
 
 def test_verify_names_a_tag_another_image_was_pushed_over(tampered: TamperedRelease) -> None:
