@@ -121,7 +121,7 @@ SERVER_IMAGES = $(shell python3 scripts/server_registry.py images $(VERSION))
 # The catalog entries that run here (no internet, no account): what the cluster tests install.
 CATALOG_IMAGES = $(shell python3 scripts/catalog.py images --runnable)
 # The reference backend (clients/todo-backend), which build-images.sh builds with the servers.
-BACKEND_IMAGES = mcp-servers/todo-backend:$(VERSION)
+BACKEND_IMAGES = $(shell python3 scripts/server_registry.py image-prefix)/todo-backend:$(VERSION)
 # What the cluster gets: `make test` and cluster-load load it, tests/cluster reads it from
 # `make cluster-images`, so this is the one list.
 CLUSTER_IMAGES = $(SERVER_IMAGES) $(CATALOG_IMAGES) $(BACKEND_IMAGES)

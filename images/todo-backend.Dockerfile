@@ -4,7 +4,7 @@
 #   requirements.txt  uv export --frozen --no-dev --package mcp-todo-backend --no-emit-workspace
 #   wheels/           pip download --only-binary=:all: -r requirements.txt (as build-images.sh)
 #   project/          uv build --wheel --package mcp-backend-client; ... --package mcp-todo-backend
-#   docker build -f images/todo-backend.Dockerfile -t mcp-servers/todo-backend:0.1.0 CONTEXT
+#   docker build -f images/todo-backend.Dockerfile -t localhost/mcp-servers/todo-backend:0.1.0 CONTEXT
 ARG BASE_IMAGE=python:3.11-slim
 ARG BUILD_IMAGE=python:3.11
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local Python base images from Debian packages only: debootstrap a minbase bookworm
 # root filesystem, `docker import` it, then install python3 + python3-venv with apt
-# (images/base/Dockerfile): BASE_IMAGE (default mcp-servers/python-base:bookworm) for the final
-# stage of images/Dockerfile and BUILD_IMAGE (mcp-servers/python-build:bookworm, plus binutils)
+# (images/base/Dockerfile): BASE_IMAGE (default localhost/mcp-servers/python-base:bookworm) for the final
+# stage of images/Dockerfile and BUILD_IMAGE (localhost/mcp-servers/python-build:bookworm, plus binutils)
 # for its build stage. Used where python:3.11-slim and python:3.11 cannot be pulled.
 # Idempotent: existing images are kept unless FORCE=1.
 set -euo pipefail
@@ -10,9 +10,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib.sh
 source "${ROOT}/scripts/lib.sh"
-BASE_IMAGE="${BASE_IMAGE:-mcp-servers/python-base:bookworm}"
-BUILD_IMAGE="${BUILD_IMAGE:-mcp-servers/python-build:bookworm}"
-ROOTFS_IMAGE="${ROOTFS_IMAGE:-mcp-servers/debian-rootfs:bookworm}"
+PREFIX="$(python3 "$(dirname "$0")/server_registry.py" image-prefix)"
+BASE_IMAGE="${BASE_IMAGE:-${PREFIX}/python-base:bookworm}"
+BUILD_IMAGE="${BUILD_IMAGE:-${PREFIX}/python-build:bookworm}"
+ROOTFS_IMAGE="${ROOTFS_IMAGE:-${PREFIX}/debian-rootfs:bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 FORCE="${FORCE:-0}"
 

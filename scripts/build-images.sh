@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds one image per server from images/Dockerfile, tagged as the values files expect
-# (mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux x86_64
+# (localhost/mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux x86_64
 # CPython 3.11) is made on the host first, so `docker build` needs no network.
 #   SERVERS="todo postgres"  which server images (default: every server in the registry,
 #                        [tool.mcp-servers.servers] in pyproject.toml); the name todo-backend
-#                        selects the reference backend's image, mcp-servers/todo-backend
+#                        selects the reference backend's image, localhost/mcp-servers/todo-backend
 #                        (clients/todo-backend, images/todo-backend.Dockerfile), which is built
 #                        with the servers' when SERVERS is unset and otherwise only when named
 #   CATALOG="time everything"  which stdio catalog images ([tool.mcp-servers.catalog]: the
@@ -31,8 +31,10 @@ cd "${ROOT}"
 INFERENCE="${INFERENCE:-cpu}"
 PUBLIC_BASE="python:3.11-slim"
 PUBLIC_BUILD="python:3.11"
-LOCAL_BASE="mcp-servers/python-base:bookworm"
-LOCAL_BUILD="mcp-servers/python-build:bookworm"
+# Every image is named PREFIX/<name> (scripts/server_registry.py says why).
+PREFIX="$(python3 "${ROOT}/scripts/server_registry.py" image-prefix)"
+LOCAL_BASE="${PREFIX}/python-base:bookworm"
+LOCAL_BUILD="${PREFIX}/python-build:bookworm"
 WHEELHOUSE="${ROOT}/build/wheelhouse"
 # The machine's copy of each wheelhouse, by fingerprint: a clean clone of the same lock (CI)
 # links it instead of downloading ~60 wheels per image again.
@@ -261,9 +263,9 @@ report=()
 total_start=$SECONDS
 for server in ${SERVERS}; do
   read -r extra command port <<<"$(spec "${server}")"
-  tag="mcp-servers/${server}:${VERSION}"
+  tag="${PREFIX}/${server}:${VERSION}"
   [ "${server}" = memory ] && [ "${INFERENCE}" = cuda ] && tag="${tag}-cuda"
-  # EXTRAS make other images, not replacements (mcp-servers/todo:0.1.0-tracing), each from a
+  # EXTRAS make other images, not replacements (localhost/mcp-servers/todo:0.1.0-tracing), each from a
   # wheelhouse of its own.
   suffix=""
   for feature in ${EXTRAS:-}; do suffix+="-${feature}"; done
@@ -279,11 +281,11 @@ for server in ${SERVERS}; do
       -t "${tag}" "${context}" \
     || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
   size="$(docker image inspect -f '{{.Size}}' "${tag}")"
-  report+=("$(printf '%-30s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
+  report+=("$(printf '%-42s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
 done
 
 if [ "${BUILD_BACKEND}" = true ]; then
-  tag="mcp-servers/${BACKEND}:${VERSION}"
+  tag="${PREFIX}/${BACKEND}:${VERSION}"
   start=$SECONDS
   context="$(backend_context)"
   long "docker build ${tag}" "a minute from empty caches, seconds when only clients/ changed" \
@@ -293,12 +295,12 @@ if [ "${BUILD_BACKEND}" = true ]; then
       -t "${tag}" "${context}" \
     || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
   size="$(docker image inspect -f '{{.Size}}' "${tag}")"
-  report+=("$(printf '%-30s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
+  report+=("$(printf '%-42s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
 fi
 
 build_catalog_image() {  # build_catalog_image ENTRY: builds it, prints its report line
   local entry="$1" tag start context size entry_args
-  tag="mcp-servers/${entry}:$(catalog get "${entry}" tag)"
+  tag="${PREFIX}/${entry}:$(catalog get "${entry}" tag)"
   start=$SECONDS
   context="${ROOT}/build/catalog/${entry}"
   long "catalog context ${entry}" "the locked packages, downloaded once" \
@@ -307,12 +309,12 @@ build_catalog_image() {  # build_catalog_image ENTRY: builds it, prints its repo
   mapfile -t entry_args < <(catalog build-args "${entry}")
   long "docker build ${tag}" "about a minute from empty caches" \
     docker build --force-rm -f "images/catalog/$(catalog get "${entry}" registry).Dockerfile" \
-      --build-arg "BRIDGE_IMAGE=mcp-servers/bridge:${VERSION}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" \
+      --build-arg "BRIDGE_IMAGE=${PREFIX}/bridge:${VERSION}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" \
       "${entry_args[@]/#/--build-arg=}" \
       -t "${tag}" "${context}" \
     || { log "docker build of ${tag} failed (full log: .run/logs/build-images.log)"; return 1; }
   size="$(docker image inspect -f '{{.Size}}' "${tag}")"
-  printf '%-30s %8s MB %8s MB %6s s\n' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start))
+  printf '%-42s %8s MB %8s MB %6s s\n' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start))
 }
 
 # Three at a time: each catalog image is a new top on the bridge image, mostly docker's own
@@ -330,7 +332,7 @@ for entry in ${CATALOG}; do
   report+=("${line}")
 done
 
-printf '%-30s %11s %11s %8s\n' IMAGE SIZE "ABOVE BASE" TIME
+printf '%-42s %11s %11s %8s\n' IMAGE SIZE "ABOVE BASE" TIME
 printf '%s\n' "${report[@]}"
 # A rebuilt tag leaves its previous image untagged. Drop ours (by the labels only our final stages
 # carry, so no build in progress loses a layer): a long-lived CI machine had filled 30 GB with

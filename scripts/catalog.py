@@ -1,12 +1,13 @@
 """The stdio catalog: `[tool.mcp-servers.catalog.<name>]` in pyproject.toml, the one place a
-community MCP server is declared. Each entry becomes an image (mcp-servers/<name>:<version>:
-the package installed at build time behind mcp-bridge) and has a values file,
-values/<name>.yaml; the tests, the clusters' image lists and `make build-images` derive from it.
+community MCP server is declared. Each entry becomes an image
+(localhost/mcp-servers/<name>:<version>: the package installed at build time behind mcp-bridge)
+and has a values file, values/<name>.yaml; the tests, the clusters' image lists and
+`make build-images` derive from it.
 
 Standard library only, so scripts can call it before any virtualenv exists:
   catalog.py names [--runnable]      every entry (--runnable: those that run here, offline)
   catalog.py get NAME FIELD          one field, e.g. `get time version`
-  catalog.py images [--runnable]     image references, mcp-servers/<name>:<version>
+  catalog.py images [--runnable]     image references, localhost/mcp-servers/<name>:<version>
   catalog.py lock [NAME...]          rewrite the lock files in images/catalog/ (needs npm, uv
                                      and the registries)
   catalog.py context NAME DIR        fill DIR with NAME's offline build context (downloads
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from server_registry import IMAGE_NAMESPACE, IMAGE_PREFIX
+
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 LOCKS = ROOT / "images" / "catalog"
@@ -36,7 +39,6 @@ LOCKS = ROOT / "images" / "catalog"
 CONTEXT_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mcp-servers" / "catalog"
 )
-IMAGE_PREFIX = "mcp-servers"
 Registry = Literal["npm", "pypi"]
 # Wheels for the image's Python: Linux x86_64 CPython 3.11, up to bookworm's glibc (2.36).
 PYTHON_PLATFORM = "x86_64-manylinux_2_36"
@@ -59,7 +61,13 @@ class Entry:
     apt: tuple[str, ...]
 
     @property
+    def repository(self) -> str:
+        """The image's repository as the chart's values name it."""
+        return f"{IMAGE_NAMESPACE}/{self.name}"
+
+    @property
     def image(self) -> str:
+        """The image's local name (without tag), as `make build-images` tags it."""
         return f"{IMAGE_PREFIX}/{self.name}"
 
     @property
@@ -127,7 +135,7 @@ def load_catalog(pyproject: Path = PYPROJECT) -> list[Entry]:
     if not isinstance(raw, dict) or not raw:
         raise CatalogError(f"{pyproject}: no [tool.mcp-servers.catalog.<name>] entries")
     entries = [_entry(name, entry) for name, entry in raw.items()]
-    # An entry and a server would share the image name mcp-servers/<name>.
+    # An entry and a server would share the image name IMAGE_PREFIX/<name>.
     servers = set(table.get("servers", {}))  # type: ignore[arg-type]
     for entry in entries:
         if entry.name in servers:

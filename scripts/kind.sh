@@ -36,8 +36,10 @@ up() {
 
 load() {
   cluster_exists || die "no cluster ${CLUSTER}; run 'make kind-up' first"
+  local prefix server_image
+  prefix="$(python3 "${ROOT}/scripts/server_registry.py" image-prefix)"
   for server in ${SERVERS}; do
-    local server_image="mcp-servers/${server}:${VERSION}"
+    server_image="${prefix}/${server}:${VERSION}"
     docker image inspect "${server_image}" >/dev/null 2>&1 \
       || die "image ${server_image} is missing; run 'make build-images SERVERS=${server}'"
     kind load docker-image "${server_image}" --name "${CLUSTER}"

@@ -36,6 +36,11 @@ release_dir=$(realpath -m "${RELEASE_DIR:-$root/.run/release}")
 chart="$root/charts/mcp-servers"
 # The chart goes to REGISTRY/charts/mcp-servers, beside the images' REGISTRY/mcp-servers/<name>.
 CHART_REPOSITORY=charts
+# Images are built as localhost/mcp-servers/<name> (scripts/server_registry.py says why) and
+# published as REGISTRY/mcp-servers/<name>: the repository the chart's values name.
+local_registry=$(python3 "$root/scripts/server_registry.py" image-prefix)
+local_registry="${local_registry%%/*}"
+published() { echo "${1#"$local_registry/"}"; }
 # syft would otherwise ask GitHub for a newer release on every run.
 export SYFT_CHECK_FOR_APP_UPDATE=false
 
@@ -177,7 +182,8 @@ require_images_built() {
 
 # push_image IMAGE: its digest in the registry
 push_image() {
-  local image="$1" target="$REGISTRY/$1" output digest
+  local image="$1" target output digest
+  target="$REGISTRY/$(published "$image")"
   docker tag "$image" "$target"
   output=$(docker push "$target" 2>&1) || { docker rmi "$target" >/dev/null 2>&1 || true; log "$output"; die "docker push $target failed"; }
   # Only the release's name goes: the local image keeps its own tag.
@@ -254,9 +260,9 @@ push() {
   for image in "${images[@]}"; do
     local step=$SECONDS
     digest=$(push_image "$image")
-    sbom_and_sign "$REGISTRY/$image@$digest" "$key"
-    lines+=("$REGISTRY/$image $digest")
-    pins+=("${image%:*} $digest")
+    sbom_and_sign "$REGISTRY/$(published "$image")@$digest" "$key"
+    lines+=("$REGISTRY/$(published "$image") $digest")
+    pins+=("$(published "${image%:*}") $digest")
     log "  $image: $digest ($(elapsed "$step"))"
   done
   digest=$(push_chart "$key")
@@ -307,7 +313,7 @@ verify() {
   require_registry_answers
   key=$(public_key)
   for image in "${images[@]}"; do
-    check "$REGISTRY/$image" image "$key"
+    check "$REGISTRY/$(published "$image")" image "$key"
     artifacts=$((artifacts + 1))
   done
   check "$REGISTRY/$CHART_REPOSITORY/$(chart_name):$(chart_version)" chart "$key"

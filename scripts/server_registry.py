@@ -6,7 +6,8 @@ server is declared. Everything else derives from it: the console scripts and ext
 Standard library only, so scripts can call it before any virtualenv exists:
   server_registry.py names [--fleet]     every server (--fleet: those `make up` runs)
   server_registry.py get NAME FIELD      one field, e.g. `get todo port`
-  server_registry.py images VERSION      every image reference, mcp-servers/<name>:VERSION
+  server_registry.py images VERSION      every image reference, localhost/mcp-servers/<name>:VERSION
+  server_registry.py image-prefix        the prefix of every image we build, localhost/mcp-servers
   server_registry.py table               one line per server: name port database script fleet
 """
 
@@ -19,7 +20,14 @@ from pathlib import Path
 from typing import Literal
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
-IMAGE_PREFIX = "mcp-servers"
+# Every image we build is named LOCAL_REGISTRY/IMAGE_NAMESPACE/<name> until a release pushes it to
+# a registry as REGISTRY/IMAGE_NAMESPACE/<name>. "localhost" is a registry nobody can publish to:
+# an image that was never built fails to pull instead of resolving to a Docker Hub namespace that
+# anyone may claim. The chart's `global.imageRegistry` defaults to the same (a test keeps them so),
+# and its values name the repositories IMAGE_NAMESPACE/<name>.
+LOCAL_REGISTRY = "localhost"
+IMAGE_NAMESPACE = "mcp-servers"
+IMAGE_PREFIX = f"{LOCAL_REGISTRY}/{IMAGE_NAMESPACE}"
 Database = Literal["none", "optional", "required"]
 _DATABASES = ("none", "optional", "required")
 
@@ -45,7 +53,13 @@ class Server:
         return f"{self.package}.__main__:main"
 
     @property
+    def repository(self) -> str:
+        """The image's repository as the chart's values name it."""
+        return f"{IMAGE_NAMESPACE}/{self.name}"
+
+    @property
     def image(self) -> str:
+        """The image's local name (without tag), as `make build-images` tags it."""
         return f"{IMAGE_PREFIX}/{self.name}"
 
 
@@ -125,6 +139,8 @@ def main(argv: list[str]) -> int:
                     print(s.name, s.port, s.database, s.script, str(s.fleet).lower())
             case ["images", version]:
                 print(" ".join(f"{server.image}:{version}" for server in load_registry()))
+            case ["image-prefix"]:
+                print(IMAGE_PREFIX)
             case _:
                 print(__doc__.split("\n\n")[-1], file=sys.stderr)
                 return 2

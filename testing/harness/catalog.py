@@ -11,6 +11,7 @@ from harness.locks import REPO, locked
 from harness.npm import npm_executable
 from harness.scripts import load_script
 
+load_script("server_registry")  # catalog.py imports it as a sibling script
 catalog = load_script("catalog")
 
 Entry = catalog.Entry

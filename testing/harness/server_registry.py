@@ -10,3 +10,5 @@ Server = registry.Server
 RegistryError = registry.RegistryError
 load_registry = registry.load_registry
 server_named = registry.server_named
+LOCAL_REGISTRY = registry.LOCAL_REGISTRY
+IMAGE_NAMESPACE = registry.IMAGE_NAMESPACE

@@ -932,6 +932,16 @@ TEMPLATE_CASES = [
         'give the registry host (and port or path) without it: "registry.example.com"',
     ),
     (
+        "registry-and-a-repository-that-names-one",
+        TODO,
+        [
+            'servers.todo.image.registry="registry.example.com"',
+            'servers.todo.image.repository="ghcr.io/acme/todo"',
+        ],
+        'servers.todo.image.registry: "registry.example.com", and servers.todo.image.repository: '
+        '"ghcr.io/acme/todo" names the registry "ghcr.io" too; keep one of them',
+    ),
+    (
         "global-registry-with-url-scheme",
         TODO,
         ['global.imageRegistry="http://registry.example.com:5000"'],

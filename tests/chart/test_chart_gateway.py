@@ -43,7 +43,7 @@ def test_renders_one_more_server_of_the_gateway_image() -> None:
         assert "gateway-mcp" in result.names(kind), kind
     deployment = result.get("Deployment", "gateway-mcp")
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert image.startswith("mcp-servers/gateway:")
+    assert image.startswith("localhost/mcp-servers/gateway:")
     assert result.get("Service", "gateway-mcp")["spec"]["ports"][0]["port"] == 8020
 
 

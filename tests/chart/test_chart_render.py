@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from harness.client_configs import client_configs
+from harness.server_registry import IMAGE_NAMESPACE, LOCAL_REGISTRY
 from helm_render import (
     CHART,
     NAMESPACE,
@@ -525,7 +526,7 @@ def test_gpu_and_cpu_variants_of_memory():
 
 def test_inline_code_pattern(fleet: Render):
     deployment = fleet.get("Deployment", "greeter-mcp")
-    assert container(deployment)["image"] == "mcp-servers/runtime:0.1.0"
+    assert container(deployment)["image"] == "localhost/mcp-servers/runtime:0.1.0"
     mounts = {m["name"]: m for m in container(deployment)["volumeMounts"]}
     assert mounts["code"] == {"name": "code", "mountPath": "/opt/mcp/code", "readOnly": True}
     volumes = {v["name"]: v for v in pod_spec(deployment)["volumes"]}
@@ -548,6 +549,51 @@ def test_prebuilt_third_party_image():
     assert deployment["spec"]["replicas"] == 1
     # Without a drain window there is nothing to wait for after the preStop pause.
     assert pod_spec(deployment)["terminationGracePeriodSeconds"] == 15
+
+
+def images(node: Any) -> list[str]:
+    """Every container image in NODE (a render's objects: Deployments, test pods, Jobs)."""
+    if isinstance(node, list):
+        return [image for item in node for image in images(item)]
+    if not isinstance(node, dict):
+        return []
+    found = []
+    for key, value in node.items():
+        if key in ("containers", "initContainers"):
+            found += [container["image"] for container in value]
+        else:
+            found += images(value)
+    return found
+
+
+def test_by_default_every_image_is_on_the_node_never_a_public_namespace(fleet: Render):
+    """Short names (`mcp-servers/todo`) get the default registry, `localhost`: the images the
+    project builds, never a Docker Hub namespace someone else may own."""
+    found = images(list(fleet.objects))
+    assert len(found) > 10
+    assert [i for i in found if not i.startswith("localhost/mcp-servers/")] == []
+
+
+def test_the_chart_and_the_image_build_name_our_images_alike():
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert defaults["global"]["imageRegistry"] == LOCAL_REGISTRY
+    for path in VALUES_FILES:
+        for name, server in yaml.safe_load(path.read_text())["servers"].items():
+            repository = server.get("image", {}).get("repository")
+            if repository:
+                assert repository == f"{IMAGE_NAMESPACE}/{name}", path.name
+
+
+def test_a_registry_goes_before_short_names_and_a_named_registry_stays():
+    result = render(
+        (*TODO, *PREBUILT), set_args=("global.imageRegistry=registry.example.com/team",)
+    )
+    assert container(result.get("Deployment", "todo-mcp"))["image"] == (
+        "registry.example.com/team/mcp-servers/todo:0.1.0"
+    )
+    assert container(result.get("Deployment", "weather-mcp"))["image"] == (
+        "ghcr.io/acme/weather-mcp:1.4.2"
+    )
 
 
 TODO_DIGEST = "sha256:" + "1" * 64
@@ -583,7 +629,7 @@ def test_a_servers_own_digest_wins_over_image_digests_and_others_keep_their_tags
         set_json=(f'global.imageDigests={{"mcp-servers/todo": "{TODO_DIGEST}"}}',),
     )
     assert container(result.get("Deployment", "todo-mcp"))["image"] == (
-        f"mcp-servers/todo@{OWN_DIGEST}"
+        f"localhost/mcp-servers/todo@{OWN_DIGEST}"
     )
     assert container(result.get("Deployment", "weather-mcp"))["image"] == (
         "ghcr.io/acme/weather-mcp:1.4.2"
@@ -592,7 +638,7 @@ def test_a_servers_own_digest_wins_over_image_digests_and_others_keep_their_tags
 
 def test_a_catalog_entry_runs_its_image_entrypoint_the_bridge(fleet: Render):
     server = container(fleet.get("Deployment", "everything-mcp"))
-    assert server["image"] == "mcp-servers/everything:2026.8.31"
+    assert server["image"] == "localhost/mcp-servers/everything:2026.8.31"
     # The image's entrypoint is mcp-bridge, and its MCP_BRIDGE_COMMAND runs the package.
     assert "command" not in server and "args" not in server
     assert server["startupProbe"]["httpGet"]["path"] == "/health"

@@ -34,7 +34,7 @@ CHART = Path(__file__).resolve().parents[2] / "charts" / "mcp-servers"
 E2E_NAMESPACE = "mcp-e2e"
 RELEASE = "e2e"
 TODO_URL = f"http://todo-mcp.{E2E_NAMESPACE}.svc.cluster.local:8001/mcp"
-CLIENT_IMAGE = "mcp-servers/runtime:0.1.0"
+CLIENT_IMAGE = "localhost/mcp-servers/runtime:0.1.0"
 MCP_TIER = {"app.kubernetes.io/part-of": "mcp-servers"}
 
 
@@ -940,7 +940,7 @@ def test_the_backend_answers_503_while_todo_is_down_and_a_server_calls_only_decl
     or `timeout` one); todo back, 200 again from the same pod, never restarted. The greeter
     reaches its declared peer time at MCP_PEER_TIME_URL, and not todo, which it did not
     declare (its NetworkPolicy's egress)."""
-    image = next(i for i in server_images if i.startswith("mcp-servers/todo-backend:"))
+    image = next(i for i in server_images if i.startswith("localhost/mcp-servers/todo-backend:"))
     in_apps = ("-n", APPS_NAMESPACE)
     started = time.monotonic()
     kube.kubectl("create", "namespace", APPS_NAMESPACE, check=False)

@@ -116,7 +116,7 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
     repo_root: Path, kube: Kube, server_images: list[str], prometheus: ClusterPrometheus
 ) -> None:
     began = time.monotonic()
-    image = next(i for i in server_images if i.startswith("mcp-servers/todo-backend:"))
+    image = next(i for i in server_images if i.startswith("localhost/mcp-servers/todo-backend:"))
     kube.kubectl("create", "namespace", NAMESPACE, check=False)
     try:
         kube.apply(backend_manifests(image), NAMESPACE)

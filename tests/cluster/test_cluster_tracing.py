@@ -1,6 +1,6 @@
 """Traces on the cluster: the chart's `tracing` block, set once in `defaults`, turns on the
 todo server and the gateway of one release, built with the `tracing` extra
-(mcp-servers/<name>:<version>-tracing), against the in-cluster PostgreSQL; they export to
+(localhost/mcp-servers/<name>:<version>-tracing), against the in-cluster PostgreSQL; they export to
 Jaeger in namespace `tracing` (`scripts/cluster.sh tracing`) through their NetworkPolicy. A
 call with a W3C `traceparent` header, sent from the host through a port-forward to the gateway,
 is one trace in Jaeger from the caller's span through the gateway's spans and todo's tool span
@@ -50,12 +50,12 @@ TRACE_TIMEOUT_SECONDS = 90
 
 @pytest.fixture(scope="module")
 def traced_images(kube: Kube) -> list[str]:
-    """mcp-servers/{todo,gateway}:<version>-tracing, built (incremental: seconds when nothing
-    changed) and loaded into the cluster."""
+    """localhost/mcp-servers/{todo,gateway}:<version>-tracing, built (incremental: seconds when
+    nothing changed) and loaded into the cluster."""
     run_script(
         REPO, "-c", f'EXTRAS=tracing SERVERS="{" ".join(TRACED)}" bash scripts/build-images.sh'
     )
-    images = [f"mcp-servers/{name}:{TRACED_TAG}" for name in TRACED]
+    images = [f"localhost/mcp-servers/{name}:{TRACED_TAG}" for name in TRACED]
     run_script(REPO, "scripts/cluster.sh", "load", *images)
     return images
 

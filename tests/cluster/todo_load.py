@@ -18,7 +18,7 @@ CHART = REPO / "charts" / "mcp-servers"
 # values/todo.yaml with cluster/values/todo.yaml (two fixed replicas, DATABASE_URL from
 # cluster/manifests/database-secrets.yaml): the base that each test overrides.
 TODO_VALUES = (REPO / "values" / "todo.yaml", REPO / "cluster" / "values" / "todo.yaml")
-CLIENT_IMAGE = "mcp-servers/runtime:0.1.0"
+CLIENT_IMAGE = "localhost/mcp-servers/runtime:0.1.0"
 MCP_TIER = {"app.kubernetes.io/part-of": "mcp-servers"}
 LOAD_SOURCES = {
     "mcp_smoke.py": CHART / "files" / "mcp-smoke.py",

@@ -30,7 +30,7 @@ def server_values(repo_root: Path, entry) -> dict:
 @by_name(ENTRIES)
 def test_the_values_file_runs_the_entry_image_on_the_bridge_port(repo_root: Path, entry) -> None:
     server = server_values(repo_root, entry)
-    assert server["image"] == {"repository": entry.image, "tag": entry.tag}
+    assert server["image"] == {"repository": entry.repository, "tag": entry.tag}
     assert server["port"] == BRIDGE.port
     # The image runs the package: a values file that names a command would bypass the bridge.
     assert "command" not in server and "args" not in server

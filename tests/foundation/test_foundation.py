@@ -203,7 +203,11 @@ def script_in_empty_checkout(repo_root: Path, tmp_path: Path, name: str) -> Path
 @pytest.mark.parametrize(
     ("script", "args", "message"),
     [
-        ("cluster.sh", ["load", "mcp-servers/todo:0.1.0"], "no cluster; run 'make cluster-up'"),
+        (
+            "cluster.sh",
+            ["load", "localhost/mcp-servers/todo:0.1.0"],
+            "no cluster; run 'make cluster-up'",
+        ),
         ("cluster.sh", ["postgresql"], "no cluster; run 'make cluster-up'"),
         ("ct-install.sh", [], "no cluster; run 'make cluster-up'"),
         ("demo.sh", [], "no cluster; run 'make cluster-up'"),
@@ -227,12 +231,12 @@ def test_loading_an_image_the_engine_lacks_names_it(repo_root: Path, tmp_path: P
     subprocess.run(["bash", str(repo_root / "scripts" / "docker-engine.sh")], check=True)
     script = script_in_empty_checkout(repo_root, tmp_path, "cluster-images.sh")
     result = subprocess.run(
-        ["bash", str(script), "load", "mcp-servers/no-such-server:0.0.0"],
+        ["bash", str(script), "load", "localhost/mcp-servers/no-such-server:0.0.0"],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 1
     assert (
-        "mcp-servers/no-such-server:0.0.0 is not in the Docker engine; run 'make build-images'"
-        in result.stderr
+        "localhost/mcp-servers/no-such-server:0.0.0 is not in the Docker engine;"
+        " run 'make build-images'" in result.stderr
     )

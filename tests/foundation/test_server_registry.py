@@ -44,7 +44,7 @@ def test_the_values_file_runs_the_registry_image_on_the_registry_port(
     (entry,) = values["servers"].values()
     assert entry["port"] == server.port
     if "image" in entry:
-        assert entry["image"]["repository"] == server.image
+        assert entry["image"]["repository"] == server.repository
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.docker
 
 NAME = "echo"
 PORT = 8097
-IMAGE = "mcp-servers/echo:0.1.0"
+IMAGE = "localhost/mcp-servers/echo:0.1.0"
 
 PACKAGE = {
     "__init__.py": "",
@@ -118,7 +118,8 @@ def checkout(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def test_the_registry_lists_the_new_server(checkout: Path) -> None:
     servers = {server.name: server for server in load_registry(checkout / "pyproject.toml")}
     assert servers[NAME].script == "mcp-echo"
-    assert servers[NAME].image == "mcp-servers/echo"
+    assert servers[NAME].image == "localhost/mcp-servers/echo"
+    assert servers[NAME].repository == "mcp-servers/echo"
 
 
 def test_its_image_is_built(checkout: Path, build_lock: None) -> None:

@@ -66,7 +66,7 @@ def test_a_catalog_command_missing_from_the_image_fails_the_build(
         [
             "docker", "build", "--force-rm",
             "-f", str(repo_root / "images" / "catalog" / "pypi.Dockerfile"),
-            "--build-arg", "BRIDGE_IMAGE=mcp-servers/bridge:0.1.0",
+            "--build-arg", "BRIDGE_IMAGE=localhost/mcp-servers/bridge:0.1.0",
             "--build-arg", f"BUILD_IMAGE={built_build_image(built_images)}",
             "--build-arg", 'COMMAND=["mcp-server-tiem"]', "--build-arg", "NAME=time",
             str(repo_root / "build" / "catalog" / "time"),

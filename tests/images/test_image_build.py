@@ -35,7 +35,7 @@ def build_script(repo_root: Path, **env: str) -> subprocess.CompletedProcess[str
 def test_image_runs_as_uid_1000_with_oci_labels(
     server: str, built_images: str, repo_root: Path
 ) -> None:
-    config = image_config(f"mcp-servers/{server}:0.1.0")
+    config = image_config(f"localhost/mcp-servers/{server}:0.1.0")
     assert config["User"] == "1000:1000"
     labels = config["Labels"]
     assert labels["org.opencontainers.image.version"] == "0.1.0"
@@ -59,7 +59,7 @@ def test_image_has_its_console_script_and_no_build_tools(server: str, built_imag
     )
     out = docker(
         "run", "--rm", "--read-only", "--user", "1000:1000", "--entrypoint", "python3",
-        f"mcp-servers/{server}:0.1.0", "-c", probe,
+        f"localhost/mcp-servers/{server}:0.1.0", "-c", probe,
     ).stdout.splitlines()  # fmt: skip
     assert out == [f"/opt/venv/bin/{REGISTRY[server].script}", "[]"]
 
@@ -69,10 +69,10 @@ def test_rebuild_without_change_reuses_every_layer(
 ) -> None:
     # The first run absorbs any source edit made since the session's build.
     assert build_script(repo_root, SERVERS="todo").returncode == 0
-    before = docker("image", "inspect", "-f", "{{.Id}}", "mcp-servers/todo:0.1.0").stdout
+    before = docker("image", "inspect", "-f", "{{.Id}}", "localhost/mcp-servers/todo:0.1.0").stdout
     result = build_script(repo_root, SERVERS="todo")
     assert result.returncode == 0, result.stderr
-    after = docker("image", "inspect", "-f", "{{.Id}}", "mcp-servers/todo:0.1.0").stdout
+    after = docker("image", "inspect", "-f", "{{.Id}}", "localhost/mcp-servers/todo:0.1.0").stdout
     assert after == before
     # Neither the dependency wheelhouse nor the project wheel was rebuilt.
     assert "wheelhouse todo" not in result.stderr

@@ -72,7 +72,7 @@ def test_default_release_is_everything_build_images_builds() -> None:
     cluster = make("cluster-images")
     # build-images.sh builds, with neither SERVERS nor CATALOG, every server, the reference
     # backend and every catalog entry, runnable here or not.
-    expected = [*servers.stdout.split(), f"mcp-servers/todo-backend:{VERSION}"]
+    expected = [*servers.stdout.split(), f"localhost/mcp-servers/todo-backend:{VERSION}"]
     expected += catalog.stdout.split()
     assert sorted(released) == sorted(expected)
     assert len(set(released)) == len(released)
@@ -288,13 +288,13 @@ def test_release_names_an_image_that_is_not_built(registry: Registry) -> None:
     refused = make(
         "release",
         f"REGISTRY={registry.address}/unbuilt",
-        "RELEASE_IMAGES=mcp-servers/never-built:0.0.0",
+        "RELEASE_IMAGES=localhost/mcp-servers/never-built:0.0.0",
         env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
     )
     assert refused.returncode != 0
     assert (
-        'not built: mcp-servers/never-built:0.0.0; run: make build-images SERVERS="never-built"'
-        in refused.stderr
+        "not built: localhost/mcp-servers/never-built:0.0.0;"
+        ' run: make build-images SERVERS="never-built"' in refused.stderr
     )
 
 

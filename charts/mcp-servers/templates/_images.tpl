@@ -26,13 +26,31 @@ Usage: {{ include "mcp-servers.images.tag" (dict "image" $s.image "root" $) }}
 {{- end -}}
 
 {{/*
+mcp-servers.images.ownRegistry: the registry a repository names itself (`ghcr.io` of
+`ghcr.io/acme/todo`), by Docker's rule: a first path component with a `.` or `:`, or
+`localhost`; empty for a repository that names none (`mcp-servers/todo`).
+Usage: {{ include "mcp-servers.images.ownRegistry" REPOSITORY }}
+*/}}
+{{- define "mcp-servers.images.ownRegistry" -}}
+{{- $parts := splitList "/" (toString .) -}}
+{{- $first := first $parts -}}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
+{{- $first -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 mcp-servers.images.reference: `[registry/]repository:tag`, or `[registry/]repository@digest`
 when a digest pins it (`image.digest`, else the repository's in `global.imageDigests`); the
-registry is `image.registry`, else `global.imageRegistry`.
+registry is `image.registry`, else `global.imageRegistry`, and none for a repository that names
+its own (mcp-servers.images.ownRegistry).
 Usage: {{ include "mcp-servers.images.reference" (dict "image" $s.image "repository" REPOSITORY "tag" TAG "global" $.Values.global) }}
 */}}
 {{- define "mcp-servers.images.reference" -}}
 {{- $registry := .image.registry | default .global.imageRegistry -}}
+{{- if include "mcp-servers.images.ownRegistry" .repository -}}
+{{- $registry = "" -}}
+{{- end -}}
 {{- $digest := .image.digest | default (get (.global.imageDigests | default dict) .repository) -}}
 {{- $ref := .repository -}}
 {{- if $registry -}}

@@ -146,11 +146,12 @@ Usage: {{- $_ := include "mcp-servers.validate.image" (dict "key" "servers.todo.
 {{- end -}}
 {{- fail (printf "%s: %q contains a digest, which %s cannot take; set the repository to %q and %s.tag to a tag" $at $repository $key $name $key) -}}
 {{- end -}}
-{{- $parts := splitList "/" $repository -}}
-{{- $first := first $parts -}}
 {{- $domainPart := "" -}}
-{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
-{{- $domainPart = printf "%s/" $first -}}
+{{- with include "mcp-servers.images.ownRegistry" $repository -}}
+{{- $domainPart = printf "%s/" . -}}
+{{- if $.image.registry -}}
+{{- fail (printf "%s.registry: %q, and %s: %q names the registry %q too; keep one of them (a repository that names its registry is used as is)" $key $.image.registry $at $repository .) -}}
+{{- end -}}
 {{- end -}}
 {{- $remote := trimPrefix $domainPart $repository -}}
 {{- if contains ":" (last (splitList "/" $remote)) -}}
