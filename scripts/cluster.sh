@@ -272,6 +272,8 @@ external_secrets() {
   chosen="$(provider)"
   [ -n "${chosen}" ] || die "no cluster; run 'make cluster-up'"
   bash "${ROOT}/scripts/install-tools.sh" external-secrets
+  # The binary may come from the machine cache, the CRDs need the module's source.
+  go -C "${ROOT}/cluster/external-secrets" mod download github.com/external-secrets/external-secrets
   module="$(go -C "${ROOT}/cluster/external-secrets" list -m -f '{{.Dir}}' github.com/external-secrets/external-secrets)"
   version="$(go -C "${ROOT}/cluster/external-secrets" list -m -f '{{.Version}}' github.com/external-secrets/external-secrets)"
   image="mcp-servers.local/external-secrets:${version}"

@@ -473,7 +473,11 @@ install_external-secrets() {
   local pinned src pkg=github.com/external-secrets/external-secrets mod="$root/cluster/external-secrets" build="$tools/external-secrets-build"
   pinned=$(go -C "$mod" list -m -f '{{.Version}}' "$pkg")
   [[ "$pinned" == "$EXTERNAL_SECRETS_VERSION" ]] || die "cluster/external-secrets/go.mod pins $pinned, EXTERNAL_SECRETS_VERSION is $EXTERNAL_SECRETS_VERSION"
+  # `go list -m` names a module's directory only once it is in the module cache: on a new
+  # machine it is not yet.
+  go -C "$mod" mod download "$pkg"
   src=$(go -C "$mod" list -m -f '{{.Dir}}' "$pkg")
+  [[ -d "$src" ]] || die "no source directory for $pkg $EXTERNAL_SECRETS_VERSION after go mod download"
   rm -rf "$build"
   mkdir -p "$build"
   cp -r "$src" "$build/operator"
