@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from harness.server_registry import LOCAL_REGISTRY
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_BIN = REPO / ".tools" / "bin"
@@ -45,10 +46,13 @@ def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 def image_ref(name: str) -> str:
-    """`make release-images`' reference of one server or catalog entry."""
+    """Where a release puts one server or catalog entry, under its REGISTRY: the reference
+    `make release-images` lists without the local registry the images are built under."""
     listed = make("release-images", f"SERVERS={name}").stdout.split()
     assert len(listed) == 1, listed
-    return listed[0]
+    local = f"{LOCAL_REGISTRY}/"
+    assert listed[0].startswith(local), listed
+    return listed[0].removeprefix(local)
 
 
 class Registry:
