@@ -45,14 +45,19 @@ def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     return run("make", "-s", *args, env=env)
 
 
-def image_ref(name: str) -> str:
-    """Where a release puts one server or catalog entry, under its REGISTRY: the reference
-    `make release-images` lists without the local registry the images are built under."""
+def local_image_ref(name: str) -> str:
+    """`make release-images`' reference of one server or catalog entry: the local image."""
     listed = make("release-images", f"SERVERS={name}").stdout.split()
     assert len(listed) == 1, listed
-    local = f"{LOCAL_REGISTRY}/"
-    assert listed[0].startswith(local), listed
-    return listed[0].removeprefix(local)
+    return listed[0]
+
+
+def image_ref(name: str) -> str:
+    """Where a release puts one server or catalog entry, under its REGISTRY: the local image's
+    reference without the local registry."""
+    local = local_image_ref(name)
+    assert local.startswith(f"{LOCAL_REGISTRY}/"), local
+    return local.removeprefix(f"{LOCAL_REGISTRY}/")
 
 
 class Registry:

@@ -25,6 +25,7 @@ from oci_release import (
     image_ref,
     key_pair,
     listening_addresses,
+    local_image_ref,
     make,
     registry_script,
     run,
@@ -236,7 +237,7 @@ def test_verify_names_an_image_whose_signature_or_sbom_was_deleted(
 def test_verify_names_a_tag_another_image_was_pushed_over(tampered: TamperedRelease) -> None:
     # The catalog entry's tag now holds the server's image: signed, but elsewhere.
     reference = image_references(tampered)[1]
-    intruder = image_ref(SERVERS)
+    intruder = local_image_ref(SERVERS)
     assert run("docker", "tag", intruder, reference).returncode == 0
     try:
         pushed = run("docker", "push", reference)
