@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib.sh
 source "${ROOT}/scripts/lib.sh"
-PREFIX="$(python3 "$(dirname "$0")/server_registry.py" image-prefix)"
+PREFIX="$(image_prefix)"
 BASE_IMAGE="${BASE_IMAGE:-${PREFIX}/python-base:bookworm}"
 BUILD_IMAGE="${BUILD_IMAGE:-${PREFIX}/python-build:bookworm}"
 ROOTFS_IMAGE="${ROOTFS_IMAGE:-${PREFIX}/debian-rootfs:bookworm}"

@@ -100,7 +100,7 @@ debian_base() {
   if ! has_docker_image "${base}" && ! timeout 60 docker pull -q "${base}" >&2; then
     log "${base} cannot be pulled here: using the local Debian base"
     bash "${ROOT}/scripts/base-image.sh" >&2
-    base="$(python3 "${ROOT}/scripts/server_registry.py" image-prefix)/debian-rootfs:bookworm"
+    base="$(image_prefix)/debian-rootfs:bookworm"
   fi
   echo "${base}"
 }

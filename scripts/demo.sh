@@ -33,7 +33,7 @@ kubectl create namespace "${NAMESPACE}" --dry-run=client -o yaml | kubectl apply
 kubectl -n "${NAMESPACE}" apply -f "${ROOT}/cluster/manifests/database-secrets.yaml" >/dev/null
 # Applied first, so it starts while helm waits for the fleet; it calls todo only when called.
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "${ROOT}/pyproject.toml" | head -n 1)"
-sed -e "s|@IMAGE@|$(python3 "${ROOT}/scripts/server_registry.py" image-prefix)/todo-backend:${VERSION}|" \
+sed -e "s|@IMAGE@|$(image_prefix)/todo-backend:${VERSION}|" \
   -e "s|@TODO_URL@|http://todo-mcp.${NAMESPACE}.svc.cluster.local:8001|" \
   "${ROOT}/cluster/manifests/todo-backend.yaml" | kubectl -n "${NAMESPACE}" apply -f - >/dev/null
 

@@ -227,7 +227,7 @@ install_promtool() {
   local version
   version=$(prometheus_release "$PROMTOOL_VERSION")
   long "building promtool $PROMTOOL_VERSION (Prometheus $version)" \
-    "16 min on 2 busy cores with an empty Go cache (11 min of CPU), under 30 s with a warm one" \
+    "2-3 min with an empty Go cache (Kubernetes discovery only), under 30 s with a warm one" \
     go install -tags "$PROMETHEUS_TAGS" -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
     "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
   stamp promtool "$PROMTOOL_VERSION"

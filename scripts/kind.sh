@@ -37,7 +37,7 @@ up() {
 load() {
   cluster_exists || die "no cluster ${CLUSTER}; run 'make kind-up' first"
   local prefix server_image
-  prefix="$(python3 "${ROOT}/scripts/server_registry.py" image-prefix)"
+  prefix="$(image_prefix)"
   for server in ${SERVERS}; do
     server_image="${prefix}/${server}:${VERSION}"
     docker image inspect "${server_image}" >/dev/null 2>&1 \

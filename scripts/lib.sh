@@ -11,6 +11,8 @@
 #   elapsed SINCE              "1m05s" since SINCE (a value of $SECONDS)
 #   apt_install PKG...         install Debian packages (no recommends), refreshing the package
 #                              lists once if the install fails on stale ones; wrap it in `long`
+#   image_prefix               what every image we build is named under, localhost/mcp-servers
+#                              (scripts/server_registry.py, where it is declared, says why)
 
 LIB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIB_SCRIPT="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
@@ -18,6 +20,7 @@ HEARTBEAT_SECONDS="${HEARTBEAT_SECONDS:-30}"
 
 log() { echo "${LIB_SCRIPT}: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+image_prefix() { python3 "${LIB_ROOT}/scripts/server_registry.py" image-prefix; }
 
 elapsed() {
   local seconds=$((SECONDS - $1))

@@ -38,7 +38,7 @@ chart="$root/charts/mcp-servers"
 CHART_REPOSITORY=charts
 # Images are built as localhost/mcp-servers/<name> (scripts/server_registry.py says why) and
 # published as REGISTRY/mcp-servers/<name>: the repository the chart's values name.
-local_registry=$(python3 "$root/scripts/server_registry.py" image-prefix)
+local_registry=$(image_prefix)
 local_registry="${local_registry%%/*}"
 published() { echo "${1#"$local_registry/"}"; }
 # syft would otherwise ask GitHub for a newer release on every run.
