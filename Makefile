@@ -38,8 +38,8 @@ venv: $(UV) ## Create .venv with the servers and test dependencies (uv, from uv.
 docker-engine: ## Install Debian's docker.io and start dockerd when no Docker engine answers
 	@bash scripts/docker-engine.sh
 
-base-image: docker-engine ## Build the local Python base image (debootstrap + docker import)
-	@bash scripts/base-image.sh
+base-image: docker-engine ## Build the local Python base images from Debian packages (ARCH=arm64 for arm64's, under emulation)
+	@ARCH="$(ARCH)" bash scripts/base-image.sh
 
 postgres: ## Start the project's private PostgreSQL on 127.0.0.1:55432 (installs it if missing)
 	@bash scripts/postgres.sh start
@@ -111,8 +111,8 @@ chart-docs: ## Regenerate the chart README parameter table from values.yaml
 ##@ Images
 .PHONY: build-images catalog-lock
 # The report (base images, sizes) is kept for the tests, which take it instead of building again.
-build-images: venv docker-engine ## Build one image per server and catalog entry (SERVERS="todo", CATALOG="time" for some)
-	@mkdir -p .run; SERVERS="$(SERVERS)" CATALOG="$(CATALOG)" bash scripts/build-images.sh 2>&1 \
+build-images: venv docker-engine ## Build one image per server and catalog entry (SERVERS="todo", CATALOG="time" for some; ARCHES="amd64 arm64" for both platforms)
+	@mkdir -p .run; SERVERS="$(SERVERS)" CATALOG="$(CATALOG)" ARCHES="$(ARCHES)" bash scripts/build-images.sh 2>&1 \
 	  | tee .run/build-images.report
 
 catalog-lock: tools ## Re-pin the stdio catalog's packages (images/catalog/) after a version in pyproject.toml changes
@@ -210,7 +210,10 @@ CATALOG_ALL_IMAGES = $(shell python3 scripts/catalog.py images)
 # What `make build-images` builds by default, so what a release is; SERVERS and CATALOG pick some
 # of them by name, as they do for build-images.
 RELEASE_IMAGES = $(SERVER_IMAGES) $(BACKEND_IMAGES) $(CATALOG_ALL_IMAGES)
-RELEASE_ENV = REGISTRY="$(REGISTRY)" IMAGES="$(RELEASE_IMAGES)" SERVERS="$(SERVERS)" CATALOG="$(CATALOG)"
+# Every image is released as one manifest list of these platforms.
+RELEASE_ARCHES = amd64 arm64
+RELEASE_ENV = REGISTRY="$(REGISTRY)" IMAGES="$(RELEASE_IMAGES)" SERVERS="$(SERVERS)" CATALOG="$(CATALOG)" \
+  ARCHES="$(or $(ARCHES),$(RELEASE_ARCHES))"
 
 registry: ## Start the project's OCI registry (127.0.0.1, storage under .run/registry/) and print its REGISTRY address
 	@bash scripts/registry.sh start

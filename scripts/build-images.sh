@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds one image per server from images/Dockerfile, tagged as the values files expect
-# (localhost/mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux x86_64
-# CPython 3.11) is made on the host first, so `docker build` needs no network.
+# (localhost/mcp-servers/<server>:<version>). The wheelhouse (every wheel an image needs, for Linux
+# CPython 3.11 on the image's architecture) is made on the host first, so `docker build` needs no
+# network.
 #   SERVERS="todo postgres"  which server images (default: every server in the registry,
 #                        [tool.mcp-servers.servers] in pyproject.toml); the name todo-backend
 #                        selects the reference backend's image, localhost/mcp-servers/todo-backend
@@ -18,6 +19,12 @@
 #   EXTRAS="tracing"     optional features ([tool.mcp-servers.extras] in pyproject.toml) added to
 #                        every server image built, e.g. the OpenTelemetry SDK for OTEL_* tracing
 #   IMAGE_SOURCE=url     org.opencontainers.image.source (default: git remote origin)
+#   ARCHES="amd64 arm64" the architectures to build every selected image for (default: this
+#                        machine's). Another architecture's image is tagged <tag>-<arch>
+#                        (localhost/mcp-servers/todo:0.1.0-arm64), built under emulation (Debian's
+#                        qemu-user-static) on that architecture's local Debian pair
+#                        (scripts/base-image.sh ARCH=...): BASE_IMAGE and BUILD_IMAGE are the
+#                        host's. `make release` joins the architectures into one manifest list.
 # A wheelhouse is rebuilt only when its inputs (uv.lock, pyproject.toml, servers/) change, and
 # docker's layer cache does the rest, so a second run with no change takes seconds.
 set -euo pipefail
@@ -38,15 +45,25 @@ WHEELHOUSE="${ROOT}/build/wheelhouse"
 # The machine's copy of each wheelhouse, by fingerprint: a clean clone of the same lock (CI)
 # links it instead of downloading ~60 wheels per image again.
 WHEELHOUSE_CACHE="${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}/mcp-servers/wheelhouse"
-# Up to bookworm's glibc (2.36); pip does not widen a --platform to older manylinux tags itself.
-PLATFORMS=(manylinux2014_x86_64)
-for v in $(seq 17 36); do PLATFORMS+=("manylinux_2_${v}_x86_64"); done
-
+HOST_ARCH="$(host_arch)"
+read -r -a ARCHES <<<"${ARCHES:-${HOST_ARCH}}"
+check_arches "${ARCHES[@]}"
+# wheel_platforms ARCH: the wheel tags an image of ARCH takes, up to bookworm's glibc (2.36); pip
+# does not widen a --platform to older manylinux tags itself.
+wheel_platforms() {
+  local machine v
+  machine="$(machine_of "$1")"
+  echo "manylinux2014_${machine}"
+  for v in $(seq 17 36); do echo "manylinux_2_${v}_${machine}"; done
+}
 
 UV="${ROOT}/.tools/bin/uv"
 [ -x "${UV}" ] || die "uv is not installed; run 'make tools'"
 
 case "${INFERENCE}" in cpu|cuda) ;; *) die "INFERENCE must be cpu or cuda, got '${INFERENCE}'" ;; esac
+# onnxruntime-gpu publishes Linux wheels for x86_64 only.
+[ "${INFERENCE}" = cpu ] || [ "${ARCHES[*]}" = amd64 ] \
+  || die "INFERENCE=cuda builds for amd64 only (onnxruntime-gpu has no other Linux wheels); ARCHES is '${ARCHES[*]}'"
 
 registry() { python3 "${ROOT}/scripts/server_registry.py" "$@"; }
 catalog() { python3 "${ROOT}/scripts/catalog.py" "$@"; }
@@ -95,20 +112,33 @@ has_or_pulls() {
   log "pulling $1 (at most 10 min)"
   timeout 600 docker pull -q "$1" >&2
 }
-if [ -z "${BASE_IMAGE:-}" ]; then
-  if has_or_pulls "${PUBLIC_BASE}" && has_or_pulls "${PUBLIC_BUILD}"; then
-    BASE_IMAGE="${PUBLIC_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${PUBLIC_BUILD}}"
-  else
-    BASE_IMAGE="${LOCAL_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${LOCAL_BUILD}}"
-    BASE_IMAGE="${LOCAL_BASE}" BUILD_IMAGE="${LOCAL_BUILD}" bash "${ROOT}/scripts/base-image.sh"
+# use_bases ARCH: sets BASE and BUILD, the bases of ARCH's images. The host's are BASE_IMAGE and
+# BUILD_IMAGE, else python:3.11-slim and python:3.11 when the engine has or can pull both, else
+# the local Debian pair; another architecture's are its local pair, built when missing (a pull of
+# python:3.11-slim for another platform would take the host's tag in this engine).
+use_bases() {
+  if [ "$1" != "${HOST_ARCH}" ]; then
+    BASE="$(arch_tag "${LOCAL_BASE}" "$1")" BUILD="$(arch_tag "${LOCAL_BUILD}" "$1")"
+    ARCH="$1" BASE_IMAGE="${BASE}" BUILD_IMAGE="${BUILD}" bash "${ROOT}/scripts/base-image.sh"
+    return
   fi
-fi
-# Without a matching build image the base builds too, only without stripped shared objects.
-BUILD_IMAGE="${BUILD_IMAGE:-${BASE_IMAGE}}"
-for image in "${BASE_IMAGE}" "${BUILD_IMAGE}"; do
-  has_image "${image}" \
-    || die "${image} (BASE_IMAGE/BUILD_IMAGE) is not in the engine; pull it, or unset BASE_IMAGE to use ${LOCAL_BASE}"
-done
+  if [ -z "${BASE_IMAGE:-}" ]; then
+    if has_or_pulls "${PUBLIC_BASE}" && has_or_pulls "${PUBLIC_BUILD}"; then
+      BASE_IMAGE="${PUBLIC_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${PUBLIC_BUILD}}"
+    else
+      BASE_IMAGE="${LOCAL_BASE}" BUILD_IMAGE="${BUILD_IMAGE:-${LOCAL_BUILD}}"
+      BASE_IMAGE="${LOCAL_BASE}" BUILD_IMAGE="${LOCAL_BUILD}" bash "${ROOT}/scripts/base-image.sh"
+    fi
+  fi
+  # Without a matching build image the base builds too, only without stripped shared objects.
+  BUILD_IMAGE="${BUILD_IMAGE:-${BASE_IMAGE}}"
+  local image
+  for image in "${BASE_IMAGE}" "${BUILD_IMAGE}"; do
+    has_image "${image}" \
+      || die "${image} (BASE_IMAGE/BUILD_IMAGE) is not in the engine; pull it, or unset BASE_IMAGE to use ${LOCAL_BASE}"
+  done
+  BASE="${BASE_IMAGE}" BUILD="${BUILD_IMAGE}"
+}
 
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)"
 REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
@@ -226,7 +256,8 @@ wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
 # once per lock through the machine cache; and the two workspace wheels, built only when
 # clients/ changes and copied only when they differ, so that a run with no change costs ~1 s.
 backend_context() {
-  local dir="${WHEELHOUSE}/${BACKEND}" project="${WHEELHOUSE}/.${BACKEND}-project" want
+  local dir project="${WHEELHOUSE}/.${BACKEND}-project" want
+  dir="${WHEELHOUSE}/$(arch_tag "${BACKEND}" "${ARCH}")"
   want="$(fingerprint uv.lock pyproject.toml images/unneeded-distributions.txt <(echo "${BACKEND} ${PLATFORMS[*]}"))"
   if [ "$(cat "${dir}/.fingerprint" 2>/dev/null)" != "${want}" ]; then
     local t0=$SECONDS
@@ -256,82 +287,99 @@ backend_context() {
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1000000 }'; }
 
-base_size="$(docker image inspect -f '{{.Size}}' "${BASE_IMAGE}")"
-log "base ${BASE_IMAGE} build ${BUILD_IMAGE} ($(mb "${base_size}") MB base), version ${VERSION}, revision ${REVISION:0:12}"
-report=()
-total_start=$SECONDS
-for server in ${SERVERS}; do
-  read -r extra command port <<<"$(spec "${server}")"
-  tag="${PREFIX}/${server}:${VERSION}"
-  [ "${server}" = memory ] && [ "${INFERENCE}" = cuda ] && tag="${tag}-cuda"
-  # EXTRAS make other images, not replacements (localhost/mcp-servers/todo:0.1.0-tracing), each from a
-  # wheelhouse of its own.
-  suffix=""
-  for feature in ${EXTRAS:-}; do suffix+="-${feature}"; done
-  tag="${tag}${suffix}"
-  start=$SECONDS
-  context="$(wheelhouse "${server}${suffix}" "${extra}")"
-  long "docker build ${tag}" "1-3 min from empty caches, seconds when only server code changed" \
-    docker build --force-rm -f images/Dockerfile \
-      --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" --build-arg "INFERENCE=${INFERENCE}" \
-      --build-arg "COMMAND=${command}" --build-arg "PORT=${port}" \
-      --build-arg "TITLE=mcp-servers/${server}" --build-arg "VERSION=${VERSION}" \
-      --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
-      -t "${tag}" "${context}" \
-    || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
-  size="$(docker image inspect -f '{{.Size}}' "${tag}")"
-  report+=("$(printf '%-42s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
-done
+# docker build for the architecture being built: the engine's legacy builder (no BuildKit here)
+# honours --platform, and runs another architecture's RUN steps under emulation.
+build() { DOCKER_BUILDKIT=0 docker build --platform "linux/${ARCH}" "$@"; }
 
-if [ "${BUILD_BACKEND}" = true ]; then
-  tag="${PREFIX}/${BACKEND}:${VERSION}"
-  start=$SECONDS
-  context="$(backend_context)"
-  long "docker build ${tag}" "a minute from empty caches, seconds when only clients/ changed" \
-    docker build --force-rm -f images/todo-backend.Dockerfile \
-      --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" \
-      --build-arg "VERSION=${VERSION}" --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
-      -t "${tag}" "${context}" \
-    || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
-  size="$(docker image inspect -f '{{.Size}}' "${tag}")"
-  report+=("$(printf '%-42s %8s MB %8s MB %6s s' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start)))")
-fi
+# report_line TAG SECONDS: the image's size, above its base, and the time it took
+report_line() {
+  local size
+  size="$(docker image inspect -f '{{.Size}}' "$1")"
+  printf '%-48s %8s MB %8s MB %6s s\n' "$1" "$(mb "${size}")" "$(mb $((size - base_size)))" "$2"
+}
 
 build_catalog_image() {  # build_catalog_image ENTRY: builds it, prints its report line
-  local entry="$1" tag start context size entry_args
-  tag="${PREFIX}/${entry}:$(catalog get "${entry}" tag)"
+  local entry="$1" tag start context entry_args
+  tag="$(arch_tag "${PREFIX}/${entry}:$(catalog get "${entry}" tag)" "${ARCH}")"
   start=$SECONDS
-  context="${ROOT}/build/catalog/${entry}"
-  long "catalog context ${entry}" "the locked packages, downloaded once" \
-    catalog context "${entry}" "${context}" \
+  context="${ROOT}/build/catalog/$(arch_tag "${entry}" "${ARCH}")"
+  long "catalog context ${entry} (${ARCH})" "the locked packages, downloaded once" \
+    catalog context "${entry}" "${context}" --arch "${ARCH}" \
     || { log "making the build context of ${entry} failed (full log: .run/logs/build-images.log)"; return 1; }
   mapfile -t entry_args < <(catalog build-args "${entry}")
-  long "docker build ${tag}" "about a minute from empty caches" \
-    docker build --force-rm -f "images/catalog/$(catalog get "${entry}" registry).Dockerfile" \
-      --build-arg "BRIDGE_IMAGE=${PREFIX}/bridge:${VERSION}" --build-arg "BUILD_IMAGE=${BUILD_IMAGE}" \
+  long "docker build ${tag}" "about a minute from empty caches$(emulated)" \
+    build --force-rm -f "images/catalog/$(catalog get "${entry}" registry).Dockerfile" \
+      --build-arg "BRIDGE_IMAGE=$(arch_tag "${PREFIX}/bridge:${VERSION}" "${ARCH}")" --build-arg "BUILD_IMAGE=${BUILD}" \
       "${entry_args[@]/#/--build-arg=}" \
       -t "${tag}" "${context}" \
     || { log "docker build of ${tag} failed (full log: .run/logs/build-images.log)"; return 1; }
-  size="$(docker image inspect -f '{{.Size}}' "${tag}")"
-  printf '%-42s %8s MB %8s MB %6s s\n' "${tag}" "$(mb "${size}")" "$(mb $((size - base_size)))" $((SECONDS - start))
+  report_line "${tag}" $((SECONDS - start))
 }
 
-# Three at a time: each catalog image is a new top on the bridge image, mostly docker's own
-# copying and one check run, so builds side by side finish sooner on two cores than in a row.
-CATALOG_REPORTS="$(mktemp -d)"
-trap 'rm -rf "${CATALOG_REPORTS}"' EXIT
-for entry in ${CATALOG}; do
-  while (($(jobs -rp | wc -l) >= 3)); do wait -n || true; done
-  build_catalog_image "${entry}" >"${CATALOG_REPORTS}/${entry}" &
-done
-wait
-for entry in ${CATALOG}; do
-  line="$(cat "${CATALOG_REPORTS}/${entry}")"
-  [ -n "${line}" ] || die "the image of catalog entry ${entry} was not built (see above)"
-  report+=("${line}")
+emulated() { [ "${ARCH}" = "${HOST_ARCH}" ] || echo ", several times longer under ${ARCH} emulation"; }
+
+report=()
+reports=""
+trap 'rm -rf "${reports}"' EXIT
+total_start=$SECONDS
+for ARCH in "${ARCHES[@]}"; do
+  require_emulation "${ARCH}"
+  use_bases "${ARCH}"
+  mapfile -t PLATFORMS < <(wheel_platforms "${ARCH}")
+  base_size="$(docker image inspect -f '{{.Size}}' "${BASE}")"
+  log "base ${BASE} build ${BUILD} (${ARCH}, $(mb "${base_size}") MB base), version ${VERSION}, revision ${REVISION:0:12}"
+  for server in ${SERVERS}; do
+    read -r extra command port <<<"$(spec "${server}")"
+    tag="${PREFIX}/${server}:${VERSION}"
+    [ "${server}" = memory ] && [ "${INFERENCE}" = cuda ] && tag="${tag}-cuda"
+    # EXTRAS make other images, not replacements (localhost/mcp-servers/todo:0.1.0-tracing), each
+    # from a wheelhouse of its own.
+    suffix=""
+    for feature in ${EXTRAS:-}; do suffix+="-${feature}"; done
+    tag="$(arch_tag "${tag}${suffix}" "${ARCH}")"
+    start=$SECONDS
+    context="$(wheelhouse "$(arch_tag "${server}${suffix}" "${ARCH}")" "${extra}")"
+    long "docker build ${tag}" "1-3 min from empty caches, seconds when only server code changed$(emulated)" \
+      build --force-rm -f images/Dockerfile \
+        --build-arg "BASE_IMAGE=${BASE}" --build-arg "BUILD_IMAGE=${BUILD}" --build-arg "INFERENCE=${INFERENCE}" \
+        --build-arg "COMMAND=${command}" --build-arg "PORT=${port}" \
+        --build-arg "TITLE=mcp-servers/${server}" --build-arg "VERSION=${VERSION}" \
+        --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
+        -t "${tag}" "${context}" \
+      || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
+    report+=("$(report_line "${tag}" $((SECONDS - start)))")
+  done
+
+  if [ "${BUILD_BACKEND}" = true ]; then
+    tag="$(arch_tag "${PREFIX}/${BACKEND}:${VERSION}" "${ARCH}")"
+    start=$SECONDS
+    context="$(backend_context)"
+    long "docker build ${tag}" "a minute from empty caches, seconds when only clients/ changed$(emulated)" \
+      build --force-rm -f images/todo-backend.Dockerfile \
+        --build-arg "BASE_IMAGE=${BASE}" --build-arg "BUILD_IMAGE=${BUILD}" \
+        --build-arg "VERSION=${VERSION}" --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
+        -t "${tag}" "${context}" \
+      || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
+    report+=("$(report_line "${tag}" $((SECONDS - start)))")
+  fi
+
+  # Three at a time: each catalog image is a new top on the bridge image, mostly docker's own
+  # copying and one check run, so builds side by side finish sooner on two cores than in a row.
+  reports="$(mktemp -d)"
+  for entry in ${CATALOG}; do
+    while (($(jobs -rp | wc -l) >= 3)); do wait -n || true; done
+    build_catalog_image "${entry}" >"${reports}/${entry}" &
+  done
+  wait
+  for entry in ${CATALOG}; do
+    line="$(cat "${reports}/${entry}")"
+    [ -n "${line}" ] || { rm -rf "${reports}"; die "the ${ARCH} image of catalog entry ${entry} was not built (see above)"; }
+    report+=("${line}")
+  done
+  rm -rf "${reports}"
 done
 
-printf '%-42s %11s %11s %8s\n' IMAGE SIZE "ABOVE BASE" TIME
+printf '%-48s %11s %11s %8s\n' IMAGE SIZE "ABOVE BASE" TIME
 printf '%s\n' "${report[@]}"
 # A rebuilt tag leaves its previous image untagged. Drop ours (by the labels only our final stages
 # carry, so no build in progress loses a layer): a long-lived CI machine had filled 30 GB with

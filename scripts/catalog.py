@@ -10,8 +10,10 @@ Standard library only, so scripts can call it before any virtualenv exists:
   catalog.py images [--runnable]     image references, localhost/mcp-servers/<name>:<version>
   catalog.py lock [NAME...]          rewrite the lock files in images/catalog/ (needs npm, uv
                                      and the registries)
-  catalog.py context NAME DIR        fill DIR with NAME's offline build context (downloads
-                                     what the lock files pin; skipped when DIR is current)
+  catalog.py context NAME DIR [--arch ARCH]
+                                     fill DIR with NAME's offline build context for an image of
+                                     ARCH (amd64, the default, or arm64): downloads what the
+                                     lock files pin; skipped when DIR is current
   catalog.py build-args NAME         the `docker build` arguments of NAME's image, one per line
 """
 
@@ -40,9 +42,18 @@ CONTEXT_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mcp-servers" / "catalog"
 )
 Registry = Literal["npm", "pypi"]
-# Wheels for the image's Python: Linux x86_64 CPython 3.11, up to bookworm's glibc (2.36).
+# The locks are resolved for Linux x86_64 CPython 3.11 up to bookworm's glibc (2.36), and
+# pin every file of each version, so another architecture's context downloads the same pins
+# (a pin without a wheel for it fails the download, naming the package).
 PYTHON_PLATFORM = "x86_64-manylinux_2_36"
-PIP_PLATFORMS = ["manylinux2014_x86_64", *(f"manylinux_2_{v}_x86_64" for v in range(17, 37))]
+# An image's architecture (Debian/OCI name) -> the machine its wheels are tagged for.
+MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+def pip_platforms(arch: str) -> list[str]:
+    """The wheel tags an image of `arch` takes: pip does not widen a --platform itself."""
+    machine = MACHINES[arch]
+    return [f"manylinux2014_{machine}", *(f"manylinux_2_{v}_{machine}" for v in range(17, 37))]
 
 
 class CatalogError(Exception):
@@ -217,23 +228,25 @@ def _fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _pip_download(requirements: Path, destination: Path) -> None:
+def _pip_download(requirements: Path, destination: Path, arch: str) -> None:
     destination.mkdir(parents=True, exist_ok=True)
     pip = [sys.executable, "-m", "pip"]
     if subprocess.run([*pip, "--version"], capture_output=True).returncode != 0:
         pip = [_tool("uv"), "tool", "run", "--quiet", "--from", "pip", "pip"]
     _run(
         *pip, "download", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:",
-        *(f"--platform={p}" for p in PIP_PLATFORMS), "--python-version", "3.11",
+        *(f"--platform={p}" for p in pip_platforms(arch)), "--python-version", "3.11",
         "--implementation", "cp", "--abi", "cp311", "-r", str(requirements),
         "-d", str(destination),
     )  # fmt: skip
 
 
-def context(entry: Entry, directory: Path) -> None:
-    """Everything `docker build` needs for the entry, so that the build itself is offline:
-    the lock files, the wheels they pin (pypi), or Node's wheel and an npm cache holding the
-    locked packages (npm)."""
+def context(entry: Entry, directory: Path, arch: str = "amd64") -> None:
+    """Everything `docker build` needs for the entry's image of `arch`, so that the build
+    itself is offline: the lock files, the wheels they pin (pypi), or Node's wheel and an npm
+    cache holding the locked packages (npm; the locks hold no platform-specific package)."""
+    if arch not in MACHINES:
+        raise CatalogError(f"unknown architecture '{arch}' (known: {' '.join(MACHINES)})")
     locks = (
         sorted(p for p in entry.lock_dir.iterdir() if p.is_file())
         if entry.lock_dir.is_dir()
@@ -245,11 +258,11 @@ def context(entry: Entry, directory: Path) -> None:
         )
     inputs = [*locks, *(sorted((LOCKS / "node").glob("*")) if entry.registry == "npm" else [])]
     stamp = directory / ".fingerprint"
-    want = _fingerprint(inputs)
-    cached = CONTEXT_CACHE / entry.name / want
+    want = f"{arch}-{_fingerprint(inputs)}"
+    cached = CONTEXT_CACHE / entry.name / arch / want
     if stamp.exists() and stamp.read_text() == want:
         if not cached.is_dir():
-            _remember(entry, want, directory)
+            _remember(cached, directory)
         return
     shutil.rmtree(directory, ignore_errors=True)
     if cached.is_dir():
@@ -259,10 +272,10 @@ def context(entry: Entry, directory: Path) -> None:
     for path in locks:
         shutil.copy2(path, directory / path.name)
     if entry.registry == "pypi":
-        _pip_download(directory / "requirements.txt", directory / "wheels")
+        _pip_download(directory / "requirements.txt", directory / "wheels", arch)
     else:
         shutil.copy2(LOCKS / "node" / "requirements.txt", directory / "node-requirements.txt")
-        _pip_download(directory / "node-requirements.txt", directory / "node")
+        _pip_download(directory / "node-requirements.txt", directory / "node", arch)
         # `npm ci` fills the cache with exactly the locked tarballs (integrity-checked); the
         # build replays it with --offline.
         with tempfile.TemporaryDirectory() as scratch:
@@ -273,7 +286,7 @@ def context(entry: Entry, directory: Path) -> None:
                 "--loglevel=error", "--cache", str(directory / "npm-cache"), cwd=Path(scratch),
             )  # fmt: skip
     stamp.write_text(want)
-    _remember(entry, want, directory)
+    _remember(cached, directory)
 
 
 def _link_or_copy(source: str, destination: str) -> None:
@@ -283,13 +296,15 @@ def _link_or_copy(source: str, destination: str) -> None:
         shutil.copy2(source, destination)
 
 
-def _remember(entry: Entry, fingerprint: str, directory: Path) -> None:
-    """Keep the context in the machine's cache, as the entry's only one."""
-    scratch = CONTEXT_CACHE / entry.name / f".{fingerprint}.{os.getpid()}"
+def _remember(cached: Path, directory: Path) -> None:
+    """Keep the context in the machine's cache as `cached`, the only one of its entry and
+    architecture."""
+    scratch = cached.parent.parent / f".{cached.name}.{os.getpid()}"
     try:
-        shutil.rmtree(CONTEXT_CACHE / entry.name, ignore_errors=True)
+        shutil.rmtree(cached.parent, ignore_errors=True)
         shutil.copytree(directory, scratch, copy_function=_link_or_copy)
-        scratch.rename(CONTEXT_CACHE / entry.name / fingerprint)
+        cached.parent.mkdir(parents=True)
+        scratch.rename(cached)
     except OSError as error:
         # A cache that cannot be written costs the next checkout a download, nothing more.
         print(f"catalog: not cached ({error})", file=sys.stderr)
@@ -328,6 +343,8 @@ def main(argv: list[str]) -> int:
                     lock(entry)
             case ["context", name, directory]:
                 context(entry_named(name), Path(directory))
+            case ["context", name, directory, "--arch", arch]:
+                context(entry_named(name), Path(directory), arch)
             case ["build-args", name]:
                 print("\n".join(build_args(entry_named(name))))
             case _:

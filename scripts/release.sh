@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Publishes a release to an OCI registry and checks a published one (`make release`,
 # `make verify-release`):
-#   release.sh push     push every image, each with its SBOM (syft, SPDX JSON) as a cosign
-#                       attestation and a cosign signature, and the packaged chart (helm push),
-#                       signed too; print "REFERENCE sha256:DIGEST" per artifact, also written
-#                       to RELEASE_DIR/digests.txt, and the chart values that install the
-#                       release with every image pinned by digest: RELEASE_DIR/values.yaml
+#   release.sh push     push every image as one manifest list of its ARCHES images (each
+#                       also under the tag <tag>-<arch>), each platform's image with its SBOM
+#                       (syft, SPDX JSON) as a cosign attestation and a cosign signature, the
+#                       list signed too, and the packaged chart (helm push), signed; print
+#                       "REFERENCE sha256:DIGEST" per artifact (an image's: its list's), also
+#                       written to RELEASE_DIR/digests.txt, and the chart values that install
+#                       the release with every image pinned by digest: RELEASE_DIR/values.yaml
 #   release.sh verify   check every artifact of this release in REGISTRY: its signature against
-#                       the public key and, for an image, its SBOM attestation; each problem
-#                       names the artifact and what is wrong
+#                       the public key and, for an image, that it is a manifest list of ARCHES
+#                       whose every platform is signed and has its SBOM attestation; each
+#                       problem names the artifact (and platform) and what is wrong
 #   release.sh images   print the images push would push
 # Environment:
 #   REGISTRY=host[:port][/path]  where to (no scheme: a loopback registry is spoken to over
 #                       plain HTTP, as Docker does by default, any other over HTTPS)
 #   IMAGES="..."        every image of a release (the Makefile's RELEASE_IMAGES)
 #   SERVERS, CATALOG    names that pick some of IMAGES, as for `make build-images`
+#   ARCHES              the platforms of every image (the Makefile's RELEASE_ARCHES): each must be
+#                       built, `make build-images ARCHES="amd64 arm64"`
 #   RELEASE_DIR         the generated key pair, the packaged chart, the SBOMs, digests.txt
 #                       (default .run/release)
 #   COSIGN_KEY          the signing key (file or KMS URI); default RELEASE_DIR/cosign.key, a key
@@ -41,6 +46,8 @@ CHART_REPOSITORY=charts
 local_registry=$(image_prefix)
 local_registry="${local_registry%%/*}"
 published() { echo "${1#"$local_registry/"}"; }
+read -r -a arches <<<"${ARCHES:-}"
+check_arches "${arches[@]}"
 # syft would otherwise ask GitHub for a newer release on every run.
 export SYFT_CHECK_FOR_APP_UPDATE=false
 
@@ -165,31 +172,66 @@ require_tools() {
 
 # --- push -------------------------------------------------------------------------------------
 
+# require_images_built IMAGE...: each image built for each of ARCHES, as that architecture
 require_images_built() {
-  local image missing=() servers=() catalog=() name catalog_names
-  for image in "$@"; do docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image"); done
+  local image arch local_image built missing=() servers=() catalog=() name catalog_names
+  for image in "$@"; do
+    for arch in "${arches[@]}"; do
+      local_image=$(arch_tag "$image" "$arch")
+      built=$(docker image inspect -f '{{.Architecture}}' "$local_image" 2>/dev/null) \
+        || { missing+=("$local_image"); continue; }
+      [[ "$built" == "$arch" ]] \
+        || die "$local_image is a $built image, not $arch: rebuild it with make build-images ARCHES=\"${arches[*]}\""
+    done
+  done
   ((${#missing[@]} == 0)) && return
   catalog_names=" $(python3 "$root/scripts/catalog.py" names) "
   for image in "${missing[@]}"; do
     name=$(repository_name "$image")
+    [[ " ${servers[*]} ${catalog[*]} " == *" $name "* ]] && continue
     if [[ "$catalog_names" == *" $name "* ]]; then catalog+=("$name"); else servers+=("$name"); fi
   done
   local build="make build-images"
   ((${#servers[@]})) && build+=" SERVERS=\"${servers[*]}\""
   ((${#catalog[@]})) && build+=" CATALOG=\"${catalog[*]}\""
+  [[ "${arches[*]}" == "$(host_arch)" ]] || build+=" ARCHES=\"${arches[*]}\""
   die "not built: ${missing[*]}; run: $build"
 }
 
-# push_image IMAGE: its digest in the registry
+# push_image IMAGE TARGET: pushes the local IMAGE as TARGET; prints its digest in the registry
 push_image() {
-  local image="$1" target output digest
-  target="$REGISTRY/$(published "$image")"
+  local image="$1" target="$2" output digest
   docker tag "$image" "$target"
   output=$(docker push "$target" 2>&1) || { docker rmi "$target" >/dev/null 2>&1 || true; log "$output"; die "docker push $target failed"; }
   # Only the release's name goes: the local image keeps its own tag.
   docker rmi "$target" >/dev/null
   digest=$(grep -oE 'digest: sha256:[0-9a-f]{64}' <<<"$output" | tail -n 1 | cut -d' ' -f2)
   [[ -n "$digest" ]] || die "docker push $target printed no digest: $output"
+  echo "$digest"
+}
+
+# push_list IMAGE KEY: IMAGE's build for each of ARCHES pushed as <tag>-<arch>, each with its
+# SBOM attested and signed, then joined into one manifest list under IMAGE's tag, signed; prints
+# the list's digest
+push_list() {
+  local image="$1" key="$2" target arch digest output members=()
+  target="$REGISTRY/$(published "$image")"
+  for arch in "${arches[@]}"; do
+    digest=$(push_image "$(arch_tag "$image" "$arch")" "$target-$arch")
+    sbom_and_sign "${target%:*}@$digest" "$key"
+    members+=("${target%:*}@$digest")
+    log "    linux/$arch: $digest"
+  done
+  local insecure=()
+  $plain_http && insecure=(--insecure)
+  # --amend and --purge: docker keeps lists it is building under ~/.docker/manifests.
+  output=$(docker manifest create "${insecure[@]}" --amend "$target" "${members[@]}" 2>&1) \
+    || die "docker manifest create $target failed: $output"
+  output=$(docker manifest push "${insecure[@]}" --purge "$target" 2>&1) \
+    || die "docker manifest push $target failed: $output"
+  digest=$(grep -oE '^sha256:[0-9a-f]{64}$' <<<"$output" | tail -n 1)
+  [[ -n "$digest" ]] || die "docker manifest push $target printed no digest: $output"
+  sign "$key" "${target%:*}@$digest"
   echo "$digest"
 }
 
@@ -256,11 +298,10 @@ push() {
   require_images_built "${images[@]}"
   require_registry_answers
   key=$(signing_key)
-  log "releasing ${#images[@]} images and chart $(chart_name) $(chart_version) to $REGISTRY"
+  log "releasing ${#images[@]} images (${arches[*]}) and chart $(chart_name) $(chart_version) to $REGISTRY"
   for image in "${images[@]}"; do
     local step=$SECONDS
-    digest=$(push_image "$image")
-    sbom_and_sign "$REGISTRY/$(published "$image")@$digest" "$key"
+    digest=$(push_list "$image" "$key")
     lines+=("$REGISTRY/$(published "$image") $digest")
     pins+=("$(published "${image%:*}") $digest")
     log "  $image: $digest ($(elapsed "$step"))"
@@ -279,26 +320,67 @@ push() {
 
 problems=()
 
-# check ARTIFACT KIND KEY: KIND image (signature and SBOM) or chart (signature)
+# check_signature WHAT REPOSITORY REFERENCE@DIGEST KEY: WHAT's cosign signature; a problem is
+# added, prefixed with WHAT
+check_signature() {
+  local what="$1" repository="$2" pinned="$3" key="$4" digest="${3##*@}" error
+  # cosign keeps a digest's signatures under the tag sha256-<hex>.sig, its attestations under .att.
+  if ! manifest_digest "$repository" "${digest/:/-}.sig" >/dev/null; then
+    problems+=("$what: missing signature")
+  elif ! error=$(cosign verify --insecure-ignore-tlog "${cosign_flags[@]}" --key "$key" "$pinned" 2>&1 >/dev/null); then
+    problems+=("$what: bad signature: $(grep -v '^WARNING' <<<"$error" | tail -n 1)")
+  fi
+}
+
+# check_sbom WHAT REPOSITORY REFERENCE@DIGEST KEY: WHAT's SBOM attestation, as check_signature
+check_sbom() {
+  local what="$1" repository="$2" pinned="$3" key="$4" digest="${3##*@}" error
+  if ! manifest_digest "$repository" "${digest/:/-}.att" >/dev/null; then
+    problems+=("$what: missing SBOM attestation")
+  elif ! error=$(cosign verify-attestation --insecure-ignore-tlog "${cosign_flags[@]}" --key "$key" \
+      --type spdxjson "$pinned" 2>&1 >/dev/null); then
+    problems+=("$what: bad SBOM attestation: $(grep -v '^WARNING' <<<"$error" | tail -n 1)")
+  fi
+}
+
+# platforms REPOSITORY DIGEST: "os/arch DIGEST" per image of the manifest list DIGEST; nothing,
+# with status 1, when DIGEST is a single image
+platforms() {
+  curl -fsS --max-time 10 -H "Accept: application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.index.v1+json" \
+    "$(scheme)://$registry_host/v2/$1/manifests/$2" \
+    | python3 -c '
+import json, sys
+manifest = json.load(sys.stdin)
+for entry in manifest.get("manifests", []):
+    platform = entry.get("platform", {})
+    print(f"{platform.get(\"os\")}/{platform.get(\"architecture\")} {entry[\"digest\"]}")
+sys.exit(0 if "manifests" in manifest else 1)'
+}
+
+# check ARTIFACT KIND KEY: KIND image (a signed manifest list of ARCHES, each platform signed,
+# with its SBOM) or chart (signature)
 check() {
-  local artifact="$1" kind="$2" key="$3" repository tag digest pinned error before="${#problems[@]}"
+  local artifact="$1" kind="$2" key="$3" repository tag digest before="${#problems[@]}"
   repository="${artifact%:*}" tag="${artifact##*:}"
   repository="${repository#"$registry_host/"}"
   digest=$(manifest_digest "$repository" "$tag") \
     || { problems+=("$artifact: not in the registry"); return; }
-  pinned="$artifact@$digest"
-  # cosign keeps a digest's signatures under the tag sha256-<hex>.sig, its attestations under .att.
-  if ! manifest_digest "$repository" "${digest/:/-}.sig" >/dev/null; then
-    problems+=("$artifact ($digest): missing signature")
-  elif ! error=$(cosign verify --insecure-ignore-tlog "${cosign_flags[@]}" --key "$key" "$pinned" 2>&1 >/dev/null); then
-    problems+=("$artifact ($digest): bad signature: $(grep -v '^WARNING' <<<"$error" | tail -n 1)")
-  fi
+  check_signature "$artifact ($digest)" "$repository" "$artifact@$digest" "$key"
   if [[ "$kind" == image ]]; then
-    if ! manifest_digest "$repository" "${digest/:/-}.att" >/dev/null; then
-      problems+=("$artifact ($digest): missing SBOM attestation")
-    elif ! error=$(cosign verify-attestation --insecure-ignore-tlog "${cosign_flags[@]}" --key "$key" \
-        --type spdxjson "$pinned" 2>&1 >/dev/null); then
-      problems+=("$artifact ($digest): bad SBOM attestation: $(grep -v '^WARNING' <<<"$error" | tail -n 1)")
+    local listed platform platform_digest arch what wanted=()
+    for arch in "${arches[@]}"; do wanted+=("linux/$arch"); done
+    if ! listed=$(platforms "$repository" "$digest"); then
+      problems+=("$artifact ($digest): not a manifest list of ${wanted[*]}")
+      # A single image still answers for its own SBOM.
+      check_sbom "$artifact ($digest)" "$repository" "$artifact@$digest" "$key"
+    else
+      [[ "$(awk '{ print $1 }' <<<"$listed" | sort | xargs)" == "$(printf '%s\n' "${wanted[@]}" | sort | xargs)" ]] \
+        || problems+=("$artifact ($digest): lists $(awk '{ print $1 }' <<<"$listed" | xargs), not ${wanted[*]}")
+      while read -r platform platform_digest; do
+        what="$artifact ($digest) $platform ($platform_digest)"
+        check_signature "$what" "$repository" "${artifact%:*}@$platform_digest" "$key"
+        check_sbom "$what" "$repository" "${artifact%:*}@$platform_digest" "$key"
+      done <<<"$listed"
     fi
   fi
   ((${#problems[@]} > before)) || echo "$artifact $digest verified"

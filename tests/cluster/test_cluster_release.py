@@ -5,6 +5,7 @@ from the registry by digest (nothing imported by hand), and the chart's helm tes
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,9 @@ REGISTRY_PATH = "cluster-e2e"
 CONTAINERD_SOCKET = ".run/cluster/containerd/containerd.sock"
 # The stdio time server (no database) and the runtime image its helm test pod runs.
 SERVERS, CATALOG = "runtime", "time"
+# A release for the node's platform alone (tests/release proves the two-platform lists); its
+# images are manifest lists all the same, which the node resolves to its platform.
+ARCHES = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
 
 
 def registry_script(repo_root: Path, command: str) -> subprocess.CompletedProcess[str]:
@@ -51,13 +55,13 @@ def test_helm_installs_the_release_from_the_registry_and_pulls_its_images_by_dig
     try:
         released = make(
             repo_root, "release", f"REGISTRY={target}", f"SERVERS={SERVERS}",
-            f"CATALOG={CATALOG}", env=env,
+            f"CATALOG={CATALOG}", f"ARCHES={ARCHES}", env=env,
         )  # fmt: skip
         assert released.returncode == 0, released.stderr[-4000:]
         pins = yaml.safe_load((tmp_path / "values.yaml").read_text())["global"]["imageDigests"]
         assert set(pins) == {"mcp-servers/runtime", "mcp-servers/time"}, pins
-        verified = make(repo_root, "verify-release", f"REGISTRY={target}",
-                        f"SERVERS={SERVERS}", f"CATALOG={CATALOG}", env=env)  # fmt: skip
+        verified = make(repo_root, "verify-release", f"REGISTRY={target}", f"SERVERS={SERVERS}",
+                        f"CATALOG={CATALOG}", f"ARCHES={ARCHES}", env=env)  # fmt: skip
         assert verified.returncode == 0, verified.stdout + verified.stderr
 
         forget_pulled_images(repo_root, kube, target)

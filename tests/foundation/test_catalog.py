@@ -139,3 +139,13 @@ def test_an_entry_named_like_a_server_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(CatalogError, match="'memory' is also a server"):
         load_catalog(pyproject)
+
+
+def test_the_cli_names_an_unknown_architecture(repo_root: Path, tmp_path: Path) -> None:
+    context = ["context", "time", str(tmp_path / "ctx"), "--arch", "s390x"]
+    result = subprocess.run(
+        ["python3", "scripts/catalog.py", *context], cwd=repo_root, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "catalog: unknown architecture 's390x' (known: amd64 arm64)" in result.stderr
+    assert not (tmp_path / "ctx").exists()

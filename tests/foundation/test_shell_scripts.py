@@ -59,3 +59,28 @@ def test_a_failing_long_step_shows_its_output_and_status(
     assert re.search(rf"step: linking failed after \d+s \(exit {status}\)", result.stderr)
     assert "the-reason" in result.stderr
     assert "after" not in result.stdout
+
+
+def test_another_architecture_gets_its_own_tag_and_an_unknown_one_is_named(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    host = subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    other = "arm64" if host == "amd64" else "amd64"
+    result = run_with_lib(
+        repo_root,
+        tmp_path,
+        f"arch_tag localhost/mcp-servers/todo:0.1.0 {host}\n"
+        f"arch_tag localhost/mcp-servers/todo:0.1.0 {other}\n"
+        "check_arches amd64 arm64\ncheck_arches amd64 riscv64\necho unreachable\n",
+    )
+    assert result.returncode == 1
+    assert result.stdout.split() == [
+        "localhost/mcp-servers/todo:0.1.0",
+        f"localhost/mcp-servers/todo:0.1.0-{other}",
+    ]
+    assert (
+        "step: error: unknown architecture 'riscv64' in ARCHES (known: amd64 arm64)"
+        in result.stderr
+    )

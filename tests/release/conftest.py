@@ -11,6 +11,7 @@ import pytest
 from harness.locks import locked
 from harness.processes import free_port
 from oci_release import (
+    ARCHES,
     CATALOG,
     REPO,
     SERVERS,
@@ -18,8 +19,9 @@ from oci_release import (
     Registry,
     Release,
     TamperedRelease,
-    image_ref,
     key_pair,
+    local_arch_image,
+    local_image_ref,
     make,
     registry_script,
     run,
@@ -38,8 +40,10 @@ def install_release_tools() -> None:
 
 
 def build_release_images() -> None:
-    """The images of the small release: `make test` built them; else the incremental build."""
-    wanted = [image_ref(SERVERS), image_ref(CATALOG)]
+    """The images of the small release for each platform: the host's `make test` built, the
+    others the incremental build makes under emulation (cached by the engine between runs)."""
+    local = [local_image_ref(SERVERS), local_image_ref(CATALOG)]
+    wanted = [local_arch_image(image, arch) for image in local for arch in ARCHES]
     assert run("bash", "scripts/docker-engine.sh").returncode == 0
     with locked("build-images"):
         if all(run("docker", "image", "inspect", image).returncode == 0 for image in wanted):
@@ -47,7 +51,7 @@ def build_release_images() -> None:
         result = run(
             "bash",
             "scripts/build-images.sh",
-            env={"SERVERS": SERVERS, "CATALOG": CATALOG},
+            env={"SERVERS": SERVERS, "CATALOG": CATALOG, "ARCHES": " ".join(ARCHES)},
             timeout=3600,
         )
         assert result.returncode == 0, result.stderr[-3000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import re
 import subprocess
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ TOOLS_BIN = REPO / ".tools" / "bin"
 # A release of one server and one catalog entry: what `make release` does for all, in a minute.
 SERVERS = "todo"
 CATALOG = "time"
+# The platforms of every image of a release (the Makefile's RELEASE_ARCHES).
+ARCHES = ("amd64", "arm64")
+HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
 COSIGN_PASSWORD = "release-tests"
 DIGEST_LINE = re.compile(r"^(?P<reference>\S+) (?P<digest>sha256:[0-9a-f]{64})$")
 MANIFEST_TYPES = ",".join(
@@ -52,6 +56,11 @@ def local_image_ref(name: str) -> str:
     return listed[0]
 
 
+def local_arch_image(image: str, arch: str) -> str:
+    """The local tag of `image` built for `arch` (scripts/lib.sh arch_tag)."""
+    return image if arch == HOST_ARCH else f"{image}-{arch}"
+
+
 def image_ref(name: str) -> str:
     """Where a release puts one server or catalog entry, under its REGISTRY: the local image's
     reference without the local registry."""
@@ -76,6 +85,19 @@ class Registry:
             return None
         assert response.status_code == 200, (repository, reference, response.status_code)
         return response.headers["Docker-Content-Digest"]
+
+    def platforms(self, repository: str, reference: str) -> dict[str, str]:
+        """linux/<arch> -> digest of each image the manifest list at `reference` names."""
+        response = self.api.get(
+            f"/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_TYPES}
+        )
+        assert response.status_code == 200, (repository, reference, response.status_code)
+        listed = response.json()
+        assert "manifests" in listed, f"{repository}@{reference} is not a manifest list: {listed}"
+        return {
+            f"{entry['platform']['os']}/{entry['platform']['architecture']}": entry["digest"]
+            for entry in listed["manifests"]
+        }
 
     def delete(self, repository: str, reference: str) -> None:
         """Deletes the manifest a tag names (and so every tag on it)."""

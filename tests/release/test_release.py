@@ -15,6 +15,7 @@ import pytest
 import yaml
 from harness.processes import free_port
 from oci_release import (
+    ARCHES,
     CATALOG,
     COSIGN_PASSWORD,
     REPO,
@@ -25,6 +26,7 @@ from oci_release import (
     image_ref,
     key_pair,
     listening_addresses,
+    local_arch_image,
     local_image_ref,
     make,
     registry_script,
@@ -95,11 +97,43 @@ def test_printed_digests_are_what_the_registry_serves(released: Release) -> None
     for reference, digest in released.digests().items():
         repository, tag = released.repository(reference)
         assert released.registry.digest(repository, tag) == digest, reference
-        # cosign's tags beside it: the signature, and an image's SBOM attestation.
-        signed = digest.replace(":", "-")
-        assert released.registry.digest(repository, f"{signed}.sig"), reference
-        if "/charts/" not in reference:
-            assert released.registry.digest(repository, f"{signed}.att"), reference
+        # cosign's tag beside it: the signature (of an image's manifest list).
+        assert released.registry.digest(repository, f"{digest.replace(':', '-')}.sig"), reference
+
+
+def test_each_image_is_one_manifest_list_of_both_platforms_each_signed_with_its_sbom(
+    released: Release,
+) -> None:
+    for reference in image_references(released):
+        repository, tag = released.repository(reference)
+        platforms = released.registry.platforms(repository, released.digests()[reference])
+        assert sorted(platforms) == [f"linux/{arch}" for arch in ARCHES], reference
+        for arch in ARCHES:
+            digest = platforms[f"linux/{arch}"]
+            # Each platform's image under a tag of its own too, and its cosign tags.
+            assert released.registry.digest(repository, f"{tag}-{arch}") == digest
+            signed = digest.replace(":", "-")
+            assert released.registry.digest(repository, f"{signed}.sig"), (reference, arch)
+            assert released.registry.digest(repository, f"{signed}.att"), (reference, arch)
+
+
+def test_the_arm64_image_from_the_registry_runs_as_arm64(released: Release) -> None:
+    # The node pulls the platform it runs on; here the arm64 one runs under emulation (qemu).
+    reference = image_references(released)[0]
+    repository, _ = released.repository(reference)
+    platforms = released.registry.platforms(repository, released.digests()[reference])
+    pinned = f"{reference.rsplit(':', 1)[0]}@{platforms['linux/arm64']}"
+    pulled = run("docker", "pull", "-q", pinned)
+    assert pulled.returncode == 0, pulled.stderr
+    try:
+        ran = run(
+            "docker", "run", "--rm", "--platform", "linux/arm64", "--entrypoint", "python3",
+            pinned, "-c", "import platform, mcp_runtime; print(platform.machine())",
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.strip() == "aarch64"
+    finally:
+        run("docker", "rmi", pinned)
 
 
 def test_helm_pulls_the_chart_at_its_version(released: Release, tmp_path: Path) -> None:
@@ -151,9 +185,15 @@ def test_the_release_values_install_the_chart_from_the_registry_pinned_by_digest
     assert server["image"] == f"{released.target}/mcp-servers/todo@{images['mcp-servers/todo']}"
 
 
-def test_each_image_carries_an_spdx_sbom_of_its_packages(released: Release) -> None:
-    digests = released.digests()
+@pytest.mark.parametrize("arch", ARCHES)
+def test_each_platform_image_carries_an_spdx_sbom_of_its_packages(
+    released: Release, arch: str
+) -> None:
     for reference in image_references(released):
+        repository, _ = released.repository(reference)
+        digest = released.registry.platforms(repository, released.digests()[reference])[
+            f"linux/{arch}"
+        ]
         checked = run(
             "cosign",
             "verify-attestation",
@@ -163,21 +203,30 @@ def test_each_image_carries_an_spdx_sbom_of_its_packages(released: Release) -> N
             str(released.directory / "cosign.pub"),
             "--type",
             "spdxjson",
-            f"{reference}@{digests[reference]}",
+            f"{reference.rsplit(':', 1)[0]}@{digest}",
         )
         assert checked.returncode == 0, checked.stderr
         envelope = json.loads(checked.stdout.splitlines()[0])
         statement = json.loads(base64.b64decode(envelope["payload"]))
         assert statement["predicateType"] == "https://spdx.dev/Document"
-        assert statement["subject"][0]["digest"]["sha256"] == digests[reference][7:]
-        packages = {package["name"] for package in statement["predicate"]["packages"]}
+        assert statement["subject"][0]["digest"]["sha256"] == digest[7:]
+        packages = statement["predicate"]["packages"]
+        names = {package["name"] for package in packages}
         # The Python the image runs, from Debian, and what the entry installs on top of it.
-        assert "python3.11" in packages, sorted(packages)[:50]
+        assert "python3.11" in names, sorted(names)[:50]
         # The project's wheel is in both (the catalog's images run the bridge); only the
         # catalog entry's has its package.
-        assert "mcp-servers" in packages
+        assert "mcp-servers" in names
         is_catalog_entry = reference.endswith(image_ref(CATALOG))
-        assert ("mcp-server-time" in packages) == is_catalog_entry, reference
+        assert ("mcp-server-time" in names) == is_catalog_entry, reference
+        # The SBOM is of this platform's image: its Debian packages are of its architecture.
+        debian = [
+            ref["referenceLocator"]
+            for package in packages
+            for ref in package.get("externalRefs", [])
+            if ref["referenceLocator"].startswith("pkg:deb/debian/python3.11@")
+        ]
+        assert debian and all(f"arch={arch}" in purl for purl in debian), debian
 
 
 def test_verify_release_passes_a_release_as_made(released: Release) -> None:
@@ -198,6 +247,7 @@ def test_verify_release_with_another_key_names_every_artifact(
 
 
 def test_verify_names_an_artifact_missing_from_the_registry(released: Release) -> None:
+    # git's image is built for neither platform here: verify needs none of them locally.
     missing = f"{released.target}/{image_ref('git')}"
     stderr = failures(released.verify(f"CATALOG={CATALOG} git"))
     assert f"{missing}: not in the registry" in stderr
@@ -219,23 +269,35 @@ def test_release_signs_with_the_key_it_is_given(tampered: TamperedRelease) -> No
     assert "cosign.pub does not exist" in other.stderr
 
 
+def test_verify_names_an_image_whose_list_signature_was_deleted(
+    tampered: TamperedRelease,
+) -> None:
+    reference = image_references(tampered)[0]
+    digest = tampered.digests()[reference]
+    repository, _ = tampered.repository(reference)
+    tampered.registry.delete(repository, digest.replace(":", "-") + ".sig")
+    assert f"{reference} ({digest}): missing signature" in failures(tampered.verify())
+
+
 @pytest.mark.parametrize(
     ("tag_suffix", "problem"),
     [(".sig", "missing signature"), (".att", "missing SBOM attestation")],
     ids=["signature", "sbom"],
 )
-def test_verify_names_an_image_whose_signature_or_sbom_was_deleted(
+def test_verify_names_the_platform_whose_signature_or_sbom_was_deleted(
     tampered: TamperedRelease, tag_suffix: str, problem: str
 ) -> None:
     reference = image_references(tampered)[0]
     digest = tampered.digests()[reference]
     repository, _ = tampered.repository(reference)
-    tampered.registry.delete(repository, digest.replace(":", "-") + tag_suffix)
-    assert f"{reference} ({digest}): {problem}" in failures(tampered.verify())
+    arm64 = tampered.registry.platforms(repository, digest)["linux/arm64"]
+    tampered.registry.delete(repository, arm64.replace(":", "-") + tag_suffix)
+    assert f"{reference} ({digest}) linux/arm64 ({arm64}): {problem}" in failures(tampered.verify())
 
 
 def test_verify_names_a_tag_another_image_was_pushed_over(tampered: TamperedRelease) -> None:
-    # The catalog entry's tag now holds the server's image: signed, but elsewhere.
+    # The catalog entry's tag now holds the server's amd64 image: signed, but elsewhere, and a
+    # single image instead of the list.
     reference = image_references(tampered)[1]
     intruder = local_image_ref(SERVERS)
     assert run("docker", "tag", intruder, reference).returncode == 0
@@ -250,6 +312,7 @@ def test_verify_names_a_tag_another_image_was_pushed_over(tampered: TamperedRele
     stderr = failures(tampered.verify())
     assert f"{reference} ({digest}): missing signature" in stderr
     assert f"{reference} ({digest}): missing SBOM attestation" in stderr
+    assert f"{reference} ({digest}): not a manifest list of linux/amd64 linux/arm64" in stderr
 
 
 def test_verify_names_a_chart_signed_with_another_key(
@@ -294,9 +357,18 @@ def test_release_names_an_image_that_is_not_built(registry: Registry) -> None:
     )
     assert refused.returncode != 0
     assert (
-        "not built: localhost/mcp-servers/never-built:0.0.0;"
-        ' run: make build-images SERVERS="never-built"' in refused.stderr
+        "not built: localhost/mcp-servers/never-built:0.0.0"
+        f" {local_arch_image('localhost/mcp-servers/never-built:0.0.0', 'arm64')};"
+        ' run: make build-images SERVERS="never-built" ARCHES="amd64 arm64"' in refused.stderr
     )
+
+
+def test_release_names_an_unknown_architecture(registry: Registry) -> None:
+    refused = make(
+        "release", f"REGISTRY={registry.address}/arches", f"SERVERS={SERVERS}", "ARCHES=amd64 s390x"
+    )
+    assert refused.returncode != 0
+    assert "unknown architecture 's390x' in ARCHES (known: amd64 arm64)" in refused.stderr
 
 
 def test_release_names_a_registry_that_does_not_answer() -> None:
