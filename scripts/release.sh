@@ -91,11 +91,13 @@ require_registry_answers() {
     || die "the registry $REGISTRY does not answer at $(scheme)://$registry_host/v2/ (HTTP status '$status'); is it running? (the local one: make registry)"
 }
 
+# Every manifest kind a release holds: lists (OCI index, Docker list) and images.
+manifest_types="application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json"
+manifest_types+=",application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.docker.distribution.manifest.v2+json"
+
 # manifest_digest REPOSITORY REFERENCE: the digest the registry serves for a tag, or status 1.
 manifest_digest() {
-  local accept="application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json"
-  accept+=",application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.docker.distribution.manifest.v2+json"
-  curl -fsS --head --max-time 10 -H "Accept: $accept" \
+  curl -fsS --head --max-time 10 -H "Accept: $manifest_types" \
     "$(scheme)://$registry_host/v2/$1/manifests/$2" 2>/dev/null \
     | tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" { print $2; found = 1 } END { exit !found }'
 }
@@ -346,14 +348,13 @@ check_sbom() {
 # platforms REPOSITORY DIGEST: "os/arch DIGEST" per image of the manifest list DIGEST; nothing,
 # with status 1, when DIGEST is a single image
 platforms() {
-  curl -fsS --max-time 10 -H "Accept: application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.index.v1+json" \
-    "$(scheme)://$registry_host/v2/$1/manifests/$2" \
+  curl -fsS --max-time 10 -H "Accept: $manifest_types" "$(scheme)://$registry_host/v2/$1/manifests/$2" \
     | python3 -c '
 import json, sys
 manifest = json.load(sys.stdin)
 for entry in manifest.get("manifests", []):
     platform = entry.get("platform", {})
-    print(f"{platform.get(\"os\")}/{platform.get(\"architecture\")} {entry[\"digest\"]}")
+    print("{}/{} {}".format(platform.get("os"), platform.get("architecture"), entry["digest"]))
 sys.exit(0 if "manifests" in manifest else 1)'
 }
 
