@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import yaml
 from harness.server_registry import LOCAL_REGISTRY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,6 +31,11 @@ MANIFEST_TYPES = ",".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     )
 )
+
+
+CHART_VERSION = yaml.safe_load((REPO / "charts" / "mcp-servers" / "Chart.yaml").read_text())[
+    "version"
+]
 
 
 def run(
@@ -189,3 +195,18 @@ def listening_addresses(port: int) -> set[str]:
             if state == "0A" and int(hex_port, 16) == port:
                 found.add(address)
     return found
+
+
+def chart_reference(release: Release) -> str:
+    return f"{release.target}/charts/mcp-servers:{CHART_VERSION}"
+
+
+def image_references(release: Release) -> list[str]:
+    """The printed references of the release's images: the server's, then the catalog entry's."""
+    return [f"{release.target}/{image_ref(SERVERS)}", f"{release.target}/{image_ref(CATALOG)}"]
+
+
+def failures(result: subprocess.CompletedProcess[str]) -> str:
+    """What verify-release said of a release it must refuse."""
+    assert result.returncode != 0, "verify-release passed a tampered release:\n" + result.stdout
+    return result.stderr

@@ -1,12 +1,12 @@
 """`make release` and `make verify-release` against a real OCI registry (the CNCF distribution
-registry, scripts/registry.sh): what is pushed, its digests, signatures and SBOMs, and what
-verification says when someone tampers with the registry."""
+registry, scripts/registry.sh): what is pushed, its digests, platforms, signatures and SBOMs.
+test_release_tampering.py has what verification says when someone tampers with the registry, and
+what a release says of bad input."""
 
 from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import tarfile
 import tomllib
 from pathlib import Path
@@ -17,17 +17,16 @@ from harness.processes import free_port
 from oci_release import (
     ARCHES,
     CATALOG,
-    COSIGN_PASSWORD,
+    CHART_VERSION,
     REPO,
-    SERVERS,
     Registry,
     Release,
-    TamperedRelease,
+    chart_reference,
+    failures,
     image_ref,
+    image_references,
     key_pair,
     listening_addresses,
-    local_arch_image,
-    local_image_ref,
     make,
     registry_script,
     run,
@@ -36,20 +35,9 @@ from oci_release import (
 # Cold: a release builds the images it lacks and the tools when `make tools` has not run.
 pytestmark = pytest.mark.timeout(1800)
 
-CHART_VERSION = yaml.safe_load((REPO / "charts" / "mcp-servers" / "Chart.yaml").read_text())[
-    "version"
-]
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 # 127.0.0.1 as /proc/net/tcp writes it.
 LOOPBACK_HEX = "0100007F"
-
-
-def chart_reference(release: Release) -> str:
-    return f"{release.target}/charts/mcp-servers:{CHART_VERSION}"
-
-
-def image_references(release: Release) -> list[str]:
-    return [f"{release.target}/{image_ref(SERVERS)}", f"{release.target}/{image_ref(CATALOG)}"]
 
 
 def running(pid: int) -> bool:
@@ -59,11 +47,6 @@ def running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def failures(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode != 0, "verify-release passed a tampered release:\n" + result.stdout
-    return result.stderr
 
 
 def test_default_release_is_everything_build_images_builds() -> None:
@@ -252,132 +235,6 @@ def test_verify_names_an_artifact_missing_from_the_registry(released: Release) -
     stderr = failures(released.verify(f"CATALOG={CATALOG} git"))
     assert f"{missing}: not in the registry" in stderr
     assert "1 problem(s) in the release's 4 artifacts" in stderr
-
-
-def test_release_signs_with_the_key_it_is_given(tampered: TamperedRelease) -> None:
-    assert tampered.key is not None
-    # Nothing generated: COSIGN_KEY signed, and its public key verified.
-    assert not (tampered.directory / "cosign.key").exists()
-    verified = tampered.verified_as_made
-    assert verified is not None and verified.returncode == 0, verified and verified.stderr
-    assert sorted(line.split()[0] for line in verified.stdout.splitlines()) == sorted(
-        tampered.digests()
-    )
-    # Without COSIGN_KEY, verify wants the public key of a pair RELEASE_DIR never had.
-    other = tampered.verify(env={"COSIGN_KEY": ""})
-    assert other.returncode != 0
-    assert "cosign.pub does not exist" in other.stderr
-
-
-def test_verify_names_an_image_whose_list_signature_was_deleted(
-    tampered: TamperedRelease,
-) -> None:
-    reference = image_references(tampered)[0]
-    digest = tampered.digests()[reference]
-    repository, _ = tampered.repository(reference)
-    tampered.registry.delete(repository, digest.replace(":", "-") + ".sig")
-    assert f"{reference} ({digest}): missing signature" in failures(tampered.verify())
-
-
-@pytest.mark.parametrize(
-    ("tag_suffix", "problem"),
-    [(".sig", "missing signature"), (".att", "missing SBOM attestation")],
-    ids=["signature", "sbom"],
-)
-def test_verify_names_the_platform_whose_signature_or_sbom_was_deleted(
-    tampered: TamperedRelease, tag_suffix: str, problem: str
-) -> None:
-    reference = image_references(tampered)[0]
-    digest = tampered.digests()[reference]
-    repository, _ = tampered.repository(reference)
-    arm64 = tampered.registry.platforms(repository, digest)["linux/arm64"]
-    tampered.registry.delete(repository, arm64.replace(":", "-") + tag_suffix)
-    assert f"{reference} ({digest}) linux/arm64 ({arm64}): {problem}" in failures(tampered.verify())
-
-
-def test_verify_names_a_tag_another_image_was_pushed_over(tampered: TamperedRelease) -> None:
-    # The catalog entry's tag now holds the server's amd64 image: signed, but elsewhere, and a
-    # single image instead of the list.
-    reference = image_references(tampered)[1]
-    intruder = local_image_ref(SERVERS)
-    assert run("docker", "tag", intruder, reference).returncode == 0
-    try:
-        pushed = run("docker", "push", reference)
-        assert pushed.returncode == 0, pushed.stderr
-    finally:
-        run("docker", "rmi", reference)
-    repository, tag = tampered.repository(reference)
-    digest = tampered.registry.digest(repository, tag)
-    assert digest != tampered.digests()[reference]
-    stderr = failures(tampered.verify())
-    assert f"{reference} ({digest}): missing signature" in stderr
-    assert f"{reference} ({digest}): missing SBOM attestation" in stderr
-    assert f"{reference} ({digest}): not a manifest list of linux/amd64 linux/arm64" in stderr
-
-
-def test_verify_names_a_chart_signed_with_another_key(
-    tampered: TamperedRelease, tmp_path: Path
-) -> None:
-    reference = chart_reference(tampered)
-    digest = tampered.digests()[reference]
-    repository, _ = tampered.repository(reference)
-    other_key = key_pair(tmp_path)
-    tampered.registry.delete(repository, digest.replace(":", "-") + ".sig")
-    signed = run(
-        "cosign",
-        "sign",
-        "--yes",
-        "--tlog-upload=false",
-        "--allow-http-registry",
-        "--key",
-        str(other_key),
-        f"{reference}@{digest}",
-        env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
-    )
-    assert signed.returncode == 0, signed.stderr
-    assert f"{reference} ({digest}): bad signature" in failures(tampered.verify())
-
-
-def test_release_refuses_a_registry_with_a_scheme(registry: Registry) -> None:
-    refused = make("release", f"REGISTRY=http://{registry.address}/scheme", f"SERVERS={SERVERS}")
-    assert refused.returncode != 0
-    assert (
-        f"REGISTRY must be host[:port]/path without a scheme, got 'http://{registry.address}/scheme'"
-        in refused.stderr
-    )
-    assert not any(name.startswith("scheme/") for name in registry.repositories())
-
-
-def test_release_names_an_image_that_is_not_built(registry: Registry) -> None:
-    refused = make(
-        "release",
-        f"REGISTRY={registry.address}/unbuilt",
-        "RELEASE_IMAGES=localhost/mcp-servers/never-built:0.0.0",
-        env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
-    )
-    assert refused.returncode != 0
-    assert (
-        "not built: localhost/mcp-servers/never-built:0.0.0"
-        f" {local_arch_image('localhost/mcp-servers/never-built:0.0.0', 'arm64')};"
-        ' run: make build-images SERVERS="never-built" ARCHES="amd64 arm64"' in refused.stderr
-    )
-
-
-def test_release_names_an_unknown_architecture(registry: Registry) -> None:
-    refused = make(
-        "release", f"REGISTRY={registry.address}/arches", f"SERVERS={SERVERS}", "ARCHES=amd64 s390x"
-    )
-    assert refused.returncode != 0
-    assert "unknown architecture 's390x' in ARCHES (known: amd64 arm64)" in refused.stderr
-
-
-def test_release_names_a_registry_that_does_not_answer() -> None:
-    address = f"127.0.0.1:{free_port()}"
-    refused = make("verify-release", f"REGISTRY={address}/nowhere", f"SERVERS={SERVERS}")
-    assert refused.returncode != 0
-    assert (
-        f"the registry {address}/nowhere does not answer at http://{address}/v2/" in refused.stderr
-    )
 
 
 def test_registry_script_stops_without_leaving_a_process() -> None:
