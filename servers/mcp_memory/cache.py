@@ -73,13 +73,18 @@ class SyncedIndex:
         self._loading = asyncio.create_task(self._load(), name="load-memory-index")
 
     async def stop(self) -> None:
-        if self._snapshot_task is not None and not self._snapshot_task.done():
-            # A snapshot half written is wasted: let it finish (seconds) before exiting.
-            await asyncio.gather(self._snapshot_task, return_exceptions=True)
+        # A snapshot half written is wasted: let it finish (seconds) before exiting.
+        await self.snapshot_settled()
         for task in (self._maintaining, self._loading):
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+    async def snapshot_settled(self) -> None:
+        """Return once no snapshot is being written; until then refresh() answers from the
+        index as it is, without the latest changes."""
+        if self._snapshot_task is not None and not self._snapshot_task.done():
+            await asyncio.gather(self._snapshot_task, return_exceptions=True)
 
     def check_ready(self) -> None:
         """Raise NotReady until the index is loaded and caught up."""

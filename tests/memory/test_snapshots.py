@@ -51,11 +51,14 @@ def options(directory: Path, **overrides: float) -> IndexOptions:
 
 
 async def loaded(store: MemoryStore, opts: IndexOptions) -> tuple[SyncedIndex, list[dict]]:
-    """A started SyncedIndex once ready, and the log events it emitted on the way."""
+    """A started SyncedIndex once ready, and the log events it emitted on the way. The snapshot
+    a rebuild starts is awaited too: while it is written, refresh() leaves changes for later,
+    and a test that then changes the store would race it."""
     synced = SyncedIndex(store, opts)
     with capture_logs() as events:
         synced.start()
         await synced.refresh()
+    await synced.snapshot_settled()
     return synced, events
 
 
