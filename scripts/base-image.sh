@@ -6,7 +6,7 @@
 # images/Dockerfile and BUILD_IMAGE (localhost/mcp-servers/python-build:bookworm, plus binutils)
 # for its build stage. Used where python:3.11-slim and python:3.11 cannot be pulled.
 #   ARCH=arm64   the pair for another architecture, tagged ...:bookworm-arm64 (lib.sh arch_tag),
-#                built under emulation (Debian's qemu-user-static, installed when missing)
+#                built under emulation (Debian's qemu-user 10+, installed when missing)
 # Idempotent: existing images are kept unless FORCE=1.
 set -euo pipefail
 

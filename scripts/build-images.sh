@@ -22,7 +22,7 @@
 #   ARCHES="amd64 arm64" the architectures to build every selected image for (default: this
 #                        machine's). Another architecture's image is tagged <tag>-<arch>
 #                        (localhost/mcp-servers/todo:0.1.0-arm64), built under emulation (Debian's
-#                        qemu-user-static) on that architecture's local Debian pair
+#                        qemu-user 10+, lib.sh require_emulation) on that architecture's local Debian pair
 #                        (scripts/base-image.sh ARCH=...): BASE_IMAGE and BUILD_IMAGE are the
 #                        host's. `make release` joins the architectures into one manifest list.
 # A wheelhouse is rebuilt only when its inputs (uv.lock, pyproject.toml, servers/) change, and

@@ -18,8 +18,8 @@
 #   arch_tag IMAGE ARCH        the local tag of IMAGE built for ARCH: IMAGE itself for the host's
 #                              architecture, IMAGE-ARCH for another (an engine keeps one image per
 #                              tag, and the cluster runs the host's)
-#   require_emulation ARCH     make binaries of ARCH run here (Debian's qemu-user-static through
-#                              binfmt_misc), or die naming what is missing
+#   require_emulation ARCH     make binaries of ARCH run here (Debian's qemu-user, at least
+#                              QEMU_MIN_MAJOR, through binfmt_misc), or die naming what is missing
 
 LIB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIB_SCRIPT="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
@@ -43,23 +43,70 @@ check_arches() {
 }
 arch_tag() { if [ "$2" = "$(host_arch)" ]; then echo "$1"; else echo "$1-$2"; fi; }
 
+# Debian 12's own qemu 7.2 kills arm64 onnxruntime (the memory image) with SIGSEGV on import;
+# 10.0 from bookworm-backports runs it. The kernel keeps the interpreter it registered (F flag),
+# so only running a foreign binary says which qemu is in use: QEMU_VERSION makes qemu-user print
+# its version before it even loads the program, so an ELF header is all the probe needs.
+QEMU_MIN_MAJOR=10
+elf_magic() {
+  case "$1" in
+    aarch64) printf '\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00' ;;
+    x86_64) printf '\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00' ;;
+  esac
+}
+qemu_major() { sed -n 's/^qemu-[a-z0-9_]* version \([0-9]*\)\..*/\1/p' | head -n 1; }
+
+# The major version of the qemu the kernel runs MACHINE binaries with; empty when none does.
+emulator_major() {
+  local probe version
+  probe="$(mktemp)"
+  { elf_magic "$1"; head -c 44 /dev/zero; } >"${probe}"
+  chmod +x "${probe}"
+  version="$(QEMU_VERSION=1 "${probe}" 2>/dev/null | qemu_major)" || true
+  rm -f "${probe}"
+  echo "${version}"
+}
+
+# qemu-user >= QEMU_MIN_MAJOR from the machine's apt sources, or from bookworm-backports.
+install_qemu_user() {
+  local candidate
+  candidate="$(apt-cache policy qemu-user 2>/dev/null | sed -n 's/^ *Candidate: [0-9]*:*\([0-9]*\)\..*/\1/p')"
+  if [[ -n "${candidate}" ]] && ((candidate >= QEMU_MIN_MAJOR)); then
+    apt_install qemu-user
+    return
+  fi
+  grep -qs '^VERSION_CODENAME=bookworm$' /etc/os-release \
+    || die "qemu-user ${QEMU_MIN_MAJOR} or newer is needed for emulation and apt offers ${candidate:-none}: install it, then run this again"
+  printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+    'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
+    >/etc/apt/sources.list.d/bookworm-backports.sources
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-user
+}
+
 require_emulation() {
-  local arch="$1" machine handler
+  local arch="$1" machine handler conf major installed
   [ "${arch}" = "$(host_arch)" ] && return
   machine="$(machine_of "${arch}")"
   handler="/proc/sys/fs/binfmt_misc/qemu-${machine}"
-  if ! grep -qx enabled "${handler}" 2>/dev/null; then
+  major="$(emulator_major "${machine}")"
+  if ((${major:-0} < QEMU_MIN_MAJOR)); then
     [[ $(id -u) -eq 0 ]] \
-      || die "building for ${arch} needs ${machine} emulation: as root, apt-get install qemu-user-static binfmt-support, then update-binfmts --enable qemu-${machine}"
-    command -v update-binfmts >/dev/null && [ -e "/usr/libexec/qemu-binfmt/${machine}-binfmt-P" ] \
-      || long "installing Debian's qemu-user-static (emulates ${arch})" "under a minute" \
-        apt_install qemu-user-static binfmt-support
+      || die "building for ${arch} needs qemu-user ${QEMU_MIN_MAJOR} or newer registered for ${machine} (found: ${major:-none}); run this as root once to install and register it"
+    conf="/usr/share/qemu/binfmt.d/qemu-${machine}.conf"
+    installed="$("/usr/bin/qemu-${machine}" --version 2>/dev/null | qemu_major)" || true
+    if [[ ! -f "${conf}" ]] || ((${installed:-0} < QEMU_MIN_MAJOR)); then
+      long "installing Debian's qemu-user ${QEMU_MIN_MAJOR}+ (emulates ${arch})" "about a minute" install_qemu_user
+    fi
     # A container or a new machine may not have the filesystem the kernel reads handlers from.
     [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
       || die "cannot mount binfmt_misc at /proc/sys/fs/binfmt_misc, which ${arch} emulation needs"
-    update-binfmts --enable "qemu-${machine}" >/dev/null 2>&1 || true
-    grep -qx enabled "${handler}" 2>/dev/null \
-      || die "${handler} is not enabled after update-binfmts --enable qemu-${machine}: ${arch} binaries cannot run here"
+    # An older qemu's handler (Debian 12's qemu-user-static) holds the name: replace it.
+    [ -e "${handler}" ] && echo -1 >"${handler}"
+    cat "${conf}" >/proc/sys/fs/binfmt_misc/register
+    major="$(emulator_major "${machine}")"
+    ((${major:-0} >= QEMU_MIN_MAJOR)) \
+      || die "${handler} runs qemu ${major:-nothing} after registering ${conf}: ${arch} binaries cannot run here"
   fi
   # F (fix binary): the kernel holds the interpreter open, so it works inside containers too.
   grep -q '^flags:.*F' "${handler}" \

@@ -84,3 +84,43 @@ def test_another_architecture_gets_its_own_tag_and_an_unknown_one_is_named(
         "step: error: unknown architecture 'riscv64' in ARCHES (known: amd64 arm64)"
         in result.stderr
     )
+
+
+def other_arch() -> str:
+    host = subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return "arm64" if host == "amd64" else "amd64"
+
+
+def test_an_old_registered_qemu_is_named_to_a_user_who_cannot_replace_it(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    # As Debian 12's qemu 7.2 would answer the probe, for a user who is not root.
+    result = run_with_lib(
+        repo_root,
+        tmp_path,
+        f"emulator_major() {{ echo 7; }}\nid() {{ echo 1000; }}\nrequire_emulation {other_arch()}\n"
+        "echo unreachable\n",
+    )
+    assert result.returncode == 1
+    assert "unreachable" not in result.stdout
+    machine = {"arm64": "aarch64", "amd64": "x86_64"}[other_arch()]
+    assert (
+        f"step: error: building for {other_arch()} needs qemu-user 10 or newer registered for"
+        f" {machine} (found: 7); run this as root once to install and register it"
+    ) in result.stderr
+
+
+def test_the_foreign_architecture_runs_on_a_qemu_new_enough_for_onnxruntime(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    # The real kernel registration, set up (as root) the way every arm64 build sets it up.
+    result = run_with_lib(
+        repo_root,
+        tmp_path,
+        f"require_emulation {other_arch()}\n"
+        f"emulator_major {'aarch64' if other_arch() == 'arm64' else 'x86_64'}\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) >= 10
