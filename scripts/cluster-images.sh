@@ -55,12 +55,7 @@ build_system() {
     docker build -q -t "${PAUSE_IMAGE}" -f "${ROOT}/cluster/images/pause/Dockerfile" "${context}" >/dev/null
     rm -rf "${context}"
   fi
-  if ! has_docker_image "${COREDNS_IMAGE}"; then
-    context="$(mktemp -d)"
-    cp "${ROOT}/.tools/bin/coredns" "${context}/coredns"
-    docker build -q -t "${COREDNS_IMAGE}" -f "${ROOT}/cluster/images/coredns/Dockerfile" "${context}" >/dev/null
-    rm -rf "${context}"
-  fi
+  binary_image "${COREDNS_IMAGE}" "${ROOT}/.tools/bin/coredns" "${ROOT}/cluster/images/coredns/Dockerfile"
   import "${PAUSE_IMAGE}"
   import "${COREDNS_IMAGE}"
 }

@@ -57,11 +57,6 @@ ETCD_VERSION=v3.6.4
 COREDNS_VERSION=v1.12.1
 KUBE_ROUTER_VERSION=v2.1.0
 TRAEFIK_VERSION=v3.7.13
-# lego's DNS providers (traefik's ACME DNS-01 challenge) whose SDK modules the Go module proxy
-# does not serve: install_traefik cuts them out of lego's provider table. After a bump, list them
-# with `go -C cluster/traefik list -e -deps -f '{{if .DepsErrors}}{{.ImportPath}}{{end}}'
-# github.com/traefik/traefik/v3/cmd/traefik | grep providers/dns/` (that is, without the overlay).
-TRAEFIK_DROPPED_DNS_PROVIDERS="alidns aliesa azion dnsimple edgedns edgeone huaweicloud oraclecloud regfish sakuracloud tencentcloud ucloud yandexcloud"
 # metrics-server feeds the HorizontalPodAutoscaler (resource metrics API); v0.8 supports
 # Kubernetes 1.31+, so v1.34 above.
 METRICS_SERVER_VERSION=v0.8.0
@@ -314,10 +309,16 @@ install_etcd() {
   stamp etcd "$ETCD_VERSION"
 }
 
+# From cluster/coredns: CoreDNS with the plugins the cluster's Corefile uses, half the packages
+# of the stock build (its main.go says which and why).
 install_coredns() {
   fresh coredns "$COREDNS_VERSION" && return
   need_go coredns
-  long "building CoreDNS $COREDNS_VERSION" "3-7 min cold" go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  local pinned
+  pinned=$(go -C "$root/cluster/coredns" list -m -f '{{.Version}}' github.com/coredns/coredns)
+  [[ "$pinned" == "$COREDNS_VERSION" ]] || die "cluster/coredns/go.mod pins $pinned, COREDNS_VERSION is $COREDNS_VERSION"
+  long "building CoreDNS $COREDNS_VERSION" "2-4 min cold" \
+    go -C "$root/cluster/coredns" build -ldflags "-s -w" -o "$bin/coredns" .
   stamp coredns "$COREDNS_VERSION"
 }
 
@@ -334,43 +335,26 @@ install_kube-router() {
 }
 
 # cluster/traefik's build (its go.mod says why): patched copies of lego v5 (its DNS provider table
-# without TRAEFIK_DROPPED_DNS_PROVIDERS) and go-http-auth (plus the two functions of its fork that
-# traefik calls), taken from the module cache after `go mod download` checked them against go.sum,
-# and go.mod/go.sum for -modfile: the wrapper's plus a directory replace directive for each.
-# Fails when the table does not have exactly those providers (after a bump: fix the list).
+# replaced by _patches/lego's, which has no provider) and go-http-auth (plus the two functions of
+# its fork that traefik calls), taken from the module cache after `go mod download` checked them
+# against go.sum, and go.mod/go.sum for -modfile: the wrapper's plus a directory replace directive
+# for each. Fails when lego's table no longer has the one function the stand-in provides.
 traefik_build_dir() {
-  local out="$1" mod="$root/cluster/traefik" lego auth provider
+  local out="$1" mod="$root/cluster/traefik" lego auth table
   go -C "$mod" mod download github.com/go-acme/lego/v5 github.com/abbot/go-http-auth
   lego=$(go -C "$mod" list -m -f '{{.Dir}}' github.com/go-acme/lego/v5)
   auth=$(go -C "$mod" list -m -f '{{.Dir}}' github.com/abbot/go-http-auth)
+  table=providers/dns/zz_gen_dns_providers.go
+  if [[ "$(grep -c '^func ' "$lego/$table")" != 1 ]] \
+    || ! grep -qx 'func NewDNSChallengeProviderByName(name string) (challenge.Provider, error) {' "$lego/$table"; then
+    die "lego's $table is not one NewDNSChallengeProviderByName any more: update cluster/traefik/_patches/lego"
+  fi
   rm -rf "$out"
   mkdir -p "$out"
   cp -r "$lego" "$out/lego"
   cp -r "$auth" "$out/go-http-auth"
   chmod -R u+w "$out"
-  # An import line per provider, and a `case "name", ...:` line followed by `return name.New...`.
-  awk -v drop="$TRAEFIK_DROPPED_DNS_PROVIDERS" '
-    BEGIN { n = split(drop, names, " "); for (i = 1; i <= n; i++) skip[names[i]] = 1 }
-    /^\t"github\.com\/go-acme\/lego\/v5\/providers\/dns\/[a-z0-9]+"$/ {
-      name = $0; sub(/^.*\//, "", name); sub(/"$/, "", name)
-      if (name in skip) { imports++; next }
-    }
-    /^\tcase / { held = $0; next }
-    held != "" {
-      name = $0; sub(/^\t\treturn /, "", name); sub(/\..*$/, "", name)
-      line = held; held = ""
-      if (name in skip) { cases++; next }
-      print line
-    }
-    { print }
-    END {
-      if (imports != n || cases != n) {
-        printf "lego provider table: cut %d imports and %d cases, expected %d\n", imports, cases, n > "/dev/stderr"
-        exit 1
-      }
-    }
-  ' "$lego/providers/dns/zz_gen_dns_providers.go" >"$out/lego/providers/dns/zz_gen_dns_providers.go"
-  for provider in $TRAEFIK_DROPPED_DNS_PROVIDERS; do rm -rf "$out/lego/providers/dns/$provider"; done
+  cp "$mod/_patches/lego/zz_gen_dns_providers.go" "$out/lego/$table"
   # v0.4.0 predates modules; a directory replacement needs a go.mod.
   printf 'module github.com/abbot/go-http-auth\n\ngo 1.12\n' >"$out/go-http-auth/go.mod"
   cp "$mod/_patches/go-http-auth/fork_api.go" "$out/go-http-auth/"

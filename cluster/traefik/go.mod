@@ -5,7 +5,8 @@
 //     its module zip: ./ext stands in for it (the open-source build's empty extension structs);
 //   - the fork github.com/containous/go-http-auth is not served: upstream abbot/go-http-auth
 //     v0.4.0 instead, plus _patches/go-http-auth/fork_api.go (the fork's two extra functions);
-//   - lego v5's DNS providers whose SDK modules are not served are cut out of its provider table.
+//   - lego v5's DNS provider table is replaced by one without providers (_patches/lego): DNS-01
+//     is unused here, some providers' SDK modules are not served, and the rest cost 775 packages.
 // The last two are patched copies made at build time: scripts/install-tools.sh (install_traefik)
 // copies both modules, as verified against go.sum, under .tools/traefik-build and builds with
 // -modfile, this go.mod plus two directory replace directives. go.sum is from `go mod tidy -e`
