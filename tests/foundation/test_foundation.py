@@ -240,3 +240,26 @@ def test_loading_an_image_the_engine_lacks_names_it(repo_root: Path, tmp_path: P
         "localhost/mcp-servers/no-such-server:0.0.0 is not in the Docker engine;"
         " run 'make build-images'" in result.stderr
     )
+
+
+def corefile_directives(manifest: str) -> set[str]:
+    """The plugins a Corefile names: the first word of each line directly inside a server
+    block (deeper lines configure a plugin)."""
+    corefile = manifest.split("Corefile: |", 1)[1].split("\n---", 1)[0]
+    directives, depth = set(), 0
+    for line in corefile.splitlines():
+        words = line.split()
+        if depth == 1 and words and words[0] != "}":
+            directives.add(words[0])
+        depth += line.count("{") - line.count("}")
+    return directives
+
+
+def test_the_coredns_build_holds_exactly_the_plugins_the_corefile_names(repo_root: Path) -> None:
+    """A plugin the Corefile names but the build lacks stops CoreDNS on the cluster only
+    ("Unknown directive"); one the build has but nothing names is compile time for nothing."""
+    directives = corefile_directives((repo_root / "cluster/manifests/coredns.yaml").read_text())
+    main = (repo_root / "cluster/coredns/main.go").read_text()
+    built = set(re.findall(r'"github\.com/coredns/coredns/plugin/(\w+)"', main))
+    assert directives == {"errors", "health", "ready", "kubernetes", "cache"}
+    assert built == directives
