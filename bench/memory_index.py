@@ -1,0 +1,127 @@
+"""The memory server's ANN index at scale: what each search beam costs and how much of the
+true top 10 a recall finds with it.
+
+    uv run python bench/memory_index.py [--memories 100000] [--beams 128,256,512,1024]
+        [--graph-cache /tmp/memory-index-1m.usearch]
+
+Stores the vectors `bench/memory.py --scale` stores (real embeddings of the standard
+library's docstrings, and blends of them) in the server's own `AnnIndex`, then for each
+beam answers the same real-text queries the way `recall` does: 4k + 20 candidates from
+the graph, re-ranked by their float32 vectors, top 10. Prints recall@10 against exact
+search and the search's time per query, next to the peer measured in the same run: the
+exact scan of every vector (NumPy), which the index replaced. In process, no
+HTTP and no database: `bench/memory.py --scale` measures the whole call. A graph takes
+about 25 minutes to build at a million on two cores; `--graph-cache` keeps it for the next
+run (the vectors are made again from their seeds, so the file matches them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from mcp_memory.embedder import Embedder, packaged_model_files
+from mcp_memory.index import AnnIndex
+from mcp_memory.service import RERANK_EXTRA, RERANK_FACTOR
+from memory import SCALE_CHUNK, load_average, percentile, stdlib_paragraphs, synthetic_near
+
+K = 10
+
+
+def scale_vectors(n: int, real: np.ndarray) -> np.ndarray:
+    """Exactly the vectors `bench/memory.py --scale n` stores, in memory-number order."""
+    chunks = []
+    for start in range(0, n, SCALE_CHUNK):
+        vectors = synthetic_near(real, start, min(SCALE_CHUNK, n - start))
+        real_here = max(0, min(len(vectors), len(real) - start))
+        vectors[:real_here] = real[start : start + real_here]
+        chunks.append(vectors)
+    return np.concatenate(chunks)
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Each query's exact top K, and the scan's time per query (the peer)."""
+    top = np.empty((len(queries), K), dtype=np.int64)
+    times = []
+    for i, query in enumerate(queries):
+        started = time.perf_counter()
+        scores = vectors @ query
+        best = np.argpartition(-scores, K)[:K]
+        top[i] = best[np.argsort(-scores[best])]
+        times.append((time.perf_counter() - started) * 1000)
+    return top, times
+
+
+def build(vectors: np.ndarray, cache: Path | None) -> AnnIndex:
+    index = AnnIndex()
+    if cache and cache.exists():
+        index.load(str(cache), {})
+        if len(index) == len(vectors):
+            print(f"graph loaded from {cache}", flush=True)
+            return index
+        print(f"{cache} holds {len(index):,} vectors, not {len(vectors):,}: building", flush=True)
+        index = AnnIndex()
+    started, cpu = time.perf_counter(), time.process_time()
+    keys = np.arange(len(vectors), dtype=np.uint64)
+    for start in range(0, len(vectors), 100_000):
+        stop = min(start + 100_000, len(vectors))
+        threads = os.cpu_count() or 1
+        index.add(keys[start:stop], vectors[start:stop], [()] * (stop - start), threads=threads)
+        print(
+            f"  graph {stop:>9,} ({time.perf_counter() - started:5.0f} s; {load_average()})",
+            flush=True,
+        )
+    print(
+        f"graph built in {time.perf_counter() - started:.0f} s wall, "
+        f"{time.process_time() - cpu:.0f} s CPU; index {index.memory_bytes() / 2**20:,.0f} MiB",
+        flush=True,
+    )
+    if cache:
+        index.save(str(cache))
+    return index
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--memories", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--real-texts", type=int, default=6_000)
+    parser.add_argument("--beams", default="128,256,512,1024")
+    parser.add_argument("--graph-cache", type=Path)
+    args = parser.parse_args()
+    beams = [int(beam) for beam in args.beams.split(",")]
+
+    print(f"== memory index: {args.memories:,} memories; {load_average()}", flush=True)
+    paragraphs = stdlib_paragraphs(args.real_texts + args.queries)
+    embedder = Embedder(packaged_model_files(), "cpu", batch_size=32, threads=0)
+    queries = embedder.embed(paragraphs[: args.queries])
+    vectors = scale_vectors(args.memories, embedder.embed(paragraphs[args.queries :]))
+    truth, scan_ms = exact_top(vectors, queries)
+    scan_p50 = percentile(scan_ms, 50)
+    print(f"exact scan (peer): p50 {scan_p50:.2f} ms, p95 {percentile(scan_ms, 95):.2f} ms")
+
+    index = build(vectors, args.graph_cache)
+    candidates = RERANK_FACTOR * K + RERANK_EXTRA
+    for beam in beams:
+        index.usearch.expansion_search = beam
+        times, hits = [], []
+        for query, true_top in zip(queries, truth, strict=True):
+            started = time.perf_counter()
+            keys = np.array([key for key, _ in index.search(query, candidates)], dtype=np.int64)
+            times.append((time.perf_counter() - started) * 1000)
+            ranked = keys[np.argsort(-(vectors[keys] @ query), kind="stable")[:K]]
+            hits.append(len(set(ranked.tolist()) & set(true_top.tolist())) / K)
+        p50 = percentile(times, 50)
+        print(
+            f"beam {beam:>5}: recall@10 {np.mean(hits):.3f}; search p50 {p50:6.2f} ms, "
+            f"p95 {percentile(times, 95):6.2f} ms; {scan_p50 / p50:5.0f}x faster than the scan "
+            f"({load_average()})",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
