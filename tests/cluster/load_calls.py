@@ -33,6 +33,7 @@ import json
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mcp_smoke import McpHttp, open_conversation
@@ -51,6 +52,10 @@ SESSION_GONE = ("Session not found", "Session terminated")
 # ...and when the old pod closed the connection under a request: the SDK's McpError, or httpx's.
 CONNECTION_GONE = ("Connection closed", "ReadError", "RemoteProtocolError")
 IDLE_SESSION = os.environ.get("LOAD_IDLE_SESSION") == "1"
+CLOSE_SECONDS = 10
+# Conversations reading the created tasks back: minutes of calls made thousands of tasks, and
+# one conversation through a gateway on a loaded node reads them back slower than they came.
+READBACK_CONVERSATIONS = 4
 
 
 class Tally:
@@ -117,9 +122,10 @@ async def open_client(kind: str):
 
 
 async def close_client(client) -> None:
-    # A session-based client ends its session with a DELETE, which a gone pod cannot answer.
+    # A session-based client ends its session with a DELETE, which a gone pod cannot answer;
+    # a replaced pod's half-closed stream must not hold the load's end either.
     with contextlib.suppress(Exception):
-        await client.__aexit__(None, None, None)
+        await asyncio.wait_for(client.__aexit__(None, None, None), CLOSE_SECONDS)
 
 
 async def create(client, title: str) -> int:
@@ -204,6 +210,24 @@ def wait_until_admitted(seconds: float = 60) -> None:
             time.sleep(0.5)
 
 
+def find_missing(task_ids: list[int]) -> list[int]:
+    """The created tasks the server cannot find, read back over a few conversations at once."""
+    shares = [task_ids[i::READBACK_CONVERSATIONS] for i in range(READBACK_CONVERSATIONS)]
+
+    def read(share: list[int]) -> list[int]:
+        client = conversation()
+        return [
+            task_id
+            for task_id in share
+            if client.call("tools/call", {"name": GET_TASK, "arguments": {"task_id": task_id}}).get(
+                "isError"
+            )
+        ]
+
+    with ThreadPoolExecutor(READBACK_CONVERSATIONS) as pool:
+        return sorted(task_id for found in pool.map(read, shares) for task_id in found)
+
+
 def main() -> None:
     clients = parse_clients(CLIENTS)
     tallies = {kind: Tally() for kind in clients}
@@ -224,13 +248,9 @@ def main() -> None:
     for thread in threads:
         thread.join()
     seconds = time.monotonic() - began
-    missing = []
-    client = conversation()
     created = [task_id for tally in tallies.values() for task_id in tally.created]
-    for task_id in created:
-        result = client.call("tools/call", {"name": GET_TASK, "arguments": {"task_id": task_id}})
-        if result.get("isError"):
-            missing.append(task_id)
+    read_back = time.monotonic()
+    missing = find_missing(created)
     failures = [failure for tally in tallies.values() for failure in tally.failures]
     print(
         json.dumps(
@@ -241,6 +261,7 @@ def main() -> None:
                 "failure_count": len(failures),
                 "missing": missing[:20],
                 "seconds": round(seconds, 1),
+                "read_back_seconds": round(time.monotonic() - read_back, 1),
                 "kinds": {kind: tally.summary() for kind, tally in tallies.items()},
                 "idle_session": idle,
             }

@@ -24,6 +24,8 @@ from kube import Kube
 from todo_backend import todo_backend_manifests
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from conftest import OidcProvider
 
 # The first test to use the images builds them and loads them into the node; from empty
@@ -201,15 +203,25 @@ def load_started(kube: Kube, name: str) -> bool:
     return kube.run(*probe, check=False).returncode == 0
 
 
-def stop_load(kube: Kube, name: str) -> dict:
-    kube.kubectl("-n", E2E_NAMESPACE, "exec", name, "--", "touch", "/tmp/stop")
-    kube.wait_for(
-        f"the load of {name} to finish",
-        lambda: kube.pod_phase(E2E_NAMESPACE, name) in ("Succeeded", "Failed"),
-        timeout=120,
-    )
-    logs = kube.kubectl("-n", E2E_NAMESPACE, "logs", name)
-    return json.loads(logs.strip().splitlines()[-1])
+def stop_loads(kube: Kube, names: Iterable[str]) -> dict[str, dict]:
+    """Stops every load at once (one still calling while another reads back would only pile
+    up more tasks to read back), then returns each one's summary once it has read back."""
+    for name in names:
+        kube.kubectl("-n", E2E_NAMESPACE, "exec", name, "--", "touch", "/tmp/stop")
+    summaries = {}
+    for name in names:
+        try:
+            kube.wait_for(
+                f"the load of {name} to finish",
+                lambda n=name: kube.pod_phase(E2E_NAMESPACE, n) in ("Succeeded", "Failed"),
+                timeout=300,
+            )
+        except AssertionError as timed_out:
+            tail = kube.kubectl("-n", E2E_NAMESPACE, "logs", name, "--tail", "20", check=False)
+            raise AssertionError(f"{timed_out}; its last lines:\n{tail}") from None
+        logs = kube.kubectl("-n", E2E_NAMESPACE, "logs", name)
+        summaries[name] = json.loads(logs.strip().splitlines()[-1])
+    return summaries
 
 
 def test_upgrade_under_load_loses_no_call_and_rollback_restores(
@@ -252,7 +264,7 @@ def test_upgrade_under_load_loses_no_call_and_rollback_restores(
         "-n", E2E_NAMESPACE, "rollout", "status", "deployment/gateway-mcp", "--timeout", "180s"
     )
     time.sleep(5)
-    summaries = {name: stop_load(kube, name) for name in UPGRADE_LOADS}
+    summaries = stop_loads(kube, UPGRADE_LOADS)
     for name, summary in summaries.items():
         print(f"{name}:", summary)
     for name, summary in summaries.items():
