@@ -415,6 +415,15 @@ def synthetic_near(real: np.ndarray, start: int, count: int) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
+def scale_vectors(real: np.ndarray, start: int, count: int) -> np.ndarray:
+    """The vectors of `--scale`'s memories start .. start + count - 1: the real texts' own
+    embeddings come first (memory i < len(real) is real text i), then `synthetic_near`."""
+    vectors = synthetic_near(real, start, count)
+    real_here = max(0, min(count, len(real) - start))
+    vectors[:real_here] = real[start : start + real_here]
+    return vectors
+
+
 SCALE_TAGS = ("alpha", "beta", "gamma", "delta")
 SCALE_CHUNK = 20_000
 
@@ -435,9 +444,7 @@ async def fill_scale(
     started = time.perf_counter()
     for start in range(0, n, SCALE_CHUNK):
         count = min(SCALE_CHUNK, n - start)
-        vectors = synthetic_near(real_vectors, start, count)
-        real = max(0, min(count, len(real_texts) - start))
-        vectors[:real] = real_vectors[start : start + real]
+        vectors = scale_vectors(real_vectors, start, count)
         await store.insert([scale_memory(start + i, real_texts) for i in range(count)], vectors)
         scores = queries @ vectors.T
         merged_scores = np.concatenate([best_scores, scores], axis=1)

@@ -26,20 +26,19 @@ import numpy as np
 from mcp_memory.embedder import Embedder, packaged_model_files
 from mcp_memory.index import AnnIndex
 from mcp_memory.service import RERANK_EXTRA, RERANK_FACTOR
-from memory import SCALE_CHUNK, load_average, percentile, stdlib_paragraphs, synthetic_near
+from memory import SCALE_CHUNK, load_average, percentile, scale_vectors, stdlib_paragraphs
 
 K = 10
 
 
-def scale_vectors(n: int, real: np.ndarray) -> np.ndarray:
+def all_scale_vectors(n: int, real: np.ndarray) -> np.ndarray:
     """Exactly the vectors `bench/memory.py --scale n` stores, in memory-number order."""
-    chunks = []
-    for start in range(0, n, SCALE_CHUNK):
-        vectors = synthetic_near(real, start, min(SCALE_CHUNK, n - start))
-        real_here = max(0, min(len(vectors), len(real) - start))
-        vectors[:real_here] = real[start : start + real_here]
-        chunks.append(vectors)
-    return np.concatenate(chunks)
+    return np.concatenate(
+        [
+            scale_vectors(real, start, min(SCALE_CHUNK, n - start))
+            for start in range(0, n, SCALE_CHUNK)
+        ]
+    )
 
 
 def exact_top(vectors: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, list[float]]:
@@ -98,7 +97,7 @@ def main() -> None:
     paragraphs = stdlib_paragraphs(args.real_texts + args.queries)
     embedder = Embedder(packaged_model_files(), "cpu", batch_size=32, threads=0)
     queries = embedder.embed(paragraphs[: args.queries])
-    vectors = scale_vectors(args.memories, embedder.embed(paragraphs[args.queries :]))
+    vectors = all_scale_vectors(args.memories, embedder.embed(paragraphs[args.queries :]))
     truth, scan_ms = exact_top(vectors, queries)
     scan_p50 = percentile(scan_ms, 50)
     print(f"exact scan (peer): p50 {scan_p50:.2f} ms, p95 {percentile(scan_ms, 95):.2f} ms")
