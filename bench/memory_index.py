@@ -10,8 +10,9 @@ beam answers the same real-text queries the way `recall` does: 4k + 20 candidate
 the graph, re-ranked by their float32 vectors, top 10. Prints recall@10 against exact
 search and the search's time per query, next to the peer measured in the same run: the
 exact scan of every vector (NumPy), which the index replaced. In process, no
-HTTP and no database: `bench/memory.py --scale` measures the whole call. A graph takes
-about 25 minutes to build at a million on two cores; `--graph-cache` keeps it for the next
+HTTP and no database: `bench/memory.py --scale` measures the whole call. `--connectivity`
+and `--expansion-add` try other graph shapes than the server's. A graph took 18 minutes
+to build at a million on an idle two-core machine; `--graph-cache` keeps it for the next
 run (the vectors are made again from their seeds, so the file matches them).
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from mcp_memory.embedder import Embedder, packaged_model_files
-from mcp_memory.index import AnnIndex
+from mcp_memory.index import CONNECTIVITY, EXPANSION_ADD, AnnIndex
 from mcp_memory.service import RERANK_EXTRA, RERANK_FACTOR
 from memory import SCALE_CHUNK, load_average, percentile, scale_vectors, stdlib_paragraphs
 
@@ -54,15 +55,15 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, lis
     return top, times
 
 
-def build(vectors: np.ndarray, cache: Path | None) -> AnnIndex:
-    index = AnnIndex()
+def build(vectors: np.ndarray, cache: Path | None, shape: dict[str, int]) -> AnnIndex:
+    index = AnnIndex(**shape)
     if cache and cache.exists():
         index.load(str(cache), {})
         if len(index) == len(vectors):
             print(f"graph loaded from {cache}", flush=True)
             return index
         print(f"{cache} holds {len(index):,} vectors, not {len(vectors):,}: building", flush=True)
-        index = AnnIndex()
+        index = AnnIndex(**shape)
     started, cpu = time.perf_counter(), time.process_time()
     keys = np.arange(len(vectors), dtype=np.uint64)
     for start in range(0, len(vectors), 100_000):
@@ -89,7 +90,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--real-texts", type=int, default=6_000)
     parser.add_argument("--beams", default="128,256,512,1024")
-    parser.add_argument("--graph-cache", type=Path)
+    parser.add_argument("--graph-cache", type=Path, help="a file per graph shape")
+    parser.add_argument("--connectivity", type=int, default=CONNECTIVITY, help="links a node")
+    parser.add_argument("--expansion-add", type=int, default=EXPANSION_ADD, help="build beam")
     args = parser.parse_args()
     beams = [int(beam) for beam in args.beams.split(",")]
 
@@ -102,7 +105,9 @@ def main() -> None:
     scan_p50 = percentile(scan_ms, 50)
     print(f"exact scan (peer): p50 {scan_p50:.2f} ms, p95 {percentile(scan_ms, 95):.2f} ms")
 
-    index = build(vectors, args.graph_cache)
+    shape = {"connectivity": args.connectivity, "expansion_add": args.expansion_add}
+    print(f"graph shape: {shape}", flush=True)
+    index = build(vectors, args.graph_cache, shape)
     candidates = RERANK_FACTOR * K + RERANK_EXTRA
     for beam in beams:
         index.usearch.expansion_search = beam

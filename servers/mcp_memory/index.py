@@ -47,8 +47,14 @@ class AnnIndex:
         dtype: IndexDtype = "f16",
         expansion_search: int = EXPANSION_SEARCH,
         exact_filter_limit: int = EXACT_FILTER_LIMIT,
+        *,
+        connectivity: int = CONNECTIVITY,
+        expansion_add: int = EXPANSION_ADD,
     ) -> None:
         self.dtype = dtype
+        # The graph's shape: the server keeps the constants; bench/memory_index.py tries others.
+        self.connectivity = connectivity
+        self.expansion_add = expansion_add
         self.exact_filter_limit = exact_filter_limit
         self.expansion_search = expansion_search
         self._index = self._empty()
@@ -64,8 +70,8 @@ class AnnIndex:
             ndim=DIMENSIONS,
             metric="cos",
             dtype=self.dtype,
-            connectivity=CONNECTIVITY,
-            expansion_add=EXPANSION_ADD,
+            connectivity=self.connectivity,
+            expansion_add=self.expansion_add,
             expansion_search=self.expansion_search,
         )
 
