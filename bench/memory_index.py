@@ -10,8 +10,8 @@ beam answers the same real-text queries the way `recall` does: 4k + 20 candidate
 the graph, re-ranked by their float32 vectors, top 10. Prints recall@10 against exact
 search and the search's time per query, next to the peer measured in the same run: the
 exact scan of every vector (NumPy), which the index replaced. In process, no
-HTTP and no database: `bench/memory.py --scale` measures the whole call. `--connectivity`
-and `--expansion-add` try other graph shapes than the server's. A graph took 18 minutes
+HTTP and no database: `bench/memory.py --scale` measures the whole call. `--connectivity`,
+`--expansion-add` and `--dtype` try other graph shapes than the server's. A graph took 18 minutes
 to build at a million on two cores, partly beside a CI run; `--graph-cache` keeps it for the next
 run (the vectors are made again from their seeds, so the file matches them).
 """
@@ -22,11 +22,13 @@ import argparse
 import os
 import time
 from pathlib import Path
+from typing import Any, get_args
 
 import numpy as np
 from mcp_memory.embedder import Embedder, packaged_model_files
-from mcp_memory.index import CONNECTIVITY, EXPANSION_ADD, AnnIndex
+from mcp_memory.index import CONNECTIVITY, EXPANSION_ADD, AnnIndex, IndexDtype
 from mcp_memory.service import RERANK_EXTRA, RERANK_FACTOR
+from mcp_memory.settings import MemorySettings
 from memory import SCALE_CHUNK, load_average, percentile, scale_vectors, stdlib_paragraphs
 
 K = 10
@@ -55,7 +57,7 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, lis
     return top, times
 
 
-def build(vectors: np.ndarray, cache: Path | None, shape: dict[str, int]) -> AnnIndex:
+def build(vectors: np.ndarray, cache: Path | None, shape: dict[str, Any]) -> AnnIndex:
     index = AnnIndex(**shape)
     if cache and cache.exists():
         index.load(str(cache), {})
@@ -93,6 +95,12 @@ def main() -> None:
     parser.add_argument("--graph-cache", type=Path, help="a file per graph shape")
     parser.add_argument("--connectivity", type=int, default=CONNECTIVITY, help="links a node")
     parser.add_argument("--expansion-add", type=int, default=EXPANSION_ADD, help="build beam")
+    parser.add_argument(
+        "--dtype",
+        choices=get_args(IndexDtype),
+        default=MemorySettings.model_fields["memory_index_dtype"].default,
+        help="how the graph stores vectors (MEMORY_INDEX_DTYPE)",
+    )
     args = parser.parse_args()
     beams = [int(beam) for beam in args.beams.split(",")]
 
@@ -105,7 +113,11 @@ def main() -> None:
     scan_p50 = percentile(scan_ms, 50)
     print(f"exact scan (peer): p50 {scan_p50:.2f} ms, p95 {percentile(scan_ms, 95):.2f} ms")
 
-    shape = {"connectivity": args.connectivity, "expansion_add": args.expansion_add}
+    shape = {
+        "dtype": args.dtype,
+        "connectivity": args.connectivity,
+        "expansion_add": args.expansion_add,
+    }
     print(f"graph shape: {shape}", flush=True)
     index = build(vectors, args.graph_cache, shape)
     candidates = RERANK_FACTOR * K + RERANK_EXTRA

@@ -39,6 +39,11 @@ from mcp_memory.settings import MemorySettings
 LINE_NAMESPACE = uuid.UUID("5d6b3f0e-3c41-4d2a-9a59-8f1f0c2b7a21")
 PROGRESS_SECONDS = 5.0
 IN_FLIGHT = 2
+# A batch is also the window its texts are sorted by length in before they are cut into
+# model runs, and a run pads every text to its longest: on docstring paragraphs a batch
+# of 256 pads to 1.33x the real tokens and imports 86/s, one of 2,048 pads to 1.02x and
+# imports 127/s (raw ONNX Runtime on the same texts: 137/s).
+DEFAULT_BATCH_SIZE = 2048
 IMPORT_TOKENS_PER_RUN = 32 * MAX_TOKENS
 
 
@@ -185,7 +190,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Import memories from a JSONL file into the configured store.",
     )
     parser.add_argument("file", type=Path, help="JSONL: one {text, tags?, metadata?, id?} a line")
-    parser.add_argument("--batch-size", type=int, default=256, help="memories a transaction")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help="memories a transaction, sorted by length for the model",
+    )
     parser.add_argument(
         "--checkpoint", type=Path, help="progress file (default: FILE.checkpoint next to FILE)"
     )
