@@ -21,7 +21,7 @@ import structlog
 from mcp_memory import snapshot
 from mcp_memory.embedder import MODEL_ID
 from mcp_memory.errors import NotReady, StoreUnavailable
-from mcp_memory.index import EXPANSION_SEARCH, AnnIndex, IndexDtype
+from mcp_memory.index import CONNECTIVITY, DTYPE, EXPANSION_SEARCH, AnnIndex, IndexDtype
 from mcp_memory.snapshot import SnapshotUnusable
 from mcp_memory.store import ChangeMark, Changes, MemoryStore
 
@@ -38,7 +38,8 @@ INLINE_CHANGES = 256
 
 @dataclass(frozen=True)
 class IndexOptions:
-    dtype: IndexDtype = "f16"
+    dtype: IndexDtype = DTYPE
+    connectivity: int = CONNECTIVITY
     expansion_search: int = EXPANSION_SEARCH
     snapshot_dir: Path | None = None
     snapshot_min_changes: int = 10_000
@@ -56,7 +57,7 @@ class SyncedIndex:
         self._options = options
         self._mark = ChangeMark()
         self._lock = asyncio.Lock()
-        self.index = AnnIndex(options.dtype, options.expansion_search)
+        self.index = self._empty_index()
         self._store_id = ""
         self._loading: asyncio.Task[None] | None = None
         self._maintaining: asyncio.Task[None] | None = None
@@ -134,7 +135,7 @@ class SyncedIndex:
                 source = "snapshot"
                 self._mark = meta.mark
             else:
-                self.index = AnnIndex(self._options.dtype, self._options.expansion_search)
+                self.index = self._empty_index()
                 # Tombstones pruned before a fresh build are of rows it never sees.
                 self._mark = ChangeMark(added=0, removed=info.pruned_through)
             self._progress = f"loading: {len(self.index)} of about {info.last_added}"
@@ -152,6 +153,10 @@ class SyncedIndex:
             self._snapshot_soon()
         self._maintaining = asyncio.create_task(self._maintain(), name="maintain-memory-index")
 
+    def _empty_index(self) -> AnnIndex:
+        options = self._options
+        return AnnIndex(options.dtype, options.expansion_search, connectivity=options.connectivity)
+
     def _snapshot_soon(self) -> None:
         if self._snapshot_task is None or self._snapshot_task.done():
             self._snapshot_task = asyncio.create_task(
@@ -163,7 +168,7 @@ class SyncedIndex:
         if directory is None:
             return None
         self._progress = f"reading snapshot in {directory}"
-        index = AnnIndex(self._options.dtype, self._options.expansion_search)
+        index = self._empty_index()
         try:
             meta = await asyncio.to_thread(
                 snapshot.read, directory, index, model=MODEL_ID, store_id=self._store_id
@@ -221,7 +226,7 @@ class SyncedIndex:
             detail=f"index has forgets up to {self._mark.removed}, the store pruned "
             f"tombstones up to {pruned_through}",
         )
-        self.index = AnnIndex(self._options.dtype, self._options.expansion_search)
+        self.index = self._empty_index()
         self._mark = ChangeMark(added=0, removed=pruned_through)
         # The snapshot on disk is as stale as the index was: replace it next round.
         self._changed_since_snapshot += self._options.snapshot_min_changes

@@ -1,6 +1,6 @@
 """Approximate nearest-neighbour index over the memories' vectors (usearch HNSW), with tags.
 
-Only what a search needs lives here: each memory's vector, as float16 by default,
+Only what a search needs lives here: each memory's vector, as int8 by default,
 under its store sequence number as key, and the tags of tagged memories for filtering.
 Texts stay in the database; recall fetches the few rows it returns.
 """
@@ -19,13 +19,17 @@ from mcp_memory.embedder import DIMENSIONS
 
 IndexDtype = Literal["i8", "f16", "f32"]
 
-# HNSW shape: 16 links per node and a build beam of 128 give recall@10 above 0.99 on
-# sentence embeddings at 100,000 (bench/ann_libraries.py) for about 150 bytes a node.
-CONNECTIVITY = 16
-EXPANSION_ADD = 128
-# Search beam: on clustered embeddings 64 finds 90% of the true top 10, 128 about 97%;
-# either costs well under a millisecond.
-EXPANSION_SEARCH = 128
+# Measured at a million memories on two cores (bench/memory_index.py, 4k + 20 candidates
+# re-ranked by float32): 16 links a node and a build beam of 128 find 0.69 of the true top
+# 10 at search beam 128 and need a beam of about 3,000 (20 ms) for 0.95; 32 links and a
+# build beam of 256 find 0.955 at beam 512 in 3.3 ms (p95 5.6 ms), for 128 more bytes a
+# memory and about twice the build CPU (a rebuild of a million: 17 minutes with int8).
+CONNECTIVITY = 32
+EXPANSION_ADD = 256
+EXPANSION_SEARCH = 512
+# int8 halves float16's 768 bytes a vector and, re-ranked, finds as much at a million on
+# sentence embeddings: 0.955 both at beam 512 (the index is 1,016 MiB, float16's 1,394).
+DTYPE: IndexDtype = "i8"
 # A tag held by at most this many memories is searched exactly over its members: cheaper
 # and exact, where a graph search would have to wade through the non-members.
 EXACT_FILTER_LIMIT = 20_000
@@ -44,7 +48,7 @@ class AnnIndex:
 
     def __init__(
         self,
-        dtype: IndexDtype = "f16",
+        dtype: IndexDtype = DTYPE,
         expansion_search: int = EXPANSION_SEARCH,
         exact_filter_limit: int = EXACT_FILTER_LIMIT,
         *,
@@ -183,6 +187,9 @@ class AnnIndex:
         """Replace the contents with a saved graph and its tags."""
         index = self._empty()
         index.load(path)
+        # A loaded graph keeps its file's links a node, but takes the beams from usearch's
+        # defaults unless told.
+        index.expansion_add = self.expansion_add
         index.expansion_search = self.expansion_search
         tags_of: dict[int, list[str]] = {}
         for tag, keys in tagged.items():

@@ -78,6 +78,7 @@ def create(settings: MemorySettings) -> ServerSpec:
 def index_options(settings: MemorySettings) -> IndexOptions:
     return IndexOptions(
         dtype=settings.memory_index_dtype,
+        connectivity=settings.memory_index_connectivity,
         expansion_search=settings.memory_index_expansion_search,
         snapshot_dir=settings.index_dir(),
         snapshot_min_changes=settings.memory_snapshot_min_changes,

@@ -6,7 +6,7 @@ from mcp_runtime import RuntimeSettings
 from pydantic import Field, field_validator
 
 from mcp_memory.embedder import MAX_TOKENS, DevicePreference
-from mcp_memory.index import EXPANSION_SEARCH, IndexDtype
+from mcp_memory.index import CONNECTIVITY, DTYPE, EXPANSION_SEARCH, IndexDtype
 
 
 class MemorySettings(RuntimeSettings):
@@ -42,13 +42,22 @@ class MemorySettings(RuntimeSettings):
         ),
     )
 
-    # f16: usearch's int8 rounds unit vectors' small components so coarsely that the
-    # graph misleads searches (recall@10 0.86 at 100,000 even after re-ranking).
     memory_index_dtype: IndexDtype = Field(
-        default="f16",
+        default=DTYPE,
         description=(
-            "How the ANN index stores vectors in RAM: f16 (768 bytes each), i8 or f32. "
+            "How the ANN index stores vectors in RAM: i8 (384 bytes each), f16 or f32. "
             "Recall re-ranks candidates by the float32 vectors in the database."
+        ),
+    )
+    # A snapshot of another shape is rebuilt, once, at start: at a million memories that
+    # takes about half an hour on two cores, so a large store may keep its shape.
+    memory_index_connectivity: int = Field(
+        default=CONNECTIVITY,
+        ge=4,
+        le=128,
+        description=(
+            "HNSW links a node: more finds more true neighbours at the same beam, for "
+            "about 8 bytes a memory per link and a slower build."
         ),
     )
     memory_index_expansion_search: int = Field(

@@ -5,7 +5,8 @@ Layout of the snapshot directory (MEMORY_INDEX_DIR):
     CURRENT                  the name of the snapshot to load, replaced atomically
     snap-<uuid>/index.usearch
     snap-<uuid>/tags.npz     every tag's keys: names, offsets, keys
-    snap-<uuid>/meta.json    format, model, dtype, store id, mark, count, checksums
+    snap-<uuid>/meta.json    format, model, dtype, links a node, store id, mark, count,
+                             checksums
 
 A snapshot is written into a fresh directory and only then named in CURRENT, so a
 reader never sees half of one; older ones are deleted afterwards.
@@ -56,6 +57,8 @@ class SnapshotMeta:
     count: int
     index_crc32: int
     tags_crc32: int
+    # Snapshots written before the graph's shape was a setting have 16 links a node.
+    connectivity: int = 16
 
     @property
     def mark(self) -> ChangeMark:
@@ -98,6 +101,7 @@ def write(directory: Path, index: AnnIndex, *, model: str, store_id: str, mark: 
             count=len(index),
             index_crc32=crc32_of(work / INDEX_FILE),
             tags_crc32=crc32_of(work / TAGS_FILE),
+            connectivity=index.connectivity,
         )
         (work / META_FILE).write_text(json.dumps(asdict(meta)))
         final = directory / name
@@ -131,11 +135,14 @@ def read(directory: Path, index: AnnIndex, *, model: str, store_id: str) -> Snap
         meta = SnapshotMeta(**json.loads((folder / META_FILE).read_text()))
     except (OSError, ValueError, TypeError) as exc:
         raise SnapshotUnusable("corrupt", f"{folder / META_FILE}: {exc}") from None
-    if meta.format != FORMAT or meta.model != model or meta.dtype != index.dtype:
+    made = (meta.format, meta.model, meta.dtype, meta.connectivity)
+    wanted = (FORMAT, model, index.dtype, index.connectivity)
+    if made != wanted:
         raise SnapshotUnusable(
             "incompatible",
-            f"made with format {meta.format}, model {meta.model}, dtype {meta.dtype}; "
-            f"this server uses format {FORMAT}, model {model}, dtype {index.dtype}",
+            f"made with format {meta.format}, model {meta.model}, dtype {meta.dtype}, "
+            f"{meta.connectivity} links a node; this server uses format {FORMAT}, model "
+            f"{model}, dtype {index.dtype}, {index.connectivity} links a node",
         )
     if meta.store_id != store_id:
         raise SnapshotUnusable(

@@ -117,3 +117,14 @@ def test_scores_are_cosine_similarities() -> None:
 
 def test_empty_index_returns_nothing() -> None:
     assert AnnIndex().search(np.ones(DIMENSIONS, dtype=np.float32), 5) == []
+
+
+def test_a_loaded_graph_keeps_the_configured_beams(tmp_path) -> None:
+    rng = np.random.default_rng(13)
+    saved = AnnIndex(expansion_search=64, connectivity=8, expansion_add=32)
+    saved.add(np.arange(50, dtype=np.uint64), embeddings_like(rng, 50), [()] * 50)
+    saved.save(str(tmp_path / "graph.usearch"))
+    index = AnnIndex(expansion_search=96, connectivity=8, expansion_add=48)
+    index.load(str(tmp_path / "graph.usearch"), {})
+    assert len(index) == 50
+    assert (index.usearch.expansion_add, index.usearch.expansion_search) == (48, 96)

@@ -5,6 +5,7 @@ pruned and a replica that missed pruned ones rebuilds."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ import pytest
 from mcp_memory.cache import IndexOptions, SyncedIndex
 from mcp_memory.embedder import DIMENSIONS, MODEL_ID
 from mcp_memory.models import StoredMemory
-from mcp_memory.snapshot import CURRENT, INDEX_FILE
+from mcp_memory.snapshot import CURRENT, INDEX_FILE, META_FILE
 from mcp_memory.store import MemoryStore
 from mcp_memory.store_postgres import PostgresMemoryStore
 from mcp_memory.store_sqlite import SqliteMemoryStore
@@ -138,12 +139,42 @@ async def test_a_snapshot_of_another_database_or_index_type_is_not_used(
     finally:
         await other.close()
 
-    synced = SyncedIndex(store, IndexOptions(snapshot_dir=snapshots, dtype="i8"))
+    synced = SyncedIndex(store, IndexOptions(snapshot_dir=snapshots, dtype="f16"))
     with capture_logs() as events:
         synced.start()
         await synced.refresh()
     assert event(events, "memory_index_rebuild")["reason"] == "incompatible"
     await synced.stop()
+
+
+async def test_a_snapshot_of_another_graph_shape_is_rebuilt_in_the_configured_one(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    snapshots = tmp_path / "index"
+    await remember(store, 30)
+    first, _ = await loaded(store, options(snapshots, connectivity=8))
+    await first.stop()
+    meta = json.loads(_snapshot_file(snapshots, META_FILE).read_text())
+    assert meta["connectivity"] == 8
+
+    synced, events = await loaded(store, options(snapshots, connectivity=12))
+    rebuild = event(events, "memory_index_rebuild")
+    assert rebuild["reason"] == "incompatible"
+    assert "8 links a node" in rebuild["detail"] and "12 links a node" in rebuild["detail"]
+    assert synced.index.usearch.connectivity == 12
+    assert await contents(synced) == (30, {"t": 30})
+    await synced.stop()
+
+    # A snapshot written before the shape was recorded was made with 16 links a node.
+    meta = json.loads(_snapshot_file(snapshots, META_FILE).read_text())
+    assert meta["connectivity"] == 12
+    del meta["connectivity"]
+    _snapshot_file(snapshots, META_FILE).write_text(json.dumps(meta))
+    for connectivity, reason in ((16, None), (12, "incompatible")):
+        synced, events = await loaded(store, options(snapshots, connectivity=connectivity))
+        rebuilds = [e for e in events if e["event"] == "memory_index_rebuild"]
+        assert [e["reason"] for e in rebuilds] == ([reason] if reason else [])
+        await synced.stop()
 
 
 async def test_tombstones_are_pruned_and_an_older_snapshot_is_then_rebuilt(
