@@ -47,6 +47,10 @@ def test_log_says_which_device_loaded_the_model(start_server: StartServer, data_
             "MEMORY_TOKENS_PER_RUN: must be 0 (sized to the device) or at least 256, "
             "the tokens of one text (got '100')",
         ),
+        (
+            {"MEMORY_INDEX_CONNECTIVITY": "2"},
+            "MEMORY_INDEX_CONNECTIVITY: Input should be greater than or equal to 4",
+        ),
     ],
 )
 def test_bad_settings_exit_2_naming_the_variable(
