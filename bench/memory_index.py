@@ -26,9 +26,8 @@ from typing import Any, get_args
 
 import numpy as np
 from mcp_memory.embedder import Embedder, packaged_model_files
-from mcp_memory.index import CONNECTIVITY, EXPANSION_ADD, AnnIndex, IndexDtype
+from mcp_memory.index import CONNECTIVITY, DTYPE, EXPANSION_ADD, AnnIndex, IndexDtype
 from mcp_memory.service import RERANK_EXTRA, RERANK_FACTOR
-from mcp_memory.settings import MemorySettings
 from memory import SCALE_CHUNK, load_average, percentile, scale_vectors, stdlib_paragraphs
 
 K = 10
@@ -98,7 +97,7 @@ def main() -> None:
     parser.add_argument(
         "--dtype",
         choices=get_args(IndexDtype),
-        default=MemorySettings.model_fields["memory_index_dtype"].default,
+        default=DTYPE,
         help="how the graph stores vectors (MEMORY_INDEX_DTYPE)",
     )
     args = parser.parse_args()

@@ -50,7 +50,7 @@ class MemorySettings(RuntimeSettings):
         ),
     )
     # A snapshot of another shape is rebuilt, once, at start: at a million memories that
-    # takes about half an hour on two cores, so a large store may keep its shape.
+    # takes about 16 minutes on two cores, so a large store may keep its shape.
     memory_index_connectivity: int = Field(
         default=CONNECTIVITY,
         ge=4,
