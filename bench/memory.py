@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -45,6 +47,8 @@ from mcp_memory.settings import MemorySettings
 from mcp_memory.store import MemoryStore
 from mcp_memory.store_postgres import PostgresMemoryStore
 from mcp_memory.store_sqlite import SqliteMemoryStore
+
+from servers import Session
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -463,6 +467,8 @@ def scale_vectors(real: np.ndarray, start: int, count: int) -> np.ndarray:
 
 SCALE_TAGS = ("alpha", "beta", "gamma", "delta")
 SHORT_QUERY_WORDS = 10
+# The session-based generation, which every client speaks today.
+BARE_CLIENT_PROTOCOL = "2025-11-25"
 SCALE_CHUNK = 20_000
 
 
@@ -500,21 +506,57 @@ async def fill_scale(
 
 
 async def concurrent_recalls_ms(
-    server: Server, queries: list[str], sessions: int, extra: dict
+    server: Server, queries: list[str], sessions: int, extra: dict, through_fastmcp: bool = False
 ) -> tuple[list[float], list[list[str]]]:
+    """Recall latencies over HTTP from `sessions` concurrent sessions, and what each query found.
+
+    The sessions are the bench's bare HTTP client (bench/servers.py), as in the servers' bench:
+    FastMCP's Client spends milliseconds of its own CPU on each call, on the two cores the
+    server uses too, and a real agent's client runs on another machine. `through_fastmcp`
+    measures with FastMCP's Client instead, to show what that costs.
+    """
     latencies: list[float] = []
     found: list[list[str]] = [[] for _ in queries]
 
     async def one_session(part: int) -> None:
-        async with server.client() as client:
+        async with recall_session(server, through_fastmcp) as call:
             for i in range(part, len(queries), sessions):
                 started = time.perf_counter()
-                result = await client.call_tool("recall", {"query": queries[i], **extra})
+                structured = await call({"query": queries[i], **extra})
                 latencies.append((time.perf_counter() - started) * 1000)
-                found[i] = [m["id"] for m in result.structured_content["memories"]]
+                found[i] = [m["id"] for m in structured["memories"]]
 
     await asyncio.gather(*(one_session(p) for p in range(sessions)))
     return latencies, found
+
+
+@asynccontextmanager
+async def recall_session(
+    server: Server, through_fastmcp: bool
+) -> AsyncIterator[Callable[[dict], Awaitable[dict]]]:
+    """A session's `recall` call: arguments in, structured content out."""
+    if through_fastmcp:
+        async with server.client() as client:
+
+            async def fastmcp_recall(arguments: dict) -> dict:
+                result = await client.call_tool("recall", arguments)
+                return result.structured_content
+
+            yield fastmcp_recall
+        return
+    session = Session(server.port, BARE_CLIENT_PROTOCOL)
+    await session.open()
+    try:
+
+        async def bare_recall(arguments: dict) -> dict:
+            result = await session.call_tool("recall", arguments)
+            if result.get("isError"):
+                raise RuntimeError(f"recall failed: {result['content']}")
+            return result["structuredContent"]
+
+        yield bare_recall
+    finally:
+        await session.close()
 
 
 async def bench_scale(n: int, recalls: int, real: int, ratio: bool) -> None:
@@ -570,6 +612,11 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool) -> None:
                     f"  recall k=10, 1 session, {label:<17}: p50 {percentile(ms, 50):6.1f} ms, "
                     f"p95 {percentile(ms, 95):6.1f} ms; recall@10 vs exact {np.mean(hits):.3f}"
                 )
+            ms, _ = await concurrent_recalls_ms(server, short_texts, 1, {"k": 10}, True)
+            print(
+                f"  recall k=10, 1 session, {SHORT_QUERY_WORDS}-word queries, through FastMCP's "
+                f"Client: p50 {percentile(ms, 50):6.1f} ms, p95 {percentile(ms, 95):6.1f} ms"
+            )
             for label, extra in (("tag 25%", {"tags": ["beta"]}), ("tag 0.1%", {"tags": ["rare"]})):
                 ms, _ = await concurrent_recalls_ms(server, query_texts, 1, {"k": 10, **extra})
                 print(

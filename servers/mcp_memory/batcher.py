@@ -6,11 +6,22 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
 
 import numpy as np
 
 from mcp_memory.embedder import TokenIds
 from mcp_memory.scheduler import FairQueue, Share
+
+# Callers that overlapped this recently make the server busy: its runs then take one thread
+# each, leaving the other cores to the rest of those callers' calls (their searches, their
+# HTTP). A lone caller's runs take every thread, the quickest answer when nothing waits.
+BUSY_SECONDS = 0.1
+
+
+class EmbedTokens(Protocol):
+    def __call__(self, batch: Sequence[TokenIds], *, spread: bool) -> np.ndarray: ...
 
 
 @dataclass(eq=False)
@@ -27,13 +38,14 @@ class EmbeddingBatcher:
     No timer: while one run goes in the worker thread, new requests wait and go into
     the next, so a lone caller pays no added latency and a burst of callers fills
     runs. A large call is cut into many runs and other callers take turns with it
-    (see FairQueue). One thread, because the model already uses every core per run.
+    (see FairQueue). One run at a time: it uses every core, or one while the server is
+    busy (`BUSY_SECONDS`).
     """
 
     def __init__(
         self,
         tokenize: Callable[[list[str]], list[TokenIds]],
-        embed_tokens: Callable[[Sequence[TokenIds]], np.ndarray],
+        embed_tokens: EmbedTokens,
         *,
         tokens_per_run: int,
         max_texts_per_run: int,
@@ -50,6 +62,8 @@ class EmbeddingBatcher:
         self._work = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self._worker: asyncio.Task[None] | None = None
+        self._callers = 0
+        self._overlapped_at = -BUSY_SECONDS
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run(), name="embedding-batcher")
@@ -64,17 +78,24 @@ class EmbeddingBatcher:
         """Vectors for `texts`, one row each, in order."""
         if not texts:
             raise ValueError("no texts to embed")
-        # Off the event loop, and outside the model's thread so it never waits behind a run.
-        tokens = await asyncio.to_thread(self._tokenize, texts)
-        request = _Request(tokens, asyncio.get_running_loop().create_future())
-        self._queue.add(request, [len(ids) for ids in tokens])
-        self._changed()
+        loop = asyncio.get_running_loop()
+        self._callers += 1
         try:
-            return await request.done
-        finally:
-            # Cancelled or failed: none of its texts may take up a run after this.
-            self._queue.discard(request)
+            if self._callers > 1:
+                self._overlapped_at = loop.time()
+            # Off the event loop, and outside the model's thread so it never waits behind a run.
+            tokens = await asyncio.to_thread(self._tokenize, texts)
+            request = _Request(tokens, loop.create_future())
+            self._queue.add(request, [len(ids) for ids in tokens])
             self._changed()
+            try:
+                return await request.done
+            finally:
+                # Cancelled or failed: none of its texts may take up a run after this.
+                self._queue.discard(request)
+                self._changed()
+        finally:
+            self._callers -= 1
 
     def _changed(self) -> None:
         self._on_waiting(len(self._queue))
@@ -92,8 +113,10 @@ class EmbeddingBatcher:
                 continue
             batch = [share.caller.tokens[i] for share in shares for i in share.indices]
             started = loop.time()
+            busy = self._callers > 1 or started - self._overlapped_at < BUSY_SECONDS
+            run = partial(self._embed_tokens, batch, spread=not busy)
             try:
-                vectors = await loop.run_in_executor(self._executor, self._embed_tokens, batch)
+                vectors = await loop.run_in_executor(self._executor, run)
             except Exception as exc:
                 for share in shares:
                     # Its caller discards it as well, but only when it next gets to run,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 import pytest
-from mcp_memory.batcher import EmbeddingBatcher
+from mcp_memory.batcher import BUSY_SECONDS, EmbeddingBatcher
 
 LONG = 256
 
@@ -27,12 +27,15 @@ class GatedModel:
 
     def __init__(self) -> None:
         self.runs: list[list[int]] = []
+        # Whether each run was to use every thread.
+        self.spread: list[bool] = []
         # What the batcher reported waiting, each time it changed.
         self.waiting: list[int] = []
         self.fail_next = False
         self._gate = threading.Semaphore(0)
 
-    def embed_tokens(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+    def embed_tokens(self, batch: Sequence[np.ndarray], *, spread: bool) -> np.ndarray:
+        self.spread.append(spread)
         self.runs.append([int(ids[0]) for ids in batch])
         if not self._gate.acquire(timeout=30):
             raise TimeoutError("the test never let this run end")
@@ -142,3 +145,27 @@ async def test_a_failed_run_fails_its_callers_and_no_one_else(
     # The failed call's other two texts never went into a run.
     assert model.runs == [[1], [2]]
     assert model.waiting[-1] == 0
+
+
+async def test_a_lone_caller_gets_every_thread_and_overlapping_callers_one_each(
+    batcher: EmbeddingBatcher, model: GatedModel
+) -> None:
+    model.finish_run()
+    await batcher.embed([text(1, 5)])
+    first = asyncio.create_task(batcher.embed([text(2, LONG)]))
+    await model.run_started(2)
+    second = asyncio.create_task(batcher.embed([text(3, 5)]))
+    await model.until_waiting(1)
+    model.finish_run()
+    await model.run_started(3)
+    model.finish_run()
+    await asyncio.gather(first, second)
+    # The second caller came while the first one's run went: that run had started spread.
+    assert model.spread == [True, True, False]
+    # Busy stays busy for a moment after the overlap, then a lone caller spreads again.
+    model.finish_run()
+    await batcher.embed([text(4, 5)])
+    await asyncio.sleep(BUSY_SECONDS)
+    model.finish_run()
+    await batcher.embed([text(5, 5)])
+    assert model.spread[3:] == [False, True]

@@ -67,6 +67,15 @@ def test_batching_and_padding_do_not_change_a_vector(embedder: Embedder) -> None
     assert np.min(np.sum(together * alone, axis=1)) > 0.9999
 
 
+def test_a_run_on_one_thread_gives_the_vectors_of_a_run_on_every_thread() -> None:
+    two_threads = Embedder(packaged_model_files(), "cpu", batch_size=8, threads=2)
+    tokens = two_threads.tokenize([text for pair in PARAPHRASES + UNRELATED for text in pair])
+    spread = two_threads.embed_tokens(tokens, spread=True)
+    serial = two_threads.embed_tokens(tokens, spread=False)
+    assert spread.shape == serial.shape == (len(tokens), DIMENSIONS)
+    assert np.min(np.sum(spread * serial, axis=1)) > 0.9999
+
+
 def test_texts_past_the_token_limit_are_truncated_not_rejected(embedder: Embedder) -> None:
     head = "The deployment failed because the image tag was wrong. "
     long_text = head + "filler words " * (MAX_TOKENS * 2)
