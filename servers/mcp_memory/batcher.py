@@ -11,13 +11,17 @@ from typing import Protocol
 
 import numpy as np
 
-from mcp_memory.embedder import TokenIds
+from mcp_memory.embedder import MAX_TOKENS, TokenIds
 from mcp_memory.scheduler import FairQueue, Share
 
-# Callers that overlapped this recently make the server busy: its runs then take one thread
-# each, leaving the other cores to the rest of those callers' calls (their searches, their
-# HTTP). A lone caller's runs take every thread, the quickest answer when nothing waits.
+# Callers that overlapped this recently make the server busy: its short runs then take one
+# thread each, leaving the other cores to the rest of those callers' calls (their searches,
+# their HTTP). A lone caller's runs take every thread, the quickest answer when nothing waits.
 BUSY_SECONDS = 0.1
+# A run of this many padded tokens (one text of the model's full length) takes every thread
+# even when busy: over its length a second thread costs next to no CPU, and a recall may be
+# waiting behind it.
+SPREAD_TOKENS = MAX_TOKENS
 
 
 class EmbedTokens(Protocol):
@@ -114,7 +118,8 @@ class EmbeddingBatcher:
             batch = [share.caller.tokens[i] for share in shares for i in share.indices]
             started = loop.time()
             busy = self._callers > 1 or started - self._overlapped_at < BUSY_SECONDS
-            run = partial(self._embed_tokens, batch, spread=not busy)
+            padded = len(batch) * max(len(ids) for ids in batch)
+            run = partial(self._embed_tokens, batch, spread=padded >= SPREAD_TOKENS or not busy)
             try:
                 vectors = await loop.run_in_executor(self._executor, run)
             except Exception as exc:

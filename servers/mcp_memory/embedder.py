@@ -116,7 +116,7 @@ class Embedder:
             ort.preload_dlls()
         self._session = ort.InferenceSession(
             str(model_files.model),
-            sess_options=_session_options(self.threads),
+            sess_options=session_options(self.threads),
             providers=providers,
         )
         active = self._session.get_providers()
@@ -136,7 +136,7 @@ class Embedder:
         self._serial = self._session
         if self.device == "cpu" and self.threads > 1:
             self._serial = ort.InferenceSession(
-                str(model_files.model), sess_options=_session_options(1), providers=providers
+                str(model_files.model), sess_options=session_options(1), providers=providers
             )
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -189,7 +189,9 @@ class Embedder:
         return pooled / np.clip(norms, 1e-12, None)
 
 
-def _session_options(threads: int) -> ort.SessionOptions:
+def session_options(threads: int, *, spinning: bool = True) -> ort.SessionOptions:
+    """The options of the model's sessions, which `bench/memory.py`'s peer runs with too
+    (and without `spinning`, as the model ran before, to show what it is worth)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -197,7 +199,7 @@ def _session_options(threads: int) -> ort.SessionOptions:
     # A run's threads wait for each other's work by spinning, not sleeping (a 10-word query
     # embeds in 3.2 ms instead of 4.2 on two threads), and stop when the run ends, so an
     # idle pod burns none of its CPU quota.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.add_session_config_entry("session.force_spinning_stop", "1")
     # The arena keeps the peak of any batch (about 900 MiB after 32 texts of 256
     # tokens); freeing per run costs no measurable speed here.

@@ -20,7 +20,10 @@ class MemorySettings(RuntimeSettings):
         default=0,
         ge=0,
         le=256,
-        description="CPU threads per model run; 0 means the CPUs the pod may use.",
+        description=(
+            "CPU threads of a model run while no other call overlaps it (overlapping calls' "
+            "runs take one); 0 means the CPUs the pod may use."
+        ),
     )
     # The model reads only the first 256 tokens (about 1,200 characters of English);
     # the rest is stored and returned but costs no model time.

@@ -152,20 +152,26 @@ async def test_a_lone_caller_gets_every_thread_and_overlapping_callers_one_each(
 ) -> None:
     model.finish_run()
     await batcher.embed([text(1, 5)])
-    first = asyncio.create_task(batcher.embed([text(2, LONG)]))
+    first = asyncio.create_task(batcher.embed([text(2, 9)]))
     await model.run_started(2)
     second = asyncio.create_task(batcher.embed([text(3, 5)]))
     await model.until_waiting(1)
+    # A run of a full-length text is spread however busy.
+    third = asyncio.create_task(batcher.embed([text(6, LONG)]))
+    await model.until_waiting(2)
     model.finish_run()
     await model.run_started(3)
     model.finish_run()
-    await asyncio.gather(first, second)
+    await model.run_started(4)
+    model.finish_run()
+    await asyncio.gather(first, second, third)
     # The second caller came while the first one's run went: that run had started spread.
-    assert model.spread == [True, True, False]
+    assert model.runs[1:] == [[2], [3], [6]]
+    assert model.spread == [True, True, False, True]
     # Busy stays busy for a moment after the overlap, then a lone caller spreads again.
     model.finish_run()
     await batcher.embed([text(4, 5)])
     await asyncio.sleep(BUSY_SECONDS)
     model.finish_run()
     await batcher.embed([text(5, 5)])
-    assert model.spread[3:] == [False, True]
+    assert model.spread[4:] == [False, True]
