@@ -58,12 +58,15 @@ class SearchBatcher:
 
     async def _in_thread(self, searches: list[_Search]) -> None:
         try:
-            found = await asyncio.to_thread(_search_each, searches, self._threads)
-        except BaseException as error:
+            found: list[Hits | BaseException] = await asyncio.to_thread(
+                _search_each, searches, self._threads
+            )
+        except asyncio.CancelledError:
             for search in searches:
-                if not search.future.done():
-                    search.future.set_exception(error)
-            return
+                search.future.cancel()
+            raise
+        except Exception as error:
+            found = [error] * len(searches)
         _settle(searches, found)
 
 
@@ -83,6 +86,7 @@ def _search_each(searches: list[_Search], threads: int) -> list[Hits | BaseExcep
         index = searches[rows[0]].index
         k = max(searches[i].k for i in rows)
         queries = np.stack([searches[i].query for i in rows])
+        hits: list[Hits] | list[Exception]
         try:
             hits = index.search_many(queries, k, threads)
         except Exception as error:
