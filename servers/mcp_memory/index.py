@@ -154,22 +154,6 @@ class AnnIndex:
             return hits[:k]
         return self._exact(query, k, members)
 
-    def search_many(
-        self, queries: np.ndarray, k: int, threads: int
-    ) -> list[list[tuple[int, float]]]:
-        """`search` without tags for each row of `queries`, spread over `threads` threads."""
-        size = len(self._index)
-        if size == 0:
-            return [[] for _ in queries]
-        if len(queries) == 1:
-            return [self.search(queries[0], k)]
-        with self._busy:
-            matches = self._index.search(queries, min(k, size), threads=threads)
-        return [
-            _pairs(matches.keys[row][:count], matches.distances[row][:count])
-            for row, count in enumerate(matches.counts.tolist())
-        ]
-
     def _members(self, tags: Sequence[str]) -> set[int]:
         sets = sorted((self._keys_by_tag.get(tag, set()) for tag in tags), key=len)
         return sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]

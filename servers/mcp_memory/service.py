@@ -13,7 +13,6 @@ import numpy as np
 import structlog
 
 from mcp_memory.cache import IndexOptions, SyncedIndex
-from mcp_memory.cpus import available_cpus
 from mcp_memory.embedder import DIMENSIONS, MODEL_ID
 from mcp_memory.engine import EmbeddingEngine
 from mcp_memory.errors import InvalidArgument, StoreUnavailable
@@ -26,7 +25,6 @@ from mcp_memory.models import (
     RecalledMemory,
     StoredMemory,
 )
-from mcp_memory.search_batcher import SearchBatcher
 from mcp_memory.store import MemoryStore
 
 MAX_K = 100
@@ -61,7 +59,6 @@ class MemoryService:
         self._max_text_chars = max_text_chars
         self.max_texts_per_call = max_texts_per_call
         self._synced = SyncedIndex(store, index_options)
-        self._searches = SearchBatcher(threads=available_cpus())
 
     async def start(self) -> None:
         """Start loading the model, open the store and start loading the index.
@@ -147,9 +144,7 @@ class MemoryService:
         query_vector = vectors[0]
         # The index scores quantised vectors: take a few more candidates than asked and
         # rank them by the exact float32 vectors stored with their rows.
-        candidates = await self._searches.search(
-            index, query_vector, RERANK_FACTOR * k + RERANK_EXTRA, wanted
-        )
+        candidates = index.search(query_vector, RERANK_FACTOR * k + RERANK_EXTRA, wanted)
         rows = await self._store.fetch([key for key, _ in candidates])
         if not rows:
             return []
