@@ -68,8 +68,15 @@ def test_batching_and_padding_do_not_change_a_vector(embedder: Embedder) -> None
     assert np.min(np.sum(together * alone, axis=1)) > 0.9999
 
 
-def test_a_run_on_one_thread_gives_the_vectors_of_a_run_on_every_thread() -> None:
-    two_threads = Embedder(packaged_model_files(), "cpu", batch_size=8, threads=2)
+@pytest.fixture(scope="module")
+def two_threads() -> Embedder:
+    """Two threads: runs may go to every thread or to the one-thread session."""
+    return Embedder(packaged_model_files(), "cpu", batch_size=8, threads=2)
+
+
+def test_a_run_on_one_thread_gives_the_vectors_of_a_run_on_every_thread(
+    two_threads: Embedder,
+) -> None:
     tokens = two_threads.tokenize([text for pair in PARAPHRASES + UNRELATED for text in pair])
     spread = two_threads.embed_tokens(tokens, spread=True)
     serial = two_threads.embed_tokens(tokens, spread=False)
@@ -77,9 +84,7 @@ def test_a_run_on_one_thread_gives_the_vectors_of_a_run_on_every_thread() -> Non
     assert np.min(np.sum(spread * serial, axis=1)) > 0.9999
 
 
-def test_the_model_threads_stop_spinning_when_a_run_ends() -> None:
-    two_threads = Embedder(packaged_model_files(), "cpu", batch_size=8, threads=2)
-    two_threads.embed(["a query of about ten words to warm the model up"])
+def test_the_model_threads_stop_spinning_when_a_run_ends(two_threads: Embedder) -> None:
     two_threads.embed(["a query of about ten words, run on two threads"])
     before = time.process_time()
     time.sleep(0.5)
