@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
-from mcp_runtime.fast_path_gate import fast_path_for
+from mcp_runtime.fast_path_gate import fast_front_for, fast_path_for
 from mcp_runtime.host_guard import HostOriginGuarded
 from mcp_runtime.internals import lowlevel_server
 from mcp_runtime.lifecycle import CloseConnectionsWhileDraining, InFlightRequests, Lifecycle
@@ -151,6 +151,14 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             lifecycle.started = True
             yield
 
+    limits = {
+        "max_bytes": settings.mcp_max_request_bytes,
+        "body_timeout": settings.mcp_body_timeout_seconds,
+        "deadlines": lifecycle.body_deadlines,
+        "jsonrpc_path": MCP_PATH,
+    }
+    # What the fast path serves skips the layers below, doing what they would in one place.
+    front = fast_front_for(fast_path, mcp_app, route.route, lifecycle, **limits)
     app = Starlette(
         routes=[
             *probe_routes(lifecycle, metrics, spec.readiness_checks),
@@ -158,14 +166,9 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             Mount("/", app=mcp_app),
         ],
         middleware=[
+            *([] if front is None else [front]),
             # Before anything reads a body, so that none is buffered past the limits.
-            Middleware(
-                RequestLimits,
-                max_bytes=settings.mcp_max_request_bytes,
-                body_timeout=settings.mcp_body_timeout_seconds,
-                deadlines=lifecycle.body_deadlines,
-                jsonrpc_path=MCP_PATH,
-            ),
+            Middleware(RequestLimits, **limits),
             # Every request but probes and notification streams holds the SIGTERM drain open.
             Middleware(InFlightRequests, lifecycle=lifecycle, untracked=_untracked),
             Middleware(CloseConnectionsWhileDraining, lifecycle=lifecycle),

@@ -15,12 +15,16 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from fastmcp import FastMCP
     from fastmcp.server.http import StreamableHTTPASGIApp
+    from starlette.applications import Starlette
+    from starlette.routing import Route
 
+    from mcp_runtime.lifecycle import Lifecycle
     from mcp_runtime.settings import RuntimeSettings
     from mcp_runtime.tool_events import ToolCallEvents
     from mcp_runtime.tool_grants import ToolAuthorization
@@ -82,3 +86,23 @@ def fast_path_for(
     from mcp_runtime.fast_path.tool_calls import FastToolCalls
 
     return FastPath(endpoint, sessions, FastToolCalls(mcp, events, relay, authorization))
+
+
+def fast_front_for(
+    fast_path: FastPathApp | None,
+    mcp_app: Starlette,
+    route: Route,
+    lifecycle: Lifecycle,
+    **limits: object,
+) -> Middleware | None:
+    """The fast path's front (fast_path/front.py) as the app's outermost middleware, or None
+    when there is no fast path or something stands between FastMCP's route and it."""
+    if fast_path is None:
+        return None
+    from mcp_runtime.fast_path.front import FastFront
+
+    if not FastFront.fits(mcp_app, route, fast_path):
+        return None
+    return Middleware(
+        FastFront, fast_path=fast_path, mcp_app=mcp_app, route=route, lifecycle=lifecycle, **limits
+    )

@@ -147,12 +147,16 @@ class CloseConnectionsWhileDraining:
 
         async def send_closing(message: Message) -> None:
             if message["type"] == "http.response.start" and self._lifecycle.draining:
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() != b"connection"
-                ]
-                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+                message = closing(message)
             await send(message)
 
         await self._app(scope, receive, send_closing)
+
+
+def closing(start: Message) -> Message:
+    """The `http.response.start` message `start` with `Connection: close` as its only
+    Connection header."""
+    headers = [
+        (name, value) for name, value in start.get("headers", []) if name.lower() != b"connection"
+    ]
+    return {**start, "headers": [*headers, (b"connection", b"close")]}

@@ -59,11 +59,10 @@ class RequestLimits:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
+        if declared_too_large(scope, self.max_bytes):
             await self.refusal(scope, 413, self.too_large)(scope, receive, send)
             return
-        body = _BoundedBody(self, scope, receive, send)
+        body = BoundedBody(self, scope, receive, send)
         try:
             await self._app(scope, body.receive, body.send)
         except Exception:
@@ -80,8 +79,17 @@ class RequestLimits:
         return JSONResponse({"error": message}, status_code=status_code, headers=_CLOSE)
 
 
-class _BoundedBody:
-    """`receive` and `send` of one request, counting and timing its body as it arrives."""
+def declared_too_large(scope: Scope, max_bytes: int) -> bool:
+    """Whether the request's Content-Length is over `max_bytes`."""
+    declared = _content_length(scope)
+    return declared is not None and declared > max_bytes
+
+
+class BoundedBody:
+    """`receive` and `send` of one request, counting and timing its body as it arrives.
+
+    A body refused raises `BodyRefused` from `receive`, once the refusal is sent, and sets
+    `refused`."""
 
     def __init__(self, limits: RequestLimits, scope: Scope, receive: Receive, send: Send) -> None:
         self._limits = limits

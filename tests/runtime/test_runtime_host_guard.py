@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from harness.jsonrpc import INITIALIZE, MCP_HEADERS
+from harness.jsonrpc import INITIALIZE, MCP_HEADERS, modern_request
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
 
@@ -50,6 +50,27 @@ def test_other_hosts_are_rejected(server: ServerProcess, host: str) -> None:
 def test_origins_are_checked(server: ServerProcess) -> None:
     assert initialize(server, "todo.mcp.svc", origin="https://console.example") == 200
     assert initialize(server, "todo.mcp.svc", origin="https://evil.example") == 403
+
+
+def test_each_tool_call_gets_the_verdict_of_its_own_host_and_origin(server: ServerProcess) -> None:
+    """The fast path's front asks the guard once per Host and Origin and keeps its verdict:
+    asked again, each gets its own, whatever came in between, and a refused call runs nothing."""
+    echo_calls = 'mcp_tool_calls_total{outcome="ok",tool="echo"}'
+    before = server.metric(echo_calls)
+    cases = [
+        ("todo.mcp.svc", None, 200),
+        ("evil.example", None, 421),
+        ("todo.mcp.svc", "https://evil.example", 403),
+        ("todo.mcp.svc", "https://console.example", 200),
+        ("todo.mcp.svc.evil.example", "https://console.example", 421),
+    ]
+    headers, message = modern_request("tools/call", {"name": "echo", "arguments": {"text": "x"}})
+    for _ in range(2):
+        for host, origin, status in cases:
+            sent = {**headers, "Host": host} | ({} if origin is None else {"Origin": origin})
+            answer = httpx.post(server.mcp_url, json=message, headers=sent)
+            assert answer.status_code == status, (host, origin, answer.text)
+    assert server.metric(echo_calls) - before == 4
 
 
 def test_probes_answer_any_host(server: ServerProcess) -> None:

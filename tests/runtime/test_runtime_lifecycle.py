@@ -11,6 +11,7 @@ import fastmcp
 import httpx
 import mcp
 import pytest
+from harness.jsonrpc import modern_request
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
 from mcp_types import TextContent
@@ -264,6 +265,13 @@ async def test_while_draining_responses_close_their_connection_and_kept_clients_
             },
         )
         assert listed.headers["connection"] == "close", listed.headers
+        # A call the fast path answers in front of the layers is told the same.
+        headers, message = modern_request(
+            "tools/call", {"name": "echo", "arguments": {"text": "x"}}
+        )
+        called = await http.post("/mcp", json=message, headers=headers)
+        assert called.json()["result"]["content"][0]["text"] == "x"
+        assert called.headers["connection"] == "close", called.headers
         # The kept client reconnects for each call and loses none of them.
         for index in range(5):
             text = f"draining-{index}"

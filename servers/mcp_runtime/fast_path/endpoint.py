@@ -83,6 +83,9 @@ _log = structlog.get_logger("mcp_runtime.fast_path")
 _dispatcher_log = logging.getLogger("mcp.shared.jsonrpc_dispatcher")
 
 _JSON = "application/json"
+# Set in the scope of a request the fast path read and declined in front of the layers
+# (front.py), so that it is not read and declined again behind them.
+DECLINED = "mcp_runtime.fast_path.declined"
 
 
 class FastPath:
@@ -113,10 +116,25 @@ class FastPath:
         _log.info("fast_path_enabled", tools=self._calls.tool_count)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        manager = self._sessions.session_manager
-        if not (self.enabled and scope["method"] == "POST" and _plain_json(manager)):
+        if not self.takes(scope):
             await self._endpoint(scope, receive, send)
             return
+        manager = self._sessions.session_manager
+        assert manager is not None
+        received, body = await read_body(receive, manager.max_request_body_size)
+        replayed = replay(received, receive)
+        if body is None or not await self.serve(scope, replayed, body, send):
+            await self._endpoint(scope, replayed, send)
+
+    def takes(self, scope: Scope) -> bool:
+        """Whether the fast path may serve this /mcp request, from what is known before its
+        body: a POST of JSON from a client accepting JSON, of a protocol version the fast
+        path serves, to a running manager answering in plain JSON."""
+        manager = self._sessions.session_manager
+        if not (self.enabled and scope["method"] == "POST" and _plain_json(manager)):
+            return False
+        if scope.get(DECLINED):
+            return False
         assert manager is not None
         headers = Headers(scope=scope)
         version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
@@ -124,26 +142,22 @@ class FastPath:
         if (modern and version not in MODERN_PROTOCOL_VERSIONS) or not (
             modern or manager.stateless
         ):
-            await self._endpoint(scope, receive, send)
-            return
+            return False
         # What both generations check first: a JSON body, and a client accepting JSON.
         content_type = headers.get("content-type", "").lower()
         has_json, _ = check_accept_headers(Request(scope))
-        if not (content_type.startswith(_JSON) and has_json):
-            await self._endpoint(scope, receive, send)
-            return
-        received, body = await read_body(receive, manager.max_request_body_size)
-        replayed = replay(received, receive)
-        if body is None:
-            await self._endpoint(scope, replayed, send)
-            return
-        request = Request(scope, replayed)
-        if modern:
-            served = await self._serve_modern(request, body, manager, send)
-        else:
-            served = await self._serve_handshake_era(request, body, version, manager, send)
-        if not served:
-            await self._endpoint(scope, replayed, send)
+        return content_type.startswith(_JSON) and has_json
+
+    async def serve(self, scope: Scope, receive: Receive, body: bytes, send: Send) -> bool:
+        """Serve the request `takes` took, whose whole `body` was read (`receive` replays
+        it); False, having sent nothing, for one to hand on to the endpoint."""
+        manager = self._sessions.session_manager
+        assert manager is not None
+        request = Request(scope, receive)
+        version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER)
+        if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            return await self._serve_modern(request, body, manager, send)
+        return await self._serve_handshake_era(request, body, version, manager, send)
 
     async def _serve_modern(
         self, request: Request, body: bytes, manager: StreamableHTTPSessionManager, send: Send
