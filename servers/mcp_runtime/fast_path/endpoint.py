@@ -4,7 +4,9 @@ FastMCP hands every POST to the MCP SDK's session manager. For a session-based
 (2025-11-25) client of a stateless server that builds a transport, memory streams and a
 server task per request; for either protocol generation the call then crosses FastMCP's
 generic dispatch. `FastPath` sits where FastMCP mounts that manager, so the Host/Origin
-guard, authentication and the runtime's drain accounting still run first, and serves:
+guard, authentication and the runtime's drain accounting still run first (or, where only the
+guard and the runtime's own layers are there, its front does what they do: front.py), and
+serves:
 
 - `tools/call` of both generations through `FastToolCalls`;
 - every other request and notification of a session-based client on a stateless server
