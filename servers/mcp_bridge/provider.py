@@ -107,6 +107,10 @@ class ChildProvider(ProxyProvider):
         self._tools_cache = _CacheEntry(tools, time.monotonic())
         return tools
 
+    def relays_for(self, protocol_version: str) -> bool:
+        # The child's one session serves clients of every version, as FastMCP's proxy does.
+        return True
+
     async def relay(
         self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
     ) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def create(settings: BridgeSettings, command: ChildCommand) -> Bridge:
         readiness_checks=[stdio_server_check(supervisor)],
         lifespan=lifespan,
         collectors=[bridge_metrics.registry],
-        tool_relay=provider,
+        tool_relays=(provider,),
     )
     bridge = Bridge(spec=spec, supervisor=supervisor, settings=settings)
     supervisor.on_catalog(provider.use_catalog)

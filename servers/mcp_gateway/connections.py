@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from typing import Protocol
 
 import httpx2
 from mcp_runtime.tracing import tracing_enabled
@@ -21,6 +23,10 @@ _LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=100, kee
 # gateway's own, which FastMCP's client sends in each request's `_meta`, and the upstream would
 # prefer a header (the runtime's tracing.http_context) and skip the gateway's spans.
 _TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})
+
+# The headers of the call whose requests are being sent, for clients that serve one call
+# after another (lent_clients.py): they override the client's own.
+_carried: ContextVar[Mapping[str, str] | None] = ContextVar("carried_headers", default=None)
 
 
 class UpstreamConnections:
@@ -57,24 +63,45 @@ class UpstreamConnections:
     ) -> httpx2.AsyncClient:
         """An HTTP client over the pool: an `McpHttpClientFactory`, called as FastMCP's
         transport calls it (its `follow_redirects` is moot: the SDK decides redirects)."""
-        if headers and self._held:
-            headers = {k: v for k, v in headers.items() if k.lower() not in self._held}
         return httpx2.AsyncClient(
-            transport=self._lent, headers=headers, timeout=timeout or _TIMEOUT, auth=auth
+            transport=self._lent,
+            headers=self._passed(headers),
+            timeout=timeout or _TIMEOUT,
+            auth=auth,
         )
+
+    @contextmanager
+    def carrying(self, headers: Mapping[str, str]) -> Iterator[None]:
+        """Send the block's requests with the caller's `headers` (the ones FastMCP's proxy
+        would give a client of its own), whichever client sends them."""
+        token = _carried.set(self._passed(headers))
+        try:
+            yield
+        finally:
+            _carried.reset(token)
+
+    def _passed(self, headers: Mapping[str, str] | None) -> dict[str, str] | None:
+        if headers and self._held:
+            return {k: v for k, v in headers.items() if k.lower() not in self._held}
+        return None if headers is None else dict(headers)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
 
 
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
 @asynccontextmanager
-async def closed_after(pools: Iterable[UpstreamConnections]) -> AsyncIterator[None]:
-    """Run the block, then close the pools' connections (reopened as needed if used again)."""
+async def closed_after(closables: Iterable[Closable]) -> AsyncIterator[None]:
+    """Run the block, then close what it used, in order (connection pools reopen as needed
+    if used again)."""
     try:
         yield
     finally:
-        for pool in pools:
-            await pool.aclose()
+        for closable in closables:
+            await closable.aclose()
 
 
 class _Lent(httpx2.AsyncBaseTransport):
@@ -84,6 +111,9 @@ class _Lent(httpx2.AsyncBaseTransport):
         self._pool = pool
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        carried = _carried.get()
+        if carried:
+            request.headers.update(carried)
         response = await self._pool.handle_async_request(request)
         if response.headers.get("content-length") != "0":
             return response

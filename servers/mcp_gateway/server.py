@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from fastmcp import FastMCP
@@ -13,7 +13,7 @@ from mcp_runtime.app import PACKAGE_VERSION, ServerSpec, lifecycle_of
 from mcp_runtime.metrics import ToolMetrics
 from starlette.applications import Starlette
 
-from mcp_gateway.connections import UpstreamConnections, closed_after
+from mcp_gateway.connections import Closable, UpstreamConnections, closed_after
 from mcp_gateway.health import UpstreamHealth
 from mcp_gateway.readiness import DiscoverTools
 from mcp_gateway.settings import GatewaySettings
@@ -68,14 +68,17 @@ def create(settings: GatewaySettings) -> Gateway:
         for name in settings.mcp_gateway_servers
     }
     health = UpstreamHealth(settings.mcp_gateway_servers, connections)
+    # The relays' lent clients, then the connections under them.
+    closables: list[Closable] = []
     spec = ServerSpec(
         mcp=mcp,
         readiness_checks=[health.upstreams_answer],
         # The runtime leaves the lifespan after the drain, once the last call is answered.
-        lifespan=partial(closed_after, connections.values()),
+        lifespan=partial(closed_after, closables),
         collectors=[health.registry],
     )
     gateway = Gateway(spec=spec, health=health, connections=connections)
+    providers: list[UpstreamProvider] = []
     for name, upstream in settings.mcp_gateway_servers.items():
         # FastMCP's proxy client for a transport: a fresh client per request, in the front
         # request's protocol generation, forwarding the caller's headers (Authorization
@@ -85,9 +88,15 @@ def create(settings: GatewaySettings) -> Gateway:
             str(upstream.url), httpx_client_factory=connections[name].client
         )
         factory = create_proxy(transport, name=name).client_factory
-        provider = UpstreamProvider(name, upstream, factory, gateway.tools_seen, health.record)
+        provider = UpstreamProvider(
+            name, upstream, factory, connections[name], gateway.tools_seen, health.record
+        )
         # The namespace is the upstream's name: `todo` + `create_task` = `todo_create_task`.
         # Names are unique keys of MCP_GATEWAY_SERVERS and hold no "_", so no two
         # upstreams can claim one tool name.
         mcp.add_provider(provider, namespace=name)
+        providers.append(provider)
+    closables.extend([*providers, *connections.values()])
+    # The runtime's fast path relays calls of their tools (mcp_runtime.tool_relay).
+    gateway.spec = replace(spec, tool_relays=tuple(providers))
     return gateway

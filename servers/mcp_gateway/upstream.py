@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 import mcp_types
@@ -12,9 +14,19 @@ import structlog
 from fastmcp.exceptions import ToolError
 from fastmcp.server.context import Context
 from fastmcp.server.providers.proxy import ClientFactoryT, ProxyProvider, ProxyTool, _CacheEntry
+from fastmcp.telemetry import inject_trace_context
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import x_mcp_header_map
+from mcp_runtime.internals import (
+    client_progress_handler,
+    forwardable_http_headers,
+    session_monitored,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from mcp_gateway.connections import UpstreamConnections
+from mcp_gateway.lent_clients import LentClients
 from mcp_gateway.settings import Upstream
 
 _log = structlog.get_logger("mcp_gateway.upstream")
@@ -39,34 +51,42 @@ class UpstreamTool(ProxyTool):
     _answered: Answered | None = None
 
     async def run(self, arguments: dict[str, Any], context: Context | None = None) -> ToolResult:
-        try:
-            result = await super().run(arguments, context)
-        except ToolError:
-            raise
-        except MCPError as error:
-            if error.error.code == mcp_types.CONNECTION_CLOSED:
-                self._report(False, error)
-                raise UpstreamUnavailable(self._upstream, error) from None
-            self._report(True, None)
-            if error.error.code == mcp_types.INTERNAL_ERROR:
-                # What the SDK's client makes of an HTTP error status, 401 and 403 included:
-                # FastMCP would say only "Error calling tool", without the upstream's name.
-                raise ToolError(
-                    f"upstream '{self._upstream}' refused the call: {error.error.message}"
-                    " (401/403: the caller's Authorization, passed on unchanged, does not"
-                    " admit it)",
-                    log_level=logging.INFO,
-                ) from None
-            raise  # the upstream's own protocol error, as FastMCP's proxy relays it
-        except Exception as error:  # connect failures surface as RuntimeError or httpx errors
-            self._report(False, error)
-            raise UpstreamUnavailable(self._upstream, error) from None
-        self._report(True, None)
-        return result
+        with upstream_errors(self._upstream, self._answered):
+            return await super().run(arguments, context)
 
-    def _report(self, up: bool, error: BaseException | None) -> None:
-        if self._answered is not None:
-            self._answered(self._upstream, up, None if error is None else _describe(error))
+
+@contextmanager
+def upstream_errors(upstream: str, answered: Answered | None) -> Iterator[None]:
+    """Say which upstream failed a call when it could not be reached or refused it, and
+    report whether it answered."""
+
+    def report(up: bool, error: BaseException | None) -> None:
+        if answered is not None:
+            answered(upstream, up, None if error is None else _describe(error))
+
+    try:
+        yield
+    except ToolError:
+        raise
+    except MCPError as error:
+        if error.error.code == mcp_types.CONNECTION_CLOSED:
+            report(False, error)
+            raise UpstreamUnavailable(upstream, error) from None
+        report(True, None)
+        if error.error.code == mcp_types.INTERNAL_ERROR:
+            # What the SDK's client makes of an HTTP error status, 401 and 403 included:
+            # FastMCP would say only "Error calling tool", without the upstream's name.
+            raise ToolError(
+                f"upstream '{upstream}' refused the call: {error.error.message}"
+                " (401/403: the caller's Authorization, passed on unchanged, does not"
+                " admit it)",
+                log_level=logging.INFO,
+            ) from None
+        raise  # the upstream's own protocol error, as FastMCP's proxy relays it
+    except Exception as error:  # connect failures surface as RuntimeError or httpx errors
+        report(False, error)
+        raise UpstreamUnavailable(upstream, error) from None
+    report(True, None)
 
 
 class UpstreamProvider(ProxyProvider):
@@ -84,15 +104,52 @@ class UpstreamProvider(ProxyProvider):
         name: str,
         upstream: Upstream,
         client_factory: ClientFactoryT,
+        connections: UpstreamConnections,
         tools_seen: ToolsSeen,
         answered: Answered,
     ) -> None:
         super().__init__(client_factory)
         self.upstream_name = name
+        self._connections = connections
+        self._lent = LentClients(client_factory, MODERN_PROTOCOL_VERSIONS[-1])
         self._upstream = upstream
         self._tools_seen = tools_seen
         self._answered = answered
         self._last_tools: Sequence[Tool] = ()
+        self._relayed: Mapping[str, Tool] = MappingProxyType({})
+
+    async def aclose(self) -> None:
+        """Close the clients lent to relayed calls."""
+        await self._lent.aclose()
+
+    @property
+    def relayed_tools(self) -> Mapping[str, Tool]:
+        """The tools of the last listing, by their name at the upstream (`ToolRelay`)."""
+        return self._relayed
+
+    def relays_for(self, protocol_version: str) -> bool:
+        return protocol_version == self._lent.version
+
+    async def relay(
+        self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The call as `ProxyTool.run` makes it to a 2026-07-28 upstream, on a lent client."""
+        with (
+            upstream_errors(self.upstream_name, self._answered),
+            self._connections.carrying(forwardable_http_headers()),
+        ):
+            async with self._lent.lent() as client:
+                result = await session_monitored(
+                    client,
+                    client.session.call_tool(
+                        name=name,
+                        arguments=arguments,
+                        meta=inject_trace_context(meta) or None,
+                        progress_callback=client_progress_handler(client),
+                        allow_input_required=True,
+                    ),
+                )
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def _list_tools(self) -> Sequence[Tool]:
         try:
@@ -112,6 +169,11 @@ class UpstreamProvider(ProxyProvider):
             return self._stale(error)
         tools = tuple(self._tool(tool) for tool in listed if self._upstream.serves(tool.name))
         self._last_tools = tools
+        # A tool with `x-mcp-header` arguments needs headers a lent client cannot know:
+        # FastMCP's proxy seeds each client of its own with them.
+        relayed = {tool.name: tool for tool in tools if not x_mcp_header_map(tool.parameters)}
+        if relayed != self._relayed:
+            self._relayed = MappingProxyType(relayed)
         # The base class looks single tools up in this cache: only the served ones are found.
         self._tools_cache = _CacheEntry(tools, time.monotonic())
         self._tools_seen(self.upstream_name, frozenset(tool.name for tool in tools))

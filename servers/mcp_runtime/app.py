@@ -57,8 +57,9 @@ class ServerSpec:
     `protected_routes` extra HTTP routes that need the same bearer token or JWT as /mcp
     when auth is configured; both get the same Host/Origin check as /mcp; `collectors`
     are the server's own Prometheus collectors (a CollectorRegistry is one), served on
-    /metrics next to the runtime's; `tool_relay` is a provider of `mcp` whose tools run in
-    another process, which the fast path may call directly (see tool_relay.py).
+    /metrics next to the runtime's; `tool_relays` are providers of `mcp` whose tools run in
+    another process, which the fast path may call directly (see tool_relay.py), in the
+    order they were added to `mcp`.
     """
 
     mcp: FastMCP
@@ -67,7 +68,7 @@ class ServerSpec:
     protected_routes: Sequence[BaseRoute] = ()
     lifespan: Callable[[], AbstractAsyncContextManager[object]] | None = None
     collectors: Sequence[Collector] = ()
-    tool_relay: ToolRelay | None = None
+    tool_relays: Sequence[ToolRelay] = ()
 
 
 def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
@@ -117,7 +118,7 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
         endpoint = SessionLimitAnswer(endpoint, settings.mcp_max_sessions)
     # Hot requests skip the SDK's per-request transports, on verified versions only.
     fast_path = fast_path_for(
-        settings, endpoint, route.endpoint, spec.mcp, events, spec.tool_relay, authorization
+        settings, endpoint, route.endpoint, spec.mcp, events, spec.tool_relays, authorization
     )
     served: ASGIApp = fast_path or endpoint
     if authorization is not None and authorization.grants.claim == "scope":

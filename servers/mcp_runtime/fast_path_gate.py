@@ -11,6 +11,7 @@ versions, so whoever upgraded knows to re-run those tests and update VERIFIED_VE
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Protocol
 
@@ -65,7 +66,7 @@ def fast_path_for(
     sessions: StreamableHTTPASGIApp,
     mcp: FastMCP,
     events: ToolCallEvents,
-    relay: ToolRelay | None,
+    relays: Sequence[ToolRelay],
     authorization: ToolAuthorization | None = None,
 ) -> FastPathApp | None:
     """The fast path in front of `endpoint`, or None when /mcp is to be plain FastMCP."""
@@ -85,7 +86,7 @@ def fast_path_for(
     from mcp_runtime.fast_path.endpoint import FastPath
     from mcp_runtime.fast_path.tool_calls import FastToolCalls
 
-    return FastPath(endpoint, sessions, FastToolCalls(mcp, events, relay, authorization))
+    return FastPath(endpoint, sessions, FastToolCalls(mcp, events, relays, authorization))
 
 
 def fast_front_for(

@@ -2,7 +2,9 @@
 
 Each is a hook FastMCP does not expose: the low-level server, the session manager's open
 sessions, and the pieces of FastMCP's JWT verifier the runtime needs to say why it refused
-a token (its key import and key lookup, its `nbf` clock skew). Kept here, in one
+a token (its key import and key lookup, its `nbf` clock skew), and the pieces of FastMCP's
+proxy the gateway needs to make a call as the proxy makes it on a client it keeps (the
+headers it passes on, its progress handler, its session monitoring). Kept here, in one
 place, so a new release is checked against one module
 (`tests/runtime/test_runtime_private_api.py`); the fast path's own are in
 `mcp_runtime.fast_path.private_api`.
@@ -10,10 +12,13 @@ place, so a new release is checked against one module
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from fastmcp import FastMCP
+    from collections.abc import Coroutine
+
+    from fastmcp import Client, FastMCP
+    from fastmcp.client.progress import ProgressHandler
     from fastmcp.server.auth.providers.jwt import JWTVerifier
     from fastmcp.server.low_level import LowLevelServer
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -21,12 +26,15 @@ if TYPE_CHECKING:
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("fastmcp.server.auth.providers.jwt", "_import_key_for_algorithm"),
     ("fastmcp.server.auth.providers.jwt", "_NBF_CLOCK_SKEW_SECONDS"),
+    ("fastmcp.client.dependencies", "_get_forwardable_http_headers"),
 )
 
 PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("FastMCP", "_mcp_server"),
     ("StreamableHTTPSessionManager", "_server_instances"),
     ("JWTVerifier", "_get_verification_key"),
+    ("Client", "_progress_handler"),
+    ("Client", "_await_with_session_monitoring"),
 )
 
 
@@ -61,3 +69,28 @@ async def jwt_verification_key(verifier: JWTVerifier, token: str) -> Any:
     """The imported key `verifier` checks `token`'s signature with (its public key, or the
     JWKS key for the token's `kid`); raises as the verifier's own lookup and import do."""
     return import_jwt_key(await verifier._get_verification_key(token), verifier.algorithm)
+
+
+# FastMCP's proxy, for the gateway's calls on lent clients (mcp_gateway.lent_clients); imported
+# on call: only the gateway loads FastMCP's client.
+
+ResultT = TypeVar("ResultT")
+
+
+def forwardable_http_headers() -> dict[str, str]:
+    """The current request's headers that FastMCP's proxy passes on to an upstream."""
+    from fastmcp.client.dependencies import _get_forwardable_http_headers
+
+    return _get_forwardable_http_headers()
+
+
+def client_progress_handler(client: Client) -> ProgressHandler:
+    """The progress handler FastMCP's proxy passes with a call made on `client`."""
+    handler: ProgressHandler = client._progress_handler
+    return handler
+
+
+async def session_monitored(client: Client, call: Coroutine[Any, Any, ResultT]) -> ResultT:
+    """`call` on `client`'s session, raising what ends the session (an HTTP error status,
+    say) rather than waiting for an answer that never comes, as FastMCP's proxy does."""
+    return await client._await_with_session_monitoring(call)

@@ -1,5 +1,6 @@
 """Tools whose calls a server relays to another process, which the fast path may send there
-without FastMCP's dispatch (the bridge's stdio server's tools are such)."""
+without FastMCP's dispatch (the bridge's stdio server's tools and the gateway's upstreams'
+are such)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ if TYPE_CHECKING:
 
 
 class ToolRelay(Protocol):
-    """A FastMCP provider of the server (`mcp.add_provider`) whose tools are proxies.
+    """A FastMCP provider of the server (`mcp.add_provider`, with or without a namespace)
+    whose tools are proxies.
 
     FastMCP lists and serves its tools as any provider's. With the fast path on, a
     `tools/call` that FastMCP's lookup would resolve to one of `relayed_tools` goes to
-    `relay` instead, and its result is answered as FastMCP's proxy answers a proxied tool's
-    (under the proxy's default "proxy" identity); the fast path still counts and logs the
-    call, and FastMCP still serves everything else.
+    `relay` instead when `relays_for` the client's protocol version, and its result is
+    answered as FastMCP's proxy answers a proxied tool's (under the proxy's default "proxy"
+    identity); the fast path still counts and logs the call, and FastMCP still serves
+    everything else.
     """
 
     @property
@@ -32,11 +35,16 @@ class ToolRelay(Protocol):
         mapping changed."""
         ...
 
+    def relays_for(self, protocol_version: str) -> bool:
+        """Whether `relay` carries the calls of a client speaking `protocol_version`; the
+        fast path runs the others through the tool's own `run`, as FastMCP would."""
+        ...
+
     async def relay(
         self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
     ) -> dict[str, Any]:
-        """Call tool `name` with `arguments` and the request `_meta` to pass on, as the
-        tool's own `run` would, and raise what that `run` raises.
+        """Call tool `name` (its name in `relayed_tools`) with `arguments` and the request
+        `_meta` to pass on, as the tool's own `run` would, and raise what that `run` raises.
 
         Returns the result as received: the upstream's `CallToolResult` as JSON, checked
         by the MCP SDK against the protocol version the two ends speak, not parsed further.

@@ -262,7 +262,7 @@ async def test_tools_the_config_leaves_out_are_fastmcps_to_refuse(tmp_path: Any)
 
 async def test_tools_the_child_adds_later_are_relayed_once_looked_up() -> None:
     async with in_process_bridge("--late-tool") as (served, bridge):
-        provider = bridge.spec.tool_relay
+        provider = bridge.spec.tool_relays[0]
         assert provider is not None
         with anyio.fail_after(60):
             while "late" not in provider.relayed_tools:

@@ -24,6 +24,17 @@ async def whoami(seconds: float = 0.0) -> dict[str, str]:
     }
 
 
+# Set per hop or per connection, not by whoever sends the call.
+_HOP_HEADERS = frozenset({"host", "content-length", "connection"})
+
+
+@mcp.tool
+def headers() -> dict[str, str]:
+    """The HTTP headers of the request that brought this call (bar the hop's own), by name."""
+    request = get_http_request()
+    return dict(sorted((k, v) for k, v in request.headers.items() if k not in _HOP_HEADERS))
+
+
 def create(_: RuntimeSettings) -> ServerSpec:
     return ServerSpec(mcp=mcp)
 

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastmcp import FastMCP
+from fastmcp import Client, FastMCP
 from fastmcp.server.auth.providers.jwt import JWTVerifier, RSAKeyPair
+from fastmcp.server.providers import LocalProvider
+from fastmcp.server.transforms import Namespace
 from harness.in_process import lifespan_in_own_task
 from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner
@@ -54,6 +56,7 @@ async def live() -> AsyncIterator[dict[str, Any]]:
         return text
 
     app = build_app(ServerSpec(mcp=mcp), RuntimeSettings())
+    namespaced = LocalProvider().wrap_transform(Namespace("other"))
     async with lifespan_in_own_task(app):
         manager = app.state.fast_path._sessions.session_manager
         lowlevel = runtime_internals.lowlevel_server(mcp)
@@ -71,6 +74,9 @@ async def live() -> AsyncIterator[dict[str, Any]]:
             # After the runtime's OperationMetrics, which build_app puts first.
             "FastMCPServerMiddleware": lowlevel.middleware[1],
             "JWTVerifier": JWTVerifier(public_key=RSAKeyPair.generate().public_key),
+            "Client": Client(mcp),
+            "_WrappedProvider": namespaced,
+            "Namespace": namespaced._transforms[0],
         }
 
 
@@ -89,8 +95,8 @@ def test_each_private_attribute_resolves(live: dict[str, Any], owner: str, attri
 async def test_the_accessors_work_on_live_objects(live: dict[str, Any]) -> None:
     mcp, manager = live["FastMCP"], live["StreamableHTTPSessionManager"]
     assert private_api.manager_running(manager)
-    assert private_api.provides_only(mcp)
-    assert not private_api.provides_only(mcp, object())
+    assert private_api.relay_namespaces(mcp, ()) == ()
+    assert private_api.relay_namespaces(mcp, (object(),)) is None
     assert "tool:echo@" in private_api.local_components(mcp)
     assert private_api.call_tool_handler(mcp) is not None
     assert not private_api.masks_error_details(mcp)

@@ -22,7 +22,8 @@ from fastmcp.server.extensions import _extension_tool_call_scope
 from fastmcp.server.low_level import FastMCPServerMiddleware
 from fastmcp.server.middleware.middleware import _dispatch_phase, _interior_dispatched
 from fastmcp.server.mixins import mcp_operations as _mcp_operations
-from fastmcp.server.transforms import Transform
+from fastmcp.server.providers.wrapped_provider import _WrappedProvider
+from fastmcp.server.transforms import Namespace, Transform
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.server._streamable_http_modern import (
     _mcp_param_rejection,
@@ -49,6 +50,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("fastmcp.server.mixins.mcp_operations", "_normalize_call_tool_result"),
     ("fastmcp.server.providers.proxy", "_CONNECTION_META_KEYS"),
     ("fastmcp.server.providers.proxy", "_forwardable_server_meta"),
+    ("fastmcp.server.providers.wrapped_provider", "_WrappedProvider"),
     ("fastmcp.server.server", "_validation_error_summary"),
     ("mcp.server._streamable_http_modern", "_mcp_param_rejection"),
     ("mcp.server._streamable_http_modern", "_SingleExchangeDispatchContext"),
@@ -70,6 +72,9 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("FastMCP", "_mask_error_details"),
     ("LocalProvider", "_components"),
     ("LocalProvider", "_transforms"),
+    ("_WrappedProvider", "_inner"),
+    ("_WrappedProvider", "_transforms"),
+    ("Namespace", "_prefix"),
     ("Tool", "_run"),
     ("StreamableHTTPSessionManager", "_lifespan_state"),
     ("StreamableHTTPSessionManager", "_task_group"),
@@ -105,8 +110,8 @@ __all__ = [
     "normalize_call_tool_result",
     "operations_logger",
     "provider_transforms",
-    "provides_only",
     "rebind_prefab_tool_names",
+    "relay_namespaces",
     "run_tool",
     "seam_span",
     "serialize_result",
@@ -196,10 +201,28 @@ def provider_transforms(mcp: FastMCP) -> Sequence[Transform]:
     return mcp._local_provider._transforms
 
 
-def provides_only(mcp: FastMCP, *providers: object) -> bool:
-    """Whether the server's components come from its own registrations and `providers`
-    (in that order), nothing else."""
-    return mcp.providers == [mcp._local_provider, *providers]
+def relay_namespaces(mcp: FastMCP, relays: Sequence[object]) -> tuple[str, ...] | None:
+    """The namespace FastMCP gave each of `relays` ("" for none) when the server's components
+    come from its own registrations and `relays` (in that order), nothing else; else None.
+
+    `FastMCP.add_provider(provider, namespace=...)` adds the provider wrapped in a provider
+    whose one transform is that `Namespace`.
+    """
+    providers = mcp.providers
+    if len(providers) != len(relays) + 1 or providers[0] is not mcp._local_provider:
+        return None
+    namespaces = []
+    for provider, relay in zip(providers[1:], relays, strict=True):
+        if provider is relay:
+            namespaces.append("")
+            continue
+        if type(provider) is not _WrappedProvider or provider._inner is not relay:
+            return None
+        transforms = provider._transforms
+        if len(transforms) != 1 or type(transforms[0]) is not Namespace:
+            return None
+        namespaces.append(transforms[0]._prefix)
+    return tuple(namespaces)
 
 
 def rebind_prefab_tool_names(mcp: FastMCP, result: Any) -> Awaitable[Any]:

@@ -57,19 +57,23 @@ class RelayedCalls:
         self,
         mcp: FastMCP,
         events: ToolCallEvents,
-        relay: ToolRelay,
         authorization: ToolAuthorization | None = None,
     ) -> None:
         self._mcp = mcp
         self._events = events
-        self._relay = relay
         self._authorization = authorization
 
     async def call(
-        self, params: CallToolRequestParams, tool: Tool, version: str
+        self,
+        params: CallToolRequestParams,
+        tool: Tool,
+        relay: ToolRelay,
+        relayed_name: str,
+        version: str,
     ) -> dict[str, Any] | CallToolResult:
         """What FastMCP's `_on_call_tool` would return for calling `tool` (FastMCP's lookup
-        for `params.name`) on a connection of protocol `version`: the model, or its dump."""
+        for `params.name`, `relayed_name` at `relay`) on a connection of protocol `version`:
+        the model, or its dump."""
         mcp = self._mcp
         name = params.name
         arguments = params.arguments or {}
@@ -80,7 +84,7 @@ class RelayedCalls:
             with self._events.observe(name) as call:
                 if self._authorization is not None:
                     await self._authorization.check_call(tool)
-                run = self._relayed(name, arguments, params.meta)
+                run = _relayed(relay, relayed_name, arguments, params.meta)
                 parsed = await run_as_fastmcp(mcp, name, run)
                 call.returned(is_tool_error(parsed))
         except FastMCPError as e:
@@ -92,9 +96,12 @@ class RelayedCalls:
             await private.rebind_prefab_tool_names(mcp, carrier)
         return relayed_result(parsed, tool, version not in MODERN_PROTOCOL_VERSIONS)
 
-    async def _relayed(self, name: str, arguments: dict[str, Any], meta: object) -> dict[str, Any]:
-        forwarded = forwarded_request_meta(meta if isinstance(meta, dict) else None)
-        return as_parsed(await self._relay.relay(name, arguments, forwarded))
+
+async def _relayed(
+    relay: ToolRelay, name: str, arguments: dict[str, Any], meta: object
+) -> dict[str, Any]:
+    forwarded = forwarded_request_meta(meta if isinstance(meta, dict) else None)
+    return as_parsed(await relay.relay(name, arguments, forwarded))
 
 
 def forwarded_request_meta(meta: dict[str, Any] | None) -> dict[str, Any] | None:

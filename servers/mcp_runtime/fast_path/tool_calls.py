@@ -14,19 +14,20 @@ plumbing:
   execution, result conversion), and FastMCP's error handling and masking, which
   `call_errors.run_as_fastmcp` reproduces line for line.
 
-The tools of a server's tool relay (the bridge's: `mcp_runtime.tool_relay`) run in another
-process, so nothing here can tell those steps apart from their outcome: their calls go to
-`RelayedCalls`, which skips them, unless someone could observe FastMCP's spans.
+The tools of a server's tool relays (the bridge's child, the gateway's upstreams:
+`mcp_runtime.tool_relay`) run in another process, so nothing here can tell those steps apart
+from their outcome: their calls go to `RelayedCalls`, which skips them, unless someone could
+observe FastMCP's spans or the relay does not carry the client's protocol version.
 
 It serves only what it can serve identically and says so up front (`unsupported_reason`,
 `tool_for`): FastMCP middleware other than pass-through ones, extensions, cache hints or a
-lookup that transforms, providers other than the relay or component auth could change send
-calls back to FastMCP.
+lookup that transforms (beyond the relays' namespaces), providers other than the relays or
+component auth could change send calls back to FastMCP.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, NamedTuple
 
@@ -78,12 +79,13 @@ _TOOL_CALL_HOOKS = ("__call__", "_dispatch_handler", "on_message", "on_request",
 
 
 class ResolvedTool(NamedTuple):
-    """A tool as FastMCP's lookup returned it, and the server's component or the relay's
-    tool it came from."""
+    """A tool as FastMCP's lookup returned it, the server's component or the relay's tool it
+    came from, and for a relay's, the relay and the tool's name there (before the namespace)."""
 
     tool: Tool
     source: object
-    relayed: bool
+    relay: ToolRelay | None = None
+    relayed_name: str = ""
 
 
 class FastToolCalls:
@@ -93,19 +95,17 @@ class FastToolCalls:
         self,
         mcp: FastMCP,
         events: ToolCallEvents,
-        relay: ToolRelay | None,
+        relays: Sequence[ToolRelay] = (),
         authorization: ToolAuthorization | None = None,
     ) -> None:
         self._mcp = mcp
         self._events = events
-        self._relay = relay
+        self._relays = tuple(relays)
         self._authorization = authorization
-        self._relayed_calls = (
-            None if relay is None else RelayedCalls(mcp, events, relay, authorization)
-        )
+        self._relayed_calls = RelayedCalls(mcp, events, authorization) if relays else None
         self._tools: dict[str, ResolvedTool] = {}
-        # The relay's tools when last resolved; the relay replaces the mapping on a change.
-        self._relayed_tools: Mapping[str, Tool] = {}
+        # The relays' tools when last resolved; a relay replaces its mapping on a change.
+        self._relayed_tools: tuple[Mapping[str, Tool], ...] = ()
         self._fingerprint: tuple[object, ...] | None = None
         self.stale = True
 
@@ -141,25 +141,35 @@ class FastToolCalls:
         A server that has since gained something the fast path cannot mirror (middleware
         acting on calls, say) gets no tools here, so FastMCP serves all its calls.
         """
-        self._relayed_tools = relayed = {} if self._relay is None else self._relay.relayed_tools
-        self._fingerprint = self._lookup_fingerprint()
+        self._relayed_tools = tuple(relay.relayed_tools for relay in self._relays)
+        self._fingerprint = fingerprint = self._lookup_fingerprint()
         self._tools = {}
         self.stale = False
-        if self._fingerprint is None or self.unsupported_reason() is not None:
+        if fingerprint is None or self.unsupported_reason() is not None:
             return
+        namespaces = private.relay_namespaces(self._mcp, self._relays) or ()
         components = private.local_components(self._mcp)
         for listed in await self._mcp.list_tools(run_middleware=False):
             tool = await self._mcp.get_tool(listed.name)
             if tool is None or tool.auth is not None:
                 continue
-            # The lookup may return a copy marked by a visibility rule, never another tool.
-            # A name both the server and the relay have is left to FastMCP to settle.
+            # The lookup may return a copy marked by a visibility rule or renamed by a
+            # relay's namespace, never another tool. A name that the server and a relay,
+            # or two relays, could all answer for is left to FastMCP to settle.
             registered = components.get(tool.key)
-            own = relayed.get(tool.name)
-            if registered is not None and own is None and registered.name == tool.name:
-                self._tools[tool.name] = ResolvedTool(tool, registered, relayed=False)
-            elif own is not None and registered is None and own.key == tool.key:
-                self._tools[tool.name] = ResolvedTool(tool, own, relayed=True)
+            claims = [
+                ResolvedTool(tool, own, relay, name)
+                for relay, tools, namespace in zip(
+                    self._relays, self._relayed_tools, namespaces, strict=True
+                )
+                if (name := _without_namespace(tool.name, namespace)) is not None
+                and (own := tools.get(name)) is not None
+                and own.version == tool.version
+            ]
+            if registered is not None and not claims and registered.name == tool.name:
+                self._tools[tool.name] = ResolvedTool(tool, registered)
+            elif registered is None and len(claims) == 1:
+                self._tools[tool.name] = claims[0]
 
     @property
     def tool_count(self) -> int:
@@ -172,16 +182,16 @@ class FastToolCalls:
         Once anything the lookup depends on has changed, `stale` is set until the next
         `resolve_tools`.
         """
-        relay = self._relay
-        if self._lookup_fingerprint() != self._fingerprint or (
-            relay is not None and relay.relayed_tools is not self._relayed_tools
+        if self._lookup_fingerprint() != self._fingerprint or any(
+            relay.relayed_tools is not tools
+            for relay, tools in zip(self._relays, self._relayed_tools, strict=True)
         ):
             self.stale = True
             return None
         found = self._tools.get(name)
         if found is None:
             return None
-        if not found.relayed and (
+        if found.relay is None and (
             private.local_components(self._mcp).get(found.tool.key) is not found.source
         ):
             return None
@@ -195,19 +205,20 @@ class FastToolCalls:
         never have; component auth is excluded per tool.
         """
         mcp = self._mcp
-        relay = self._relay
-        if not private.provides_only(mcp, *(() if relay is None else (relay,))):
+        namespaces = private.relay_namespaces(mcp, self._relays)
+        if namespaces is None:
             return None
         server_transforms = private.server_transforms(mcp)
         provider_transforms = [
             *private.provider_transforms(mcp),
-            *(() if relay is None else relay.transforms),
+            *(transform for relay in self._relays for transform in relay.transforms),
         ]
         transforms = [*server_transforms, *provider_transforms]
         if not all(isinstance(transform, Visibility) for transform in transforms):
             return None
         lowlevel = private.lowlevel_server(mcp)
         return (
+            namespaces,
             len(server_transforms),
             len(provider_transforms),
             len(private.local_components(mcp)),
@@ -238,9 +249,12 @@ class FastToolCalls:
             traced = _spans_observable(params)
             tool = resolved.tool
             try:
-                if resolved.relayed and not traced:
+                relay = resolved.relay
+                if relay is not None and not traced and relay.relays_for(version):
                     assert self._relayed_calls is not None
-                    relayed = await self._relayed_calls.call(typed, tool, version)
+                    relayed = await self._relayed_calls.call(
+                        typed, tool, relay, resolved.relayed_name, version
+                    )
                     return private.serialize_result(runner, METHOD, version, relayed)
                 ctx = private.make_context(runner, dctx, METHOD, params, version)
 
@@ -357,6 +371,14 @@ def _spans_observable(params: Mapping[str, Any]) -> bool:
         return True
     meta = params.get("_meta")
     return isinstance(meta, Mapping) and (TRACE_PARENT_KEY in meta or TRACE_STATE_KEY in meta)
+
+
+def _without_namespace(name: str, namespace: str) -> str | None:
+    """`name` as the relay of `namespace` calls it, or None if that namespace cannot give it."""
+    if not namespace:
+        return name
+    prefix = f"{namespace}_"
+    return name[len(prefix) :] if name.startswith(prefix) else None
 
 
 def _overrides(middleware: Middleware, hook: str) -> bool:

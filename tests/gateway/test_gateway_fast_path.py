@@ -1,0 +1,122 @@
+"""The runtime's fast path serves the gateway's tools exactly as FastMCP's proxy does.
+
+As in tests/bridge/test_bridge_fast_path.py, each request goes twice to one in-process
+gateway in front of real upstream processes: once with the fast path on, where a
+2026-07-28 call goes to the upstream on a lent client (`RelayedCalls` and the upstream's
+tool relay) and a 2025-11-25 call runs the proxy's tool without FastMCP's dispatch, and once
+with it off, through FastMCP's proxy. Status, body, metric updates and log records must be
+identical. The witness upstream answers with the headers it was called with, so what
+reaches the upstream is compared too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import runtime
+from harness.in_process import (
+    SESSION_HEADERS,
+    Request,
+    Served,
+    both_ways,
+    modern_request,
+    routes_taken,
+    served_in_process,
+    session_request,
+)
+from harness.processes import ServerProcess
+from mcp_gateway.server import create
+from mcp_gateway.settings import GatewaySettings
+from mcp_runtime import build_app
+
+GENERATIONS = {"session-less": "relayed", "session-based": "tool call"}
+
+
+def tool_call(generation: str, tool: str, arguments: dict[str, Any]) -> Request:
+    call = {"name": tool, "arguments": arguments}
+    if generation == "session-less":
+        return modern_request("tools/call", call, request_id="call-1")
+    return SESSION_HEADERS, session_request("tools/call", call, request_id="call-1")
+
+
+@asynccontextmanager
+async def in_process_gateway(upstreams: dict[str, ServerProcess]) -> AsyncIterator[Served]:
+    """A gateway of `upstreams`, its upstreams' tools listed and known to the fast path."""
+    settings = GatewaySettings(
+        mcp_gateway_servers=json.dumps(
+            {name: {"url": f"{server.base_url}/mcp"} for name, server in upstreams.items()}
+        )
+    )
+    gateway = create(settings)
+    app = build_app(gateway.spec, settings)
+    gateway.attach(app)
+    async with served_in_process(app, gateway.spec.mcp) as served:
+        await gateway.spec.mcp.list_tools()
+        await served.fast_path._calls.resolve_tools()
+        yield served
+
+
+@pytest.fixture
+async def served(sample: ServerProcess, witness: ServerProcess) -> AsyncIterator[Served]:
+    async with in_process_gateway({"sample": sample, "witness": witness}) as served:
+        yield served
+
+
+CALLS = {
+    "a result": ("sample_echo", {"text": "hi"}),
+    "a tool error": ("sample_fail", {"reason": "no"}),
+    "the upstream's protocol": ("sample_protocol_version", {}),
+    "bad arguments": ("sample_echo", {"text": 1, "extra": True}),
+    "an unknown tool": ("sample_nothing", {}),
+    "what reached the upstream": ("witness_headers", {}),
+}
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+@pytest.mark.parametrize("call", CALLS)
+async def test_calls_match_fastmcps_proxy(served: Served, generation: str, call: str) -> None:
+    tool, arguments = CALLS[call]
+    headers, body = tool_call(generation, tool, arguments)
+    fast, slow = await both_ways(
+        served, {**headers, "authorization": "Bearer caller-1", "x-caller": "one"}, body
+    )
+    assert fast == slow
+    if call == "an unknown tool":  # FastMCP's to refuse, by the SDK's kernel or FastMCP
+        assert served.route in {"kernel", "fastmcp"}
+    else:
+        assert served.route == GENERATIONS[generation]
+
+
+async def test_each_relayed_call_carries_its_own_callers_headers(served: Served) -> None:
+    seen = []
+    for caller in ("caller-1", "caller-2", "caller-1"):
+        headers, body = tool_call("session-less", "witness_headers", {})
+        response = await served.http.post(
+            "/mcp", headers={**headers, "authorization": f"Bearer {caller}"}, content=body
+        )
+        seen.append(response.json()["result"]["structuredContent"]["authorization"])
+    assert seen == ["Bearer caller-1", "Bearer caller-2", "Bearer caller-1"]
+    assert served.relayed_calls == 3
+
+
+async def test_an_upstream_gone_fails_its_calls_as_fastmcps_proxy_does(tmp_path: Path) -> None:
+    upstream = runtime.launch(tmp_path, {}, None)
+    try:
+        async with in_process_gateway({"gone": upstream}) as served:
+            upstream.stop()
+            # The first failed call marks the upstream down (an event of its own).
+            await both_ways(served, *tool_call("session-less", "gone_echo", {"text": "x"}))
+            for generation in GENERATIONS:
+                fast, routes = await routes_taken(
+                    served, tool_call(generation, "gone_echo", {"text": "x"})
+                )
+                assert routes == [GENERATIONS[generation]]
+                text = fast.body["result"]["content"][0]["text"]
+                assert text.startswith("upstream 'gone' is unavailable: ")
+    finally:
+        upstream.stop()
