@@ -55,7 +55,7 @@ async def test_a_client_whose_session_ended_is_dropped_and_its_error_raised(
     connections = UpstreamConnections()
     clients = lent_clients(upstream, connections)
     try:
-        used, _ = await echo(clients, "a")
+        await echo(clients, "a")
         upstream.stop()
         with pytest.raises(Exception) as raised:
             await echo(clients, "b")
