@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastmcp.server.dependencies import get_http_headers
 from harness import runtime
 from harness.in_process import (
     SESSION_HEADERS,
@@ -120,3 +121,22 @@ async def test_an_upstream_gone_fails_its_calls_as_fastmcps_proxy_does(tmp_path:
                 assert text.startswith("upstream 'gone' is unavailable: ")
     finally:
         upstream.stop()
+
+
+async def test_looking_the_tools_up_again_is_not_part_of_the_call_that_found_them_stale(
+    served: Served,
+) -> None:
+    # A gateway lists every upstream to look its tools up: with the caller's headers, the
+    # upstreams would see the listing as the caller's, and a tracing caller a span of it.
+    listings_saw = []
+    list_tools = served.mcp.list_tools
+
+    async def listing(*args: Any, **kwargs: Any) -> Any:
+        listings_saw.append(get_http_headers(include={"authorization"}))
+        return await list_tools(*args, **kwargs)
+
+    served.mcp.list_tools = listing  # type: ignore[method-assign]
+    served.fast_path._calls.stale = True
+    headers, body = tool_call("session-less", "sample_nothing", {})
+    await served.http.post("/mcp", headers={**headers, "authorization": "Bearer x"}, content=body)
+    assert listings_saw == [{}]

@@ -23,9 +23,11 @@ manager (request_ids.py), where the SDK would take it for a notification.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
+from contextvars import Context
 from typing import Any
 
 import pydantic_core
@@ -335,7 +337,10 @@ class FastPath:
         resolved = self._calls.tool_for(typed.name)
         if resolved is None:
             if self._calls.stale:
-                await self._calls.resolve_tools()
+                # The server's lookup, not this caller's: outside the request's context, so
+                # that a relay's listings carry neither the caller's trace context (a span in
+                # the caller's trace) nor its headers (a gateway's upstreams listed with them).
+                await asyncio.create_task(self._calls.resolve_tools(), context=Context())
             return None
         return typed, resolved
 
