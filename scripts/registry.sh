@@ -25,8 +25,15 @@ STOP_TIMEOUT_SECONDS=10
 
 answers() { curl -fsS --max-time 2 -o /dev/null "http://$address/v2/" 2>/dev/null; }
 
-# Exited but not yet reaped (a zombie) counts as gone.
-running() { [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" =~ ^[^Z]$ ]]; }
+# Exited but not yet reaped (a zombie) counts as gone. Each thread is asked: a Go process's
+# first thread turns zombie before the others have exited and closed its listener.
+running() {
+  local task
+  for task in /proc/"$1"/task/*/stat; do
+    [[ "$(awk '{print $3}' "$task" 2>/dev/null)" =~ ^[^Z]$ ]] && return 0
+  done
+  return 1
+}
 
 # A pid is ours while it runs this binary: after a reboot the pid file may name another process.
 ours() {

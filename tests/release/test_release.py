@@ -6,6 +6,7 @@ what a release says of bad input."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import tarfile
 import tomllib
@@ -41,12 +42,16 @@ LOOPBACK_HEX = "0100007F"
 
 
 def running(pid: int) -> bool:
-    """Whether `pid` runs; an exited one its parent has not reaped yet (a zombie) does not."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    """Whether any thread of `pid` runs; an exited one not reaped yet (a zombie) does not.
+
+    A Go process's first thread turns zombie before its other threads have exited (and closed
+    its listener), so every thread is asked.
+    """
+    states = []
+    for task in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(FileNotFoundError):
+            states.append(task.read_text().rsplit(")", 1)[1].split()[0])
+    return any(state != "Z" for state in states)
 
 
 def test_default_release_is_everything_build_images_builds() -> None:
