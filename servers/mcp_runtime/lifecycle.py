@@ -10,8 +10,10 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Once the drain has begun, a request still receiving its body has this long to finish it.
-DRAIN_BODY_GRACE_SECONDS = 2.0
+# Once the drain has begun, a request still receiving its body has this long to finish it:
+# long enough for a busy client that wrote its headers to write its body (an SDK client's
+# follow-up request got 408 under load with 2 s), short against the 20 s drain.
+DRAIN_BODY_GRACE_SECONDS = 5.0
 
 
 class BodyDeadlines:

@@ -3,6 +3,7 @@ clients neither hold connections open nor the SIGTERM drain."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -12,7 +13,10 @@ import pytest
 from harness.jsonrpc import MCP_HEADERS
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
+from mcp_runtime.lifecycle import DRAIN_BODY_GRACE_SECONDS, BodyDeadlines
+from mcp_runtime.request_limits import BoundedBody, RequestLimits
 from raw_http import RawConnection
+from starlette.types import Message
 
 LIMIT = 256 * 1024
 HEADER_TIMEOUT = 2
@@ -203,7 +207,8 @@ def test_sigterm_does_not_wait_for_slow_clients_and_exits_0_cleanly(
         terminated = time.monotonic()
         server.terminate()
         assert server.process.wait(timeout=30) == 0
-        assert time.monotonic() - terminated < 8
+        # The drain's grace for bodies, then the exit: far short of the 30 s body timeout.
+        assert time.monotonic() - terminated < DRAIN_BODY_GRACE_SECONDS + 6
     finally:
         for conn in connections:
             conn.sock.close()
@@ -214,3 +219,25 @@ def test_sigterm_does_not_wait_for_slow_clients_and_exits_0_cleanly(
     log = server.log_text()
     assert "Exception in ASGI application" not in log
     assert "Traceback" not in log
+
+
+async def test_a_body_that_came_in_time_is_taken_when_the_server_was_too_busy_to_read_it() -> None:
+    # The loop stalls past the body's deadline; the body came before it. When the loop runs
+    # again the read and the deadline are due in the same turn, the deadline first.
+    came = asyncio.Event()
+    body_message = {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def receive() -> Message:
+        await came.wait()
+        return body_message
+
+    async def never_called(*_: object) -> None:
+        raise AssertionError("nothing may be sent")
+
+    limits = RequestLimits(never_called, 1024, 0.05, BodyDeadlines(), "/mcp")
+    body = BoundedBody(limits, {"type": "http", "path": "/mcp"}, receive, never_called)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.005, time.sleep, 0.2)
+    loop.call_later(0.01, came.set)
+    assert await body.receive() == body_message
+    assert not body.refused
