@@ -74,33 +74,41 @@ stamp() { printf '%s' "$2" >"$tools/stamps/$1"; }
 need_go() { command -v go >/dev/null || { echo "install-tools: Go is required for $1 (https://go.dev/dl/)" >&2; exit 1; }; }
 module_dir() { go mod download "$1@$2" && echo "$(go env GOMODCACHE)/$1@$2"; }
 
+# The large Go programs of `make tools` are built from one module, tooling/ (its go.mod says why):
+# `go -C "$root/tooling" build`, after this check that it pins the version the script names.
+tooling_pins() {
+  local pinned
+  pinned=$(go -C "$root/tooling" list -m -f '{{.Version}}' "$1")
+  [[ "$pinned" == "$2" ]] || die "tooling/go.mod pins $1 $pinned, the script pins $2: bump both together"
+}
+
 install_helm() {
-  fresh helm "$HELM_VERSION" && return
+  fresh helm "$HELM_VERSION tooling" && return
   need_go helm
-  local src pkg=helm.sh/helm/v3 minor ldflags
-  src=$(module_dir "$pkg" "$HELM_VERSION")
+  local pkg=helm.sh/helm/v3 minor ldflags
+  tooling_pins "$pkg" "$HELM_VERSION"
   # helm's Makefile stamps its version and the Kubernetes version it was built against;
   # without these `helm version` is empty and .Capabilities.KubeVersion falls back to 1.20.
-  minor=$(cd "$src" && go list -mod=mod -f '{{.Version}}' -m k8s.io/client-go | cut -d. -f2)
+  minor=$(go -C "$root/tooling" list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)
   ldflags="-w -s -X $pkg/internal/version.version=$HELM_VERSION -X $pkg/internal/version.gitTreeState=clean"
   ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$minor"
   ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$minor"
   long "building helm $HELM_VERSION" "3-4 min with an empty Go cache, seconds with a warm one" \
-    go install -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
-  stamp helm "$HELM_VERSION"
+    go -C "$root/tooling" build -ldflags "$ldflags" -o "$bin/helm" "$pkg/cmd/helm"
+  stamp helm "$HELM_VERSION tooling"
 }
 
 # Helm 4 takes .Capabilities.KubeVersion from the client-go it was built with (build info), so
 # only its own version needs stamping.
 install_helm4() {
-  fresh helm4 "$HELM4_VERSION" && [[ -x "$bin/helm4" ]] && return
+  fresh helm4 "$HELM4_VERSION tooling" && [[ -x "$bin/helm4" ]] && return
   need_go helm4
-  local src pkg=helm.sh/helm/v4
-  src=$(module_dir "$pkg" "$HELM4_VERSION")
-  long "building helm $HELM4_VERSION" "3-6 min with an empty Go cache, seconds with a warm one" \
-    go -C "$src" build -ldflags "-w -s -X $pkg/internal/version.version=$HELM4_VERSION -X $pkg/internal/version.metadata= -X $pkg/internal/version.gitTreeState=clean" \
-    -o "$bin/helm4" ./cmd/helm
-  stamp helm4 "$HELM4_VERSION"
+  local pkg=helm.sh/helm/v4
+  tooling_pins "$pkg" "$HELM4_VERSION"
+  long "building helm $HELM4_VERSION" "1-2 min after helm 3 (the same modules), seconds with a warm Go cache" \
+    go -C "$root/tooling" build -ldflags "-w -s -X $pkg/internal/version.version=$HELM4_VERSION -X $pkg/internal/version.metadata= -X $pkg/internal/version.gitTreeState=clean" \
+    -o "$bin/helm4" "$pkg/cmd/helm"
+  stamp helm4 "$HELM4_VERSION tooling"
 }
 
 install_ct() {
@@ -197,7 +205,8 @@ install_hydra() {
 }
 
 # Jaeger's all-in-one from testing/jaeger, a wrapper module that keeps jaeger's replace directive
-# for sarama; `go install` refuses a module that has one. Pure Go: no C compiler needed.
+# for sarama; `go install` refuses a module that has one. Pure Go: no C compiler needed. Not in
+# tooling/: it calls otelhttp.WithRouteTag, which the otelhttp the others need no longer has.
 install_jaeger() {
   fresh jaeger "$JAEGER_VERSION" && [[ -x "$bin/jaeger-all-in-one" ]] && return
   need_go jaeger
@@ -210,22 +219,22 @@ install_jaeger() {
   stamp jaeger "$JAEGER_VERSION"
 }
 
-# promtool's module has no replace directives, so a plain `go install` builds it; without the
-# version stamp `promtool --version` says nothing. Prometheus' own builds add the netgo and
-# builtinassets tags, which only the server's resolver and web UI use. PROMETHEUS_TAGS keeps only
+# promtool, from tooling/; without the version stamp `promtool --version` says nothing.
+# Prometheus' own builds add the netgo and builtinassets tags, which only the server's resolver and web UI use. PROMETHEUS_TAGS keeps only
 # the Kubernetes service discovery (the only one the cluster's Prometheus and the chart's scrape
 # jobs use): the cloud providers' SDKs are a quarter of the packages (1,726 -> 1,275).
 PROMETHEUS_TAGS=remove_all_sd,enable_kubernetes_sd
 install_promtool() {
-  fresh promtool "$PROMTOOL_VERSION" && [[ -x "$bin/promtool" ]] && return
+  fresh promtool "$PROMTOOL_VERSION tooling" && [[ -x "$bin/promtool" ]] && return
   need_go promtool
   local version
+  tooling_pins github.com/prometheus/prometheus "$PROMTOOL_VERSION"
   version=$(prometheus_release "$PROMTOOL_VERSION")
   long "building promtool $PROMTOOL_VERSION (Prometheus $version)" \
     "2-3 min with an empty Go cache (Kubernetes discovery only), under 30 s with a warm one" \
-    go install -tags "$PROMETHEUS_TAGS" -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
-    "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
-  stamp promtool "$PROMTOOL_VERSION"
+    go -C "$root/tooling" build -tags "$PROMETHEUS_TAGS" -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
+    -o "$bin/promtool" github.com/prometheus/prometheus/cmd/promtool
+  stamp promtool "$PROMTOOL_VERSION tooling"
 }
 
 prometheus_release() {
@@ -234,49 +243,49 @@ prometheus_release() {
 }
 
 install_prometheus() {
-  fresh prometheus "$PROMETHEUS_VERSION" && [[ -x "$bin/prometheus" ]] && return
+  fresh prometheus "$PROMETHEUS_VERSION tooling" && [[ -x "$bin/prometheus" ]] && return
   need_go prometheus
   local version
+  tooling_pins github.com/prometheus/prometheus "$PROMETHEUS_VERSION"
   version=$(prometheus_release "$PROMETHEUS_VERSION")
   long "building Prometheus $PROMETHEUS_VERSION (Prometheus $version)" \
-    "a few minutes after promtool (same module), under 30 s with a warm Go cache" \
-    go install -tags "$PROMETHEUS_TAGS" -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
-    "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION"
-  stamp prometheus "$PROMETHEUS_VERSION"
+    "a minute after promtool (same module), under 30 s with a warm Go cache" \
+    go -C "$root/tooling" build -tags "$PROMETHEUS_TAGS" -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
+    -o "$bin/prometheus" github.com/prometheus/prometheus/cmd/prometheus
+  stamp prometheus "$PROMETHEUS_VERSION tooling"
 }
 
-# The three release tools are built from their downloaded modules, as ct is, so no version list
-# is asked of the proxy (which may refuse it); none has replace directives, so no wrapper module.
+# The three release tools, from tooling/.
 install_registry() {
-  fresh registry "$REGISTRY_VERSION" && [[ -x "$bin/registry" ]] && return
+  fresh registry "$REGISTRY_VERSION tooling" && [[ -x "$bin/registry" ]] && return
   need_go registry
-  local src pkg=github.com/distribution/distribution/v3
-  src=$(module_dir "$pkg" "$REGISTRY_VERSION")
-  long "building the distribution registry $REGISTRY_VERSION" "4 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
-    go -C "$src" build -ldflags "-s -w -X $pkg/version.version=$REGISTRY_VERSION" -o "$bin/registry" ./cmd/registry
-  stamp registry "$REGISTRY_VERSION"
+  local pkg=github.com/distribution/distribution/v3
+  tooling_pins "$pkg" "$REGISTRY_VERSION"
+  long "building the distribution registry $REGISTRY_VERSION" "1-2 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+    go -C "$root/tooling" build -ldflags "-s -w -X $pkg/version.version=$REGISTRY_VERSION" -o "$bin/registry" "$pkg/cmd/registry"
+  stamp registry "$REGISTRY_VERSION tooling"
 }
 
 install_cosign() {
-  fresh cosign "$COSIGN_VERSION" && [[ -x "$bin/cosign" ]] && return
+  fresh cosign "$COSIGN_VERSION tooling" && [[ -x "$bin/cosign" ]] && return
   need_go cosign
-  local src version=sigs.k8s.io/release-utils/version
-  src=$(module_dir github.com/sigstore/cosign/v2 "$COSIGN_VERSION")
-  long "building cosign $COSIGN_VERSION" "7 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
-    go -C "$src" build -ldflags "-s -w -X $version.gitVersion=$COSIGN_VERSION -X $version.gitTreeState=clean -X $version.buildDate=1970-01-01T00:00:00Z" \
-    -o "$bin/cosign" ./cmd/cosign
-  stamp cosign "$COSIGN_VERSION"
+  local pkg=github.com/sigstore/cosign/v2 version=sigs.k8s.io/release-utils/version
+  tooling_pins "$pkg" "$COSIGN_VERSION"
+  long "building cosign $COSIGN_VERSION" "3-5 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+    go -C "$root/tooling" build -ldflags "-s -w -X $version.gitVersion=$COSIGN_VERSION -X $version.gitTreeState=clean -X $version.buildDate=1970-01-01T00:00:00Z" \
+    -o "$bin/cosign" "$pkg/cmd/cosign"
+  stamp cosign "$COSIGN_VERSION tooling"
 }
 
 install_syft() {
-  fresh syft "$SYFT_VERSION" && [[ -x "$bin/syft" ]] && return
+  fresh syft "$SYFT_VERSION tooling" && [[ -x "$bin/syft" ]] && return
   need_go syft
-  local src
-  src=$(module_dir github.com/anchore/syft "$SYFT_VERSION")
-  long "building syft $SYFT_VERSION" "6 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
-    go -C "$src" build -ldflags "-s -w -X main.version=${SYFT_VERSION#v} -X main.buildDate=1970-01-01T00:00:00Z" \
-    -o "$bin/syft" ./cmd/syft
-  stamp syft "$SYFT_VERSION"
+  local pkg=github.com/anchore/syft
+  tooling_pins "$pkg" "$SYFT_VERSION"
+  long "building syft $SYFT_VERSION" "3-5 min on 2 busy cores with an empty Go cache, seconds with a warm one" \
+    go -C "$root/tooling" build -ldflags "-s -w -X main.version=${SYFT_VERSION#v} -X main.buildDate=1970-01-01T00:00:00Z" \
+    -o "$bin/syft" "$pkg/cmd/syft"
+  stamp syft "$SYFT_VERSION tooling"
 }
 
 # Kubernetes v1.34 server binaries and kubectl from cluster/kubernetes, a wrapper module that
@@ -398,7 +407,7 @@ machine_cache="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/mcp-servers/tools"
 tool_key() {
   local body helper variable dir
   body=$(declare -f "install_$1")
-  for helper in traefik_build_dir prometheus_release module_dir; do
+  for helper in traefik_build_dir prometheus_release module_dir tooling_pins; do
     [[ "$body" == *"$helper "* ]] && body+=$'\n'$(declare -f "$helper")
   done
   {
@@ -408,7 +417,7 @@ tool_key() {
       declare -p "$variable" 2>/dev/null || true
     done
     # shellcheck disable=SC2016
-    grep -oE '\$root/(cluster|testing)/[a-z0-9-]+' <<<"$body" | sort -u | while read -r dir; do
+    grep -oE '\$root/((cluster|testing)/[a-z0-9-]+|tooling)' <<<"$body" | sort -u | while read -r dir; do
       find "$root/${dir#\$root/}" -type f -not -name '*.log' | LC_ALL=C sort | xargs -r sha256sum | sed "s|$root/||"
     done
     go version
