@@ -220,9 +220,10 @@ install_jaeger() {
 }
 
 # promtool, from tooling/; without the version stamp `promtool --version` says nothing.
-# Prometheus' own builds add the netgo and builtinassets tags, which only the server's resolver and web UI use. PROMETHEUS_TAGS keeps only
-# the Kubernetes service discovery (the only one the cluster's Prometheus and the chart's scrape
-# jobs use): the cloud providers' SDKs are a quarter of the packages (1,726 -> 1,275).
+# Prometheus' own builds add the netgo and builtinassets tags, which only the server's resolver
+# and web UI use. PROMETHEUS_TAGS keeps only the Kubernetes service discovery (the only one the
+# cluster's Prometheus and the chart's scrape jobs use): the cloud providers' SDKs are a quarter
+# of the packages (1,726 -> 1,275).
 PROMETHEUS_TAGS=remove_all_sd,enable_kubernetes_sd
 install_promtool() {
   fresh promtool "$PROMTOOL_VERSION tooling" && [[ -x "$bin/promtool" ]] && return
