@@ -217,19 +217,27 @@ async def test_a_read_scope_lists_and_calls_read_only_tools_but_not_writes(
 
 def test_a_caller_over_its_rate_limit_gets_429_then_recovers(hydra: Hydra, tmp_path: Path) -> None:
     with launch_todo(hydra, tmp_path, MCP_RATE_LIMIT_PER_CALLER="5 per 10 second") as limited:
-        caller = hydra.create_client(scopes=[ACCESS, READ], audiences=[limited.mcp_url])
         other = hydra.create_client(scopes=[ACCESS, READ], audiences=[limited.mcp_url])
-        bearer, others = (
-            hydra.client_credentials_token(c, scopes=[ACCESS, READ], audience=limited.mcp_url)
-            for c in (caller, other)
+        others = hydra.client_credentials_token(
+            other, scopes=[ACCESS, READ], audience=limited.mcp_url
         )
-        statuses = [call(limited, bearer, "list_tasks", {}).status_code for _ in range(7)]
-        # At most one more through where the burst straddles two windows (the counter's
-        # estimate), never two.
-        assert statuses[:5] == [200] * 5 and statuses[6] == 429
+        # The counter weighs the window before by the part of it still in view: a burst that
+        # straddles two windows gets at most one more through, unless it took over a fifth of
+        # the window (a stall of this machine): then another client tries again.
+        for _ in range(3):
+            caller = hydra.create_client(scopes=[ACCESS, READ], audiences=[limited.mcp_url])
+            bearer = hydra.client_credentials_token(
+                caller, scopes=[ACCESS, READ], audience=limited.mcp_url
+            )
+            began = time.monotonic()
+            burst = [call(limited, bearer, "list_tasks", {}) for _ in range(8)]
+            if time.monotonic() - began < 1.5:
+                break
+        statuses = [response.status_code for response in burst]
+        assert statuses[:5] == [200] * 5 and statuses[6:] == [429, 429], statuses
         # The limit counts per token subject: another client is not held back.
         assert call(limited, others, "list_tasks", {}).status_code == 200
-        refused = call(limited, bearer, "list_tasks", {})
+        refused = burst[-1]
         retry_after = int(refused.headers["retry-after"])
         assert refused.status_code == 429 and 1 <= retry_after <= 10
         time.sleep(retry_after + 1)
