@@ -31,19 +31,27 @@ STAMPS="${RUN}/images"
 ctr_k8s() { ctr --address "${CONTAINERD_SOCK}" --namespace k8s.io "$@"; }
 has_docker_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-save_and_import() { docker save "$1" | ctr_k8s images import -; }
+save_and_import() { docker save "$@" | ctr_k8s images import -; }
+stamp_of() { echo "${STAMPS}/$(echo "$1" | tr '/:' '__').id"; }
 
-# import IMAGE: copy a Docker engine image into containerd unless the same image ID is there
+# import IMAGE...: copy Docker engine images into containerd, leaving out those whose image ID is
+# there already. The rest go in one `docker save`, so the layers they share (the base image's)
+# are written and read once, not once per image.
 import() {
-  local image="$1" id stamp
-  id="$(docker image inspect --format '{{.Id}}' "${image}")"
-  stamp="${STAMPS}/$(echo "${image}" | tr '/:' '__').id"
-  if [ "$(cat "${stamp}" 2>/dev/null)" = "${id}" ] && ctr_k8s images ls -q | grep -qE "(^|/)${image}\$"; then
-    return
-  fi
-  long "importing ${image} into the node's containerd" "10-60 s" save_and_import "${image}"
+  local image id stale=() ids=() i
+  for image in "$@"; do
+    id="$(docker image inspect --format '{{.Id}}' "${image}")"
+    if [ "$(cat "$(stamp_of "${image}")" 2>/dev/null)" = "${id}" ] \
+      && ctr_k8s images ls -q | grep -qE "(^|/)${image}\$"; then
+      continue
+    fi
+    stale+=("${image}")
+    ids+=("${id}")
+  done
+  ((${#stale[@]})) || return 0
+  long "importing ${stale[*]##*/} into the node's containerd" "10-30 s an image" save_and_import "${stale[@]}"
   mkdir -p "${STAMPS}"
-  echo "${id}" >"${stamp}"
+  for i in "${!stale[@]}"; do echo "${ids[i]}" >"$(stamp_of "${stale[i]}")"; done
 }
 
 build_system() {
@@ -144,8 +152,8 @@ case "${1:-}" in
     shift
     for image in "$@"; do
       has_docker_image "${image}" || { log "error: ${image} is not in the Docker engine; run 'make build-images'"; exit 1; }
-      import "${image}"
     done
+    import "$@"
     ;;
   *) echo "usage: cluster-images.sh system | postgresql | build-postgresql | traefik | build-traefik | hydra | build-hydra | metrics-server | build-metrics-server | binary-image IMAGE BINARY DOCKERFILE [ARG...] | load IMAGE..." >&2; exit 2 ;;
 esac
