@@ -309,7 +309,8 @@ build_catalog_image() {  # build_catalog_image ENTRY: builds it, prints its repo
   mapfile -t entry_args < <(catalog build-args "${entry}")
   long "docker build ${tag}" "about a minute from empty caches$(emulated)" \
     build --force-rm -f "images/catalog/$(catalog get "${entry}" registry).Dockerfile" \
-      --build-arg "BRIDGE_IMAGE=$(arch_tag "${PREFIX}/bridge:${VERSION}" "${ARCH}")" --build-arg "BUILD_IMAGE=${BUILD}" \
+      --build-arg "BRIDGE_IMAGE=${bridge_stage}" --build-arg "BUILD_IMAGE=${BUILD}" \
+      --build-arg "VERSION=$(catalog get "${entry}" tag)" --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
       "${entry_args[@]/#/--build-arg=}" \
       -t "${tag}" "${context}" \
     || { log "docker build of ${tag} failed (full log: .run/logs/build-images.log)"; return 1; }
@@ -339,14 +340,20 @@ for ARCH in "${ARCHES[@]}"; do
     tag="$(arch_tag "${tag}${suffix}" "${ARCH}")"
     start=$SECONDS
     context="$(wheelhouse "$(arch_tag "${server}${suffix}" "${ARCH}")" "${extra}")"
+    server_args=(--build-arg "BASE_IMAGE=${BASE}" --build-arg "BUILD_IMAGE=${BUILD}" --build-arg "INFERENCE=${INFERENCE}"
+      --build-arg "COMMAND=${command}" --build-arg "PORT=${port}")
     long "docker build ${tag}" "1-3 min from empty caches, seconds when only server code changed$(emulated)" \
-      build --force-rm -f images/Dockerfile \
-        --build-arg "BASE_IMAGE=${BASE}" --build-arg "BUILD_IMAGE=${BUILD}" --build-arg "INFERENCE=${INFERENCE}" \
-        --build-arg "COMMAND=${command}" --build-arg "PORT=${port}" \
+      build --force-rm -f images/Dockerfile "${server_args[@]}" \
         --build-arg "TITLE=mcp-servers/${server}" --build-arg "VERSION=${VERSION}" \
         --build-arg "REVISION=${REVISION}" --build-arg "SOURCE=${SOURCE}" \
         -t "${tag}" "${context}" \
       || die "docker build of ${tag} failed (full log: .run/logs/build-images.log)"
+    if [ "${server}" = bridge ]; then
+      # The catalog images' base: the bridge without its labels (all cached by the build above),
+      # the same image ID at each commit that leaves the bridge as it was.
+      bridge_stage="$(build -q --target server -f images/Dockerfile "${server_args[@]}" "${context}" 2>>.run/logs/build-images.log)" \
+        || die "docker build of the bridge's server stage failed (full log: .run/logs/build-images.log)"
+    fi
     report+=("$(report_line "${tag}" $((SECONDS - start)))")
   done
 

@@ -3,6 +3,8 @@
 # `scripts/catalog.py context` (the entry's hashed requirements.txt and the wheels it pins), so
 # the Python install is offline and the pod downloads nothing when it starts. The server gets a
 # virtualenv of its own: its dependencies (an older `mcp`, say) never meet the bridge's.
+# build-images.sh passes the bridge's `server` stage (images/Dockerfile), the image without its
+# revision label, so that a commit that leaves the bridge as it was rebuilds no catalog image.
 ARG BRIDGE_IMAGE=localhost/mcp-servers/bridge:0.1.0
 ARG BUILD_IMAGE=python:3.11
 
@@ -38,6 +40,13 @@ ENV MCP_BRIDGE_NAME=${NAME}
 # Fails the build when the command's executable is missing.
 RUN ["/opt/venv/bin/python", "-c", "import json, os, shutil, sys; exe = json.loads(os.environ['MCP_BRIDGE_COMMAND'])[0]; sys.exit(0 if shutil.which(exe) else f'COMMAND: no executable {exe!r} in the image')"]
 
+# The entry's own labels: build-images.sh builds on the bridge image without its labels.
 ARG PACKAGE
+ARG VERSION=0.0.0
+ARG REVISION=unknown
+ARG SOURCE=unknown
 LABEL org.opencontainers.image.title="mcp-servers/${NAME}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
       io.mcp-servers.package="pypi:${PACKAGE}"

@@ -26,7 +26,9 @@ def env_of(config: dict) -> dict[str, str]:
 
 
 @EACH_ENTRY
-def test_the_image_runs_the_entry_command_behind_the_bridge(entry, built_images: str) -> None:
+def test_the_image_runs_the_entry_command_behind_the_bridge(
+    entry, built_images: str, repo_root: Path
+) -> None:
     config = image_config(f"{entry.image}:{entry.tag}")
     assert config["User"] == "1000:1000"
     assert config["Entrypoint"] == ["/opt/venv/bin/mcp-server"]
@@ -34,7 +36,16 @@ def test_the_image_runs_the_entry_command_behind_the_bridge(entry, built_images:
     assert json.loads(env["MCP_BRIDGE_COMMAND"]) == list(entry.command)
     assert env["MCP_BRIDGE_NAME"] == entry.name
     assert env["MCP_PORT"] == "8010"
-    assert config["Labels"]["io.mcp-servers.package"] == f"{entry.registry}:{entry.requirement}"
+    labels = config["Labels"]
+    assert labels["io.mcp-servers.package"] == f"{entry.registry}:{entry.requirement}"
+    # The entry's labels, not the bridge's: built on the bridge's unlabelled stage.
+    assert labels["org.opencontainers.image.title"] == f"mcp-servers/{entry.name}"
+    assert labels["org.opencontainers.image.version"] == entry.tag
+    revision = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=repo_root
+    ).stdout.strip()
+    assert labels["org.opencontainers.image.revision"] == (revision or "unknown")
+    assert "org.opencontainers.image.licenses" not in labels
 
 
 @EACH_ENTRY
