@@ -38,11 +38,12 @@ stamp_of() { echo "${STAMPS}/$(echo "$1" | tr '/:' '__').id"; }
 # there already. The rest go in one `docker save`, so the layers they share (the base image's)
 # are written and read once, not once per image.
 import() {
-  local image id stale=() ids=() i
+  local image id stale=() ids=() i present
+  present="$(ctr_k8s images ls -q)"
   for image in "$@"; do
     id="$(docker image inspect --format '{{.Id}}' "${image}")"
     if [ "$(cat "$(stamp_of "${image}")" 2>/dev/null)" = "${id}" ] \
-      && ctr_k8s images ls -q | grep -qE "(^|/)${image}\$"; then
+      && grep -qE "(^|/)${image}\$" <<<"${present}"; then
       continue
     fi
     stale+=("${image}")
