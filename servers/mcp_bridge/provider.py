@@ -10,19 +10,13 @@ from types import MappingProxyType
 from typing import Any
 
 import mcp_types
-from fastmcp.client.progress import default_progress_handler
 from fastmcp.exceptions import ToolError
 from fastmcp.server.context import Context
 from fastmcp.server.providers.proxy import ProxyProvider, ProxyTool, _CacheEntry
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.shared.exceptions import MCPError
-from pydantic import TypeAdapter
 
 from mcp_bridge.supervisor import Catalog, Supervisor
-
-# The child's result as the SDK checked it against the protocol: the fast path passes it on
-# to the client's serializer, which checks it again, so parsing it into models is left out.
-_AS_RECEIVED = TypeAdapter(dict[str, Any])
 
 
 class ChildErrors:
@@ -78,14 +72,17 @@ class ChildProvider(ProxyProvider):
     the child restarts; resources and prompts go to the child as FastMCP's proxy does.
 
     It is the server's tool relay (`mcp_runtime.tool_relay`): on the runtime's fast path a
-    call of one of its tools goes to `relay`, which sends it over the child's session as
-    `ProxyTool.run` would, minus FastMCP's client plumbing around it.
+    call of one of its tools goes to `relay`, which sends the child the request
+    `ProxyTool.run` would send, on the child's pipes beside the session (`ChildPipes.request`).
     """
 
     def __init__(self, supervisor: Supervisor, request_timeout: float) -> None:
         super().__init__(client_factory=supervisor.client_for_request)
         self._supervisor = supervisor
         self._errors = ChildErrors(supervisor, request_timeout)
+        self._request_timeout = request_timeout
+        # The child's, from its initialize result; its tools come with it.
+        self._protocol_version = ""
         self._tools: Mapping[str, Tool] = MappingProxyType({})
 
     @property
@@ -100,6 +97,7 @@ class ChildProvider(ProxyProvider):
             tools[tool.name] = tool
         self._tools = MappingProxyType(tools)
         self._tools_cache = None
+        self._protocol_version = catalog.initialize.protocol_version
 
     async def _list_tools(self) -> Sequence[Tool]:
         tools = tuple(self._tools.values())
@@ -114,13 +112,23 @@ class ChildProvider(ProxyProvider):
     async def relay(
         self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
     ) -> dict[str, Any]:
-        client = self._supervisor.client_for_call()
+        # Only the fast path calls this, and the fast path's modules load only when it runs.
+        from mcp_runtime.fast_path.private_api import client_session_result
+
+        pipes = self._supervisor.pipes_for_call()
         with self._errors.told():
-            request = mcp_types.CallToolRequest(
-                params=mcp_types.CallToolRequestParams(name=name, arguments=arguments, _meta=meta)
+            received = await pipes.request(
+                "tools/call", call_params(name, arguments, meta), self._request_timeout
             )
-            # The client's own progress handler, which FastMCP's proxy passes: the child
-            # gets the same request (a progress token) whichever path sent it.
-            return await client.session.send_request(
-                request, _AS_RECEIVED, progress_callback=default_progress_handler
-            )
+        return client_session_result("tools/call", self._protocol_version, received)
+
+
+def call_params(
+    name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The params of the `tools/call` FastMCP's proxy sends the child, as the SDK dumps them."""
+    if not meta:
+        return {"name": name, "arguments": arguments}
+    # A client's `_meta` goes through the SDK's model, which reads its snake_case aliases.
+    params = mcp_types.CallToolRequestParams(name=name, arguments=arguments, _meta=meta)
+    return params.model_dump(by_alias=True, mode="json", exclude_none=True)

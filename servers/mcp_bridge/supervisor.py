@@ -24,7 +24,7 @@ from mcp_bridge.command import ChildCommand
 from mcp_bridge.metrics import BridgeMetrics
 from mcp_bridge.restarts import RestartPolicy
 from mcp_bridge.settings import BridgeSettings
-from mcp_bridge.transport import ChildTransport
+from mcp_bridge.transport import ChildPipes, ChildTransport
 
 # Exit codes of the bridge when it gives up: a crash loop, or a setting that turned out
 # wrong once the child's tools were known (like the runtime's settings errors).
@@ -113,6 +113,13 @@ class Supervisor:
                 self._reason or "the stdio server is not running", log_level=logging.WARNING
             )
         return self._client
+
+    def pipes_for_call(self) -> ChildPipes:
+        """The pipes of the running child, for a tool call of the tool relay."""
+        transport = self.client_for_call().transport
+        # Set once the client connected, which it did before it was handed out.
+        assert isinstance(transport, ChildTransport) and transport.pipes is not None
+        return transport.pipes
 
     def client_for_request(self) -> Client:
         """The same for resources and prompts, whose failures are JSON-RPC errors."""

@@ -12,7 +12,7 @@ versions in `mcp_runtime.fast_path_gate.VERIFIED_VERSIONS`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from typing import Any
 
 from fastmcp import FastMCP
@@ -25,6 +25,7 @@ from fastmcp.server.mixins import mcp_operations as _mcp_operations
 from fastmcp.server.providers.wrapped_provider import _WrappedProvider
 from fastmcp.server.transforms import Namespace, Transform
 from fastmcp.tools.base import Tool, ToolResult
+from mcp.client.session import _clamp_inbound_ttl, _later_revision_fields
 from mcp.server._streamable_http_modern import (
     _mcp_param_rejection,
     _SingleExchangeDispatchContext,
@@ -36,6 +37,7 @@ from mcp.server.runner import ServerRunner, _dump_result, _extract_meta
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.inbound import _annotated_positions
 from mcp_types import CallToolResult
+from mcp_types import methods as mcp_methods
 from pydantic import ValidationError as PydanticValidationError
 
 from mcp_runtime.internals import lowlevel_server
@@ -52,6 +54,8 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("fastmcp.server.providers.proxy", "_forwardable_server_meta"),
     ("fastmcp.server.providers.wrapped_provider", "_WrappedProvider"),
     ("fastmcp.server.server", "_validation_error_summary"),
+    ("mcp.client.session", "_clamp_inbound_ttl"),
+    ("mcp.client.session", "_later_revision_fields"),
     ("mcp.server._streamable_http_modern", "_mcp_param_rejection"),
     ("mcp.server._streamable_http_modern", "_SingleExchangeDispatchContext"),
     ("mcp.server._streamable_http_modern", "_to_jsonrpc_response"),
@@ -91,6 +95,7 @@ __all__ = [
     "annotated_positions",
     "apply_shared_context",
     "call_tool_handler",
+    "client_session_result",
     "connection_meta_keys",
     "dispatch_phase",
     "dispatching_tool_call",
@@ -129,6 +134,20 @@ mcp_param_rejection = _mcp_param_rejection
 to_jsonrpc_response = _to_jsonrpc_response
 write_reply = _write
 annotated_positions = _annotated_positions
+
+
+def client_session_result(method: str, version: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw`, a result of `method` received on a client session of protocol `version`, as
+    the SDK's `ClientSession.send_request` returns it with a dict result type: raises the
+    ValidationError it raises for a result the version does not allow."""
+    _clamp_inbound_ttl(raw)
+    # A method the SDK has no result schema for (KeyError) is passed on unchecked.
+    with suppress(KeyError):
+        mcp_methods.validate_server_result(method, version, raw)
+    if not (foreign := _later_revision_fields(method, version)).isdisjoint(raw):
+        raw = {key: value for key, value in raw.items() if key not in foreign}
+    return raw
+
 
 # The SDK runner's result shaping.
 dump_result = _dump_result
