@@ -79,7 +79,7 @@ class PendingRequests:
 
     def take(self, request_id: object) -> tuple[RequestId, str] | None:
         """Forget the request `request_id` names; its id as sent and its method."""
-        key = self._key(request_id)
+        key = self.key(request_id)
         return None if key is None else (key, self._methods.pop(key))
 
     def take_all(self) -> list[tuple[RequestId, str]]:
@@ -87,14 +87,11 @@ class PendingRequests:
         self._methods.clear()
         return taken
 
-    def key(self, request_id: object) -> RequestId | None:
-        """`request_id` as it was sent, if a request of that id is waiting."""
-        return self._key(request_id)
-
     def only(self) -> RequestId | None:
         return next(iter(self._methods)) if len(self._methods) == 1 else None
 
-    def _key(self, request_id: object) -> RequestId | None:
+    def key(self, request_id: object) -> RequestId | None:
+        """`request_id` as it was sent, if a request of that id is waiting."""
         # A peer may echo 7 as "7" or the reverse; the SDK matches them the same way.
         candidates: list[object] = [request_id]
         if isinstance(request_id, str) and request_id.lstrip("-").isdigit():
@@ -238,13 +235,18 @@ class ChildPipes:
         ):
             await self._child.stdin.send(_line(note))
 
-    def _answer_own(self, request_id: RequestId, envelope: dict[str, Any]) -> bool:
-        """Give `envelope` to the bridge's own request `request_id` (as sent), if it is one."""
-        answer = self._own.pop(request_id, None)
-        if answer is None:
+    def _answer_own(
+        self,
+        request_id: RequestId,
+        answer: dict[str, Any] | mcp_types.JSONRPCResponse | mcp_types.JSONRPCError,
+    ) -> bool:
+        """Give `answer` to the bridge's own request `request_id` (as sent), if it is one;
+        a parsed message is dumped only then."""
+        waiting = self._own.pop(request_id, None)
+        if waiting is None:
             return False
-        if not answer.done():
-            answer.set_result(envelope)
+        if not waiting.done():
+            waiting.set_result(answer if isinstance(answer, dict) else _dumped(answer))
         return True
 
     async def read_stdout(self) -> None:
@@ -316,7 +318,7 @@ class ChildPipes:
             return
         if isinstance(message, mcp_types.JSONRPCResponse | mcp_types.JSONRPCError):
             taken = self._pending.take(message.id)
-            if taken is not None and self._answer_own(taken[0], _dumped(message)):
+            if taken is not None and self._answer_own(taken[0], message):
                 return
         await self._deliver(message)
 
@@ -351,7 +353,7 @@ class ChildPipes:
         to the request of the bridge's or the session it answers."""
         if isinstance(
             message, mcp_types.JSONRPCResponse | mcp_types.JSONRPCError
-        ) and self._answer_own(message.id, _dumped(message)):
+        ) and self._answer_own(message.id, message):
             return
         item = SessionMessage(message)
         with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
