@@ -15,6 +15,7 @@ from fastmcp.server.context import Context
 from fastmcp.server.providers.proxy import ProxyProvider, ProxyTool, _CacheEntry
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.shared.exceptions import MCPError
+from mcp_runtime.tool_relay import tool_call_params
 
 from mcp_bridge.supervisor import Catalog, Supervisor
 
@@ -118,17 +119,6 @@ class ChildProvider(ProxyProvider):
         pipes = self._supervisor.pipes_for_call()
         with self._errors.told():
             received = await pipes.request(
-                "tools/call", call_params(name, arguments, meta), self._request_timeout
+                "tools/call", tool_call_params(name, arguments, meta), self._request_timeout
             )
         return client_session_result("tools/call", self._protocol_version, received)
-
-
-def call_params(
-    name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The params of the `tools/call` FastMCP's proxy sends the child, as the SDK dumps them."""
-    if not meta:
-        return {"name": name, "arguments": arguments}
-    # A client's `_meta` goes through the SDK's model, which reads its snake_case aliases.
-    params = mcp_types.CallToolRequestParams(name=name, arguments=arguments, _meta=meta)
-    return params.model_dump(by_alias=True, mode="json", exclude_none=True)

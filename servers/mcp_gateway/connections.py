@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from typing import Protocol
 
 import httpx2
@@ -23,10 +22,6 @@ _LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=100, kee
 # gateway's own, which FastMCP's client sends in each request's `_meta`, and the upstream would
 # prefer a header (the runtime's tracing.http_context) and skip the gateway's spans.
 _TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})
-
-# The headers of the call whose requests are being sent, for clients that serve one call
-# after another (lent_clients.py): they override the client's own.
-_carried: ContextVar[Mapping[str, str] | None] = ContextVar("carried_headers", default=None)
 
 
 class UpstreamConnections:
@@ -70,15 +65,10 @@ class UpstreamConnections:
             auth=auth,
         )
 
-    @contextmanager
-    def carrying(self, headers: Mapping[str, str]) -> Iterator[None]:
-        """Send the block's requests with the caller's `headers` (the ones FastMCP's proxy
-        would give a client of its own), whichever client sends them."""
-        token = _carried.set(self._passed(headers))
-        try:
-            yield
-        finally:
-            _carried.reset(token)
+    def passed(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The caller's `headers` (the ones FastMCP's proxy passes on) that go on to the
+        upstream."""
+        return self._passed(headers) or {}
 
     def _passed(self, headers: Mapping[str, str] | None) -> dict[str, str] | None:
         if headers and self._held:
@@ -111,9 +101,6 @@ class _Lent(httpx2.AsyncBaseTransport):
         self._pool = pool
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        carried = _carried.get()
-        if carried:
-            request.headers.update(carried)
         response = await self._pool.handle_async_request(request)
         if response.headers.get("content-length") != "0":
             return response

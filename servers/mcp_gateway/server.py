@@ -68,7 +68,7 @@ def create(settings: GatewaySettings) -> Gateway:
         for name in settings.mcp_gateway_servers
     }
     health = UpstreamHealth(settings.mcp_gateway_servers, connections)
-    # The relays' lent clients, then the connections under them.
+    # The relays' connections, then the pools FastMCP's proxy clients borrow.
     closables: list[Closable] = []
     spec = ServerSpec(
         mcp=mcp,

@@ -18,16 +18,13 @@ from fastmcp.telemetry import inject_trace_context
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import x_mcp_header_map
-from mcp_runtime.internals import (
-    client_progress_handler,
-    forwardable_http_headers,
-    session_monitored,
-)
+from mcp_runtime.internals import forwardable_http_headers, request_stamp
+from mcp_runtime.tool_relay import tool_call_params
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway.connections import UpstreamConnections
-from mcp_gateway.lent_clients import LentClients
 from mcp_gateway.settings import Upstream
+from mcp_gateway.upstream_posts import Stamp, UpstreamPosts
 
 _log = structlog.get_logger("mcp_gateway.upstream")
 
@@ -111,7 +108,8 @@ class UpstreamProvider(ProxyProvider):
         super().__init__(client_factory)
         self.upstream_name = name
         self._connections = connections
-        self._lent = LentClients(client_factory, MODERN_PROTOCOL_VERSIONS[-1])
+        self._posts = UpstreamPosts(str(upstream.url))
+        self._stamp: Stamp | None = None
         self._upstream = upstream
         self._tools_seen = tools_seen
         self._answered = answered
@@ -119,8 +117,8 @@ class UpstreamProvider(ProxyProvider):
         self._relayed: Mapping[str, Tool] = MappingProxyType({})
 
     async def aclose(self) -> None:
-        """Close the clients lent to relayed calls."""
-        await self._lent.aclose()
+        """Close the relayed calls' connections."""
+        await self._posts.aclose()
 
     @property
     def relayed_tools(self) -> Mapping[str, Tool]:
@@ -128,28 +126,33 @@ class UpstreamProvider(ProxyProvider):
         return self._relayed
 
     def relays_for(self, protocol_version: str) -> bool:
-        return protocol_version == self._lent.version
+        return protocol_version == MODERN_PROTOCOL_VERSIONS[-1]
 
     async def relay(
         self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
     ) -> dict[str, Any]:
-        """The call as `ProxyTool.run` makes it to a 2026-07-28 upstream, on a lent client."""
-        with (
-            upstream_errors(self.upstream_name, self._answered),
-            self._connections.carrying(forwardable_http_headers()),
-        ):
-            async with self._lent.lent() as client:
-                result = await session_monitored(
-                    client,
-                    client.session.call_tool(
-                        name=name,
-                        arguments=arguments,
-                        meta=inject_trace_context(meta) or None,
-                        progress_callback=client_progress_handler(client),
-                        allow_input_required=True,
-                    ),
-                )
-        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        """The call `ProxyTool.run` makes to a 2026-07-28 upstream, as one POST of its own
+        (`UpstreamPosts`), checked as the SDK's session checks its result."""
+        # Only the fast path calls this, and the fast path's modules load only when it runs.
+        from mcp_runtime.fast_path.private_api import client_session_result
+
+        version = MODERN_PROTOCOL_VERSIONS[-1]
+        with upstream_errors(self.upstream_name, self._answered):
+            stamp = self._stamp or await self._session_stamp(version)
+            params = tool_call_params(name, arguments, inject_trace_context(meta) or None)
+            headers = self._connections.passed(forwardable_http_headers())
+            received = await self._posts.call_tool(stamp, headers, params)
+        return client_session_result("tools/call", version, received)
+
+    async def _session_stamp(self, version: str) -> Stamp:
+        """The request stamp of the session FastMCP's proxy client would open for a call:
+        a 2026-07-28 client connects without a round trip, so this one is opened and closed
+        here, once."""
+        client = self.client_factory()
+        client.mode = version
+        async with client:
+            self._stamp = request_stamp(client.session)
+        return self._stamp
 
     async def _list_tools(self) -> Sequence[Tool]:
         try:
@@ -169,7 +172,7 @@ class UpstreamProvider(ProxyProvider):
             return self._stale(error)
         tools = tuple(self._tool(tool) for tool in listed if self._upstream.serves(tool.name))
         self._last_tools = tools
-        # A tool with `x-mcp-header` arguments needs headers a lent client cannot know:
+        # A tool with `x-mcp-header` arguments needs headers a relayed call cannot know:
         # FastMCP's proxy seeds each client of its own with them.
         relayed = {tool.name: tool for tool in tools if not x_mcp_header_map(tool.parameters)}
         if relayed != self._relayed:

@@ -3,8 +3,8 @@
 Each is a hook FastMCP does not expose: the low-level server, the session manager's open
 sessions, and the pieces of FastMCP's JWT verifier the runtime needs to say why it refused
 a token (its key import and key lookup, its `nbf` clock skew), and the pieces of FastMCP's
-proxy the gateway needs to make a call as the proxy makes it on a client it keeps (the
-headers it passes on, its progress handler, its session monitoring). Kept here, in one
+proxy and the SDK's client the gateway needs to send a call as the proxy's client sends it
+(the headers it passes on, the session's request stamp). Kept here, in one
 place, so a new release is checked against one module
 (`tests/runtime/test_runtime_private_api.py`); the fast path's own are in
 `mcp_runtime.fast_path.private_api`.
@@ -12,15 +12,15 @@ place, so a new release is checked against one module
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Callable
 
-    from fastmcp import Client, FastMCP
-    from fastmcp.client.progress import ProgressHandler
+    from fastmcp import FastMCP
     from fastmcp.server.auth.providers.jwt import JWTVerifier
     from fastmcp.server.low_level import LowLevelServer
+    from mcp.client.session import ClientSession
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
@@ -33,8 +33,7 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("FastMCP", "_mcp_server"),
     ("StreamableHTTPSessionManager", "_server_instances"),
     ("JWTVerifier", "_get_verification_key"),
-    ("Client", "_progress_handler"),
-    ("Client", "_await_with_session_monitoring"),
+    ("ClientSession", "_stamp"),
 )
 
 
@@ -71,10 +70,8 @@ async def jwt_verification_key(verifier: JWTVerifier, token: str) -> Any:
     return import_jwt_key(await verifier._get_verification_key(token), verifier.algorithm)
 
 
-# FastMCP's proxy, for the gateway's calls on lent clients (mcp_gateway.lent_clients); imported
-# on call: only the gateway loads FastMCP's client.
-
-ResultT = TypeVar("ResultT")
+# FastMCP's proxy and the SDK's client, for the gateway's relayed calls
+# (mcp_gateway.upstream_posts); imported on call: only the gateway loads FastMCP's client.
 
 
 def forwardable_http_headers() -> dict[str, str]:
@@ -84,13 +81,9 @@ def forwardable_http_headers() -> dict[str, str]:
     return _get_forwardable_http_headers()
 
 
-def client_progress_handler(client: Client) -> ProgressHandler:
-    """The progress handler FastMCP's proxy passes with a call made on `client`."""
-    handler: ProgressHandler = client._progress_handler
-    return handler
-
-
-async def session_monitored(client: Client, call: Coroutine[Any, Any, ResultT]) -> ResultT:
-    """`call` on `client`'s session, raising what ends the session (an HTTP error status,
-    say) rather than waiting for an answer that never comes, as FastMCP's proxy does."""
-    return await client._await_with_session_monitoring(call)
+def request_stamp(session: ClientSession) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """What `session` does to each request it sends: puts its protocol version's `_meta`
+    envelope (client info, capabilities, log level) in the params and its headers in the
+    options (`stamp(data, options)`)."""
+    stamp: Callable[[dict[str, Any], dict[str, Any]], None] = session._stamp
+    return stamp

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+import mcp_types
+
 if TYPE_CHECKING:
     from fastmcp.server.transforms import Transform
     from fastmcp.tools import Tool
@@ -50,3 +52,15 @@ class ToolRelay(Protocol):
         by the MCP SDK against the protocol version the two ends speak, not parsed further.
         """
         ...
+
+
+def tool_call_params(
+    name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The params of the `tools/call` FastMCP's proxy sends for `relay(name, arguments, meta)`,
+    as the SDK dumps them."""
+    if not meta:
+        return {"name": name, "arguments": arguments}
+    # A client's `_meta` goes through the SDK's model, which reads its snake_case aliases.
+    params = mcp_types.CallToolRequestParams(name=name, arguments=arguments, _meta=meta)
+    return params.model_dump(by_alias=True, mode="json", exclude_none=True)

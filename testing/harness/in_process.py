@@ -234,6 +234,6 @@ async def routes_taken(served: Served, *requests: Request) -> tuple[Answer, list
     routes = []
     for request in requests:
         fast, slow = await both_ways(served, *request)
-        assert fast == slow
+        assert fast == slow, (fast, slow)
         routes.append(served.route)
     return fast, routes

@@ -50,9 +50,11 @@ async def test_callers_share_the_connections_and_each_call_carries_its_callers_t
     expected = ["Bearer token-a", "Bearer token-b"]
     assert [seen["authorization"] for seen in burst] == expected * 5
     assert [seen["authorization"] for seen in turns] == expected * 10
-    # A connection per call without the pool; with it, calls one after another, whoever
-    # makes them, all go over the one connection the pool hands out first.
-    assert len({seen["connection"] for seen in turns}) == 1
+    # A connection per call without the pool; with it, the calls that follow the burst,
+    # whoever makes them, go over connections the burst opened (FastMCP's pool hands out the
+    # last one returned, the relayed calls' the first: turns then visit each in order).
+    opened = {seen["connection"] for seen in burst}
+    assert {seen["connection"] for seen in turns} <= opened
 
 
 def test_connections_closed_after_one_event_loop_serve_the_next(witness: ServerProcess) -> None:

@@ -57,7 +57,8 @@ async def live() -> AsyncIterator[dict[str, Any]]:
 
     app = build_app(ServerSpec(mcp=mcp), RuntimeSettings())
     namespaced = LocalProvider().wrap_transform(Namespace("other"))
-    async with lifespan_in_own_task(app):
+    client = Client(mcp)
+    async with lifespan_in_own_task(app), client:
         manager = app.state.fast_path._sessions.session_manager
         lowlevel = runtime_internals.lowlevel_server(mcp)
         runner = ServerRunner(
@@ -74,7 +75,7 @@ async def live() -> AsyncIterator[dict[str, Any]]:
             # After the runtime's OperationMetrics, which build_app puts first.
             "FastMCPServerMiddleware": lowlevel.middleware[1],
             "JWTVerifier": JWTVerifier(public_key=RSAKeyPair.generate().public_key),
-            "Client": Client(mcp),
+            "ClientSession": client.session,
             "_WrappedProvider": namespaced,
             "Namespace": namespaced._transforms[0],
         }
@@ -106,6 +107,10 @@ async def test_the_accessors_work_on_live_objects(live: dict[str, Any]) -> None:
     assert 0 < runtime_internals.jwt_nbf_skew_seconds() <= 600
     key = await runtime_internals.jwt_verification_key(live["JWTVerifier"], "any.token.here")
     assert key.key_type == "RSA"
+    data: dict[str, Any] = {"method": "tools/call", "params": {"name": "echo"}}
+    options: dict[str, Any] = {}
+    runtime_internals.request_stamp(live["ClientSession"])(data, options)
+    assert "mcp-protocol-version" in {name.lower() for name in options["headers"]}
     assert "io.modelcontextprotocol/clientInfo" in private_api.connection_meta_keys()
     assert private_api.forwardable_server_meta(
         {"io.modelcontextprotocol/serverInfo": {"name": "up", "version": "1"}, "kept": 1}
