@@ -89,7 +89,13 @@ def create(settings: GatewaySettings) -> Gateway:
         )
         factory = create_proxy(transport, name=name).client_factory
         provider = UpstreamProvider(
-            name, upstream, factory, connections[name], gateway.tools_seen, health.record
+            name,
+            upstream,
+            factory,
+            connections[name],
+            gateway.tools_seen,
+            health.record,
+            relay_every_generation=settings.mcp_stateless,
         )
         # The namespace is the upstream's name: `todo` + `create_task` = `todo_create_task`.
         # Names are unique keys of MCP_GATEWAY_SERVERS and hold no "_", so no two

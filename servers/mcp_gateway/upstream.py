@@ -104,12 +104,18 @@ class UpstreamProvider(ProxyProvider):
         connections: UpstreamConnections,
         tools_seen: ToolsSeen,
         answered: Answered,
+        *,
+        relay_every_generation: bool = True,
     ) -> None:
         super().__init__(client_factory)
         self.upstream_name = name
         self._connections = connections
         self._posts = UpstreamPosts(str(upstream.url))
         self._stamp: Stamp | None = None
+        # Whether a 2025-11-25 caller's calls may go to the upstream in 2026-07-28 as well
+        # (see `relays_for`), and whether the upstream speaks it (None: not asked yet).
+        self._relay_every_generation = relay_every_generation
+        self._speaks_modern: bool | None = None
         self._upstream = upstream
         self._tools_seen = tools_seen
         self._answered = answered
@@ -126,7 +132,15 @@ class UpstreamProvider(ProxyProvider):
         return self._relayed
 
     def relays_for(self, protocol_version: str) -> bool:
-        return protocol_version == MODERN_PROTOCOL_VERSIONS[-1]
+        """A 2026-07-28 call, always. A 2025-11-25 call too, as one 2026-07-28 POST instead
+        of a session of its own (handshake, call, DELETE: five times the CPU), when the
+        upstream speaks 2026-07-28 and the gateway's front is stateless: then the caller
+        can get nothing but the call's result either way (a stateless front has no stream
+        to carry the upstream's requests and notifications back), and the result is
+        answered in the caller's generation (`RelayedCalls`)."""
+        if protocol_version == MODERN_PROTOCOL_VERSIONS[-1]:
+            return True
+        return self._relay_every_generation and self._speaks_modern is True
 
     async def relay(
         self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None
@@ -141,8 +155,36 @@ class UpstreamProvider(ProxyProvider):
             stamp = self._stamp or await self._session_stamp(version)
             params = tool_call_params(name, arguments, inject_trace_context(meta) or None)
             headers = self._connections.passed(forwardable_http_headers())
-            received = await self._posts.call_tool(stamp, headers, params)
+            received = await self._posts.request(
+                stamp, headers, "tools/call", params, progress=True
+            )
         return client_session_result("tools/call", version, received)
+
+    async def _discover(self) -> None:
+        """Ask the upstream which protocol versions it speaks (`server/discover`, a
+        2026-07-28 method: a server without it speaks only the handshake era), with the
+        headers of the request that brought the listing."""
+        version = MODERN_PROTOCOL_VERSIONS[-1]
+        try:
+            stamp = self._stamp or await self._session_stamp(version)
+            headers = self._connections.passed(forwardable_http_headers())
+            found = await self._posts.request(stamp, headers, "server/discover", {})
+        except MCPError as error:
+            # It answered: an unknown method or version says it, anything else (401 to the
+            # gateway's own listing) leaves the question open for the next listing.
+            if error.error.code in (mcp_types.METHOD_NOT_FOUND, mcp_types.INVALID_REQUEST):
+                self._speaks_modern = False
+            return
+        except Exception:  # unreachable now: asked again at the next listing
+            return
+        versions = found.get("supportedVersions")
+        self._speaks_modern = isinstance(versions, list) and version in versions
+        _log.info(
+            "upstream_discovered",
+            upstream=self.upstream_name,
+            supported_versions=versions,
+            relays_every_generation=self._speaks_modern,
+        )
 
     async def _session_stamp(self, version: str) -> Stamp:
         """The request stamp of the session FastMCP's proxy client would open for a call:
@@ -181,6 +223,8 @@ class UpstreamProvider(ProxyProvider):
         self._tools_cache = _CacheEntry(tools, time.monotonic())
         self._tools_seen(self.upstream_name, frozenset(tool.name for tool in tools))
         self._answered(self.upstream_name, True, None)
+        if self._relay_every_generation and self._speaks_modern is None:
+            await self._discover()
         return tools
 
     def _tool(self, listed: mcp_types.Tool) -> Tool:
@@ -191,6 +235,8 @@ class UpstreamProvider(ProxyProvider):
 
     def _stale(self, error: BaseException) -> Sequence[Tool]:
         self._answered(self.upstream_name, False, _describe(error))
+        # It may come back as another release: asked again once it lists its tools.
+        self._speaks_modern = None
         if not self._last_tools:
             raise UpstreamUnavailable(self.upstream_name, error) from None
         _log.warning(

@@ -67,16 +67,25 @@ class UpstreamPosts:
         # The SDK's session numbers its requests from 1; the id is also the progress token.
         self._ids = itertools.count(1)
 
-    async def call_tool(
-        self, stamp: Stamp, headers: Mapping[str, str], params: dict[str, Any]
+    async def request(
+        self,
+        stamp: Stamp,
+        headers: Mapping[str, str],
+        method: str,
+        params: dict[str, Any],
+        *,
+        progress: bool = False,
     ) -> dict[str, Any]:
-        """The upstream's result for a `tools/call` with `params` (as the SDK dumps them),
-        sent with the caller's `headers`; raises MCPError as the SDK's session would."""
+        """The upstream's result for `method` with `params` (as the SDK dumps them), sent
+        with the caller's `headers`; raises MCPError as the SDK's session would. With
+        `progress`, the request asks for progress as the session does for a call with a
+        progress callback (its id is the token)."""
         request_id = next(self._ids)
-        data: dict[str, Any] = {"method": "tools/call", "params": params}
+        data: dict[str, Any] = {"method": method, "params": params}
         options: dict[str, Any] = {}
         stamp(data, options)
-        data["params"].setdefault("_meta", {})["progressToken"] = request_id
+        if progress:
+            data["params"].setdefault("_meta", {})["progressToken"] = request_id
         body = json.dumps(
             {"jsonrpc": "2.0", "id": request_id, **data}, separators=(",", ":")
         ).encode()

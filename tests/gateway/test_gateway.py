@@ -29,13 +29,25 @@ async def test_tools_of_every_upstream_are_namespaced_and_callable(
         names = {tool.name for tool in await client.list_tools()}
         created = await client.call_tool("todo_create_task", {"title": "via the gateway"})
         echoed = await client.call_tool("sample_echo", {"text": "hi"})
-        # The upstream speaks the generation the client chose on the gateway.
         version = await client.call_tool("sample_protocol_version", {})
     assert {"todo_create_task", "todo_list_tasks", "sample_echo"} <= names
     assert all(name.startswith(("todo_", "sample_")) for name in names)
     assert "via the gateway" in str(created.structured_content or created.content)
     assert echoed.data == "hi"
-    assert (version.data < "2026") is legacy
+    # A stateless gateway calls an upstream that speaks 2026-07-28 in it, whichever
+    # generation its caller chose: the caller gets the same result for one POST.
+    assert version.data == "2026-07-28"
+
+
+async def test_a_stateful_gateway_calls_in_the_callers_generation(
+    start_gateway: StartGateway, sample: ServerProcess
+) -> None:
+    # Its callers' sessions could carry what the upstream sends during a call.
+    gateway = start_gateway({"sample": {"url": sample.mcp_url}}, env={"MCP_STATELESS": "false"})
+    for legacy in (True, False):
+        async with fastmcp.Client(gateway.mcp_url, mode=mode(legacy)) as client:
+            version = await client.call_tool("sample_protocol_version", {})
+        assert (version.data < "2026") is legacy
 
 
 async def test_a_down_upstream_fails_only_its_own_tools(

@@ -14,7 +14,12 @@ import mcp_types
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from fastmcp.client.transports import StreamableHttpTransport
+from fastmcp.server import create_proxy
 from mcp.shared.exceptions import MCPError
+from mcp_gateway.connections import UpstreamConnections
+from mcp_gateway.settings import Upstream as UpstreamSettings
+from mcp_gateway.upstream import UpstreamProvider
 from mcp_gateway.upstream_posts import UpstreamPosts
 
 RESULT = {"content": [{"type": "text", "text": "hi"}], "isError": False}
@@ -114,6 +119,7 @@ class Upstream:
 
     def __init__(self) -> None:
         self.handler: Handler = ANSWERS["json"]
+        self.url = ""
         self.seen: list[tuple[dict[str, str], dict[str, Any]]] = []
 
     async def post(self, request: web.Request) -> web.StreamResponse:
@@ -129,7 +135,8 @@ async def upstream() -> AsyncIterator[tuple[Upstream, UpstreamPosts]]:
     app = web.Application()
     app.router.add_post("/mcp", upstream.post)
     async with TestServer(app, host="127.0.0.1") as server:
-        posts = UpstreamPosts(str(server.make_url("/mcp")))
+        upstream.url = str(server.make_url("/mcp"))
+        posts = UpstreamPosts(upstream.url)
         try:
             yield upstream, posts
         finally:
@@ -143,7 +150,7 @@ def stamp(data: dict[str, Any], options: dict[str, Any]) -> None:
 
 async def call(posts: UpstreamPosts, headers: dict[str, str] | None = None) -> dict[str, Any]:
     params = {"name": "echo", "arguments": {"text": "hi"}}
-    return await posts.call_tool(stamp, headers or {}, params)
+    return await posts.request(stamp, headers or {}, "tools/call", params, progress=True)
 
 
 @pytest.mark.parametrize("way", ANSWERS)
@@ -201,3 +208,49 @@ async def test_an_upstream_that_refuses_connections_fails_in_httpx2s_words() -> 
         assert isinstance(raised.value.__cause__, OSError)
     finally:
         await posts.aclose()
+
+
+DISCOVERED: dict[str, tuple[Handler, bool | None]] = {
+    "2026-07-28 among its versions": (
+        lambda _, sent: _json(
+            answer(sent, result={"supportedVersions": ["2025-11-25", "2026-07-28"]})
+        ),
+        True,
+    ),
+    "only handshake-era versions": (
+        lambda _, sent: _json(answer(sent, result={"supportedVersions": ["2025-11-25"]})),
+        False,
+    ),
+    "no server/discover": (
+        lambda _, sent: _json(answer(sent, error={"code": -32601, "message": "no"}), 404),
+        False,
+    ),
+    "not for the gateway's own request (401)": (lambda *_: _status(401), None),
+}
+
+
+@pytest.mark.parametrize("upstream_says", DISCOVERED)
+async def test_handshake_era_calls_are_relayed_only_to_an_upstream_that_speaks_2026(
+    upstream: tuple[Upstream, UpstreamPosts], upstream_says: str
+) -> None:
+    server, _ = upstream
+    server.handler, speaks_modern = DISCOVERED[upstream_says]
+    connections = UpstreamConnections()
+    transport = StreamableHttpTransport(server.url, httpx_client_factory=connections.client)
+    provider = UpstreamProvider(
+        "up",
+        UpstreamSettings(url=server.url),
+        create_proxy(transport, name="up").client_factory,
+        connections,
+        tools_seen=lambda *_: None,
+        answered=lambda *_: None,
+    )
+    try:
+        await provider._discover()
+        assert server.seen[-1][1]["method"] == "server/discover"
+        assert provider.relays_for("2026-07-28")
+        assert provider.relays_for("2025-11-25") is (speaks_modern is True)
+        assert provider._speaks_modern is speaks_modern  # None: asked again at the next listing
+    finally:
+        await provider.aclose()
+        await connections.aclose()
