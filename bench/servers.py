@@ -1,6 +1,7 @@
 """MCP servers side by side on this machine: server CPU per call, start-up, memory, workers.
 
-Each serves one trivial tool (`echo`) over streamable HTTP on 127.0.0.1:
+Each serves one trivial tool (`echo`, declared to run on the event loop as the Go SDK runs its
+handler: FastMCP's `run_in_thread=False`) over streamable HTTP on 127.0.0.1:
 - ours: the shared runtime (bench/peers/runtime_echo.py), one uvicorn worker unless noted;
 - go-sdk: the official Go SDK v1.8.0, stateless, plain JSON (bench/peers/go-sdk, built here
   with `go build` from the Go module proxy into .run/bench/);

@@ -14,7 +14,10 @@ from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec, run  # noq
 mcp = FastMCP("echo", version=PACKAGE_VERSION)
 
 
-@mcp.tool
+# A sync tool that cannot block, declared so (FastMCP's `run_in_thread=False`): it runs on
+# the event loop, as the other SDKs' handlers do, instead of hopping to a worker thread
+# (about 0.17 ms of CPU per call on this machine, a quarter of the call).
+@mcp.tool(run_in_thread=False)
 def echo(text: str) -> str:
     """Return the text unchanged."""
     return text

@@ -10,7 +10,8 @@ from fastmcp import FastMCP
 mcp = FastMCP("stock")
 
 
-@mcp.tool
+# Declared as ours is (bench/peers/runtime_echo.py): the same tool, default server settings.
+@mcp.tool(run_in_thread=False)
 def echo(text: str) -> str:
     """Return the text unchanged."""
     return text
