@@ -22,7 +22,7 @@ from mcp_gateway.settings import GatewaySettings  # noqa: E402
 
 async def _select_tools(gateway: Gateway, settings: GatewaySettings) -> None:
     # This event loop ends with the listing; connections opened in it are no use to the server's.
-    async with closed_after(gateway.connections.values()):
+    async with closed_after(gateway.closables):
         await select_tools(gateway.spec.mcp, settings)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -27,7 +26,9 @@ SEPARATOR = "_"
 class Gateway:
     spec: ServerSpec
     health: UpstreamHealth
-    connections: Mapping[str, UpstreamConnections]
+    # What holds connections to the upstreams, in the order it is closed: the relays' (each
+    # provider's), then the pools under FastMCP's clients.
+    closables: list[Closable] = field(default_factory=list)
     _metrics: ToolMetrics | None = field(default=None, init=False)
     _tools: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
 
@@ -68,7 +69,6 @@ def create(settings: GatewaySettings) -> Gateway:
         for name in settings.mcp_gateway_servers
     }
     health = UpstreamHealth(settings.mcp_gateway_servers, connections)
-    # The relays' connections, then the pools FastMCP's proxy clients borrow.
     closables: list[Closable] = []
     spec = ServerSpec(
         mcp=mcp,
@@ -77,7 +77,7 @@ def create(settings: GatewaySettings) -> Gateway:
         lifespan=partial(closed_after, closables),
         collectors=[health.registry],
     )
-    gateway = Gateway(spec=spec, health=health, connections=connections)
+    gateway = Gateway(spec=spec, health=health, closables=closables)
     providers: list[UpstreamProvider] = []
     for name, upstream in settings.mcp_gateway_servers.items():
         # FastMCP's proxy client for a transport: a fresh client per request, in the front

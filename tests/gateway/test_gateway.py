@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import fastmcp
 import httpx
@@ -171,3 +173,24 @@ def test_bad_upstream_lists_exit_2_naming_the_key(value: str | None, message: st
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["2025-11-25", "2026-07-28"])
+async def test_a_gateway_that_picks_its_tools_before_serving_relays_calls(
+    start_gateway: StartGateway, sample: ServerProcess, tmp_path: Path, legacy: bool
+) -> None:
+    # The pick lists the upstreams (and asks each which versions it speaks) in an event loop
+    # of its own: what it opened there must not be what the serving loop relays calls on.
+    config = tmp_path / "server-config.json"
+    config.write_text(json.dumps({"tools": ["sample_echo", "sample_protocol_version"]}))
+    gateway = start_gateway(
+        {"sample": {"url": sample.mcp_url}}, env={"MCP_SERVER_CONFIG": str(config)}
+    )
+    async with fastmcp.Client(gateway.mcp_url, mode=mode(legacy)) as client:
+        assert {tool.name for tool in await client.list_tools()} == {
+            "sample_echo",
+            "sample_protocol_version",
+        }
+        assert (await client.call_tool("sample_echo", {"text": "picked"})).data == "picked"
+        assert (await client.call_tool("sample_protocol_version", {})).data == "2026-07-28"
+    assert "Traceback" not in gateway.log_text()
