@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import mcp_types
 from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_http_request
 from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec, run
@@ -33,6 +34,17 @@ def headers() -> dict[str, str]:
     """The HTTP headers of the request that brought this call (bar the hop's own), by name."""
     request = get_http_request()
     return dict(sorted((k, v) for k, v in request.headers.items() if k not in _HOP_HEADERS))
+
+
+@mcp.tool
+def asks() -> mcp_types.InputRequiredResult:
+    """Asks its caller to confirm first, as a 2026-07-28 guard tool does (SEP-2322)."""
+    confirm = mcp_types.ElicitRequest(
+        params=mcp_types.ElicitRequestFormParams(
+            message="Go on?", requested_schema={"type": "object", "properties": {}}
+        )
+    )
+    return mcp_types.InputRequiredResult(input_requests={"confirm": confirm}, request_state="s1")
 
 
 def create(_: RuntimeSettings) -> ServerSpec:

@@ -12,6 +12,7 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import FastMCPError, ToolError, ValidationError
 from fastmcp.utilities.exceptions import get_http_status_code, is_timeout_error
 from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
 from pydantic import ValidationError as PydanticValidationError
 
@@ -62,3 +63,18 @@ async def run_as_fastmcp(mcp: FastMCP, name: str, run: Awaitable[T]) -> T:
         if private.masks_error_details(mcp):
             raise ToolError(f"Error calling tool {name!r}") from e
         raise ToolError(f"Error calling tool {name!r}: {e}") from e
+
+
+def input_required_before_2026(name: str, version: str) -> MCPError:
+    """What FastMCP's `_on_call_tool` raises when tool `name` asks for input with an
+    `InputRequiredResult` on a connection of handshake-era `version`."""
+    return MCPError(
+        code=INVALID_PARAMS,
+        message=(
+            f"Tool {name!r} returned an InputRequiredResult to request "
+            "client input, but the multi-round-trip result type "
+            "(SEP-2322) only exists at MCP 2026-07-28; this connection "
+            f"negotiated {version!r}. Use ctx.elicit() for "
+            "server-initiated input on handshake-era connections."
+        ),
+    )

@@ -41,7 +41,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter
 
 from mcp_runtime.fast_path import private_api as private
-from mcp_runtime.fast_path.call_errors import run_as_fastmcp
+from mcp_runtime.fast_path.call_errors import input_required_before_2026, run_as_fastmcp
 from mcp_runtime.tool_events import ToolCallEvents
 from mcp_runtime.tool_grants import ToolAuthorization
 from mcp_runtime.tool_relay import ToolRelay
@@ -84,11 +84,13 @@ class RelayedCalls:
             with self._events.observe(name) as call:
                 if self._authorization is not None:
                     await self._authorization.check_call(tool)
-                run = _relayed(relay, relayed_name, arguments, params.meta)
+                run = _relayed(relay, relayed_name, arguments, params.meta, version)
                 parsed = await run_as_fastmcp(mcp, name, run)
                 call.returned(is_tool_error(parsed))
         except FastMCPError as e:
             return CallToolResult(content=[TextContent(type="text", text=str(e))], is_error=True)
+        if is_input_required(parsed):  # the upstream's ask (SEP-2322), passed on as it came
+            return parsed
         structured = parsed.get("structuredContent")
         if payload_has_identities(structured):
             # FastMCP re-addresses a Prefab payload's tool references in place.
@@ -98,10 +100,15 @@ class RelayedCalls:
 
 
 async def _relayed(
-    relay: ToolRelay, name: str, arguments: dict[str, Any], meta: object
+    relay: ToolRelay, name: str, arguments: dict[str, Any], meta: object, version: str
 ) -> dict[str, Any]:
     forwarded = forwarded_request_meta(meta if isinstance(meta, dict) else None)
-    return as_parsed(await relay.relay(name, arguments, forwarded))
+    parsed = as_parsed(await relay.relay(name, arguments, forwarded))
+    if is_input_required(parsed) and version not in MODERN_PROTOCOL_VERSIONS:
+        # A relay may call in 2026-07-28 for a handshake-era client: the error the
+        # upstream's FastMCP gives such a client itself, which FastMCP's proxy relays.
+        raise input_required_before_2026(name, version)
+    return parsed
 
 
 def forwarded_request_meta(meta: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -119,6 +126,11 @@ def as_parsed(received: dict[str, Any]) -> dict[str, Any]:
         return received
     parsed = _AS_THE_SDK_PARSES.validate_python(received, by_name=False)
     return parsed.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def is_input_required(result: dict[str, Any] | CallToolResult) -> bool:
+    """Whether `result` asks the client for input (an `InputRequiredResult`, SEP-2322)."""
+    return isinstance(result, dict) and result.get("resultType") == "input_required"
 
 
 def is_tool_error(parsed: dict[str, Any]) -> bool:

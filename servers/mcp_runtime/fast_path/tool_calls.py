@@ -52,10 +52,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary
 from mcp.server.runner import ServerRunner, aclose_shielded
 from mcp.shared.dispatcher import DispatchContext
-from mcp.shared.exceptions import MCPError
 from mcp.shared.transport_context import TransportContext
 from mcp_types import (
-    INVALID_PARAMS,
     CallToolRequestParams,
     CallToolResult,
     TextContent,
@@ -64,8 +62,8 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry import trace
 
 from mcp_runtime.fast_path import private_api as private
-from mcp_runtime.fast_path.call_errors import run_as_fastmcp
-from mcp_runtime.fast_path.relayed_calls import RelayedCalls
+from mcp_runtime.fast_path.call_errors import input_required_before_2026, run_as_fastmcp
+from mcp_runtime.fast_path.relayed_calls import RelayedCalls, is_input_required
 from mcp_runtime.operation_metrics import OperationMetrics
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
 from mcp_runtime.tool_grants import ToolAuthorization
@@ -250,15 +248,21 @@ class FastToolCalls:
             tool = resolved.tool
             try:
                 relay = resolved.relay
+                relayed = None
                 if relay is not None and not traced and relay.relays_for(version):
                     assert self._relayed_calls is not None
                     relayed = await self._relayed_calls.call(
                         typed, tool, relay, resolved.relayed_name, version
                     )
-                    return private.serialize_result(runner, METHOD, version, relayed)
+                    if not is_input_required(relayed):
+                        return private.serialize_result(runner, METHOD, version, relayed)
+                    # An ask for input: its request state is sealed on the way out, by the
+                    # boundary below, as on FastMCP's way.
                 ctx = private.make_context(runner, dctx, METHOD, params, version)
 
                 async def handle(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any]:
+                    if relayed is not None:
+                        return private.serialize_result(runner, METHOD, version, relayed)
                     result = await self._on_call_tool(ctx, typed, tool, traced)
                     return private.serialize_result(runner, METHOD, version, result)
 
@@ -308,16 +312,7 @@ class FastToolCalls:
                 return result
             if isinstance(result, InputRequiredToolResult):
                 if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-                    raise MCPError(
-                        code=INVALID_PARAMS,
-                        message=(
-                            f"Tool {key!r} returned an InputRequiredResult to request "
-                            "client input, but the multi-round-trip result type "
-                            "(SEP-2322) only exists at MCP 2026-07-28; this connection "
-                            f"negotiated {ctx.protocol_version!r}. Use ctx.elicit() for "
-                            "server-initiated input on handshake-era connections."
-                        ),
-                    )
+                    raise input_required_before_2026(key, ctx.protocol_version)
                 return result.input_required
             # Legacy clients get structured content that is not an object under the
             # `result` wrapper FastMCP advertises for it (FastMCP 4.2's `_on_call_tool`).
