@@ -59,12 +59,13 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class UpstreamPosts:
-    """`tools/call` requests to the upstream at `url`, each on a keep-alive connection."""
+    """Requests to the upstream at `url` (relayed `tools/call`s, `server/discover`), each
+    one POST on a keep-alive connection."""
 
     def __init__(self, url: str) -> None:
         self._url = url
         self._session: aiohttp.ClientSession | None = None
-        # The SDK's session numbers its requests from 1; the id is also the progress token.
+        # The SDK's session numbers its requests from 1.
         self._ids = itertools.count(1)
 
     async def request(
