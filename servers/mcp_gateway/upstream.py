@@ -152,12 +152,8 @@ class UpstreamProvider(ProxyProvider):
 
         version = MODERN_PROTOCOL_VERSIONS[-1]
         with upstream_errors(self.upstream_name, self._answered):
-            stamp = self._stamp or await self._session_stamp(version)
             params = tool_call_params(name, arguments, inject_trace_context(meta) or None)
-            headers = self._connections.passed(forwardable_http_headers())
-            received = await self._posts.request(
-                stamp, headers, "tools/call", params, progress=True
-            )
+            received = await self._post("tools/call", params, progress=True)
         return client_session_result("tools/call", version, received)
 
     async def _discover(self) -> None:
@@ -166,9 +162,7 @@ class UpstreamProvider(ProxyProvider):
         headers of the request that brought the listing."""
         version = MODERN_PROTOCOL_VERSIONS[-1]
         try:
-            stamp = self._stamp or await self._session_stamp(version)
-            headers = self._connections.passed(forwardable_http_headers())
-            found = await self._posts.request(stamp, headers, "server/discover", {})
+            found = await self._post("server/discover", {})
         except MCPError as error:
             # It answered: an unknown method or version says it, anything else (401 to the
             # gateway's own listing) leaves the question open for the next listing.
@@ -185,6 +179,14 @@ class UpstreamProvider(ProxyProvider):
             supported_versions=versions,
             relays_every_generation=self._speaks_modern,
         )
+
+    async def _post(
+        self, method: str, params: dict[str, Any], *, progress: bool = False
+    ) -> dict[str, Any]:
+        """`method` at the upstream in 2026-07-28, with the current request's headers."""
+        stamp = self._stamp or await self._session_stamp(MODERN_PROTOCOL_VERSIONS[-1])
+        headers = self._connections.passed(forwardable_http_headers())
+        return await self._posts.request(stamp, headers, method, params, progress=progress)
 
     async def _session_stamp(self, version: str) -> Stamp:
         """The request stamp of the session FastMCP's proxy client would open for a call:
