@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-SLOW_SECONDS = 3.0
+SLOW_SECONDS = 4.0
 
 mcp = FastMCP("flaky", version=PACKAGE_VERSION)
 calls: Counter[str] = Counter()

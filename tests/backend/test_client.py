@@ -87,8 +87,8 @@ async def test_a_slow_server_fails_within_the_timeouts(flaky_client: BackendClie
     with pytest.raises(BackendUnavailable, match="read"):
         await flaky_client.call_tool("read", {"key": key, "slow_calls": [1, 2, 3]})
     elapsed = time.monotonic() - started
-    # Three attempts of 1 s and two backoffs of at most 0.1 s, with room for a loaded
-    # machine: well below the 3 attempts x 3 s the server would take.
+    # Three attempts of 1.5 s and two backoffs of at most 0.1 s, with room for a loaded
+    # machine: well below the 3 attempts x 4 s the server would take.
     assert elapsed < FAST.timeout_seconds * 3 + 1.5
     assert (
         _metric(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import fastmcp
@@ -67,7 +68,12 @@ async def test_a_down_upstream_fails_only_its_own_tools(
             await client.call_tool("sample_echo", {"text": "hi"})
         listed = await client.call_tool("todo_list_tasks", {})
         assert not listed.is_error
-    ready = httpx.get(f"{gateway.base_url}/ready", timeout=5)
+    # A probe of todo that a loaded machine lets time out notes todo too, until the next one.
+    for _ in range(10):
+        ready = httpx.get(f"{gateway.base_url}/ready", timeout=5)
+        if "todo" not in str(ready.json()):
+            break
+        time.sleep(0.5)
     assert ready.status_code == 200
     assert "sample" in " ".join(ready.json()["notes"]) and "todo" not in str(ready.json())
     assert gateway.metric('mcp_gateway_upstream_up{server="sample"}') == 0

@@ -6,9 +6,10 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Sequence
 
+import mcp_memory.batcher
 import numpy as np
 import pytest
-from mcp_memory.batcher import BUSY_SECONDS, EmbeddingBatcher
+from mcp_memory.batcher import EmbeddingBatcher
 
 LONG = 256
 
@@ -148,8 +149,12 @@ async def test_a_failed_run_fails_its_callers_and_no_one_else(
 
 
 async def test_a_lone_caller_gets_every_thread_and_overlapping_callers_one_each(
-    batcher: EmbeddingBatcher, model: GatedModel
+    batcher: EmbeddingBatcher, model: GatedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Long enough that a loaded machine's thread hand-offs between the overlap and the next
+    # run cannot outlast it; the module reads it at each run.
+    busy_seconds = 1.0
+    monkeypatch.setattr(mcp_memory.batcher, "BUSY_SECONDS", busy_seconds)
     model.finish_run()
     await batcher.embed([text(1, 5)])
     first = asyncio.create_task(batcher.embed([text(2, 9)]))
@@ -171,7 +176,7 @@ async def test_a_lone_caller_gets_every_thread_and_overlapping_callers_one_each(
     # Busy stays busy for a moment after the overlap, then a lone caller spreads again.
     model.finish_run()
     await batcher.embed([text(4, 5)])
-    await asyncio.sleep(BUSY_SECONDS)
+    await asyncio.sleep(busy_seconds)
     model.finish_run()
     await batcher.embed([text(5, 5)])
     assert model.spread[4:] == [False, True]

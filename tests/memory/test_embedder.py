@@ -109,8 +109,9 @@ def test_the_model_threads_stop_spinning_when_a_run_ends(two_threads: Embedder) 
     before = native_threads_cpu_seconds()
     time.sleep(0.5)
     idle = native_threads_cpu_seconds() - before
-    # Without force_spinning_stop the workers spin on for about 35 ms of CPU after a run.
-    assert idle < 0.01, idle
+    # Without force_spinning_stop the workers spin on for about 35 ms of CPU after a run;
+    # the margin is for a stray wake-up on a loaded machine.
+    assert idle < 0.02, idle
 
 
 def test_texts_past_the_token_limit_are_truncated_not_rejected(embedder: Embedder) -> None:

@@ -18,9 +18,12 @@ from harness.processes import free_port, lease
 
 
 def _free_offset() -> int:
-    """A port offset under which 8001-8003 are all free, and leased like free_port()'s."""
+    """A port offset under which 8001-8003 are all free, and leased like free_port()'s.
+
+    The ports stay below Linux's ephemeral range (32768 up), where an outgoing connection
+    could take one between this check and fleet.sh binding it."""
     for _ in range(50):
-        offset = random.randrange(10_000, 50_000, 10)
+        offset = random.randrange(11_000, 24_000, 10)
         if lease(8001 + offset, 8002 + offset, 8003 + offset):
             return offset
     raise AssertionError("no free port triple found")
