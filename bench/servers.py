@@ -621,20 +621,25 @@ def print_tables(
             f"{task.server_cpu_ms_per_call - echo.server_cpu_ms_per_call:>+9.2f}ms" + _errors(cells)
         )
     print()
+    cores = os.cpu_count() or 1
     print("3. MCP_WORKERS=2 against 1 (ours, echo), 100 sessions; cpu sums all processes.")
+    print(f"   ceiling = the most 2w/1w this machine allows: all {cores} cores spent on the two")
+    print("   workers and the load generator at their CPU per call, against 1w's calls/s.")
     header = (
         f"{'protocol':<11} |{'1w /s':>7}{'p95':>7}{'cpu':>6} |{'2w /s':>7}{'p95':>7}{'cpu':>6} |"
-        f"{'2w/1w':>6} |{'client':>7}"
+        f"{'2w/1w':>6}{'ceiling':>8} |{'client':>7}"
     )
     print(header)
     print("-" * len(header))
     for protocol, cells in workers_table.items():
         one, two = cells["1 worker"], cells["2 workers"]
+        ceiling = cores * 1000 / (two.server_cpu_ms_per_call + two.client_cpu_ms_per_call)
         print(
             f"{protocol:<11} |{one.calls_per_second:>7.0f}{one.p95_ms:>7.1f}"
             f"{one.server_cpu_ms_per_call:>6.2f} |{two.calls_per_second:>7.0f}{two.p95_ms:>7.1f}"
             f"{two.server_cpu_ms_per_call:>6.2f} |"
-            f"{two.calls_per_second / one.calls_per_second:>5.2f}x |"
+            f"{two.calls_per_second / one.calls_per_second:>5.2f}x"
+            f"{ceiling / one.calls_per_second:>7.2f}x |"
             f"{two.client_cpu_ms_per_call:>7.2f}" + _errors(cells)
         )
     print()
