@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
+from mcp_runtime.docstrings import read_plain_docstrings_without_griffe
 from mcp_runtime.fast_path_gate import fast_front_for, fast_path_for
 from mcp_runtime.host_guard import HostOriginGuarded
 from mcp_runtime.internals import lowlevel_server
@@ -45,6 +46,10 @@ def _distribution_version() -> str:
 
 # What the fleet's servers report as serverInfo.version: FastMCP("name", version=PACKAGE_VERSION).
 PACKAGE_VERSION = _distribution_version()
+
+# Here, because a server imports this module (for PACKAGE_VERSION, ServerSpec or `run`)
+# before it registers its tools.
+read_plain_docstrings_without_griffe()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """A default server imports only what its configuration needs.
 
 The todo server on SQLite, with no auth configured, runs under an import recorder from
-start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth or JWT library and
-no httpx may be loaded at all. FastMCP 4.2.3 and the MCP SDK 2.3.0 themselves import rich
-(FastMCP's logging module, at `import fastmcp`), griffe (to parse tool docstrings), joserfc
+start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth or JWT library, no
+httpx and no griffe (todo's docstrings are plain prose, `mcp_runtime.docstrings`) may be
+loaded at all. FastMCP 4.2.3 and the MCP SDK 2.3.0 themselves import rich
+(FastMCP's logging module, at `import fastmcp`), joserfc
 (FastMCP's OAuth module, imported by its server module), cryptography (the SDK's
 request-state sealing and joserfc) and httpx2 (FastMCP's server and OAuth modules): those may be
 loaded, but only by exactly those importers, so nothing in the runtime or a server adds
@@ -20,12 +21,11 @@ import httpx
 from harness.processes import ServerProcess
 
 # Never loaded by a default server.
-ABSENT = {"yaml", "authlib", "httpx", "websockets", "jwt", "requests", "aiohttp"}
+ABSENT = {"yaml", "authlib", "httpx", "websockets", "jwt", "requests", "aiohttp", "griffe"}
 
 # Loaded by FastMCP and the SDK on their own, from these modules (prefixes end with ".").
 UPSTREAM_IMPORTERS = {
     "rich": {"fastmcp.utilities.logging", "structlog.dev", "structlog.tracebacks"},
-    "griffe": {"fastmcp.utilities.docstring_parsing"},
     "joserfc": {"fastmcp.server.auth.auth"},
     "cryptography": {"mcp.server.request_state", "joserfc."},
     "httpx2": {

@@ -1,0 +1,48 @@
+"""Tool and prompt docstrings of plain prose, read without importing griffe.
+
+FastMCP reads every tool's and prompt's docstring with griffe (its Google, NumPy and Sphinx
+parsers in turn) to split parameter descriptions from the summary. Importing griffe costs a
+server 30-40 ms of start-up and 2 MiB, and most of the fleet's docstrings are one or two
+sentences, which FastMCP returns whole as the description when no parser finds a section.
+
+A docstring without a colon and without an underline (a line of one repeated `-`, `=`, `~`,
+`^`, `*`, `+` or `#`) cannot hold a section in any of the three styles: Google headings and
+admonitions end in a colon, Sphinx fields are `:name ...:`, NumPy headings are underlined.
+Such a docstring is answered here as FastMCP answers it; any other goes to FastMCP's parser,
+griffe and all. `tests/runtime/test_runtime_docstrings.py` compares the two.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastmcp.utilities import docstring_parsing
+from fastmcp.utilities.docstring_parsing import ParsedDocstring
+
+# FastMCP's modules that read docstrings; each imported the parser under this name.
+PARSING_MODULES = ("fastmcp.tools.function_parsing", "fastmcp.prompts.function_prompt")
+
+_UNDERLINE = re.compile(r"^[ \t]*([-=~^*+#])\1+[ \t]*$", re.MULTILINE)
+
+
+def parse_docstring(fn: Callable[..., Any]) -> ParsedDocstring:
+    """What FastMCP's `parse_docstring` returns for `fn`, without griffe for plain prose."""
+    doc = inspect.getdoc(fn)
+    if doc and ":" not in doc and _UNDERLINE.search(doc) is None:
+        return ParsedDocstring(description=doc)
+    return docstring_parsing.parse_docstring(fn)
+
+
+def read_plain_docstrings_without_griffe() -> None:
+    """Have FastMCP's tool and prompt modules read docstrings through `parse_docstring`.
+
+    A module whose parser is no longer FastMCP's (someone else replaced it) is left alone.
+    """
+    for name in PARSING_MODULES:
+        module = importlib.import_module(name)
+        if module.parse_docstring is docstring_parsing.parse_docstring:
+            module.parse_docstring = parse_docstring
