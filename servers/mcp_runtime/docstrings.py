@@ -9,7 +9,8 @@ A docstring without a colon and without an underline (a line of one repeated `-`
 `^`, `*`, `+` or `#`) cannot hold a section in any of the three styles: Google headings and
 admonitions end in a colon, Sphinx fields are `:name ...:`, NumPy headings are underlined.
 Such a docstring is answered here as FastMCP answers it; any other goes to FastMCP's parser,
-griffe and all. `tests/runtime/test_runtime_docstrings.py` compares the two.
+griffe and all. `tests/runtime/test_runtime_docstrings.py` compares the two. A FastMCP
+release that moved its readers only loses the shortcut: the server starts as before.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from typing import Any
 from fastmcp.utilities import docstring_parsing
 from fastmcp.utilities.docstring_parsing import ParsedDocstring
 
-# FastMCP's modules that read docstrings; each imported the parser under this name.
-PARSING_MODULES = ("fastmcp.tools.function_parsing", "fastmcp.prompts.function_prompt")
+from mcp_runtime.internals import DOCSTRING_READERS
 
 _UNDERLINE = re.compile(r"^[ \t]*([-=~^*+#])\1+[ \t]*$", re.MULTILINE)
 
@@ -40,9 +40,13 @@ def parse_docstring(fn: Callable[..., Any]) -> ParsedDocstring:
 def read_plain_docstrings_without_griffe() -> None:
     """Have FastMCP's tool and prompt modules read docstrings through `parse_docstring`.
 
-    A module whose parser is no longer FastMCP's (someone else replaced it) is left alone.
+    A module whose parser is no longer FastMCP's (someone else replaced it), or that is not
+    there, is left alone.
     """
-    for name in PARSING_MODULES:
-        module = importlib.import_module(name)
-        if module.parse_docstring is docstring_parsing.parse_docstring:
-            module.parse_docstring = parse_docstring
+    for module_name, name in DOCSTRING_READERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if getattr(module, name, None) is docstring_parsing.parse_docstring:
+            setattr(module, name, parse_docstring)

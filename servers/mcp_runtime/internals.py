@@ -4,7 +4,8 @@ Each is a hook FastMCP does not expose: the low-level server, the session manage
 sessions, and the pieces of FastMCP's JWT verifier the runtime needs to say why it refused
 a token (its key import and key lookup, its `nbf` clock skew), and the pieces of FastMCP's
 proxy and the SDK's client the gateway needs to send a call as the proxy's client sends it
-(the headers it passes on, the session's request stamp). Kept here, in one
+(the headers it passes on, the session's request stamp), and the docstring parser FastMCP's
+tool and prompt modules imported (`mcp_runtime.docstrings`). Kept here, in one
 place, so a new release is checked against one module
 (`tests/runtime/test_runtime_private_api.py`); the fast path's own are in
 `mcp_runtime.fast_path.private_api`.
@@ -23,10 +24,18 @@ if TYPE_CHECKING:
     from mcp.client.session import ClientSession
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
+# FastMCP's modules that read tool and prompt docstrings, each through its own import of
+# its parser: the names `mcp_runtime.docstrings` replaces.
+DOCSTRING_READERS: tuple[tuple[str, str], ...] = (
+    ("fastmcp.tools.function_parsing", "parse_docstring"),
+    ("fastmcp.prompts.function_prompt", "parse_docstring"),
+)
+
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("fastmcp.server.auth.providers.jwt", "_import_key_for_algorithm"),
     ("fastmcp.server.auth.providers.jwt", "_NBF_CLOCK_SKEW_SECONDS"),
     ("fastmcp.client.dependencies", "_get_forwardable_http_headers"),
+    *DOCSTRING_READERS,
 )
 
 PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (

@@ -122,3 +122,16 @@ def test_a_parser_someone_else_installed_is_left_alone(monkeypatch: pytest.Monke
     docstrings.read_plain_docstrings_without_griffe()
     assert fastmcp.tools.function_parsing.parse_docstring is theirs
     assert fastmcp.prompts.function_prompt.parse_docstring is docstrings.parse_docstring
+
+
+def test_readers_a_fastmcp_release_moved_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        docstrings,
+        "DOCSTRING_READERS",
+        (
+            ("fastmcp.no_such_module", "parse_docstring"),
+            ("fastmcp.tools.function_parsing", "no_such_parser"),
+        ),
+    )
+    docstrings.read_plain_docstrings_without_griffe()
+    assert not hasattr(fastmcp.tools.function_parsing, "no_such_parser")
