@@ -5,6 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from mcp_runtime.structlog_import import import_structlog_without_rich_extras
+
+# Here, because every server's entry point imports this package before anything that
+# imports structlog.
+import_structlog_without_rich_extras()
+
 if TYPE_CHECKING:
     from mcp_runtime.app import MCP_PATH, PACKAGE_VERSION, ServerSpec, build_app
     from mcp_runtime.probes import ReadinessCheck

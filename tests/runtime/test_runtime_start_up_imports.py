@@ -3,7 +3,9 @@
 The todo server on SQLite, with no auth configured, runs under an import recorder from
 start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth or JWT library, no
 httpx and no griffe (todo's docstrings are plain prose, `mcp_runtime.docstrings`) may be
-loaded at all. FastMCP 4.2.3 and the MCP SDK 2.3.0 themselves import rich
+loaded at all, nor rich's traceback renderer and pretty-printer, pygments or attrs, which
+structlog would load for its console renderer (`mcp_runtime.structlog_import`).
+FastMCP 4.2.3 and the MCP SDK 2.3.0 themselves import rich
 (FastMCP's logging module, at `import fastmcp`), joserfc
 (FastMCP's OAuth module, imported by its server module), cryptography (the SDK's
 request-state sealing and joserfc) and httpx2 (FastMCP's server and OAuth modules): those may be
@@ -22,9 +24,11 @@ from harness.processes import ServerProcess
 
 # Never loaded by a default server.
 ABSENT = {"yaml", "authlib", "httpx", "websockets", "jwt", "requests", "aiohttp", "griffe"}
+ABSENT_MODULES = {"rich.traceback", "rich.pretty", "pygments", "attr"}
 
 # Loaded by FastMCP and the SDK on their own, from these modules (prefixes end with ".").
 UPSTREAM_IMPORTERS = {
+    # structlog's `import rich` finds it installed, then finds the extras hidden.
     "rich": {"fastmcp.utilities.logging", "structlog.dev", "structlog.tracebacks"},
     "joserfc": {"fastmcp.server.auth.auth"},
     "cryptography": {"mcp.server.request_state", "joserfc."},
@@ -61,7 +65,7 @@ def report():
     loaded = sorted({name.partition(".")[0] for name in sys.modules} & watched)
     found = {top: sorted(names) for top, names in importers.items()}
     with open(out, "w") as file:
-        json.dump({"loaded": loaded, "importers": found}, file)
+        json.dump({"loaded": loaded, "importers": found, "modules": sorted(sys.modules)}, file)
 atexit.register(report)
 sys.argv = [module]
 runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -105,6 +109,7 @@ def test_a_default_todo_server_loads_no_library_it_does_not_need(tmp_path: Path)
         assert server.stop() == 0
     seen = json.loads(report.read_text())
     assert set(seen["loaded"]) & ABSENT == set()
+    assert set(seen["modules"]) & ABSENT_MODULES == set()
     unexpected = {
         package: [name for name in importers if not _allowed(name, UPSTREAM_IMPORTERS[package])]
         for package, importers in seen["importers"].items()
