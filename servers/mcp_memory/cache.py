@@ -21,7 +21,7 @@ import structlog
 from mcp_memory import snapshot
 from mcp_memory.embedder import MODEL_ID
 from mcp_memory.errors import NotReady, StoreUnavailable
-from mcp_memory.index import CONNECTIVITY, DTYPE, EXPANSION_SEARCH, AnnIndex, IndexDtype
+from mcp_memory.index import CONNECTIVITY, DTYPE, AnnIndex, IndexDtype
 from mcp_memory.snapshot import SnapshotUnusable
 from mcp_memory.store import ChangeMark, Changes, MemoryStore
 
@@ -40,7 +40,8 @@ INLINE_CHANGES = 256
 class IndexOptions:
     dtype: IndexDtype = DTYPE
     connectivity: int = CONNECTIVITY
-    expansion_search: int = EXPANSION_SEARCH
+    # None: the search beam follows the index's size (index.beam_for).
+    expansion_search: int | None = None
     snapshot_dir: Path | None = None
     snapshot_min_changes: int = 10_000
     snapshot_interval_seconds: float = 600.0

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
-from usearch.index import Index
+from usearch.index import Index, Matches
 
 from mcp_memory.embedder import DIMENSIONS
 
@@ -24,11 +24,18 @@ IndexDtype = Literal["i8", "f16", "f32"]
 # 10 at search beam 128 and need a beam of about 3,000 (20 ms) for 0.95; 32 links and a
 # build beam of 256 find 0.955 at beam 512 in 3.3 ms (p95 5.6 ms), for 128 more bytes a
 # memory and about twice the build CPU (a rebuild of a million: 17 minutes with int8).
-# The whole recall over HTTP at a million (`bench/memory.py --scale`) found 0.949-0.950 at
-# beam 512, on the 0.95 goal's line, and 0.963-0.965 at 640, for 0.5-1 ms more a recall.
 CONNECTIVITY = 32
 EXPANSION_ADD = 256
+# The search beam follows the index's size unless one is configured: 640 at a million, in
+# proportion below (128 at least) and above (4,096 at most). The whole recall over HTTP at
+# a million (`bench/memory.py --scale`) found 0.949-0.950 of the true top 10 at beam 512,
+# on the 0.95 goal's line, and 0.963-0.965 at 640; in process (`bench/memory_index.py`)
+# 300,000 memories find 0.994 at 192 and 100,000 find 0.997 at 128, where 640 would cost
+# them 1-2 ms more a search for nothing.
 EXPANSION_SEARCH = 640
+BEAM_MEMORIES = 1_000_000
+MIN_EXPANSION_SEARCH = 128
+MAX_EXPANSION_SEARCH = 4096
 # int8 halves float16's 768 bytes a vector and, re-ranked, finds as much at a million on
 # sentence embeddings: 0.955 both at beam 512 (the index is 1,016 MiB, float16's 1,394).
 DTYPE: IndexDtype = "i8"
@@ -37,6 +44,12 @@ DTYPE: IndexDtype = "i8"
 EXACT_FILTER_LIMIT = 20_000
 # A graph search for a tag asks for this many times the candidates its share predicts.
 FILTER_OVERSAMPLING = 4
+
+
+def beam_for(size: int) -> int:
+    """The search beam for an index of `size` memories when none is configured."""
+    beam = round(EXPANSION_SEARCH * size / BEAM_MEMORIES)
+    return min(MAX_EXPANSION_SEARCH, max(MIN_EXPANSION_SEARCH, beam))
 
 
 class AnnIndex:
@@ -51,7 +64,7 @@ class AnnIndex:
     def __init__(
         self,
         dtype: IndexDtype = DTYPE,
-        expansion_search: int = EXPANSION_SEARCH,
+        expansion_search: int | None = None,
         exact_filter_limit: int = EXACT_FILTER_LIMIT,
         *,
         connectivity: int = CONNECTIVITY,
@@ -62,6 +75,7 @@ class AnnIndex:
         self.connectivity = connectivity
         self.expansion_add = expansion_add
         self.exact_filter_limit = exact_filter_limit
+        # None: the beam follows the index's size (`beam_for`).
         self.expansion_search = expansion_search
         self._index = self._empty()
         # Tags of tagged memories only; equal tag tuples share one object.
@@ -78,7 +92,7 @@ class AnnIndex:
             dtype=self.dtype,
             connectivity=self.connectivity,
             expansion_add=self.expansion_add,
-            expansion_search=self.expansion_search,
+            expansion_search=self._beam(0),
         )
 
     def __len__(self) -> int:
@@ -139,7 +153,7 @@ class AnnIndex:
             return []
         if not tags:
             with self._busy:
-                matches = self._index.search(query, min(k, size), threads=1)
+                matches = self._graph_search(query, min(k, size))
             return _pairs(matches.keys, matches.distances)
         members = self._members(tags)
         if not members:
@@ -148,13 +162,24 @@ class AnnIndex:
             return self._exact(query, k, members)
         wanted = min(size, math.ceil(FILTER_OVERSAMPLING * k * size / len(members)))
         with self._busy:
-            matches = self._index.search(query, wanted, threads=1)
+            matches = self._graph_search(query, wanted)
         hits = [
             (key, score) for key, score in _pairs(matches.keys, matches.distances) if key in members
         ]
         if len(hits) >= k or wanted >= size:
             return hits[:k]
         return self._exact(query, k, members)
+
+    def _graph_search(self, query: np.ndarray, count: int) -> Matches:
+        """usearch's search at the beam for the index's current size; the caller holds
+        `_busy`."""
+        beam = self._beam(len(self._index))
+        if self._index.expansion_search != beam:
+            self._index.expansion_search = beam
+        return self._index.search(query, count, threads=1)
+
+    def _beam(self, size: int) -> int:
+        return self.expansion_search if self.expansion_search is not None else beam_for(size)
 
     def _members(self, tags: Sequence[str]) -> set[int]:
         sets = sorted((self._keys_by_tag.get(tag, set()) for tag in tags), key=len)
@@ -192,7 +217,7 @@ class AnnIndex:
         # A loaded graph keeps its file's links a node, but takes the beams from usearch's
         # defaults unless told.
         index.expansion_add = self.expansion_add
-        index.expansion_search = self.expansion_search
+        index.expansion_search = self._beam(len(index))
         tags_of: dict[int, list[str]] = {}
         for tag, keys in tagged.items():
             for key in keys:

@@ -6,7 +6,15 @@ from mcp_runtime import RuntimeSettings
 from pydantic import Field, field_validator
 
 from mcp_memory.embedder import MAX_TOKENS, DevicePreference
-from mcp_memory.index import CONNECTIVITY, DTYPE, EXPANSION_SEARCH, IndexDtype
+from mcp_memory.index import (
+    BEAM_MEMORIES,
+    CONNECTIVITY,
+    DTYPE,
+    EXPANSION_SEARCH,
+    MAX_EXPANSION_SEARCH,
+    MIN_EXPANSION_SEARCH,
+    IndexDtype,
+)
 
 
 class MemorySettings(RuntimeSettings):
@@ -63,11 +71,15 @@ class MemorySettings(RuntimeSettings):
             "about 8 bytes a memory per link and a slower build."
         ),
     )
-    memory_index_expansion_search: int = Field(
-        default=EXPANSION_SEARCH,
-        ge=16,
-        le=4096,
-        description="HNSW search beam: higher finds more true neighbours, slower.",
+    # None (`auto` in the environment): the beam follows the index's size.
+    memory_index_expansion_search: int | None = Field(
+        default=None,
+        description=(
+            f"HNSW search beam, 16 to {MAX_EXPANSION_SEARCH}, or `auto` (the default): higher "
+            f"finds more true neighbours, slower. `auto` follows the index's size: "
+            f"{EXPANSION_SEARCH} at {BEAM_MEMORIES:,} memories, in proportion to the size "
+            f"otherwise, at least {MIN_EXPANSION_SEARCH}."
+        ),
     )
     memory_index_dir: Path | None = Field(
         default=None,
@@ -103,6 +115,19 @@ class MemorySettings(RuntimeSettings):
 
     def index_dir(self) -> Path:
         return self.memory_index_dir or self.mcp_data_dir / "index"
+
+    @field_validator("memory_index_expansion_search", mode="before")
+    @classmethod
+    def _beam_or_auto(cls, value: object) -> int | None:
+        if value is None or value == "auto":
+            return None
+        try:
+            beam = int(str(value))
+        except ValueError:
+            beam = 0
+        if not 16 <= beam <= MAX_EXPANSION_SEARCH:
+            raise ValueError(f"must be auto or a whole number from 16 to {MAX_EXPANSION_SEARCH}")
+        return beam
 
     @field_validator("memory_tokens_per_run")
     @classmethod

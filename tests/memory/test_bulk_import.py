@@ -121,6 +121,7 @@ def test_a_checkpoint_of_another_file_is_refused(tmp_path: Path) -> None:
     [
         ({"MEMORY_INDEX_DTYPE": "f64"}, "MEMORY_INDEX_DTYPE"),
         ({"MEMORY_INDEX_EXPANSION_SEARCH": "4"}, "MEMORY_INDEX_EXPANSION_SEARCH"),
+        ({"MEMORY_INDEX_EXPANSION_SEARCH": "wide"}, "MEMORY_INDEX_EXPANSION_SEARCH: must be auto"),
         ({"MEMORY_TOMBSTONE_RETENTION_SECONDS": "5"}, "MEMORY_TOMBSTONE_RETENTION_SECONDS"),
         ({"MEMORY_SNAPSHOT_MIN_CHANGES": "0"}, "MEMORY_SNAPSHOT_MIN_CHANGES"),
     ],
@@ -142,3 +143,11 @@ def test_an_index_dir_that_is_a_file_is_named(tmp_path: Path) -> None:
     result = run_import(tmp_path / "data", str(source), MEMORY_INDEX_DIR=str(not_a_dir))
     assert result.returncode == 2
     assert f"MEMORY_INDEX_DIR: {not_a_dir} exists and is not a directory" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "beam"), [("auto", None), ("200", 200)])
+def test_the_search_beam_is_auto_or_a_number(
+    monkeypatch: pytest.MonkeyPatch, value: str, beam: int | None
+) -> None:
+    monkeypatch.setenv("MEMORY_INDEX_EXPANSION_SEARCH", value)
+    assert load_settings(MemorySettings).memory_index_expansion_search == beam

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mcp_memory import index as index_module
 from mcp_memory.embedder import DIMENSIONS
-from mcp_memory.index import AnnIndex
+from mcp_memory.index import EXPANSION_SEARCH, MIN_EXPANSION_SEARCH, AnnIndex, beam_for
 
 
 def embeddings_like(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -128,3 +129,41 @@ def test_a_loaded_graph_keeps_the_configured_beams(tmp_path) -> None:
     index.load(str(tmp_path / "graph.usearch"), {})
     assert len(index) == 50
     assert (index.usearch.expansion_add, index.usearch.expansion_search) == (48, 96)
+
+
+@pytest.mark.parametrize(
+    ("size", "beam"),
+    [(0, 128), (100_000, 128), (300_000, 192), (1_000_000, 640), (2_000_000, 1280), (10**8, 4096)],
+)
+def test_the_beam_follows_the_index_size(size: int, beam: int) -> None:
+    assert beam_for(size) == beam
+
+
+def test_an_index_without_a_configured_beam_searches_at_its_sizes_beam(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(14)
+    vectors = embeddings_like(rng, 200)
+    # Tags searched through the graph too, not exactly over their members.
+    index = AnnIndex(exact_filter_limit=0)
+    index.add(np.arange(100, dtype=np.uint64), vectors[:100], [()] * 100)
+    index.search(vectors[0], 5)
+    assert index.usearch.expansion_search == MIN_EXPANSION_SEARCH
+    # As if 100 memories were a million: the beam grows with what is added.
+    monkeypatch.setattr(index_module, "BEAM_MEMORIES", 100)
+    index.add(np.arange(100, 200, dtype=np.uint64), vectors[100:], [("t",)] * 100)
+    index.search(vectors[0], 5)
+    assert index.usearch.expansion_search == 2 * EXPANSION_SEARCH
+    monkeypatch.setattr(index_module, "BEAM_MEMORIES", 50)
+    assert index.search(vectors[150], 5, ["t"])[0][0] == 150
+    assert index.usearch.expansion_search == 4 * EXPANSION_SEARCH
+
+
+def test_a_configured_beam_stays_whatever_the_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(15)
+    vectors = embeddings_like(rng, 100)
+    monkeypatch.setattr(index_module, "BEAM_MEMORIES", 10)
+    index = AnnIndex(expansion_search=200)
+    index.add(np.arange(100, dtype=np.uint64), vectors, [()] * 100)
+    index.search(vectors[0], 5)
+    assert index.usearch.expansion_search == 200
