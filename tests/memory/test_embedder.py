@@ -18,6 +18,7 @@ from mcp_memory.embedder import (
     Embedder,
     ModelLoadError,
     packaged_model_files,
+    padding_groups,
     providers_for,
     verify_files,
 )
@@ -61,6 +62,29 @@ def test_paraphrases_are_close_and_unrelated_sentences_are_not(embedder: Embedde
     unrelated_scores = cosine_pairs(embedder, UNRELATED)
     assert min(paraphrase_scores) > 0.6, paraphrase_scores
     assert max(unrelated_scores) < 0.3, unrelated_scores
+
+
+@pytest.mark.parametrize(
+    ("lengths", "groups"),
+    [
+        ([15] * 10, [list(range(10))]),
+        ([30, 12, 93, 15, 40, 172, 14], [[1, 6, 3], [0], [4], [2], [5]]),
+        ([20, 21, 200, 22], [[0, 1, 3], [2]]),
+        ([7], [[0]]),
+        ([], []),
+    ],
+)
+def test_texts_of_similar_lengths_share_a_run(lengths: list[int], groups: list[list[int]]) -> None:
+    assert padding_groups(lengths) == groups
+
+
+def test_texts_cut_into_runs_embed_as_in_one_run(embedder: Embedder) -> None:
+    texts = ["a short note", "deploy", " ".join(["a much longer text about the release"] * 12)]
+    tokens = embedder.tokenize(texts)
+    assert len(padding_groups([len(ids) for ids in tokens])) > 1
+    grouped = embedder.embed_tokens(tokens)
+    alone = np.stack([embedder.embed_tokens([ids])[0] for ids in tokens])
+    assert np.min(np.sum(grouped * alone, axis=1)) > 0.9999
 
 
 def test_batching_and_padding_do_not_change_a_vector(embedder: Embedder) -> None:
