@@ -1,7 +1,7 @@
 """Benchmark of the memory server: embeddings/s, recall latency over 10,000 memories, startup, RSS.
 
     uv run python bench/memory.py [--memories 10000] [--recalls 200] [--backend both]
-    uv run python bench/memory.py --scale 1000000    # the issue-21 goals, SQLite
+    uv run python bench/memory.py --scale 1000000 [--keep DIR]   # the issue-21 goals, SQLite
 
 `--scale N` stores N memories through the store API (real embeddings of real texts, the
 Python standard library's docstrings, plus synthetic vectors around them), then prints
@@ -556,7 +556,37 @@ async def recall_session(
         await session.close()
 
 
-async def bench_scale(n: int, recalls: int, real: int, ratio: bool) -> None:
+async def fill_and_rebuild(
+    n: int,
+    embedder: Embedder,
+    real_texts: list[str],
+    queries: list[str],
+    data: Path,
+    env: dict[str, str],
+    log: Path,
+) -> np.ndarray:
+    """Fill the store with n memories, start a server to build its index (and snapshot it),
+    and return each query's exact top 10."""
+    real_vectors = embedder.embed(real_texts)
+    query_vectors = embedder.embed(queries)
+    started = time.perf_counter()
+    truth = await fill_scale(
+        SqliteMemoryStore(data / "memory.sqlite3"), n, real_texts, real_vectors, query_vectors
+    )
+    print(f"  store filled through the store API in {time.perf_counter() - started:.0f} s")
+    server = Server(env, log)
+    # Building the graph takes minutes at a million on two cores.
+    _, ready = server.start_timed(timeout=max(START_TIMEOUT_SECONDS, n / 100))
+    rss, peak = rss_mib(server.pid)
+    print(
+        f"  start to ready, rebuilding the index : {ready:6.1f} s "
+        f"(RSS {rss:.0f} MiB, peak {peak:.0f})"
+    )
+    server.stop(timeout=120)
+    return truth
+
+
+async def bench_scale(n: int, recalls: int, real: int, ratio: bool, keep: Path | None) -> None:
     print(f"== scale: {n:,} memories on SQLite; {load_average()}", flush=True)
     paragraphs = stdlib_paragraphs(real + recalls)
     query_texts, real_texts = paragraphs[:recalls], paragraphs[recalls:]
@@ -564,30 +594,24 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool) -> None:
     if ratio:
         bench_embedding_ratio(embedder, real_texts[:256])
     embedder.batch_size = 32
-    real_vectors = embedder.embed(real_texts)
     # A paragraph is a long query (40 tokens on average, up to 247); a question put to a
     # memory is more often a few words, which embed in a third of the time.
     short_texts = [" ".join(text.split()[:SHORT_QUERY_WORDS]) for text in query_texts]
-    query_vectors = embedder.embed(query_texts + short_texts)
     with tempfile.TemporaryDirectory(prefix="memory-scale-") as tmp:
-        data = Path(tmp) / "data"
-        log = Path(tmp) / "server.log"
-        started = time.perf_counter()
-        truth = await fill_scale(
-            SqliteMemoryStore(data / "memory.sqlite3"), n, real_texts, real_vectors, query_vectors
-        )
-        print(f"  store filled through the store API in {time.perf_counter() - started:.0f} s")
+        workdir = keep or Path(tmp)
+        data = workdir / "data"
+        log = workdir / "server.log"
         env = {"MCP_DATA_DIR": str(data)}
-
-        server = Server(env, log)
-        # Building the graph takes minutes at a million on two cores.
-        _, ready = server.start_timed(timeout=max(START_TIMEOUT_SECONDS, n / 100))
-        rss, peak = rss_mib(server.pid)
-        print(
-            f"  start to ready, rebuilding the index : {ready:6.1f} s "
-            f"(RSS {rss:.0f} MiB, peak {peak:.0f})"
-        )
-        server.stop(timeout=120)
+        kept_truth = workdir / f"truth-{n}-{real}-{recalls}.npy"
+        if kept_truth.exists():
+            truth = np.load(kept_truth)
+            print(f"  reusing the store and index snapshot kept in {workdir}")
+        else:
+            truth = await fill_and_rebuild(
+                n, embedder, real_texts, query_texts + short_texts, data, env, log
+            )
+            if keep is not None:
+                np.save(kept_truth, truth)
 
         server = Server(env, log)
         _, ready = server.start_timed()
@@ -677,11 +701,17 @@ async def main() -> None:
     parser.add_argument("--real-texts", type=int, default=6_000, help="real texts in --scale")
     parser.add_argument("--no-ratio", action="store_true", help="--scale without embed vs raw ORT")
     parser.add_argument("--import-texts", type=int, default=6_000, help="real texts to import")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="--scale: keep the store and its index snapshot in this directory, and reuse them "
+        "when it has them (skips filling and the rebuild)",
+    )
     args = parser.parse_args()
     # The stores log their schema events; the benchmark prints only numbers.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if args.scale:
-        await bench_scale(args.scale, args.recalls, args.real_texts, not args.no_ratio)
+        await bench_scale(args.scale, args.recalls, args.real_texts, not args.no_ratio, args.keep)
         return
 
     print(f"machine now: numpy 1-thread GEMM {gemm_gflops():.1f} GFLOP/s, {os.cpu_count()} CPUs")
