@@ -53,7 +53,7 @@ def register_tools(mcp: FastMCP, database: Database, limits: QueryLimits) -> Non
         table: Annotated[str, Field(description="Table or view name, without the schema.")],
         schema: SchemaName = "public",
     ) -> TableDescription:
-        """Describe a table: columns with types, nullability and defaults, keys and indexes."""
+        """Describe a table, its columns with types, nullability and defaults, keys and indexes."""
         with _as_tool_error():
             async with database.connection() as conn:
                 return await catalog.describe_table(conn, schema, table)

@@ -29,10 +29,15 @@ from mcp_runtime.internals import DOCSTRING_READERS
 _UNDERLINE = re.compile(r"^[ \t]*([-=~^*+#])\1+[ \t]*$", re.MULTILINE)
 
 
+def is_plain_prose(doc: str) -> bool:
+    """Whether `doc` cannot hold a section in any docstring style FastMCP parses."""
+    return ":" not in doc and _UNDERLINE.search(doc) is None
+
+
 def parse_docstring(fn: Callable[..., Any]) -> ParsedDocstring:
     """What FastMCP's `parse_docstring` returns for `fn`, without griffe for plain prose."""
     doc = inspect.getdoc(fn)
-    if doc and ":" not in doc and _UNDERLINE.search(doc) is None:
+    if doc and is_plain_prose(doc):
         return ParsedDocstring(description=doc)
     return docstring_parsing.parse_docstring(fn)
 

@@ -74,6 +74,11 @@ def test_every_docstring_reads_as_fastmcp_reads_it(doc: str | None) -> None:
     assert docstrings.parse_docstring(fn) == docstring_parsing.parse_docstring(fn)
 
 
+def test_no_server_of_the_fleet_needs_griffe_for_its_tools() -> None:
+    sectioned = [doc for doc in _server_tool_docstrings() if not docstrings.is_plain_prose(doc)]
+    assert sectioned == []
+
+
 def _griffe_loaded_after_parsing(doc: str) -> bool:
     code = (
         "import sys\n"
