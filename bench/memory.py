@@ -607,6 +607,11 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool, keep: Path |
             truth = np.load(kept_truth)
             print(f"  reusing the store and index snapshot kept in {workdir}")
         else:
+            if data.exists():
+                raise SystemExit(
+                    f"--keep: {workdir} holds a store without {kept_truth.name} (a run that "
+                    "stopped before its index was built); remove the directory to start again"
+                )
             truth = await fill_and_rebuild(
                 n, embedder, real_texts, query_texts + short_texts, data, env, log
             )
@@ -708,6 +713,8 @@ async def main() -> None:
         "when it has them (skips filling and the rebuild)",
     )
     args = parser.parse_args()
+    if args.keep is not None and not args.scale:
+        parser.error("--keep: only with --scale")
     # The stores log their schema events; the benchmark prints only numbers.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if args.scale:
