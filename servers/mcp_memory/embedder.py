@@ -210,7 +210,7 @@ def padding_groups(lengths: Sequence[int]) -> list[list[int]]:
 
     A run pads every text to its longest, and on the CPU a padded token costs as much as a
     real one, while sharing a run saves little: 10 recall queries of 30 tokens on average
-    (93 at p95) took 234 ms on one thread in one run, 108 ms cut into runs of similar
+    (93 at p95) took 243 ms on one thread in one run, 110 ms cut into runs of similar
     lengths. So texts are sorted by length and cut where the padding a longer text would
     add to a run outweighs the cost of starting another run (`RUN_COST_TOKENS`).
     """

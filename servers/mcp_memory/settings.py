@@ -16,6 +16,9 @@ from mcp_memory.index import (
     IndexDtype,
 )
 
+# A pinned beam below this finds too few of a query's neighbours to be worth searching.
+LEAST_PINNED_BEAM = 16
+
 
 class MemorySettings(RuntimeSettings):
     memory_device: DevicePreference = Field(
@@ -75,9 +78,9 @@ class MemorySettings(RuntimeSettings):
     memory_index_expansion_search: int | None = Field(
         default=None,
         description=(
-            f"HNSW search beam, 16 to {MAX_EXPANSION_SEARCH}, or `auto` (the default): higher "
-            f"finds more true neighbours, slower. `auto` follows the index's size: "
-            f"{EXPANSION_SEARCH} at {BEAM_MEMORIES:,} memories, in proportion to the size "
+            f"HNSW search beam, {LEAST_PINNED_BEAM} to {MAX_EXPANSION_SEARCH}, or `auto` (the "
+            "default): higher finds more true neighbours, slower. `auto` follows the index's "
+            f"size: {EXPANSION_SEARCH} at {BEAM_MEMORIES:,} memories, in proportion to the size "
             f"otherwise, at least {MIN_EXPANSION_SEARCH}."
         ),
     )
@@ -125,8 +128,10 @@ class MemorySettings(RuntimeSettings):
             beam = int(str(value))
         except ValueError:
             beam = 0
-        if not 16 <= beam <= MAX_EXPANSION_SEARCH:
-            raise ValueError(f"must be auto or a whole number from 16 to {MAX_EXPANSION_SEARCH}")
+        if not LEAST_PINNED_BEAM <= beam <= MAX_EXPANSION_SEARCH:
+            raise ValueError(
+                f"must be auto or a whole number from {LEAST_PINNED_BEAM} to {MAX_EXPANSION_SEARCH}"
+            )
         return beam
 
     @field_validator("memory_tokens_per_run")
