@@ -556,6 +556,20 @@ async def recall_session(
         await session.close()
 
 
+def truth_file(workdir: Path, n: int, real: int, recalls: int) -> Path:
+    """Where a kept scale run stores its queries' exact top 10."""
+    return workdir / f"truth-{n}-{real}-{recalls}.npy"
+
+
+def unusable_keep(keep: Path, n: int, real: int, recalls: int) -> str | None:
+    """Why `--keep DIR` cannot be used, or None: a store without its truth file is what a
+    run that stopped before its index was built leaves."""
+    truth = truth_file(keep, n, real, recalls)
+    if (keep / "data").exists() and not truth.exists():
+        return f"--keep: {keep} holds a store without {truth.name}; remove it to start again"
+    return None
+
+
 async def fill_and_rebuild(
     n: int,
     embedder: Embedder,
@@ -602,16 +616,11 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool, keep: Path |
         data = workdir / "data"
         log = workdir / "server.log"
         env = {"MCP_DATA_DIR": str(data)}
-        kept_truth = workdir / f"truth-{n}-{real}-{recalls}.npy"
+        kept_truth = truth_file(workdir, n, real, recalls)
         if kept_truth.exists():
             truth = np.load(kept_truth)
             print(f"  reusing the store and index snapshot kept in {workdir}")
         else:
-            if data.exists():
-                raise SystemExit(
-                    f"--keep: {workdir} holds a store without {kept_truth.name} (a run that "
-                    "stopped before its index was built); remove the directory to start again"
-                )
             truth = await fill_and_rebuild(
                 n, embedder, real_texts, query_texts + short_texts, data, env, log
             )
@@ -713,8 +722,11 @@ async def main() -> None:
         "when it has them (skips filling and the rebuild)",
     )
     args = parser.parse_args()
-    if args.keep is not None and not args.scale:
-        parser.error("--keep: only with --scale")
+    if args.keep is not None:
+        if not args.scale:
+            parser.error("--keep: only with --scale")
+        if reason := unusable_keep(args.keep, args.scale, args.real_texts, args.recalls):
+            parser.error(reason)
     # The stores log their schema events; the benchmark prints only numbers.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if args.scale:
