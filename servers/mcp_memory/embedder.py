@@ -177,9 +177,10 @@ class Embedder:
         CPU). On the CPU, texts of similar lengths share a run (`padding_groups`).
         """
         session = self._session if spread else self._serial
-        lengths = [len(ids) for ids in batch]
         # A GPU pads for next to nothing and pays for every run it launches.
-        groups = padding_groups(lengths) if self.device == "cpu" else [list(range(len(batch)))]
+        if len(batch) == 1 or self.device != "cpu":
+            return self._run(session, batch)
+        groups = padding_groups([len(ids) for ids in batch])
         if len(groups) == 1:
             return self._run(session, batch)
         out = np.empty((len(batch), DIMENSIONS), dtype=np.float32)
@@ -189,6 +190,8 @@ class Embedder:
 
     def _run(self, session: ort.InferenceSession, batch: Sequence[TokenIds]) -> np.ndarray:
         """One model run, every text padded to the longest."""
+        if len(batch) == 1:
+            return self._run_one(session, batch[0])
         width = max(len(ids) for ids in batch)
         ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -203,6 +206,18 @@ class Embedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.clip(norms, 1e-12, None)
+
+    def _run_one(self, session: ort.InferenceSession, text_ids: TokenIds) -> np.ndarray:
+        """`_run` for one text, which pads nothing, in a few microseconds of Python instead of
+        twenty: a run's threads stop spinning when it ends, and waking them for the next run
+        costs more the longer they were left (a 20 microsecond gap between runs made a
+        10-word text's next run 4 % slower, one of 5 microseconds did not)."""
+        ids = text_ids[None]
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        if self._wants_token_types:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        pooled = session.run(None, feeds)[0][0].mean(axis=0)
+        return (pooled / max(float(np.sqrt(pooled @ pooled)), 1e-12))[None]
 
 
 def padding_groups(lengths: Sequence[int]) -> list[list[int]]:
