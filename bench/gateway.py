@@ -10,6 +10,10 @@ generator, one keep-alive connection per session). Neither logs per call (LOG_LE
 - calls/s per CPU core: calls per second of server CPU, direct (the upstream's) against through
   the gateway (gateway plus upstream); the gateway keeps this share (goal: at least 70 %).
 
+The same two numbers for a bare forwarder (bench/peers/bare_forwarder.py: an ASGI app on the
+same uvicorn that renames the tool and posts the body on, and nothing else) show the least
+any gateway written in Python costs on this machine, next to what `mcp-gateway` costs.
+
     uv run python bench/gateway.py [--seconds 3] [--rounds 3]
 
 Prints numbers; asserts nothing.
@@ -81,9 +85,23 @@ def bench(seconds: float, rounds: int) -> None:
                 )
             )
         )
+        forward = [sys.executable, str(PEERS / "bare_forwarder.py"), servers[UPSTREAM]["url"]]
+        forwarder = stack.enter_context(
+            started(
+                Peer(
+                    "forwarder",
+                    [*forward, UPSTREAM],
+                    probe="/ready",
+                    statuses=frozenset({404}),
+                    port_arg="port",
+                )
+            )
+        )
+        namespaced = (f"{UPSTREAM}_{ECHO[0]}", ECHO[1])
         loads = {
             "direct": (upstream, ECHO),
-            "gateway": (Through(gateway, upstream), (f"{UPSTREAM}_{ECHO[0]}", ECHO[1])),
+            "gateway": (Through(gateway, upstream), namespaced),
+            "forwarder": (Through(forwarder, upstream), namespaced),
         }
         for protocol in PROTOCOLS:
             for sessions in CONCURRENCY:
@@ -101,25 +119,29 @@ def bench(seconds: float, rounds: int) -> None:
 
 def print_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
     print()
-    print("Trivial tool (`echo`) directly and through the gateway. /s = calls per second;")
-    print("cpu = server CPU ms per call (through: gateway + upstream); +p50 = what the gateway")
-    print("adds to the median; per core = calls per second of server CPU, gateway/direct.")
+    print("Trivial tool (`echo`) directly, through the gateway, and through a bare forwarder.")
+    print("/s = calls per second; cpu = server CPU ms per call (through: front + upstream);")
+    print("+p50 = what the front adds to the median; per core = calls per second of server")
+    print("CPU, through/direct.")
     header = (
         f"{'protocol':<11}{'sessions':>8} |{'direct /s':>10}{'p50':>7}{'p95':>7}{'cpu':>6} |"
-        f"{'gateway /s':>11}{'p50':>7}{'p95':>7}{'cpu':>6} |{'+p50 ms':>8}{'per core':>9}"
+        f"{'gateway /s':>11}{'p50':>7}{'p95':>7}{'cpu':>6}{'+p50 ms':>8}{'per core':>9} |"
+        f"{'forwarder /s':>13}{'cpu':>6}{'+p50 ms':>8}{'per core':>9}"
     )
     print(header)
     print("-" * len(header))
     for (protocol, sessions), cells in table.items():
-        direct, through = cells["direct"], cells["gateway"]
+        direct, through, bare = cells["direct"], cells["gateway"], cells["forwarder"]
         errors = sum(cell.errors for cell in cells.values())
         first = next((cell.first_error for cell in cells.values() if cell.first_error), "")
         print(
             f"{protocol:<11}{sessions:>8} |{direct.calls_per_second:>10.0f}{direct.p50_ms:>7.1f}"
             f"{direct.p95_ms:>7.1f}{direct.server_cpu_ms_per_call:>6.2f} |"
             f"{through.calls_per_second:>11.0f}{through.p50_ms:>7.1f}{through.p95_ms:>7.1f}"
-            f"{through.server_cpu_ms_per_call:>6.2f} |{through.p50_ms - direct.p50_ms:>+8.2f}"
-            f"{per_core(through) / per_core(direct):>8.0%}"
+            f"{through.server_cpu_ms_per_call:>6.2f}{through.p50_ms - direct.p50_ms:>+8.2f}"
+            f"{per_core(through) / per_core(direct):>9.0%} |"
+            f"{bare.calls_per_second:>13.0f}{bare.server_cpu_ms_per_call:>6.2f}"
+            f"{bare.p50_ms - direct.p50_ms:>+8.2f}{per_core(bare) / per_core(direct):>9.0%}"
             + (f"  ({errors} errors, first: {first[:80]})" if errors else "")
         )
 
@@ -131,7 +153,7 @@ def main() -> None:
         "--rounds", type=int, default=3, help="slices per cell, alternating between the two"
     )
     args = parser.parse_args()
-    progress("gateway bench: direct and through mcp-gateway, alternating slices")
+    progress("gateway bench: direct, through mcp-gateway and a bare forwarder, alternating slices")
     bench(args.seconds, args.rounds)
 
 
