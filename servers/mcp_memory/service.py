@@ -145,16 +145,10 @@ class MemoryService:
         # The index scores quantised vectors: take a few more candidates than asked and
         # rank them by the exact float32 vectors stored with their rows.
         candidates = index.search(query_vector, RERANK_FACTOR * k + RERANK_EXTRA, wanted)
-        rows = await self._store.fetch([key for key, _ in candidates])
-        if not rows:
-            return []
-        found = list(rows.values())
-        scores = np.stack([vector for _, vector in found]) @ query_vector
+        fetched = await self._store.fetch([key for key, _ in candidates])
+        scores = fetched.vectors @ query_vector
         best = np.argsort(-scores, kind="stable")[:k]
-        return [
-            RecalledMemory(**found[i][0].model_dump(), score=round(float(scores[i]), 6))
-            for i in best
-        ]
+        return [fetched.recalled(i, round(float(scores[i]), 6)) for i in best]
 
     async def forget(self, memory_id: str | None, tag: str | None) -> Forgotten:
         if (memory_id is None) == (tag is None):

@@ -7,14 +7,15 @@ fetch exactly what changed since: new memories from one sequence, forgotten ids
 to the database without rereading it.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from mcp_memory.embedder import DIMENSIONS
-from mcp_memory.models import StoredMemory
+from mcp_memory.models import RecalledMemory, StoredMemory
 
 Backend = Literal["postgresql", "sqlite"]
 
@@ -55,6 +56,26 @@ class StoreInfo:
     pruned_through: int
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """A recall's candidates as read from the store: each one's key and float32 vector, to
+    rank them by, and its row, made into a memory only for the few the recall returns (it
+    reads 4k + 20 rows to return k; making all of them cost a million-memory recall 0.3 ms).
+    """
+
+    keys: list[int]
+    vectors: np.ndarray
+    rows: Sequence[Any]
+    # The backend's reading of one of its rows, with the recall's score.
+    to_recalled: Callable[[Any, float], RecalledMemory]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def recalled(self, index: int, score: float) -> RecalledMemory:
+        return self.to_recalled(self.rows[index], score)
+
+
 class MemoryStore(Protocol):
     backend: Backend
 
@@ -89,8 +110,8 @@ class MemoryStore(Protocol):
     async def changes_since(self, mark: ChangeMark, limit: int | None = None) -> Changes:
         """Added rows past `mark.added` (at most `limit`), every tombstone past `mark.removed`."""
 
-    async def fetch(self, keys: list[int]) -> dict[int, tuple[StoredMemory, np.ndarray]]:
-        """The memories (and float32 vectors) still stored under these keys."""
+    async def fetch(self, keys: list[int]) -> Candidates:
+        """The memories still stored under these keys, with their float32 vectors."""
 
     async def prune_tombstones(self, older_than_seconds: float) -> int:
         """Delete tombstones older than this; return how many."""

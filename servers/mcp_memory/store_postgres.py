@@ -1,6 +1,7 @@
 """Memory storage in PostgreSQL through an asyncpg pool that reconnects by itself."""
 
 import json
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -8,9 +9,10 @@ import structlog
 from mcp_runtime.postgres import LazyPool
 
 from mcp_memory.errors import ModelMismatch, StoreUnavailable
-from mcp_memory.models import StoredMemory
+from mcp_memory.models import RecalledMemory, StoredMemory
 from mcp_memory.store import (
     Backend,
+    Candidates,
     ChangeMark,
     Changes,
     StoreInfo,
@@ -144,29 +146,21 @@ class PostgresMemoryStore:
                 )
         return int(pruned["n"])
 
-    async def fetch(self, keys: list[int]) -> dict[int, tuple[StoredMemory, np.ndarray]]:
-        if not keys:
-            return {}
-        async with self._pool.connection() as conn:
-            rows = await conn.fetch(
-                "SELECT seq, id, text, tags, metadata::text AS metadata, embedding, created_at "
-                "FROM memory_items WHERE seq = ANY($1::bigint[])",
-                keys,
-            )
-        vectors = decode_vectors([r["embedding"] for r in rows])
-        return {
-            r["seq"]: (
-                StoredMemory(
-                    id=r["id"],
-                    text=r["text"],
-                    tags=tuple(r["tags"]),
-                    metadata=json.loads(r["metadata"]),
-                    created_at=r["created_at"],
-                ),
-                vector,
-            )
-            for r, vector in zip(rows, vectors, strict=True)
-        }
+    async def fetch(self, keys: list[int]) -> Candidates:
+        rows: list[Any] = []
+        if keys:
+            async with self._pool.connection() as conn:
+                rows = await conn.fetch(
+                    "SELECT seq, id, text, tags, metadata::text AS metadata, embedding, "
+                    "created_at FROM memory_items WHERE seq = ANY($1::bigint[])",
+                    keys,
+                )
+        return Candidates(
+            keys=[r["seq"] for r in rows],
+            vectors=decode_vectors([r["embedding"] for r in rows]),
+            rows=rows,
+            to_recalled=_recalled,
+        )
 
     async def changes_since(self, mark: ChangeMark, limit: int | None = None) -> Changes:
         # New rows first, then tombstones: a memory added and forgotten in between
@@ -213,3 +207,15 @@ class PostgresMemoryStore:
         if stored != self._model_id:
             raise ModelMismatch(stored, str(self._model_id))
         log.info("memory_schema_ready", backend=self.backend)
+
+
+def _recalled(row: asyncpg.Record, score: float) -> RecalledMemory:
+    """A `fetch` row as recalled."""
+    return RecalledMemory(
+        id=row["id"],
+        text=row["text"],
+        tags=tuple(row["tags"]),
+        metadata=json.loads(row["metadata"]),
+        created_at=row["created_at"],
+        score=score,
+    )

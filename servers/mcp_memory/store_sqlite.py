@@ -7,15 +7,17 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import numpy as np
 import structlog
 
 from mcp_memory.errors import ModelMismatch, StoreUnavailable
-from mcp_memory.models import StoredMemory
+from mcp_memory.models import RecalledMemory, StoredMemory
 from mcp_memory.store import (
     Backend,
+    Candidates,
     ChangeMark,
     Changes,
     StoreInfo,
@@ -196,34 +198,26 @@ class SqliteMemoryStore:
         await self._transaction(db, delete_old)
         return pruned
 
-    async def fetch(self, keys: list[int]) -> dict[int, tuple[StoredMemory, np.ndarray]]:
-        if not keys:
-            return {}
-        db = await self._conn()
-        marks = ",".join("?" * len(keys))
-        async with (
-            self._write_lock,
-            db.execute(
-                "SELECT seq, id, text, tags, metadata, embedding, created_at "
-                f"FROM memory_items WHERE seq IN ({marks})",
-                keys,
-            ) as cursor,
-        ):
-            rows = list(await cursor.fetchall())
-        vectors = decode_vectors([r[5] for r in rows])
-        return {
-            r[0]: (
-                StoredMemory(
-                    id=r[1],
-                    text=r[2],
-                    tags=tuple(json.loads(r[3])),
-                    metadata=json.loads(r[4]),
-                    created_at=r[6],
-                ),
-                vector,
-            )
-            for r, vector in zip(rows, vectors, strict=True)
-        }
+    async def fetch(self, keys: list[int]) -> Candidates:
+        rows: list[Any] = []
+        if keys:
+            db = await self._conn()
+            marks = ",".join("?" * len(keys))
+            async with self._write_lock:
+                # One trip to the connection's thread (a cursor would take three).
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT seq, id, text, tags, metadata, embedding, created_at "
+                        f"FROM memory_items WHERE seq IN ({marks})",
+                        keys,
+                    )
+                )
+        return Candidates(
+            keys=[r[0] for r in rows],
+            vectors=decode_vectors([r[5] for r in rows]),
+            rows=rows,
+            to_recalled=_recalled,
+        )
 
     async def _transaction(
         self, db: aiosqlite.Connection, write: Callable[[], Awaitable[None]]
@@ -287,3 +281,15 @@ class SqliteMemoryStore:
 def _tags(stored: str) -> tuple[str, ...]:
     # Most memories carry no tags: skip the JSON parser for them.
     return () if stored == "[]" else tuple(json.loads(stored))
+
+
+def _recalled(row: Any, score: float) -> RecalledMemory:
+    """A `fetch` row (seq, id, text, tags, metadata, embedding, created_at) as recalled."""
+    return RecalledMemory(
+        id=row[1],
+        text=row[2],
+        tags=tuple(json.loads(row[3])),
+        metadata=json.loads(row[4]),
+        created_at=row[6],
+        score=score,
+    )

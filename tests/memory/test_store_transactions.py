@@ -44,8 +44,9 @@ def vectors(n: int) -> np.ndarray:
 
 async def stored_ids(store: MemoryStore) -> list[str]:
     changes = await store.changes_since(ChangeMark())
-    rows = await store.fetch(changes.keys.tolist())
-    return [rows[key][0].id for key in changes.keys.tolist()]
+    fetched = await store.fetch(changes.keys.tolist())
+    ids = {key: fetched.recalled(i, 0.0).id for i, key in enumerate(fetched.keys)}
+    return [ids[key] for key in changes.keys.tolist()]
 
 
 async def a_write_failing_midway_stores_none_of_it(store: MemoryStore) -> None:
