@@ -50,8 +50,10 @@ class Forwarder:
             for name, value in scope["headers"]
             if name in FORWARDED or name.startswith(b"mcp-")
         }
-        request = json.loads(body) if body else {}
-        params = request.get("params") if isinstance(request, dict) else None
+        request = json.loads(body) if body else None
+        if not isinstance(request, dict):
+            request = {}
+        params = request.get("params")
         if request.get("method") == "tools/call" and isinstance(params, dict):
             params["name"] = str(params.get("name", "")).removeprefix(self._prefix)
             body = json.dumps(request, separators=(",", ":")).encode()
