@@ -765,6 +765,13 @@ async def test_oauth_hydra_tokens_grants_limits_and_key_rotation_on_the_cluster(
             f'Bearer scope="{ACCESS}", resource_metadata='
             f'"http://{TODO_HOST}/.well-known/oauth-protected-resource/mcp"'
         )
+        # The gateway's Ingress comes with the other release, and Traefik may pick it up
+        # later than todo's (a client's first request then got Traefik's 404).
+        kube.wait_for(
+            "Traefik to route the gateway's host",
+            lambda: via_traefik(traefik, GATEWAY_HOST, None, "initialize", {}).status_code != 404,
+            timeout=60,
+        )
         metadata = httpx.get(
             f"{traefik}/.well-known/oauth-protected-resource/mcp", headers={"Host": TODO_HOST}
         ).json()
