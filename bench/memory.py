@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -558,6 +558,26 @@ async def recall_session(
         await session.close()
 
 
+async def print_one_session_recalls(
+    server: Server, kinds: Sequence[tuple[str, list[str], np.ndarray]], *, scored: bool
+) -> None:
+    """Recall latency from 1 session for each kind of query (label, queries, their true top
+    10), and with `scored` how much of the true top 10 the recalls found."""
+    for label, texts, true_top in kinds:
+        ms, found = await concurrent_recalls_ms(server, texts, 1, {"k": 10})
+        line = (
+            f"  recall k=10, 1 session, {label:<17}: p50 {percentile(ms, 50):6.1f} ms, "
+            f"p95 {percentile(ms, 95):6.1f} ms"
+        )
+        if scored:
+            hits = [
+                len(set(f) & {f"m{i}" for i in t}) / 10
+                for f, t in zip(found, true_top.tolist(), strict=True)
+            ]
+            line += f"; recall@10 vs exact {np.mean(hits):.3f}"
+        print(line)
+
+
 def store_files(data: Path) -> list[Path]:
     """The SQLite store's files under a server's data directory (the index is not read
     from them: a snapshot is loaded whole at start)."""
@@ -659,6 +679,10 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool, keep: Path |
             if keep is not None:
                 np.save(kept_truth, truth)
 
+        kinds = (
+            ("paragraph queries", query_texts, truth[:recalls]),
+            (f"{SHORT_QUERY_WORDS}-word queries", short_texts, truth[recalls:]),
+        )
         # Each run starts with the store out of the page cache, so that the first recalls
         # read their rows from disk as after a node's restart, whatever ran before.
         evicted = evict_from_page_cache(data)
@@ -670,30 +694,10 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool, keep: Path |
         try:
             await concurrent_recalls_ms(server, query_texts[:5], 1, {"k": 10})
             print(f"  1 session, the store's {evicted / 2**20:,.0f} MiB out of the page cache:")
-            for label, texts, true_top in (
-                ("paragraph queries", query_texts, truth[:recalls]),
-                (f"{SHORT_QUERY_WORDS}-word queries", short_texts, truth[recalls:]),
-            ):
-                ms, found = await concurrent_recalls_ms(server, texts, 1, {"k": 10})
-                hits = [
-                    len(set(f) & {f"m{i}" for i in t}) / 10
-                    for f, t in zip(found, true_top.tolist(), strict=True)
-                ]
-                print(
-                    f"  recall k=10, 1 session, {label:<17}: p50 {percentile(ms, 50):6.1f} ms, "
-                    f"p95 {percentile(ms, 95):6.1f} ms; recall@10 vs exact {np.mean(hits):.3f}"
-                )
+            await print_one_session_recalls(server, kinds, scored=True)
             seconds = read_through_page_cache(data)
             print(f"  1 session, the store read into the page cache first ({seconds:.1f} s):")
-            for label, texts in (
-                ("paragraph queries", query_texts),
-                (f"{SHORT_QUERY_WORDS}-word queries", short_texts),
-            ):
-                ms, _ = await concurrent_recalls_ms(server, texts, 1, {"k": 10})
-                print(
-                    f"  recall k=10, 1 session, {label:<17}: p50 {percentile(ms, 50):6.1f} ms, "
-                    f"p95 {percentile(ms, 95):6.1f} ms"
-                )
+            await print_one_session_recalls(server, kinds, scored=False)
             ms, _ = await concurrent_recalls_ms(server, short_texts, 1, {"k": 10}, True)
             print(
                 f"  recall k=10, 1 session, {SHORT_QUERY_WORDS}-word queries, through FastMCP's "
@@ -705,10 +709,7 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool, keep: Path |
                     f"  recall k=10 {label:<9}    : p50 {percentile(ms, 50):6.1f} ms, "
                     f"p95 {percentile(ms, 95):6.1f} ms"
                 )
-            for label, texts in (
-                ("paragraph queries", query_texts),
-                (f"{SHORT_QUERY_WORDS}-word queries", short_texts),
-            ):
+            for label, texts, _ in kinds:
                 ms, _ = await concurrent_recalls_ms(server, texts, 10, {"k": 10})
                 print(
                     f"  recall k=10, 10 sessions, {label:<17}: p50 {percentile(ms, 50):6.1f} "
