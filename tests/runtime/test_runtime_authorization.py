@@ -197,8 +197,9 @@ def echo(server: ServerProcess, token: str) -> httpx.Response:
 
 # Windows of 10 s and more, so that a burst of a few requests takes a small part of one even
 # on a busy machine. The sliding-window counter weighs the previous window by the part of it
-# still in view, so a burst that straddles two windows may get one request more through, and
-# one slower than a third of the window (a stall under load) a second more.
+# still in view and rounds the weight down, so a burst that straddles two windows gets one
+# request more through: the first after the boundary, wherever in the burst that falls. One
+# slower than a third of the window (a stall under load) may get a second more.
 def quick_burst(
     server: ServerProcess, tokens: Iterator[str], count: int, within: float
 ) -> tuple[str, list[httpx.Response], int]:
@@ -223,8 +224,8 @@ def test_a_caller_over_its_limit_gets_429_with_retry_after_then_recovers(
     carol = token_for(key_pair, "sample", subject="carol")
     caller, burst, refusals = quick_burst(server, callers, 6, within=3)
     statuses = [response.status_code for response in burst]
-    assert statuses[:3] == [200, 200, 200] and statuses[4:] == [429, 429], statuses
-    refused = burst[5]
+    assert statuses[:3] == [200, 200, 200] and statuses[3:].count(429) >= 2, statuses
+    refused = next(response for response in reversed(burst) if response.status_code == 429)
     retry_after = int(refused.headers["retry-after"])
     assert 1 <= retry_after <= 10
     assert refused.json()["error"] == "rate_limited"
@@ -254,7 +255,7 @@ def test_the_server_limit_holds_across_callers(
         statuses = [echo(server, token).status_code for token in tokens]
         if time.monotonic() - began < 5:
             break
-    assert statuses[:5] == [200] * 5 and statuses[6] == 429, statuses
+    assert statuses[:5] == [200] * 5 and 429 in statuses[5:], statuses
     assert server.metric('mcp_rate_limited_requests_total{limit="server"}') == statuses.count(429)
 
 
