@@ -221,9 +221,10 @@ def test_a_caller_over_its_rate_limit_gets_429_then_recovers(hydra: Hydra, tmp_p
         others = hydra.client_credentials_token(
             other, scopes=[ACCESS, READ], audience=limited.mcp_url
         )
-        # The counter weighs the window before by the part of it still in view: a burst that
-        # straddles two windows gets at most one more through, unless it took over a fifth of
-        # the window (a stall of this machine): then another client tries again.
+        # The counter weighs the window before by the part of it still in view, rounded down:
+        # a burst that straddles two windows gets one more through (the first call after the
+        # boundary, even after a 429), unless it took over a fifth of the window (a stall of
+        # this machine): then another client tries again.
         for _ in range(3):
             caller = hydra.create_client(scopes=[ACCESS, READ], audiences=[limited.mcp_url])
             bearer = hydra.client_credentials_token(
@@ -234,12 +235,12 @@ def test_a_caller_over_its_rate_limit_gets_429_then_recovers(hydra: Hydra, tmp_p
             if time.monotonic() - began < 1.5:
                 break
         statuses = [response.status_code for response in burst]
-        assert statuses[:5] == [200] * 5 and statuses[6:] == [429, 429], statuses
+        assert statuses[:5] == [200] * 5 and statuses[5:].count(429) >= 2, statuses
         # The limit counts per token subject: another client is not held back.
         assert call(limited, others, "list_tasks", {}).status_code == 200
-        refused = burst[-1]
+        refused = next(response for response in reversed(burst) if response.status_code == 429)
         retry_after = int(refused.headers["retry-after"])
-        assert refused.status_code == 429 and 1 <= retry_after <= 10
+        assert 1 <= retry_after <= 10
         time.sleep(retry_after + 1)
         assert call(limited, bearer, "list_tasks", {}).status_code == 200
         log = [
