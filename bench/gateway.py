@@ -10,6 +10,13 @@ generator, one keep-alive connection per session). Neither logs per call (LOG_LE
 - calls/s per CPU core: calls per second of server CPU, direct (the upstream's) against through
   the gateway (gateway plus upstream); the gateway keeps this share (goal: at least 70 %).
 
+Those sessions call in a closed loop, each as soon as its last answer came: the two cores are
+saturated, and a session's latency is mostly the wait for CPU that the others' calls take
+(Little's law: p50 ~ sessions / calls per second). So the same two numbers are also taken in
+an open loop: calls start at a fixed rate, as independent callers arrive, whatever pace the
+answers come at, at rates below what either path can serve. Their added p50 is what the
+gateway adds to a call on a machine that is not saturated.
+
 The same two numbers for a bare forwarder (bench/peers/bare_forwarder.py: an ASGI app on the
 same uvicorn that renames the tool and posts the body on, and nothing else) show the least
 any gateway written in Python costs on this machine, next to what `mcp-gateway` costs.
@@ -22,6 +29,7 @@ Prints numbers; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from contextlib import ExitStack
@@ -34,9 +42,12 @@ from servers import (
     PROTOCOLS,
     Cell,
     LoadAverage,
+    Loads,
     Peer,
+    Samples,
     Server,
     compile_bytecode,
+    measure_at_rate,
     progress,
     side_by_side,
     started,
@@ -44,6 +55,9 @@ from servers import (
 
 QUIET = {"LOG_LEVEL": "warning"}
 UPSTREAM = "echo"
+# Calls per second of the open loop: through the gateway, 1,000 a second take about half of
+# the two cores (gateway, upstream and load generator), so none of them saturates the machine.
+RATES = (200, 500, 1000)
 
 
 @dataclass
@@ -70,6 +84,7 @@ def per_core(cell: Cell) -> float:
 def bench(seconds: float, rounds: int) -> None:
     compile_bytecode()
     table: dict[tuple[str, int], dict[str, Cell]] = {}
+    at_rate: dict[tuple[str, int], dict[str, Cell]] = {}
     with ExitStack() as stack, LoadAverage() as load:
         print(f"start: {load.now()}", flush=True)
         upstream = stack.enter_context(
@@ -112,9 +127,40 @@ def bench(seconds: float, rounds: int) -> None:
                     seconds,
                     rounds,
                 )
+        for protocol in PROTOCOLS:
+            for rate in RATES:
+                at_rate[(protocol, rate)] = side_by_side_at_rate(
+                    loads,  # type: ignore[arg-type]
+                    protocol,
+                    rate,
+                    seconds,
+                    rounds,
+                )
         print(f"end: {load.now()}")
         print(load.summary())
     print_table(table)
+    print_rate_table(at_rate)
+
+
+def side_by_side_at_rate(
+    loads: Loads,
+    protocol: str,
+    rate: int,
+    seconds: float,
+    rounds: int,
+) -> dict[str, Cell]:
+    """One open-loop cell per front, in slices taking turns as `side_by_side`'s do."""
+    samples = {name: Samples() for name in loads}
+    for _ in range(rounds):
+        for name, (server, call) in loads.items():
+            slice_ = measure_at_rate(server, protocol, rate, seconds / rounds, call)
+            samples[name].add(asyncio.run(slice_))
+    cells = {name: taken.cell() for name, taken in samples.items()}
+    progress(
+        f"  {protocol} {rate:>5}/s: "
+        + ", ".join(f"{name} p50 {cell.p50_ms:.2f} ms" for name, cell in cells.items())
+    )
+    return cells
 
 
 def print_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
@@ -142,6 +188,31 @@ def print_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
             f"{per_core(through) / per_core(direct):>9.0%} |"
             f"{bare.calls_per_second:>13.0f}{bare.server_cpu_ms_per_call:>6.2f}"
             f"{bare.p50_ms - direct.p50_ms:>+8.2f}{per_core(bare) / per_core(direct):>9.0%}"
+            + (f"  ({errors} errors, first: {first[:80]})" if errors else "")
+        )
+
+
+def print_rate_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
+    print()
+    print("The same at a fixed rate (open loop, 16 sessions): calls start on schedule, and a")
+    print("call's latency counts from when it was due. +p50/+p95 = what the front adds.")
+    header = (
+        f"{'protocol':<11}{'calls/s':>8} |{'direct p50':>11}{'p95':>7}{'cpu':>6} |"
+        f"{'gateway p50':>12}{'p95':>7}{'cpu':>6}{'+p50 ms':>8}{'+p95 ms':>8} |"
+        f"{'forwarder p50':>14}{'cpu':>6}{'+p50 ms':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for (protocol, rate), cells in table.items():
+        direct, through, bare = cells["direct"], cells["gateway"], cells["forwarder"]
+        errors = sum(cell.errors for cell in cells.values())
+        first = next((cell.first_error for cell in cells.values() if cell.first_error), "")
+        print(
+            f"{protocol:<11}{rate:>8} |{direct.p50_ms:>11.2f}{direct.p95_ms:>7.2f}"
+            f"{direct.server_cpu_ms_per_call:>6.2f} |{through.p50_ms:>12.2f}{through.p95_ms:>7.2f}"
+            f"{through.server_cpu_ms_per_call:>6.2f}{through.p50_ms - direct.p50_ms:>+8.2f}"
+            f"{through.p95_ms - direct.p95_ms:>+8.2f} |{bare.p50_ms:>14.2f}"
+            f"{bare.server_cpu_ms_per_call:>6.2f}{bare.p50_ms - direct.p50_ms:>+8.2f}"
             + (f"  ({errors} errors, first: {first[:80]})" if errors else "")
         )
 

@@ -478,6 +478,59 @@ async def measure(
     return Samples(latencies, errors, elapsed, cpu_used, client_cpu_used)
 
 
+async def measure_at_rate(
+    server: Server,
+    protocol: str,
+    rate: float,
+    seconds: float,
+    call: tuple[str, dict[str, Any]],
+    sessions: int = 16,
+) -> Samples:
+    """Start `call` `rate` times a second, evenly spaced, for `seconds`, whatever pace the
+    answers come at (an open loop, as independent callers arrive), over a pool of `sessions`.
+
+    A call's latency counts from when it was due, not from when a free session sent it, so a
+    server that falls behind is charged for the wait (no coordinated omission).
+    """
+    tool, arguments = call
+    latencies: list[float] = []
+    errors: list[str] = []
+    opened = [Session(server.port, protocol) for _ in range(sessions)]
+    await asyncio.gather(*(s.open() for s in opened))
+    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
+    idle: asyncio.Queue[Session] = asyncio.Queue()
+    for session in opened:
+        idle.put_nowait(session)
+
+    async def one(due: float) -> None:
+        session = await idle.get()
+        try:
+            result = await session.call_tool(tool, arguments)
+            if result.get("isError"):
+                errors.append(str(result.get("content")))
+        except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+        else:
+            latencies.append(time.perf_counter() - due)
+        idle.put_nowait(session)
+
+    cpu_before = server.cpu_seconds()
+    client_cpu_before = time.process_time()
+    begin = time.perf_counter()
+    calls: list[asyncio.Task[None]] = []
+    for index in range(round(rate * seconds)):
+        due = begin + index / rate
+        if (wait := due - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        calls.append(asyncio.create_task(one(due)))
+    await asyncio.gather(*calls)
+    elapsed = time.perf_counter() - begin
+    cpu_used = server.cpu_seconds() - cpu_before
+    client_cpu_used = time.process_time() - client_cpu_before
+    await asyncio.gather(*(s.close() for s in opened))
+    return Samples(latencies, errors, elapsed, cpu_used, client_cpu_used)
+
+
 def compile_bytecode() -> None:
     """Byte-compile the installed packages and our servers, as the images ship them."""
     for directory in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:

@@ -1,0 +1,57 @@
+"""`bench/servers.py`'s open loop starts calls on schedule and charges a late answer's wait.
+
+`bench/gateway.py` reads its fixed-rate table as what a front adds on a machine that is not
+saturated, so the loop must keep the rate it is given, and a server that falls behind must
+show in the latencies rather than slow the schedule down (coordinated omission).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import statistics
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# Loaded under a name of its own: `servers` is also the directory of our server packages.
+_spec = importlib.util.spec_from_file_location("bench_servers", REPO / "bench" / "servers.py")
+assert _spec is not None and _spec.loader is not None
+bench = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
+if _spec.name not in sys.modules:
+    sys.modules[_spec.name] = bench
+    _spec.loader.exec_module(bench)
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[Any]:
+    peer = bench.Peer("direct", [sys.executable, str(bench.PEERS / "runtime_echo.py")])
+    with bench.started(peer) as server:
+        yield server
+
+
+@pytest.mark.parametrize("protocol", ["2026-07-28", "2025-11-25"])
+def test_every_scheduled_call_is_made_and_none_early(echo_server: Any, protocol: str) -> None:
+    samples = asyncio.run(bench.measure_at_rate(echo_server, protocol, 50, 1.0, bench.ECHO))
+    assert samples.errors == []
+    assert len(samples.latencies) == 50
+    # The last call is due 0.98 s after the first: a loop that sent as fast as it could
+    # would be done in a small part of that.
+    assert samples.seconds >= 0.98
+
+
+def test_a_server_behind_schedule_is_charged_for_the_wait(echo_server: Any) -> None:
+    # 1,000 calls due within 0.1 s over one session, which answers one at a time: the calls
+    # queue, and their latencies grow with the queue. Measured from when each was sent, as a
+    # closed loop would, the median would be one round trip, about a millisecond.
+    samples = asyncio.run(
+        bench.measure_at_rate(echo_server, "2026-07-28", 10_000, 0.1, bench.ECHO, sessions=1)
+    )
+    assert samples.errors == [] and len(samples.latencies) == 1000
+    assert statistics.median(samples.latencies) > 0.05
+    # The last call, due at 0.1 s, answers when the run ends.
+    assert samples.seconds - 0.15 < max(samples.latencies) <= samples.seconds
