@@ -195,7 +195,8 @@ def print_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
 def print_rate_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
     print()
     print("The same at a fixed rate (open loop, 16 sessions): calls start on schedule, and a")
-    print("call's latency counts from when it was due. +p50/+p95 = what the front adds.")
+    print("call's latency counts from then, waiting for a free session included. +p50/+p95 =")
+    print("what the front adds.")
     header = (
         f"{'protocol':<11}{'calls/s':>8} |{'direct p50':>11}{'p95':>7}{'cpu':>6} |"
         f"{'gateway p50':>12}{'p95':>7}{'cpu':>6}{'+p50 ms':>8}{'+p95 ms':>8} |"

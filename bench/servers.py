@@ -489,8 +489,9 @@ async def measure_at_rate(
     """Start `call` `rate` times a second, evenly spaced, for `seconds`, whatever pace the
     answers come at (an open loop, as independent callers arrive), over a pool of `sessions`.
 
-    A call's latency counts from when it was due, not from when a free session sent it, so a
-    server that falls behind is charged for the wait (no coordinated omission).
+    A call's latency counts from when the schedule sent it out, not from when a free session
+    took it, so a server that falls behind is charged for the wait (no coordinated omission);
+    how late the event loop's timer woke the schedule is the load generator's, not counted.
     """
     tool, arguments = call
     latencies: list[float] = []
@@ -502,7 +503,7 @@ async def measure_at_rate(
     for session in opened:
         idle.put_nowait(session)
 
-    async def one(due: float) -> None:
+    async def one(sent: float) -> None:
         session = await idle.get()
         try:
             result = await session.call_tool(tool, arguments)
@@ -511,7 +512,7 @@ async def measure_at_rate(
         except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
         else:
-            latencies.append(time.perf_counter() - due)
+            latencies.append(time.perf_counter() - sent)
         idle.put_nowait(session)
 
     cpu_before = server.cpu_seconds()
@@ -522,7 +523,7 @@ async def measure_at_rate(
         due = begin + index / rate
         if (wait := due - time.perf_counter()) > 0:
             await asyncio.sleep(wait)
-        calls.append(asyncio.create_task(one(due)))
+        calls.append(asyncio.create_task(one(time.perf_counter())))
     await asyncio.gather(*calls)
     elapsed = time.perf_counter() - begin
     cpu_used = server.cpu_seconds() - cpu_before

@@ -53,5 +53,5 @@ def test_a_server_behind_schedule_is_charged_for_the_wait(echo_server: Any) -> N
     )
     assert samples.errors == [] and len(samples.latencies) == 1000
     assert statistics.median(samples.latencies) > 0.05
-    # The last call, due at 0.1 s, answers when the run ends.
+    # The last call, sent out at 0.1 s, answers when the run ends.
     assert samples.seconds - 0.15 < max(samples.latencies) <= samples.seconds
