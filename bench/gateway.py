@@ -29,7 +29,6 @@ Prints numbers; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from contextlib import ExitStack
@@ -42,12 +41,10 @@ from servers import (
     PROTOCOLS,
     Cell,
     LoadAverage,
-    Loads,
     Peer,
-    Samples,
     Server,
     compile_bytecode,
-    measure_at_rate,
+    errors_noted,
     progress,
     side_by_side,
     started,
@@ -58,6 +55,8 @@ UPSTREAM = "echo"
 # Calls per second of the open loop: through the gateway, 1,000 a second take about half of
 # the two cores (gateway, upstream and load generator), so none of them saturates the machine.
 RATES = (200, 500, 1000)
+# Enough that a call never waits for a free one at these rates unless a front falls behind.
+OPEN_LOOP_SESSIONS = 16
 
 
 @dataclass
@@ -129,38 +128,18 @@ def bench(seconds: float, rounds: int) -> None:
                 )
         for protocol in PROTOCOLS:
             for rate in RATES:
-                at_rate[(protocol, rate)] = side_by_side_at_rate(
+                at_rate[(protocol, rate)] = side_by_side(
                     loads,  # type: ignore[arg-type]
                     protocol,
-                    rate,
+                    OPEN_LOOP_SESSIONS,
                     seconds,
                     rounds,
+                    rate=rate,
                 )
         print(f"end: {load.now()}")
         print(load.summary())
     print_table(table)
     print_rate_table(at_rate)
-
-
-def side_by_side_at_rate(
-    loads: Loads,
-    protocol: str,
-    rate: int,
-    seconds: float,
-    rounds: int,
-) -> dict[str, Cell]:
-    """One open-loop cell per front, in slices taking turns as `side_by_side`'s do."""
-    samples = {name: Samples() for name in loads}
-    for _ in range(rounds):
-        for name, (server, call) in loads.items():
-            slice_ = measure_at_rate(server, protocol, rate, seconds / rounds, call)
-            samples[name].add(asyncio.run(slice_))
-    cells = {name: taken.cell() for name, taken in samples.items()}
-    progress(
-        f"  {protocol} {rate:>5}/s: "
-        + ", ".join(f"{name} p50 {cell.p50_ms:.2f} ms" for name, cell in cells.items())
-    )
-    return cells
 
 
 def print_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
@@ -178,8 +157,6 @@ def print_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
     print("-" * len(header))
     for (protocol, sessions), cells in table.items():
         direct, through, bare = cells["direct"], cells["gateway"], cells["forwarder"]
-        errors = sum(cell.errors for cell in cells.values())
-        first = next((cell.first_error for cell in cells.values() if cell.first_error), "")
         print(
             f"{protocol:<11}{sessions:>8} |{direct.calls_per_second:>10.0f}{direct.p50_ms:>7.1f}"
             f"{direct.p95_ms:>7.1f}{direct.server_cpu_ms_per_call:>6.2f} |"
@@ -188,15 +165,15 @@ def print_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
             f"{per_core(through) / per_core(direct):>9.0%} |"
             f"{bare.calls_per_second:>13.0f}{bare.server_cpu_ms_per_call:>6.2f}"
             f"{bare.p50_ms - direct.p50_ms:>+8.2f}{per_core(bare) / per_core(direct):>9.0%}"
-            + (f"  ({errors} errors, first: {first[:80]})" if errors else "")
+            + errors_noted(cells)
         )
 
 
 def print_rate_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
     print()
-    print("The same at a fixed rate (open loop, 16 sessions): calls start on schedule, and a")
-    print("call's latency counts from then, waiting for a free session included. +p50/+p95 =")
-    print("what the front adds.")
+    print(f"The same at a fixed rate (open loop, {OPEN_LOOP_SESSIONS} sessions): calls start on")
+    print("schedule, and a call's latency counts from then, waiting for a free session")
+    print("included. +p50/+p95 = what the front adds.")
     header = (
         f"{'protocol':<11}{'calls/s':>8} |{'direct p50':>11}{'p95':>7}{'cpu':>6} |"
         f"{'gateway p50':>12}{'p95':>7}{'cpu':>6}{'+p50 ms':>8}{'+p95 ms':>8} |"
@@ -206,15 +183,13 @@ def print_rate_table(table: dict[tuple[str, int], dict[str, Cell]]) -> None:
     print("-" * len(header))
     for (protocol, rate), cells in table.items():
         direct, through, bare = cells["direct"], cells["gateway"], cells["forwarder"]
-        errors = sum(cell.errors for cell in cells.values())
-        first = next((cell.first_error for cell in cells.values() if cell.first_error), "")
         print(
             f"{protocol:<11}{rate:>8} |{direct.p50_ms:>11.2f}{direct.p95_ms:>7.2f}"
             f"{direct.server_cpu_ms_per_call:>6.2f} |{through.p50_ms:>12.2f}{through.p95_ms:>7.2f}"
             f"{through.server_cpu_ms_per_call:>6.2f}{through.p50_ms - direct.p50_ms:>+8.2f}"
             f"{through.p95_ms - direct.p95_ms:>+8.2f} |{bare.p50_ms:>14.2f}"
             f"{bare.server_cpu_ms_per_call:>6.2f}{bare.p50_ms - direct.p50_ms:>+8.2f}"
-            + (f"  ({errors} errors, first: {first[:80]})" if errors else "")
+            + errors_noted(cells)
         )
 
 

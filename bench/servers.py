@@ -41,7 +41,7 @@ import sysconfig
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -438,6 +438,49 @@ class Samples:
         )
 
 
+TimedCall = Callable[[Session, float], Awaitable[bool]]
+
+
+async def measured(
+    server: Server,
+    protocol: str,
+    sessions: int,
+    call: tuple[str, dict[str, Any]],
+    drive: Callable[[list[Session], TimedCall], Awaitable[None]],
+) -> Samples:
+    """Open `sessions` sessions of `protocol` and make one untimed call on each (first-call
+    work is not what is compared), then measure `drive(sessions, timed_call)`, where
+    `timed_call(session, began)` calls `call` once, records its latency from `began` or its
+    error, and returns whether the session can go on."""
+    tool, arguments = call
+    latencies: list[float] = []
+    errors: list[str] = []
+    opened = [Session(server.port, protocol) for _ in range(sessions)]
+    await asyncio.gather(*(s.open() for s in opened))
+    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
+
+    async def timed_call(session: Session, began: float) -> bool:
+        try:
+            result = await session.call_tool(tool, arguments)
+        except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            return False
+        if result.get("isError"):
+            errors.append(str(result.get("content")))
+        latencies.append(time.perf_counter() - began)
+        return True
+
+    cpu_before = server.cpu_seconds()
+    client_cpu_before = time.process_time()
+    begin = time.perf_counter()
+    await drive(opened, timed_call)
+    elapsed = time.perf_counter() - begin
+    cpu_used = server.cpu_seconds() - cpu_before
+    client_cpu_used = time.process_time() - client_cpu_before
+    await asyncio.gather(*(s.close() for s in opened))
+    return Samples(latencies, errors, elapsed, cpu_used, client_cpu_used)
+
+
 async def measure(
     server: Server,
     protocol: str,
@@ -446,36 +489,18 @@ async def measure(
     call: tuple[str, dict[str, Any]],
 ) -> Samples:
     """Call `call` in a loop from `sessions` concurrent sessions of `protocol` for `seconds`."""
-    tool, arguments = call
-    latencies: list[float] = []
-    errors: list[str] = []
-    opened = [Session(server.port, protocol) for _ in range(sessions)]
-    await asyncio.gather(*(s.open() for s in opened))
-    # One untimed call per session: first-call work is not what is compared.
-    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
-    stop_at = time.perf_counter() + seconds
 
-    async def loop(session: Session) -> None:
-        while time.perf_counter() < stop_at:
-            begin = time.perf_counter()
-            try:
-                result = await session.call_tool(tool, arguments)
-                if result.get("isError"):
-                    errors.append(str(result.get("content")))
-            except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
-                return
-            latencies.append(time.perf_counter() - begin)
+    async def closed_loop(opened: list[Session], timed_call: TimedCall) -> None:
+        stop_at = time.perf_counter() + seconds
 
-    cpu_before = server.cpu_seconds()
-    client_cpu_before = time.process_time()
-    begin = time.perf_counter()
-    await asyncio.gather(*(loop(s) for s in opened))
-    elapsed = time.perf_counter() - begin
-    cpu_used = server.cpu_seconds() - cpu_before
-    client_cpu_used = time.process_time() - client_cpu_before
-    await asyncio.gather(*(s.close() for s in opened))
-    return Samples(latencies, errors, elapsed, cpu_used, client_cpu_used)
+        async def loop(session: Session) -> None:
+            while time.perf_counter() < stop_at:
+                if not await timed_call(session, time.perf_counter()):
+                    return
+
+        await asyncio.gather(*(loop(s) for s in opened))
+
+    return await measured(server, protocol, sessions, call, closed_loop)
 
 
 async def measure_at_rate(
@@ -493,43 +518,26 @@ async def measure_at_rate(
     took it, so a server that falls behind is charged for the wait (no coordinated omission);
     how late the event loop's timer woke the schedule is the load generator's, not counted.
     """
-    tool, arguments = call
-    latencies: list[float] = []
-    errors: list[str] = []
-    opened = [Session(server.port, protocol) for _ in range(sessions)]
-    await asyncio.gather(*(s.open() for s in opened))
-    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
-    idle: asyncio.Queue[Session] = asyncio.Queue()
-    for session in opened:
-        idle.put_nowait(session)
 
-    async def one(sent: float) -> None:
-        session = await idle.get()
-        try:
-            result = await session.call_tool(tool, arguments)
-            if result.get("isError"):
-                errors.append(str(result.get("content")))
-        except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-        else:
-            latencies.append(time.perf_counter() - sent)
-        idle.put_nowait(session)
+    async def open_loop(opened: list[Session], timed_call: TimedCall) -> None:
+        idle: asyncio.Queue[Session] = asyncio.Queue()
+        for session in opened:
+            idle.put_nowait(session)
 
-    cpu_before = server.cpu_seconds()
-    client_cpu_before = time.process_time()
-    begin = time.perf_counter()
-    calls: list[asyncio.Task[None]] = []
-    for index in range(round(rate * seconds)):
-        due = begin + index / rate
-        if (wait := due - time.perf_counter()) > 0:
-            await asyncio.sleep(wait)
-        calls.append(asyncio.create_task(one(time.perf_counter())))
-    await asyncio.gather(*calls)
-    elapsed = time.perf_counter() - begin
-    cpu_used = server.cpu_seconds() - cpu_before
-    client_cpu_used = time.process_time() - client_cpu_before
-    await asyncio.gather(*(s.close() for s in opened))
-    return Samples(latencies, errors, elapsed, cpu_used, client_cpu_used)
+        async def one(sent: float) -> None:
+            session = await idle.get()
+            await timed_call(session, sent)
+            idle.put_nowait(session)
+
+        begin = time.perf_counter()
+        calls: list[asyncio.Task[None]] = []
+        for index in range(round(rate * seconds)):
+            if (wait := begin + index / rate - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            calls.append(asyncio.create_task(one(time.perf_counter())))
+        await asyncio.gather(*calls)
+
+    return await measured(server, protocol, sessions, call, open_loop)
 
 
 def compile_bytecode() -> None:
@@ -543,19 +551,35 @@ Loads = dict[str, tuple[Server, tuple[str, dict[str, Any]]]]
 
 
 def side_by_side(
-    servers: Loads, protocol: str, sessions: int, seconds: float, rounds: int
+    servers: Loads,
+    protocol: str,
+    sessions: int,
+    seconds: float,
+    rounds: int,
+    *,
+    rate: float | None = None,
 ) -> dict[str, Cell]:
     """One table cell per server: short slices taking turns, so a burst of other load on
-    the machine hits every server alike."""
+    the machine hits every server alike. Each slice has `sessions` calling in a closed loop,
+    or, given a `rate`, calls starting at that rate over a pool of `sessions` (an open loop,
+    `measure_at_rate`)."""
     samples = {name: Samples() for name in servers}
     for _ in range(rounds):
         for name, (server, call) in servers.items():
-            slice_ = measure(server, protocol, sessions, seconds / rounds, call)
+            slice_ = (
+                measure(server, protocol, sessions, seconds / rounds, call)
+                if rate is None
+                else measure_at_rate(server, protocol, rate, seconds / rounds, call, sessions)
+            )
             samples[name].add(asyncio.run(slice_))
     cells = {name: taken.cell() for name, taken in samples.items()}
+    load = f"{sessions:>3} sessions" if rate is None else f"{rate:>5.0f}/s"
     progress(
-        f"  {protocol} {sessions:>3} sessions: "
-        + ", ".join(f"{name} {cell.calls_per_second:.0f}/s" for name, cell in cells.items())
+        f"  {protocol} {load}: "
+        + ", ".join(
+            f"{name} {cell.calls_per_second:.0f}/s p50 {cell.p50_ms:.2f} ms"
+            for name, cell in cells.items()
+        )
     )
     return cells
 
@@ -617,7 +641,7 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
         print(load.summary())
 
 
-def _errors(cells: dict[str, Cell]) -> str:
+def errors_noted(cells: dict[str, Cell]) -> str:
     noted = [
         f"  {name}: {cell.errors} errors, first: {cell.first_error[:80]}"
         for name, cell in cells.items()
@@ -658,7 +682,7 @@ def print_tables(
         go = cells["go-sdk"].server_cpu_ms_per_call if "go-sdk" in cells else float("nan")
         line += f"{stock / ours:>10.1f}x{ours / go:>7.1f}x |"
         line += f"{cells['ours'].client_cpu_ms_per_call:>7.2f}"
-        print(line + _errors(cells))
+        print(line + errors_noted(cells))
     print()
     print("2. The todo server's get_task (SQLite) against ours' trivial echo, 10 sessions.")
     header = (
@@ -672,7 +696,8 @@ def print_tables(
         print(
             f"{protocol:<11} |{echo.calls_per_second:>8.0f}{echo.server_cpu_ms_per_call:>6.2f} |"
             f"{task.calls_per_second:>12.0f}{task.server_cpu_ms_per_call:>6.2f} |"
-            f"{task.server_cpu_ms_per_call - echo.server_cpu_ms_per_call:>+9.2f}ms" + _errors(cells)
+            f"{task.server_cpu_ms_per_call - echo.server_cpu_ms_per_call:>+9.2f}ms"
+            + errors_noted(cells)
         )
     print()
     cores = os.cpu_count() or 1
@@ -694,7 +719,7 @@ def print_tables(
             f"{two.server_cpu_ms_per_call:>6.2f} |"
             f"{two.calls_per_second / one.calls_per_second:>5.2f}x"
             f"{ceiling / one.calls_per_second:>7.2f}x |"
-            f"{two.client_cpu_ms_per_call:>7.2f}" + _errors(cells)
+            f"{two.client_cpu_ms_per_call:>7.2f}" + errors_noted(cells)
         )
     print()
     print(f"4. Start-up (median of {starts} starts, one at a time) and idle RSS a second later.")
