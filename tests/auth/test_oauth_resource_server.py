@@ -4,6 +4,7 @@ times, scopes, per-tool grants, rate limits and key rotation, through real MCP c
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import time
@@ -159,13 +160,22 @@ def test_an_expired_token_is_401(hydra: Hydra, todo: ServerProcess) -> None:
     short = hydra.create_client(scopes=[ACCESS], audiences=[todo.mcp_url])
     lifespans = httpx.put(
         f"{hydra.admin_url}/admin/clients/{short.client_id}/lifespans",
-        json={"client_credentials_grant_access_token_lifespan": "2s"},
+        json={"client_credentials_grant_access_token_lifespan": "8s"},
     )
     assert lifespans.status_code == 200, lifespans.text
     bearer = hydra.client_credentials_token(short, scopes=[ACCESS], audience=todo.mcp_url)
+    # Long enough to be used once even on a stalled machine; then past its `exp` (which the
+    # server checks without leeway, as FastMCP's verifier does).
     assert initialize(todo, bearer).status_code == 200
-    time.sleep(3)
+    time.sleep(max(0.0, expiry(bearer) - time.time()) + 1)
     assert initialize(todo, bearer).status_code == 401
+
+
+def expiry(token: str) -> float:
+    """The `exp` of a JWT, read without checking it."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return float(claims["exp"])
 
 
 def test_without_the_required_scope_is_403_insufficient_scope(

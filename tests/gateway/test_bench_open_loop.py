@@ -45,13 +45,12 @@ def test_every_scheduled_call_is_made_and_none_early(echo_server: Any, protocol:
 
 
 def test_a_server_behind_schedule_is_charged_for_the_wait(echo_server: Any) -> None:
-    # 1,000 calls due within 0.1 s over one session, which answers one at a time: the calls
-    # queue, and their latencies grow with the queue. Measured from when each was sent, as a
-    # closed loop would, the median would be one round trip, about a millisecond.
+    # 1,000 calls due within 10 ms over one session, which answers one at a time: the calls
+    # queue, and a call's latency grows with its place in the queue, to hundreds of times the
+    # first call's. Measured from when a session took each, as a closed loop would, every
+    # latency would be one round trip, as the first is.
     samples = asyncio.run(
-        bench.measure_at_rate(echo_server, "2026-07-28", 10_000, 0.1, bench.ECHO, sessions=1)
+        bench.measure_at_rate(echo_server, "2026-07-28", 100_000, 0.01, bench.ECHO, sessions=1)
     )
     assert samples.errors == [] and len(samples.latencies) == 1000
-    assert statistics.median(samples.latencies) > 0.05
-    # The last call, sent out at 0.1 s, answers when the run ends.
-    assert samples.seconds - 0.15 < max(samples.latencies) <= samples.seconds
+    assert statistics.median(samples.latencies) > 50 * min(samples.latencies)

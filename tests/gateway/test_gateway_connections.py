@@ -91,7 +91,14 @@ async def test_sigterm_drains_a_call_through_the_gateway_and_exits_cleanly(
     assert await asyncio.to_thread(gateway.process.wait, 15) == 0
     events = [json.loads(line) for line in gateway.log_text().splitlines() if line[:1] == "{"]
     assert "drain_finished" in {event["event"] for event in events}
-    problems = [event for event in events if event["level"] in ("warning", "error", "critical")]
+    # A probe of the upstream that a stalled machine let time out says so at warning level,
+    # and is about the upstream, not about this drain.
+    probing = {"upstream_down", "readiness_check_failed"}
+    problems = [
+        event
+        for event in events
+        if event["level"] in ("warning", "error", "critical") and event["event"] not in probing
+    ]
     assert problems == []
     assert "Traceback" not in gateway.log_text()
 
