@@ -811,20 +811,25 @@ async def test_oauth_hydra_tokens_grants_limits_and_key_rotation_on_the_cluster(
 
         # The rate limit of one caller (a client of its own: the limit counts every POST).
         limited_token = hydra_token(provider, limited, TODO_RESOURCE, ACCESS, READ)
-        # One kept-alive connection: at a loaded node's latency, a new connection per request
-        # spread the burst over more than the limit's window and nothing was refused.
         headers, body = modern_request(
             "tools/call", {"name": "list_tasks", "arguments": {}}, limited_token
         )
-        with httpx.Client(base_url=traefik, headers={**headers, "Host": TODO_HOST}) as client:
-            time.sleep(1 - time.time() % 1 + 0.05)
-            # Long enough to pass the limit within its window even at a second's latency.
-            burst = [client.post("/mcp", json=body, timeout=30) for _ in range(4 * PER_CALLER)]
+        # All at once, on connections opened beforehand: one after another, a loaded node's
+        # latency could spread the calls thinner than the limit's rate, and none be refused.
+        async with httpx.AsyncClient(
+            base_url=traefik, headers={**headers, "Host": TODO_HOST}, timeout=30
+        ) as client:
+            await asyncio.gather(*(client.get("/health") for _ in range(4 * PER_CALLER)))
+            await asyncio.sleep(1 - time.time() % 1 + 0.05)
+            burst = await asyncio.gather(
+                *(client.post("/mcp", json=body) for _ in range(4 * PER_CALLER))
+            )
         statuses = [response.status_code for response in burst]
-        assert 429 in statuses, statuses
-        first_refused = statuses.index(429)
-        assert first_refused >= PER_CALLER and set(statuses[:first_refused]) == {200}, statuses
-        assert 1 <= int(burst[first_refused].headers["retry-after"]) <= 2
+        # At least the limit passes; how many more depends on how the burst falls across the
+        # counter's windows (one more at a boundary, more if the node stalls it).
+        assert set(statuses) == {200, 429} and statuses.count(200) >= PER_CALLER, statuses
+        refused = next(response for response in burst if response.status_code == 429)
+        assert 1 <= int(refused.headers["retry-after"]) <= 2
         # Another caller is not held back.
         other = call_via_traefik(traefik, TODO_HOST, read_token, "list_tasks", {})
         assert other.status_code == 200, other.text
