@@ -288,7 +288,7 @@ def _recalled(row: Any, score: float) -> RecalledMemory:
     return RecalledMemory(
         id=row[1],
         text=row[2],
-        tags=tuple(json.loads(row[3])),
+        tags=_tags(row[3]),
         metadata=json.loads(row[4]),
         created_at=row[6],
         score=score,

@@ -7,30 +7,19 @@ one job: the call reaches the upstream's tool under its own name and the answer 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-# Loaded under a name of its own: `servers` is also the directory of our server packages.
-_spec = importlib.util.spec_from_file_location("bench_servers", REPO / "bench" / "servers.py")
-assert _spec is not None and _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = bench
-_spec.loader.exec_module(bench)
+from bench_peers import bench, echo_upstream
 
 
 @pytest.fixture(scope="module")
 def forwarder() -> Iterator[Any]:
-    peers = bench.PEERS
-    upstream_peer = bench.Peer("direct", [sys.executable, str(peers / "runtime_echo.py")])
-    with bench.started(upstream_peer) as upstream:
+    with echo_upstream() as upstream:
         url = f"http://127.0.0.1:{upstream.port}/mcp"
-        command = [sys.executable, str(peers / "bare_forwarder.py"), url, "echo"]
+        command = [sys.executable, str(bench.PEERS / "bare_forwarder.py"), url, "echo"]
         peer = bench.Peer(
             "forwarder", command, probe="/ready", statuses=frozenset({404}), port_arg="port"
         )

@@ -8,29 +8,17 @@ show in the latencies rather than slow the schedule down (coordinated omission).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import statistics
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-# Loaded under a name of its own: `servers` is also the directory of our server packages.
-_spec = importlib.util.spec_from_file_location("bench_servers", REPO / "bench" / "servers.py")
-assert _spec is not None and _spec.loader is not None
-bench = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
-if _spec.name not in sys.modules:
-    sys.modules[_spec.name] = bench
-    _spec.loader.exec_module(bench)
+from bench_peers import bench, echo_upstream
 
 
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[Any]:
-    peer = bench.Peer("direct", [sys.executable, str(bench.PEERS / "runtime_echo.py")])
-    with bench.started(peer) as server:
+    with echo_upstream() as server:
         yield server
 
 
