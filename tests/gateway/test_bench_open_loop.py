@@ -34,11 +34,13 @@ def test_every_scheduled_call_is_made_and_none_early(echo_server: Any, protocol:
 
 def test_a_server_behind_schedule_is_charged_for_the_wait(echo_server: Any) -> None:
     # 1,000 calls due within 10 ms over one session, which answers one at a time: the calls
-    # queue, and a call's latency grows with its place in the queue, to hundreds of times the
-    # first call's. Measured from when a session took each, as a closed loop would, every
-    # latency would be one round trip, as the first is.
+    # queue, and a call's latency grows with its place in the queue, the median call waiting
+    # for about half of the run. Measured from when the session took each call, as a closed
+    # loop would, a latency would be one call's time: the run's time over 1,000 on average,
+    # and a median of at most twice that, however long the machine stalls in the run.
     samples = asyncio.run(
         bench.measure_at_rate(echo_server, "2026-07-28", 100_000, 0.01, bench.ECHO, sessions=1)
     )
     assert samples.errors == [] and len(samples.latencies) == 1000
-    assert statistics.median(samples.latencies) > 50 * min(samples.latencies)
+    one_call = samples.seconds / len(samples.latencies)
+    assert statistics.median(samples.latencies) > 20 * one_call
