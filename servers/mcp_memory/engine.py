@@ -46,8 +46,11 @@ class EmbeddingEngine:
         threads: int,
         metrics: MemoryMetrics,
         tokens_per_run: int = 0,
+        parallel_runs: bool = False,
     ) -> None:
         self._model_files = model_files
+        # Whether runs go one per CPU thread at once (a bulk import) instead of one at a time.
+        self._parallel_runs = parallel_runs
         self._device = device
         self._batch_size = batch_size
         self._tokens_per_run = tokens_per_run
@@ -104,12 +107,14 @@ class EmbeddingEngine:
         seconds = time.perf_counter() - started
         self._metrics.model_loaded(embedder.device, embedder.provider, seconds)
         run_tokens = self._tokens_per_run or tokens_per_run(embedder)
+        runs_at_once = embedder.threads if self._parallel_runs and embedder.device == "cpu" else 1
         log.info(
             "embedding_model_loaded",
             device=embedder.device,
             execution_provider=embedder.provider,
             threads=embedder.threads,
             tokens_per_run=run_tokens,
+            runs_at_once=runs_at_once,
             load_seconds=round(seconds, 3),
         )
         self._batcher = EmbeddingBatcher(
@@ -119,6 +124,7 @@ class EmbeddingEngine:
             max_texts_per_run=self._batch_size,
             on_run=self._metrics.embedded,
             on_waiting=self._metrics.waiting_texts.set,
+            runs_at_once=runs_at_once,
         )
         self._batcher.start()
         self.embedder = embedder

@@ -23,8 +23,11 @@ INSTRUCTIONS = (
 )
 
 
-def build_service(settings: MemorySettings) -> MemoryService:
-    """The memory service the settings describe; raises SettingsLoadError naming the variable."""
+def build_service(settings: MemorySettings, *, parallel_runs: bool = False) -> MemoryService:
+    """The memory service the settings describe; raises SettingsLoadError naming the variable.
+
+    `parallel_runs`: model runs go one per CPU thread at once, for the most texts a second
+    when no recall waits behind them (a bulk import)."""
     try:
         # A device this build cannot serve is a setting error: refuse before serving.
         providers_for(settings.memory_device)
@@ -42,6 +45,7 @@ def build_service(settings: MemorySettings) -> MemoryService:
         threads=settings.memory_inference_threads,
         metrics=metrics,
         tokens_per_run=settings.memory_tokens_per_run,
+        parallel_runs=parallel_runs,
     )
     return MemoryService(
         make_store(database_url, settings.mcp_data_dir),

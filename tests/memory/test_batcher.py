@@ -180,3 +180,47 @@ async def test_a_lone_caller_gets_every_thread_and_overlapping_callers_one_each(
     model.finish_run()
     await batcher.embed([text(5, 5)])
     assert model.spread[4:] == [False, True]
+
+
+async def test_runs_at_once_go_together_each_on_one_thread(model: GatedModel) -> None:
+    batcher = EmbeddingBatcher(
+        tokenize,
+        model.embed_tokens,
+        tokens_per_run=LONG,
+        max_texts_per_run=32,
+        on_run=lambda texts, seconds: None,
+        on_waiting=model.waiting.append,
+        runs_at_once=2,
+    )
+    batcher.start()
+    try:
+        lengths = [LONG, 3, LONG, LONG]
+        call = asyncio.create_task(batcher.embed([text(i, n) for i, n in enumerate(lengths)]))
+        await model.run_started(2)
+        # Two runs went before either ended; the third waits for one of them.
+        await model.until_waiting(2)
+        await asyncio.sleep(0.05)
+        assert len(model.runs) == 2
+        for _ in lengths:
+            model.finish_run()
+        vectors = await call
+        assert vectors.tolist() == [[i, n] for i, n in enumerate(lengths)]
+        assert sorted(model.runs) == [[0], [1], [2], [3]]
+        assert model.spread == [False] * 4
+    finally:
+        for _ in range(10):
+            model.finish_run()
+        await batcher.stop()
+
+
+def test_runs_at_once_must_be_at_least_one(model: GatedModel) -> None:
+    with pytest.raises(ValueError, match="runs_at_once: must be at least 1, got 0"):
+        EmbeddingBatcher(
+            tokenize,
+            model.embed_tokens,
+            tokens_per_run=LONG,
+            max_texts_per_run=32,
+            on_run=lambda texts, seconds: None,
+            on_waiting=model.waiting.append,
+            runs_at_once=0,
+        )

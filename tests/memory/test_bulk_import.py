@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from mcp_memory.embedder import Embedder, packaged_model_files
 from mcp_memory.settings import MemorySettings
 from mcp_runtime import SettingsLoadError, load_settings
 
@@ -64,6 +66,22 @@ def test_bad_lines_are_named_and_the_rest_is_imported(tmp_path: Path) -> None:
     rows = dict((text, memory_id) for memory_id, text in stored(data))
     assert sorted(rows) == ["Release note number 1", "Release note number 2", "with an id"]
     assert rows["with an id"] == "fixed-id"
+
+
+def test_runs_at_once_give_each_text_its_own_vector(tmp_path: Path) -> None:
+    """Two threads' runs at once, of texts of many lengths: each stored vector is the
+    model's for that text alone."""
+    data, source = tmp_path / "data", tmp_path / "mixed.jsonl"
+    texts = [" ".join([f"note {i}:", *["several words of padding"] * (i % 13)]) for i in range(60)]
+    write_lines(source, [json.dumps({"text": text}) for text in texts])
+    result = run_import(data, str(source), MEMORY_INFERENCE_THREADS="2")
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(data / "memory.sqlite3") as db:
+        rows = dict(db.execute("SELECT text, embedding FROM memory_items").fetchall())
+    alone = Embedder(packaged_model_files(), "cpu", batch_size=1, threads=1)
+    for text in texts:
+        stored_vector = np.frombuffer(rows[text], dtype=np.float32)
+        assert float(stored_vector @ alone.embed([text])[0]) > 0.999, text
 
 
 def test_an_interrupted_import_resumes_without_duplicates(tmp_path: Path) -> None:
