@@ -31,9 +31,9 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from mcp_memory.bulk_import import IMPORT_TOKENS_PER_RUN
 from mcp_memory.embedder import MODEL_ID, Embedder, packaged_model_files, session_options
 from mcp_memory.index import AnnIndex
 from mcp_memory.models import StoredMemory
+from mcp_memory.scheduler import FairQueue
 from mcp_memory.settings import MemorySettings
 from mcp_memory.store import MemoryStore
 from mcp_memory.store_postgres import PostgresMemoryStore
@@ -386,38 +387,33 @@ def sorted_feeds(tokens: list[np.ndarray], batch: int) -> list[dict[str, np.ndar
     return padded_feeds([ordered[start : start + batch] for start in range(0, len(ordered), batch)])
 
 
-def budget_feeds(tokens: list[np.ndarray], padded_tokens: int) -> list[dict[str, np.ndarray]]:
-    """Model inputs for tokenized texts sorted by length, each run as many as fit in
-    `padded_tokens` once padded (at least one)."""
-    chunks: list[list[np.ndarray]] = []
-    for t in sorted(tokens, key=len):
-        if chunks and (len(chunks[-1]) + 1) * len(t) <= padded_tokens:
-            chunks[-1].append(t)
-        else:
-            chunks.append([t])
+def import_runs(tokens: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+    """Model inputs for tokenized texts cut into the runs the import's batcher cuts (its
+    FairQueue, at the import's padded tokens a run and the default texts a run)."""
+    queue: FairQueue[str] = FairQueue(
+        tokens_per_run=IMPORT_TOKENS_PER_RUN,
+        max_rows=MemorySettings.model_fields["memory_batch_size"].default,
+    )
+    queue.add("import", [len(t) for t in tokens])
+    chunks = []
+    while shares := queue.take_run():
+        chunks.append([tokens[i] for share in shares for i in share.indices])
     return padded_feeds(chunks)
 
 
 def runs_per_second(session, feeds: list[dict[str, np.ndarray]], texts: int, at_once: int) -> float:
     """Texts a second embedding `feeds`, `at_once` runs at a time from as many threads."""
-
-    def run_share(share: int) -> None:
-        for feed in feeds[share::at_once]:
-            session.run(None, feed)
-
     started = time.perf_counter()
-    threads = [threading.Thread(target=run_share, args=(share,)) for share in range(at_once)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        for _ in pool.map(lambda feed: session.run(None, feed), feeds):
+            pass
     return texts / (time.perf_counter() - started)
 
 
 def bench_import(embedder: Embedder, texts: list[str], workdir: Path) -> None:
     """`python -m mcp_memory import` of real texts at its defaults, next to the peer: raw
     ONNX Runtime embedding the same texts the same way (sorted by length over the whole set,
-    runs of the import's padded tokens, one per thread at once on sessions of one thread),
+    cut into runs by the import's rule, one per thread at once on a session of one thread),
     and, as the import ran before, one run at a time on every thread. The import cannot
     beat the model it runs."""
     source = workdir / "real.jsonl"
@@ -433,7 +429,7 @@ def bench_import(embedder: Embedder, texts: list[str], workdir: Path) -> None:
     elapsed = time.perf_counter() - started
     summary = result.stderr.strip().splitlines()[-1]
     imported = float(summary.rsplit("(", 1)[1].split("/s")[0])
-    feeds = budget_feeds(embedder.tokenize(texts), IMPORT_TOKENS_PER_RUN)
+    feeds = import_runs(embedder.tokenize(texts))
     raw = runs_per_second(raw_session(1), feeds, len(texts), embedder.threads)
     one_at_a_time = runs_per_second(raw_session(embedder.threads), feeds, len(texts), 1)
     print(f"  bulk import, {len(texts)} real texts : {summary}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import mcp_memory.batcher
 import numpy as np
@@ -64,22 +65,35 @@ def model() -> GatedModel:
     return GatedModel()
 
 
-@pytest.fixture
-async def batcher(model: GatedModel) -> AsyncIterator[EmbeddingBatcher]:
-    started = EmbeddingBatcher(
+def new_batcher(model: GatedModel, runs_at_once: int = 1) -> EmbeddingBatcher:
+    return EmbeddingBatcher(
         tokenize,
         model.embed_tokens,
         tokens_per_run=LONG,
         max_texts_per_run=32,
         on_run=lambda texts, seconds: None,
         on_waiting=model.waiting.append,
+        runs_at_once=runs_at_once,
     )
+
+
+@asynccontextmanager
+async def running(model: GatedModel, runs_at_once: int = 1) -> AsyncIterator[EmbeddingBatcher]:
+    started = new_batcher(model, runs_at_once)
     started.start()
-    yield started
-    # Lets any run still waiting end, so stop() does not wait on the gate.
-    for _ in range(100):
-        model.finish_run()
-    await started.stop()
+    try:
+        yield started
+    finally:
+        # Lets any run still waiting end, so stop() does not wait on the gate.
+        for _ in range(100):
+            model.finish_run()
+        await started.stop()
+
+
+@pytest.fixture
+async def batcher(model: GatedModel) -> AsyncIterator[EmbeddingBatcher]:
+    async with running(model) as started:
+        yield started
 
 
 async def test_a_small_call_is_embedded_after_the_run_in_progress(
@@ -183,17 +197,7 @@ async def test_a_lone_caller_gets_every_thread_and_overlapping_callers_one_each(
 
 
 async def test_runs_at_once_go_together_each_on_one_thread(model: GatedModel) -> None:
-    batcher = EmbeddingBatcher(
-        tokenize,
-        model.embed_tokens,
-        tokens_per_run=LONG,
-        max_texts_per_run=32,
-        on_run=lambda texts, seconds: None,
-        on_waiting=model.waiting.append,
-        runs_at_once=2,
-    )
-    batcher.start()
-    try:
+    async with running(model, runs_at_once=2) as batcher:
         lengths = [LONG, 3, LONG, LONG]
         call = asyncio.create_task(batcher.embed([text(i, n) for i, n in enumerate(lengths)]))
         await model.run_started(2)
@@ -207,20 +211,8 @@ async def test_runs_at_once_go_together_each_on_one_thread(model: GatedModel) ->
         assert vectors.tolist() == [[i, n] for i, n in enumerate(lengths)]
         assert sorted(model.runs) == [[0], [1], [2], [3]]
         assert model.spread == [False] * 4
-    finally:
-        for _ in range(10):
-            model.finish_run()
-        await batcher.stop()
 
 
 def test_runs_at_once_must_be_at_least_one(model: GatedModel) -> None:
     with pytest.raises(ValueError, match="runs_at_once: must be at least 1, got 0"):
-        EmbeddingBatcher(
-            tokenize,
-            model.embed_tokens,
-            tokens_per_run=LONG,
-            max_texts_per_run=32,
-            on_run=lambda texts, seconds: None,
-            on_waiting=model.waiting.append,
-            runs_at_once=0,
-        )
+        new_batcher(model, runs_at_once=0)
