@@ -27,6 +27,7 @@ from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
 from mcp_runtime.rate_limits import RateLimited
 from mcp_runtime.request_ids import RequestIdGuard
 from mcp_runtime.request_limits import RequestLimits, align_sdk_body_limit
+from mcp_runtime.request_state_keys import seal_request_state_with
 from mcp_runtime.scope_step_up import ScopeStepUp
 from mcp_runtime.sessions import SessionLimitAnswer, count_sessions, limit_sessions
 from mcp_runtime.settings import MCP_PATH, RuntimeSettings
@@ -86,6 +87,9 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     spec.mcp.add_middleware(ToolCallObserver(events))
     # Outermost in the SDK's chain: it times everything FastMCP does for a message.
     lowlevel_server(spec.mcp).middleware.insert(0, OperationMetrics(metrics))
+    if settings.mcp_request_state_keys:
+        keys = [key.get_secret_value() for key in settings.mcp_request_state_keys]
+        seal_request_state_with(spec.mcp, keys)
     authorization = _tool_authorization(settings, metrics)
     if authorization is not None:
         # After the observer, so that a refused call is counted and logged as a failed call.

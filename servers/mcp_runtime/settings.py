@@ -28,6 +28,9 @@ CommaList = Annotated[tuple[str, ...], NoDecode]
 # OAuth scopes are space-separated where they travel (RFC 6749); commas are taken as well.
 SpaceList = Annotated[tuple[str, ...], NoDecode]
 
+# The least a request-state key may hold, the MCP SDK's own floor for its AES-256-GCM codec.
+REQUEST_STATE_KEY_BYTES = 32
+
 # The algorithm auth.py asks FastMCP's JWTVerifier for; MCP_JWT_PUBLIC_KEY is checked against it.
 JWT_ALGORITHM = "RS256"
 
@@ -66,7 +69,7 @@ class RuntimeSettings(BaseSettings):
     # Fields whose raw input an error message never repeats: secrets, and PEM keys that
     # would break the one-line message.
     quiet_fields: ClassVar[frozenset[str]] = frozenset(
-        {"database_url", "mcp_auth_token", "mcp_jwt_public_key"}
+        {"database_url", "mcp_auth_token", "mcp_jwt_public_key", "mcp_request_state_keys"}
     )
 
     mcp_transport: Literal["streamable-http"] = "streamable-http"
@@ -100,6 +103,12 @@ class RuntimeSettings(BaseSettings):
     # Python process uses about one. Each holds its own copy of the server (~100 MB).
     mcp_workers: int = Field(default=1, ge=1, le=64)
     mcp_auth_token: SecretStr | None = None
+    # Keys sealing the 2026-07-28 `requestState` of a tool's ask for input, which the client
+    # sends back on its next request, comma-separated: the first seals, each one unseals, so
+    # a new key goes first and the old one stays until state sealed under it has expired
+    # (10 minutes). Every replica given the same keys accepts the others' state; unset,
+    # each process seals under a key it makes at start (request_state_keys.py).
+    mcp_request_state_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     mcp_jwt_jwks_uri: str | None = None
     mcp_jwt_public_key: str | None = None
     mcp_jwt_issuer: str | None = None
@@ -137,6 +146,31 @@ class RuntimeSettings(BaseSettings):
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("mcp_request_state_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(key.strip() for key in value.split(",") if key.strip())
+        return value
+
+    @field_validator("mcp_request_state_keys")
+    @classmethod
+    def _keys_are_strong_and_distinct(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        seen: dict[str, int] = {}
+        for number, key in enumerate(value, start=1):
+            secret = key.get_secret_value()
+            size = len(secret.encode())
+            if size < REQUEST_STATE_KEY_BYTES:
+                raise ValueError(
+                    f"key {number} is {size} bytes, each must be at least "
+                    f"{REQUEST_STATE_KEY_BYTES} bytes of secret randomness (make one with "
+                    "`python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                )
+            if secret in seen:
+                raise ValueError(f"key {number} repeats key {seen[secret]}")
+            seen[secret] = number
         return value
 
     @field_validator("mcp_jwt_required_scopes", mode="before")

@@ -44,6 +44,18 @@ def claim(**keys) -> dict:
 
 SCHEMA_CASES = [
     (
+        "request-state-secret-not-a-name",
+        TODO,
+        ['servers.todo.requestState.existingSecret="Todo_State"'],
+        "at '/servers/todo/requestState/existingSecret': 'Todo_State' does not match pattern",
+    ),
+    (
+        "request-state-key-empty",
+        TODO,
+        ['servers.todo.requestState.key=""'],
+        "at '/servers/todo/requestState/key': minLength: got 0, want 1",
+    ),
+    (
         "unknown-server-key",
         TODO,
         ["servers.todo.prot=1"],
@@ -500,7 +512,26 @@ SCHEMA_CASES = [
     ),
 ]
 
+SECRET_REF = {"secretKeyRef": {"name": "s", "key": "k"}}
+
 TEMPLATE_CASES = [
+    (
+        "request-state-keys-in-env",
+        TODO,
+        [f"servers.todo.env={json.dumps({'MCP_REQUEST_STATE_KEYS': {'valueFrom': SECRET_REF}})}"],
+        "servers.todo.env.MCP_REQUEST_STATE_KEYS: set by the chart from servers.todo.requestState"
+        " (the Secret named by requestState.existingSecret, else one the chart keeps); remove it",
+    ),
+    (
+        "request-state-keys-in-secrets",
+        TODO,
+        [
+            'servers.todo.secrets=[{"name":"MCP_REQUEST_STATE_KEYS","remoteRef":"todo/state"}]',
+            'servers.todo.externalSecret.secretStoreRef.name="store"',
+        ],
+        "servers.todo.secrets[0].name: MCP_REQUEST_STATE_KEYS is set by the chart from"
+        " servers.todo.requestState",
+    ),
     (
         "name-not-dns-label",
         (),

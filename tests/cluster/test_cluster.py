@@ -333,6 +333,118 @@ def test_network_policy_admits_only_the_mcp_tier(kube: Kube, todo_release: None)
     assert "HTTPError" not in logs, logs
 
 
+# --- requestState: a tool's ask for input answered on another replica ------------------------
+# A server of inline code whose tool asks its caller to confirm (2026-07-28), installed with two
+# replicas and the chart's own `requestState` Secret. Each call runs inside one pod against its
+# own server (kubectl exec, 127.0.0.1), so it is certain which replica sealed and which opened.
+
+ASKER_RELEASE = "asker"
+ASKER_CODE = """
+import os
+
+import mcp_types
+from fastmcp import Context, FastMCP
+
+mcp = FastMCP("asker")
+
+
+@mcp.tool(output_schema=None)
+def confirmed(ctx: Context) -> str | mcp_types.InputRequiredResult:
+    \"\"\"Asks its caller to confirm, then names the pod that asked and the one answering.\"\"\"
+    if ctx.input_responses is None:
+        ask = mcp_types.ElicitRequest(
+            params=mcp_types.ElicitRequestFormParams(
+                message="Go on?", requested_schema={"type": "object", "properties": {}}
+            )
+        )
+        return mcp_types.InputRequiredResult(
+            input_requests={"confirm": ask}, request_state=os.environ["HOSTNAME"]
+        )
+    return f"asked by {ctx.request_state}, answered by {os.environ['HOSTNAME']}"
+"""
+# Run in a pod: one tools/call of `confirmed` to its own server; prints status and JSON answer.
+ASKER_CALL = """
+import json, sys, urllib.error, urllib.request
+params = {"name": "confirmed", "arguments": {}, "_meta": json.loads(sys.argv[1])}
+if len(sys.argv) > 2:
+    params["requestState"] = sys.argv[2]
+    params["inputResponses"] = {"confirm": {"action": "accept", "content": {}}}
+request = urllib.request.Request(
+    "http://127.0.0.1:8000/mcp",
+    json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}).encode(),
+    {"content-type": "application/json", "accept": "application/json, text/event-stream",
+     "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call",
+     "mcp-name": "confirmed", "host": "asker-mcp"},
+)
+try:
+    with urllib.request.urlopen(request, timeout=30) as response:
+        print(response.status, response.read().decode())
+except urllib.error.HTTPError as error:
+    print(error.code, error.read().decode())
+"""
+
+
+def deploy_asker(kube: Kube, *extra: str) -> None:
+    asker = {**FAST, "replicas": 2, "code": {"server.py": ASKER_CODE}}
+    kube.helm(
+        "upgrade", "--install", ASKER_RELEASE, str(CHART), "-n", E2E_NAMESPACE,
+        "--set-json", f"servers={json.dumps({'asker': asker})}",
+        *extra, "--wait", "--timeout", "5m",
+    )  # fmt: skip
+
+
+def asker_pods(kube: Kube) -> list[str]:
+    pods = kube.pods(E2E_NAMESPACE, f"app.kubernetes.io/instance={ASKER_RELEASE}")
+    return sorted(
+        name for name, pod in pods.items() if not pod["metadata"].get("deletionTimestamp")
+    )
+
+
+def call_confirmed(kube: Kube, pod: str, state: str | None = None) -> tuple[int, dict]:
+    _, meta = modern_request("tools/call", {"name": "confirmed"})
+    args = [json.dumps(meta["params"]["_meta"]), *([state] if state else [])]
+    out = kube.kubectl(
+        "-n", E2E_NAMESPACE, "exec", pod, "-c", "server", "--",
+        "python3", "-c", ASKER_CALL, *args,
+    )  # fmt: skip
+    status, _, body = out.strip().partition(" ")
+    return int(status), json.loads(body)
+
+
+def test_an_ask_for_input_is_answered_on_another_replica_and_after_a_rollout(
+    kube: Kube, todo_release: None
+) -> None:
+    deploy_asker(kube)
+    try:
+        first, second = asker_pods(kube)
+        status, asked = call_confirmed(kube, first)
+        assert status == 200, asked
+        state = asked["result"]["requestState"]
+        status, answered = call_confirmed(kube, second, state)
+        assert status == 200, answered
+        assert answered["result"]["content"][0]["text"] == (
+            f"asked by {first}, answered by {second}"
+        )
+        secret = kube.get("secret", "-n", E2E_NAMESPACE, "asker-mcp-request-state")
+        assert len(base64.b64decode(secret["data"]["keys"])) == 64
+
+        # A change of config rolls both pods; the upgrade reads the Secret back and keeps the
+        # key, so the new pods open what an old one sealed.
+        deploy_asker(kube, "--set", "servers.asker.logLevel=debug")
+        kube.wait_for("the old asker pods to go", lambda: first not in asker_pods(kube))
+        rolled = asker_pods(kube)
+        assert not {first, second} & set(rolled), rolled
+        kept = kube.get("secret", "-n", E2E_NAMESPACE, "asker-mcp-request-state")
+        assert kept["data"] == secret["data"]
+        status, answered = call_confirmed(kube, rolled[0], state)
+        assert status == 200, answered
+        assert answered["result"]["content"][0]["text"] == (
+            f"asked by {first}, answered by {rolled[0]}"
+        )
+    finally:
+        kube.helm("uninstall", ASKER_RELEASE, "-n", E2E_NAMESPACE, "--wait", check=False)
+
+
 # --- Storage: the chart's `persistence` on the cluster's default StorageClass -----------------
 # Kept apart from the tests above (its own namespace and release) and last before the cluster
 # goes down. About 15 s on the local node: an install, a pod replaced, an uninstall.

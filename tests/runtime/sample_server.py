@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import mcp_types
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec, run
@@ -56,6 +57,22 @@ def protocol_version(ctx: Context) -> str:
 def process_id() -> int:
     """The id of the process that served this call (a worker, with MCP_WORKERS > 1)."""
     return os.getpid()
+
+
+@mcp.tool(output_schema=None)
+def confirmed(ctx: Context) -> str | mcp_types.InputRequiredResult:
+    """Asks its caller to confirm first (a 2026-07-28 ask for input, SEP-2322), then says
+    which process answered and the request state the ask carried, as this tool saw it."""
+    if ctx.input_responses is None:
+        confirm = mcp_types.ElicitRequest(
+            params=mcp_types.ElicitRequestFormParams(
+                message="Go on?", requested_schema={"type": "object", "properties": {}}
+            )
+        )
+        return mcp_types.InputRequiredResult(
+            input_requests={"confirm": confirm}, request_state=f"asked by {os.getpid()}"
+        )
+    return f"confirmed by {os.getpid()}; {ctx.request_state}"
 
 
 @mcp.tool

@@ -60,7 +60,7 @@ async def test_unverified_versions_serve_through_plain_fastmcp(start_server: Sta
 
 async def test_verified_versions_get_the_fast_path(sample_server: ServerProcess) -> None:
     assert "mcp_runtime.fast_path.endpoint" in await call(sample_server, "loaded_modules")
-    assert [e["tools"] for e in events(sample_server, "fast_path_enabled")] == [7]
+    assert [e["tools"] for e in events(sample_server, "fast_path_enabled")] == [8]
     assert events(sample_server, "fast_path_disabled") == []
 
 

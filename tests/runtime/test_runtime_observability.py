@@ -60,6 +60,7 @@ async def test_unknown_tool_names_share_one_series(server: ServerProcess, mode: 
         if line.startswith("mcp_tool_calls_total{")
     }
     assert tool_labels == {
+        "confirmed",
         "echo",
         "slow_echo",
         "gated_echo",

@@ -97,4 +97,4 @@ async def test_bad_calls_reach_real_clients_as_tool_errors(
 def test_the_runtime_serves_calls_on_its_fast_path(sample_server: ServerProcess) -> None:
     events = [json.loads(line) for line in sample_server.log_text().splitlines() if line[:1] == "{"]
     enabled = [event for event in events if event["event"].startswith("fast_path")]
-    assert [(event["event"], event.get("tools")) for event in enabled] == [("fast_path_enabled", 7)]
+    assert [(event["event"], event.get("tools")) for event in enabled] == [("fast_path_enabled", 8)]

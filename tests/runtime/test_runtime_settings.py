@@ -185,6 +185,16 @@ def start_with(
             " must name the authorization server, which is the issuer\n",
         ),
         (
+            {"MCP_REQUEST_STATE_KEYS": "too-short-to-be-a-key"},
+            "MCP_REQUEST_STATE_KEYS: key 1 is 21 bytes, each must be at least 32 bytes of secret"
+            " randomness (make one with `python -c 'import secrets;"
+            " print(secrets.token_hex(32))'`)\n",
+        ),
+        (
+            {"MCP_REQUEST_STATE_KEYS": f"{'k' * 32}, {'n' * 40},{'k' * 32}"},
+            "MCP_REQUEST_STATE_KEYS: key 3 repeats key 1\n",
+        ),
+        (
             {"MCP_RATE_LIMIT_PER_CALLER": "60 a minute"},
             "MCP_RATE_LIMIT_PER_CALLER: must be <count>/<second|minute|hour|day>, e.g. 60/minute"
             " (got '60 a minute')\n",

@@ -12,7 +12,9 @@ import httpx
 from harness.processes import free_port, server_env
 from harness.runtime import SAMPLE_SERVER, StartServer
 
-SAMPLE_TOOLS = "echo, fail, gated_echo, loaded_modules, process_id, protocol_version, slow_echo"
+SAMPLE_TOOLS = (
+    "confirmed, echo, fail, gated_echo, loaded_modules, process_id, protocol_version, slow_echo"
+)
 
 
 def config_file(tmp_path: Path, config: object) -> str:

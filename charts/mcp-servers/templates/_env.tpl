@@ -136,6 +136,30 @@ Usage: {{- with include "mcp-servers.env.authTokenRef" (dict "server" $s "root" 
 {{- end -}}
 
 {{/*
+mcp-servers.requestState.secretName: the Secret MCP_REQUEST_STATE_KEYS comes from:
+`requestState.existingSecret`, else `<fullname>-request-state`, which the chart keeps
+(secret.yaml).
+Usage: {{ include "mcp-servers.requestState.secretName" SERVER }}
+*/}}
+{{- define "mcp-servers.requestState.secretName" -}}
+{{- .requestState.existingSecret | default (printf "%s-request-state" .fullname) -}}
+{{- end -}}
+
+{{/*
+mcp-servers.requestState.keys: the base64 value of the Secret the chart keeps for
+`requestState`: the one already in the cluster, so an upgrade keeps every pod's key, else a new
+random key of 64 characters. Not optional for the pods: a pod that sealed under a key of its own
+would refuse what the others sealed.
+Usage: {{ include "mcp-servers.requestState.keys" (dict "server" $s "root" $) }}
+*/}}
+{{- define "mcp-servers.requestState.keys" -}}
+{{- $name := include "mcp-servers.requestState.secretName" .server -}}
+{{- $found := lookup "v1" "Secret" .root.Release.Namespace $name -}}
+{{- $kept := dig "data" .server.requestState.key "" ($found | default dict) -}}
+{{- $kept | default (randAlphaNum 64 | b64enc) -}}
+{{- end -}}
+
+{{/*
 mcp-servers.config.serverConfig: the text of `server-config.json`: `name`, `version`, `port`,
 `description` and `tools` (`config.tools`, empty for all), merged over the rest of `config`.
 Usage: {{ include "mcp-servers.config.serverConfig" (dict "server" $s "root" $) }}

@@ -149,6 +149,7 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = set $s "configEnv" (include "mcp-servers.env.config" (dict "server" $s "chartEnv" $chartEnv) | fromJson) -}}
 {{- $_ = include "mcp-servers.validate.secrets" (dict "server" $s "chartEnv" $chartEnv) -}}
 {{- $_ = include "mcp-servers.validate.secretEnv" $s -}}
+{{- $_ = include "mcp-servers.validate.requestState" $s -}}
 {{- $_ = include "mcp-servers.validate.infisical" $s -}}
 {{- $_ = include "mcp-servers.validate.persistence" (dict "server" $s "root" $root) -}}
 {{- $_ = set $s "volumes" (include "mcp-servers.persistence" $ctx | fromJson) -}}

@@ -108,7 +108,8 @@ mcp-servers.pod.containers: the pod's containers, as YAML: the one server contai
 - the port `http`, on `port`;
 - environment variables from the Secrets (mcp-servers.env.secretNames), the ConfigMap's
   variables one by one (`.server.configEnv`), in `auth.mode` token MCP_AUTH_TOKEN from its
-  Secret (mcp-servers.auth.tokenRef), the `valueFrom` ones (mcp-servers.env.valueFrom) and
+  Secret (mcp-servers.auth.tokenRef), MCP_REQUEST_STATE_KEYS from its Secret
+  (mcp-servers.requestState.secretName), the `valueFrom` ones (mcp-servers.env.valueFrom) and
   those of `tracing` that need the pod (mcp-servers.tracing.containerEnv);
 - resources (mcp-servers.container.resources), security context
   (mcp-servers.container.securityContext) and the probes (mcp-servers.probe);
@@ -154,6 +155,12 @@ Usage: containers: {{- include "mcp-servers.pod.containers" (dict "server" $s "r
       valueFrom:
         secretKeyRef: {{- fromJson . | toYaml | nindent 10 }}
     {{- end }}
+    # requestState: every replica seals and opens a tool's ask for input under the same keys.
+    - name: MCP_REQUEST_STATE_KEYS
+      valueFrom:
+        secretKeyRef:
+          name: {{ include "mcp-servers.requestState.secretName" $s }}
+          key: {{ $s.requestState.key }}
     {{- with include "mcp-servers.env.valueFrom" . }}
     {{- . | nindent 4 }}
     {{- end }}

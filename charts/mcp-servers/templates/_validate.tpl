@@ -621,6 +621,25 @@ Usage: {{- $_ := include "mcp-servers.validate.secretEnv" SERVER -}}
 {{- end -}}
 
 {{/*
+mcp-servers.validate.requestState: neither `env` nor `secrets` sets MCP_REQUEST_STATE_KEYS,
+which the pods take from `requestState` alone: a second source could give replicas different
+keys, and each would refuse what the others sealed.
+Usage: {{- $_ := include "mcp-servers.validate.requestState" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.requestState" -}}
+{{- $s := . -}}
+{{- $taken := printf "set by the chart from %s.requestState (the Secret named by requestState.existingSecret, else one the chart keeps); remove it" $s.key -}}
+{{- if hasKey $s.env "MCP_REQUEST_STATE_KEYS" -}}
+{{- fail (printf "%s.env.MCP_REQUEST_STATE_KEYS: %s" $s.key $taken) -}}
+{{- end -}}
+{{- range $i, $secret := $s.secrets -}}
+{{- if eq $secret.name "MCP_REQUEST_STATE_KEYS" -}}
+{{- fail (printf "%s.secrets[%d].name: MCP_REQUEST_STATE_KEYS is %s" $s.key $i $taken) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 mcp-servers.validate.persistence: each enabled `persistence` entry (after the merge with
 `defaults`, so a type or size may come from there) has an identifier that can name a volume, a
 DNS-1123 label other than the chart's own `tmp`, `config` and `code`; a `type` (the schema lists
