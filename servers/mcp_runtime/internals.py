@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from fastmcp.server.auth.providers.jwt import JWTVerifier
     from fastmcp.server.low_level import LowLevelServer
     from mcp.client.session import ClientSession
+    from mcp.server.request_state import RequestStateSecurity
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 # FastMCP's modules that read tool and prompt docstrings, each through its own import of
@@ -40,6 +41,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
 
 PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("FastMCP", "_mcp_server"),
+    ("FastMCP", "_request_state_security"),
     ("StreamableHTTPSessionManager", "_server_instances"),
     ("JWTVerifier", "_get_verification_key"),
     ("ClientSession", "_stamp"),
@@ -49,6 +51,11 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
 def lowlevel_server(mcp: FastMCP) -> LowLevelServer:
     """The MCP SDK server FastMCP dispatches to; FastMCP's only handle on it is private."""
     return mcp._mcp_server
+
+
+def own_request_state_policy(mcp: FastMCP) -> RequestStateSecurity | None:
+    """The `request_state_security` the server was built with, None for FastMCP's default."""
+    return mcp._request_state_security
 
 
 def open_sessions(manager: StreamableHTTPSessionManager) -> int:

@@ -13,18 +13,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
 from fastmcp import FastMCP
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
-from mcp_runtime.internals import lowlevel_server
+from mcp_runtime.internals import lowlevel_server, own_request_state_policy
+
+log = structlog.get_logger(__name__)
 
 
 def seal_request_state_with(mcp: FastMCP, keys: Sequence[str]) -> None:
     """Replace the per-process key of `mcp`'s request-state boundary with `keys`.
 
     The audience stays the server's name, as FastMCP sets it, so state one server minted
-    is refused by another server that shares the keys.
+    is refused by another server that shares the keys. A server built with a policy of its
+    own (`FastMCP(request_state_security=...)`, a key service's codec, say) keeps it: its
+    author chose how the state is sealed, and the keys are left unused with a warning.
     """
+    if own_request_state_policy(mcp) is not None:
+        log.warning(
+            "request_state_keys_unused",
+            reason="the server sets its own request_state_security",
+            server=mcp.name,
+        )
+        return
     lowlevel = lowlevel_server(mcp)
     security = RequestStateSecurity(keys=list(keys))
     for index, layer in enumerate(lowlevel.middleware):

@@ -2,7 +2,8 @@
 
 The sample server's `confirmed` tool asks its caller to confirm (2026-07-28), then returns the
 request state it minted, as FastMCP hands it back. Each test asks on one server process and
-answers on another, as a client behind a Service without sticky sessions would.
+answers on another, as a client behind a Service without sticky sessions would; the last two
+look at the boundary the keys go into.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from fastmcp import FastMCP
 from harness.asks import REFUSED, ask, confirmation, refusal
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp_runtime.internals import lowlevel_server
+from mcp_runtime.request_state_keys import seal_request_state_with
+from structlog.testing import capture_logs
 
 
 def new_key() -> str:
@@ -78,3 +84,43 @@ def test_workers_of_one_server_open_each_others_state(start_server: StartServer)
         answered_by, asked_by = (int(part.rsplit(" ", 1)[1]) for part in said.split("; "))
         crossed += answered_by != asked_by
     assert crossed > 0
+
+
+def boundary_of(mcp: FastMCP) -> RequestStateBoundary:
+    (boundary,) = (
+        layer
+        for layer in lowlevel_server(mcp).middleware
+        if isinstance(layer, RequestStateBoundary)
+    )
+    return boundary
+
+
+def test_the_keys_replace_fastmcps_key_in_place() -> None:
+    mcp = FastMCP("keyed")
+    middleware = list(lowlevel_server(mcp).middleware)
+    before = boundary_of(mcp)
+    with capture_logs() as events:
+        seal_request_state_with(mcp, [new_key()])
+    after = boundary_of(mcp)
+    assert after is not before
+    # Same place in the chain, every other layer untouched, and nothing to say about it.
+    assert [layer is after or layer for layer in lowlevel_server(mcp).middleware] == [
+        layer is before or layer for layer in middleware
+    ]
+    assert events == []
+
+
+def test_a_server_with_a_request_state_policy_of_its_own_keeps_it() -> None:
+    mcp = FastMCP("own", request_state_security=RequestStateSecurity(keys=[new_key()]))
+    before = boundary_of(mcp)
+    with capture_logs() as events:
+        seal_request_state_with(mcp, [new_key()])
+    assert boundary_of(mcp) is before
+    assert events == [
+        {
+            "event": "request_state_keys_unused",
+            "reason": "the server sets its own request_state_security",
+            "server": "own",
+            "log_level": "warning",
+        }
+    ]
