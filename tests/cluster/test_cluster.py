@@ -335,8 +335,9 @@ def test_network_policy_admits_only_the_mcp_tier(kube: Kube, todo_release: None)
 
 # --- requestState: a tool's ask for input answered on another replica ------------------------
 # A server of inline code whose tool asks its caller to confirm (2026-07-28), installed with two
-# replicas and the chart's own `requestState` Secret. Each call runs inside one pod against its
-# own server (kubectl exec, 127.0.0.1), so it is certain which replica sealed and which opened.
+# replicas, a gateway of two replicas in front, and the chart's own `requestState` Secrets. Each
+# call runs inside one pod against its own server (kubectl exec, 127.0.0.1), so it is certain
+# which replica sealed and which opened.
 
 ASKER_RELEASE = "asker"
 ASKER_CODE = """
@@ -362,19 +363,21 @@ def confirmed(ctx: Context) -> str | mcp_types.InputRequiredResult:
         )
     return f"asked by {ctx.request_state}, answered by {os.environ['HOSTNAME']}"
 """
-# Run in a pod: one tools/call of `confirmed` to its own server; prints status and JSON answer.
+# Run in a pod: one tools/call to the server on 127.0.0.1:PORT, as Host HOST, of TOOL (then the
+# answer to the ask sealed in STATE); prints the status and the JSON answer.
 ASKER_CALL = """
 import json, sys, urllib.error, urllib.request
-params = {"name": "confirmed", "arguments": {}, "_meta": json.loads(sys.argv[1])}
-if len(sys.argv) > 2:
-    params["requestState"] = sys.argv[2]
+meta, port, host, tool = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+params = {"name": tool, "arguments": {}, "_meta": meta}
+if len(sys.argv) > 5:
+    params["requestState"] = sys.argv[5]
     params["inputResponses"] = {"confirm": {"action": "accept", "content": {}}}
 request = urllib.request.Request(
-    "http://127.0.0.1:8000/mcp",
+    f"http://127.0.0.1:{port}/mcp",
     json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}).encode(),
     {"content-type": "application/json", "accept": "application/json, text/event-stream",
      "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call",
-     "mcp-name": "confirmed", "host": "asker-mcp"},
+     "mcp-name": tool, "host": host},
 )
 try:
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -382,27 +385,41 @@ try:
 except urllib.error.HTTPError as error:
     print(error.code, error.read().decode())
 """
+# (port, Host, tool) of the asker itself, and of the release's gateway in front of it.
+DIRECT = ("8000", "asker-mcp", "confirmed")
+THROUGH_GATEWAY = ("8020", "asker-gateway-mcp", "asker_confirmed")
 
 
 def deploy_asker(kube: Kube, *extra: str) -> None:
     asker = {**FAST, "replicas": 2, "code": {"server.py": ASKER_CODE}}
+    # The release's gateway, under a name of its own beside the e2e release's `gateway-mcp`.
+    gateway = {
+        "enabled": True,
+        "server": {**FAST, "replicas": 2, "fullnameOverride": "asker-gateway-mcp"},
+    }
     kube.helm(
         "upgrade", "--install", ASKER_RELEASE, str(CHART), "-n", E2E_NAMESPACE,
         "--set-json", f"servers={json.dumps({'asker': asker})}",
+        "--set-json", f"gateway={json.dumps(gateway)}",
         *extra, "--wait", "--timeout", "5m",
     )  # fmt: skip
 
 
-def asker_pods(kube: Kube) -> list[str]:
-    pods = kube.pods(E2E_NAMESPACE, f"app.kubernetes.io/instance={ASKER_RELEASE}")
+def asker_pods(kube: Kube, name: str = "asker") -> list[str]:
+    """The release's pods of server `name` that are not on their way out."""
+    selector = f"app.kubernetes.io/instance={ASKER_RELEASE},app.kubernetes.io/name={name}"
     return sorted(
-        name for name, pod in pods.items() if not pod["metadata"].get("deletionTimestamp")
+        pod_name
+        for pod_name, pod in kube.pods(E2E_NAMESPACE, selector).items()
+        if not pod["metadata"].get("deletionTimestamp")
     )
 
 
-def call_confirmed(kube: Kube, pod: str, state: str | None = None) -> tuple[int, dict]:
-    _, meta = modern_request("tools/call", {"name": "confirmed"})
-    args = [json.dumps(meta["params"]["_meta"]), *([state] if state else [])]
+def call_confirmed(
+    kube: Kube, pod: str, state: str | None = None, via: tuple[str, str, str] = DIRECT
+) -> tuple[int, dict]:
+    _, meta = modern_request("tools/call", {"name": via[2]})
+    args = [json.dumps(meta["params"]["_meta"]), *via, *([state] if state else [])]
     out = kube.kubectl(
         "-n", E2E_NAMESPACE, "exec", pod, "-c", "server", "--",
         "python3", "-c", ASKER_CALL, *args,
@@ -427,6 +444,23 @@ def test_an_ask_for_input_is_answered_on_another_replica_and_after_a_rollout(
         )
         secret = kube.get("secret", "-n", E2E_NAMESPACE, "asker-mcp-request-state")
         assert len(base64.b64decode(secret["data"]["keys"])) == 64
+
+        # Through the gateway: asked through one of its pods, answered through the other,
+        # each reaching the asker through its Service. Both layers seal, the gateway's pods
+        # under a key of their own.
+        front, back = asker_pods(kube, "gateway")
+        status, asked = call_confirmed(kube, front, via=THROUGH_GATEWAY)
+        assert status == 200, asked
+        gateway_state = asked["result"]["requestState"]
+        status, answered = call_confirmed(kube, back, gateway_state, via=THROUGH_GATEWAY)
+        assert status == 200, answered
+        said = re.fullmatch(
+            r"asked by (\S+), answered by (\S+)", answered["result"]["content"][0]["text"]
+        )
+        assert said and set(said.groups()) <= {first, second}, answered
+        # The gateway's seal is not the asker's: the asker refuses it.
+        status, refused = call_confirmed(kube, first, gateway_state)
+        assert (status, refused["error"]["code"]) == (400, -32602), refused
 
         # A change of config rolls both pods; the upgrade reads the Secret back and keeps the
         # key, so the new pods open what an old one sealed.
