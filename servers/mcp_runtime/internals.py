@@ -1,13 +1,13 @@
 """The private FastMCP and MCP SDK names the runtime itself (not its fast path) relies on.
 
-Each is a hook FastMCP does not expose: the low-level server, the session manager's open
-sessions, and the pieces of FastMCP's JWT verifier the runtime needs to say why it refused
-a token (its key import and key lookup, its `nbf` clock skew), and the pieces of FastMCP's
-proxy and the SDK's client the gateway needs to send a call as the proxy's client sends it
-(the headers it passes on, the session's request stamp), and the docstring parser FastMCP's
-tool and prompt modules imported (`mcp_runtime.docstrings`). Kept here, in one
-place, so a new release is checked against one module
-(`tests/runtime/test_runtime_private_api.py`); the fast path's own are in
+Each is a hook FastMCP does not expose: the low-level server, the request-state policy a
+server was built with, the session manager's open sessions, and the pieces of FastMCP's JWT
+verifier the runtime needs to say why it refused a token (its key import and key lookup, its
+`nbf` clock skew), and the pieces of FastMCP's proxy and the SDK's client the gateway needs to
+send a call as the proxy's client sends it (the headers it passes on, the session's request
+stamp), and the docstring parser FastMCP's tool and prompt modules imported
+(`mcp_runtime.docstrings`). Kept here, in one place, so a new release is checked against one
+module (`tests/runtime/test_runtime_private_api.py`); the fast path's own are in
 `mcp_runtime.fast_path.private_api`.
 """
 
