@@ -141,18 +141,13 @@ class RuntimeSettings(BaseSettings):
     def _lower_log_level(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("mcp_allowed_hosts", "mcp_allowed_origins", mode="before")
+    @field_validator(
+        "mcp_allowed_hosts", "mcp_allowed_origins", "mcp_request_state_keys", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
-        return value
-
-    @field_validator("mcp_request_state_keys", mode="before")
-    @classmethod
-    def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(key.strip() for key in value.split(",") if key.strip())
         return value
 
     @field_validator("mcp_request_state_keys")
