@@ -30,7 +30,23 @@ MINIMAL = '{"image":{"repository":"mcp-servers/todo"}}'
 OPT_OUT = " or set servers.todo.allowPrivileged: true only for an image that cannot run otherwise"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 DATA = "servers.greeter.persistence.data"
-TYPES = "use persistentVolumeClaim (a claim the chart creates), existingClaim or emptyDir"
+TYPES = (
+    "use persistentVolumeClaim (a claim the chart creates), existingClaim, emptyDir, configMap"
+    " or secret"
+)
+CONTAINER = {"image": {"repository": "busybox", "tag": "1.37"}}
+PROXY = "servers.todo.sidecars.proxy"
+
+
+def containers(kind: str = "sidecars", **entries: dict) -> str:
+    """A --set-json of `sidecars` or `initContainers` for todo (values/todo.yaml autoscales on
+    CPU, so each sidecar here requests some)."""
+    if kind == "sidecars":
+        entries = {
+            name: {"resources": {"requests": {"cpu": "10m"}}, **entry}
+            for name, entry in entries.items()
+        }
+    return f"servers.todo.{kind}={json.dumps(entries)}"
 
 
 def volumes(**entries: dict) -> str:
@@ -43,6 +59,36 @@ def claim(**keys) -> dict:
 
 
 SCHEMA_CASES = [
+    (
+        "runtime-class-not-a-name",
+        TODO,
+        ['servers.todo.runtimeClassName="Bad_Name"'],
+        "at '/servers/todo/runtimeClassName': 'Bad_Name' does not match pattern",
+    ),
+    (
+        "dns-policy-host-network",
+        TODO,
+        ['servers.todo.dnsPolicy="ClusterFirstWithHostNet"'],
+        "at '/servers/todo/dnsPolicy': value must be one of",
+    ),
+    (
+        "rolling-update-not-a-percentage",
+        TODO,
+        ['servers.todo.rollingUpdate.maxSurge="two"'],
+        "at '/servers/todo/rollingUpdate/maxSurge': 'two' does not match pattern",
+    ),
+    (
+        "sidecar-unknown-field",
+        TODO,
+        [containers(proxy={**CONTAINER, "stdin": True})],
+        "at '/servers/todo/sidecars/proxy': additional properties 'stdin' not allowed",
+    ),
+    (
+        "sidecar-image-as-string",
+        TODO,
+        ['servers.todo.sidecars={"proxy":{"image":"busybox:1.37"}}'],
+        "at '/servers/todo/sidecars/proxy/image': got string, want object",
+    ),
     (
         "request-state-secret-not-a-name",
         TODO,
@@ -515,6 +561,139 @@ SCHEMA_CASES = [
 SECRET_REF = {"secretKeyRef": {"name": "s", "key": "k"}}
 
 TEMPLATE_CASES = [
+    (
+        "sidecar-named-server",
+        TODO,
+        [containers(server=CONTAINER)],
+        "servers.todo.sidecars.server: server is the name of the server's own container; choose"
+        " another identifier",
+    ),
+    (
+        "sidecar-and-init-container-share-a-name",
+        TODO,
+        [containers(proxy=CONTAINER), containers("initContainers", proxy=CONTAINER)],
+        "servers.todo.initContainers.proxy: proxy is also the identifier of"
+        " servers.todo.sidecars.proxy; the containers of a pod need distinct names",
+    ),
+    (
+        "sidecar-identifier-not-a-label",
+        TODO,
+        [containers(Proxy=CONTAINER)],
+        'servers.todo.sidecars.Proxy: "Proxy" cannot name a container; use a DNS-1123 label',
+    ),
+    (
+        "sidecar-without-repository",
+        TODO,
+        [containers(proxy={"image": {"tag": "1.37"}})],
+        f"{PROXY}.image.repository: required (the container's image",
+    ),
+    (
+        "sidecar-without-tag-or-digest",
+        TODO,
+        [containers(proxy={"image": {"repository": "busybox"}})],
+        f"{PROXY}.image.tag: required, or {PROXY}.image.digest: the chart has no version to give"
+        " another project's image",
+    ),
+    (
+        "sidecar-repository-with-tag",
+        TODO,
+        [containers(proxy={"image": {"repository": "busybox:1.37", "tag": "1.37"}})],
+        f'{PROXY}.image.repository: "busybox:1.37" contains a tag; set the repository to "busybox"',
+    ),
+    (
+        "sidecar-as-root",
+        TODO,
+        [containers(proxy={**CONTAINER, "securityContext": {"runAsUser": 0}})],
+        f"{PROXY}.securityContext.runAsUser: 0 runs the container proxy as root; use a non-root"
+        f" UID{OPT_OUT}",
+    ),
+    (
+        "init-container-privileged",
+        TODO,
+        [
+            containers(
+                "initContainers", setup={**CONTAINER, "securityContext": {"privileged": True}}
+            )
+        ],
+        "servers.todo.initContainers.setup.securityContext.privileged: true gives the container"
+        f" setup the node's devices and kernel; remove it{OPT_OUT}",
+    ),
+    (
+        "sidecar-adds-capabilities",
+        TODO,
+        [
+            containers(
+                proxy={**CONTAINER, "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}
+            )
+        ],
+        f'{PROXY}.securityContext.capabilities.add: ["NET_ADMIN"] adds Linux capabilities',
+    ),
+    (
+        "init-container-with-a-probe",
+        TODO,
+        [
+            containers(
+                "initContainers", setup={**CONTAINER, "readinessProbe": {"tcpSocket": {"port": 1}}}
+            )
+        ],
+        "servers.todo.initContainers.setup.readinessProbe: an init container runs to completion"
+        " before the server starts, and Kubernetes refuses probes and lifecycle hooks for it;"
+        " remove it, or make the container one of servers.todo.sidecars",
+    ),
+    (
+        "sidecar-mounts-an-unknown-volume",
+        TODO,
+        [containers(proxy={**CONTAINER, "volumeMounts": [{"name": "data", "mountPath": "/d"}]})],
+        f'{PROXY}.volumeMounts[0].name: "data" is not a volume of the pod; mount tmp or a'
+        " servers.todo.persistence identifier (the pod has tmp)",
+    ),
+    (
+        "sidecar-without-requests-under-an-autoscaler",
+        TODO,
+        [f"servers.todo.sidecars={json.dumps({'proxy': CONTAINER})}"],
+        f"{PROXY}.resources.requests.cpu: required while servers.todo.autoscaling scales on cpu"
+        " utilization, which Kubernetes measures against the requests of every container in the"
+        " pod",
+    ),
+    (
+        "rolling-update-cannot-move",
+        TODO,
+        ['servers.todo.rollingUpdate={"maxSurge":"0%","maxUnavailable":0}'],
+        "servers.todo.rollingUpdate: maxSurge and maxUnavailable are both 0, so a rollout could"
+        " neither add a pod nor take one away; set one of them above 0",
+    ),
+    (
+        "rolling-update-unavailable-above-all",
+        TODO,
+        ['servers.todo.rollingUpdate.maxUnavailable="150%"'],
+        'servers.todo.rollingUpdate.maxUnavailable: "150%" is more than 100%',
+    ),
+    (
+        "dns-policy-none-without-name-servers",
+        TODO,
+        ['servers.todo.dnsPolicy="None"'],
+        "servers.todo.dnsConfig.nameservers: required when servers.todo.dnsPolicy is None, which"
+        " gives the pods no other name server",
+    ),
+    (
+        "persistence-config-map-without-name",
+        GREETER,
+        [volumes(data={"type": "configMap", "mountPath": "/data"})],
+        f"{DATA}.name: required when {DATA}.type is configMap (the ConfigMap in the release"
+        " namespace whose keys become files)",
+    ),
+    (
+        "persistence-secret-name-not-a-name",
+        GREETER,
+        [volumes(data={"type": "secret", "name": "Data_Key", "mountPath": "/data"})],
+        f'{DATA}.name: "Data_Key" is not a Secret name',
+    ),
+    (
+        "persistence-secret-writable",
+        GREETER,
+        [volumes(data={"type": "secret", "name": "key", "mountPath": "/data", "readOnly": False})],
+        f"{DATA}.readOnly: false, but a secret volume is always read-only; remove it",
+    ),
     (
         "request-state-keys-in-env",
         TODO,
@@ -1465,6 +1644,35 @@ UNUSUAL_CASES = [
         "persistence-at-the-code-path-without-code",
         TODO,
         ['servers.todo.persistence={"code-cache":{"type":"emptyDir","mountPath":"/opt/mcp/code"}}'],
+    ),
+    (
+        "sidecar-allowed-to-run-as-root",
+        TODO,
+        [
+            containers(
+                proxy={**CONTAINER, "securityContext": {"runAsUser": 0, "runAsNonRoot": False}}
+            ),
+            "servers.todo.allowPrivileged=true",
+        ],
+    ),
+    (
+        "init-container-only-and-a-digest",
+        TODO,
+        [
+            containers(
+                "initContainers",
+                wait={"image": {"repository": "ghcr.io/acme/wait", "digest": DIGEST}},
+            )
+        ],
+    ),
+    (
+        "rollout-by-percentages-and-dns-of-its-own",
+        TODO,
+        [
+            'servers.todo.rollingUpdate={"maxSurge":"50%","maxUnavailable":"100%"}',
+            'servers.todo.dnsPolicy="None"',
+            'servers.todo.dnsConfig={"nameservers":["10.0.0.53"],"searches":["corp.example"]}',
+        ],
     ),
 ]
 

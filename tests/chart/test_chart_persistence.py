@@ -204,7 +204,35 @@ def test_features_render_every_type(features: Render):
     found = volumes(features, f"{RELEASE}-alpha")
     assert found["shared"]["persistentVolumeClaim"] == {"claimName": f"{RELEASE}-shared"}
     assert found["cache"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "64Mi"}
+    assert found["ca"]["configMap"] == {
+        "name": f"{RELEASE}-ca-bundle",
+        "items": [{"key": "ca.crt", "path": "ca.pem"}],
+        "defaultMode": 0o444,
+    }
+    assert found["proxy-credentials"]["secret"] == {
+        "secretName": "alpha-proxy-credentials",
+        "optional": True,
+    }
     # The ReadWriteOnce claim has one writer.
     assert features.get("Deployment", f"{RELEASE}-alpha")["spec"]["strategy"] == {
         "type": "Recreate"
     }
+
+
+def test_config_map_and_secret_entries_mount_their_files_read_only():
+    """A CA bundle or a credentials file: the ConfigMap or Secret `name` (a template), every
+    key by default, and never writable, so neither type can make the claim rule apply."""
+    result = with_volumes(
+        "todo",
+        ca={"type": "configMap", "name": "{{ .Release.Name }}-ca", "mountPath": "/etc/ssl/extra"},
+        key={"type": "secret", "name": "todo-key", "mountPath": "/var/run/key", "readOnly": True},
+    )
+    found = volumes(result, "todo-mcp")
+    assert found["ca"]["configMap"] == {"name": f"{RELEASE}-ca"}
+    assert found["ca"]["mount"] == {"name": "ca", "mountPath": "/etc/ssl/extra", "readOnly": True}
+    assert found["key"]["secret"] == {"secretName": "todo-key"}
+    assert found["key"]["mount"]["readOnly"] is True
+    assert result.all("PersistentVolumeClaim") == []
+    # Not claims: two replicas, the autoscaler and the rolling update stay.
+    assert result.get("Deployment", "todo-mcp")["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert result.names("HorizontalPodAutoscaler") == {"todo-mcp"}

@@ -479,6 +479,132 @@ def test_an_ask_for_input_is_answered_on_another_replica_and_after_a_rollout(
         kube.helm("uninstall", ASKER_RELEASE, "-n", E2E_NAMESPACE, "--wait", check=False)
 
 
+# --- The pod's extras: a native sidecar, an init container, files, runtime class and DNS -------
+# A server of inline code whose pod gets what platform teams add: a sidecar serving files on
+# loopback (the runtime image running python's http.server), an init container that fetches
+# from the sidecar into a scratch volume before the server starts, a ConfigMap's file mounted
+# read-only, a RuntimeClass, a host alias and DNS options. Its one tool reads all three back.
+
+EXTRAS_RELEASE = "extras"
+EXTRAS_CODE = """
+import json
+import pathlib
+import urllib.request
+
+from fastmcp import FastMCP
+
+mcp = FastMCP("extras")
+
+
+@mcp.tool
+def report() -> str:
+    \"\"\"What the init container left, what the sidecar serves and what the ConfigMap holds.\"\"\"
+    served = urllib.request.urlopen("http://files.local:9000/ca.pem", timeout=5).read().decode()
+    return json.dumps(
+        {
+            "init": pathlib.Path("/work/fetched.pem").read_text(),
+            "sidecar": served,
+            "mounted": pathlib.Path("/etc/extra/ca.pem").read_text(),
+        }
+    )
+"""
+EXTRAS_BUNDLE = "-----BEGIN CERTIFICATE-----\nnot a real one\n-----END CERTIFICATE-----\n"
+FETCH = (
+    "import urllib.request, pathlib; pathlib.Path('/work/fetched.pem').write_bytes("
+    "urllib.request.urlopen('http://127.0.0.1:9000/ca.pem', timeout=5).read())"
+)
+
+
+def test_a_pod_runs_its_sidecar_and_init_container_with_files_runtime_class_and_dns(
+    kube: Kube, todo_release: None
+) -> None:
+    kube.apply(
+        {
+            "apiVersion": "node.k8s.io/v1",
+            "kind": "RuntimeClass",
+            "metadata": {"name": "mcp-runc"},
+            "handler": "runc",
+        },
+        E2E_NAMESPACE,
+    )
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"{EXTRAS_RELEASE}-ca"},
+            "data": {"ca.crt": EXTRAS_BUNDLE},
+        },
+        E2E_NAMESPACE,
+    )
+    image = {"repository": "mcp-servers/runtime", "tag": "0.1.0"}
+    extras = {
+        **FAST,
+        "code": {"server.py": EXTRAS_CODE},
+        "persistence": {
+            "work": {"type": "emptyDir", "mountPath": "/work"},
+            "ca": {
+                "type": "configMap",
+                "name": "{{ .Release.Name }}-ca",
+                "items": [{"key": "ca.crt", "path": "ca.pem"}],
+                "mountPath": "/etc/extra",
+            },
+        },
+        "sidecars": {
+            "files": {
+                "image": image,
+                # On every address: the kubelet probes the pod's. The NetworkPolicy still admits
+                # only the server's port from outside the pod.
+                "command": ["python3", "-m", "http.server", "9000"],
+                "workingDir": "/etc/extra",
+                "volumeMounts": [{"name": "ca", "mountPath": "/etc/extra", "readOnly": True}],
+                "startupProbe": {"tcpSocket": {"port": 9000}, "periodSeconds": 1},
+            }
+        },
+        "initContainers": {
+            "fetch": {
+                "image": image,
+                "command": ["python3", "-c", FETCH],
+                "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+            }
+        },
+        "runtimeClassName": "mcp-runc",
+        "hostAliases": [{"ip": "127.0.0.1", "hostnames": ["files.local"]}],
+        "dnsConfig": {"options": [{"name": "ndots", "value": "2"}]},
+        "minReadySeconds": 1,
+    }
+    try:
+        kube.helm(
+            "upgrade", "--install", EXTRAS_RELEASE, str(CHART), "-n", E2E_NAMESPACE,
+            "--set-json", f"servers={json.dumps({'extras': extras})}",
+            "--wait", "--timeout", "5m",
+        )  # fmt: skip
+        selector = f"app.kubernetes.io/instance={EXTRAS_RELEASE}"
+        ((name, pod),) = kube.pods(E2E_NAMESPACE, selector).items()
+        assert pod["spec"]["runtimeClassName"] == "mcp-runc"
+        statuses = {s["name"]: s for s in pod["status"]["initContainerStatuses"]}
+        # The sidecar is still running beside the server; the init container ran and ended.
+        assert "running" in statuses["files"]["state"], statuses["files"]
+        assert statuses["fetch"]["state"]["terminated"]["exitCode"] == 0, statuses["fetch"]
+        _, meta = modern_request("tools/call", {"name": "report"})
+        out = kube.kubectl(
+            "-n", E2E_NAMESPACE, "exec", "-i", name, "-c", "server", "--",
+            "python3", "-", json.dumps(meta["params"]["_meta"]), "8000", "extras-mcp", "report",
+            input=ASKER_CALL,
+        )  # fmt: skip
+        status, _, body = out.strip().partition(" ")
+        assert status == "200", out
+        report = json.loads(json.loads(body)["result"]["content"][0]["text"])
+        assert report == {"init": EXTRAS_BUNDLE, "sidecar": EXTRAS_BUNDLE, "mounted": EXTRAS_BUNDLE}
+        resolv = kube.kubectl("-n", E2E_NAMESPACE, "exec", name, "-c", "server", "--",
+                              "cat", "/etc/resolv.conf")  # fmt: skip
+        assert "ndots:2" in resolv, resolv
+    finally:
+        kube.helm("uninstall", EXTRAS_RELEASE, "-n", E2E_NAMESPACE, "--wait", check=False)
+        kube.kubectl("-n", E2E_NAMESPACE, "delete", "configmap", f"{EXTRAS_RELEASE}-ca",
+                     "--ignore-not-found")  # fmt: skip
+        kube.kubectl("delete", "runtimeclass", "mcp-runc", "--ignore-not-found")
+
+
 # --- Storage: the chart's `persistence` on the cluster's default StorageClass -----------------
 # Kept apart from the tests above (its own namespace and release) and last before the cluster
 # goes down. About 15 s on the local node: an install, a pod replaced, an uninstall.

@@ -96,6 +96,8 @@ plus the fields more than one template (or a check) needs, each from one small d
   configEnv          mcp-servers.env.config (the ConfigMap's environment variables; the
                      peers' URLs join later, in mcp-servers.load)
   volumes            mcp-servers.persistence (the enabled `persistence` entries, filled in)
+  extraContainers    mcp-servers.extraContainers (`sidecars`, then `initContainers`, as the pod
+                     lists them)
   serviceAccountName mcp-servers.serviceAccountName
 Everything else a template derives in place, with the define named there. The checks run in a
 fixed order, so values with several mistakes always report the same one.
@@ -155,6 +157,9 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = set $s "volumes" (include "mcp-servers.persistence" $ctx | fromJson) -}}
 {{- $_ = include "mcp-servers.validate.mountPaths" $s -}}
 {{- $_ = include "mcp-servers.validate.singleWriter" $s -}}
+{{- $_ = include "mcp-servers.validate.rollout" $s -}}
+{{- $_ = include "mcp-servers.validate.extraContainers" $ctx -}}
+{{- $_ = set $s "extraContainers" (include "mcp-servers.extraContainers" $ctx | fromJsonArray) -}}
 {{- $_ = set $s "serviceAccountName" (include "mcp-servers.serviceAccountName" $ctx) -}}
 {{- end -}}
 
@@ -192,6 +197,8 @@ entry with its defaults filled in (mcp-servers.validate.persistence has checked 
                          (ReadWriteOnce), storageClass (""), retain (false), annotations
   existingClaim          claimName (rendered as a template), accessMode (ReadWriteOnce)
   emptyDir               medium, sizeLimit (when set)
+  configMap, secret      the volume source: name (rendered as a template), items,
+                         defaultMode, optional (when set); readOnly (true)
 An entry that is not a map, or sets `enabled: false`, is left out.
 Usage: {{ include "mcp-servers.persistence" (dict "server" $s "root" $) | fromJson }}
 */}}
@@ -211,6 +218,15 @@ Usage: {{ include "mcp-servers.persistence" (dict "server" $s "root" $) | fromJs
 {{- else if eq $type "existingClaim" -}}
 {{- $_ := set $v "claimName" (tpl (toString $entry.claimName) $.root) -}}
 {{- $_ = set $v "accessMode" ($entry.accessMode | default "ReadWriteOnce") -}}
+{{- else if has $type (list "configMap" "secret") -}}
+{{- $source := dict (ternary "name" "secretName" (eq $type "configMap")) (tpl (toString $entry.name) $.root) -}}
+{{- range $field := list "items" "defaultMode" "optional" -}}
+{{- if hasKey $entry $field -}}
+{{- $_ := set $source $field (get $entry $field) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $v $type $source -}}
+{{- $_ = set $v "readOnly" true -}}
 {{- else -}}
 {{- $source := dict -}}
 {{- with $entry.medium -}}
@@ -239,7 +255,7 @@ Usage: {{- with include "mcp-servers.persistence.singleWriter" (dict "server" $s
 {{- $writers := list -}}
 {{- range $id := keys .server.volumes | sortAlpha -}}
 {{- $v := get $.server.volumes $id -}}
-{{- if and (ne $v.type "emptyDir") (has $v.accessMode (list "ReadWriteOnce" "ReadWriteOncePod")) -}}
+{{- if and (has $v.type (list "persistentVolumeClaim" "existingClaim")) (has $v.accessMode (list "ReadWriteOnce" "ReadWriteOncePod")) -}}
 {{- $writers = append $writers $id -}}
 {{- end -}}
 {{- end -}}

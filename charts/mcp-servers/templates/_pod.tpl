@@ -238,8 +238,8 @@ Usage: volumeMounts: {{- include "mcp-servers.container.volumeMounts" (dict "ser
 mcp-servers.pod.volumes: the pod's volumes, as YAML: an emptyDir for /tmp, server-config.json
 from the ConfigMap `<fullname>` and, with inline `code`, the ConfigMap `<fullname>-code`; then
 one volume per `persistence` entry, named by its identifier: the claim `<fullname>-<identifier>`
-(templates/persistentvolumeclaim.yaml), the existing claim `claimName`, or an emptyDir with
-`medium` and `sizeLimit`.
+(templates/persistentvolumeclaim.yaml), the existing claim `claimName`, an emptyDir with
+`medium` and `sizeLimit`, or the ConfigMap or Secret `name`.
 Usage: volumes: {{- include "mcp-servers.pod.volumes" (dict "server" $s "root" $) | nindent 8 }}
 */}}
 {{- define "mcp-servers.pod.volumes" -}}
@@ -261,9 +261,58 @@ Usage: volumes: {{- include "mcp-servers.pod.volumes" (dict "server" $s "root" $
 - name: {{ $id }}
   {{- if eq $v.type "emptyDir" }}
   emptyDir: {{- if $v.emptyDir }}{{ toYaml $v.emptyDir | nindent 4 }}{{ else }} {}{{ end }}
+  {{- else if has $v.type (list "configMap" "secret") }}
+  {{ $v.type }}: {{- get $v $v.type | toYaml | nindent 4 }}
   {{- else }}
   persistentVolumeClaim:
     claimName: {{ $v.claimName }}
   {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/*
+mcp-servers.extraContainers: the pod's init containers as a JSON list: each enabled `sidecars`
+entry, with `restartPolicy: Always` (a native sidecar), then each enabled `initContainers`
+entry, each kind in identifier order, named by its identifier; the image from its `image`
+(mcp-servers.images.reference), the security context from
+mcp-servers.extraContainers.securityContext, and the Container fields the entry sets.
+mcp-servers.validate.extraContainers has checked them.
+Usage: {{ include "mcp-servers.extraContainers" (dict "server" $s "root" $) | fromJsonArray }}
+*/}}
+{{- define "mcp-servers.extraContainers" -}}
+{{- $s := .server -}}
+{{- $containers := list -}}
+{{- range $kind := list "sidecars" "initContainers" -}}
+{{- $entries := get $s $kind | default dict -}}
+{{- range $id := keys $entries | sortAlpha -}}
+{{- $entry := get $entries $id -}}
+{{- if and (kindIs "map" $entry) (dig "enabled" true $entry) -}}
+{{- $image := $entry.image -}}
+{{- $reference := include "mcp-servers.images.reference" (dict "image" $image "repository" $image.repository "tag" (toString ($image.tag | default "")) "global" $.root.Values.global) -}}
+{{- $container := dict "name" $id "image" $reference "imagePullPolicy" ($image.pullPolicy | default "IfNotPresent") -}}
+{{- if eq $kind "sidecars" -}}
+{{- $_ := set $container "restartPolicy" "Always" -}}
+{{- end -}}
+{{- range $field := list "command" "args" "workingDir" "env" "envFrom" "ports" "resources" "volumeMounts" "livenessProbe" "readinessProbe" "startupProbe" "lifecycle" -}}
+{{- with get $entry $field -}}
+{{- $_ := set $container $field . -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $container "securityContext" (include "mcp-servers.extraContainers.securityContext" (dict "server" $s "entry" $entry) | fromJson) -}}
+{{- $containers = append $containers $container -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $containers -}}
+{{- end -}}
+
+{{/*
+mcp-servers.extraContainers.securityContext: the security context of a `sidecars` or
+`initContainers` ENTRY as JSON: the server's `securityContext` with the entry's own fields over
+it, so another image runs as restricted as the server unless it says otherwise (and the checks
+of mcp-servers.validate.extraContainers allow it).
+Usage: {{ include "mcp-servers.extraContainers.securityContext" (dict "server" $s "entry" ENTRY) | fromJson }}
+*/}}
+{{- define "mcp-servers.extraContainers.securityContext" -}}
+{{- toJson (mustMergeOverwrite (deepCopy (.server.securityContext | default dict)) (deepCopy (.entry.securityContext | default dict))) -}}
 {{- end -}}

@@ -355,24 +355,7 @@ Usage: {{- $_ := include "mcp-servers.validate.podSecurity" (dict "server" SERVE
 {{- if and (hasKey $own "allowPrivilegeEscalation") (kindIs "invalid" (get $own "allowPrivilegeEscalation")) -}}
 {{- fail (printf "%s.allowPrivilegeEscalation: null lets the server gain privileges (setuid), as true does; remove it to keep the default, set false or %s" $at $optOut) -}}
 {{- end -}}
-{{- if and (hasKey $values "runAsUser") (eq (toString $values.runAsUser) "0") -}}
-{{- fail (printf "%s.runAsUser: 0 runs the server as root; use a non-root UID or %s" $at $optOut) -}}
-{{- end -}}
-{{- if and (hasKey $values "runAsNonRoot") (eq (toString $values.runAsNonRoot) "false") -}}
-{{- fail (printf "%s.runAsNonRoot: false lets the server run as root; remove it or %s" $at $optOut) -}}
-{{- end -}}
-{{- if eq (toString $values.privileged) "true" -}}
-{{- fail (printf "%s.privileged: true gives the server the node's devices and kernel; remove it or %s" $at $optOut) -}}
-{{- end -}}
-{{- if eq (toString $values.allowPrivilegeEscalation) "true" -}}
-{{- fail (printf "%s.allowPrivilegeEscalation: true lets the server gain privileges (setuid); remove it or %s" $at $optOut) -}}
-{{- end -}}
-{{- with get ($values.capabilities | default dict) "add" -}}
-{{- fail (printf "%s.capabilities.add: %s adds Linux capabilities; remove it or %s" $at (toJson .) $optOut) -}}
-{{- end -}}
-{{- if eq (toString (get ($values.seccompProfile | default dict) "type")) "Unconfined" -}}
-{{- fail (printf "%s.seccompProfile.type: Unconfined runs the server without a seccomp filter; use RuntimeDefault or Localhost or %s" $at $optOut) -}}
-{{- end -}}
+{{- $_ := include "mcp-servers.validate.restrictedContext" (dict "at" $at "context" $values "subject" "the server" "optOut" $optOut) -}}
 {{- end -}}
 {{- $pod := $s.podSecurityContext | default dict -}}
 {{- $container := $s.securityContext | default dict -}}
@@ -387,6 +370,34 @@ Usage: {{- $_ := include "mcp-servers.validate.podSecurity" (dict "server" SERVE
 {{- if not $seccomp -}}
 {{- fail (printf "%s.podSecurityContext.seccompProfile: unset here and in %s.securityContext, so the server runs without a seccomp filter; set type RuntimeDefault or Localhost or %s" $key $key $optOut) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.restrictedContext: one security context (a pod's or a container's, CONTEXT,
+its values key AT) keeps the restricted profile: not root (`runAsUser: 0`, `runAsNonRoot:
+false`), not privileged, no privilege escalation, no added capabilities, no `Unconfined` seccomp.
+SUBJECT names who would gain the privilege ("the server"); OPTOUT is the message's way out.
+Usage: {{- $_ := include "mcp-servers.validate.restrictedContext" (dict "at" AT "context" CONTEXT "subject" SUBJECT "optOut" OPTOUT) -}}
+*/}}
+{{- define "mcp-servers.validate.restrictedContext" -}}
+{{- if and (hasKey .context "runAsUser") (eq (toString .context.runAsUser) "0") -}}
+{{- fail (printf "%s.runAsUser: 0 runs %s as root; use a non-root UID or %s" $.at $.subject $.optOut) -}}
+{{- end -}}
+{{- if and (hasKey .context "runAsNonRoot") (eq (toString .context.runAsNonRoot) "false") -}}
+{{- fail (printf "%s.runAsNonRoot: false lets %s run as root; remove it or %s" $.at $.subject $.optOut) -}}
+{{- end -}}
+{{- if eq (toString .context.privileged) "true" -}}
+{{- fail (printf "%s.privileged: true gives %s the node's devices and kernel; remove it or %s" $.at $.subject $.optOut) -}}
+{{- end -}}
+{{- if eq (toString .context.allowPrivilegeEscalation) "true" -}}
+{{- fail (printf "%s.allowPrivilegeEscalation: true lets %s gain privileges (setuid); remove it or %s" $.at $.subject $.optOut) -}}
+{{- end -}}
+{{- with get (.context.capabilities | default dict) "add" -}}
+{{- fail (printf "%s.capabilities.add: %s adds Linux capabilities; remove it or %s" $.at (toJson .) $.optOut) -}}
+{{- end -}}
+{{- if eq (toString (get (.context.seccompProfile | default dict) "type")) "Unconfined" -}}
+{{- fail (printf "%s.seccompProfile.type: Unconfined runs %s without a seccomp filter; use RuntimeDefault or Localhost or %s" $.at $.subject $.optOut) -}}
 {{- end -}}
 {{- end -}}
 
@@ -644,14 +655,15 @@ mcp-servers.validate.persistence: each enabled `persistence` entry (after the me
 `defaults`, so a type or size may come from there) has an identifier that can name a volume, a
 DNS-1123 label other than the chart's own `tmp`, `config` and `code`; a `type` (the schema lists
 them; here a missing one is caught, and an unknown one when the schema is skipped); an absolute
-`mountPath`; with `existingClaim` a `claimName` that is a claim name once rendered; and sizes that
+`mountPath`; with `existingClaim` a `claimName` that is a claim name once rendered, with `configMap`
+and `secret` a `name` that is one, and no `readOnly: false`; and sizes that
 are Kubernetes quantities (mcp-servers.quantity), a claim's above 0.
 Usage: {{- $_ := include "mcp-servers.validate.persistence" (dict "server" SERVER "root" $) -}}
 */}}
 {{- define "mcp-servers.validate.persistence" -}}
 {{- $s := .server -}}
 {{- $root := .root -}}
-{{- $types := list "persistentVolumeClaim" "existingClaim" "emptyDir" -}}
+{{- $types := list "persistentVolumeClaim" "existingClaim" "emptyDir" "configMap" "secret" -}}
 {{- $persistence := $s.persistence | default dict -}}
 {{- range $id := keys $persistence | sortAlpha -}}
 {{- $entry := get $persistence $id -}}
@@ -665,10 +677,10 @@ Usage: {{- $_ := include "mcp-servers.validate.persistence" (dict "server" SERVE
 {{- end -}}
 {{- $type := toString ($entry.type | default "") -}}
 {{- if not $type -}}
-{{- fail (printf "%s.type: required; use persistentVolumeClaim (a claim the chart creates), existingClaim or emptyDir" $at) -}}
+{{- fail (printf "%s.type: required; use persistentVolumeClaim (a claim the chart creates), existingClaim, emptyDir, configMap or secret" $at) -}}
 {{- end -}}
 {{- if not (has $type $types) -}}
-{{- fail (printf "%s.type: %q is not a volume type; use persistentVolumeClaim (a claim the chart creates), existingClaim or emptyDir" $at $type) -}}
+{{- fail (printf "%s.type: %q is not a volume type; use persistentVolumeClaim (a claim the chart creates), existingClaim, emptyDir, configMap or secret" $at $type) -}}
 {{- end -}}
 {{- $mountPath := toString ($entry.mountPath | default "") -}}
 {{- if not $mountPath -}}
@@ -684,6 +696,18 @@ Usage: {{- $_ := include "mcp-servers.validate.persistence" (dict "server" SERVE
 {{- end -}}
 {{- if not (and (le (len $claimName) 253) (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $claimName)) -}}
 {{- fail (printf "%s.claimName: %q is not a PersistentVolumeClaim name; use lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)" $at $claimName) -}}
+{{- end -}}
+{{- end -}}
+{{- if has $type (list "configMap" "secret") -}}
+{{- $sourceName := tpl (toString ($entry.name | default "")) $root -}}
+{{- if not $sourceName -}}
+{{- fail (printf "%s.name: required when %s.type is %s (the %s in the release namespace whose keys become files)" $at $at $type (ternary "ConfigMap" "Secret" (eq $type "configMap"))) -}}
+{{- end -}}
+{{- if not (and (le (len $sourceName) 253) (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $sourceName)) -}}
+{{- fail (printf "%s.name: %q is not a %s name; use lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)" $at $sourceName (ternary "ConfigMap" "Secret" (eq $type "configMap"))) -}}
+{{- end -}}
+{{- if and (hasKey $entry "readOnly") (not $entry.readOnly) -}}
+{{- fail (printf "%s.readOnly: false, but a %s volume is always read-only; remove it" $at $type) -}}
 {{- end -}}
 {{- end -}}
 {{- if and (eq $type "persistentVolumeClaim") (not (kindIs "invalid" $entry.size)) -}}
@@ -783,5 +807,104 @@ Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "se
 {{- fail (printf "%s: host %s is already exposed by servers.%s; each host serves one server" $s.key $host .) -}}
 {{- end -}}
 {{- $_ := set $.seen.hosts $host $s.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.rollout: the RollingUpdate can move (`maxSurge` and `maxUnavailable` not
+both 0, counting `0%`), `maxUnavailable` is at most 100%, and `dnsPolicy: None` comes with the
+name servers it leaves the pods.
+Usage: {{- $_ := include "mcp-servers.validate.rollout" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.rollout" -}}
+{{- $at := printf "%s.rollingUpdate" .key -}}
+{{- $surge := trimSuffix "%" (toString .rollingUpdate.maxSurge) -}}
+{{- $unavailable := toString .rollingUpdate.maxUnavailable -}}
+{{- if and (eq (atoi $surge) 0) (eq (atoi (trimSuffix "%" $unavailable)) 0) -}}
+{{- fail (printf "%s: maxSurge and maxUnavailable are both 0, so a rollout could neither add a pod nor take one away; set one of them above 0" $at) -}}
+{{- end -}}
+{{- if and (hasSuffix "%" $unavailable) (gt (atoi (trimSuffix "%" $unavailable)) 100) -}}
+{{- fail (printf "%s.maxUnavailable: %q is more than 100%%; use a percentage from 0%% to 100%% or a number of pods" $at $unavailable) -}}
+{{- end -}}
+{{- if and (eq .dnsPolicy "None") (not (dig "nameservers" list (.dnsConfig | default dict))) -}}
+{{- fail (printf "%s.dnsConfig.nameservers: required when %s.dnsPolicy is None, which gives the pods no other name server" .key .key) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.extraContainers: each enabled entry of `sidecars` and `initContainers` can
+name a container (a DNS-1123 label, not `server`, used once across both), has an image with a
+repository and a tag or digest (mcp-servers.validate.image), mounts only the pod's volumes (`tmp`
+and the `persistence` identifiers), keeps the restricted profile in its security context as
+rendered (the server's `securityContext` under its own, mcp-servers.validate.restrictedContext)
+unless `allowPrivileged`, and, for an init container, has no probes or lifecycle hooks. With an
+autoscaler, a sidecar requests each resource the autoscaler scales on: Kubernetes measures a
+pod's utilization against the requests of all its running containers. `.volumes` must be set.
+Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" SERVER "root" $) -}}
+*/}}
+{{- define "mcp-servers.validate.extraContainers" -}}
+{{- $s := .server -}}
+{{- $root := .root -}}
+{{- $seen := dict -}}
+{{- $volumes := prepend (keys $s.volumes | sortAlpha) "tmp" -}}
+{{- $scaledOn := list -}}
+{{- if $s.autoscaling.enabled -}}
+{{- if $s.autoscaling.targetCPUUtilizationPercentage -}}
+{{- $scaledOn = append $scaledOn "cpu" -}}
+{{- end -}}
+{{- if $s.autoscaling.targetMemoryUtilizationPercentage -}}
+{{- $scaledOn = append $scaledOn "memory" -}}
+{{- end -}}
+{{- end -}}
+{{- range $kind := list "sidecars" "initContainers" -}}
+{{- $entries := get $s $kind | default dict -}}
+{{- range $id := keys $entries | sortAlpha -}}
+{{- $entry := get $entries $id -}}
+{{- if and (kindIs "map" $entry) (dig "enabled" true $entry) -}}
+{{- $at := printf "%s.%s.%s" $s.key $kind $id -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" $id) -}}
+{{- fail (printf "%s: %q cannot name a container; use a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)" $at $id) -}}
+{{- end -}}
+{{- if eq $id "server" -}}
+{{- fail (printf "%s: server is the name of the server's own container; choose another identifier" $at) -}}
+{{- end -}}
+{{- with get $seen $id -}}
+{{- fail (printf "%s: %s is also the identifier of %s.%s.%s; the containers of a pod need distinct names" $at $id $s.key . $id) -}}
+{{- end -}}
+{{- $_ := set $seen $id $kind -}}
+{{- $image := $entry.image | default dict -}}
+{{- if not $image.repository -}}
+{{- fail (printf "%s.image.repository: required (the container's image, e.g. gcr.io/cloud-sql-connectors/cloud-sql-proxy)" $at) -}}
+{{- end -}}
+{{- if not (or $image.tag $image.digest) -}}
+{{- fail (printf "%s.image.tag: required, or %s.image.digest: the chart has no version to give another project's image" $at $at) -}}
+{{- end -}}
+{{- $_ = include "mcp-servers.validate.image" (dict "key" (printf "%s.image" $at) "image" $image "repository" $image.repository "tag" (toString ($image.tag | default "none")) "global" $root.Values.global) -}}
+{{- if eq $kind "initContainers" -}}
+{{- range $field := list "livenessProbe" "readinessProbe" "startupProbe" "lifecycle" -}}
+{{- if hasKey $entry $field -}}
+{{- fail (printf "%s.%s: an init container runs to completion before the server starts, and Kubernetes refuses probes and lifecycle hooks for it; remove it, or make the container one of %s.sidecars" $at $field $s.key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $mount := $entry.volumeMounts | default list -}}
+{{- if not (has $mount.name $volumes) -}}
+{{- fail (printf "%s.volumeMounts[%d].name: %q is not a volume of the pod; mount tmp or a %s.persistence identifier (the pod has %s)" $at $i (toString $mount.name) $s.key (join ", " $volumes)) -}}
+{{- end -}}
+{{- end -}}
+{{- if not $s.allowPrivileged -}}
+{{- $context := include "mcp-servers.extraContainers.securityContext" (dict "server" $s "entry" $entry) | fromJson -}}
+{{- $optOut := printf "set %s.allowPrivileged: true only for an image that cannot run otherwise" $s.key -}}
+{{- $_ = include "mcp-servers.validate.restrictedContext" (dict "at" (printf "%s.securityContext" $at) "context" $context "subject" (printf "the container %s" $id) "optOut" $optOut) -}}
+{{- end -}}
+{{- if eq $kind "sidecars" -}}
+{{- range $resource := $scaledOn -}}
+{{- if not (dig "resources" "requests" $resource "" $entry) -}}
+{{- fail (printf "%s.resources.requests.%s: required while %s.autoscaling scales on %s utilization, which Kubernetes measures against the requests of every container in the pod" $at $resource $s.key $resource) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

@@ -1,0 +1,193 @@
+"""What a platform team adds to a server's pod: native sidecars and init containers, a
+sandboxed runtime class, host aliases and DNS settings, and how a rollout replaces pods. The
+refusals are in test_chart_bad_values.py; tests/chart/features-values.yaml carries each option,
+so kubeconform, checkov and `ct lint` check them too."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from helm_render import RELEASE, VALUES_DIR, Render, render
+
+TODO = (VALUES_DIR / "todo.yaml",)
+GREETER = (VALUES_DIR / "greeter-code.yaml",)
+PROXY = {
+    "image": {"repository": "gcr.io/cloud-sql-connectors/cloud-sql-proxy", "tag": "2.14.0"},
+    "args": ["--port=5432", "acme:europe-west1:todo"],
+    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
+    "securityContext": {"runAsUser": 65532},
+    "startupProbe": {"tcpSocket": {"port": 5432}},
+}
+MIGRATE = {
+    "image": {"repository": "mcp-servers/todo", "tag": "0.1.0"},
+    "command": ["python", "-c", "print('migrated')"],
+    "env": [{"name": "STEP", "value": "migrate"}],
+    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+}
+
+
+def pod_spec(result: Render, fullname: str = "todo-mcp") -> dict[str, Any]:
+    return result.get("Deployment", fullname)["spec"]["template"]["spec"]
+
+
+def with_todo(*set_json: str) -> Render:
+    return render(TODO, set_json=set_json)
+
+
+def test_no_extra_containers_or_pod_options_by_default(fleet: Render):
+    for deployment in fleet.all("Deployment"):
+        spec = deployment["spec"]["template"]["spec"]
+        assert "initContainers" not in spec
+        assert [container["name"] for container in spec["containers"]] == ["server"]
+        for option in ("runtimeClassName", "hostAliases", "dnsPolicy", "dnsConfig"):
+            assert option not in spec, option
+        assert deployment["spec"]["revisionHistoryLimit"] == 5
+        assert "minReadySeconds" not in deployment["spec"]
+
+
+def test_sidecars_start_first_and_keep_running_then_init_containers_run_in_order():
+    result = with_todo(
+        f"servers.todo.sidecars={json.dumps({'proxy': PROXY, 'agent': PROXY})}",
+        f"servers.todo.initContainers={json.dumps({'migrate': MIGRATE, 'check': MIGRATE})}",
+    )
+    spec = pod_spec(result)
+    # Sidecars, then init containers, each in identifier order; only sidecars restart.
+    assert [(c["name"], c.get("restartPolicy")) for c in spec["initContainers"]] == [
+        ("agent", "Always"),
+        ("proxy", "Always"),
+        ("check", None),
+        ("migrate", None),
+    ]
+    assert [container["name"] for container in spec["containers"]] == ["server"]
+    proxy = spec["initContainers"][1]
+    # A repository naming its registry is used as is; the tag is the entry's own.
+    assert proxy["image"] == "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0"
+    assert proxy["imagePullPolicy"] == "IfNotPresent"
+    assert proxy["args"] == PROXY["args"]
+    assert proxy["resources"] == PROXY["resources"]
+    assert proxy["startupProbe"] == PROXY["startupProbe"]
+    migrate = spec["initContainers"][3]
+    # Like the server's, a repository without a registry gets global.imageRegistry.
+    assert migrate["image"] == "localhost/mcp-servers/todo:0.1.0"
+    assert migrate["command"] == MIGRATE["command"]
+    assert migrate["env"] == MIGRATE["env"]
+    assert migrate["volumeMounts"] == MIGRATE["volumeMounts"]
+    assert "startupProbe" not in migrate
+
+
+def test_an_extra_container_runs_as_restricted_as_the_server_unless_it_says_otherwise():
+    result = with_todo(
+        f"servers.todo.sidecars={json.dumps({'proxy': PROXY})}",
+        f"servers.todo.initContainers={json.dumps({'migrate': MIGRATE})}",
+    )
+    spec = pod_spec(result)
+    server_context = spec["containers"][0]["securityContext"]
+    proxy, migrate = spec["initContainers"]
+    assert migrate["securityContext"] == server_context
+    assert proxy["securityContext"] == {**server_context, "runAsUser": 65532}
+    assert server_context["readOnlyRootFilesystem"] is True
+    assert server_context["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_an_extra_container_may_mount_a_persistence_volume_and_gets_no_server_env():
+    result = with_todo(
+        'servers.todo.persistence={"ca":{"type":"configMap","name":"ca","mountPath":"/etc/ca"}}',
+        "servers.todo.initContainers="
+        + json.dumps({"fetch": {**MIGRATE, "volumeMounts": [{"name": "ca", "mountPath": "/ca"}]}}),
+    )
+    (fetch,) = pod_spec(result)["initContainers"]
+    assert fetch["volumeMounts"] == [{"name": "ca", "mountPath": "/ca"}]
+    # Only what the entry gives: the server's ConfigMap, Secrets and keys stay the server's.
+    assert fetch["env"] == MIGRATE["env"]
+    assert "envFrom" not in fetch
+
+
+def test_defaults_give_every_server_a_sidecar_and_a_server_can_leave_it_out():
+    agent = {
+        "image": {"repository": "fluent/fluent-bit", "tag": "3.2"},
+        "resources": {"requests": {"cpu": "10m"}},
+    }
+    result = render(
+        TODO + GREETER,
+        set_json=(
+            f"defaults.sidecars={json.dumps({'logs': agent})}",
+            'servers.greeter.sidecars={"logs":{"enabled":false}}',
+        ),
+    )
+    assert [c["name"] for c in pod_spec(result)["initContainers"]] == ["logs"]
+    assert "initContainers" not in pod_spec(result, "greeter-mcp")
+
+
+def test_the_gateway_takes_extra_containers_and_pod_options_from_its_values():
+    result = render(
+        TODO,
+        set_json=(
+            "gateway.enabled=true",
+            f"gateway.server={json.dumps({'sidecars': {'proxy': PROXY}})}",
+            'gateway.server.runtimeClassName="gvisor"',
+        ),
+    )
+    spec = pod_spec(result, "gateway-mcp")
+    assert [c["name"] for c in spec["initContainers"]] == ["proxy"]
+    assert spec["runtimeClassName"] == "gvisor"
+
+
+def test_runtime_class_host_aliases_and_dns_reach_the_pod():
+    aliases = [{"ip": "10.0.0.10", "hostnames": ["legacy.internal"]}]
+    dns = {"nameservers": ["10.0.0.53"], "options": [{"name": "ndots", "value": "2"}]}
+    result = with_todo(
+        'servers.todo.runtimeClassName="gvisor"',
+        f"servers.todo.hostAliases={json.dumps(aliases)}",
+        'servers.todo.dnsPolicy="None"',
+        f"servers.todo.dnsConfig={json.dumps(dns)}",
+    )
+    spec = pod_spec(result)
+    assert spec["runtimeClassName"] == "gvisor"
+    assert spec["hostAliases"] == aliases
+    assert spec["dnsPolicy"] == "None"
+    assert spec["dnsConfig"] == dns
+
+
+def test_the_rollout_takes_its_pace_from_the_values():
+    result = with_todo(
+        'servers.todo.rollingUpdate={"maxSurge":"25%","maxUnavailable":1}',
+        "servers.todo.minReadySeconds=10",
+        "servers.todo.revisionHistoryLimit=2",
+    )
+    deployment = result.get("Deployment", "todo-mcp")["spec"]
+    assert deployment["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 1},
+    }
+    assert deployment["minReadySeconds"] == 10
+    assert deployment["revisionHistoryLimit"] == 2
+
+
+def test_a_single_writer_claim_keeps_recreate_whatever_the_rolling_update_says():
+    result = render(
+        GREETER,
+        set_json=(
+            'servers.greeter.persistence={"data":{"type":"persistentVolumeClaim","mountPath":"/d"}}',
+            'servers.greeter.rollingUpdate={"maxSurge":3}',
+        ),
+    )
+    assert result.get("Deployment", "greeter-mcp")["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_features_carry_every_pod_option(features: Render):
+    deployment = features.get("Deployment", f"{RELEASE}-alpha")["spec"]
+    spec = deployment["template"]["spec"]
+    assert [(c["name"], c.get("restartPolicy")) for c in spec["initContainers"]] == [
+        ("proxy", "Always"),
+        ("migrate", None),
+    ]
+    # A digest pins the init container's image, under global.imageRegistry.
+    assert spec["initContainers"][1]["image"].startswith(
+        "registry.example.com/mcp-servers/todo@sha256:"
+    )
+    assert spec["runtimeClassName"] == "gvisor"
+    assert deployment["minReadySeconds"] == 10
+    assert deployment["revisionHistoryLimit"] == 3
+    beta = features.get("Deployment", "beta-mcp")["spec"]["strategy"]
+    assert beta["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": 1}
