@@ -60,6 +60,12 @@ def claim(**keys) -> dict:
 
 SCHEMA_CASES = [
     (
+        "extra-object-a-number",
+        TODO,
+        ["extraObjects=[3]"],
+        "at '/extraObjects/0': got number, want string or object",
+    ),
+    (
         "runtime-class-not-a-name",
         TODO,
         ['servers.todo.runtimeClassName="Bad_Name"'],
@@ -561,6 +567,19 @@ SCHEMA_CASES = [
 SECRET_REF = {"secretKeyRef": {"name": "s", "key": "k"}}
 
 TEMPLATE_CASES = [
+    (
+        "extra-object-without-a-name",
+        TODO,
+        ['extraObjects=[{"apiVersion":"v1","kind":"ConfigMap","data":{"a":"b"}}]'],
+        "extraObjects[0]: apiVersion, kind and metadata.name are required (it has apiVersion,"
+        " data, kind)",
+    ),
+    (
+        "extra-object-not-yaml",
+        TODO,
+        ['extraObjects=["kind: [ConfigMap"]'],
+        "extraObjects[0]: not a YAML object once rendered: error converting YAML to JSON",
+    ),
     (
         "sidecar-named-server",
         TODO,

@@ -191,3 +191,13 @@ def test_features_carry_every_pod_option(features: Render):
     assert deployment["revisionHistoryLimit"] == 3
     beta = features.get("Deployment", "beta-mcp")["spec"]["strategy"]
     assert beta["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": 1}
+
+
+def test_the_service_account_token_is_mounted_only_when_asked(fleet: Render):
+    for deployment in fleet.all("Deployment"):
+        assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+    result = with_todo("servers.todo.serviceAccount.automountToken=true")
+    assert pod_spec(result)["automountServiceAccountToken"] is True
+    # The pod asks for it; the ServiceAccount itself still mounts nothing into other pods.
+    account = result.get("ServiceAccount", "todo-mcp")
+    assert account["automountServiceAccountToken"] is False

@@ -480,10 +480,12 @@ def test_an_ask_for_input_is_answered_on_another_replica_and_after_a_rollout(
 
 
 # --- The pod's extras: a native sidecar, an init container, files, runtime class and DNS -------
-# A server of inline code whose pod gets what platform teams add: a sidecar serving files on
-# loopback (the runtime image running python's http.server), an init container that fetches
+# A server of inline code whose pod gets what platform teams add: a sidecar serving files to
+# the pod (the runtime image running python's http.server), an init container that fetches
 # from the sidecar into a scratch volume before the server starts, a ConfigMap's file mounted
-# read-only, a RuntimeClass, a host alias and DNS options. Its one tool reads all three back.
+# read-only, a RuntimeClass, a host alias, DNS options and the ServiceAccount's token, with the
+# RuntimeClass and the ConfigMap among the release's `extraObjects`. Its one tool reads the files
+# back.
 
 EXTRAS_RELEASE = "extras"
 EXTRAS_CODE = """
@@ -509,6 +511,22 @@ def report() -> str:
     )
 """
 EXTRAS_BUNDLE = "-----BEGIN CERTIFICATE-----\nnot a real one\n-----END CERTIFICATE-----\n"
+# Rendered with the release (`extraObjects`): the RuntimeClass its pod runs under (containerd's
+# runc, the local node's one runtime) and the ConfigMap of the bundle.
+EXTRAS_OBJECTS = [
+    {
+        "apiVersion": "node.k8s.io/v1",
+        "kind": "RuntimeClass",
+        "metadata": {"name": "{{ .Release.Name }}-runc"},
+        "handler": "runc",
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "{{ .Release.Name }}-ca"},
+        "data": {"ca.crt": EXTRAS_BUNDLE},
+    },
+]
 FETCH = (
     "import urllib.request, pathlib; pathlib.Path('/work/fetched.pem').write_bytes("
     "urllib.request.urlopen('http://127.0.0.1:9000/ca.pem', timeout=5).read())"
@@ -518,24 +536,6 @@ FETCH = (
 def test_a_pod_runs_its_sidecar_and_init_container_with_files_runtime_class_and_dns(
     kube: Kube, todo_release: None
 ) -> None:
-    kube.apply(
-        {
-            "apiVersion": "node.k8s.io/v1",
-            "kind": "RuntimeClass",
-            "metadata": {"name": "mcp-runc"},
-            "handler": "runc",
-        },
-        E2E_NAMESPACE,
-    )
-    kube.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": f"{EXTRAS_RELEASE}-ca"},
-            "data": {"ca.crt": EXTRAS_BUNDLE},
-        },
-        E2E_NAMESPACE,
-    )
     image = {"repository": "mcp-servers/runtime", "tag": "0.1.0"}
     extras = {
         **FAST,
@@ -567,7 +567,8 @@ def test_a_pod_runs_its_sidecar_and_init_container_with_files_runtime_class_and_
                 "volumeMounts": [{"name": "work", "mountPath": "/work"}],
             }
         },
-        "runtimeClassName": "mcp-runc",
+        "runtimeClassName": "extras-runc",
+        "serviceAccount": {"automountToken": True},
         "hostAliases": [{"ip": "127.0.0.1", "hostnames": ["files.local"]}],
         "dnsConfig": {"options": [{"name": "ndots", "value": "2"}]},
         "minReadySeconds": 1,
@@ -576,11 +577,12 @@ def test_a_pod_runs_its_sidecar_and_init_container_with_files_runtime_class_and_
         kube.helm(
             "upgrade", "--install", EXTRAS_RELEASE, str(CHART), "-n", E2E_NAMESPACE,
             "--set-json", f"servers={json.dumps({'extras': extras})}",
+            "--set-json", f"extraObjects={json.dumps(EXTRAS_OBJECTS)}",
             "--wait", "--timeout", "5m",
         )  # fmt: skip
         selector = f"app.kubernetes.io/instance={EXTRAS_RELEASE}"
         ((name, pod),) = kube.pods(E2E_NAMESPACE, selector).items()
-        assert pod["spec"]["runtimeClassName"] == "mcp-runc"
+        assert pod["spec"]["runtimeClassName"] == "extras-runc"
         statuses = {s["name"]: s for s in pod["status"]["initContainerStatuses"]}
         # The sidecar is still running beside the server; the init container ran and ended.
         assert "running" in statuses["files"]["state"], statuses["files"]
@@ -598,11 +600,13 @@ def test_a_pod_runs_its_sidecar_and_init_container_with_files_runtime_class_and_
         resolv = kube.kubectl("-n", E2E_NAMESPACE, "exec", name, "-c", "server", "--",
                               "cat", "/etc/resolv.conf")  # fmt: skip
         assert "ndots:2" in resolv, resolv
+        # serviceAccount.automountToken: the sidecar can authenticate as the pod.
+        token = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+        kube.kubectl("-n", E2E_NAMESPACE, "exec", name, "-c", "files", "--", "test", "-s", token)
     finally:
         kube.helm("uninstall", EXTRAS_RELEASE, "-n", E2E_NAMESPACE, "--wait", check=False)
-        kube.kubectl("-n", E2E_NAMESPACE, "delete", "configmap", f"{EXTRAS_RELEASE}-ca",
-                     "--ignore-not-found")  # fmt: skip
-        kube.kubectl("delete", "runtimeclass", "mcp-runc", "--ignore-not-found")
+    # The extra objects went with the release, the cluster-wide RuntimeClass too.
+    assert not kube.kubectl("get", "runtimeclass", "extras-runc", "--ignore-not-found").strip()
 
 
 # --- Storage: the chart's `persistence` on the cluster's default StorageClass -----------------

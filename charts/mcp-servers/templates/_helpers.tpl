@@ -261,3 +261,21 @@ Usage: {{- with include "mcp-servers.persistence.singleWriter" (dict "server" $s
 {{- end -}}
 {{- $writers | first | default "" -}}
 {{- end -}}
+
+{{/*
+mcp-servers.extraObject: entry INDEX of `extraObjects` (an object, or a string of YAML),
+rendered as a template against the chart's root context, as YAML; fails naming the entry when
+it is not one Kubernetes object with `apiVersion`, `kind` and `metadata.name`.
+Usage: {{ include "mcp-servers.extraObject" (dict "object" OBJECT "index" INDEX "root" $) | fromYaml }}
+*/}}
+{{- define "mcp-servers.extraObject" -}}
+{{- $text := ternary .object (toYaml .object) (kindIs "string" .object) -}}
+{{- $rendered := tpl $text .root | fromYaml -}}
+{{- if hasKey $rendered "Error" -}}
+{{- fail (printf "extraObjects[%d]: not a YAML object once rendered: %s" .index $rendered.Error) -}}
+{{- end -}}
+{{- if not (and $rendered.apiVersion $rendered.kind (dig "metadata" "name" "" $rendered)) -}}
+{{- fail (printf "extraObjects[%d]: apiVersion, kind and metadata.name are required (it has %s)" .index (keys $rendered | sortAlpha | join ", " | default "nothing")) -}}
+{{- end -}}
+{{- toYaml $rendered -}}
+{{- end -}}
