@@ -568,6 +568,14 @@ SECRET_REF = {"secretKeyRef": {"name": "s", "key": "k"}}
 
 TEMPLATE_CASES = [
     (
+        "persistence-kept-out-of-the-server-and-mounted-nowhere",
+        TODO,
+        ['servers.todo.persistence={"creds":{"type":"secret","name":"key","mountInServer":false}}'],
+        "servers.todo.persistence.creds.mountInServer: false, and no servers.todo.sidecars or"
+        " servers.todo.initContainers entry mounts creds; mount it in one of them or leave the"
+        " entry out",
+    ),
+    (
         "extra-object-without-a-name",
         TODO,
         ['extraObjects=[{"apiVersion":"v1","kind":"ConfigMap","data":{"a":"b"}}]'],

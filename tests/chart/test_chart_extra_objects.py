@@ -45,3 +45,22 @@ def test_features_render_the_objects_their_servers_use(features: Render):
     volumes = features.get("Deployment", f"{RELEASE}-alpha")["spec"]["template"]["spec"]["volumes"]
     (ca,) = [volume for volume in volumes if volume["name"] == "ca"]
     assert ca["configMap"]["name"] == bundle["metadata"]["name"]
+
+
+def test_common_labels_join_their_own():
+    labelled = {**RUNTIME_CLASS, "metadata": {"name": "sandbox", "labels": {"team": "mine"}}}
+    result = render(
+        TODO,
+        set_json=(
+            f"extraObjects={json.dumps([labelled, CA_BUNDLE])}",
+            'global.commonLabels={"team":"platform","cost-center":"42"}',
+        ),
+    )
+    assert result.get("RuntimeClass", "sandbox")["metadata"]["labels"] == {
+        "team": "mine",
+        "cost-center": "42",
+    }
+    assert result.get("ConfigMap", f"{RELEASE}-ca")["metadata"]["labels"] == {
+        "team": "platform",
+        "cost-center": "42",
+    }

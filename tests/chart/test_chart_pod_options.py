@@ -201,3 +201,19 @@ def test_the_service_account_token_is_mounted_only_when_asked(fleet: Render):
     # The pod asks for it; the ServiceAccount itself still mounts nothing into other pods.
     account = result.get("ServiceAccount", "todo-mcp")
     assert account["automountServiceAccountToken"] is False
+
+
+def test_a_volume_kept_out_of_the_server_is_mounted_only_where_a_container_asks():
+    """A proxy's credentials: in the pod for the sidecar, not readable by the server."""
+    proxy = {**PROXY, "volumeMounts": [{"name": "creds", "mountPath": "/creds", "readOnly": True}]}
+    result = with_todo(
+        'servers.todo.persistence={"creds":{"type":"secret","name":"proxy-key",'
+        '"mountInServer":false}}',
+        f"servers.todo.sidecars={json.dumps({'proxy': proxy})}",
+    )
+    spec = pod_spec(result)
+    assert {"name": "creds", "secret": {"secretName": "proxy-key"}} in spec["volumes"]
+    (server,) = spec["containers"]
+    assert "creds" not in [mount["name"] for mount in server["volumeMounts"]]
+    (sidecar,) = spec["initContainers"]
+    assert sidecar["volumeMounts"] == proxy["volumeMounts"]

@@ -192,7 +192,8 @@ Usage: {{ include "mcp-servers.replicas.max" (dict "server" $s "root" $) | int }
 {{/*
 mcp-servers.persistence: the server's enabled `persistence` entries as JSON, identifier -> the
 entry with its defaults filled in (mcp-servers.validate.persistence has checked them):
-  every type             type, mountPath (cleaned: `/data/` is `/data`), readOnly (false)
+  every type             type, mountPath (cleaned: `/data/` is `/data`), readOnly (false),
+                         mountInServer (true)
   persistentVolumeClaim  claimName `<fullname>-<identifier>`, size (1Gi), accessMode
                          (ReadWriteOnce), storageClass (""), retain (false), annotations
   existingClaim          claimName (rendered as a template), accessMode (ReadWriteOnce)
@@ -207,7 +208,7 @@ Usage: {{ include "mcp-servers.persistence" (dict "server" $s "root" $) | fromJs
 {{- range $id, $entry := .server.persistence | default dict -}}
 {{- if and (kindIs "map" $entry) (dig "enabled" true $entry) -}}
 {{- $type := toString ($entry.type | default "") -}}
-{{- $v := dict "type" $type "mountPath" (clean (toString $entry.mountPath)) "readOnly" (dig "readOnly" false $entry) -}}
+{{- $v := dict "type" $type "mountPath" (clean (toString $entry.mountPath)) "readOnly" (dig "readOnly" false $entry) "mountInServer" (dig "mountInServer" true $entry) -}}
 {{- if eq $type "persistentVolumeClaim" -}}
 {{- $_ := set $v "claimName" (printf "%s-%s" $.server.fullname $id) -}}
 {{- $_ = set $v "size" ($entry.size | default "1Gi") -}}
@@ -264,8 +265,9 @@ Usage: {{- with include "mcp-servers.persistence.singleWriter" (dict "server" $s
 
 {{/*
 mcp-servers.extraObject: entry INDEX of `extraObjects` (an object, or a string of YAML),
-rendered as a template against the chart's root context, as YAML; fails naming the entry when
-it is not one Kubernetes object with `apiVersion`, `kind` and `metadata.name`.
+rendered as a template against the chart's root context, with `global.commonLabels` under its
+own labels, as YAML; fails naming the entry when it is not one Kubernetes object with
+`apiVersion`, `kind` and `metadata.name`.
 Usage: {{ include "mcp-servers.extraObject" (dict "object" OBJECT "index" INDEX "root" $) | fromYaml }}
 */}}
 {{- define "mcp-servers.extraObject" -}}
@@ -276,6 +278,9 @@ Usage: {{ include "mcp-servers.extraObject" (dict "object" OBJECT "index" INDEX 
 {{- end -}}
 {{- if not (and $rendered.apiVersion $rendered.kind (dig "metadata" "name" "" $rendered)) -}}
 {{- fail (printf "extraObjects[%d]: apiVersion, kind and metadata.name are required (it has %s)" .index (keys $rendered | sortAlpha | join ", " | default "nothing")) -}}
+{{- end -}}
+{{- with .root.Values.global.commonLabels -}}
+{{- $_ := set $rendered.metadata "labels" (merge (dict) ($rendered.metadata.labels | default dict) .) -}}
 {{- end -}}
 {{- toYaml $rendered -}}
 {{- end -}}

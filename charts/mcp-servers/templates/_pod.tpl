@@ -210,7 +210,7 @@ Usage: securityContext: {{- include "mcp-servers.container.securityContext" (dic
 mcp-servers.container.volumeMounts: the server container's mounts of mcp-servers.pod.volumes,
 as YAML: a writable /tmp (the root filesystem is read-only), server-config.json in /etc/mcp and
 the inline `code` in /opt/mcp/code, read-only, then each `persistence` entry at its `mountPath`
-(read-only with `readOnly`), in identifier order.
+(read-only with `readOnly`), in identifier order, but for those with `mountInServer: false`.
 Usage: volumeMounts: {{- include "mcp-servers.container.volumeMounts" (dict "server" $s "root" $) | nindent 4 }}
 */}}
 {{- define "mcp-servers.container.volumeMounts" -}}
@@ -226,11 +226,13 @@ Usage: volumeMounts: {{- include "mcp-servers.container.volumeMounts" (dict "ser
 {{- end }}
 {{- range $id := keys .server.volumes | sortAlpha }}
 {{- $v := get $.server.volumes $id }}
+{{- if $v.mountInServer }}
 - name: {{ $id }}
   mountPath: {{ $v.mountPath | quote }}
   {{- if $v.readOnly }}
   readOnly: true
   {{- end }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

@@ -655,7 +655,8 @@ mcp-servers.validate.persistence: each enabled `persistence` entry (after the me
 `defaults`, so a type or size may come from there) has an identifier that can name a volume, a
 DNS-1123 label other than the chart's own `tmp`, `config` and `code`; a `type` (the schema lists
 them; here a missing one is caught, and an unknown one when the schema is skipped); an absolute
-`mountPath`; with `existingClaim` a `claimName` that is a claim name once rendered, with `configMap`
+`mountPath` unless `mountInServer: false`, when a sidecar or init container mounts it instead;
+with `existingClaim` a `claimName` that is a claim name once rendered, with `configMap`
 and `secret` a `name` that is one, and no `readOnly: false`; and sizes that
 are Kubernetes quantities (mcp-servers.quantity), a claim's above 0.
 Usage: {{- $_ := include "mcp-servers.validate.persistence" (dict "server" SERVER "root" $) -}}
@@ -683,10 +684,26 @@ Usage: {{- $_ := include "mcp-servers.validate.persistence" (dict "server" SERVE
 {{- fail (printf "%s.type: %q is not a volume type; use persistentVolumeClaim (a claim the chart creates), existingClaim, emptyDir, configMap or secret" $at $type) -}}
 {{- end -}}
 {{- $mountPath := toString ($entry.mountPath | default "") -}}
-{{- if not $mountPath -}}
+{{- if not (dig "mountInServer" true $entry) -}}
+{{- $mounted := false -}}
+{{- range $kind := list "sidecars" "initContainers" -}}
+{{- range $container := get $s $kind | default dict -}}
+{{- if and (kindIs "map" $container) (dig "enabled" true $container) -}}
+{{- range $container.volumeMounts | default list -}}
+{{- if eq (toString .name) $id -}}
+{{- $mounted = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if not $mounted -}}
+{{- fail (printf "%s.mountInServer: false, and no %s.sidecars or %s.initContainers entry mounts %s; mount it in one of them or leave the entry out" $at $s.key $s.key $id) -}}
+{{- end -}}
+{{- else if not $mountPath -}}
 {{- fail (printf "%s.mountPath: required (the absolute path of the volume in the server container, e.g. /data)" $at) -}}
 {{- end -}}
-{{- if not (hasPrefix "/" $mountPath) -}}
+{{- if and $mountPath (not (hasPrefix "/" $mountPath)) -}}
 {{- fail (printf "%s.mountPath: %q is not an absolute path; start it with /" $at $mountPath) -}}
 {{- end -}}
 {{- if eq $type "existingClaim" -}}
@@ -731,7 +748,8 @@ mcp-servers.validate.mountPaths: no `persistence` entry is mounted at, above or 
 chart mounts itself (/tmp, the writable emptyDir; /etc/mcp, server-config.json; with `code`,
 /opt/mcp/code), nor at, above or inside another entry's path: a mount above would hide the
 chart's, and one inside a read-only mount cannot be created. Paths compare cleaned (`/data/`
-is `/data`). `.volumes` (mcp-servers.persistence) must be set.
+is `/data`); entries with `mountInServer: false` are not in the server container. `.volumes`
+(mcp-servers.persistence) must be set.
 Usage: {{- $_ := include "mcp-servers.validate.mountPaths" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.mountPaths" -}}
@@ -742,6 +760,7 @@ Usage: {{- $_ := include "mcp-servers.validate.mountPaths" SERVER -}}
 {{- end -}}
 {{- $seen := list -}}
 {{- range $id := keys $s.volumes | sortAlpha -}}
+{{- if (get $s.volumes $id).mountInServer -}}
 {{- $at := printf "%s.persistence.%s.mountPath" $s.key $id -}}
 {{- $path := clean (get $s.volumes $id).mountPath -}}
 {{- $slashed := printf "%s/" (trimSuffix "/" $path) -}}
@@ -758,6 +777,7 @@ Usage: {{- $_ := include "mcp-servers.validate.mountPaths" SERVER -}}
 {{- end -}}
 {{- end -}}
 {{- $seen = append $seen (dict "id" $id "path" $path) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
