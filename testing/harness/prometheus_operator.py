@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import yaml
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 MONITORING_NAMESPACE = "monitoring"
 SCRAPE_CONFIGMAP = "prometheus-scrape"
@@ -221,6 +222,14 @@ class ClusterPrometheus:
         configmap = json.loads(text)
         return yaml.safe_load(configmap["data"][f"{namespace}.yaml"])["scrape_configs"]
 
+    # On a loaded node Prometheus can miss a readiness probe; its NodePort then refuses
+    # connections until the next probe passes, which says nothing about what is asked.
+    @retry(
+        retry=retry_if_exception_type(httpx.TransportError),
+        stop=stop_after_delay(60),
+        wait=wait_fixed(1),
+        reraise=True,
+    )
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         response = httpx.get(f"{self.url}{path}", params=params, timeout=30)
         response.raise_for_status()
