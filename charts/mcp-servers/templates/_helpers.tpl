@@ -158,6 +158,7 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = include "mcp-servers.validate.mountPaths" $s -}}
 {{- $_ = include "mcp-servers.validate.singleWriter" $s -}}
 {{- $_ = include "mcp-servers.validate.rollout" $s -}}
+{{- $_ = include "mcp-servers.validate.dns" $s -}}
 {{- $_ = include "mcp-servers.validate.extraContainers" $ctx -}}
 {{- $_ = set $s "extraContainers" (include "mcp-servers.extraContainers" $ctx | fromJsonArray) -}}
 {{- $_ = set $s "serviceAccountName" (include "mcp-servers.serviceAccountName" $ctx) -}}

@@ -832,8 +832,7 @@ Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "se
 
 {{/*
 mcp-servers.validate.rollout: the RollingUpdate can move (`maxSurge` and `maxUnavailable` not
-both 0, counting `0%`), `maxUnavailable` is at most 100%, and `dnsPolicy: None` comes with the
-name servers it leaves the pods.
+both 0, counting `0%`), and `maxUnavailable` is at most 100%.
 Usage: {{- $_ := include "mcp-servers.validate.rollout" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.rollout" -}}
@@ -846,6 +845,13 @@ Usage: {{- $_ := include "mcp-servers.validate.rollout" SERVER -}}
 {{- if and (hasSuffix "%" $unavailable) (gt (atoi (trimSuffix "%" $unavailable)) 100) -}}
 {{- fail (printf "%s.maxUnavailable: %q is more than 100%%; use a percentage from 0%% to 100%% or a number of pods" $at $unavailable) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.dns: `dnsPolicy: None` comes with the name servers it leaves the pods.
+Usage: {{- $_ := include "mcp-servers.validate.dns" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.dns" -}}
 {{- if and (eq .dnsPolicy "None") (not (dig "nameservers" list (.dnsConfig | default dict))) -}}
 {{- fail (printf "%s.dnsConfig.nameservers: required when %s.dnsPolicy is None, which gives the pods no other name server" .key .key) -}}
 {{- end -}}
