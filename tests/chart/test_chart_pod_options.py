@@ -6,6 +6,7 @@ so kubeconform, checkov and `ct lint` check them too."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from helm_render import RELEASE, VALUES_DIR, Render, render
@@ -217,3 +218,22 @@ def test_a_volume_kept_out_of_the_server_is_mounted_only_where_a_container_asks(
     assert "creds" not in [mount["name"] for mount in server["volumeMounts"]]
     (sidecar,) = spec["initContainers"]
     assert sidecar["volumeMounts"] == proxy["volumeMounts"]
+
+
+def test_the_commented_cloud_sql_proxy_of_values_postgres_renders(tmp_path: Path):
+    """values/postgres.yaml shows a proxy sidecar in comments; uncommented, it renders as told."""
+    text = (VALUES_DIR / "postgres.yaml").read_text()
+    example = text[text.index("    # sidecars:") :]
+    uncommented = "\n".join(line.replace("    # ", "    ", 1) for line in example.splitlines())
+    values = tmp_path / "postgres.yaml"
+    values.write_text(text[: text.index("    # sidecars:")] + uncommented + "\n")
+    spec = pod_spec(render((values,)), "postgres-mcp")
+    (proxy,) = spec["initContainers"]
+    assert proxy["name"] == "cloudsql"
+    assert proxy["restartPolicy"] == "Always"
+    assert proxy["volumeMounts"] == [
+        {"name": "cloudsql-key", "mountPath": "/secrets", "readOnly": True}
+    ]
+    assert {"name": "cloudsql-key", "secret": {"secretName": "cloudsql-key"}} in spec["volumes"]
+    (server,) = spec["containers"]
+    assert "cloudsql-key" not in [mount["name"] for mount in server["volumeMounts"]]
