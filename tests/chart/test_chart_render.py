@@ -209,6 +209,14 @@ def test_autoscaler_behavior_passes_through(fleet: Render):
 
 def test_disruption_budget_only_when_more_than_one_replica_can_run(fleet: Render):
     assert fleet.names("PodDisruptionBudget") == {"todo-mcp", "postgres-mcp"}
+    for budget in fleet.all("PodDisruptionBudget"):
+        # An unready pod serves nothing; keeping it would block node drains while it stays so.
+        assert budget["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    kept = render(
+        TODO,
+        set_json=('servers.todo.podDisruptionBudget.unhealthyPodEvictionPolicy="IfHealthyBudget"',),
+    ).get("PodDisruptionBudget", "todo-mcp")
+    assert kept["spec"]["unhealthyPodEvictionPolicy"] == "IfHealthyBudget"
     assert fleet.get("Deployment", "postgres-mcp")["spec"]["replicas"] == 2
     assert fleet.get("Deployment", "greeter-mcp")["spec"]["replicas"] == 1
 
