@@ -1,7 +1,8 @@
 """The chart's PodDisruptionBudget on the cluster: with 2 replicas and `maxUnavailable: 1`, the
 Eviction API (policy/v1, what `kubectl drain` and cluster autoscalers call) evicts one pod,
 refuses the second with 429 while the first is not replaced, and the evicted pod drains without
-losing a call under load."""
+losing a call under load. And a pod that never gets ready can always be evicted
+(`unhealthyPodEvictionPolicy`), so it cannot hold up a node drain."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from kube import Kube
-from todo_load import TodoRelease, assert_no_call_lost
+from todo_load import CHART, TodoRelease, assert_no_call_lost
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -95,3 +96,58 @@ def test_the_budget_lets_one_pod_go_at_a_time_and_the_evicted_one_drains(
     summary = todo.stop_load()
     print("load during evictions:", summary, f"{time.monotonic() - began:.0f} s")
     assert_no_call_lost(summary, at_least=20)
+
+
+# Two replicas whose readiness never passes (a broken backend, a bad rollout): the budget allows
+# no disruption, yet a drain must be able to take them.
+STUCK_RELEASE = "stuck"
+STUCK = {
+    "replicas": 2,
+    "readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1},
+    "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
+    "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
+    "terminationGracePeriodSeconds": 6,
+    "test": {"enabled": False},
+}
+
+
+def stuck_pods(kube: Kube) -> list[str]:
+    pods = kube.pods(NAMESPACE, f"app.kubernetes.io/instance={STUCK_RELEASE}")
+    return sorted(
+        name
+        for name, pod in pods.items()
+        if pod["status"].get("phase") == "Running" and not pod["metadata"].get("deletionTimestamp")
+    )
+
+
+@pytest.mark.parametrize(("policy", "evicted"), [("IfHealthyBudget", False), ("AlwaysAllow", True)])
+def test_a_pod_that_never_gets_ready_is_evicted_only_with_always_allow(
+    repo_root: Path, kube: Kube, todo: TodoRelease, policy: str, evicted: bool
+):
+    greeter = {**STUCK, "podDisruptionBudget": {"unhealthyPodEvictionPolicy": policy}}
+    settings = [f"servers.greeter.{key}={json.dumps(value)}" for key, value in greeter.items()]
+    kube.helm(
+        "upgrade", "--install", STUCK_RELEASE, str(CHART), "-n", NAMESPACE,
+        "-f", str(repo_root / "values" / "greeter-code.yaml"),
+        *(arg for setting in settings for arg in ("--set-json", setting)),
+    )  # fmt: skip
+    try:
+        kube.wait_for(
+            "two running greeter pods and a budget that allows no disruption",
+            lambda: (
+                len(stuck_pods(kube)) == 2
+                and (pdb := kube.get("pdb", "-n", NAMESPACE, "greeter-mcp"))
+                .get("status", {})
+                .get("observedGeneration")
+                == pdb["metadata"]["generation"]
+                and (pdb["status"].get("currentHealthy"), pdb["status"].get("disruptionsAllowed"))
+                == (0, 0)
+            ),
+        )
+        pod = stuck_pods(kube)[0]
+        result = evict(kube, pod)
+        assert (result.returncode == 0) is evicted, result
+        if not evicted:
+            assert REFUSED in result.stderr, result.stderr
+    finally:
+        kube.helm("uninstall", STUCK_RELEASE, "-n", NAMESPACE, "--wait", check=False)
