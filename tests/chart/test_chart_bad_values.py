@@ -622,6 +622,13 @@ TEMPLATE_CASES = [
         " another project's image",
     ),
     (
+        "init-container-tag-not-a-tag",
+        TODO,
+        [containers("initContainers", wait={"image": {"repository": "busybox", "tag": "1.37 x"}})],
+        'servers.todo.initContainers.wait.image.tag: "1.37 x" is not an image tag; use up to 128'
+        " letters, digits, '_', '.' and '-'",
+    ),
+    (
         "sidecar-repository-with-tag",
         TODO,
         [containers(proxy={"image": {"repository": "busybox:1.37", "tag": "1.37"}})],

@@ -269,7 +269,7 @@ mcp-servers.extraObject: entry INDEX of `extraObjects` (an object, or a string o
 rendered as a template against the chart's root context, with `global.commonLabels` under its
 own labels, as YAML; fails naming the entry when it is not one Kubernetes object with
 `apiVersion`, `kind` and `metadata.name`.
-Usage: {{ include "mcp-servers.extraObject" (dict "object" OBJECT "index" INDEX "root" $) | fromYaml }}
+Usage: {{ include "mcp-servers.extraObject" (dict "object" OBJECT "index" INDEX "root" $) }}
 */}}
 {{- define "mcp-servers.extraObject" -}}
 {{- $text := ternary .object (toYaml .object) (kindIs "string" .object) -}}

@@ -110,7 +110,8 @@ Usage: {{- $_ := include "mcp-servers.validate.images" (dict "server" SERVER "ro
 {{/*
 mcp-servers.validate.image: the registry is a host[:port][/path] without a URL scheme; the
 repository is [domain/]path in lower case without a URL scheme, tag or digest (Docker's
-reference grammar); the tag is a tag, not a digest. KEY is the image's values key.
+reference grammar); the tag, unless empty (a sidecar's image pinned by its digest alone), is a
+tag, not a digest. KEY is the image's values key.
 Usage: {{- $_ := include "mcp-servers.validate.image" (dict "key" "servers.todo.image" "image" $s.image "repository" REPOSITORY "tag" TAG "global" $.Values.global) -}}
 */}}
 {{- define "mcp-servers.validate.image" -}}
@@ -171,7 +172,7 @@ Usage: {{- $_ := include "mcp-servers.validate.image" (dict "key" "servers.todo.
 {{- end -}}
 {{- fail (printf "%s.tag: %q is a digest, which %s cannot take; use a tag" $key $tag $key) -}}
 {{- end -}}
-{{- if not (regexMatch "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" $tag) -}}
+{{- if and $tag (not (regexMatch "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" $tag)) -}}
 {{- fail (printf "%s.tag: %q is not an image tag; use up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'" $key $tag) -}}
 {{- end -}}
 {{- end -}}
@@ -706,26 +707,23 @@ Usage: {{- $_ := include "mcp-servers.validate.persistence" (dict "server" SERVE
 {{- if and $mountPath (not (hasPrefix "/" $mountPath)) -}}
 {{- fail (printf "%s.mountPath: %q is not an absolute path; start it with /" $at $mountPath) -}}
 {{- end -}}
-{{- if eq $type "existingClaim" -}}
-{{- $claimName := tpl (toString ($entry.claimName | default "")) $root -}}
-{{- if not $claimName -}}
-{{- fail (printf "%s.claimName: required when %s.type is existingClaim (a PersistentVolumeClaim in the release namespace)" $at $at) -}}
+{{- /* Types that read an object of the namespace: its name's key, its kind, what it holds. */ -}}
+{{- $sources := dict
+  "existingClaim" (list "claimName" "PersistentVolumeClaim" "a PersistentVolumeClaim in the release namespace")
+  "configMap" (list "name" "ConfigMap" "the ConfigMap in the release namespace whose keys become files")
+  "secret" (list "name" "Secret" "the Secret in the release namespace whose keys become files") -}}
+{{- with get $sources $type -}}
+{{- $field := index . 0 -}}
+{{- $objectName := tpl (toString (get $entry $field | default "")) $root -}}
+{{- if not $objectName -}}
+{{- fail (printf "%s.%s: required when %s.type is %s (%s)" $at $field $at $type (index . 2)) -}}
 {{- end -}}
-{{- if not (and (le (len $claimName) 253) (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $claimName)) -}}
-{{- fail (printf "%s.claimName: %q is not a PersistentVolumeClaim name; use lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)" $at $claimName) -}}
+{{- if not (and (le (len $objectName) 253) (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $objectName)) -}}
+{{- fail (printf "%s.%s: %q is not a %s name; use lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)" $at $field $objectName (index . 1)) -}}
 {{- end -}}
 {{- end -}}
-{{- if has $type (list "configMap" "secret") -}}
-{{- $sourceName := tpl (toString ($entry.name | default "")) $root -}}
-{{- if not $sourceName -}}
-{{- fail (printf "%s.name: required when %s.type is %s (the %s in the release namespace whose keys become files)" $at $at $type (ternary "ConfigMap" "Secret" (eq $type "configMap"))) -}}
-{{- end -}}
-{{- if not (and (le (len $sourceName) 253) (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $sourceName)) -}}
-{{- fail (printf "%s.name: %q is not a %s name; use lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)" $at $sourceName (ternary "ConfigMap" "Secret" (eq $type "configMap"))) -}}
-{{- end -}}
-{{- if and (hasKey $entry "readOnly") (not $entry.readOnly) -}}
+{{- if and (has $type (list "configMap" "secret")) (hasKey $entry "readOnly") (not $entry.readOnly) -}}
 {{- fail (printf "%s.readOnly: false, but a %s volume is always read-only; remove it" $at $type) -}}
-{{- end -}}
 {{- end -}}
 {{- if and (eq $type "persistentVolumeClaim") (not (kindIs "invalid" $entry.size)) -}}
 {{- $size := include "mcp-servers.quantity" (dict "key" (printf "%s.size" $at) "value" $entry.size) | float64 -}}
@@ -905,7 +903,7 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 {{- if not (or $image.tag $image.digest) -}}
 {{- fail (printf "%s.image.tag: required, or %s.image.digest: the chart has no version to give another project's image" $at $at) -}}
 {{- end -}}
-{{- $_ = include "mcp-servers.validate.image" (dict "key" (printf "%s.image" $at) "image" $image "repository" $image.repository "tag" (toString ($image.tag | default "none")) "global" $root.Values.global) -}}
+{{- $_ = include "mcp-servers.validate.image" (dict "key" (printf "%s.image" $at) "image" $image "repository" $image.repository "tag" (toString ($image.tag | default "")) "global" $root.Values.global) -}}
 {{- if eq $kind "initContainers" -}}
 {{- range $field := list "livenessProbe" "readinessProbe" "startupProbe" "lifecycle" -}}
 {{- if hasKey $entry $field -}}
