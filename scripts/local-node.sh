@@ -7,7 +7,7 @@
 # Parts: etcd and Kubernetes v1.34 built from the Go module proxy (make cluster-tools), Debian's
 # containerd + runc + CNI plugins, a containerd of its own (root, state and socket under
 # .run/cluster), a bridge with host-local IPAM, kube-proxy in iptables mode, kube-router's
-# network policy controller, CoreDNS, and a default StorageClass `local` backed by a pool of
+# network policy controller and load balancer address allocator, CoreDNS, and a default StorageClass `local` backed by a pool of
 # `local` PersistentVolumes on directories under .run/cluster/volumes. Control-plane processes
 # bind to the bridge address or loopback only; nothing listens on the machine's own interfaces.
 set -euo pipefail
@@ -25,6 +25,9 @@ BRIDGE="mcpk8s0"
 POD_CIDR="10.244.0.0/24"
 NODE_IP="10.244.0.1"
 SERVICE_CIDR="10.96.0.0/16"
+# Addresses kube-router gives LoadBalancer Services of class `kube-router`; kube-proxy routes
+# them to the pods, from this machine only (nothing announces them).
+LOAD_BALANCER_CIDR="10.245.0.0/28"
 API_SERVICE_IP="10.96.0.1"
 DNS_SERVICE_IP="10.96.0.10"
 CONTAINERD_SOCK="${RUN}/containerd/containerd.sock"
@@ -292,11 +295,16 @@ EOF
 
 # After the node is registered: kube-router finds its node object at start or exits.
 start_network_policy() {
-  # Only the network policy controller: routing is the bridge's, services are kube-proxy's.
-  start kube-router kube-router --kubeconfig "${PKI}/kube-router.kubeconfig" \
+  # The network policy controller, and the allocator that gives a LoadBalancer Service of class
+  # kube-router an address (leader-elected by a lease named after POD_NAME in POD_NAMESPACE, as
+  # in its DaemonSet): routing is the bridge's, services are kube-proxy's.
+  start kube-router env POD_NAME="${NODE_NAME}" POD_NAMESPACE=kube-system \
+    kube-router --kubeconfig "${PKI}/kube-router.kubeconfig" \
     --hostname-override "${NODE_NAME}" --run-firewall=true --run-router=false \
     --run-service-proxy=false --health-port 0 --metrics-port 0 \
-    --service-cluster-ip-range "${SERVICE_CIDR}"
+    --service-cluster-ip-range "${SERVICE_CIDR}" \
+    --run-loadbalancer=true --loadbalancer-default-class=false \
+    --loadbalancer-ip-range "${LOAD_BALANCER_CIDR}"
   wait_for kube-router 60 forward_chain_has KUBE-ROUTER-FORWARD
 }
 

@@ -146,8 +146,9 @@ SCHEMA_CASES = [
     (
         "service-type-unknown",
         TODO,
-        ['servers.todo.service={"type":"LoadBalancer"}'],
-        "at '/servers/todo/service/type': value must be one of 'ClusterIP', 'NodePort'",
+        ['servers.todo.service={"type":"ExternalName"}'],
+        "at '/servers/todo/service/type': value must be one of 'ClusterIP', 'NodePort', "
+        "'LoadBalancer'",
     ),
     (
         "node-port-out-of-range",

@@ -136,10 +136,37 @@ Usage: {{ include "mcp-servers.exposure.controllerNamespaces" SERVER | fromJsonA
 {{- end -}}
 
 {{/*
+mcp-servers.exposure.outsidePeers: the NetworkPolicy peers a NodePort or LoadBalancer Service's
+outside clients arrive from, as a JSON list (empty for a ClusterIP Service). With
+`externalTrafficPolicy: Local` the pod sees the client's own address, so a LoadBalancer's
+`loadBalancerSourceRanges` are the peers; otherwise (`Cluster`, Kubernetes' default) the node
+that took the connection forwards it from its own address, which the chart cannot know, so any
+address is admitted: the load balancer and kube-proxy have applied the source ranges before.
+Any address includes the cluster's pods, which could reach the node port or load balancer
+address anyway.
+Usage: {{ include "mcp-servers.exposure.outsidePeers" SERVER | fromJsonArray }}
+*/}}
+{{- define "mcp-servers.exposure.outsidePeers" -}}
+{{- $peers := list -}}
+{{- $service := .service -}}
+{{- if ne $service.type "ClusterIP" -}}
+{{- $ranges := list "0.0.0.0/0" "::/0" -}}
+{{- if and (eq $service.externalTrafficPolicy "Local") $service.loadBalancerSourceRanges -}}
+{{- $ranges = $service.loadBalancerSourceRanges -}}
+{{- end -}}
+{{- range $cidr := $ranges -}}
+{{- $peers = append $peers (dict "ipBlock" (dict "cidr" $cidr)) -}}
+{{- end -}}
+{{- end -}}
+{{- $peers | toJson -}}
+{{- end -}}
+
+{{/*
 mcp-servers.url.external: the server's MCP endpoint outside the cluster, from its first
 exposed host that is not a wildcard: `https://<host>/mcp` through an Ingress with a TLS Secret
-(`http://` without), `<httpRoute.scheme>://<hostname>/mcp` through an HTTPRoute; empty when the
-server is not exposed that way.
+(`http://` without), `<httpRoute.scheme>://<hostname>/mcp` through an HTTPRoute, else
+`http://<host>:<port>/mcp` from the first of `service.hosts` of a NodePort Service (its node
+port) or LoadBalancer Service (the Service's port); empty when the server is not exposed.
 Usage: {{ include "mcp-servers.url.external" SERVER }}
 */}}
 {{- define "mcp-servers.url.external" -}}
@@ -157,6 +184,10 @@ Usage: {{ include "mcp-servers.url.external" SERVER }}
 {{- $url = printf "%s://%s/mcp" $.httpRoute.scheme $host -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- if and (not $url) .service.hosts -}}
+{{- $port := ternary .service.nodePort .port (eq .service.type "NodePort") -}}
+{{- $url = printf "http://%s:%d/mcp" (first .service.hosts) (int $port) -}}
 {{- end -}}
 {{- $url -}}
 {{- end -}}

@@ -418,18 +418,50 @@ Usage: {{- $_ := include "mcp-servers.validate.drain" SERVER -}}
 {{- end -}}
 
 {{/*
-mcp-servers.validate.service: a NodePort Service has a `nodePort` (30000-32767), and only a
-NodePort Service has one.
+mcp-servers.validate.service: a NodePort Service has a `nodePort` (30000-32767), a LoadBalancer
+Service may have one, a ClusterIP Service none; what publishes the Service outside the cluster
+(`hosts`, `externalTrafficPolicy`) needs a NodePort or LoadBalancer Service, and what configures
+a load balancer (`loadBalancerClass`, `loadBalancerSourceRanges`) a LoadBalancer one; hosts
+are host names or IPv4 addresses, source ranges CIDRs.
 Usage: {{- $_ := include "mcp-servers.validate.service" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.service" -}}
-{{- $key := .key -}}
-{{- if eq .service.type "NodePort" -}}
-{{- if lt (int .service.nodePort) 30000 -}}
-{{- fail (printf "%s.service.nodePort: required (30000-32767) when %s.service.type is NodePort" $key $key) -}}
+{{- $key := printf "%s.service" .key -}}
+{{- $service := .service -}}
+{{- $type := $service.type -}}
+{{- $nodePort := int $service.nodePort -}}
+{{- if and (eq $type "NodePort") (lt $nodePort 30000) -}}
+{{- fail (printf "%s.nodePort: required (30000-32767) when %s.type is NodePort" $key $key) -}}
+{{- else if and (eq $type "LoadBalancer") $nodePort (lt $nodePort 30000) -}}
+{{- fail (printf "%s.nodePort: %d is not a node port (30000-32767); 0 lets Kubernetes pick one" $key $nodePort) -}}
+{{- else if and (eq $type "ClusterIP") $nodePort -}}
+{{- fail (printf "%s.nodePort: only valid when %s.type is NodePort or LoadBalancer (it is ClusterIP)" $key $key) -}}
 {{- end -}}
-{{- else if .service.nodePort -}}
-{{- fail (printf "%s.service.nodePort: only valid when %s.service.type is NodePort (it is %s)" $key $key .service.type) -}}
+{{- if eq $type "ClusterIP" -}}
+{{- range $field := list "hosts" "externalTrafficPolicy" -}}
+{{- if index $service $field -}}
+{{- fail (printf "%s.%s: only valid when %s.type is NodePort or LoadBalancer (it is ClusterIP): a ClusterIP Service is not reachable from outside the cluster" $key $field $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if ne $type "LoadBalancer" -}}
+{{- range $field := list "loadBalancerClass" "loadBalancerSourceRanges" -}}
+{{- if index $service $field -}}
+{{- fail (printf "%s.%s: only valid when %s.type is LoadBalancer (it is %s)" $key $field $key $type) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $hostPattern := "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$" -}}
+{{- range $host := $service.hosts -}}
+{{- if not (regexMatch $hostPattern (toString $host)) -}}
+{{- fail (printf "%s.hosts: %q is not a host name or IPv4 address (lower-case DNS labels; no scheme, port or path)" $key (toString $host)) -}}
+{{- end -}}
+{{- end -}}
+{{- $cidr := "^(([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]*:[0-9a-fA-F:.]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$" -}}
+{{- range $range := $service.loadBalancerSourceRanges -}}
+{{- if not (regexMatch $cidr (toString $range)) -}}
+{{- fail (printf "%s.loadBalancerSourceRanges: %q is not a CIDR (an IPv4 or IPv6 address, `/` and a prefix length, e.g. 203.0.113.0/24)" $key (toString $range)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -813,7 +845,7 @@ Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "se
 {{- fail (printf "servers.%s.fullnameOverride: object name %q is already used by servers.%s" $s.name $s.fullname .) -}}
 {{- end -}}
 {{- $_ := set .seen.fullnames $s.fullname $s.name -}}
-{{- if eq $s.service.type "NodePort" -}}
+{{- if and (ne $s.service.type "ClusterIP") $s.service.nodePort -}}
 {{- $port := toString (int $s.service.nodePort) -}}
 {{- with get $.seen.nodePorts $port -}}
 {{- fail (printf "servers.%s.service.nodePort: %s is already used by servers.%s" $s.name $port .) -}}
