@@ -225,6 +225,12 @@ SCHEMA_CASES = [
         "at '/servers/todo/autoscaling': additional properties 'targetCPU' not allowed",
     ),
     (
+        "autoscaling-scope-unknown",
+        TODO,
+        ['servers.todo.autoscaling.scope="node"'],
+        "at '/servers/todo/autoscaling/scope': value must be one of 'server', 'pod'",
+    ),
+    (
         "autoscaling-behavior-window",
         TODO,
         ['servers.todo.autoscaling.behavior={"scaleDown":{"stabilizationWindowSeconds":7200}}'],
@@ -683,9 +689,12 @@ TEMPLATE_CASES = [
         " servers.todo.persistence identifier (the pod has tmp)",
     ),
     (
-        "sidecar-without-requests-under-an-autoscaler",
+        "sidecar-without-requests-under-an-autoscaler-of-the-pod",
         TODO,
-        [f"servers.todo.sidecars={json.dumps({'proxy': CONTAINER})}"],
+        [
+            f"servers.todo.sidecars={json.dumps({'proxy': CONTAINER})}",
+            'servers.todo.autoscaling.scope="pod"',
+        ],
         f"{PROXY}.resources.requests.cpu: required while servers.todo.autoscaling scales on cpu"
         " utilization, which Kubernetes measures against the requests of every container in the"
         " pod",
@@ -879,7 +888,24 @@ TEMPLATE_CASES = [
         TODO,
         ["servers.todo.autoscaling.targetCPUUtilizationPercentage=0"],
         "servers.todo.autoscaling: set targetCPUUtilizationPercentage and/or "
-        "targetMemoryUtilizationPercentage",
+        "targetMemoryUtilizationPercentage above 0, or metrics, when autoscaling is enabled",
+    ),
+    (
+        "autoscaling-metric-without-its-source",
+        TODO,
+        [
+            'servers.todo.autoscaling.metrics=[{"type":"Pods","resource":{"name":"cpu",'
+            '"target":{"type":"Utilization","averageUtilization":50}}}]'
+        ],
+        "servers.todo.autoscaling.metrics[0]: a Pods metric is described in "
+        "servers.todo.autoscaling.metrics[0].pods, which is missing",
+    ),
+    (
+        "autoscaling-metric-type-unknown",
+        TODO,
+        ['servers.todo.autoscaling.metrics=[{"type":"Queue"}]'],
+        'servers.todo.autoscaling.metrics[0].type: "Queue" is not a metric source type; use '
+        "Resource, ContainerResource, Pods, Object or External",
     ),
     (
         "memory-limit-missing",
@@ -1707,6 +1733,51 @@ UNUSUAL_CASES = [
             'servers.todo.rollingUpdate={"maxSurge":"50%","maxUnavailable":"100%"}',
             'servers.todo.dnsPolicy="None"',
             'servers.todo.dnsConfig={"nameservers":["10.0.0.53"],"searches":["corp.example"]}',
+        ],
+    ),
+    (
+        # The autoscaler measures the server container alone: a sidecar needs no requests.
+        "sidecar-without-requests-under-an-autoscaler-of-the-server",
+        TODO,
+        [f"servers.todo.sidecars={json.dumps({'proxy': CONTAINER})}"],
+    ),
+    (
+        "autoscaling-on-more-metrics",
+        TODO,
+        [
+            f"servers.todo.sidecars={json.dumps({'proxy': CONTAINER})}",
+            "servers.todo.autoscaling.metrics="
+            + json.dumps(
+                [
+                    {
+                        "type": "Pods",
+                        "pods": {
+                            "metric": {"name": "mcp_requests_in_flight"},
+                            "target": {"type": "AverageValue", "averageValue": "8"},
+                        },
+                    },
+                    {
+                        "type": "ContainerResource",
+                        "containerResource": {
+                            "name": "memory",
+                            "container": "proxy",
+                            "target": {"type": "AverageValue", "averageValue": "200Mi"},
+                        },
+                    },
+                    {
+                        "type": "Object",
+                        "object": {
+                            "describedObject": {
+                                "apiVersion": "v1",
+                                "kind": "Service",
+                                "name": "todo-mcp",
+                            },
+                            "metric": {"name": "requests_per_second"},
+                            "target": {"type": "Value", "value": "2k"},
+                        },
+                    },
+                ]
+            ),
         ],
     ),
 ]

@@ -176,11 +176,13 @@ def test_todo_resources_autoscaler_and_disruption_budget(fleet: Render):
         "name": "todo-mcp",
     }
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 3)
+    # The server container's CPU, whatever sidecars run beside it.
     assert hpa["spec"]["metrics"] == [
         {
-            "type": "Resource",
-            "resource": {
+            "type": "ContainerResource",
+            "containerResource": {
                 "name": "cpu",
+                "container": "server",
                 "target": {"type": "Utilization", "averageUtilization": 70},
             },
         }
@@ -193,7 +195,53 @@ def test_memory_target_joins_the_autoscaler():
         TODO, set_json=("servers.todo.autoscaling.targetMemoryUtilizationPercentage=80",)
     )
     metrics = result.get("HorizontalPodAutoscaler", "todo-mcp")["spec"]["metrics"]
-    assert [m["resource"]["name"] for m in metrics] == ["cpu", "memory"]
+    assert [m["containerResource"]["name"] for m in metrics] == ["cpu", "memory"]
+
+
+def test_the_pod_scope_measures_every_container_against_the_pods_requests():
+    result = render(
+        TODO,
+        set_json=(
+            'servers.todo.autoscaling.scope="pod"',
+            "servers.todo.autoscaling.targetMemoryUtilizationPercentage=80",
+        ),
+    )
+    metrics = result.get("HorizontalPodAutoscaler", "todo-mcp")["spec"]["metrics"]
+    assert [(m["type"], m["resource"]["name"]) for m in metrics] == [
+        ("Resource", "cpu"),
+        ("Resource", "memory"),
+    ]
+
+
+def test_more_metrics_follow_the_targets_as_given():
+    in_flight = {
+        "type": "Pods",
+        "pods": {
+            "metric": {"name": "mcp_requests_in_flight"},
+            "target": {"type": "AverageValue", "averageValue": "8"},
+        },
+    }
+    queue = {
+        "type": "External",
+        "external": {
+            "metric": {"name": "queue_depth", "selector": {"matchLabels": {"queue": "mcp"}}},
+            "target": {"type": "Value", "value": "100"},
+        },
+    }
+    result = render(
+        TODO, set_json=(f"servers.todo.autoscaling.metrics={json.dumps([in_flight, queue])}",)
+    )
+    metrics = result.get("HorizontalPodAutoscaler", "todo-mcp")["spec"]["metrics"]
+    assert metrics[1:] == [in_flight, queue]
+    # A metric of its own is enough: no CPU target needed.
+    alone = render(
+        TODO,
+        set_json=(
+            "servers.todo.autoscaling.targetCPUUtilizationPercentage=0",
+            f"servers.todo.autoscaling.metrics={json.dumps([in_flight])}",
+        ),
+    )
+    assert alone.get("HorizontalPodAutoscaler", "todo-mcp")["spec"]["metrics"] == [in_flight]
 
 
 def test_autoscaler_behavior_passes_through(fleet: Render):

@@ -1,7 +1,8 @@
 """The HorizontalPodAutoscaler on the cluster, fed by metrics-server: todo in values/todo.yaml's
-shape (1-3 replicas at 70 % of a 250m CPU request) scales out under load through its Service and
-back in when the load stops, losing no call while pods are added and removed; a memory target
-gets its metric too."""
+shape (1-3 replicas at 70 % of the server container's 250m CPU request) scales out under load
+through its Service and back in when the load stops, losing no call while pods are added and
+removed; a memory target of the whole pod (`scope: pod`) gets its metric too, and so does a
+metric given as it is in `autoscaling.metrics`."""
 
 from __future__ import annotations
 
@@ -48,11 +49,12 @@ def hpa_status(kube: Kube) -> dict:
     return kube.get("hpa", "-n", NAMESPACE, "todo-mcp").get("status", {})
 
 
-def current(status: dict, resource: str) -> int | None:
-    """The average utilisation of `resource` the autoscaler last read, in % of the request."""
+def current(status: dict, resource: str, kind: str = "containerResource") -> int | None:
+    """The average utilisation of `resource` the autoscaler last read, in % of the request: of
+    the server container (`containerResource`) or of the pod (`resource`)."""
     for metric in status.get("currentMetrics") or []:
-        if metric.get("resource", {}).get("name") == resource:
-            return metric["resource"]["current"].get("averageUtilization")
+        if metric.get(kind, {}).get("name") == resource:
+            return metric[kind]["current"].get("averageUtilization")
     return None
 
 
@@ -112,6 +114,7 @@ def test_a_memory_target_gets_its_metric_and_scales(kube: Kube, todo: TodoReleas
             "resources": seed["resources"],
             "autoscaling": {
                 **seed["autoscaling"],
+                "scope": "pod",
                 "targetMemoryUtilizationPercentage": 10,
                 "behavior": BEHAVIOR,
             },
@@ -119,11 +122,63 @@ def test_a_memory_target_gets_its_metric_and_scales(kube: Kube, todo: TodoReleas
     )
     status = kube.wait_for(
         "the autoscaler to read memory",
-        lambda: (s := hpa_status(kube)) and current(s, "memory") is not None and s,
+        lambda: (s := hpa_status(kube)) and current(s, "memory", "resource") is not None and s,
         timeout=120,
     )
-    assert current(status, "memory") > 10, status
+    assert current(status, "memory", "resource") > 10, status
     kube.wait_for("memory to scale todo out", lambda: todo.replicas() > 1, timeout=120)
     hpa = kube.kubectl("get", "hpa", "-n", NAMESPACE, "todo-mcp", "--no-headers")
     print("kubectl get hpa:", hpa.strip())
     assert "memory: " in hpa and "/10%" in hpa, hpa
+
+
+def test_a_metric_given_as_it_is_drives_the_autoscaler(kube: Kube, todo: TodoRelease):
+    """`autoscaling.metrics` alone (no CPU target): the server container's memory against an
+    average value far below what an idle todo uses makes the autoscaler want more pods."""
+    seed = todo_seed()
+    memory = {
+        "type": "ContainerResource",
+        "containerResource": {
+            "name": "memory",
+            "container": "server",
+            "target": {"type": "AverageValue", "averageValue": "10Mi"},
+        },
+    }
+    todo.install(
+        {
+            "resources": seed["resources"],
+            "autoscaling": {
+                **seed["autoscaling"],
+                "targetCPUUtilizationPercentage": 0,
+                "metrics": [memory],
+                "behavior": BEHAVIOR,
+            },
+        }
+    )
+    spec = kube.get("hpa", "-n", NAMESPACE, "todo-mcp")["spec"]
+    assert spec["metrics"] == [memory]
+    # The status that shows the metric read is the one whose wanted replicas it decided (the
+    # memory test before may have left more than one pod).
+    status = kube.wait_for(
+        "the autoscaler to read the server container's memory",
+        lambda: (
+            (s := hpa_status(kube))
+            and [m.get("type") for m in s.get("currentMetrics") or []] == ["ContainerResource"]
+            and s
+        ),
+        timeout=120,
+    )  # fmt: skip
+    (read,) = status["currentMetrics"]
+    assert read["containerResource"]["container"] == "server", status
+    assert quantity(read["containerResource"]["current"]["averageValue"]) > 10 * 2**20, status
+    assert status["desiredReplicas"] > 1, status
+    kube.wait_for("the metric to scale todo out", lambda: todo.replicas() > 1, timeout=120)
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity as the API prints a memory value ("91136Ki", "93323264")."""
+    suffixes = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3}
+    for suffix, factor in suffixes.items():
+        if text.endswith(suffix):
+            return float(text.removesuffix(suffix)) * factor
+    return float(text)

@@ -178,8 +178,9 @@ Usage: {{- $_ := include "mcp-servers.validate.image" (dict "key" "servers.todo.
 {{- end -}}
 
 {{/*
-mcp-servers.validate.replicas: an autoscaler has `minReplicas` <= `maxReplicas` and a CPU or
-memory target; a stateful server (`stateless: false`), whose MCP sessions live in one pod, has
+mcp-servers.validate.replicas: an autoscaler has `minReplicas` <= `maxReplicas`, a CPU or
+memory target or more `metrics`, and each of those names its source by its `type` (a `Pods`
+metric in `pods`, and so on); a stateful server (`stateless: false`), whose MCP sessions live in one pod, has
 neither an autoscaler nor more than one replica.
 Usage: {{- $_ := include "mcp-servers.validate.replicas" SERVER -}}
 */}}
@@ -191,8 +192,18 @@ Usage: {{- $_ := include "mcp-servers.validate.replicas" SERVER -}}
 {{- if gt (int $s.autoscaling.minReplicas) $maxReplicas -}}
 {{- fail (printf "%s.autoscaling.minReplicas: %d is greater than %s.autoscaling.maxReplicas (%d)" $key (int $s.autoscaling.minReplicas) $key $maxReplicas) -}}
 {{- end -}}
-{{- if not (or $s.autoscaling.targetCPUUtilizationPercentage $s.autoscaling.targetMemoryUtilizationPercentage) -}}
-{{- fail (printf "%s.autoscaling: set targetCPUUtilizationPercentage and/or targetMemoryUtilizationPercentage above 0 when autoscaling is enabled" $key) -}}
+{{- if not (or $s.autoscaling.targetCPUUtilizationPercentage $s.autoscaling.targetMemoryUtilizationPercentage $s.autoscaling.metrics) -}}
+{{- fail (printf "%s.autoscaling: set targetCPUUtilizationPercentage and/or targetMemoryUtilizationPercentage above 0, or metrics, when autoscaling is enabled" $key) -}}
+{{- end -}}
+{{- range $index, $metric := $s.autoscaling.metrics -}}
+{{- $type := toString $metric.type -}}
+{{- if not (has $type (list "Resource" "ContainerResource" "Pods" "Object" "External")) -}}
+{{- fail (printf "%s.autoscaling.metrics[%d].type: %q is not a metric source type; use Resource, ContainerResource, Pods, Object or External" $key $index $type) -}}
+{{- end -}}
+{{- $source := printf "%s%s" (lower (substr 0 1 $type)) (substr 1 (len $type) $type) -}}
+{{- if not (hasKey $metric $source) -}}
+{{- fail (printf "%s.autoscaling.metrics[%d]: a %s metric is described in %s.autoscaling.metrics[%d].%s, which is missing" $key $index $type $key $index $source) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if not $s.stateless -}}
@@ -894,8 +905,9 @@ repository and a tag or digest (mcp-servers.validate.image), mounts only the pod
 and the `persistence` identifiers), keeps the restricted profile in its security context as
 rendered (the server's `securityContext` under its own, mcp-servers.validate.restrictedContext)
 unless `allowPrivileged`, and, for an init container, has no probes or lifecycle hooks. With an
-autoscaler, a sidecar requests each resource the autoscaler scales on: Kubernetes measures a
-pod's utilization against the requests of all its running containers. `.volumes` must be set.
+autoscaler measuring the whole pod (`autoscaling.scope: pod`), a sidecar requests each resource
+the autoscaler scales on: Kubernetes measures a pod's utilization against the requests of all its
+running containers. `.volumes` must be set.
 Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" SERVER "root" $) -}}
 */}}
 {{- define "mcp-servers.validate.extraContainers" -}}
@@ -904,7 +916,7 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 {{- $seen := dict -}}
 {{- $volumes := prepend (keys $s.volumes | sortAlpha) "tmp" -}}
 {{- $scaledOn := list -}}
-{{- if $s.autoscaling.enabled -}}
+{{- if and $s.autoscaling.enabled (eq $s.autoscaling.scope "pod") -}}
 {{- if $s.autoscaling.targetCPUUtilizationPercentage -}}
 {{- $scaledOn = append $scaledOn "cpu" -}}
 {{- end -}}
