@@ -1752,7 +1752,7 @@ UNUSUAL_CASES = [
                     {
                         "type": "Pods",
                         "pods": {
-                            "metric": {"name": "mcp_requests_in_flight"},
+                            "metric": {"name": "mcp_tool_calls_in_flight"},
                             "target": {"type": "AverageValue", "averageValue": "8"},
                         },
                     },

@@ -217,7 +217,7 @@ def test_more_metrics_follow_the_targets_as_given():
     in_flight = {
         "type": "Pods",
         "pods": {
-            "metric": {"name": "mcp_requests_in_flight"},
+            "metric": {"name": "mcp_tool_calls_in_flight"},
             "target": {"type": "AverageValue", "averageValue": "8"},
         },
     }
