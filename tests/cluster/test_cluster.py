@@ -21,6 +21,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from harness.jsonrpc import INITIALIZE, MCP_HEADERS, modern_request
 from kube import Kube
+from release_values import FAST, RESTRICTED
 from todo_backend import todo_backend_manifests
 
 if TYPE_CHECKING:
@@ -88,13 +89,7 @@ def client_pod(name: str, labels: dict[str, str], command: str, configmap: str |
         "imagePullPolicy": "IfNotPresent",
         "command": ["sh", "-c", command],
         "env": [{"name": "MCP_URL", "value": TODO_URL}],
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": RESTRICTED,
     }
     pod = {
         "apiVersion": "v1",
@@ -704,13 +699,6 @@ AGENTS_NAMESPACE = "mcp-agents"
 FRONT_RELEASE = "front"
 INGRESS_HOST = "mcp.front.test"
 ROUTE_HOST = "mcp-route.front.test"
-FAST = {
-    "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
-    "terminationGracePeriodSeconds": 6,
-    "readinessProbe": {"periodSeconds": 1},
-    "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
-    "test": {"enabled": False},
-}
 FRONT_GATEWAY = {
     "enabled": True,
     "server": {

@@ -26,6 +26,7 @@ import yaml
 from harness.dashboard import fetch, queries_without_data
 from harness.prometheus_operator import ClusterPrometheus, scrape_jobs
 from kube import Kube
+from release_values import FAST as RELEASE_FAST
 from todo_backend import todo_backend_manifests
 
 pytestmark = pytest.mark.timeout(900)
@@ -40,11 +41,7 @@ UNAVAILABLE_FOR = "15s"
 BACKEND_SELECTOR = {"app.kubernetes.io/name": "todo-backend"}
 DATA = REPO_ROOT / ".run" / "monitoring" / "dashboard-data.json"
 FAST = {
-    "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
-    "terminationGracePeriodSeconds": 6,
-    "readinessProbe": {"periodSeconds": 1},
-    "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
-    "test": {"enabled": False},
+    **RELEASE_FAST,
     "metrics": {
         "serviceMonitor": {"enabled": True, "interval": SCRAPE, "scrapeTimeout": "4s"},
         "prometheusRule": {"enabled": True, "unavailableFor": UNAVAILABLE_FOR},

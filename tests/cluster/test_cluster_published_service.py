@@ -17,6 +17,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from harness.jsonrpc import modern_request
 from kube import Kube
+from release_values import FAST, RESTRICTED
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -31,13 +32,6 @@ LOAD_BALANCER_CIDR = ipaddress.ip_network("10.245.0.0/28")
 NODE_IP = "10.244.0.1"
 NODE_PORT = 30812
 NOBODY = "198.51.100.0/24"  # TEST-NET-2: no client of this test
-FAST = {
-    "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
-    "terminationGracePeriodSeconds": 6,
-    "readinessProbe": {"periodSeconds": 1},
-    "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
-    "test": {"enabled": False},
-}
 AGENT = {
     "apiVersion": "v1",
     "kind": "Pod",
@@ -51,13 +45,7 @@ AGENT = {
                 "image": "localhost/mcp-servers/runtime:0.1.0",
                 "imagePullPolicy": "IfNotPresent",
                 "command": ["sleep", "600"],
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": 1000,
-                    "allowPrivilegeEscalation": False,
-                    "capabilities": {"drop": ["ALL"]},
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
+                "securityContext": RESTRICTED,
             }
         ],
     },

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from kube import Kube
+from release_values import RESTRICTED
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "mcp-servers"
@@ -135,13 +136,7 @@ def load_pod(name: str, env: dict[str, str]) -> dict[str, Any]:
                     "workingDir": "/load",
                     "env": [{"name": key, "value": value} for key, value in env.items()],
                     "volumeMounts": [{"name": "load", "mountPath": "/load"}],
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 1000,
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": RESTRICTED,
                 }
             ],
             "volumes": [{"name": "load", "configMap": {"name": "load-calls"}}],
