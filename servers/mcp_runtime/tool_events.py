@@ -1,4 +1,8 @@
-"""One log event and one set of metric updates per tool call."""
+"""One log event and one set of metric updates per tool call.
+
+The event is the audit trail of the calls: which tool, how it ended, how long it took, the
+request id and, when the request bore a token, who called (the token's subject and client id).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
-from fastmcp.server.dependencies import get_http_request
+from fastmcp.server.dependencies import get_access_token, get_http_request
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools import ToolResult
 from mcp_types import CallToolRequestParams
@@ -35,7 +39,7 @@ class ToolCallEvents:
 
     Shared by the FastMCP middleware and the runtime's fast path, so a call is recorded
     the same way whichever of them served it. Arguments and results are never logged:
-    they may carry user data or credentials.
+    they may carry user data or credentials; nor is the token itself.
     """
 
     def __init__(self, metrics: ToolMetrics) -> None:
@@ -68,6 +72,7 @@ class ToolCallEvents:
                     duration_ms=round(elapsed * 1000, 3),
                     request_id=_request_id(),
                     error_type=error_type,
+                    **_caller(),
                 )
 
 
@@ -86,6 +91,17 @@ class ToolCallObserver(Middleware):
             result = await call_next(context)
             call.returned(result.is_error)
             return result
+
+
+def _caller() -> dict[str, str]:
+    """Who made the call, as its token says: the subject (`sub`) of an OAuth access token, and
+    the client id (`shared-token` in auth mode token, which has no subject); nothing without
+    a token."""
+    token = get_access_token()
+    if token is None:
+        return {}
+    subject = token.claims.get("sub")
+    return {"client_id": token.client_id} | ({"subject": str(subject)} if subject else {})
 
 
 def _request_id() -> str:

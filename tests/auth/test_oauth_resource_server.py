@@ -128,6 +128,13 @@ async def test_a_token_for_this_server_works_through_both_mcp_clients(
         mcp.Client(streamable_http_client(todo.mcp_url, http_client=http)) as sdk,
     ):
         assert not (await sdk.call_tool("list_tasks", {})).is_error
+    # Each call's event names the caller Hydra issued the token to.
+    calls = [
+        json.loads(line)
+        for line in todo.log_text().splitlines()
+        if '"tool_call"' in line and '"create_task"' in line
+    ]
+    assert (calls[-1]["subject"], calls[-1]["client_id"]) == (client.client_id, client.client_id)
 
 
 @pytest.mark.parametrize("audience", ["https://other.example.com/mcp", None])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -69,6 +70,11 @@ async def test_mcp_with_the_token_works_and_the_token_is_never_logged(
             assert not (await client.call_tool("echo", {"text": "sdk"})).is_error
     assert_probes_open(token_server)
     assert TOKEN not in token_server.log_text()
+    # Each call's event says it came with the shared token; the token names no subject.
+    calls = [event for event in log_events(token_server) if event["event"] == "tool_call"]
+    assert len(calls) >= 3
+    assert all(event["client_id"] == "shared-token" for event in calls), calls
+    assert not any("subject" in event for event in calls), calls
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +101,37 @@ async def test_jwt_signed_by_the_key_for_our_audience_works(
     async with fastmcp.Client(jwt_server.mcp_url, auth=token, mode="legacy") as client:
         assert (await client.call_tool("echo", {"text": "jwt"})).data == "jwt"
     assert_probes_open(jwt_server)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"], ids=["session-based", "session-less"])
+async def test_each_call_event_names_the_tokens_subject_and_client(
+    jwt_server: ServerProcess, key_pair: RSAKeyPair, mode: str
+) -> None:
+    """The audit trail: the subject and client of the token each call came with, whichever
+    path served it (session-less calls take the runtime's fast path)."""
+    token = key_pair.create_token(
+        subject=f"agent-{mode}",
+        issuer="https://issuer.test",
+        audience="mcp-sample",
+        additional_claims={"client_id": "nightly-report"},
+    )
+    async with fastmcp.Client(jwt_server.mcp_url, auth=token, mode=mode) as client:
+        assert (await client.call_tool("echo", {"text": mode})).data == mode
+    (event,) = [
+        event
+        for event in log_events(jwt_server)
+        if event["event"] == "tool_call" and event.get("subject") == f"agent-{mode}"
+    ]
+    assert (event["tool"], event["outcome"], event["client_id"]) == (
+        "echo",
+        "ok",
+        "nightly-report",
+    )
+    assert token not in jwt_server.log_text()
+
+
+def log_events(server: ServerProcess) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
 
 
 def test_jwt_for_another_audience_issuer_or_key_is_401(
