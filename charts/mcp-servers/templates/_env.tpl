@@ -8,8 +8,8 @@ the pods when either changes.
 mcp-servers.env.chart: the environment variables the chart sets itself, as JSON: the runtime's
 transport, address and port, state model, log level, allowed hosts (the Service's DNS names,
 mcp-servers.names.serviceHosts, then `allowedHosts`, then the exposed hosts,
-mcp-servers.exposure.hosts, then the published Service's `service.hosts`) and origins, config file, drain timeout,
-session and request limits, the entry file of inline `code`, the authorization settings
+mcp-servers.exposure.hosts, then the published Service's `service.hosts`) and origins, config
+file, drain timeout, session and request limits, the entry file of inline `code`, the authorization settings
 that are no secret (mcp-servers.auth.env) and the OTEL_* ones of `tracing` that need no pod
 (mcp-servers.tracing.env). A server cannot set these in `env` or `secrets`
 (mcp-servers.validate.auth, mcp-servers.validate.env, mcp-servers.validate.secrets).

@@ -180,8 +180,8 @@ Usage: {{- $_ := include "mcp-servers.validate.image" (dict "key" "servers.todo.
 {{/*
 mcp-servers.validate.replicas: an autoscaler has `minReplicas` <= `maxReplicas`, a CPU or
 memory target or more `metrics`, and each of those names its source by its `type` (a `Pods`
-metric in `pods`, and so on); a stateful server (`stateless: false`), whose MCP sessions live in one pod, has
-neither an autoscaler nor more than one replica.
+metric in `pods`, and so on); a stateful server (`stateless: false`), whose MCP sessions live
+in one pod, has neither an autoscaler nor more than one replica.
 Usage: {{- $_ := include "mcp-servers.validate.replicas" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.replicas" -}}
