@@ -29,7 +29,6 @@ HOST = "time.lb.mcp.test"
 PORT = 8010
 # scripts/local-node.sh's LOAD_BALANCER_CIDR, kube-router's --loadbalancer-ip-range.
 LOAD_BALANCER_CIDR = ipaddress.ip_network("10.245.0.0/28")
-NODE_IP = "10.244.0.1"
 NODE_PORT = 30812
 NOBODY = "198.51.100.0/24"  # TEST-NET-2: no client of this test
 AGENT = {
@@ -110,7 +109,9 @@ async def test_a_load_balancer_admits_its_source_ranges_and_hosts_and_a_node_por
     }
     install(kube, repo_root, balanced)
     address = kube.wait_for(
-        "kube-router to give the Service an address",
+        # The local node's kube-router allocates (scripts/local-node.sh); kind has no
+        # allocator, and cloud-provider-kind is in no registry this project reaches.
+        "the local node's kube-router to give the Service an address",
         lambda: (
             kube.get("service", "-n", NAMESPACE, "time-mcp")["status"]
             .get("loadBalancer", {}).get("ingress", [{}])[0].get("ip")
@@ -153,9 +154,14 @@ async def test_a_load_balancer_admits_its_source_ranges_and_hosts_and_a_node_por
 
     # The same server as a NodePort named by the node's address: the URL NOTES prints works
     # with no Host header of the client's making.
-    install(kube, repo_root, {"type": "NodePort", "nodePort": NODE_PORT, "hosts": [NODE_IP]})
+    node_ip = next(
+        address["address"]
+        for address in kube.get("nodes")["items"][0]["status"]["addresses"]
+        if address["type"] == "InternalIP"
+    )
+    install(kube, repo_root, {"type": "NodePort", "nodePort": NODE_PORT, "hosts": [node_ip]})
     spec = kube.get("service", "-n", NAMESPACE, "time-mcp")["spec"]
     assert spec["type"] == "NodePort" and "loadBalancerClass" not in spec
-    names, now = await outside_call(f"http://{NODE_IP}:{NODE_PORT}/mcp")
+    names, now = await outside_call(f"http://{node_ip}:{NODE_PORT}/mcp")
     assert "get_current_time" in names
     assert "Asia/Tokyo" in now
