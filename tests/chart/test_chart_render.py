@@ -560,6 +560,31 @@ def test_common_labels_and_registry(features: Render):
     )
 
 
+def test_common_annotations_on_every_object_but_never_over_its_own(features: Render):
+    for obj in features.objects:
+        assert obj["metadata"]["annotations"]["example.com/owner"] == "platform", obj["kind"]
+    # Pod templates take podAnnotations, not the objects' annotations.
+    template = features.get("Deployment", "rel-alpha")["spec"]["template"]["metadata"]
+    assert "example.com/owner" not in template.get("annotations", {})
+    # The test pods keep their hook annotations.
+    test_pods = [obj for obj in features.objects if obj["kind"] == "Pod"]
+    assert test_pods
+    assert all(pod["metadata"]["annotations"]["helm.sh/hook"] == "test" for pod in test_pods)
+    own = render(
+        TODO,
+        set_json=(
+            'global.commonAnnotations={"example.com/owner":"platform"}',
+            'servers.todo.service.annotations={"example.com/owner":"todo-team"}',
+        ),
+    )
+    assert own.get("Service", "todo-mcp")["metadata"]["annotations"] == {
+        "example.com/owner": "todo-team"
+    }
+    assert own.get("Deployment", "todo-mcp")["metadata"]["annotations"] == {
+        "example.com/owner": "platform"
+    }
+
+
 def test_gpu_and_cpu_variants_of_memory():
     gpu = render((VALUES_DIR / "memory.yaml",)).get("Deployment", "memory-mcp")
     assert container(gpu)["resources"]["limits"] == {

@@ -266,8 +266,8 @@ Usage: {{- with include "mcp-servers.persistence.singleWriter" (dict "server" $s
 
 {{/*
 mcp-servers.extraObject: entry INDEX of `extraObjects` (an object, or a string of YAML),
-rendered as a template against the chart's root context, with `global.commonLabels` under its
-own labels, as YAML; fails naming the entry when it is not one Kubernetes object with
+rendered as a template against the chart's root context, with `global.commonLabels` and
+`global.commonAnnotations` under its own labels and annotations, as YAML; fails naming the entry when it is not one Kubernetes object with
 `apiVersion`, `kind` and `metadata.name`.
 Usage: {{ include "mcp-servers.extraObject" (dict "object" OBJECT "index" INDEX "root" $) }}
 */}}
@@ -282,6 +282,9 @@ Usage: {{ include "mcp-servers.extraObject" (dict "object" OBJECT "index" INDEX 
 {{- end -}}
 {{- with .root.Values.global.commonLabels -}}
 {{- $_ := set $rendered.metadata "labels" (merge (dict) ($rendered.metadata.labels | default dict) .) -}}
+{{- end -}}
+{{- with .root.Values.global.commonAnnotations -}}
+{{- $_ := set $rendered.metadata "annotations" (merge (dict) ($rendered.metadata.annotations | default dict) .) -}}
 {{- end -}}
 {{- toYaml $rendered -}}
 {{- end -}}

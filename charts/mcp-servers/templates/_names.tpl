@@ -85,14 +85,14 @@ Usage: labels: {{- include "mcp-servers.labels.test" (dict "server" $s "root" $)
 {{/*
 mcp-servers.metadata: metadata of an object of the server: `name` (default the fullname),
 the release namespace, the standard labels plus extra `labels` (which never replace the
-chart's own) and `annotations` when there are any.
+chart's own) and `annotations` over `global.commonAnnotations`, when there are any.
 Usage: metadata: {{- include "mcp-servers.metadata" (dict "server" $s "root" $ ["name" NAME] ["labels" LABELS] ["annotations" ANNOTATIONS]) | nindent 2 }}
 */}}
 {{- define "mcp-servers.metadata" -}}
 name: {{ .name | default .server.fullname }}
 namespace: {{ .root.Release.Namespace }}
 labels: {{- toYaml (merge (dict) .server.labels (.labels | default dict)) | nindent 2 }}
-{{- with .annotations }}
+{{- with merge (dict) (.annotations | default dict) .root.Values.global.commonAnnotations }}
 annotations: {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
