@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from kube import Kube
+from release_values import FAST
 from todo_load import CHART, TodoRelease, assert_no_call_lost
 
 pytestmark = pytest.mark.timeout(600)
@@ -102,12 +103,9 @@ def test_the_budget_lets_one_pod_go_at_a_time_and_the_evicted_one_drains(
 # no disruption, yet a drain must be able to take them.
 STUCK_RELEASE = "stuck"
 STUCK = {
+    **FAST,
     "replicas": 2,
     "readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1},
-    "startupProbe": {"periodSeconds": 1, "failureThreshold": 60},
-    "drain": {"preStopSleepSeconds": 0, "timeoutSeconds": 1},
-    "terminationGracePeriodSeconds": 6,
-    "test": {"enabled": False},
 }
 
 

@@ -267,8 +267,8 @@ Usage: {{- with include "mcp-servers.persistence.singleWriter" (dict "server" $s
 {{/*
 mcp-servers.extraObject: entry INDEX of `extraObjects` (an object, or a string of YAML),
 rendered as a template against the chart's root context, with `global.commonLabels` and
-`global.commonAnnotations` under its own labels and annotations, as YAML; fails naming the entry when it is not one Kubernetes object with
-`apiVersion`, `kind` and `metadata.name`.
+`global.commonAnnotations` under its own labels and annotations, as YAML; fails naming the entry
+when it is not one Kubernetes object with `apiVersion`, `kind` and `metadata.name`.
 Usage: {{ include "mcp-servers.extraObject" (dict "object" OBJECT "index" INDEX "root" $) }}
 */}}
 {{- define "mcp-servers.extraObject" -}}

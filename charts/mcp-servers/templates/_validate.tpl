@@ -462,7 +462,7 @@ Usage: {{- $_ := include "mcp-servers.validate.service" SERVER -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- $hostPattern := "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$" -}}
+{{- $hostPattern := printf "^%s$" (include "mcp-servers.pattern.hostName" .) -}}
 {{- range $host := $service.hosts -}}
 {{- if not (regexMatch $hostPattern (toString $host)) -}}
 {{- fail (printf "%s.hosts: %q is not a host name or IPv4 address (lower-case DNS labels; no scheme, port or path)" $key (toString $host)) -}}
@@ -477,6 +477,15 @@ Usage: {{- $_ := include "mcp-servers.validate.service" SERVER -}}
 {{- end -}}
 
 {{/*
+mcp-servers.pattern.hostName: the regular expression (without anchors) of a lower-case DNS name,
+labels of at most 63 characters; an IPv4 address matches it too.
+Usage: {{ $pattern := printf "^%s$" (include "mcp-servers.pattern.hostName" .) }}
+*/}}
+{{- define "mcp-servers.pattern.hostName" -}}
+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*
+{{- end -}}
+
+{{/*
 mcp-servers.validate.exposure: an enabled `ingress` has host names and an enabled `httpRoute`
 has Gateways and host names (the server refuses unknown hosts, so a route without them would
 only answer 421), each a DNS name or a `*.` wildcard, and while the NetworkPolicy is on each
@@ -485,7 +494,7 @@ Usage: {{- $_ := include "mcp-servers.validate.exposure" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.exposure" -}}
 {{- $key := .key -}}
-{{- $host := "^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$" -}}
+{{- $host := printf "^(\\*\\.)?%s$" (include "mcp-servers.pattern.hostName" .) -}}
 {{- range $kind, $hostsKey := dict "ingress" "hosts" "httpRoute" "hostnames" -}}
 {{- $exposure := index $ $kind -}}
 {{- if $exposure.enabled -}}
