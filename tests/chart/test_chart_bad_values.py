@@ -225,6 +225,12 @@ SCHEMA_CASES = [
         "at '/servers/todo/autoscaling': additional properties 'targetCPU' not allowed",
     ),
     (
+        "common-annotation-not-a-string",
+        TODO,
+        ['global.commonAnnotations={"example.com/owner":{"team":"platform"}}'],
+        "at '/global/commonAnnotations/example.com~1owner': got object, want string",
+    ),
+    (
         "autoscaling-scope-unknown",
         TODO,
         ['servers.todo.autoscaling.scope="node"'],
