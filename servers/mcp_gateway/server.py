@@ -17,6 +17,7 @@ from mcp_gateway.health import UpstreamHealth
 from mcp_gateway.readiness import DiscoverTools
 from mcp_gateway.settings import GatewaySettings
 from mcp_gateway.upstream import UpstreamProvider
+from mcp_gateway.upstream_calls import UpstreamCallMetrics, UpstreamCalls
 
 # What FastMCP puts between a provider's namespace and a tool or prompt name.
 SEPARATOR = "_"
@@ -69,10 +70,15 @@ def create(settings: GatewaySettings) -> Gateway:
         for name in settings.mcp_gateway_servers
     }
     health = UpstreamHealth(settings.mcp_gateway_servers, connections)
+    call_metrics = UpstreamCallMetrics(health.registry)
+    calls = {
+        name: UpstreamCalls(name, upstream, health.record, call_metrics)
+        for name, upstream in settings.mcp_gateway_servers.items()
+    }
     closables: list[Closable] = []
     spec = ServerSpec(
         mcp=mcp,
-        readiness_checks=[health.upstreams_answer],
+        readiness_checks=[health.upstreams_answer, partial(open_circuits, calls)],
         # The runtime leaves the lifespan after the drain, once the last call is answered.
         lifespan=partial(closed_after, closables),
         collectors=[health.registry],
@@ -95,6 +101,7 @@ def create(settings: GatewaySettings) -> Gateway:
             connections[name],
             gateway.tools_seen,
             health.record,
+            calls[name],
             relay_every_generation=settings.mcp_stateless,
         )
         # The namespace is the upstream's name: `todo` + `create_task` = `todo_create_task`.
@@ -106,3 +113,12 @@ def create(settings: GatewaySettings) -> Gateway:
     # The runtime's fast path relays calls of their tools (mcp_runtime.tool_relay).
     gateway.spec = replace(spec, tool_relays=tuple(providers))
     return gateway
+
+
+async def open_circuits(calls: dict[str, UpstreamCalls]) -> str | None:
+    """A readiness note naming the upstreams whose calls fail at once for now."""
+    left = {name: seconds for name, each in calls.items() if (seconds := each.open_for())}
+    if not left:
+        return None
+    named = ", ".join(f"{name} (tried again in {left[name]:.0f} s)" for name in sorted(left))
+    return f"circuits open: {named}"

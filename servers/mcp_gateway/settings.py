@@ -7,7 +7,7 @@ import re
 from typing import Annotated, ClassVar
 
 from mcp_runtime.settings import RuntimeSettings
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import NoDecode
 
 ENV = "MCP_GATEWAY_SERVERS"
@@ -18,8 +18,22 @@ EXAMPLE = '{"todo": {"url": "http://todo-mcp:8001/mcp"}}'
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
+class CircuitBreaker(BaseModel):
+    """When calls to an upstream stop reaching it, fail the next ones at once for a while."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Failed calls in a row (unreachable, or no answer within the deadline) that open the
+    # circuit; 0 never opens it.
+    failures: int = Field(default=5, ge=0, le=1000)
+    # Seconds it stays open; then calls are let through again, and the first to fail opens it
+    # for as long again, the first to succeed closes it.
+    open_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+
 class Upstream(BaseModel):
-    """One upstream MCP server: where it answers, and which of its tools to serve."""
+    """One upstream MCP server: where it answers, which of its tools to serve, and how long
+    and how often a call to it is tried."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -27,6 +41,14 @@ class Upstream(BaseModel):
     # Empty serves every tool the upstream lists; names are the upstream's own (no prefix).
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # Seconds a tool call may take at the upstream, its retries included.
+    timeout_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # More attempts at a call whose connection could not be made: its request never left, so
+    # trying again is safe for any tool. Each attempt is a new connection, which the Service
+    # may send to another replica than the one that just went away; three retries take
+    # about a second.
+    connect_retries: int = Field(default=3, ge=0, le=10)
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
 
     def serves(self, tool: str) -> bool:
         if self.include and tool not in self.include:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 import mcp_types
 import structlog
-from fastmcp.exceptions import ToolError
 from fastmcp.server.context import Context
 from fastmcp.server.providers.proxy import ClientFactoryT, ProxyProvider, ProxyTool, _CacheEntry
 from fastmcp.telemetry import inject_trace_context
@@ -24,66 +22,26 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway.connections import UpstreamConnections
 from mcp_gateway.settings import Upstream
+from mcp_gateway.upstream_calls import Answered, UpstreamCalls, UpstreamUnavailable, describe
 from mcp_gateway.upstream_posts import Stamp, UpstreamPosts
 
 _log = structlog.get_logger("mcp_gateway.upstream")
 
 # Called with the upstream's name and the tool names it serves, after each listing.
 ToolsSeen = Callable[[str, frozenset[str]], None]
-# Called with the upstream's name and whether it just answered a call (False: unreachable).
-Answered = Callable[[str, bool, str | None], None]
 
-
-class UpstreamUnavailable(ToolError):
-    def __init__(self, name: str, cause: BaseException) -> None:
-        super().__init__(
-            f"upstream '{name}' is unavailable: {_describe(cause)}", log_level=logging.WARNING
-        )
+# A listing that takes longer serves the tools listed last: one upstream that hangs must not
+# hold up every client's tools/list.
+LISTING_TIMEOUT_SECONDS = 10.0
 
 
 class UpstreamTool(ProxyTool):
-    """FastMCP's ProxyTool, saying which upstream failed when it cannot be reached."""
+    """FastMCP's ProxyTool, its calls going the upstream's way (`UpstreamCalls`)."""
 
-    _upstream: str = ""
-    _answered: Answered | None = None
+    _calls: UpstreamCalls
 
     async def run(self, arguments: dict[str, Any], context: Context | None = None) -> ToolResult:
-        with upstream_errors(self._upstream, self._answered):
-            return await super().run(arguments, context)
-
-
-@contextmanager
-def upstream_errors(upstream: str, answered: Answered | None) -> Iterator[None]:
-    """Say which upstream failed a call when it could not be reached or refused it, and
-    report whether it answered."""
-
-    def report(up: bool, error: BaseException | None) -> None:
-        if answered is not None:
-            answered(upstream, up, None if error is None else _describe(error))
-
-    try:
-        yield
-    except ToolError:
-        raise
-    except MCPError as error:
-        if error.error.code == mcp_types.CONNECTION_CLOSED:
-            report(False, error)
-            raise UpstreamUnavailable(upstream, error) from None
-        report(True, None)
-        if error.error.code == mcp_types.INTERNAL_ERROR:
-            # What the SDK's client makes of an HTTP error status, 401 and 403 included:
-            # FastMCP would say only "Error calling tool", without the upstream's name.
-            raise ToolError(
-                f"upstream '{upstream}' refused the call: {error.error.message}"
-                " (401/403: the caller's Authorization, passed on unchanged, does not"
-                " admit it)",
-                log_level=logging.INFO,
-            ) from None
-        raise  # the upstream's own protocol error, as FastMCP's proxy relays it
-    except Exception as error:  # connect failures surface as RuntimeError or httpx errors
-        report(False, error)
-        raise UpstreamUnavailable(upstream, error) from None
-    report(True, None)
+        return await self._calls.run(lambda: super(UpstreamTool, self).run(arguments, context))
 
 
 class UpstreamProvider(ProxyProvider):
@@ -104,6 +62,7 @@ class UpstreamProvider(ProxyProvider):
         connections: UpstreamConnections,
         tools_seen: ToolsSeen,
         answered: Answered,
+        calls: UpstreamCalls,
         *,
         relay_every_generation: bool = True,
     ) -> None:
@@ -119,6 +78,7 @@ class UpstreamProvider(ProxyProvider):
         self._upstream = upstream
         self._tools_seen = tools_seen
         self._answered = answered
+        self._calls = calls
         self._last_tools: Sequence[Tool] = ()
         self._relayed: Mapping[str, Tool] = MappingProxyType({})
 
@@ -151,9 +111,8 @@ class UpstreamProvider(ProxyProvider):
         from mcp_runtime.fast_path.private_api import client_session_result
 
         version = MODERN_PROTOCOL_VERSIONS[-1]
-        with upstream_errors(self.upstream_name, self._answered):
-            params = tool_call_params(name, arguments, inject_trace_context(meta) or None)
-            received = await self._post("tools/call", params, progress=True)
+        params = tool_call_params(name, arguments, inject_trace_context(meta) or None)
+        received = await self._calls.run(lambda: self._post("tools/call", params, progress=True))
         return client_session_result("tools/call", version, received)
 
     async def _discover(self) -> None:
@@ -199,13 +158,23 @@ class UpstreamProvider(ProxyProvider):
         return self._stamp
 
     async def _list_tools(self) -> Sequence[Tool]:
+        if (left := self._calls.open_for()) is not None:
+            # Nothing new about the upstream: what it listed last, or its calls' error.
+            if not self._last_tools:
+                raise UpstreamUnavailable(
+                    self.upstream_name, f"its circuit is open for {left:.0f} s more"
+                )
+            return self._last_tools
         try:
-            client = await self._get_client()
-            async with client:
-                listed = await client.list_tools()
+            async with asyncio.timeout(LISTING_TIMEOUT_SECONDS):
+                client = await self._get_client()
+                async with client:
+                    listed = await client.list_tools()
+        except TimeoutError:
+            return self._stale(f"no listing within {LISTING_TIMEOUT_SECONDS:g} s")
         except MCPError as error:
             if error.error.code == mcp_types.CONNECTION_CLOSED:
-                return self._stale(error)
+                return self._stale(describe(error))
             if error.error.code != mcp_types.METHOD_NOT_FOUND:
                 # It answered, but not to us: e.g. 401 to the gateway's own start-up listing,
                 # which carries no caller's token. It is up; its tools stay unlisted for now.
@@ -213,7 +182,7 @@ class UpstreamProvider(ProxyProvider):
                 raise
             listed = []
         except Exception as error:
-            return self._stale(error)
+            return self._stale(describe(error))
         tools = tuple(self._tool(tool) for tool in listed if self._upstream.serves(tool.name))
         self._last_tools = tools
         # A tool with `x-mcp-header` arguments needs headers a relayed call cannot know:
@@ -231,29 +200,19 @@ class UpstreamProvider(ProxyProvider):
 
     def _tool(self, listed: mcp_types.Tool) -> Tool:
         tool = UpstreamTool.from_mcp_tool(self.client_factory, listed, identity=self.identity)
-        tool._upstream = self.upstream_name
-        tool._answered = self._answered
+        tool._calls = self._calls
         return tool
 
-    def _stale(self, error: BaseException) -> Sequence[Tool]:
-        self._answered(self.upstream_name, False, _describe(error))
+    def _stale(self, reason: str) -> Sequence[Tool]:
+        self._answered(self.upstream_name, False, reason)
         # It may come back as another release: asked again once it lists its tools.
         self._speaks_modern = None
         if not self._last_tools:
-            raise UpstreamUnavailable(self.upstream_name, error) from None
+            raise UpstreamUnavailable(self.upstream_name, reason)
         _log.warning(
             "upstream_list_failed",
             upstream=self.upstream_name,
-            error=_describe(error),
+            error=reason,
             serving_last_known=len(self._last_tools),
         )
         return self._last_tools
-
-
-def _describe(error: BaseException) -> str:
-    # FastMCP wraps connect failures ("Client failed to connect: ..."); the innermost
-    # cause is what an operator can act on (connection refused, 401, timeout).
-    while error.__cause__ is not None and not str(error):
-        error = error.__cause__
-    text = str(error) or type(error).__name__
-    return text.splitlines()[0]

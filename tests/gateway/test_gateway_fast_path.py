@@ -49,11 +49,17 @@ def tool_call(generation: str, tool: str, arguments: dict[str, Any]) -> Request:
 
 
 @asynccontextmanager
-async def in_process_gateway(upstreams: dict[str, ServerProcess]) -> AsyncIterator[Served]:
-    """A gateway of `upstreams`, its upstreams' tools listed and known to the fast path."""
+async def in_process_gateway(
+    upstreams: dict[str, ServerProcess], **policy: object
+) -> AsyncIterator[Served]:
+    """A gateway of `upstreams`, its upstreams' tools listed and known to the fast path;
+    `policy` is more of each upstream's settings (`timeout_seconds=...`)."""
     settings = GatewaySettings(
         mcp_gateway_servers=json.dumps(
-            {name: {"url": f"{server.base_url}/mcp"} for name, server in upstreams.items()}
+            {
+                name: {"url": f"{server.base_url}/mcp", **policy}
+                for name, server in upstreams.items()
+            }
         )
     )
     gateway = create(settings)
@@ -148,7 +154,10 @@ async def test_each_relayed_call_carries_its_own_callers_headers(served: Served)
 async def test_an_upstream_gone_fails_its_calls_as_fastmcps_proxy_does(tmp_path: Path) -> None:
     upstream = runtime.launch(tmp_path, {}, None)
     try:
-        async with in_process_gateway({"gone": upstream}) as served:
+        # Without the circuit, which would fail the later calls at once (the next test).
+        async with in_process_gateway(
+            {"gone": upstream}, circuit_breaker={"failures": 0}
+        ) as served:
             upstream.stop()
             # The first failed call marks the upstream down (an event of its own).
             await both_ways(served, *tool_call("session-less", "gone_echo", {"text": "x"}))

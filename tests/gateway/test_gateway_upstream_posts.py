@@ -20,7 +20,9 @@ from mcp.shared.exceptions import MCPError
 from mcp_gateway.connections import UpstreamConnections
 from mcp_gateway.settings import Upstream as UpstreamSettings
 from mcp_gateway.upstream import UpstreamProvider
+from mcp_gateway.upstream_calls import UpstreamCallMetrics, UpstreamCalls
 from mcp_gateway.upstream_posts import UpstreamPosts
+from prometheus_client import CollectorRegistry
 
 RESULT = {"content": [{"type": "text", "text": "hi"}], "isError": False}
 Handler = Callable[
@@ -237,13 +239,17 @@ async def test_handshake_era_calls_are_relayed_only_to_an_upstream_that_speaks_2
     server.handler, speaks_modern = DISCOVERED[upstream_says]
     connections = UpstreamConnections()
     transport = StreamableHttpTransport(server.url, httpx_client_factory=connections.client)
+    settings = UpstreamSettings(url=server.url)
     provider = UpstreamProvider(
         "up",
-        UpstreamSettings(url=server.url),
+        settings,
         create_proxy(transport, name="up").client_factory,
         connections,
         tools_seen=lambda *_: None,
         answered=lambda *_: None,
+        calls=UpstreamCalls(
+            "up", settings, lambda *_: None, UpstreamCallMetrics(CollectorRegistry())
+        ),
     )
     try:
         await provider._discover()

@@ -1,0 +1,328 @@
+"""The way a tool call reaches an upstream (UpstreamCalls): retries of calls that could not
+connect, the deadline, the circuit breaker, and what each says and counts."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import fastmcp
+import httpx
+import httpx2
+import mcp_types
+import pytest
+from fastmcp.exceptions import ToolError
+from gateway_env import StartGateway
+from harness import processes, runtime
+from harness.processes import ServerProcess
+from mcp.shared.exceptions import MCPError
+from mcp_gateway.settings import Upstream
+from mcp_gateway.upstream_calls import UpstreamCallMetrics, UpstreamCalls, UpstreamUnavailable
+from prometheus_client import CollectorRegistry
+
+pytestmark = pytest.mark.timeout(180)
+
+
+class Upstream_:
+    """A stand-in for one upstream's answers: each call pops the next outcome."""
+
+    def __init__(self, *outcomes: object) -> None:
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    async def call(self) -> object:
+        self.calls += 1
+        outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+def refused() -> httpx2.ConnectError:
+    return httpx2.ConnectError("All connection attempts failed")
+
+
+def wrapped_refusal() -> RuntimeError:
+    # As FastMCP's client reports a failed connect: the httpx error is the cause.
+    try:
+        raise refused()
+    except httpx2.ConnectError as error:
+        wrapper = RuntimeError("Client failed to connect: All connection attempts failed")
+        wrapper.__cause__ = error
+        return wrapper
+
+
+class Calls:
+    def __init__(self, **settings: object) -> None:
+        self.registry = CollectorRegistry()
+        self.answers: list[tuple[bool, str | None]] = []
+        self.calls = UpstreamCalls(
+            "todo",
+            Upstream.model_validate({"url": "http://todo:8001/mcp", **settings}),
+            lambda _, up, reason: self.answers.append((up, reason)),
+            UpstreamCallMetrics(self.registry),
+        )
+
+    async def run(self, call: Callable[[], Awaitable[object]]) -> object:
+        return await self.calls.run(call)
+
+    def metric(self, name: str) -> float:
+        value = self.registry.get_sample_value(name, {"server": "todo"})
+        assert value is not None, name
+        return value
+
+
+async def test_a_call_that_could_not_connect_is_tried_again_until_it_connects() -> None:
+    calls = Calls(connect_retries=3)
+    upstream = Upstream_(refused(), wrapped_refusal(), "answer")
+    assert await calls.run(upstream.call) == "answer"
+    assert upstream.calls == 3
+    assert calls.metric("mcp_gateway_upstream_connect_retries_total") == 2
+    assert calls.answers == [(True, None)]
+
+
+async def test_retries_end_with_the_upstream_named_and_the_cause() -> None:
+    calls = Calls(connect_retries=2)
+    upstream = Upstream_(refused())
+    with pytest.raises(UpstreamUnavailable, match=r"^upstream 'todo' is unavailable: All conn"):
+        await calls.run(upstream.call)
+    assert upstream.calls == 3
+    assert calls.answers == [(False, "All connection attempts failed")]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        # The request may have reached the upstream: trying again could run the tool twice.
+        httpx2.ReadError("connection reset"),
+        MCPError(mcp_types.CONNECTION_CLOSED, "closed"),
+    ],
+    ids=["read error", "connection closed"],
+)
+async def test_a_call_whose_request_may_have_left_is_not_tried_again(failure: Exception) -> None:
+    calls = Calls(connect_retries=3)
+    upstream = Upstream_(failure, "answer")
+    with pytest.raises(UpstreamUnavailable):
+        await calls.run(upstream.call)
+    assert upstream.calls == 1
+    assert calls.metric("mcp_gateway_upstream_connect_retries_total") == 0
+
+
+async def test_a_call_past_its_deadline_fails_naming_the_setting_and_is_cancelled() -> None:
+    calls = Calls(timeout_seconds=0.2)
+    cancelled = asyncio.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with pytest.raises(
+        UpstreamUnavailable, match=r"no answer within 0.2 s \(its timeout_seconds\)"
+    ):
+        await calls.run(slow)
+    assert cancelled.is_set()
+    assert calls.answers == [(False, "no answer within 0.2 s")]
+
+
+async def test_the_circuit_opens_after_failures_in_a_row_and_fails_calls_at_once() -> None:
+    calls = Calls(connect_retries=0, circuit_breaker={"failures": 3, "open_seconds": 30})
+    upstream = Upstream_(refused())
+    for _ in range(3):
+        with pytest.raises(UpstreamUnavailable, match="All connection attempts failed"):
+            await calls.run(upstream.call)
+    assert calls.metric("mcp_gateway_upstream_circuit_open") == 1
+    for _ in range(50):
+        with pytest.raises(
+            UpstreamUnavailable,
+            match=r"^upstream 'todo' is unavailable: its circuit is open after 3 failed calls"
+            r" in a row; calls are tried again in (29|30) s$",
+        ):
+            await calls.run(upstream.call)
+    assert upstream.calls == 3
+    assert calls.metric("mcp_gateway_upstream_short_circuited_total") == 50
+    left = calls.calls.open_for()
+    assert left is not None and 29 < left <= 30
+
+
+async def test_after_its_open_time_one_success_closes_the_circuit_one_failure_reopens_it() -> None:
+    calls = Calls(connect_retries=0, circuit_breaker={"failures": 2, "open_seconds": 0.2})
+    upstream = Upstream_(refused(), refused(), refused(), refused(), "back")
+    for _ in range(2):
+        with pytest.raises(UpstreamUnavailable):
+            await calls.run(upstream.call)
+    await asyncio.sleep(0.25)
+    assert calls.calls.open_for() is None
+    # Half open: the first call tries, fails, and opens it again at once.
+    with pytest.raises(UpstreamUnavailable, match="All connection attempts failed"):
+        await calls.run(upstream.call)
+    with pytest.raises(UpstreamUnavailable, match="its circuit is open"):
+        await calls.run(upstream.call)
+    assert upstream.calls == 3
+    await asyncio.sleep(0.25)
+    with pytest.raises(UpstreamUnavailable, match="All connection attempts failed"):
+        await calls.run(upstream.call)
+    await asyncio.sleep(0.25)
+    assert await calls.run(upstream.call) == "back"
+    assert calls.metric("mcp_gateway_upstream_circuit_open") == 0
+    # Closed again: it takes two failures in a row to open it.
+    upstream.outcomes = [refused(), "back"]
+    with pytest.raises(UpstreamUnavailable):
+        await calls.run(upstream.call)
+    assert await calls.run(upstream.call) == "back"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ToolError("the tool said no"),
+        MCPError(mcp_types.INVALID_PARAMS, "bad arguments"),
+        MCPError(mcp_types.INTERNAL_ERROR, "HTTP 401"),
+    ],
+    ids=["tool error", "protocol error", "refused"],
+)
+async def test_an_upstream_that_answers_with_an_error_is_up(answer: Exception) -> None:
+    calls = Calls(circuit_breaker={"failures": 2})
+    upstream = Upstream_(answer)
+    for _ in range(5):
+        with pytest.raises((ToolError, MCPError)) as raised:
+            await calls.run(upstream.call)
+        assert not isinstance(raised.value, UpstreamUnavailable)
+    assert upstream.calls == 5
+    assert calls.metric("mcp_gateway_upstream_circuit_open") == 0
+    assert set(calls.answers) == {(True, None)}
+
+
+async def test_calls_cancelled_by_their_callers_do_not_open_the_circuit() -> None:
+    calls = Calls(circuit_breaker={"failures": 2})
+    for _ in range(3):
+        task = asyncio.ensure_future(calls.run(lambda: asyncio.sleep(30)))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert calls.calls.open_for() is None
+    assert await calls.run(Upstream_("answer").call) == "answer"
+
+
+async def test_without_a_circuit_every_call_tries() -> None:
+    calls = Calls(connect_retries=0, circuit_breaker={"failures": 0})
+    upstream = Upstream_(refused())
+    for _ in range(20):
+        with pytest.raises(UpstreamUnavailable, match="All connection attempts failed"):
+            await calls.run(upstream.call)
+    assert upstream.calls == 20
+    assert calls.metric("mcp_gateway_upstream_circuit_open") == 0
+
+
+# In a real gateway, in front of real upstreams.
+
+CALLERS = {
+    # A stateless gateway relays a 2026-07-28 call as one POST of its own (upstream_posts.py);
+    # a stateful one calls through FastMCP's proxy in the caller's generation.
+    "relayed": ({}, "auto"),
+    "FastMCP's proxy": ({"MCP_STATELESS": "false"}, "legacy"),
+}
+
+
+@pytest.mark.parametrize("way", CALLERS)
+async def test_a_down_upstreams_circuit_opens_and_closes_once_it_answers_again(
+    start_gateway: StartGateway, witness: ServerProcess, tmp_path: Path, way: str
+) -> None:
+    env, mode = CALLERS[way]
+    upstream = runtime.launch(tmp_path, {}, None)
+    policy = {"connect_retries": 0, "circuit_breaker": {"failures": 2, "open_seconds": 3}}
+    gateway = start_gateway(
+        {"sample": {"url": upstream.mcp_url, **policy}, "witness": {"url": witness.mcp_url}},
+        env=env,
+    )
+    upstream.stop()
+    async with fastmcp.Client(gateway.mcp_url, mode=mode) as client:
+        for _ in range(2):
+            with pytest.raises(ToolError, match=r"'sample' is unavailable: .*connect"):
+                await client.call_tool("sample_echo", {"text": "hi"})
+        with pytest.raises(ToolError, match="'sample' is unavailable: its circuit is open"):
+            await client.call_tool("sample_echo", {"text": "hi"})
+        opened = time.monotonic()
+        # Still listed (its last listing, without a try), so callers get the error above.
+        assert "sample_echo" in {tool.name for tool in await client.list_tools()}
+        ready = httpx.get(f"{gateway.base_url}/ready", timeout=5).json()
+        assert any(note.startswith("circuits open: sample (") for note in ready["notes"])
+        assert gateway.metric('mcp_gateway_upstream_circuit_open{server="sample"}') == 1
+        assert gateway.metric('mcp_gateway_upstream_short_circuited_total{server="sample"}') == 1
+        back = processes.launch(
+            [sys.executable, str(runtime.SAMPLE_SERVER)],
+            {},
+            tmp_path / "back.log",
+            port=upstream.port,
+        )
+        try:
+            await asyncio.sleep(max(0.0, 3.2 - (time.monotonic() - opened)))
+            echoed = await client.call_tool("sample_echo", {"text": "back"})
+        finally:
+            back.stop()
+    assert echoed.data == "back"
+    assert gateway.metric('mcp_gateway_upstream_circuit_open{server="sample"}') == 0
+    events = [line for line in gateway.log_text().splitlines() if '"upstream_circuit_' in line]
+    assert [event.split('"upstream_circuit_')[1].split('"')[0] for event in events] == [
+        "opened",
+        "half_open",
+        "closed",
+    ]
+
+
+async def test_a_call_is_tried_again_until_a_restarted_upstream_answers(
+    start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    upstream = runtime.launch(tmp_path, {}, None)
+    # Retries wait 0.1, 0.2, 0.4, 0.8 s and then 1 s each, plus jitter: about 7.5 s in all.
+    gateway = start_gateway({"sample": {"url": upstream.mcp_url, "connect_retries": 10}})
+    upstream.stop()
+    restarted: list[ServerProcess] = []
+    restart = threading.Thread(
+        target=lambda: restarted.append(
+            processes.launch(
+                [sys.executable, str(runtime.SAMPLE_SERVER)],
+                {},
+                tmp_path / "restarted.log",
+                port=upstream.port,
+            )
+        )
+    )
+    try:
+        async with fastmcp.Client(gateway.mcp_url) as client:
+            call = asyncio.ensure_future(client.call_tool("sample_echo", {"text": "waited"}))
+            await asyncio.sleep(0.3)
+            assert not call.done()
+            restart.start()
+            echoed = await call
+    finally:
+        restart.join()
+        for server in restarted:
+            server.stop()
+    assert echoed.data == "waited"
+    assert gateway.metric('mcp_gateway_upstream_connect_retries_total{server="sample"}') >= 1
+
+
+@pytest.mark.parametrize("way", CALLERS)
+async def test_a_call_past_the_upstreams_timeout_fails_and_the_next_one_is_served(
+    start_gateway: StartGateway, witness: ServerProcess, way: str
+) -> None:
+    env, mode = CALLERS[way]
+    gateway = start_gateway({"witness": {"url": witness.mcp_url, "timeout_seconds": 1}}, env=env)
+    async with fastmcp.Client(gateway.mcp_url, mode=mode) as client:
+        started = time.monotonic()
+        with pytest.raises(
+            ToolError,
+            match=r"'witness' is unavailable: no answer within 1 s \(its timeout_seconds\)",
+        ):
+            await client.call_tool("witness_whoami", {"seconds": 30})
+        assert time.monotonic() - started < 10
+        quick = await client.call_tool("witness_whoami", {"seconds": 0})
+    assert not quick.is_error
