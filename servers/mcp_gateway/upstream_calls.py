@@ -2,10 +2,11 @@
 connection could be made, failed at once while the upstream's circuit is open, and failures
 said in the upstream's name.
 
-The circuit breaker is purgatory's (asyncio-native and typed; its state-change events feed
-the metrics and logs below), the retries tenacity's (jittered exponential backoff). Only a
-call that could not reach the upstream, or got no answer within the deadline, counts as a
-failure: an upstream that answers, even with an error, is up.
+The circuit breaker is pybreaker's and the retries tenacity's, as in the backend client
+(clients/backend-client): pybreaker's state machine runs synchronously on entry and exit of
+`calling()`, so it guards an await on the event loop's one thread, and its listeners feed the
+metrics and logs below. Only a call that could not reach the upstream, or got no answer
+within the deadline, counts as a failure: an upstream that answers, even with an error, is up.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import aiohttp
 import httpx2
 import mcp_types
+import pybreaker
 import structlog
 from fastmcp.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
-from prometheus_client import CollectorRegistry, Counter, Gauge
-from purgatory import AsyncCircuitBreakerFactory, ContextChanged, Event
-from purgatory.domain.model import OPENED, OpenedState
+from prometheus_client import CollectorRegistry, Counter, Enum
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -35,9 +35,6 @@ from tenacity import (
 )
 
 from mcp_gateway.settings import Upstream
-
-if TYPE_CHECKING:
-    from purgatory.service._async.circuitbreaker import AsyncCircuitBreaker
 
 T = TypeVar("T")
 
@@ -51,6 +48,13 @@ LONGEST_RETRY_WAIT_SECONDS = 1.0
 
 _log = structlog.get_logger("mcp_gateway.upstream")
 
+# Event name and log level of each state a circuit enters.
+_EVENTS = {
+    pybreaker.STATE_OPEN: ("upstream_circuit_opened", "warning"),
+    pybreaker.STATE_HALF_OPEN: ("upstream_circuit_half_open", "info"),
+    pybreaker.STATE_CLOSED: ("upstream_circuit_closed", "info"),
+}
+
 
 class UpstreamUnavailable(ToolError):
     """The upstream could not be reached, or did not answer in time: only its tools fail."""
@@ -63,10 +67,12 @@ class UpstreamCallMetrics:
     """What the upstreams' circuits and retries did, per upstream."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.circuit_open = Gauge(
-            "mcp_gateway_upstream_circuit_open",
-            "1 while the upstream's circuit is open: its tools fail at once, without a try.",
+        self.circuit_state = Enum(
+            "mcp_gateway_upstream_circuit_state",
+            "State of the circuit breaker in front of the upstream; open: its tools fail at"
+            " once, without a try.",
             ["server"],
+            states=list(_EVENTS),
             registry=registry,
         )
         self.short_circuited = Counter(
@@ -83,7 +89,7 @@ class UpstreamCallMetrics:
         )
 
 
-class UpstreamCalls:
+class UpstreamCalls(pybreaker.CircuitBreakerListener):
     """The way every tool call to the upstream `name` goes (`run`)."""
 
     def __init__(
@@ -94,46 +100,42 @@ class UpstreamCalls:
         self._attempts = 1 + upstream.connect_retries
         self._answered = answered
         self._metrics = metrics
-        for metric in (metrics.circuit_open, metrics.short_circuited, metrics.retries):
-            metric.labels(server=name)
+        metrics.circuit_state.labels(server=name).state(pybreaker.STATE_CLOSED)
+        for counter in (metrics.short_circuited, metrics.retries):
+            counter.labels(server=name)
         self._policy = upstream.circuit_breaker
-        self._breakers: AsyncCircuitBreakerFactory | None = None
-        self._breaker: AsyncCircuitBreaker | None = None
+        self._opened_at = 0.0
+        self._breaker: pybreaker.CircuitBreaker | None = None
         if self._policy.failures:
-            self._breakers = AsyncCircuitBreakerFactory(
-                default_threshold=self._policy.failures,
-                default_ttl=self._policy.open_seconds,
+            self._breaker = pybreaker.CircuitBreaker(
+                fail_max=self._policy.failures,
+                reset_timeout=self._policy.open_seconds,
                 # Only an unreachable upstream fails the circuit: a call that raised anything
                 # else (a tool error, the caller going away) says nothing against it.
-                exclude=[(BaseException, lambda error: not isinstance(error, UpstreamUnavailable))],
+                exclude=[lambda error: not isinstance(error, UpstreamUnavailable)],
+                listeners=[self],
+                name=name,
+                # The call's own error, which says what went wrong, rather than pybreaker's.
+                throw_new_error_on_trip=False,
             )
-            self._breakers.add_listener(self._circuit_changed)
 
     def open_for(self) -> float | None:
         """Seconds the circuit stays open, or None when calls go through."""
-        if self._breaker is None:
+        if self._breaker is None or self._breaker.current_state != pybreaker.STATE_OPEN:
             return None
-        context = self._breaker.context
-        if context.state != OPENED or context.opened_at is None:
-            return None
-        left = context.opened_at + context.ttl - time.time()
+        left = self._opened_at + self._policy.open_seconds - time.monotonic()
         return left if left > 0 else None
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call`'s result, or UpstreamUnavailable (a ToolError naming the upstream) when the
         upstream cannot be reached, does not answer within the deadline, or its circuit is
         open; the upstream's own errors as the upstream gave them."""
-        if self._breakers is None:
-            return await self._within_deadline(call)
         if self._breaker is None:
-            self._breaker = await self._breakers.get_breaker(self.name)
+            return await self._within_deadline(call)
         try:
-            async with self._breaker:
+            with self._breaker.calling():
                 return await self._within_deadline(call)
-        except OpenedState as circuit:
-            # purgatory raises the open state itself each time: drop this call's traceback so
-            # that tracebacks do not pile up on it while the circuit stays open.
-            circuit.with_traceback(None)
+        except pybreaker.CircuitBreakerError:
             self._metrics.short_circuited.labels(server=self.name).inc()
             left = self.open_for() or 0.0
             raise UpstreamUnavailable(
@@ -141,6 +143,24 @@ class UpstreamCalls:
                 f"its circuit is open after {self._policy.failures} failed calls in a row;"
                 f" calls are tried again in {left:.0f} s",
             ) from None
+
+    def state_change(
+        self,
+        cb: pybreaker.CircuitBreaker,
+        old_state: pybreaker.CircuitBreakerState | None,
+        new_state: pybreaker.CircuitBreakerState,
+    ) -> None:
+        if new_state.name == pybreaker.STATE_OPEN:
+            self._opened_at = time.monotonic()
+        self._metrics.circuit_state.labels(server=self.name).state(new_state.name)
+        event, level = _EVENTS[new_state.name]
+        getattr(_log, level)(
+            event,
+            upstream=self.name,
+            previous=old_state.name if old_state else None,
+            failures=cb.fail_counter,
+            open_seconds=self._policy.open_seconds,
+        )
 
     async def _within_deadline(self, call: Callable[[], Awaitable[T]]) -> T:
         deadline = asyncio.timeout(self._timeout)
@@ -184,21 +204,6 @@ class UpstreamCalls:
             attempt=state.attempt_number + 1,
             error=describe(cause) if cause else None,
         )
-
-    def _circuit_changed(self, _name: str, _kind: str, event: Event) -> None:
-        if not isinstance(event, ContextChanged):
-            return
-        state = event.state
-        self._metrics.circuit_open.labels(server=self.name).set(1 if state == OPENED else 0)
-        if state == OPENED:
-            _log.warning(
-                "upstream_circuit_opened",
-                upstream=self.name,
-                failures=self._policy.failures,
-                open_seconds=self._policy.open_seconds,
-            )
-        else:
-            _log.info("upstream_circuit_" + state.replace("-opened", "_open"), upstream=self.name)
 
     @contextmanager
     def _errors_named(self) -> Iterator[None]:

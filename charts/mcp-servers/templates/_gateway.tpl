@@ -6,8 +6,9 @@ rendered by the same templates as they are. mcp-servers.load computes it last.
 {{/*
 mcp-servers.gateway.entry: the gateway's values as JSON, as if they were a `servers` entry:
 the image `mcp-servers/gateway` on port 8020, `MCP_GATEWAY_SERVERS` listing every server of
-SERVERS (its Service URL, mcp-servers.url, and the `include`/`exclude` of
-`gateway.servers.<name>`), an egress rule to each server's pods on its port, and
+SERVERS (its Service URL, mcp-servers.url, the `include`/`exclude` of `gateway.servers.<name>`,
+and its timeout, retries and circuit breaker: `gateway.upstream` with
+`gateway.servers.<name>` merged over it), an egress rule to each server's pods on its port, and
 `gateway.server` merged over all that (its own `networkPolicy.egress` rules are added).
 Usage: {{ include "mcp-servers.gateway.entry" (dict "servers" $computedServers "root" $) | fromJson }}
 */}}
@@ -21,7 +22,12 @@ Usage: {{ include "mcp-servers.gateway.entry" (dict "servers" $computedServers "
 {{- $upstream := dict "url" $s.url -}}
 {{- with $filter.include }}{{ $_ := set $upstream "include" . }}{{ end -}}
 {{- with $filter.exclude }}{{ $_ := set $upstream "exclude" . }}{{ end -}}
-{{- $_ := set $upstreams $name $upstream -}}
+{{- $policy := mustMergeOverwrite (deepCopy ($root.Values.gateway.upstream | default dict)) (omit $filter "include" "exclude") -}}
+{{- $breaker := $policy.circuitBreaker | default dict -}}
+{{- $_ := set $upstream "timeout_seconds" (float64 $policy.timeoutSeconds) -}}
+{{- $_ = set $upstream "connect_retries" (int $policy.connectRetries) -}}
+{{- $_ = set $upstream "circuit_breaker" (dict "failures" (int $breaker.failures) "open_seconds" (float64 $breaker.openSeconds)) -}}
+{{- $_ = set $upstreams $name $upstream -}}
 {{- $to := list (dict "podSelector" (dict "matchLabels" $s.selectorLabels)) -}}
 {{- $egress = append $egress (dict "to" $to "ports" (list (dict "port" (int $s.port) "protocol" "TCP"))) -}}
 {{- end -}}
