@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from crd_schemas import CRD_SCHEMAS
 from helm_render import (
     KUBERNETES_VERSIONS,
@@ -21,6 +22,15 @@ from helm_render import (
 TODO = (VALUES_DIR / "todo.yaml",)
 TWO = (VALUES_DIR / "todo.yaml", VALUES_DIR / "greeter-code.yaml")
 ON = "gateway.enabled=true"
+
+
+CHART = Path(__file__).resolve().parents[2] / "charts" / "mcp-servers"
+# How the gateway calls an upstream unless told otherwise (gateway.upstream's defaults).
+POLICY = {
+    "timeout_seconds": 60,
+    "connect_retries": 3,
+    "circuit_breaker": {"failures": 5, "open_seconds": 30},
+}
 
 
 def url(fullname: str, port: int) -> str:
@@ -49,8 +59,8 @@ def test_renders_one_more_server_of_the_gateway_image() -> None:
 
 def test_lists_every_enabled_server_with_its_service_url() -> None:
     assert gateway_upstreams() == {
-        "greeter": {"url": url("greeter-mcp", 8000)},
-        "todo": {"url": url("todo-mcp", 8001)},
+        "greeter": {"url": url("greeter-mcp", 8000), **POLICY},
+        "todo": {"url": url("todo-mcp", 8001), **POLICY},
     }
 
 
@@ -58,7 +68,7 @@ def test_follows_a_fullname_override_and_skips_disabled_servers() -> None:
     upstreams = gateway_upstreams(
         'servers.todo.fullnameOverride="tasks"', "servers.greeter.enabled=false"
     )
-    assert upstreams == {"todo": {"url": url("tasks", 8001)}}
+    assert upstreams == {"todo": {"url": url("tasks", 8001), **POLICY}}
 
 
 def test_per_server_include_and_exclude() -> None:
@@ -69,8 +79,68 @@ def test_per_server_include_and_exclude() -> None:
     assert upstreams["todo"] == {
         "url": url("todo-mcp", 8001),
         "include": ["list_tasks", "create_task"],
+        **POLICY,
     }
-    assert upstreams["greeter"] == {"url": url("greeter-mcp", 8000), "exclude": ["greet"]}
+    assert upstreams["greeter"] == {
+        "url": url("greeter-mcp", 8000),
+        "exclude": ["greet"],
+        **POLICY,
+    }
+
+
+def test_timeouts_retries_and_circuits_for_every_server_and_for_one() -> None:
+    upstreams = gateway_upstreams(
+        'gateway.upstream={"timeoutSeconds":120,"circuitBreaker":{"openSeconds":10}}',
+        'gateway.servers.todo={"timeoutSeconds":2.5,"connectRetries":0,'
+        '"circuitBreaker":{"failures":0}}',
+    )
+    assert upstreams["greeter"] == {
+        "url": url("greeter-mcp", 8000),
+        "timeout_seconds": 120,
+        "connect_retries": 3,
+        "circuit_breaker": {"failures": 5, "open_seconds": 10},
+    }
+    assert upstreams["todo"] == {
+        "url": url("todo-mcp", 8001),
+        "timeout_seconds": 2.5,
+        "connect_retries": 0,
+        "circuit_breaker": {"failures": 0, "open_seconds": 10},
+    }
+
+
+def test_the_charts_upstream_defaults_and_bounds_are_the_gateways() -> None:
+    """values.yaml and the schema repeat the gateway's own defaults and limits (so that
+    helm-docs and editors show them, and a bad value fails at install): they must agree."""
+    from mcp_gateway.settings import CircuitBreaker, Upstream
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())["gateway"]["upstream"]
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    keys = schema["properties"]["gateway"]["properties"]["upstream"]["properties"]
+    pairs = [
+        ("timeoutSeconds", Upstream, "timeout_seconds", values, keys),
+        ("connectRetries", Upstream, "connect_retries", values, keys),
+        (
+            "failures",
+            CircuitBreaker,
+            "failures",
+            values["circuitBreaker"],
+            keys["circuitBreaker"]["properties"],
+        ),
+        (
+            "openSeconds",
+            CircuitBreaker,
+            "open_seconds",
+            values["circuitBreaker"],
+            keys["circuitBreaker"]["properties"],
+        ),
+    ]
+    for key, model, field, chart_values, chart_schema in pairs:
+        python = model.model_json_schema()["properties"][field]
+        assert chart_values[key] == python["default"], key
+        bounds = ("minimum", "exclusiveMinimum", "maximum")
+        assert {b: chart_schema[key][b] for b in bounds if b in chart_schema[key]} == {
+            b: python[b] for b in bounds if b in python
+        }, key
 
 
 def test_its_own_settings_merge_over_the_defaults() -> None:
@@ -138,6 +208,36 @@ def test_notes_offer_the_gateway_as_the_one_entry(tmp_path: Path) -> None:
         ),
         (TWO, (ON, 'gateway.server.port="x"'), "at '/gateway/server/port': got string"),
         (TWO, (ON, 'gateway.servers.todo={"only":["a"]}'), "additional properties 'only'"),
+        (
+            TWO,
+            (ON, 'gateway.servers.todo={"timeoutSeconds":"1m"}'),
+            "at '/gateway/servers/todo/timeoutSeconds': got string, want number",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.upstream={"timeoutSeconds":0}'),
+            "at '/gateway/upstream/timeoutSeconds': exclusiveMinimum: got 0, want 0",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.servers.todo={"connectRetries":11}'),
+            "at '/gateway/servers/todo/connectRetries': maximum: got 11, want 10",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.servers.todo={"connectRetries":1.5}'),
+            "at '/gateway/servers/todo/connectRetries': got number, want integer",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.upstream={"circuitBreaker":{"failures":-1}}'),
+            "at '/gateway/upstream/circuitBreaker/failures': minimum: got -1, want 0",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.servers.todo={"circuitBreaker":{"resetSeconds":5}}'),
+            "at '/gateway/servers/todo/circuitBreaker': additional properties 'resetSeconds'",
+        ),
         (
             TWO,
             (ON, "gateway.server.stateless=false", "gateway.server.replicas=2"),

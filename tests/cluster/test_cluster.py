@@ -725,7 +725,8 @@ FRONT_GATEWAY = {
                 }
             ]
         },
-    },
+    },  # Two failed calls in a row open time's circuit (the default is 5).
+    "servers": {"time": {"circuitBreaker": {"failures": 2}}},
 }
 SMOKE = CHART / "files" / "mcp-smoke.py"
 
@@ -822,14 +823,20 @@ async def test_the_gateway_is_the_front_door_from_outside_and_from_other_namespa
         _, down = await outside_call(
             ingress_controller, INGRESS_HOST, "time_get_current_time", when
         )
-        assert down.is_error and "time" in down.content[0].text, down
+        assert down.is_error and "upstream 'time' is unavailable" in down.content[0].text, down
+        # A second failure opens its circuit: a third call fails at once, without a try.
+        for expected in ("unavailable", "its circuit is open after 2 failed calls in a row"):
+            _, down = await outside_call(
+                ingress_controller, INGRESS_HOST, "time_get_current_time", when
+            )
+            assert down.is_error and expected in down.content[0].text, down
         _, echo = await outside_call(
             ingress_controller, INGRESS_HOST, "everything_echo", {"message": "still here"}
         )
         assert echo.content[0].text == "Echo: still here"
         ready = httpx.get(f"{ingress_controller}/ready", headers={"Host": INGRESS_HOST})
         assert ready.status_code == 200, ready.text
-        assert "time" in ready.text, ready.text
+        assert "circuits open: time (" in ready.text, ready.text
     finally:
         kube.helm("uninstall", FRONT_RELEASE, "-n", FRONT_NAMESPACE, "--wait", check=False)
         for namespace in (FRONT_NAMESPACE, AGENTS_NAMESPACE):

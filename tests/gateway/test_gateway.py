@@ -165,6 +165,18 @@ async def test_the_callers_authorization_reaches_the_upstream(
             "MCP_GATEWAY_SERVERS: todo: given twice; upstream names must be unique",
         ),
         ('{"my_todo": {"url": "http://a/mcp"}}', "MCP_GATEWAY_SERVERS: my_todo: an upstream name"),
+        (
+            '{"todo": {"url": "http://a/mcp", "timeout_seconds": 0}}',
+            "MCP_GATEWAY_SERVERS: todo.timeout_seconds: Input should be greater than 0",
+        ),
+        (
+            '{"todo": {"url": "http://a/mcp", "connect_retries": 11}}',
+            "MCP_GATEWAY_SERVERS: todo.connect_retries: Input should be less than or equal to 10",
+        ),
+        (
+            '{"todo": {"url": "http://a/mcp", "circuit_breaker": {"reset": 5}}}',
+            "MCP_GATEWAY_SERVERS: todo.circuit_breaker.reset: Extra inputs are not permitted",
+        ),
     ],
 )
 def test_bad_upstream_lists_exit_2_naming_the_key(value: str | None, message: str) -> None:
