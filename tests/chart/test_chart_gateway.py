@@ -115,7 +115,7 @@ def test_the_charts_upstream_defaults_and_bounds_are_the_gateways() -> None:
 
     values = yaml.safe_load((CHART / "values.yaml").read_text())["gateway"]["upstream"]
     schema = json.loads((CHART / "values.schema.json").read_text())
-    keys = schema["properties"]["gateway"]["properties"]["upstream"]["properties"]
+    keys = schema["definitions"]["gatewayUpstream"]["properties"]
     pairs = [
         ("timeoutSeconds", Upstream, "timeout_seconds", values, keys),
         ("connectRetries", Upstream, "connect_retries", values, keys),
