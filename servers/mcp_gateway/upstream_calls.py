@@ -41,8 +41,9 @@ T = TypeVar("T")
 # Called with the upstream's name and whether it just answered a call (False: unreachable).
 Answered = Callable[[str, bool, str | None], None]
 
-# The first retry waits this long (plus up to as much again, so that the gateway's replicas
-# do not retry in step), each next one twice as long, up to the cap.
+# After the first retry, which goes at once, the next waits this long (plus up to as much
+# again, so that the gateway's replicas do not retry in step), each next one twice as long,
+# up to the cap.
 FIRST_RETRY_SECONDS = 0.1
 LONGEST_RETRY_WAIT_SECONDS = 1.0
 
@@ -177,31 +178,42 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
                 ) from None
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        if self._attempts == 1:
+        # The first attempt outside tenacity, whose loop costs more than a relayed call's
+        # own overhead: the retries are the rare case.
+        try:
             return await call()
+        except Exception as error:
+            if self._attempts == 1 or (cause := connect_error(error)) is None:
+                raise
+            self._retrying_after(cause, attempt=2)
+        # The first retry goes at once: a new connection, which the Service may send to
+        # another replica. The next ones back off.
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
+            stop=stop_after_attempt(self._attempts - 1),
             wait=wait_exponential_jitter(
                 multiplier=FIRST_RETRY_SECONDS,
                 max=LONGEST_RETRY_WAIT_SECONDS,
                 jitter=FIRST_RETRY_SECONDS,
             ),
             retry=retry_if_exception(not_connected),
-            before_sleep=self._retrying_after,
+            before_sleep=self._retrying_again,
             reraise=True,
         ):
             with attempt:
                 return await call()
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _retrying_after(self, state: RetryCallState) -> None:
-        self._metrics.retries.labels(server=self.name).inc()
+    def _retrying_again(self, state: RetryCallState) -> None:
         failed = state.outcome.exception() if state.outcome else None
         cause = connect_error(failed) if failed else None
+        self._retrying_after(cause, attempt=state.attempt_number + 2)
+
+    def _retrying_after(self, cause: BaseException | None, attempt: int) -> None:
+        self._metrics.retries.labels(server=self.name).inc()
         _log.info(
             "upstream_connect_retry",
             upstream=self.name,
-            attempt=state.attempt_number + 1,
+            attempt=attempt,
             error=describe(cause) if cause else None,
         )
 

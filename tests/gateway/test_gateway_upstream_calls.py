@@ -299,7 +299,8 @@ async def test_a_call_is_tried_again_until_a_restarted_upstream_answers(
     start_gateway: StartGateway, tmp_path: Path
 ) -> None:
     upstream = runtime.launch(tmp_path, {}, None)
-    # Retries wait 0.1, 0.2, 0.4, 0.8 s and then 1 s each, plus jitter: about 7.5 s in all.
+    # Retries go at once, then after 0.1, 0.2, 0.4, 0.8 s and 1 s each, plus jitter: about
+    # 6.5 s in all.
     gateway = start_gateway({"sample": {"url": upstream.mcp_url, "connect_retries": 10}})
     upstream.stop()
     restarted: list[ServerProcess] = []
