@@ -9,8 +9,12 @@ from typing import Protocol
 import httpx2
 from mcp_runtime.tracing import tracing_enabled
 
-# The MCP SDK's defaults for its HTTP clients (create_mcp_http_client): a call may take minutes.
-_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
+# A connection to an upstream takes milliseconds; one that has not come in 5 s will not come
+# (a NetworkPolicy drops the packets to a Service without endpoints, it does not refuse them),
+# and the call may try again (`connect_retries`). Otherwise the MCP SDK's defaults for its HTTP
+# clients (create_mcp_http_client); the upstream's `timeout_seconds` bounds a call anyway.
+CONNECT_TIMEOUT_SECONDS = 5.0
+_TIMEOUT = httpx2.Timeout(30.0, connect=CONNECT_TIMEOUT_SECONDS, read=300.0)
 
 # No cap on connections, as before with one per call: a busy upstream is the upstream's
 # queue, not the gateway's. Idle ones are kept for up to 100 concurrent calls, for 4 s:

@@ -38,6 +38,17 @@ from mcp_gateway.settings import Upstream
 
 T = TypeVar("T")
 
+# A call that failed with one of these never sent its request.
+_CONNECT_FAILURES = (
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+)
+# What MCP clients make of an upstream that gave no answer: the connection closed, or a
+# timeout (the SDK's session; FastMCP's client turns a connect timeout into HTTP's 408).
+_NO_ANSWER = frozenset({mcp_types.CONNECTION_CLOSED, mcp_types.REQUEST_TIMEOUT, 408})
+
 # Called with the upstream's name and whether it just answered a call (False: unreachable).
 Answered = Callable[[str, bool, str | None], None]
 
@@ -229,7 +240,7 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
             self._answered(self.name, True, None)  # the tool's own error
             raise
         except MCPError as error:
-            if error.error.code == mcp_types.CONNECTION_CLOSED:
+            if error.error.code in _NO_ANSWER:
                 self._unreachable(error)
             self._answered(self.name, True, None)
             if error.error.code == mcp_types.INTERNAL_ERROR:
@@ -258,15 +269,20 @@ def not_connected(error: BaseException) -> bool:
 
 
 def connect_error(error: BaseException) -> BaseException | None:
-    """The failure to connect behind `error`, wrapped or not (by FastMCP's client, by the
-    SDK's transport), or None."""
+    """The failure to connect behind `error`, wrapped or not (by FastMCP's client, in an
+    exception group, by the SDK's transport), or None."""
     seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, httpx2.ConnectError | aiohttp.ClientConnectorError):
-            return cause
+    pending: list[BaseException] = [error]
+    while pending:
+        cause = pending.pop()
+        if id(cause) in seen:
+            continue
         seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
+        if isinstance(cause, _CONNECT_FAILURES):
+            return cause
+        if isinstance(cause, BaseExceptionGroup):
+            pending.extend(cause.exceptions)
+        pending.extend(c for c in (cause.__cause__, cause.__context__) if c is not None)
     return None
 
 

@@ -39,6 +39,8 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 from yarl import URL
 
+from mcp_gateway.connections import CONNECT_TIMEOUT_SECONDS
+
 # The MCP SDK session's request stamp (`mcp_runtime.internals.request_stamp`): puts the
 # protocol's `_meta` envelope in a request's params and its headers in the options.
 Stamp = Callable[[dict[str, Any], dict[str, Any]], None]
@@ -52,9 +54,9 @@ _BASE_HEADERS = {
     "content-type": "application/json",
 }
 
-# As connections.py's pool: no cap, idle connections kept 4 s; the SDK's timeouts.
+# As connections.py's pool: no cap, idle connections kept 4 s, its timeouts.
 _KEEPALIVE_SECONDS = 4.0
-_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30.0, sock_read=300.0)
+_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS, sock_read=300.0)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 

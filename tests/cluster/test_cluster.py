@@ -725,8 +725,10 @@ FRONT_GATEWAY = {
                 }
             ]
         },
-    },  # Two failed calls in a row open time's circuit (the default is 5).
-    "servers": {"time": {"circuitBreaker": {"failures": 2}}},
+    },
+    # Scaled to 0, time's Service has no endpoints, and the gateway's NetworkPolicy drops the
+    # packets sent to it: a call gets 3 s, and two failed calls in a row open the circuit.
+    "servers": {"time": {"timeoutSeconds": 3, "circuitBreaker": {"failures": 2}}},
 }
 SMOKE = CHART / "files" / "mcp-smoke.py"
 

@@ -10,12 +10,15 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import fastmcp
 import httpx
 import httpx2
 import mcp_types
 import pytest
+from exceptiongroup import catch
 from fastmcp.exceptions import ToolError
+from fastmcp.utilities.exceptions import get_catch_handlers
 from gateway_env import StartGateway
 from harness import processes, runtime
 from harness.processes import ServerProcess
@@ -54,6 +57,16 @@ def wrapped_refusal() -> RuntimeError:
         wrapper = RuntimeError("Client failed to connect: All connection attempts failed")
         wrapper.__cause__ = error
         return wrapper
+
+
+def fastmcps_connect_timeout() -> BaseException:
+    """What FastMCP's client raises when it could not connect in time: its own words for it."""
+    try:
+        with catch(get_catch_handlers()):
+            raise ExceptionGroup("task group", [httpx2.ConnectTimeout("timed out")])
+    except MCPError as error:
+        return error
+    raise AssertionError("FastMCP's handlers let a connect timeout through")
 
 
 class Calls:
@@ -105,6 +118,22 @@ async def test_retries_end_with_the_upstream_named_and_the_cause() -> None:
         await calls.run(upstream.call)
     assert upstream.calls == 3
     assert calls.answers == [(False, "All connection attempts failed")]
+
+
+async def test_a_connect_timeout_is_tried_again_and_the_upstream_called_unreachable() -> None:
+    # As a NetworkPolicy makes it of a Service without endpoints: its packets are dropped.
+    calls = Calls(connect_retries=1, circuit_breaker={"failures": 2})
+    upstream = Upstream_(
+        fastmcps_connect_timeout(), aiohttp.ConnectionTimeoutError("Connection timeout")
+    )
+    with pytest.raises(UpstreamUnavailable, match="'todo' is unavailable: Connection timeout"):
+        await calls.run(upstream.call)
+    assert upstream.calls == 2
+    assert calls.metric("mcp_gateway_upstream_connect_retries_total") == 1
+    upstream.outcomes = [fastmcps_connect_timeout()]
+    with pytest.raises(UpstreamUnavailable, match="Timed out while waiting for response"):
+        await calls.run(upstream.call)
+    assert calls.circuit() == "open"
 
 
 @pytest.mark.parametrize(
