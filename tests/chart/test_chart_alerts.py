@@ -36,7 +36,10 @@ ALERTS = {
     "MCPServerHighMemory": "warning",
     "MCPServerUnavailable": "critical",
 }
+# The gateway's PrometheusRule has one more.
+GATEWAY_ALERTS = {"MCPGatewayUpstreamDown": "warning"}
 DEFAULTS = ALERTS_DIR / "defaults"
+GATEWAY = ALERTS_DIR / "gateway"
 # The promtool tests of each alert at the default thresholds.
 UNIT_TEST_FILES = {
     "MCPServerRestartLoop": "restart-loop.yaml",
@@ -90,7 +93,8 @@ def test_promtool_checks_the_rendered_rules(scenario: str, tmp_path: Path):
     rule_file.write_text(yaml.safe_dump(rules(scenario), sort_keys=False))
     result = tool("promtool", "check", "rules", "--lint=all", str(rule_file))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    expected = len(ALERTS) + len(GATEWAY_ALERTS) * (scenario == "gateway")
+    assert f"SUCCESS: {expected} rules found" in result.stdout
 
 
 @pytest.mark.parametrize(("scenario", "name"), UNIT_TESTS, ids=["/".join(t) for t in UNIT_TESTS])
@@ -121,6 +125,46 @@ def test_six_alerts_with_their_severity():
         assert set(rule["annotations"]) == {"summary", "description"}
         assert "MCP server todo " in rule["annotations"]["summary"]
         assert "Runbook: " in rule["annotations"]["description"]
+
+
+def test_the_gateway_has_one_alert_more_about_its_upstreams():
+    (group,) = rules("gateway")["groups"]
+    assert group["name"] == "gateway-mcp"
+    severities = {rule["alert"]: rule["labels"]["severity"] for rule in group["rules"]}
+    assert severities == {**ALERTS, **GATEWAY_ALERTS}
+    (upstream,) = [r for r in group["rules"] if r["alert"] == "MCPGatewayUpstreamDown"]
+    assert upstream["for"] == "5m"
+    assert upstream["labels"] == {
+        "severity": "warning",
+        "namespace": "mcp",
+        "service": "gateway-mcp",
+    }
+    # Without the ServiceMonitor nothing scrapes mcp_gateway_upstream_up: no rule that never fires.
+    (group,) = rules("gateway", ("gateway.server.metrics.serviceMonitor.enabled=false",))["groups"]
+    assert "MCPGatewayUpstreamDown" not in {rule["alert"] for rule in group["rules"]}
+
+
+@pytest.mark.parametrize(
+    ("field", "old", "new"),
+    [
+        # Any replica that does not reach the upstream would fire it.
+        ("expr", "max by", "min by"),
+        ("for", "5m", "4m"),
+        ("for", "5m", "6m"),
+    ],
+    ids=["any-replica", "for-4m", "for-6m"],
+)
+def test_a_broken_gateway_rule_fails_its_tests(field: str, old: str, new: str, tmp_path: Path):
+    rule_file = rules("gateway")
+    (rule,) = [r for r in rule_file["groups"][0]["rules"] if r["alert"] == "MCPGatewayUpstreamDown"]
+    assert old in rule[field], rule[field]
+    rule[field] = rule[field].replace(old, new)
+    shutil.copy(GATEWAY / "upstream-down.yaml", tmp_path / "upstream-down.yaml")
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule_file, sort_keys=False))
+    result = tool("promtool", "test", "rules", "upstream-down.yaml", cwd=tmp_path)
+    report = result.stdout + result.stderr
+    assert result.returncode == 1, report
+    assert "alertname: MCPGatewayUpstreamDown, time: " in report
 
 
 def test_each_alert_is_seen_firing_and_quiet_in_its_file():

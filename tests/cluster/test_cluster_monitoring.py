@@ -5,8 +5,9 @@ dashboard's queries answered by it.
 One release of todo and the gateway, the reference backend beside them (it calls todo through
 mcp-backend-client, whose circuit breaker the dashboard shows), all scraped through the jobs
 harness.prometheus_operator makes of their ServiceMonitors, as the Prometheus Operator would.
-Todo scaled to 0 fires MCPServerUnavailable (its `for:` shortened through the chart's
-`unavailableFor`) and opens the backend's breaker; todo back resolves the alert and closes it.
+Todo scaled to 0 fires MCPServerUnavailable and the gateway's MCPGatewayUpstreamDown (their
+`for:` shortened through the chart's `unavailableFor`) and opens the backend's breaker; todo
+back resolves the alerts and closes it.
 Then every query of every dashboard panel returns data over the run, and the data is saved for
 scripts/render_dashboard.py, which the test runs once.
 """
@@ -163,6 +164,7 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
                 120,
             )
         assert not firing(prometheus, "MCPServerUnavailable")
+        assert not firing(prometheus, "MCPGatewayUpstreamDown")
 
         node_ip = kube.kubectl(
             "get", "nodes", "-o",
@@ -201,6 +203,16 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
             ' mcp_backend_client_breaker_state="open"} == 1'
         )
         kube.wait_for("the breaker open", lambda: prometheus.query(open_breaker), 60)
+        # The gateway in front of todo no longer reaches it either.
+        kube.wait_for(
+            "MCPGatewayUpstreamDown to fire",
+            lambda: firing(prometheus, "MCPGatewayUpstreamDown"),
+            60,
+        )
+        (alert,) = firing(prometheus, "MCPGatewayUpstreamDown")
+        assert alert["labels"]["service"] == "gateway-mcp"
+        assert alert["labels"]["server"] == "todo"
+        assert alert["labels"]["severity"] == "warning"
 
         # Back: the alert resolves, the breaker closes.
         kube.kubectl(*IN_NS, "scale", "deployment/todo-mcp", "--replicas=1")
@@ -212,6 +224,11 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
             120,
         )
         resolved_after = time.monotonic() - back
+        kube.wait_for(
+            "MCPGatewayUpstreamDown to resolve",
+            lambda: not firing(prometheus, "MCPGatewayUpstreamDown"),
+            60,
+        )
         closed = open_breaker.replace('"open"', '"closed"')
         kube.wait_for("the breaker closed", lambda: (traffic(1), prometheus.query(closed))[1], 60)
         traffic(15)
