@@ -370,7 +370,9 @@ async def test_a_call_past_the_upstreams_timeout_fails_and_the_next_one_is_serve
             ToolError,
             match=r"'witness' is unavailable: no answer within 1 s \(its timeout_seconds\)",
         ):
-            await client.call_tool("witness_whoami", {"seconds": 30})
-        assert time.monotonic() - started < 10
+            # Not much longer than the deadline: the upstream's call goes on, and its drain
+            # at the module's end waits for it.
+            await client.call_tool("witness_whoami", {"seconds": 4})
+        assert time.monotonic() - started < 3.5
         quick = await client.call_tool("witness_whoami", {"seconds": 0})
     assert not quick.is_error
