@@ -159,9 +159,25 @@ async def test_a_load_balancer_admits_its_source_ranges_and_hosts_and_a_node_por
         for address in kube.get("nodes")["items"][0]["status"]["addresses"]
         if address["type"] == "InternalIP"
     )
-    install(kube, repo_root, {"type": "NodePort", "nodePort": NODE_PORT, "hosts": [node_ip]})
+    # With traffic kept close and an address of each family the cluster has: the API server
+    # keeps the distribution (an older one would drop it), and a single-stack cluster gives
+    # its one family.
+    install(
+        kube,
+        repo_root,
+        {
+            "type": "NodePort",
+            "nodePort": NODE_PORT,
+            "hosts": [node_ip],
+            "trafficDistribution": "PreferClose",
+            "ipFamilyPolicy": "PreferDualStack",
+        },
+    )
     spec = kube.get("service", "-n", NAMESPACE, "time-mcp")["spec"]
     assert spec["type"] == "NodePort" and "loadBalancerClass" not in spec
+    assert spec["trafficDistribution"] == "PreferClose"
+    assert spec["ipFamilyPolicy"] == "PreferDualStack"
+    assert spec["ipFamilies"] == [f"IPv{ipaddress.ip_address(node_ip).version}"]
     names, now = await outside_call(f"http://{node_ip}:{NODE_PORT}/mcp")
     assert "get_current_time" in names
     assert "Asia/Tokyo" in now

@@ -139,6 +139,7 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = include "mcp-servers.validate.podSecurity" (dict "server" $s "raw" $raw) -}}
 {{- $_ = include "mcp-servers.validate.drain" $s -}}
 {{- $_ = include "mcp-servers.validate.service" $s -}}
+{{- $_ = include "mcp-servers.validate.serviceKubeVersion" $ctx -}}
 {{- $_ = include "mcp-servers.validate.exposure" $s -}}
 
 {{- $_ = set $s "url" (include "mcp-servers.url" $ctx) -}}

@@ -433,7 +433,7 @@ mcp-servers.validate.service: a NodePort Service has a `nodePort` (30000-32767),
 Service may have one, a ClusterIP Service none; what publishes the Service outside the cluster
 (`hosts`, `externalTrafficPolicy`) needs a NodePort or LoadBalancer Service, and what configures
 a load balancer (`loadBalancerClass`, `loadBalancerSourceRanges`) a LoadBalancer one; hosts
-are host names or IPv4 addresses, source ranges CIDRs.
+are host names or IPv4 addresses, source ranges CIDRs; two IP families need a dual-stack policy.
 Usage: {{- $_ := include "mcp-servers.validate.service" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.service" -}}
@@ -473,6 +473,24 @@ Usage: {{- $_ := include "mcp-servers.validate.service" SERVER -}}
 {{- if not (regexMatch $cidr (toString $range)) -}}
 {{- fail (printf "%s.loadBalancerSourceRanges: %q is not a CIDR (an IPv4 or IPv6 address, `/` and a prefix length, e.g. 203.0.113.0/24)" $key (toString $range)) -}}
 {{- end -}}
+{{- end -}}
+{{- if and (gt (len ($service.ipFamilies | default list)) 1) (not (has $service.ipFamilyPolicy (list "PreferDualStack" "RequireDualStack"))) -}}
+{{- fail (printf "%s.ipFamilies: two families need %s.ipFamilyPolicy PreferDualStack or RequireDualStack (it is %s)" $key $key ($service.ipFamilyPolicy | default "SingleStack, the default")) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.serviceKubeVersion: the Service's `trafficDistribution` is one the cluster's
+Kubernetes knows: PreferClose since 1.31 (beta, on by default), PreferSameZone and
+PreferSameNode since 1.34; an older API server would drop the field without a word.
+Usage: {{- $_ := include "mcp-servers.validate.serviceKubeVersion" (dict "server" SERVER "root" $) -}}
+*/}}
+{{- define "mcp-servers.validate.serviceKubeVersion" -}}
+{{- $wanted := .server.service.trafficDistribution -}}
+{{- $version := .root.Capabilities.KubeVersion.Version -}}
+{{- $needs := get (dict "PreferClose" "1.31" "PreferSameZone" "1.34" "PreferSameNode" "1.34") ($wanted | default "") -}}
+{{- if and $needs (semverCompare (printf "<%s.0-0" $needs) $version) -}}
+{{- fail (printf "%s.service.trafficDistribution: %s needs Kubernetes %s or later; this cluster runs %s" .server.key $wanted $needs $version) -}}
 {{- end -}}
 {{- end -}}
 
