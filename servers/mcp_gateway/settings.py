@@ -49,6 +49,9 @@ class Upstream(BaseModel):
     # about a second.
     connect_retries: int = Field(default=3, ge=0, le=10)
     circuit_breaker: CircuitBreaker = CircuitBreaker()
+    # Calls in flight to the upstream at most, per gateway replica; one more fails at once as
+    # busy, so that a burst does not pile onto a slow server. 0: no limit.
+    max_concurrent_calls: int = Field(default=0, ge=0, le=100000)
 
     def serves(self, tool: str) -> bool:
         if self.include and tool not in self.include:

@@ -75,6 +75,17 @@ class UpstreamUnavailable(ToolError):
         super().__init__(f"upstream '{name}' is unavailable: {reason}", log_level=logging.WARNING)
 
 
+class UpstreamBusy(ToolError):
+    """The upstream has as many calls in flight as it may: this one fails at once."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        super().__init__(
+            f"upstream '{name}' is busy: {limit} calls are in flight, its max_concurrent_calls;"
+            " try again shortly",
+            log_level=logging.WARNING,
+        )
+
+
 class UpstreamCallMetrics:
     """What the upstreams' circuits and retries did, per upstream."""
 
@@ -90,6 +101,12 @@ class UpstreamCallMetrics:
         self.short_circuited = Counter(
             "mcp_gateway_upstream_short_circuited",
             "Tool calls failed at once because the upstream's circuit was open.",
+            ["server"],
+            registry=registry,
+        )
+        self.busy = Counter(
+            "mcp_gateway_upstream_busy",
+            "Tool calls failed at once because the upstream had max_concurrent_calls in flight.",
             ["server"],
             registry=registry,
         )
@@ -113,8 +130,10 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
         self._answered = answered
         self._metrics = metrics
         metrics.circuit_state.labels(server=name).state(pybreaker.STATE_CLOSED)
-        for counter in (metrics.short_circuited, metrics.retries):
+        for counter in (metrics.short_circuited, metrics.retries, metrics.busy):
             counter.labels(server=name)
+        self._limit = upstream.max_concurrent_calls
+        self._calls_in_flight = 0
         self._policy = upstream.circuit_breaker
         self._opened_at = 0.0
         self._breaker: pybreaker.CircuitBreaker | None = None
@@ -141,7 +160,20 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call`'s result, or UpstreamUnavailable (a ToolError naming the upstream) when the
         upstream cannot be reached, does not answer within the deadline, or its circuit is
-        open; the upstream's own errors as the upstream gave them."""
+        open, or UpstreamBusy when it has as many calls in flight as it may; the upstream's
+        own errors as the upstream gave them."""
+        if not self._limit:
+            return await self._guarded(call)
+        if self._calls_in_flight >= self._limit:
+            self._metrics.busy.labels(server=self.name).inc()
+            raise UpstreamBusy(self.name, self._limit)
+        self._calls_in_flight += 1
+        try:
+            return await self._guarded(call)
+        finally:
+            self._calls_in_flight -= 1
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
         if self._breaker is None:
             return await self._within_deadline(call)
         try:

@@ -29,6 +29,7 @@ CHART = Path(__file__).resolve().parents[2] / "charts" / "mcp-servers"
 POLICY = {
     "timeout_seconds": 60,
     "connect_retries": 3,
+    "max_concurrent_calls": 0,
     "circuit_breaker": {"failures": 5, "open_seconds": 30},
 }
 
@@ -92,18 +93,20 @@ def test_timeouts_retries_and_circuits_for_every_server_and_for_one() -> None:
     upstreams = gateway_upstreams(
         'gateway.upstream={"timeoutSeconds":120,"circuitBreaker":{"openSeconds":10}}',
         'gateway.servers.todo={"timeoutSeconds":2.5,"connectRetries":0,'
-        '"circuitBreaker":{"failures":0}}',
+        '"maxConcurrentCalls":20,"circuitBreaker":{"failures":0}}',
     )
     assert upstreams["greeter"] == {
         "url": url("greeter-mcp", 8000),
         "timeout_seconds": 120,
         "connect_retries": 3,
+        "max_concurrent_calls": 0,
         "circuit_breaker": {"failures": 5, "open_seconds": 10},
     }
     assert upstreams["todo"] == {
         "url": url("todo-mcp", 8001),
         "timeout_seconds": 2.5,
         "connect_retries": 0,
+        "max_concurrent_calls": 20,
         "circuit_breaker": {"failures": 0, "open_seconds": 10},
     }
 
@@ -119,6 +122,7 @@ def test_the_charts_upstream_defaults_and_bounds_are_the_gateways() -> None:
     pairs = [
         ("timeoutSeconds", Upstream, "timeout_seconds", values, keys),
         ("connectRetries", Upstream, "connect_retries", values, keys),
+        ("maxConcurrentCalls", Upstream, "max_concurrent_calls", values, keys),
         (
             "failures",
             CircuitBreaker,
@@ -227,6 +231,11 @@ def test_notes_offer_the_gateway_as_the_one_entry(tmp_path: Path) -> None:
             TWO,
             (ON, 'gateway.servers.todo={"connectRetries":1.5}'),
             "at '/gateway/servers/todo/connectRetries': got number, want integer",
+        ),
+        (
+            TWO,
+            (ON, 'gateway.servers.todo={"maxConcurrentCalls":-5}'),
+            "at '/gateway/servers/todo/maxConcurrentCalls': minimum: got -5, want 0",
         ),
         (
             TWO,

@@ -174,6 +174,11 @@ async def test_the_callers_authorization_reaches_the_upstream(
             "MCP_GATEWAY_SERVERS: todo.connect_retries: Input should be less than or equal to 10",
         ),
         (
+            '{"todo": {"url": "http://a/mcp", "max_concurrent_calls": -1}}',
+            "MCP_GATEWAY_SERVERS: todo.max_concurrent_calls: Input should be greater than or"
+            " equal to 0",
+        ),
+        (
             '{"todo": {"url": "http://a/mcp", "circuit_breaker": {"reset": 5}}}',
             "MCP_GATEWAY_SERVERS: todo.circuit_breaker.reset: Extra inputs are not permitted",
         ),

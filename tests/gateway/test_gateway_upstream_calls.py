@@ -24,7 +24,12 @@ from harness import processes, runtime
 from harness.processes import ServerProcess
 from mcp.shared.exceptions import MCPError
 from mcp_gateway.settings import Upstream
-from mcp_gateway.upstream_calls import UpstreamCallMetrics, UpstreamCalls, UpstreamUnavailable
+from mcp_gateway.upstream_calls import (
+    UpstreamBusy,
+    UpstreamCallMetrics,
+    UpstreamCalls,
+    UpstreamUnavailable,
+)
 from prometheus_client import CollectorRegistry
 
 pytestmark = pytest.mark.timeout(180)
@@ -253,6 +258,38 @@ async def test_calls_cancelled_by_their_callers_do_not_open_the_circuit() -> Non
     assert await calls.run(Upstream_("answer").call) == "answer"
 
 
+async def test_calls_past_max_concurrent_calls_fail_at_once_as_busy() -> None:
+    calls = Calls(max_concurrent_calls=2, circuit_breaker={"failures": 2})
+    release = asyncio.Event()
+    started = 0
+
+    async def held() -> str:
+        nonlocal started
+        started += 1
+        await release.wait()
+        return "done"
+
+    first = [asyncio.ensure_future(calls.run(held)) for _ in range(2)]
+    await asyncio.sleep(0.01)
+    for _ in range(3):
+        with pytest.raises(
+            UpstreamBusy,
+            match=r"^upstream 'todo' is busy: 2 calls are in flight, its max_concurrent_calls;",
+        ):
+            await calls.run(held)
+    assert started == 2
+    assert calls.metric("mcp_gateway_upstream_busy_total") == 3
+    # Busy is the gateway's own limit, nothing against the upstream: its circuit stays closed.
+    assert calls.circuit() == "closed"
+    release.set()
+    assert await asyncio.gather(*first) == ["done", "done"]
+    # The slots are free again, after answers and failures alike.
+    with pytest.raises(UpstreamUnavailable):
+        await calls.run(Upstream_(httpx2.ReadError("reset")).call)
+    assert await calls.run(Upstream_("answer").call) == "answer"
+    assert calls.calls._calls_in_flight == 0
+
+
 async def test_without_a_circuit_every_call_tries() -> None:
     calls = Calls(connect_retries=0, circuit_breaker={"failures": 0})
     upstream = Upstream_(refused())
@@ -376,3 +413,17 @@ async def test_a_call_past_the_upstreams_timeout_fails_and_the_next_one_is_serve
         assert time.monotonic() - started < 3.5
         quick = await client.call_tool("witness_whoami", {"seconds": 0})
     assert not quick.is_error
+
+
+async def test_a_call_past_the_upstreams_limit_is_refused_as_busy_and_the_slot_frees(
+    start_gateway: StartGateway, witness: ServerProcess
+) -> None:
+    gateway = start_gateway({"witness": {"url": witness.mcp_url, "max_concurrent_calls": 1}})
+    async with fastmcp.Client(gateway.mcp_url) as client:
+        slow = asyncio.ensure_future(client.call_tool("witness_whoami", {"seconds": 2}))
+        await asyncio.sleep(0.5)
+        with pytest.raises(ToolError, match="'witness' is busy: 1 calls are in flight"):
+            await client.call_tool("witness_whoami", {"seconds": 0})
+        assert not (await slow).is_error
+        assert not (await client.call_tool("witness_whoami", {"seconds": 0})).is_error
+    assert gateway.metric('mcp_gateway_upstream_busy_total{server="witness"}') == 1

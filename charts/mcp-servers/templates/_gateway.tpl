@@ -7,7 +7,7 @@ rendered by the same templates as they are. mcp-servers.load computes it last.
 mcp-servers.gateway.entry: the gateway's values as JSON, as if they were a `servers` entry:
 the image `mcp-servers/gateway` on port 8020, `MCP_GATEWAY_SERVERS` listing every server of
 SERVERS (its Service URL, mcp-servers.url, the `include`/`exclude` of `gateway.servers.<name>`,
-and its timeout, retries and circuit breaker: `gateway.upstream` with
+and its timeout, retries, concurrency limit and circuit breaker: `gateway.upstream` with
 `gateway.servers.<name>` merged over it), an egress rule to each server's pods on its port, and
 `gateway.server` merged over all that (its own `networkPolicy.egress` rules are added).
 Usage: {{ include "mcp-servers.gateway.entry" (dict "servers" $computedServers "root" $) | fromJson }}
@@ -26,6 +26,7 @@ Usage: {{ include "mcp-servers.gateway.entry" (dict "servers" $computedServers "
 {{- $breaker := $policy.circuitBreaker | default dict -}}
 {{- $_ := set $upstream "timeout_seconds" (float64 $policy.timeoutSeconds) -}}
 {{- $_ = set $upstream "connect_retries" (int $policy.connectRetries) -}}
+{{- $_ = set $upstream "max_concurrent_calls" (int $policy.maxConcurrentCalls) -}}
 {{- $_ = set $upstream "circuit_breaker" (dict "failures" (int $breaker.failures) "open_seconds" (float64 $breaker.openSeconds)) -}}
 {{- $_ = set $upstreams $name $upstream -}}
 {{- $to := list (dict "podSelector" (dict "matchLabels" $s.selectorLabels)) -}}
