@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar
 
 import aiohttp
@@ -207,18 +206,39 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
         )
 
     async def _within_deadline(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call` within the deadline, saying which upstream failed it when it could not be
+        reached or refused it, and reporting whether the upstream answered."""
         deadline = asyncio.timeout(self._timeout)
-        with self._errors_named():
-            try:
-                async with deadline:
-                    return await self._retrying(call)
-            except TimeoutError:
-                if not deadline.expired():
-                    raise  # the HTTP client's own timeout: the upstream cannot be reached
-                self._answered(self.name, False, f"no answer within {self._timeout:g} s")
-                raise UpstreamUnavailable(
-                    self.name, f"no answer within {self._timeout:g} s (its timeout_seconds)"
+        try:
+            async with deadline:
+                result = await self._retrying(call)
+        except TimeoutError as error:
+            if not deadline.expired():
+                self._unreachable(error)  # the HTTP client's own timeout
+            reason = f"no answer within {self._timeout:g} s"
+            self._answered(self.name, False, reason)
+            raise UpstreamUnavailable(self.name, f"{reason} (its timeout_seconds)") from None
+        except ToolError:
+            self._answered(self.name, True, None)  # the tool's own error
+            raise
+        except MCPError as error:
+            if error.error.code in _NO_ANSWER:
+                self._unreachable(error)
+            self._answered(self.name, True, None)
+            if error.error.code == mcp_types.INTERNAL_ERROR:
+                # What the SDK's client makes of an HTTP error status, 401 and 403 included:
+                # FastMCP would say only "Error calling tool", without the upstream's name.
+                raise ToolError(
+                    f"upstream '{self.name}' refused the call: {error.error.message}"
+                    " (401/403: the caller's Authorization, passed on unchanged, does not"
+                    " admit it)",
+                    log_level=logging.INFO,
                 ) from None
+            raise  # the upstream's own protocol error, as FastMCP's proxy relays it
+        except Exception as error:  # connect failures surface as RuntimeError or httpx errors
+            self._unreachable(error)
+        self._answered(self.name, True, None)
+        return result
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         # The first attempt outside tenacity, whose loop costs more than a relayed call's
@@ -259,35 +279,6 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
             attempt=attempt,
             error=describe(cause) if cause else None,
         )
-
-    @contextmanager
-    def _errors_named(self) -> Iterator[None]:
-        """Say which upstream failed a call when it could not be reached or refused it, and
-        report whether it answered."""
-        try:
-            yield
-        except UpstreamUnavailable:
-            raise  # reported where it was found
-        except ToolError:
-            self._answered(self.name, True, None)  # the tool's own error
-            raise
-        except MCPError as error:
-            if error.error.code in _NO_ANSWER:
-                self._unreachable(error)
-            self._answered(self.name, True, None)
-            if error.error.code == mcp_types.INTERNAL_ERROR:
-                # What the SDK's client makes of an HTTP error status, 401 and 403 included:
-                # FastMCP would say only "Error calling tool", without the upstream's name.
-                raise ToolError(
-                    f"upstream '{self.name}' refused the call: {error.error.message}"
-                    " (401/403: the caller's Authorization, passed on unchanged, does not"
-                    " admit it)",
-                    log_level=logging.INFO,
-                ) from None
-            raise  # the upstream's own protocol error, as FastMCP's proxy relays it
-        except Exception as error:  # connect failures surface as RuntimeError or httpx errors
-            self._unreachable(error)
-        self._answered(self.name, True, None)
 
     def _unreachable(self, error: BaseException) -> NoReturn:
         reason = describe(error)

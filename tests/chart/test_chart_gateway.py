@@ -119,30 +119,24 @@ def test_the_charts_upstream_defaults_and_bounds_are_the_gateways() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())["gateway"]["upstream"]
     schema = json.loads((CHART / "values.schema.json").read_text())
     keys = schema["definitions"]["gatewayUpstream"]["properties"]
+    breaker = keys["circuitBreaker"]["properties"]
+    # chart key, its default, its schema, the gateway's field
     pairs = [
-        ("timeoutSeconds", Upstream, "timeout_seconds", values, keys),
-        ("connectRetries", Upstream, "connect_retries", values, keys),
-        ("maxConcurrentCalls", Upstream, "max_concurrent_calls", values, keys),
-        (
-            "failures",
-            CircuitBreaker,
-            "failures",
-            values["circuitBreaker"],
-            keys["circuitBreaker"]["properties"],
-        ),
-        (
-            "openSeconds",
-            CircuitBreaker,
-            "open_seconds",
-            values["circuitBreaker"],
-            keys["circuitBreaker"]["properties"],
-        ),
+        (key, values[key], keys[key], Upstream, field)
+        for key, field in [
+            ("timeoutSeconds", "timeout_seconds"),
+            ("connectRetries", "connect_retries"),
+            ("maxConcurrentCalls", "max_concurrent_calls"),
+        ]
+    ] + [
+        (key, values["circuitBreaker"][key], breaker[key], CircuitBreaker, field)
+        for key, field in [("failures", "failures"), ("openSeconds", "open_seconds")]
     ]
-    for key, model, field, chart_values, chart_schema in pairs:
+    bounds = ("minimum", "exclusiveMinimum", "maximum")
+    for key, default, chart_schema, model, field in pairs:
         python = model.model_json_schema()["properties"][field]
-        assert chart_values[key] == python["default"], key
-        bounds = ("minimum", "exclusiveMinimum", "maximum")
-        assert {b: chart_schema[key][b] for b in bounds if b in chart_schema[key]} == {
+        assert default == python["default"], key
+        assert {b: chart_schema[b] for b in bounds if b in chart_schema} == {
             b: python[b] for b in bounds if b in python
         }, key
 
