@@ -6,9 +6,11 @@ node's address once `hosts` names it."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -178,6 +180,16 @@ async def test_a_load_balancer_admits_its_source_ranges_and_hosts_and_a_node_por
     assert spec["trafficDistribution"] == "PreferClose"
     assert spec["ipFamilyPolicy"] == "PreferDualStack"
     assert spec["ipFamilies"] == [f"IPv{ipaddress.ip_address(node_ip).version}"]
-    names, now = await outside_call(f"http://{node_ip}:{NODE_PORT}/mcp")
+    # The type change rolls the pod (its allowed hosts changed) and kube-proxy programs the
+    # node port for the new endpoint a moment after helm's wait ends: ask again for a while.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            names, now = await outside_call(f"http://{node_ip}:{NODE_PORT}/mcp")
+            break
+        except RuntimeError:  # FastMCP's "Client failed to connect"
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
     assert "get_current_time" in names
     assert "Asia/Tokyo" in now
