@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
+from mcp_runtime.client_gone import CancelledWhenClientLeaves
 from mcp_runtime.docstrings import read_plain_docstrings_without_griffe
 from mcp_runtime.fast_path_gate import fast_front_for, fast_path_for
 from mcp_runtime.host_guard import HostOriginGuarded
@@ -122,7 +123,7 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     )
     route = mcp_route(mcp_app, MCP_PATH)
     # Layers in front of the SDK's endpoint, so that what the fast path hands on gets them too.
-    endpoint: ASGIApp = RequestIdGuard(route.endpoint)
+    endpoint: ASGIApp = CancelledWhenClientLeaves(RequestIdGuard(route.endpoint))
     if not settings.mcp_stateless:
         endpoint = SessionLimitAnswer(endpoint, settings.mcp_max_sessions)
     # Hot requests skip the SDK's per-request transports, on verified versions only.

@@ -3,7 +3,8 @@
 `mcp_server_operation_duration_seconds{mcp_method_name, outcome}` is OpenTelemetry's
 `mcp.server.operation.duration` (semantic conventions for MCP) in Prometheus' naming: the
 histogram's `_count` is the rate of each method. `outcome` is `error` when the request was
-answered with a JSON-RPC error (OTel's `error.type` is set), else `ok`; a tool's own failure is
+answered with a JSON-RPC error (OTel's `error.type` is set), `cancelled` when it was given up
+on unanswered (its client went away), else `ok`; a tool's own failure is
 an `ok` tools/call here and an `error` in `mcp_tool_calls_total`. Method names outside the
 specification's are counted as `other`, so a client cannot grow the series.
 
@@ -13,6 +14,7 @@ generation brought it; the fast path records the calls it serves itself (`observ
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +29,8 @@ from mcp_runtime.metrics import ToolMetrics
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 KNOWN_METHODS = frozenset(methods.SPEC_CLIENT_METHODS | methods.SPEC_CLIENT_NOTIFICATION_METHODS)
 OTHER = "other"
+# A request given up on before it was answered (its client went away, or the server stopped).
+CANCELLED = "cancelled"
 
 
 class OperationMetrics:
@@ -40,7 +44,9 @@ class OperationMetrics:
             ("mcp_method_name", "outcome"),
             _BUCKETS,
         )
+        self._histogram = histogram
         # Every series exists from the start, at zero: rates need no first occurrence.
+        # `cancelled` ones appear with the first cancellation.
         self._series = {
             (method, outcome): histogram.labels(mcp_method_name=method, outcome=outcome)
             for method in (*KNOWN_METHODS, OTHER)
@@ -59,6 +65,14 @@ class OperationMetrics:
         try:
             yield
             outcome = "ok"
+        except asyncio.CancelledError:
+            outcome = CANCELLED
+            raise
         finally:
             label = method if method in KNOWN_METHODS else OTHER
-            self._series[label, outcome].observe(time.perf_counter() - started)
+            series = self._series.get((label, outcome))
+            if series is None:
+                series = self._series[label, outcome] = self._histogram.labels(
+                    mcp_method_name=label, outcome=outcome
+                )
+            series.observe(time.perf_counter() - started)

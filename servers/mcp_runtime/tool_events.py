@@ -6,6 +6,7 @@ request id and, when the request bore a token, who called (the token's subject a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -24,7 +25,8 @@ REQUEST_ID_HEADER = "x-request-id"
 
 
 class CallOutcome:
-    """What one observed call ended with; an exception leaving the block counts as an error."""
+    """What one observed call ended with: an exception leaving the block counts as an error,
+    a cancellation as `cancelled`."""
 
     def __init__(self) -> None:
         self.outcome = "error"
@@ -58,6 +60,10 @@ class ToolCallEvents:
         except Exception as exc:
             call.outcome = "error"
             error_type = type(exc).__name__
+            raise
+        except asyncio.CancelledError:
+            # Its client went away (or the server is stopping): not the tool's failure.
+            call.outcome = "cancelled"
             raise
         finally:
             elapsed = time.perf_counter() - started

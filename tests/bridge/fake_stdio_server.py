@@ -77,6 +77,7 @@ def call_tool(
         os._exit(int(arguments["code"]))
     elif name == "gated":
         gate = Path(arguments["gate"])
+        _gates[request_id] = gate
         gate.with_name(gate.name + ".entered").touch()
         while not gate.exists():
             time.sleep(0.02)
@@ -143,6 +144,11 @@ def handle(message: dict[str, Any]) -> None:
             args=(request_id, params["name"], params.get("arguments") or {}, params.get("_meta")),
             daemon=True,
         ).start()
+    elif method == "notifications/cancelled":
+        # A gated call cancelled says so beside its gate: `<gate>.cancelled`.
+        gate = _gates.get(message["params"]["requestId"])
+        if gate is not None:
+            gate.with_name(gate.name + ".cancelled").touch()
     elif method == "ping":
         send({"jsonrpc": "2.0", "id": request_id, "result": {}})
     elif request_id is not None:
@@ -150,6 +156,8 @@ def handle(message: dict[str, Any]) -> None:
 
 
 _grandchild: int | None = None
+# The gate of each `gated` call, by its request id.
+_gates: dict[object, Path] = {}
 
 
 def main() -> None:

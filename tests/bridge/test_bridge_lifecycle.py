@@ -124,6 +124,24 @@ async def test_sigterm_drains_a_call_in_flight_then_stops_the_child(
     assert stopped["stopped_by_bridge"] is True
 
 
+async def test_a_caller_that_gives_up_cancels_its_call_at_the_child(
+    bridge: StartBridge, tmp_path: Path
+) -> None:
+    """A 2026-07-28 caller cancels by closing its POST; the bridge then tells the stdio
+    server `notifications/cancelled`, the stdio way to say it."""
+    running = bridge(fake_server())
+    gate = tmp_path / "gate"
+    async with fastmcp.Client(running.mcp_url) as client:
+        in_flight = asyncio.create_task(client.call_tool("gated", {"gate": str(gate)}))
+        await wait_for_file(gate.with_name("gate.entered"))
+        in_flight.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await in_flight
+        await asyncio.wait_for(wait_for_file(gate.with_name("gate.cancelled")), 5)
+    assert running.metric('mcp_tool_calls_total{outcome="cancelled",tool="gated"}') == 1
+    assert running.metric("mcp_tool_calls_in_flight") == 0
+
+
 async def test_sigterm_leaves_no_process_of_the_child_group_and_no_zombie(
     bridge: StartBridge,
 ) -> None:

@@ -407,8 +407,9 @@ async def test_a_call_past_the_upstreams_timeout_fails_and_the_next_one_is_serve
             ToolError,
             match=r"'witness' is unavailable: no answer within 1 s \(its timeout_seconds\)",
         ):
-            # Not much longer than the deadline: the upstream's call goes on, and its drain
-            # at the module's end waits for it.
+            # Not much longer than the deadline: a relayed call is cancelled at the upstream,
+            # but one through FastMCP's proxy in 2025-11-25 goes on there, and the upstream's
+            # drain at the module's end waits for it.
             await client.call_tool("witness_whoami", {"seconds": 4})
         assert time.monotonic() - started < 3.5
         quick = await client.call_tool("witness_whoami", {"seconds": 0})
@@ -427,3 +428,55 @@ async def test_a_call_past_the_upstreams_limit_is_refused_as_busy_and_the_slot_f
         assert not (await slow).is_error
         assert not (await client.call_tool("witness_whoami", {"seconds": 0})).is_error
     assert gateway.metric('mcp_gateway_upstream_busy_total{server="witness"}') == 1
+
+
+def wait_for(path: Path, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+async def test_a_call_past_its_deadline_is_cancelled_at_the_upstream(
+    start_gateway: StartGateway, sample: ServerProcess, tmp_path: Path
+) -> None:
+    """The gateway gives up on a relayed (2026-07-28) call by closing its connection, which is
+    that revision's cancellation: the upstream's tool stops rather than running for nobody."""
+    gateway = start_gateway({"sample": {"url": sample.mcp_url, "timeout_seconds": 1}})
+    gate = tmp_path / "gate"
+    async with fastmcp.Client(gateway.mcp_url) as client:
+        with pytest.raises(ToolError, match=r"no answer within 1 s \(its timeout_seconds\)"):
+            await client.call_tool("sample_gated_echo", {"text": "opened", "gate": str(gate)})
+    assert await asyncio.to_thread(wait_for, gate.with_name("gate.cancelled"))
+    # Given up on by the gateway: counted as the upstream's failure to answer in time, not as
+    # a call its own caller cancelled.
+    assert gateway.metric('mcp_tool_calls_total{outcome="error",tool="sample_gated_echo"}') == 1
+
+
+async def test_a_call_its_caller_gives_up_on_is_cancelled_through_the_gateway(
+    start_gateway: StartGateway, sample: ServerProcess, tmp_path: Path
+) -> None:
+    """A 2026-07-28 caller that cancels its call aborts its POST to the gateway; the gateway
+    cancels its relayed call, which closes its POST to the upstream, which cancels the tool."""
+    gateway = start_gateway({"sample": {"url": sample.mcp_url}})
+    gate = tmp_path / "gate"
+    async with fastmcp.Client(gateway.mcp_url) as client:
+        call = asyncio.ensure_future(
+            client.call_tool("sample_gated_echo", {"text": "opened", "gate": str(gate)})
+        )
+        assert await asyncio.to_thread(wait_for, gate.with_name("gate.entered"))
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert await asyncio.to_thread(wait_for, gate.with_name("gate.cancelled"))
+        # The caller's client goes on working.
+        gate.touch()
+        assert (
+            await client.call_tool("sample_gated_echo", {"text": "opened", "gate": str(gate)})
+        ).data == "opened"
+    assert gateway.metric('mcp_tool_calls_total{outcome="cancelled",tool="sample_gated_echo"}') == 1
+    assert gateway.metric("mcp_tool_calls_in_flight") == 0
+    # A caller leaving says nothing about the upstream.
+    assert gateway.metric('mcp_gateway_upstream_up{server="sample"}') == 1

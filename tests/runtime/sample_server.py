@@ -40,9 +40,16 @@ async def slow_echo(text: str, seconds: float) -> str:
 
 @mcp.tool
 async def gated_echo(text: str, gate: str) -> str:
-    """Return the text once the file `gate` exists."""
-    while not Path(gate).exists():
-        await asyncio.sleep(0.02)
+    """Return the text once the file `gate` exists. `<gate>.entered` says the call has
+    arrived, `<gate>.cancelled` that it was cancelled before the gate opened."""
+    path = Path(gate)
+    path.with_name(f"{path.name}.entered").touch()
+    try:
+        while not path.exists():
+            await asyncio.sleep(0.02)
+    except asyncio.CancelledError:
+        path.with_name(f"{path.name}.cancelled").touch()
+        raise
     return text
 
 

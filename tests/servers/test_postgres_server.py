@@ -323,6 +323,42 @@ async def test_sigterm_lets_running_queries_finish(
     assert await asyncio.to_thread(server.process.wait, 30) == 0
 
 
+async def test_a_query_whose_caller_gives_up_is_cancelled_in_postgresql(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """A 2026-07-28 caller cancels by closing its request; the query stops in PostgreSQL
+    (asyncpg cancels it as its task is cancelled) instead of waiting on for nobody, and its
+    pooled connection serves the next query."""
+    database = new_database()
+    settings = {"MCP_QUERY_TIMEOUT_SECONDS": "120", "MCP_DB_POOL_SIZE": "1"}
+    env = {"DATABASE_URL": database, **settings, **SUPERUSER_ALLOWED}
+    with launch("mcp-postgres", tmp_path, env) as server:
+        server.wait_ready()
+        async with (
+            locked_gate(database) as holder,
+            connect("fastmcp-modern", server.mcp_url) as client,
+        ):
+            call = asyncio.create_task(client.call("query", GATED_QUERY))
+
+            async def waiting() -> bool:
+                return await queries_waiting_on_the_gate(holder) == 1
+
+            await wait_until(waiting, "the query to wait on the gate")
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+
+            async def stopped() -> bool:
+                return await queries_waiting_on_the_gate(holder) == 0
+
+            # Still locked: only a cancellation can have ended the query.
+            await wait_until(stopped, "the query to be cancelled in PostgreSQL")
+            answer = await client.call("query", {"sql": "SELECT 2 AS next"})
+        assert not answer.is_error and answer.data["rows"] == [{"next": 2}]
+        assert _metric(server, 'mcp_tool_calls_total{outcome="cancelled",tool="query"}') == 1
+        assert _metric(server, "mcp_tool_calls_in_flight") == 0
+
+
 async def test_a_full_pool_is_reported_as_busy_not_down(
     new_database: Callable[[], str], tmp_path: Path
 ) -> None:

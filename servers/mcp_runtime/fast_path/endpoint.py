@@ -8,7 +8,8 @@ guard, authentication and the runtime's drain accounting still run first (or, wh
 guard and the runtime's own layers are there, its front does what they do: front.py), and
 serves:
 
-- `tools/call` of both generations through `FastToolCalls`;
+- `tools/call` of both generations through `FastToolCalls`, a 2026-07-28 one cancelled
+  when its client closes the connection (client_gone.py);
 - every other request and notification of a session-based client on a stateless server
   through the SDK's own single-request kernel (`serve_one`), as the 2026-07-28 entry does.
 
@@ -70,6 +71,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.asgi_body import read_body, replay
+from mcp_runtime.client_gone import ClientGone, ClientWatch
 from mcp_runtime.fast_path.private_api import (
     SingleExchangeDispatchContext,
     annotated_positions,
@@ -107,6 +109,7 @@ class FastPath:
         self._sessions = sessions
         self._calls = calls
         self.enabled = False
+        self._watch = ClientWatch()
         # Input schemas (kept, so their ids stay theirs) and whether they declare no header.
         self._header_free_schemas: dict[int, tuple[object, bool]] = {}
 
@@ -205,10 +208,15 @@ class FastPath:
             progress_token=progress_token_from_params(req.params),
         )
         assert req.params is not None
-        reply = await to_jsonrpc_response(
-            req.id,
-            self._calls.call(dctx, connection, state, req.params, *prepared),
-        )
+        try:
+            reply = await self._watch.unless_client_leaves(
+                request.receive,
+                to_jsonrpc_response(
+                    req.id, self._calls.call(dctx, connection, state, req.params, *prepared)
+                ),
+            )
+        except ClientGone:
+            return True  # no one to answer
         if isinstance(reply, JSONRPCError):
             # Errors carry the HTTP status the SDK maps their code to.
             await write_reply(reply, request.scope, request.receive, send)
