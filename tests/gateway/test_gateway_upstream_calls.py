@@ -21,6 +21,7 @@ from fastmcp.exceptions import ToolError
 from fastmcp.utilities.exceptions import get_catch_handlers
 from gateway_env import StartGateway
 from harness import processes, runtime
+from harness.gates import marker, wait_for
 from harness.processes import ServerProcess
 from mcp.shared.exceptions import MCPError
 from mcp_gateway.settings import Upstream
@@ -430,15 +431,6 @@ async def test_a_call_past_the_upstreams_limit_is_refused_as_busy_and_the_slot_f
     assert gateway.metric('mcp_gateway_upstream_busy_total{server="witness"}') == 1
 
 
-def wait_for(path: Path, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 async def test_a_call_past_its_deadline_is_cancelled_at_the_upstream(
     start_gateway: StartGateway, sample: ServerProcess, tmp_path: Path
 ) -> None:
@@ -449,7 +441,7 @@ async def test_a_call_past_its_deadline_is_cancelled_at_the_upstream(
     async with fastmcp.Client(gateway.mcp_url) as client:
         with pytest.raises(ToolError, match=r"no answer within 1 s \(its timeout_seconds\)"):
             await client.call_tool("sample_gated_echo", {"text": "opened", "gate": str(gate)})
-    assert await asyncio.to_thread(wait_for, gate.with_name("gate.cancelled"))
+    assert await asyncio.to_thread(wait_for, marker(gate, "cancelled"))
     # Given up on by the gateway: counted as the upstream's failure to answer in time, not as
     # a call its own caller cancelled.
     assert gateway.metric('mcp_tool_calls_total{outcome="error",tool="sample_gated_echo"}') == 1
@@ -466,11 +458,11 @@ async def test_a_call_its_caller_gives_up_on_is_cancelled_through_the_gateway(
         call = asyncio.ensure_future(
             client.call_tool("sample_gated_echo", {"text": "opened", "gate": str(gate)})
         )
-        assert await asyncio.to_thread(wait_for, gate.with_name("gate.entered"))
+        assert await asyncio.to_thread(wait_for, marker(gate, "entered"))
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
-        assert await asyncio.to_thread(wait_for, gate.with_name("gate.cancelled"))
+        assert await asyncio.to_thread(wait_for, marker(gate, "cancelled"))
         # The caller's client goes on working.
         gate.touch()
         assert (

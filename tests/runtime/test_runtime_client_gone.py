@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from harness.gates import marker, wait_for
 from harness.jsonrpc import MCP_HEADERS, modern_request
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
@@ -51,16 +52,7 @@ def leave_during_call(server: ServerProcess, gate: Path, modern: bool) -> None:
     with RawConnection(server.port) as connection:
         connection.send_head("POST", "/mcp", {**headers, "content-length": str(len(body))})
         connection.send(body)
-        wait_for(gate.with_name(f"{gate.name}.entered"), 10)
-
-
-def wait_for(path: Path, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+        wait_for(marker(gate, "entered"), 10)
 
 
 def calls(server: ServerProcess, outcome: str) -> float:
@@ -86,7 +78,7 @@ def test_a_2026_call_is_cancelled_when_its_client_closes_the_connection(
     gate = tmp_path / "gate"
     cancelled_before = calls(server, "cancelled")
     leave_during_call(server, gate, modern=True)
-    assert wait_for(gate.with_name("gate.cancelled"), LISTEN_AFTER_SECONDS + 5), (
+    assert wait_for(marker(gate, "cancelled"), LISTEN_AFTER_SECONDS + 5), (
         "the tool ran on after its client had gone"
     )
     # Counted and logged as cancelled, not as the tool's error, and no longer in flight.
@@ -124,7 +116,7 @@ def test_a_2026_call_whose_client_waits_is_answered_on_the_same_connection(
         assert answer.json()["result"]["content"][0]["text"] == "opened"
         again = http.post(server.mcp_url, content=body, headers=headers)
         assert again.json()["result"]["content"][0]["text"] == "opened"
-    assert not gate.with_name("gate.cancelled").exists()
+    assert not marker(gate, "cancelled").exists()
 
 
 def test_a_2025_call_runs_to_its_end_when_its_client_leaves(
@@ -136,7 +128,7 @@ def test_a_2025_call_runs_to_its_end_when_its_client_leaves(
     ok_before = calls(server, "ok")
     leave_during_call(server, gate, modern=False)
     time.sleep(LISTEN_AFTER_SECONDS + 1)
-    assert not gate.with_name("gate.cancelled").exists()
+    assert not marker(gate, "cancelled").exists()
     gate.touch()
     deadline = time.monotonic() + 5
     while calls(server, "ok") == ok_before and time.monotonic() < deadline:
