@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 disable_created_metrics()
 
 UNKNOWN_TOOL = "unknown"
-OUTCOMES = ("ok", "error")
+OUTCOMES = ("ok", "error", "cancelled")
 
 # Tool calls range from sub-millisecond lookups to multi-second queries.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

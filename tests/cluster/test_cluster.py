@@ -11,6 +11,7 @@ import shlex
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -766,6 +767,37 @@ async def outside_call(base_url: str, host: str, tool: str, arguments: dict):
         return names, await client.call_tool(tool, arguments, raise_on_error=False)
 
 
+async def outside_call_given_up(base_url: str, host: str, tool: str, arguments: dict) -> None:
+    """A tools/call from the host through the ingress controller, cancelled by its caller
+    once it has run a few seconds."""
+    transport = StreamableHttpTransport(f"{base_url}/mcp", headers={"Host": host})
+    async with Client(transport) as client:
+        call = asyncio.ensure_future(client.call_tool(tool, arguments))
+        done, _ = await asyncio.wait([call], timeout=3)
+        assert not done, call.result()
+        call.cancel()
+        with suppress(asyncio.CancelledError):
+            await call
+
+
+async def wait_for_log_event(
+    kube: Kube, namespace: str, deployment: str, event: str, **fields: object
+) -> dict:
+    """The first JSON log event of the deployment's pods named `event` with `fields`, waited
+    for up to 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        logs = kube.kubectl("-n", namespace, "logs", f"deployment/{deployment}", "--tail=-1")
+        for line in logs.splitlines():
+            if not line.startswith("{"):
+                continue
+            record = json.loads(line)
+            if record.get("event") == event and fields.items() <= record.items():
+                return record
+        assert time.monotonic() < deadline, f"no {event} {fields} in {deployment}'s log"
+        await asyncio.sleep(1)
+
+
 async def test_the_gateway_is_the_front_door_from_outside_and_from_other_namespaces(
     repo_root: Path, kube: Kube, server_images: list[str], ingress_controller: str
 ) -> None:
@@ -817,8 +849,22 @@ async def test_the_gateway_is_the_front_door_from_outside_and_from_other_namespa
         assert phase == "Failed", logs
         assert "Connection refused" in logs or "timed out" in logs, logs
 
-        # One server scaled to 0: only its tools fail, clearly; the gateway stays ready.
+        # A caller from outside that gives up closes its request (the 2026-07-28 way to
+        # cancel): Traefik closes its own, the gateway cancels its call and closes its request
+        # to the bridge, which cancels the call and tells the stdio server.
         in_front = ("-n", FRONT_NAMESPACE)
+        await outside_call_given_up(
+            ingress_controller,
+            INGRESS_HOST,
+            "everything_trigger-long-running-operation",
+            {"duration": 60, "steps": 60},
+        )
+        for deployment in ("gateway-mcp", "everything-mcp"):
+            await wait_for_log_event(
+                kube, FRONT_NAMESPACE, deployment, "tool_call", outcome="cancelled"
+            )
+
+        # One server scaled to 0: only its tools fail, clearly; the gateway stays ready.
         kube.kubectl(*in_front, "scale", "deployment/time-mcp", "--replicas=0")
         kube.kubectl(*in_front, "wait", "--for=delete", "pod", "-l",
                      "app.kubernetes.io/name=time", "--timeout=60s")  # fmt: skip
