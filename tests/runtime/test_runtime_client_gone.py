@@ -16,8 +16,7 @@ from harness.jsonrpc import MCP_HEADERS, modern_request
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
 from mcp_runtime.client_gone import LISTEN_AFTER_SECONDS
-
-from tests.runtime.raw_http import RawConnection
+from raw_http import RawConnection
 
 HANDSHAKE_ERA = "2025-11-25"
 
