@@ -34,8 +34,8 @@ from mcp_runtime.asgi_body import read_body, replay
 
 T = TypeVar("T")
 
-# Below this a call's client is not listened to: a call that short is over before a listener
-# would have cost less than the call it saves.
+# A call is listened for once it has run this long: a shorter one ends before its client's
+# leaving could save more than the listener's task costs.
 LISTEN_AFTER_SECONDS = 0.25
 
 
