@@ -26,11 +26,11 @@ from contextlib import suppress
 from typing import TypeVar
 
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_runtime.asgi_body import read_body, replay
+from mcp_runtime.protocol_generation import session_less
 
 T = TypeVar("T")
 
@@ -48,7 +48,11 @@ class CancelledWhenClientLeaves:
         self._watch = ClientWatch()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (scope["type"] == "http" and scope["method"] == "POST" and _modern(scope)):
+        if not (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and session_less(Headers(scope=scope).get(MCP_PROTOCOL_VERSION_HEADER))
+        ):
             await self._app(scope, receive, send)
             return
         received, body = await read_body(receive)
@@ -159,9 +163,3 @@ class AnswerStarted:
         if message["type"] == "http.response.start":
             self.started = True
         await self._send(message)
-
-
-def _modern(scope: Scope) -> bool:
-    """Whether the request is of the 2026-07-28 generation, which has no handshake."""
-    version = Headers(scope=scope).get(MCP_PROTOCOL_VERSION_HEADER)
-    return version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS

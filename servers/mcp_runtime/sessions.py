@@ -16,13 +16,13 @@ from fastmcp.server.http import StreamableHTTPASGIApp
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types import INTERNAL_ERROR
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from prometheus_client import CollectorRegistry, Gauge
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_runtime.internals import open_sessions as sessions_open_in
 from mcp_runtime.jsonrpc_errors import jsonrpc_error
+from mcp_runtime.protocol_generation import session_less
 
 _log = structlog.get_logger("mcp_runtime.sessions")
 
@@ -104,6 +104,4 @@ def _opens_session(scope: Scope) -> bool:
         return False
     headers = Headers(scope=scope)
     version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
-    return MCP_SESSION_ID_HEADER not in headers and (
-        version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
-    )
+    return MCP_SESSION_ID_HEADER not in headers and not session_less(version)

@@ -58,6 +58,15 @@ def calls(server: ServerProcess, outcome: str) -> float:
     return server.metric(f'mcp_tool_calls_total{{outcome="{outcome}",tool="gated_echo"}}')
 
 
+def counted(server: ServerProcess, outcome: str, expected: float) -> bool:
+    """Whether the calls with `outcome` reach `expected` within 5 s (the count follows the
+    call's end by a moment)."""
+    deadline = time.monotonic() + 5
+    while calls(server, outcome) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return calls(server, outcome) == expected
+
+
 def events(server: ServerProcess, outcome: str) -> list[dict[str, Any]]:
     found = []
     for line in server.log_text().splitlines():
@@ -78,10 +87,7 @@ def test_a_2026_call_is_cancelled_when_its_client_closes_the_connection(
         "the tool ran on after its client had gone"
     )
     # Counted and logged as cancelled, not as the tool's error, and no longer in flight.
-    deadline = time.monotonic() + 5
-    while calls(server, "cancelled") == cancelled_before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert calls(server, "cancelled") == cancelled_before + 1
+    assert counted(server, "cancelled", cancelled_before + 1)
     assert server.metric("mcp_tool_calls_in_flight") == 0
     assert (
         server.metric(
@@ -126,7 +132,4 @@ def test_a_2025_call_runs_to_its_end_when_its_client_leaves(
     time.sleep(LISTEN_AFTER_SECONDS + 1)
     assert not marker(gate, "cancelled").exists()
     gate.touch()
-    deadline = time.monotonic() + 5
-    while calls(server, "ok") == ok_before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert calls(server, "ok") == ok_before + 1
+    assert counted(server, "ok", ok_before + 1)

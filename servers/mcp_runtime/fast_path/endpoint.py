@@ -63,7 +63,7 @@ from mcp_types import (
     jsonrpc_message_adapter,
 )
 from mcp_types import methods as spec_methods
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -82,6 +82,7 @@ from mcp_runtime.fast_path.private_api import (
     write_reply,
 )
 from mcp_runtime.fast_path.tool_calls import METHOD, FastToolCalls, ResolvedTool
+from mcp_runtime.protocol_generation import session_less
 from mcp_runtime.request_ids import has_invalid_id, invalid_id_response
 
 _log = structlog.get_logger("mcp_runtime.fast_path")
@@ -145,7 +146,7 @@ class FastPath:
         assert manager is not None
         headers = Headers(scope=scope)
         version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
-        modern = version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
+        modern = session_less(version)
         if (modern and version not in MODERN_PROTOCOL_VERSIONS) or not (
             modern or manager.stateless
         ):
@@ -162,7 +163,7 @@ class FastPath:
         assert manager is not None
         request = Request(scope, receive)
         version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER)
-        if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+        if session_less(version):
             return await self._serve_modern(request, body, manager, send)
         return await self._serve_handshake_era(request, body, version, manager, send)
 
