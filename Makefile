@@ -82,6 +82,8 @@ CLUSTER_DOWN_TEST = tests/cluster/test_cluster.py::test_cluster_down_removes_eve
 # pytest's 5, "no tests collected": a failure of the whole suite, not of a PYTEST_ARGS selection
 # that leaves one of the two runs empty.
 NO_TESTS_STATUS = $(if $(strip $(PYTEST_ARGS)),5,none)
+# When tests/cluster fails, the node's health (load, etcd's disk latency, components' errors) is
+# printed before the last test removes the node: the end of the output is what CI shows.
 # The cluster tests' cluster is prepared (scripts/cluster.sh prepare) while the other tests
 # run, and the tests are told the images are built already (MCP_SERVERS_IMAGES_BUILT). The
 # preparation also builds the local node's tools (`make cluster-tools`, which only tests/cluster
@@ -91,12 +93,13 @@ test: tools venv postgres docker-engine build-images ## Run the whole test suite
 	@failed=0; mkdir -p .run/logs; \
 	bash scripts/cluster.sh prepare $(CLUSTER_IMAGES) >.run/logs/cluster-prepare.log 2>&1 & \
 	preparing=$$!; \
-	run_pytest() { $(UV) run --frozen pytest "$$@" $(PYTEST_ARGS) || { status=$$?; \
-	  [ "$$status" = "$(NO_TESTS_STATUS)" ] || failed=$$status; }; }; \
+	run_pytest() { last=0; $(UV) run --frozen pytest "$$@" $(PYTEST_ARGS) || { last=$$?; \
+	  [ "$$last" = "$(NO_TESTS_STATUS)" ] && last=0 || failed=$$last; }; }; \
 	MCP_SERVERS_IMAGES_BUILT=1 run_pytest -n $(TEST_WORKERS) --dist loadscope --ignore=tests/cluster; \
 	wait $$preparing || echo "make test: preparing the cluster failed; tests/cluster tries again (.run/logs/cluster-prepare.log)"; \
 	MCP_SERVERS_IMAGES_BUILT=1 run_pytest -n $(CLUSTER_TEST_WORKERS) --dist loadscope tests/cluster \
 	  --deselect $(CLUSTER_DOWN_TEST); \
+	[ "$$last" = 0 ] || bash scripts/cluster.sh health || true; \
 	MCP_SERVERS_IMAGES_BUILT=1 run_pytest $(CLUSTER_DOWN_TEST); \
 	exit $$failed
 

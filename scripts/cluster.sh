@@ -3,6 +3,7 @@
 #   cluster.sh up         kind when Docker can get kind's node image, else the local node
 #   cluster.sh down       remove it and everything it created
 #   cluster.sh status     which cluster is up
+#   cluster.sh health     the local node's health report (local-node.sh health), for a failed run
 #   cluster.sh load IMG.. make Docker engine images available to the cluster's nodes
 #   cluster.sh env        print `export KUBECONFIG=...` for the running cluster
 #   cluster.sh ingress    add Traefik, the Ingress + Gateway API controller (idempotent; not part
@@ -342,6 +343,13 @@ case "${1:-}" in
       *) echo "no cluster"; exit 3 ;;
     esac
     ;;
+  health)
+    case "$(provider)" in
+      local) bash "${ROOT}/scripts/local-node.sh" health ;;
+      kind) echo "cluster health: only the local node reports its health" ;;
+      *) echo "cluster health: no cluster" ;;
+    esac
+    ;;
   load) shift; load "$@" ;;
   postgresql) postgresql ;;
   env) echo "export KUBECONFIG=${KUBECONFIG_PATH}" ;;
@@ -352,5 +360,5 @@ case "${1:-}" in
   tracing) tracing ;;
   external-secrets) external_secrets ;;
   prepare) shift; prepare "$@" ;;
-  *) echo "usage: cluster.sh up|down|status|load IMAGE...|postgresql|env|ingress|oidc|metrics-server|prometheus|tracing|external-secrets|prepare IMAGE..." >&2; exit 2 ;;
+  *) echo "usage: cluster.sh up|down|status|health|load IMAGE...|postgresql|env|ingress|oidc|metrics-server|prometheus|tracing|external-secrets|prepare IMAGE..." >&2; exit 2 ;;
 esac

@@ -4,6 +4,8 @@
 #   local-node.sh up       start it (idempotent) and write .run/cluster/kubeconfig
 #   local-node.sh down     stop it and remove everything it created
 #   local-node.sh status   say whether it is running
+#   local-node.sh health   what a failed cluster test run needs to tell a sick node from a test
+#                          (the machine's load, components, etcd's disk latency, logged errors)
 # Parts: etcd and Kubernetes v1.34 built from the Go module proxy (make cluster-tools), Debian's
 # containerd + runc + CNI plugins, a containerd of its own (root, state and socket under
 # .run/cluster), a bridge with host-local IPAM, kube-proxy in iptables mode, kube-router's
@@ -482,9 +484,51 @@ status() {
   return "${state}"
 }
 
+# over_128ms METRIC: "N <what>s, M over 128 ms, the slowest under S s" from etcd's histogram
+over_128ms() {
+  awk -v metric="$1" '
+    index($1, metric "_bucket{") == 1 { le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le); n[++k] = le; c[k] = $2 }
+    $1 == metric "_bucket{le=\"0.128\"}" { fast = $2 }
+    $1 == metric "_count" { total = $2 }
+    END {
+      for (i = 1; i <= k; i++) if (c[i] == total) { slowest = n[i]; break }
+      printf "%d, %d over 128 ms, the slowest under %s s", total, total - fast, slowest
+    }'
+}
+
+# The last errors a component logged (klog's E lines), indented, with how many there were.
+logged_errors() {
+  local log="${LOGS}/$1.log" count
+  [ -f "${log}" ] || return 0
+  count=$(grep -c '^E[0-9]' "${log}" || true)
+  echo "  $1: ${count} errors logged$( ((count)) && echo "; the last 3:")"
+  { grep '^E[0-9]' "${log}" || true; } | tail -n 3 | cut -c1-220 | sed 's/^/    /'
+}
+
+health() {
+  local load memory free stopped=() name metrics
+  read -r load _ < <(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')
+  memory=$(awk '/^MemAvailable:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)
+  free=$(df -BG --output=avail "${ROOT}/.run" | tail -n 1 | tr -d ' ')
+  echo "local node health:"
+  echo "  machine: load ${load} on $(nproc) cores, ${memory} GiB memory available, ${free} free under .run"
+  for name in "${COMPONENTS[@]}"; do alive "${name}" || stopped+=("${name}"); done
+  echo "  components: $( ((${#stopped[@]})) && echo "stopped: ${stopped[*]}" || echo "all running")"
+  if metrics=$(curl -fsS --max-time 5 http://127.0.0.1:2381/metrics 2>/dev/null); then
+    echo "  etcd WAL fsyncs: $(over_128ms etcd_disk_wal_fsync_duration_seconds <<<"${metrics}")"
+    echo "  etcd commits: $(over_128ms etcd_disk_backend_commit_duration_seconds <<<"${metrics}")"
+  fi
+  for name in kube-apiserver etcd kubelet; do logged_errors "${name}"; done
+  echo "  pods not ready, or restarted:"
+  kubectl get pods -A --request-timeout 10s --no-headers 2>&1 |
+    awk '{ split($3, ready, "/") } $4 != "Completed" && (ready[1] != ready[2] || $5 > 0) { print "    " $0 }' |
+    head -n 8
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: local-node.sh up|down|status" >&2; exit 2 ;;
+  health) health ;;
+  *) echo "usage: local-node.sh up|down|status|health" >&2; exit 2 ;;
 esac

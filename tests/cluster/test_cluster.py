@@ -52,6 +52,15 @@ def test_cluster_runs_kubernetes_1_34_with_dns(kube: Kube) -> None:
     assert dns and all(d["status"].get("readyReplicas", 0) >= 1 for d in dns)
 
 
+def test_the_node_reports_its_health_for_a_failed_run(kube: Kube) -> None:
+    """What `make test` prints when tests/cluster fails, before the node is removed."""
+    report = kube.run("bash", "scripts/cluster.sh", "health").stdout
+    assert "components: all running" in report, report
+    assert re.search(r"machine: load [\d.]+/[\d.]+/[\d.]+ on \d+ cores", report), report
+    assert re.search(r"etcd commits: [1-9]\d*, \d+ over 128 ms, the slowest under", report), report
+    assert re.search(r"kube-apiserver: \d+ errors logged", report), report
+
+
 def deploy_todo(kube: Kube, *extra: str) -> None:
     """Installs or upgrades the e2e release of values/todo.yaml with its plain-Secret variant
     (cluster/values/todo.yaml: two fixed replicas, no External Secrets) and waits for it."""

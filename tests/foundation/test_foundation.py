@@ -92,7 +92,7 @@ def test_cluster_script_usage_lists_its_commands(repo_root: Path) -> None:
         text=True,
     )
     assert result.returncode == 2
-    assert "usage: cluster.sh up|down|status|load IMAGE...|postgresql|env" in result.stderr
+    assert "usage: cluster.sh up|down|status|health|load IMAGE...|postgresql|env" in result.stderr
 
 
 def test_helm_reports_its_real_version_and_kubernetes(repo_root: Path, tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ def script_in_empty_checkout(repo_root: Path, tmp_path: Path, name: str) -> Path
         ("ct-install.sh", [], "no cluster; run 'make cluster-up'"),
         ("demo.sh", [], "no cluster; run 'make cluster-up'"),
         ("local-node.sh", ["up"], "in .tools/bin; run 'make cluster-tools'"),
-        ("local-node.sh", ["start"], "usage: local-node.sh up|down|status"),
+        ("local-node.sh", ["start"], "usage: local-node.sh up|down|status|health"),
     ],
 )
 def test_cluster_scripts_say_what_is_missing(
