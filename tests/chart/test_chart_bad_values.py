@@ -688,6 +688,94 @@ TEMPLATE_CASES = [
         " remove it, or make the container one of servers.todo.sidecars",
     ),
     (
+        "sidecar-metrics-on-a-port-it-does-not-name",
+        TODO,
+        [
+            containers(
+                proxy={
+                    **CONTAINER,
+                    "ports": [{"name": "m", "containerPort": 9102}],
+                    "metrics": {"port": "metrics"},
+                }
+            )
+        ],
+        'servers.todo.sidecars.proxy.metrics.port: "metrics" is not the name of one of'
+        " servers.todo.sidecars.proxy.ports (named: m); name the port the sidecar serves its"
+        " metrics on",
+    ),
+    (
+        "sidecar-metrics-on-the-servers-port-name",
+        TODO,
+        [
+            containers(
+                proxy={
+                    **CONTAINER,
+                    "ports": [{"name": "http", "containerPort": 9102}],
+                    "metrics": {"port": "http"},
+                }
+            )
+        ],
+        "servers.todo.sidecars.proxy.metrics.port: http is the name of the server's port in the"
+        " Service; name the sidecar's metrics port otherwise (in its ports and here)",
+    ),
+    (
+        "two-sidecars-metrics-on-one-port-name",
+        TODO,
+        [
+            containers(
+                **{
+                    name: {
+                        **CONTAINER,
+                        "ports": [{"name": "m", "containerPort": 9102}],
+                        "metrics": {"port": "m"},
+                    }
+                    for name in ("a", "b")
+                }
+            )
+        ],
+        "servers.todo.sidecars.b.metrics.port: m is also the metrics port of"
+        " servers.todo.sidecars.a; the Service's ports need distinct names",
+    ),
+    (
+        "sidecar-metrics-through-a-node-port",
+        TODO,
+        [
+            containers(
+                proxy={
+                    **CONTAINER,
+                    "ports": [{"name": "m", "containerPort": 9102}],
+                    "metrics": {"port": "m"},
+                }
+            ),
+            "servers.todo.metrics.serviceMonitor.enabled=true",
+            'servers.todo.service={"type":"NodePort","nodePort":30801}',
+        ],
+        "servers.todo.sidecars.proxy.metrics: servers.todo.service.type is NodePort, which would"
+        " open the sidecar's metrics port outside the cluster too; scrape it with a PodMonitor of"
+        " your own (extraObjects), or keep the Service ClusterIP and expose the server through an"
+        " ingress or httpRoute",
+    ),
+    (
+        "init-container-metrics",
+        TODO,
+        [containers("initContainers", setup={**CONTAINER, "metrics": {"port": "m"}})],
+        "servers.todo.initContainers.setup.metrics: an init container ends before the server"
+        " starts, so there is nothing to scrape; move the container to servers.todo.sidecars, or"
+        " remove metrics",
+    ),
+    (
+        "sidecar-metrics-path-not-absolute",
+        TODO,
+        [containers(proxy={**CONTAINER, "metrics": {"port": "m", "path": "metrics"}})],
+        "at '/servers/todo/sidecars/proxy/metrics/path': 'metrics' does not match pattern",
+    ),
+    (
+        "sidecar-metrics-port-too-long-for-a-service",
+        TODO,
+        [containers(proxy={**CONTAINER, "metrics": {"port": "a-very-long-port-name"}})],
+        "at '/servers/todo/sidecars/proxy/metrics/port': 'a-very-long-port-name' does not match",
+    ),
+    (
         "sidecar-mounts-an-unknown-volume",
         TODO,
         [containers(proxy={**CONTAINER, "volumeMounts": [{"name": "data", "mountPath": "/d"}]})],

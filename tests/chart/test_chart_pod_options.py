@@ -237,3 +237,49 @@ def test_the_commented_cloud_sql_proxy_of_values_postgres_renders(tmp_path: Path
     assert {"name": "cloudsql-key", "secret": {"secretName": "cloudsql-key"}} in spec["volumes"]
     (server,) = spec["containers"]
     assert "cloudsql-key" not in [mount["name"] for mount in server["volumeMounts"]]
+
+
+EXPORTER = {
+    "image": {"repository": "quay.io/prometheus/statsd-exporter", "tag": "v0.28.0"},
+    "resources": {"requests": {"cpu": "10m"}},
+    "ports": [{"name": "statsd", "containerPort": 9125, "protocol": "UDP"},
+              {"name": "exporter", "containerPort": 9102}],
+    "metrics": {"port": "exporter"},
+}  # fmt: skip
+
+
+def test_a_sidecars_metrics_are_scraped_with_the_servers_while_the_servicemonitor_is_on():
+    sidecars = f"servers.todo.sidecars={json.dumps({'stats': EXPORTER})}"
+    monitored = with_todo(sidecars, "servers.todo.metrics.serviceMonitor.enabled=true")
+    ports = monitored.get("Service", "todo-mcp")["spec"]["ports"]
+    assert [(p["name"], p["port"], p["targetPort"]) for p in ports] == [
+        ("http", 8001, "http"),
+        ("exporter", 9102, "exporter"),
+    ]
+    endpoints = monitored.get("ServiceMonitor", "todo-mcp")["spec"]["endpoints"]
+    assert [(e["port"], e["path"], e["interval"]) for e in endpoints] == [
+        ("http", "/metrics", "30s"),
+        ("exporter", "/metrics", "30s"),
+    ]
+    scraper = monitored.get("NetworkPolicy", "todo-mcp")["spec"]["ingress"][-1]
+    assert scraper["ports"] == [
+        {"port": 8001, "protocol": "TCP"},
+        {"port": 9102, "protocol": "TCP"},
+    ]
+    # Only the named port: the sidecar's other ports stay closed, as without `metrics`.
+    assert all(p["port"] != 9125 for p in ports + scraper["ports"])
+
+    unmonitored = with_todo(sidecars)
+    assert [p["name"] for p in unmonitored.get("Service", "todo-mcp")["spec"]["ports"]] == ["http"]
+    ingress = unmonitored.get("NetworkPolicy", "todo-mcp")["spec"]["ingress"]
+    assert all(p["port"] != 9102 for rule in ingress for p in rule["ports"])
+
+
+def test_a_sidecars_metrics_path_is_its_own():
+    exporter = {**EXPORTER, "metrics": {"port": "exporter", "path": "/stats/prometheus"}}
+    result = with_todo(
+        f"servers.todo.sidecars={json.dumps({'stats': exporter})}",
+        "servers.todo.metrics.serviceMonitor.enabled=true",
+    )
+    endpoints = result.get("ServiceMonitor", "todo-mcp")["spec"]["endpoints"]
+    assert endpoints[1]["path"] == "/stats/prometheus"

@@ -41,6 +41,12 @@ SCRAPE = "5s"
 UNAVAILABLE_FOR = "15s"
 BACKEND_SELECTOR = {"app.kubernetes.io/name": "todo-backend"}
 DATA = REPO_ROOT / ".run" / "monitoring" / "dashboard-data.json"
+STATS_CONFIGMAP = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "todo-stats"},
+    "data": {"metrics.txt": "# TYPE todo_stats_info gauge\ntodo_stats_info 1\n"},
+}
 FAST = {
     **RELEASE_FAST,
     "metrics": {
@@ -61,7 +67,7 @@ def prometheus(repo_root: Path, kube: Kube) -> ClusterPrometheus:
     return ClusterPrometheus(repo_root / ".run" / "cluster" / "kubeconfig", url)
 
 
-def release_args() -> list[str]:
+def release_args(todo_image: str) -> list[str]:
     todo = {
         "secrets": [],
         "autoscaling": {"enabled": False},
@@ -69,9 +75,22 @@ def release_args() -> list[str]:
         # todo.yaml's limits (500m, 512Mi) stay: the dashboard draws usage against them.
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
         "networkPolicy.ingressFrom": [{"podSelector": {"matchLabels": BACKEND_SELECTOR}}],
-    }
+        # A sidecar with metrics of its own (a static exporter: the image's Python serving a
+        # file), scraped through the Service and NetworkPolicy beside the server.
+        "persistence": {"stats": {"type": "configMap", "name": STATS_CONFIGMAP["metadata"]["name"],
+                                  "mountInServer": False}},
+        "sidecars": {"stats": {
+            "image": {"repository": "mcp-servers/todo", "tag": todo_image.rsplit(":", 1)[1]},
+            "command": ["python", "-m", "http.server", "9102", "--directory", "/srv/stats"],
+            "ports": [{"name": "stats-metrics", "containerPort": 9102}],
+            "metrics": {"port": "stats-metrics", "path": "/metrics.txt"},
+            "volumeMounts": [{"name": "stats", "mountPath": "/srv/stats"}],
+            "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
+        }},
+    }  # fmt: skip
     values = [f"servers.todo.{key}={json.dumps(value)}" for key, value in todo.items()]
     values += [f"defaults={json.dumps(FAST)}", 'gateway={"enabled": true}']
+    values += [f"extraObjects={json.dumps([STATS_CONFIGMAP])}"]
     return [
         "-f", str(REPO_ROOT / "values" / "todo.yaml"),
         *[arg for value in values for arg in ("--set-json", value)],
@@ -115,19 +134,20 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
 ) -> None:
     began = time.monotonic()
     image = next(i for i in server_images if i.startswith("localhost/mcp-servers/todo-backend:"))
+    todo_image = next(i for i in server_images if i.startswith("localhost/mcp-servers/todo:"))
     kube.kubectl("create", "namespace", NAMESPACE, check=False)
     try:
         kube.apply(backend_manifests(image), NAMESPACE)
         kube.helm(
-            "upgrade", "--install", RELEASE, str(CHART), *IN_NS, *release_args(),
+            "upgrade", "--install", RELEASE, str(CHART), *IN_NS, *release_args(todo_image),
             "--wait", "--timeout", "4m",
         )  # fmt: skip
         kube.kubectl(*IN_NS, "rollout", "status", "deployment/todo-backend", "--timeout=120s")
         start = time.time()
         jobs = prometheus.sync(NAMESPACE)
         assert sorted(jobs) == [
-            f"serviceMonitor/{NAMESPACE}/{name}/0"
-            for name in ("gateway-mcp", "todo-backend", "todo-mcp")
+            f"serviceMonitor/{NAMESPACE}/{name}"
+            for name in ("gateway-mcp/0", "todo-backend/0", "todo-mcp/0", "todo-mcp/1")
         ]
 
         # The job Prometheus runs (scrape_pools above) is the operator's for the
@@ -151,6 +171,11 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
         labels = up["metric"]
         assert labels["job"] == "todo-mcp" and labels["container"] == "server"
         assert labels["endpoint"] == "http" and labels["pod"].startswith("todo-mcp-")
+        # The sidecar's own endpoint, its series labelled with its container and port.
+        stats = f'todo_stats_info{{namespace="{NAMESPACE}", service="todo-mcp", pod="{pod}"}}'
+        (info,) = kube.wait_for(stats, lambda: prometheus.query(stats), 120)
+        assert info["metric"]["container"] == "stats", info
+        assert info["metric"]["endpoint"] == "stats-metrics", info
         for service in ("gateway-mcp", "todo-backend"):
             query = f'up{{namespace="{NAMESPACE}", service="{service}"}} == 1'
             kube.wait_for(query, lambda q=query: prometheus.query(q), 120)

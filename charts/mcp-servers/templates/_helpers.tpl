@@ -98,6 +98,7 @@ plus the fields more than one template (or a check) needs, each from one small d
   volumes            mcp-servers.persistence (the enabled `persistence` entries, filled in)
   extraContainers    mcp-servers.extraContainers (`sidecars`, then `initContainers`, as the pod
                      lists them)
+  sidecarMetrics     mcp-servers.sidecarMetrics (the sidecars' metrics ports to scrape)
   serviceAccountName mcp-servers.serviceAccountName
 Everything else a template derives in place, with the define named there. The checks run in a
 fixed order, so values with several mistakes always report the same one.
@@ -162,6 +163,7 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = include "mcp-servers.validate.dns" $s -}}
 {{- $_ = include "mcp-servers.validate.extraContainers" $ctx -}}
 {{- $_ = set $s "extraContainers" (include "mcp-servers.extraContainers" $ctx | fromJsonArray) -}}
+{{- $_ = set $s "sidecarMetrics" (include "mcp-servers.sidecarMetrics" $s | fromJsonArray) -}}
 {{- $_ = set $s "serviceAccountName" (include "mcp-servers.serviceAccountName" $ctx) -}}
 {{- end -}}
 

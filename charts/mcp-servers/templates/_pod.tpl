@@ -309,6 +309,30 @@ Usage: {{ include "mcp-servers.extraContainers" (dict "server" $s "root" $) | fr
 {{- end -}}
 
 {{/*
+mcp-servers.sidecarMetrics: the metrics ports of the server's enabled `sidecars` as a JSON list,
+in identifier order, each `{name, port, protocol, path}`: the port's name and number from the
+sidecar's `ports`, and its `metrics.path` (`/metrics`). The Service, the ServiceMonitor and the
+NetworkPolicy open them while `metrics.serviceMonitor.enabled`.
+mcp-servers.validate.sidecarMetrics has checked that each names a port of its sidecar.
+Usage: {{ include "mcp-servers.sidecarMetrics" $s | fromJsonArray }}
+*/}}
+{{- define "mcp-servers.sidecarMetrics" -}}
+{{- $ports := list -}}
+{{- $entries := .sidecars | default dict -}}
+{{- range $id := keys $entries | sortAlpha -}}
+{{- $entry := get $entries $id -}}
+{{- if and (kindIs "map" $entry) (dig "enabled" true $entry) $entry.metrics -}}
+{{- range $p := $entry.ports -}}
+{{- if eq (toString $p.name) $entry.metrics.port -}}
+{{- $ports = append $ports (dict "name" $p.name "port" (int $p.containerPort) "protocol" ($p.protocol | default "TCP") "path" ($entry.metrics.path | default "/metrics")) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $ports -}}
+{{- end -}}
+
+{{/*
 mcp-servers.extraContainers.securityContext: the security context of a `sidecars` or
 `initContainers` ENTRY as JSON: the server's `securityContext` with the entry's own fields over
 it, so another image runs as restricted as the server unless it says otherwise (and the checks

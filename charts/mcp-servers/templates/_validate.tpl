@@ -976,6 +976,9 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 {{- end -}}
 {{- $_ = include "mcp-servers.validate.image" (dict "key" (printf "%s.image" $at) "image" $image "repository" $image.repository "tag" (toString ($image.tag | default "")) "global" $root.Values.global) -}}
 {{- if eq $kind "initContainers" -}}
+{{- if hasKey $entry "metrics" -}}
+{{- fail (printf "%s.metrics: an init container ends before the server starts, so there is nothing to scrape; move the container to %s.sidecars, or remove metrics" $at $s.key) -}}
+{{- end -}}
 {{- range $field := list "livenessProbe" "readinessProbe" "startupProbe" "lifecycle" -}}
 {{- if hasKey $entry $field -}}
 {{- fail (printf "%s.%s: an init container runs to completion before the server starts, and Kubernetes refuses probes and lifecycle hooks for it; remove it, or make the container one of %s.sidecars" $at $field $s.key) -}}
@@ -993,6 +996,9 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 {{- $_ = include "mcp-servers.validate.restrictedContext" (dict "at" (printf "%s.securityContext" $at) "context" $context "subject" (printf "the container %s" $id) "optOut" $optOut) -}}
 {{- end -}}
 {{- if eq $kind "sidecars" -}}
+{{- with $entry.metrics -}}
+{{- $_ = include "mcp-servers.validate.sidecarMetrics" (dict "at" $at "entry" $entry "seen" $seen "server" $s) -}}
+{{- end -}}
 {{- range $resource := $scaledOn -}}
 {{- if not (dig "resources" "requests" $resource "" $entry) -}}
 {{- fail (printf "%s.resources.requests.%s: required while %s.autoscaling scales on %s utilization, which Kubernetes measures against the requests of every container in the pod" $at $resource $s.key $resource) -}}
@@ -1002,4 +1008,35 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.sidecarMetrics: a sidecar's `metrics.port` names one of its own `ports`, and
+not `http` or another sidecar's metrics port: it becomes the name of a Service port and of the
+ServiceMonitor endpoint, unique among the server's. `seen` collects the names taken, under
+"port:NAME" keys beside the containers' identifiers. The Service must be a ClusterIP one: every
+port of a NodePort or LoadBalancer Service opens outside the cluster.
+Usage: {{- $_ := include "mcp-servers.validate.sidecarMetrics" (dict "at" "servers.NAME.sidecars.ID" "entry" ENTRY "seen" DICT "server" SERVER) -}}
+*/}}
+{{- define "mcp-servers.validate.sidecarMetrics" -}}
+{{- $port := .entry.metrics.port -}}
+{{- if and .server.metrics.serviceMonitor.enabled (ne .server.service.type "ClusterIP") -}}
+{{- fail (printf "%s.metrics: %s.service.type is %s, which would open the sidecar's metrics port outside the cluster too; scrape it with a PodMonitor of your own (extraObjects), or keep the Service ClusterIP and expose the server through an ingress or httpRoute" .at .server.key .server.service.type) -}}
+{{- end -}}
+{{- $names := list -}}
+{{- range $p := .entry.ports | default list -}}
+{{- with $p.name -}}
+{{- $names = append $names . -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $port "http" -}}
+{{- fail (printf "%s.metrics.port: http is the name of the server's port in the Service; name the sidecar's metrics port otherwise (in its ports and here)" .at) -}}
+{{- end -}}
+{{- if not (has $port $names) -}}
+{{- fail (printf "%s.metrics.port: %q is not the name of one of %s.ports (%s); name the port the sidecar serves its metrics on" .at $port .at (ternary "it names none" (printf "named: %s" (join ", " $names)) (empty $names))) -}}
+{{- end -}}
+{{- with get .seen (printf "port:%s" $port) -}}
+{{- fail (printf "%s.metrics.port: %s is also the metrics port of %s; the Service's ports need distinct names" $.at $port .) -}}
+{{- end -}}
+{{- $_ := set .seen (printf "port:%s" $port) .at -}}
 {{- end -}}
