@@ -157,12 +157,14 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
             m for m in manifest
             if m and m["kind"] == "ServiceMonitor" and m["metadata"]["name"] == "todo-mcp"
         ]  # fmt: skip
-        (running,) = [
+        running = [
             j for j in prometheus.scrape_configs(NAMESPACE)
-            if j["job_name"] == f"serviceMonitor/{NAMESPACE}/todo-mcp/0"
+            if j["job_name"].startswith(f"serviceMonitor/{NAMESPACE}/todo-mcp/")
         ]  # fmt: skip
-        assert [running] == scrape_jobs(monitor)
-        assert running["scrape_interval"] == SCRAPE and running["metrics_path"] == "/metrics"
+        assert sorted(running, key=lambda job: job["job_name"]) == scrape_jobs(monitor)
+        server_job, sidecar_job = scrape_jobs(monitor)
+        assert server_job["scrape_interval"] == SCRAPE and server_job["metrics_path"] == "/metrics"
+        assert sidecar_job["metrics_path"] == "/metrics.txt"
 
         # Scraped, through the NetworkPolicy's metricsFrom, with the labels the alerts select.
         (pod,) = kube.pods(NAMESPACE, "app.kubernetes.io/name=todo")
