@@ -756,6 +756,21 @@ TEMPLATE_CASES = [
         " ingress or httpRoute",
     ),
     (
+        "sidecar-metrics-on-a-udp-port",
+        TODO,
+        [
+            containers(
+                proxy={
+                    **CONTAINER,
+                    "ports": [{"name": "m", "containerPort": 9125, "protocol": "UDP"}],
+                    "metrics": {"port": "m"},
+                }
+            )
+        ],
+        "servers.todo.sidecars.proxy.metrics.port: m is a UDP port, and Prometheus scrapes over"
+        " HTTP (TCP); name the sidecar's TCP metrics port",
+    ),
+    (
         "init-container-metrics",
         TODO,
         [containers("initContainers", setup={**CONTAINER, "metrics": {"port": "m"}})],

@@ -310,7 +310,7 @@ Usage: {{ include "mcp-servers.extraContainers" (dict "server" $s "root" $) | fr
 
 {{/*
 mcp-servers.sidecarMetrics: the metrics ports of the server's enabled `sidecars` as a JSON list,
-in identifier order, each `{name, port, protocol, path}`: the port's name and number from the
+in identifier order, each `{name, port, path}` (TCP): the port's name and number from the
 sidecar's `ports`, and its `metrics.path` (`/metrics`). The Service, the ServiceMonitor and the
 NetworkPolicy open them while `metrics.serviceMonitor.enabled`.
 mcp-servers.validate.sidecarMetrics has checked that each names a port of its sidecar.
@@ -324,7 +324,7 @@ Usage: {{ include "mcp-servers.sidecarMetrics" $s | fromJsonArray }}
 {{- if and (kindIs "map" $entry) (dig "enabled" true $entry) $entry.metrics -}}
 {{- range $p := $entry.ports -}}
 {{- if eq (toString $p.name) $entry.metrics.port -}}
-{{- $ports = append $ports (dict "name" $p.name "port" (int $p.containerPort) "protocol" ($p.protocol | default "TCP") "path" ($entry.metrics.path | default "/metrics")) -}}
+{{- $ports = append $ports (dict "name" $p.name "port" (int $p.containerPort) "path" ($entry.metrics.path | default "/metrics")) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -1011,8 +1011,8 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 {{- end -}}
 
 {{/*
-mcp-servers.validate.sidecarMetrics: a sidecar's `metrics.port` names one of its own `ports`, and
-not `http` or another sidecar's metrics port: it becomes the name of a Service port and of the
+mcp-servers.validate.sidecarMetrics: a sidecar's `metrics.port` names one of its own TCP `ports`,
+and not `http` or another sidecar's metrics port: it becomes the name of a Service port and of the
 ServiceMonitor endpoint, unique among the server's. `seen` collects the names taken, under
 "port:NAME" keys beside the containers' identifiers. The Service must be a ClusterIP one: every
 port of a NodePort or LoadBalancer Service opens outside the cluster.
@@ -1034,6 +1034,11 @@ Usage: {{- $_ := include "mcp-servers.validate.sidecarMetrics" (dict "at" "serve
 {{- end -}}
 {{- if not (has $port $names) -}}
 {{- fail (printf "%s.metrics.port: %q is not the name of one of %s.ports (%s); name the port the sidecar serves its metrics on" .at $port .at (ternary "it names none" (printf "named: %s" (join ", " $names)) (empty $names))) -}}
+{{- end -}}
+{{- range $p := .entry.ports -}}
+{{- if and (eq (toString $p.name) $port) (ne ($p.protocol | default "TCP") "TCP") -}}
+{{- fail (printf "%s.metrics.port: %s is a %s port, and Prometheus scrapes over HTTP (TCP); name the sidecar's TCP metrics port" $.at $port $p.protocol) -}}
+{{- end -}}
 {{- end -}}
 {{- with get .seen (printf "port:%s" $port) -}}
 {{- fail (printf "%s.metrics.port: %s is also the metrics port of %s; the Service's ports need distinct names" $.at $port .) -}}
