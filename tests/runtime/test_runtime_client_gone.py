@@ -1,8 +1,10 @@
 """A 2026-07-28 call whose client closes its connection is cancelled (the revision's way to
-cancel over HTTP); a 2025-11-25 call runs to its end, as that revision asks."""
+cancel over HTTP); a 2025-11-25 call runs to its end, as that revision asks, unless its client
+cancels it with notifications/cancelled in a session of a stateful server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import mcp
 import pytest
 from harness.gates import marker, wait_for
 from harness.jsonrpc import MCP_HEADERS, modern_request
@@ -133,3 +136,33 @@ def test_a_2025_call_runs_to_its_end_when_its_client_leaves(
     assert not marker(gate, "cancelled").exists()
     gate.touch()
     assert counted(server, "ok", ok_before + 1)
+
+
+@pytest.fixture(scope="module")
+def stateful_server(start_module_server: StartServer) -> ServerProcess:
+    return start_module_server(env={"MCP_STATELESS": "false"})
+
+
+async def test_a_2025_call_on_a_stateful_server_is_cancelled_by_its_clients_notification(
+    stateful_server: ServerProcess, tmp_path: Path
+) -> None:
+    """A session-based client that gives up sends notifications/cancelled in its session, where
+    the server can match it to the call: the SDK's client does so when a call is cancelled."""
+    gate = tmp_path / "gate"
+    cancelled_before = calls(stateful_server, "cancelled")
+    async with mcp.Client(stateful_server.mcp_url, mode="legacy") as client:
+        call = asyncio.create_task(
+            client.call_tool("gated_echo", {"text": "opened", "gate": str(gate)})
+        )
+        assert await asyncio.to_thread(wait_for, marker(gate, "entered"), 20)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert await asyncio.to_thread(wait_for, marker(gate, "cancelled"), 10), (
+            "the tool ran on after its client cancelled it"
+        )
+        assert counted(stateful_server, "cancelled", cancelled_before + 1)
+        # The session goes on.
+        gate.touch()
+        result = await client.call_tool("gated_echo", {"text": "again", "gate": str(gate)})
+        assert not result.is_error and result.content[0].text == "again"
