@@ -168,7 +168,8 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
 
         # Scraped, through the NetworkPolicy's metricsFrom, with the labels the alerts select.
         (pod,) = kube.pods(NAMESPACE, "app.kubernetes.io/name=todo")
-        target = f'up{{namespace="{NAMESPACE}", service="todo-mcp", pod="{pod}"}}'
+        # The server's endpoint, as the alerts select it: the pod's sidecar is a target too.
+        target = f'up{{namespace="{NAMESPACE}", service="todo-mcp", endpoint="http", pod="{pod}"}}'
         (up,) = kube.wait_for(f"{target} == 1", lambda: prometheus.query(f"{target} == 1"), 120)
         labels = up["metric"]
         assert labels["job"] == "todo-mcp" and labels["container"] == "server"
