@@ -91,6 +91,18 @@ async def exercise_git(client: Client) -> str:
     return "git_status"
 
 
+async def exercise_fetch(client: Client) -> str:
+    # No internet here, so the call shows the server's own guard: a loopback URL (the bridge's
+    # port in the same container, which would answer) is refused before anything is fetched.
+    refused = await client.call_tool(
+        "fetch", {"url": "http://127.0.0.1:8010/health"}, raise_on_error=False
+    )
+    assert refused.is_error
+    text = refused.content[0].text
+    assert "127.0.0.1 resolves to 127.0.0.1, which is not a public address" in text, text
+    return "fetch"
+
+
 @dataclass(frozen=True)
 class Case:
     values_file: str
@@ -98,6 +110,8 @@ class Case:
     # nobody (empty, the chart's "unset").
     database: Literal["owner", "reader"] | None
     exercise: Callable[[Client], Awaitable[str]]
+    # How the exercise's last call is counted in mcp_tool_calls_total.
+    outcome: Literal["ok", "error"] = "ok"
 
 
 CASES = {
@@ -114,6 +128,7 @@ CASES = {
         "knowledge-graph.yaml", database=None, exercise=exercise_knowledge_graph
     ),
     "git": Case("git.yaml", database=None, exercise=exercise_git),
+    "fetch": Case("fetch.yaml", database=None, exercise=exercise_fetch, outcome="error"),
 }
 
 
@@ -161,7 +176,7 @@ async def test_tool_call_over_the_published_port(pod: tuple[Case, Container]) ->
         for sample in family.samples
         if sample.name == "mcp_tool_calls_total"
     }
-    assert calls.get((tool, "ok"), 0) >= 1, metrics.text
+    assert calls.get((tool, case.outcome), 0) >= 1, metrics.text
 
 
 def test_sigterm_exits_0_within_the_grace_period(pod: tuple[Case, Container]) -> None:
