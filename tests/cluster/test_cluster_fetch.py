@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from harness.catalog import entry_named
 from kube import Kube
 from release_values import FAST, RESTRICTED
+from todo_load import CHART, CLIENT_IMAGE
 
 pytestmark = pytest.mark.timeout(600)
 
-CHART = Path(__file__).resolve().parents[2] / "charts" / "mcp-servers"
 NAMESPACE = "mcp-fetch"
 RELEASE = "fetch"
 DEPLOYMENT = "fetch-mcp"
@@ -122,13 +123,15 @@ def server_pods(kube: Kube) -> set[str]:
 def test_fetch_reaches_no_cluster_address_unless_its_policy_admits_one(
     repo_root: Path, kube: Kube, server_images: list[str]
 ) -> None:
-    image = "localhost/mcp-servers/fetch:2026.10.24"
-    kube.run("bash", str(repo_root / "scripts" / "cluster.sh"), "load", image)
+    fetch = entry_named("fetch")
+    kube.run(
+        "bash", str(repo_root / "scripts" / "cluster.sh"), "load", f"{fetch.image}:{fetch.tag}"
+    )
     # A namespace left by an earlier run may still be going away.
     kube.kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait")
     kube.kubectl("create", "namespace", NAMESPACE)
     try:
-        for manifest in target_manifests("localhost/mcp-servers/runtime:0.1.0"):
+        for manifest in target_manifests(CLIENT_IMAGE):
             kube.apply(manifest, NAMESPACE)
         kube.kubectl(
             "-n", NAMESPACE, "wait", "pod", TARGET, "--for=condition=Ready", "--timeout=90s"
