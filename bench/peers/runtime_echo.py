@@ -8,8 +8,10 @@ import gc
 # As the servers' entry points do: start-up allocations are not worth collecting.
 gc.disable()
 
+# The runtime first, as the servers' entry points import it: it defers what FastMCP would
+# import for features this server does not use (mcp_runtime.deferred_imports).
+from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec, run  # noqa: E402, I001
 from fastmcp import FastMCP  # noqa: E402
-from mcp_runtime import PACKAGE_VERSION, RuntimeSettings, ServerSpec, run  # noqa: E402
 
 mcp = FastMCP("echo", version=PACKAGE_VERSION)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mcp_runtime.structlog_import import import_structlog_without_rich_extras
+from mcp_runtime.deferred_imports import defer_unused_imports
+from mcp_runtime.structlog_import import import_structlog_without_rich
 
 # Here, because every server's entry point imports this package before anything that
-# imports structlog.
-import_structlog_without_rich_extras()
+# imports FastMCP or structlog.
+defer_unused_imports()
+import_structlog_without_rich()
 
 if TYPE_CHECKING:
     from mcp_runtime.app import MCP_PATH, PACKAGE_VERSION, ServerSpec, build_app

@@ -19,6 +19,8 @@ import structlog
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_runtime.verified_versions import VERIFIED_VERSIONS
+
 if TYPE_CHECKING:
     from fastmcp import FastMCP
     from fastmcp.server.http import StreamableHTTPASGIApp
@@ -31,8 +33,6 @@ if TYPE_CHECKING:
     from mcp_runtime.tool_grants import ToolAuthorization
     from mcp_runtime.tool_relay import ToolRelay
 
-# The import package `fastmcp` (fastmcp-slim) and the SDK's two distributions.
-VERIFIED_VERSIONS: dict[str, str] = {"fastmcp": "4.2.3", "mcp": "2.3.0", "mcp-types": "2.3.0"}
 
 _log = structlog.get_logger("mcp_runtime.fast_path")
 

@@ -15,6 +15,7 @@ from typing import NoReturn
 import structlog
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.server import Server as UvicornServer
 
 from mcp_runtime.app import PACKAGE_VERSION, ServerSpec, build_app, lifecycle_of
 from mcp_runtime.header_timeout import with_header_timeout
@@ -114,7 +115,9 @@ def serve(
         tracing.shutdown()
 
 
-class DrainingServer(uvicorn.Server):
+# uvicorn.Server is uvicorn.server.Server, named here so that subclassing it does not load
+# uvicorn's command line (mcp_runtime.deferred_imports).
+class DrainingServer(UvicornServer):
     """uvicorn.Server that drains in-flight MCP requests before it stops listening.
 
     On the first SIGTERM or SIGINT /ready turns 503 at once, requests keep being

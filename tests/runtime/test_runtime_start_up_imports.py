@@ -1,16 +1,16 @@
 """A default server imports only what its configuration needs.
 
 The todo server on SQLite, with no auth configured, runs under an import recorder from
-start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth or JWT library, no
-httpx and no griffe (todo's docstrings are plain prose, `mcp_runtime.docstrings`) may be
-loaded at all, nor rich's traceback renderer and pretty-printer, pygments or attrs, which
-structlog would load for its console renderer (`mcp_runtime.structlog_import`).
-FastMCP 4.2.3 and the MCP SDK 2.3.0 themselves import rich
-(FastMCP's logging module, at `import fastmcp`), joserfc
-(FastMCP's OAuth module, imported by its server module), cryptography (the SDK's
-request-state sealing and joserfc) and httpx2 (FastMCP's server and OAuth modules): those may be
-loaded, but only by exactly those importers, so nothing in the runtime or a server adds
-to them (the JWT verifier, for one, is imported only when MCP_JWT_* is set).
+start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth, JOSE or JWT
+library, no httpx and no griffe (todo's docstrings are plain prose, `mcp_runtime.docstrings`)
+may be loaded at all; nor rich, which structlog would load for its console renderer
+(`mcp_runtime.structlog_import`) and FastMCP for a log handler the runtime replaces, nor
+joserfc, which FastMCP's OAuth module imports, nor uvicorn's command line with click and
+watchfiles (all three `mcp_runtime.deferred_imports`). The MCP SDK 2.3.0 itself imports
+cryptography (for its request-state sealing, which FastMCP sets up for every server) and
+httpx2 (as do FastMCP's server and OAuth modules): those may be loaded, but only by
+exactly those importers, so nothing in the runtime or a server adds to them (the JWT
+verifier, for one, is imported only when MCP_JWT_* is set).
 """
 
 from __future__ import annotations
@@ -23,15 +23,25 @@ import httpx
 from harness.processes import ServerProcess
 
 # Never loaded by a default server.
-ABSENT = {"yaml", "authlib", "httpx", "websockets", "jwt", "requests", "aiohttp", "griffe"}
-ABSENT_MODULES = {"rich.traceback", "rich.pretty", "pygments", "attr"}
+ABSENT = {
+    "yaml",
+    "authlib",
+    "httpx",
+    "websockets",
+    "jwt",
+    "requests",
+    "aiohttp",
+    "griffe",
+    "rich",
+    "joserfc",
+    "click",
+    "watchfiles",
+}
+ABSENT_MODULES = {"pygments", "attr", "uvicorn.main", "cryptography.x509"}
 
 # Loaded by FastMCP and the SDK on their own, from these modules (prefixes end with ".").
 UPSTREAM_IMPORTERS = {
-    # structlog's `import rich` finds it installed, then finds the extras hidden.
-    "rich": {"fastmcp.utilities.logging", "structlog.dev", "structlog.tracebacks"},
-    "joserfc": {"fastmcp.server.auth.auth"},
-    "cryptography": {"mcp.server.request_state", "joserfc."},
+    "cryptography": {"mcp.server.request_state"},
     "httpx2": {
         "fastmcp.mcp_config",
         "fastmcp.resources.types",

@@ -1,0 +1,222 @@
+"""What FastMCP and uvicorn import for features a server may not use waits for first use.
+
+Each importer listed in `mcp_runtime.deferred_imports` still imports exactly those names on
+the installed release; in a fresh interpreter that imports the runtime first, none of the
+libraries is loaded until a deferred name is used, and then the name is the real object,
+in the importer's namespace too. An importer on another release imports as written.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from mcp_runtime.deferred_imports import IMPORTERS, Importer
+
+
+def _run(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # A fresh interpreter: in the test process FastMCP is imported long before this runs.
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def _source(module: str) -> ast.Module:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    return ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+
+
+def _absolute(node: ast.ImportFrom, importer: str, is_package: bool) -> str:
+    if node.level == 0:
+        return node.module or ""
+    package = importer if is_package else importer.rpartition(".")[0]
+    for _ in range(node.level - 1):
+        package = package.rpartition(".")[0]
+    return f"{package}.{node.module}" if node.module else package
+
+
+def _top_level_imports(importer: str) -> dict[str, tuple[set[str], bool]]:
+    """Each module the importer's body imports from: the names, and whether inside a
+    `try` that handles ImportError."""
+    spec = importlib.util.find_spec(importer)
+    assert spec is not None
+    found: dict[str, tuple[set[str], bool]] = {}
+
+    def visit(statements: list[ast.stmt], guarded: bool) -> None:
+        for node in statements:
+            if isinstance(node, ast.ImportFrom):
+                module = _absolute(node, importer, spec.submodule_search_locations is not None)
+                names, _ = found.get(module, (set(), guarded))
+                found[module] = (names | {alias.name for alias in node.names}, guarded)
+            elif isinstance(node, ast.Try):
+                handles = any(
+                    isinstance(handler.type, ast.Name)
+                    and handler.type.id in {"ImportError", "ModuleNotFoundError"}
+                    for handler in node.handlers
+                )
+                visit(node.body, guarded or handles)
+
+    visit(_source(importer).body, guarded=False)
+    return found
+
+
+@pytest.mark.parametrize("importer", IMPORTERS, ids=lambda importer: importer.module)
+def test_each_importer_is_on_its_release_and_imports_exactly_those_names(
+    importer: Importer,
+) -> None:
+    distribution, release = importer.release
+    # pyproject.toml and uv.lock pin these; a new release means reading its imports again.
+    assert version(distribution) == release
+    imports = _top_level_imports(importer.module)
+    for entry in importer.deferred:
+        assert entry.module in imports, f"{importer.module} no longer imports {entry.module}"
+        names, guarded = imports[entry.module]
+        # A hidden module must be one the importer's own code goes on without.
+        assert guarded == entry.absent
+        if not entry.absent:
+            assert names == {*entry.names, *entry.exceptions}
+
+
+NOTHING_LOADED = """
+import sys
+import mcp_runtime
+import fastmcp
+from fastmcp import FastMCP
+import fastmcp.server.auth.auth
+import uvicorn, sse_starlette.sse
+loaded = sorted({"rich", "joserfc", "click", "watchfiles", "uvicorn.main", "cryptography.x509"}
+                & set(sys.modules))
+assert not loaded, loaded
+"""
+
+
+def test_a_server_importing_the_runtime_first_loads_none_of_them() -> None:
+    finished = _run(NOTHING_LOADED)
+    assert finished.returncode == 0, finished.stderr
+
+
+FIRST_USE = """
+import sys
+import mcp_runtime
+import fastmcp
+import fastmcp.server.auth.auth as auth
+import fastmcp.utilities.logging as fastmcp_logging
+import uvicorn
+
+# rich: FastMCP's handler when rich logging is turned on after all.
+fastmcp.settings.enable_rich_logging = True
+fastmcp_logging.configure_logging()
+import rich.console, rich.logging
+handler = __import__("logging").getLogger("fastmcp").handlers[0]
+assert type(handler) is rich.logging.RichHandler, handler
+assert fastmcp_logging.RichHandler is rich.logging.RichHandler
+assert fastmcp_logging.Console is rich.console.Console
+
+# joserfc: auth.py calls extract_compact inside `try ... except JoseError`; the first call
+# puts the real exception class in place before the real function raises it.
+assert "joserfc" not in sys.modules
+try:
+    auth.extract_compact(b"not-a-compact-jws")
+except auth.JoseError as error:
+    import joserfc.errors
+    assert isinstance(error, joserfc.errors.JoseError)
+else:
+    raise AssertionError("extract_compact took a malformed token")
+import joserfc.jws
+assert auth.extract_compact is joserfc.jws.extract_compact
+
+# uvicorn: subclassing, isinstance and calls reach the real Server and command line.
+assert "click" not in sys.modules
+from uvicorn.server import Server
+class Sub(uvicorn.Server):
+    pass
+assert issubclass(Sub, Server)
+config = uvicorn.Config(app=None)
+assert isinstance(Server(config), uvicorn.Server)
+assert uvicorn.Server is Server and "click" in sys.modules
+import uvicorn.main
+assert uvicorn.run is uvicorn.main.run
+"""
+
+
+def test_each_deferred_name_is_the_real_object_from_its_first_use() -> None:
+    finished = _run(FIRST_USE)
+    assert finished.returncode == 0, finished.stderr
+
+
+FIRST_USE_FROM_THREADS = """
+import threading
+import mcp_runtime
+import fastmcp.server.auth.auth as auth
+barrier = threading.Barrier(16)
+caught = []
+def use() -> None:
+    barrier.wait()
+    try:
+        auth.extract_compact(b"not-a-compact-jws")
+    except auth.JoseError:
+        caught.append(True)
+threads = [threading.Thread(target=use) for _ in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+assert len(caught) == 16, caught
+"""
+
+
+def test_a_first_use_from_many_threads_at_once_gets_the_real_object_in_each() -> None:
+    finished = _run(FIRST_USE_FROM_THREADS)
+    assert finished.returncode == 0, finished.stderr
+
+
+OTHER_RELEASE = """
+import importlib.metadata, sys
+installed = importlib.metadata.version
+importlib.metadata.version = lambda name: "0.0.0" if name == "fastmcp-slim" else installed(name)
+from mcp_runtime import deferred_imports
+import fastmcp.server.auth.auth
+assert "rich.console" in sys.modules and "joserfc" in sys.modules
+import uvicorn
+assert "click" not in sys.modules
+"""
+
+ALREADY_IMPORTED = """
+import sys
+import fastmcp.server.auth.auth, uvicorn, sse_starlette.sse
+import mcp_runtime
+from mcp_runtime.deferred_imports import defer_unused_imports
+assert "rich.console" in sys.modules
+assert defer_unused_imports() == []
+"""
+
+
+@pytest.mark.parametrize(
+    "code", [OTHER_RELEASE, ALREADY_IMPORTED], ids=["other-release", "already-imported"]
+)
+def test_an_importer_on_another_release_or_already_imported_is_left_as_written(
+    code: str,
+) -> None:
+    finished = _run(code)
+    assert finished.returncode == 0, finished.stderr
+
+
+RICH_LOGGING_ON = """
+import logging, sys
+import mcp_runtime
+import fastmcp
+import rich.logging
+assert isinstance(logging.getLogger("fastmcp").handlers[0], rich.logging.RichHandler)
+"""
+
+
+def test_rich_logging_asked_for_in_the_environment_is_kept() -> None:
+    finished = _run(RICH_LOGGING_ON, {**os.environ, "FASTMCP_ENABLE_RICH_LOGGING": "true"})
+    assert finished.returncode == 0, finished.stderr
