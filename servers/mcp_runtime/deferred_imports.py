@@ -1,22 +1,25 @@
-"""Libraries that FastMCP and uvicorn import for features a server may not use, loaded
-when first used.
+"""Libraries that FastMCP, the MCP SDK and uvicorn import for features a server may not use,
+loaded when first used.
 
 Every server imports, whatever it configures: rich's console and log handler
 (`fastmcp.utilities.logging`, for a handler the runtime's JSON logs replace), joserfc and
 with it cryptography's X.509 (`fastmcp.server.auth.auth`, for OAuth client assertions),
-and uvicorn's command line with click and watchfiles (`uvicorn/__init__.py` and
-`sse_starlette.sse`, for `uvicorn.run`, `uvicorn.main` and reload). Together about 150
-modules and 6 MiB of every replica's RSS (`python bench/servers.py`, idle RSS).
+the SDK's client and its high-level server (passed on by the `mcp` and `mcp.server`
+packages), and uvicorn's command line with click and watchfiles (`uvicorn/__init__.py` and
+`sse_starlette.sse`). Together about 200 modules, 8 MiB of every replica's RSS and 90 ms of
+its start-up (`python bench/servers.py`, the start-up table).
 
 While each importer in IMPORTERS runs its module body, the modules it takes those names
-from are stand-ins, so each name it binds is a placeholder. On first use (a call, an
-attribute, an isinstance check, a subclass) a placeholder imports the real module, puts
-the real objects into the importer's namespace in place of every stand-in, and goes on as
-the real object. A server that enables rich logging, or serves OAuth with client
-assertions, loads them then; a default server never does. A name that is an exception
-class stands in as an exception class nothing raises: it is deferred only with the
-functions that raise it, which put the real class in place before they can raise.
-An `absent` module is hidden from an importer whose own code handles its absence.
+from are stand-ins. A name the importer's own code uses is a placeholder: on first use (a
+call, an attribute, an isinstance check, a subclass) it imports the real modules, puts the
+real objects into the importer's namespace in place of every stand-in, and goes on as the
+real object. A name the importer only passes on leaves its namespace for a module
+`__getattr__` that imports it on first access, so `from mcp import ClientSession` gets the
+real class. Importing one of those modules for real, from anywhere, puts the real objects
+in place too. A name that is an exception class stands in as an exception class nothing
+raises: it is deferred only with the functions that raise it, which put the real class in
+place before they can raise. An `absent` module is hidden from an importer whose own code
+goes on without it.
 
 This reads the importers' import lines, so each importer is deferred only on the release
 it was read from (`Importer.release`; tests/runtime/test_runtime_deferred_imports.py reads
@@ -32,7 +35,7 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -42,11 +45,13 @@ from mcp_runtime.verified_versions import VERIFIED_VERSIONS
 
 @dataclass(frozen=True)
 class Deferred:
-    """What an importer takes from `module`: `from module import *names, *exceptions`,
-    or nothing at all when `absent` (the importer then goes on as without the module)."""
+    """What an importer takes from `module` (`from module import ...`): `names` its own code
+    uses, `exports` it only passes on, `exceptions` its `except` clauses name; or, when
+    `absent`, nothing: the importer goes on as it does without the module installed."""
 
     module: str
     names: tuple[str, ...] = ()
+    exports: tuple[str, ...] = ()
     exceptions: tuple[str, ...] = ()
     absent: bool = False
 
@@ -62,6 +67,7 @@ class Importer:
 
 
 _FASTMCP = ("fastmcp-slim", VERIFIED_VERSIONS["fastmcp"])
+_MCP = ("mcp", VERIFIED_VERSIONS["mcp"])
 _UVICORN = ("uvicorn", "0.54.0")
 
 _FASTMCP_LOGGING = Importer(
@@ -83,8 +89,22 @@ IMPORTERS: tuple[Importer, ...] = (
             Deferred("joserfc.jws", names=("extract_compact",)),
         ),
     ),
+    # The SDK's client and its high-level server: a server that relays calls (the bridge,
+    # the gateway) imports them when it builds its clients.
+    Importer(
+        "mcp",
+        _MCP,
+        (
+            Deferred("mcp.client._input_required", exports=("InputRequiredRoundsExceededError",)),
+            Deferred("mcp.client.client", exports=("Client",)),
+            Deferred("mcp.client.session", exports=("ClientSession",)),
+            Deferred("mcp.client.session_group", exports=("ClientSessionGroup",)),
+            Deferred("mcp.client.stdio", exports=("StdioServerParameters", "stdio_client")),
+        ),
+    ),
+    Importer("mcp.server", _MCP, (Deferred("mcp.server.mcpserver", exports=("MCPServer",)),)),
     # The runtime subclasses uvicorn.server.Server itself; uvicorn.main adds the command line.
-    Importer("uvicorn", _UVICORN, (Deferred("uvicorn.main", names=("Server", "main", "run")),)),
+    Importer("uvicorn", _UVICORN, (Deferred("uvicorn.main", exports=("Server", "main", "run")),)),
     # Without uvicorn.main, sse-starlette skips wrapping uvicorn.Server.handle_exit, which
     # the runtime's DrainingServer overrides without calling it anyway; it still finds the
     # running server through its signal handler to end event streams on shutdown.
@@ -100,11 +120,14 @@ class _StandIns:
     def __init__(self, importer: Importer) -> None:
         self.importer = importer
         self.modules: dict[str, types.ModuleType | None] = {}
-        # id of each placeholder or stand-in exception -> the (module, name) it stands for.
+        # id of each object standing in for a name -> the (module, name) it stands for.
         self.stood_in: dict[int, tuple[str, str]] = {}
+        self.exports: dict[str, tuple[str, str]] = {}
         self.real: dict[tuple[str, str], Any] | None = None
-        # Placeholders may first be used from several threads at once.
-        self._resolving = threading.RLock()
+        # Resolving may start from several threads at once, and imports the real modules,
+        # whose own import would resolve again (see _ResolvingLoader).
+        self._lock = threading.RLock()
+        self._resolving = False
 
     def install(self) -> None:
         """Put a stand-in in sys.modules for each deferred module not imported yet."""
@@ -123,35 +146,101 @@ class _StandIns:
 
     def _module_standing_in(self, entry: Deferred) -> types.ModuleType:
         stand_in = types.ModuleType(entry.module, "Stands in until first use.")
-        for name in entry.names:
+        for name in (*entry.names, *entry.exports):
             setattr(stand_in, name, _Placeholder(self, entry.module, name))
         for name in entry.exceptions:
             setattr(stand_in, name, type(name, (Exception,), {"__module__": entry.module}))
-        for name in (*entry.names, *entry.exceptions):
+        for name in (*entry.names, *entry.exports, *entry.exceptions):
             self.stood_in[id(getattr(stand_in, name))] = (entry.module, name)
+        self.exports.update((name, (entry.module, name)) for name in entry.exports)
         return stand_in
+
+    def export_lazily(self, module: types.ModuleType) -> None:
+        """Take the exported names out of the importer's namespace; its module `__getattr__`
+        resolves them (and the subpackages they come from) on first access."""
+        namespace = vars(module)
+        for name in self.exports:
+            if id(namespace.get(name)) in self.stood_in:
+                del namespace[name]
+        subpackages = {
+            stood_for.removeprefix(f"{module.__name__}.").partition(".")[0]
+            for stood_for, stand_in in self.modules.items()
+            if stand_in is not None and stood_for.startswith(f"{module.__name__}.")
+        }
+        earlier = namespace.get("__getattr__")
+
+        def __getattr__(name: str) -> Any:
+            # Straight from its module, not only through resolve(): a deferred module may
+            # read another's export from the package while resolve() is importing it.
+            if name in self.exports:
+                source, attribute = self.exports[name]
+                value = getattr(importlib.import_module(source), attribute)
+            elif name in subpackages:
+                value = importlib.import_module(f"{module.__name__}.{name}")
+            elif earlier is not None:
+                return earlier(name)
+            else:
+                raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+            self.resolve()
+            return namespace.get(name, value)
+
+        if self.exports or subpackages:
+            namespace["__getattr__"] = __getattr__
+        if shadowed := self.exports.keys() & subpackages:
+            module.__class__ = _exports_over_submodules(shadowed)
 
     def resolve(self) -> dict[tuple[str, str], Any]:
         """Import the real modules, bind their objects where the stand-ins were, and return
         them by (module, name)."""
-        with self._resolving:
-            if self.real is None:
-                self.uninstall()
-                modules = {
-                    name: importlib.import_module(name)
-                    for name, stand_in in self.modules.items()
-                    if stand_in is not None
-                }
-                real = {
-                    (module, name): getattr(modules[module], name)
-                    for module, name in self.stood_in.values()
-                }
-                namespace = vars(sys.modules[self.importer.module])
-                for key, value in list(namespace.items()):
-                    if (stood_for := self.stood_in.get(id(value))) is not None:
-                        namespace[key] = real[stood_for]
-                self.real = real
-            return self.real
+        with self._lock:
+            if self.real is None and not self._resolving:
+                self._resolving = True
+                try:
+                    self.uninstall()
+                    sources = [name for name, module in self.modules.items() if module is not None]
+                    for source in sources:
+                        importlib.import_module(source)
+                    self.real = self.bind(sources)
+                finally:
+                    self._resolving = False
+            return self.real or {}
+
+    def bind(self, sources: Collection[str]) -> dict[tuple[str, str], Any]:
+        """Put the real objects of `sources`, imported by now, where their stand-ins are in
+        the importer, and return them by (module, name)."""
+        real = {
+            (module, name): getattr(sys.modules[module], name)
+            for module, name in self.stood_in.values()
+            if module in sources
+        }
+        importer = sys.modules.get(self.importer.module)
+        if importer is None:  # its body raised: nothing holds a stand-in
+            return real
+        namespace = vars(importer)
+        with self._lock:
+            for key, value in list(namespace.items()):
+                if (stood_for := self.stood_in.get(id(value))) in real:
+                    namespace[key] = real[stood_for]
+            # After the imports: importing `uvicorn.main` binds the submodule as
+            # `uvicorn.main`, where the package itself binds the function of that name.
+            for name, stood_for in self.exports.items():
+                if stood_for in real:
+                    namespace[name] = real[stood_for]
+        return real
+
+
+def _exports_over_submodules(names: Collection[str]) -> type[types.ModuleType]:
+    """A module class for a package that passes on a name its own submodule also has, as
+    `uvicorn` does `main` (the function, from `uvicorn.main`): the import system binds the
+    submodule on its package once it is loaded, which the package's later `from ... import`
+    used to bind over; here the passed-on name stays."""
+
+    def __setattr__(module: types.ModuleType, name: str, value: object) -> None:
+        if name in names and isinstance(value, types.ModuleType) and name in vars(module):
+            return
+        types.ModuleType.__setattr__(module, name, value)
+
+    return type("module", (types.ModuleType,), {"__setattr__": __setattr__})
 
 
 class _Placeholder:
@@ -183,51 +272,80 @@ class _Placeholder:
     def __mro_entries__(self, bases: tuple[object, ...]) -> tuple[type, ...]:
         return (self._real(),)
 
+    def __or__(self, other: object) -> Any:
+        return self._real() | other
+
+    def __ror__(self, other: object) -> Any:
+        return other | self._real()
+
     def __repr__(self) -> str:
         return f"<deferred {self._module}.{self._name}>"
 
 
-class _DeferringLoader(importlib.abc.Loader):
-    """The importer's own loader, run with its stand-ins in sys.modules."""
+class _WrappedLoader(importlib.abc.Loader):
+    """A module's own loader; subclasses add what happens around its body."""
 
-    def __init__(self, loader: importlib.abc.Loader, importer: Importer) -> None:
+    def __init__(self, loader: importlib.abc.Loader, stand_ins: _StandIns) -> None:
         self._loader = loader
-        self._importer = importer
+        self._stand_ins = stand_ins
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
         return self._loader.create_module(spec)
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        stand_ins = _StandIns(self._importer)
-        stand_ins.install()
-        try:
-            self._loader.exec_module(module)
-        finally:
-            stand_ins.uninstall()
 
     def __getattr__(self, name: str) -> Any:
         # get_source, get_resource_reader and the like, for inspect and importlib.resources.
         return getattr(self._loader, name)
 
 
+class _DeferringLoader(_WrappedLoader):
+    """Runs an importer's body with its stand-ins in sys.modules."""
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._stand_ins.install()
+        try:
+            self._loader.exec_module(module)
+        finally:
+            self._stand_ins.uninstall()
+        self._stand_ins.export_lazily(module)
+
+
+class _ResolvingLoader(_WrappedLoader):
+    """Runs a deferred module's body, imported for real by whatever wanted it, then puts
+    its objects in place in the importer. Only its own: the import that loads it may be
+    partway through loading the others (joserfc's package loads `joserfc.errors` before
+    `joserfc.jws` can be)."""
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._stand_ins.bind([module.__name__])
+
+
 class _DeferringFinder(importlib.abc.MetaPathFinder):
-    """Finds each importer as the other finders would, with its loader wrapped; leaves
-    sys.meta_path once every importer has been found."""
+    """Finds each importer, and each module deferred for it, as the other finders would,
+    with its loader wrapped."""
 
     def __init__(self, importers: Sequence[Importer]) -> None:
-        self._waiting = {importer.module: importer for importer in importers}
+        self._importers = {importer.module: importer for importer in importers}
+        self._deferred: dict[str, _StandIns] = {}
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        importer = self._waiting.pop(fullname, None)
-        if importer is None:
+        importer = self._importers.pop(fullname, None)
+        stand_ins = self._deferred.pop(fullname, None)
+        if importer is None and stand_ins is None:
             return None
-        if not self._waiting:
-            sys.meta_path.remove(self)
         spec = _spec_from_other_finders(self, fullname, path, target)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _DeferringLoader(spec.loader, importer)
+        if spec is None or spec.loader is None:
+            return spec
+        if importer is not None:
+            stand_ins = _StandIns(importer)
+            spec.loader = _DeferringLoader(spec.loader, stand_ins)
+            for entry in importer.deferred:
+                if not entry.absent:
+                    self._deferred[entry.module] = stand_ins
+        elif stand_ins is not None and stand_ins.modules.get(fullname) is not None:
+            spec.loader = _ResolvingLoader(spec.loader, stand_ins)
         return spec
 
 

@@ -67,6 +67,14 @@ def _top_level_imports(importer: str) -> dict[str, tuple[set[str], bool]]:
     return found
 
 
+def _names_read(module: str) -> set[str]:
+    return {
+        node.id
+        for node in ast.walk(_source(module))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+
+
 @pytest.mark.parametrize("importer", IMPORTERS, ids=lambda importer: importer.module)
 def test_each_importer_is_on_its_release_and_imports_exactly_those_names(
     importer: Importer,
@@ -81,7 +89,9 @@ def test_each_importer_is_on_its_release_and_imports_exactly_those_names(
         # A hidden module must be one the importer's own code goes on without.
         assert guarded == entry.absent
         if not entry.absent:
-            assert names == {*entry.names, *entry.exceptions}
+            assert names == {*entry.names, *entry.exports, *entry.exceptions}
+        # An exported name is only passed on: the importer's own code never reads it.
+        assert not set(entry.exports) & _names_read(importer.module)
 
 
 NOTHING_LOADED = """
@@ -91,8 +101,10 @@ import fastmcp
 from fastmcp import FastMCP
 import fastmcp.server.auth.auth
 import uvicorn, sse_starlette.sse
-loaded = sorted({"rich", "joserfc", "click", "watchfiles", "uvicorn.main", "cryptography.x509"}
-                & set(sys.modules))
+import mcp.server
+deferred = {"rich", "joserfc", "click", "watchfiles", "uvicorn.main", "cryptography.x509",
+            "mcp.client", "mcp.server.mcpserver"}
+loaded = sorted(deferred & set(sys.modules))
 assert not loaded, loaded
 """
 
@@ -141,13 +153,43 @@ assert issubclass(Sub, Server)
 config = uvicorn.Config(app=None)
 assert isinstance(Server(config), uvicorn.Server)
 assert uvicorn.Server is Server and "click" in sys.modules
+# As uvicorn binds them: `uvicorn.main` is the command-line function, not its module.
+command_line = sys.modules["uvicorn.main"]
+assert uvicorn.run is command_line.run and uvicorn.main is command_line.main
+
+# mcp: the SDK's client, passed on by the package, and the package's `client` itself.
+import mcp
+assert "mcp.client" not in sys.modules
+from mcp import InputRequiredRoundsExceededError
+from mcp.client._input_required import InputRequiredRoundsExceededError as real
+assert InputRequiredRoundsExceededError is real
+assert mcp.client is sys.modules["mcp.client"] and mcp.Client is mcp.client.Client
+import mcp.server
+assert mcp.server.MCPServer is sys.modules["mcp.server.mcpserver"].MCPServer
+"""
+
+REAL_IMPORT_FIRST = """
+import sys
+import mcp_runtime
+import fastmcp.server.auth.auth as auth
+import uvicorn
+# Another module imports a deferred module itself, before any placeholder is used: here
+# FastMCP's JWT verifier, whose joserfc loads joserfc.errors partway through joserfc.jws.
+import fastmcp.server.auth.providers.jwt
+import joserfc.errors, joserfc.jws
+assert auth.JoseError is joserfc.errors.JoseError
+assert auth.extract_compact is joserfc.jws.extract_compact
 import uvicorn.main
-assert uvicorn.run is uvicorn.main.run
+assert uvicorn.main is sys.modules["uvicorn.main"].main
+import mcp
+from mcp.client.session import ClientSession
+assert vars(mcp)["ClientSession"] is ClientSession
 """
 
 
-def test_each_deferred_name_is_the_real_object_from_its_first_use() -> None:
-    finished = _run(FIRST_USE)
+@pytest.mark.parametrize("code", [FIRST_USE, REAL_IMPORT_FIRST], ids=["use", "import"])
+def test_each_deferred_name_is_the_real_object_from_its_first_use_or_import(code: str) -> None:
+    finished = _run(code)
     assert finished.returncode == 0, finished.stderr
 
 

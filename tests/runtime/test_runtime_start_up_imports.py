@@ -6,7 +6,8 @@ library, no httpx and no griffe (todo's docstrings are plain prose, `mcp_runtime
 may be loaded at all; nor rich, which structlog would load for its console renderer
 (`mcp_runtime.structlog_import`) and FastMCP for a log handler the runtime replaces, nor
 joserfc, which FastMCP's OAuth module imports, nor uvicorn's command line with click and
-watchfiles (all three `mcp_runtime.deferred_imports`). The MCP SDK 2.3.0 itself imports
+watchfiles, nor the MCP SDK's client and high-level server, which its package imports
+(all `mcp_runtime.deferred_imports`). The MCP SDK 2.3.0 itself imports
 cryptography (for its request-state sealing, which FastMCP sets up for every server) and
 httpx2 (as do FastMCP's server and OAuth modules): those may be loaded, but only by
 exactly those importers, so nothing in the runtime or a server adds to them (the JWT
@@ -37,7 +38,14 @@ ABSENT = {
     "click",
     "watchfiles",
 }
-ABSENT_MODULES = {"pygments", "attr", "uvicorn.main", "cryptography.x509"}
+ABSENT_MODULES = {
+    "pygments",
+    "attr",
+    "uvicorn.main",
+    "cryptography.x509",
+    "mcp.client",
+    "mcp.server.mcpserver",
+}
 
 # Loaded by FastMCP and the SDK on their own, from these modules (prefixes end with ".").
 UPSTREAM_IMPORTERS = {
@@ -48,11 +56,6 @@ UPSTREAM_IMPORTERS = {
         "fastmcp.server.auth.auth",
         "fastmcp.server.server",
         "fastmcp.utilities.exceptions",
-        "mcp.client.session_group",
-        "mcp.client.sse",
-        "mcp.client.streamable_http",
-        "mcp.server.mcpserver.resources.types",
-        "mcp.shared._httpx_utils",
     },
 }
 

@@ -25,7 +25,6 @@ from fastmcp.server.mixins import mcp_operations as _mcp_operations
 from fastmcp.server.providers.wrapped_provider import _WrappedProvider
 from fastmcp.server.transforms import Namespace, Transform
 from fastmcp.tools.base import Tool, ToolResult
-from mcp.client.session import _clamp_inbound_ttl, _later_revision_fields
 from mcp.server._streamable_http_modern import (
     _mcp_param_rejection,
     _SingleExchangeDispatchContext,
@@ -140,6 +139,10 @@ def client_session_result(method: str, version: str, raw: dict[str, Any]) -> dic
     """`raw`, a result of `method` received on a client session of protocol `version`, as
     the SDK's `ClientSession.send_request` returns it with a dict result type: raises the
     ValidationError it raises for a result the version does not allow."""
+    # Here, not at the top: only a server that relays calls (a client itself) needs the
+    # SDK's client package, which a server that does not would load for this alone.
+    from mcp.client.session import _clamp_inbound_ttl, _later_revision_fields
+
     _clamp_inbound_ttl(raw)
     # A method the SDK has no result schema for (KeyError) is passed on unchecked.
     with suppress(KeyError):
