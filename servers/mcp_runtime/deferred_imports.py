@@ -5,15 +5,16 @@ Every server imports, whatever it configures: rich's console and log handler
 (`fastmcp.utilities.logging`, for a handler the runtime's JSON logs replace), joserfc and
 with it cryptography's X.509 (`fastmcp.server.auth.auth`, for OAuth client assertions),
 the SDK's client and its high-level server (passed on by the `mcp` and `mcp.server`
-packages), and uvicorn's command line with click and watchfiles (`uvicorn/__init__.py` and
-`sse_starlette.sse`). Together about 200 modules, 8 MiB of every replica's RSS and 90 ms of
-its start-up (`python bench/servers.py`, the start-up table).
+packages), the HTTP client httpx2 (FastMCP's server, OAuth, HTTP-resource and error
+modules), and uvicorn's command line with click and watchfiles (`uvicorn/__init__.py` and
+`sse_starlette.sse`). Together 230 modules, 10 MiB of every replica's RSS and 120-190 ms of
+its start-up (todo; `python bench/servers.py`, the start-up table).
 
 While each importer in IMPORTERS runs its module body, the modules it takes those names
-from are stand-ins. A name the importer's own code uses is a placeholder: on first use (a
-call, an attribute, an isinstance check, a subclass) it imports the real modules, puts the
-real objects into the importer's namespace in place of every stand-in, and goes on as the
-real object. A name the importer only passes on leaves its namespace for a module
+from are stand-ins. A name the importer's own code uses (or a module it imports whole) is
+a placeholder: on first use (a call, an attribute, an isinstance check, a subclass) it
+imports the real modules, puts the real objects into the importer's namespace in place of
+every stand-in, and goes on as the real object. A name the importer only passes on leaves its namespace for a module
 `__getattr__` that imports it on first access, so `from mcp import ClientSession` gets the
 real class. Importing one of those modules for real, from anywhere, puts the real objects
 in place too. A name that is an exception class stands in as an exception class nothing
@@ -45,11 +46,13 @@ from mcp_runtime.verified_versions import VERIFIED_VERSIONS
 
 @dataclass(frozen=True)
 class Deferred:
-    """What an importer takes from `module` (`from module import ...`): `names` its own code
-    uses, `exports` it only passes on, `exceptions` its `except` clauses name; or, when
-    `absent`, nothing: the importer goes on as it does without the module installed."""
+    """What an importer takes from `module`: the module itself (`import module`, `whole`), or
+    (`from module import ...`) `names` its own code uses, `exports` it only passes on,
+    `exceptions` its `except` clauses name; or, when `absent`, nothing: the importer goes on
+    as it does without the module installed."""
 
     module: str
+    whole: bool = False
     names: tuple[str, ...] = ()
     exports: tuple[str, ...] = ()
     exceptions: tuple[str, ...] = ()
@@ -85,10 +88,20 @@ IMPORTERS: tuple[Importer, ...] = (
         "fastmcp.server.auth.auth",
         _FASTMCP,
         (
+            Deferred("httpx2", whole=True),
             Deferred("joserfc.errors", exceptions=("JoseError",)),
             Deferred("joserfc.jws", names=("extract_compact",)),
         ),
     ),
+    # httpx2, an HTTP client, for servers that call out (proxies, HTTP resources, OAuth)
+    # or handle its errors; MCPConfig, for proxies built from a client configuration.
+    Importer(
+        "fastmcp.server.server",
+        _FASTMCP,
+        (Deferred("httpx2", whole=True), Deferred("fastmcp.mcp_config", names=("MCPConfig",))),
+    ),
+    Importer("fastmcp.resources.types", _FASTMCP, (Deferred("httpx2", whole=True),)),
+    Importer("fastmcp.utilities.exceptions", _FASTMCP, (Deferred("httpx2", whole=True),)),
     # The SDK's client and its high-level server: a server that relays calls (the bridge,
     # the gateway) imports them when it builds its clients.
     Importer(
@@ -145,6 +158,10 @@ class _StandIns:
                 del sys.modules[name]
 
     def _module_standing_in(self, entry: Deferred) -> types.ModuleType:
+        if entry.whole:
+            stand_in: types.ModuleType = _PlaceholderModule(self, entry.module)
+            self.stood_in[id(stand_in)] = (entry.module, "")
+            return stand_in
         stand_in = types.ModuleType(entry.module, "Stands in until first use.")
         for name in (*entry.names, *entry.exports):
             setattr(stand_in, name, _Placeholder(self, entry.module, name))
@@ -209,7 +226,7 @@ class _StandIns:
         """Put the real objects of `sources`, imported by now, where their stand-ins are in
         the importer, and return them by (module, name)."""
         real = {
-            (module, name): getattr(sys.modules[module], name)
+            (module, name): getattr(sys.modules[module], name) if name else sys.modules[module]
             for module, name in self.stood_in.values()
             if module in sources
         }
@@ -282,12 +299,25 @@ class _Placeholder:
         return f"<deferred {self._module}.{self._name}>"
 
 
+class _PlaceholderModule(types.ModuleType):
+    """A module an importer binds whole (`import module`) until an attribute of it is used;
+    then the real module's attribute."""
+
+    def __init__(self, stand_ins: _StandIns, name: str) -> None:
+        super().__init__(name, "Stands in until first use.")
+        self._stand_ins = stand_ins
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_stand_ins":  # while copying, before __init__
+            raise AttributeError(name)
+        return getattr(self._stand_ins.resolve()[self.__name__, ""], name)
+
+
 class _WrappedLoader(importlib.abc.Loader):
     """A module's own loader; subclasses add what happens around its body."""
 
-    def __init__(self, loader: importlib.abc.Loader, stand_ins: _StandIns) -> None:
+    def __init__(self, loader: importlib.abc.Loader) -> None:
         self._loader = loader
-        self._stand_ins = stand_ins
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
         return self._loader.create_module(spec)
@@ -299,6 +329,10 @@ class _WrappedLoader(importlib.abc.Loader):
 
 class _DeferringLoader(_WrappedLoader):
     """Runs an importer's body with its stand-ins in sys.modules."""
+
+    def __init__(self, loader: importlib.abc.Loader, stand_ins: _StandIns) -> None:
+        super().__init__(loader)
+        self._stand_ins = stand_ins
 
     def exec_module(self, module: types.ModuleType) -> None:
         self._stand_ins.install()
@@ -315,9 +349,14 @@ class _ResolvingLoader(_WrappedLoader):
     partway through loading the others (joserfc's package loads `joserfc.errors` before
     `joserfc.jws` can be)."""
 
+    def __init__(self, loader: importlib.abc.Loader, waiting: list[_StandIns]) -> None:
+        super().__init__(loader)
+        self._waiting = waiting
+
     def exec_module(self, module: types.ModuleType) -> None:
         self._loader.exec_module(module)
-        self._stand_ins.bind([module.__name__])
+        for stand_ins in self._waiting:
+            stand_ins.bind([module.__name__])
 
 
 class _DeferringFinder(importlib.abc.MetaPathFinder):
@@ -326,14 +365,20 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
 
     def __init__(self, importers: Sequence[Importer]) -> None:
         self._importers = {importer.module: importer for importer in importers}
-        self._deferred: dict[str, _StandIns] = {}
+        # Each module deferred for an importer -> the importers' stand-ins to bind when it
+        # is imported for real.
+        self._deferred: dict[str, list[_StandIns]] = {}
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         importer = self._importers.pop(fullname, None)
-        stand_ins = self._deferred.pop(fullname, None)
-        if importer is None and stand_ins is None:
+        waiting = [
+            stand_ins
+            for stand_ins in self._deferred.pop(fullname, [])
+            if stand_ins.modules.get(fullname) is not None
+        ]
+        if importer is None and not waiting:
             return None
         spec = _spec_from_other_finders(self, fullname, path, target)
         if spec is None or spec.loader is None:
@@ -343,9 +388,9 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
             spec.loader = _DeferringLoader(spec.loader, stand_ins)
             for entry in importer.deferred:
                 if not entry.absent:
-                    self._deferred[entry.module] = stand_ins
-        elif stand_ins is not None and stand_ins.modules.get(fullname) is not None:
-            spec.loader = _ResolvingLoader(spec.loader, stand_ins)
+                    self._deferred.setdefault(entry.module, []).append(stand_ins)
+        else:
+            spec.loader = _ResolvingLoader(spec.loader, waiting)
         return spec
 
 

@@ -42,16 +42,24 @@ def _absolute(node: ast.ImportFrom, importer: str, is_package: bool) -> str:
     return f"{package}.{node.module}" if node.module else package
 
 
+# Stands for `import module` among the names an importer takes from a module.
+WHOLE = "*module*"
+
+
 def _top_level_imports(importer: str) -> dict[str, tuple[set[str], bool]]:
-    """Each module the importer's body imports from: the names, and whether inside a
-    `try` that handles ImportError."""
+    """Each module the importer's body imports from: the names (WHOLE for `import module`),
+    and whether inside a `try` that handles ImportError."""
     spec = importlib.util.find_spec(importer)
     assert spec is not None
     found: dict[str, tuple[set[str], bool]] = {}
 
     def visit(statements: list[ast.stmt], guarded: bool) -> None:
         for node in statements:
-            if isinstance(node, ast.ImportFrom):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname is None:
+                        found.setdefault(alias.name, (set(), guarded))[0].add(WHOLE)
+            elif isinstance(node, ast.ImportFrom):
                 module = _absolute(node, importer, spec.submodule_search_locations is not None)
                 names, _ = found.get(module, (set(), guarded))
                 found[module] = (names | {alias.name for alias in node.names}, guarded)
@@ -89,7 +97,8 @@ def test_each_importer_is_on_its_release_and_imports_exactly_those_names(
         # A hidden module must be one the importer's own code goes on without.
         assert guarded == entry.absent
         if not entry.absent:
-            assert names == {*entry.names, *entry.exports, *entry.exceptions}
+            whole = {WHOLE} if entry.whole else set()
+            assert names == {*whole, *entry.names, *entry.exports, *entry.exceptions}
         # An exported name is only passed on: the importer's own code never reads it.
         assert not set(entry.exports) & _names_read(importer.module)
 
@@ -103,7 +112,7 @@ import fastmcp.server.auth.auth
 import uvicorn, sse_starlette.sse
 import mcp.server
 deferred = {"rich", "joserfc", "click", "watchfiles", "uvicorn.main", "cryptography.x509",
-            "mcp.client", "mcp.server.mcpserver"}
+            "mcp.client", "mcp.server.mcpserver", "httpx2", "fastmcp.mcp_config"}
 loaded = sorted(deferred & set(sys.modules))
 assert not loaded, loaded
 """
@@ -121,6 +130,14 @@ import fastmcp
 import fastmcp.server.auth.auth as auth
 import fastmcp.utilities.logging as fastmcp_logging
 import uvicorn
+
+# httpx2, imported whole: the module's first attribute used is the real one's.
+import fastmcp.utilities.exceptions as exceptions
+assert "httpx2" not in sys.modules
+assert exceptions.is_timeout_error(ValueError()) is False
+import httpx2
+assert exceptions.httpx2 is httpx2
+assert exceptions.is_timeout_error(httpx2.ReadTimeout("slow")) is True
 
 # rich: FastMCP's handler when rich logging is turned on after all.
 fastmcp.settings.enable_rich_logging = True
@@ -232,7 +249,8 @@ assert "click" not in sys.modules
 
 ALREADY_IMPORTED = """
 import sys
-import fastmcp.server.auth.auth, uvicorn, sse_starlette.sse
+import fastmcp.server.server, fastmcp.resources.types, fastmcp.utilities.exceptions
+import mcp.server, uvicorn, sse_starlette.sse
 import mcp_runtime
 from mcp_runtime.deferred_imports import defer_unused_imports
 assert "rich.console" in sys.modules

@@ -2,15 +2,15 @@
 
 The todo server on SQLite, with no auth configured, runs under an import recorder from
 start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth, JOSE or JWT
-library, no httpx and no griffe (todo's docstrings are plain prose, `mcp_runtime.docstrings`)
-may be loaded at all; nor rich, which structlog would load for its console renderer
-(`mcp_runtime.structlog_import`) and FastMCP for a log handler the runtime replaces, nor
-joserfc, which FastMCP's OAuth module imports, nor uvicorn's command line with click and
-watchfiles, nor the MCP SDK's client and high-level server, which its package imports
-(all `mcp_runtime.deferred_imports`). The MCP SDK 2.3.0 itself imports
-cryptography (for its request-state sealing, which FastMCP sets up for every server) and
-httpx2 (as do FastMCP's server and OAuth modules): those may be loaded, but only by
-exactly those importers, so nothing in the runtime or a server adds to them (the JWT
+library, no HTTP client and no griffe (todo's docstrings are plain prose,
+`mcp_runtime.docstrings`) may be loaded at all; nor rich, which structlog would load for its
+console renderer (`mcp_runtime.structlog_import`) and FastMCP for a log handler the runtime
+replaces, nor joserfc, which FastMCP's OAuth module imports, nor httpx2, which FastMCP's
+server imports, nor uvicorn's command line with click and watchfiles, nor the MCP SDK's
+client and high-level server, which its package imports (all
+`mcp_runtime.deferred_imports`). The MCP SDK 2.3.0 itself imports cryptography (for its
+request-state sealing, which FastMCP sets up for every server): it may be loaded, but only
+by exactly that importer, so nothing in the runtime or a server adds to it (the JWT
 verifier, for one, is imported only when MCP_JWT_* is set).
 """
 
@@ -37,6 +37,7 @@ ABSENT = {
     "joserfc",
     "click",
     "watchfiles",
+    "httpx2",
 }
 ABSENT_MODULES = {
     "pygments",
@@ -50,13 +51,6 @@ ABSENT_MODULES = {
 # Loaded by FastMCP and the SDK on their own, from these modules (prefixes end with ".").
 UPSTREAM_IMPORTERS = {
     "cryptography": {"mcp.server.request_state"},
-    "httpx2": {
-        "fastmcp.mcp_config",
-        "fastmcp.resources.types",
-        "fastmcp.server.auth.auth",
-        "fastmcp.server.server",
-        "fastmcp.utilities.exceptions",
-    },
 }
 
 # Runs a server module as `python -m` would, recording which module first imports each
