@@ -11,16 +11,16 @@ modules), and uvicorn's command line with click and watchfiles (`uvicorn/__init_
 its start-up (todo; `python bench/servers.py`, the start-up table).
 
 While each importer in IMPORTERS runs its module body, the modules it takes those names
-from are stand-ins. A name the importer's own code uses (or a module it imports whole) is
-a placeholder: on first use (a call, an attribute, an isinstance check, a subclass) it
+from are stand-ins. A name the importer's own code uses (or a module it imports whole) is a
+placeholder: on first use (a call, an attribute, an isinstance check, a subclass) it
 imports the real modules, puts the real objects into the importer's namespace in place of
-every stand-in, and goes on as the real object. A name the importer only passes on leaves its namespace for a module
-`__getattr__` that imports it on first access, so `from mcp import ClientSession` gets the
-real class. Importing one of those modules for real, from anywhere, puts the real objects
-in place too. A name that is an exception class stands in as an exception class nothing
-raises: it is deferred only with the functions that raise it, which put the real class in
-place before they can raise. An `absent` module is hidden from an importer whose own code
-goes on without it.
+every stand-in, and goes on as the real object. A name the importer only passes on leaves
+its namespace for a module `__getattr__` that imports it on first access, so `from mcp
+import ClientSession` gets the real class. Importing one of those modules for real, from
+anywhere, puts the real objects in place too. A name that is an exception class stands in
+as an exception class nothing raises: it is deferred only with the functions that raise it,
+which put the real class in place before they can raise. An `absent` module is hidden from
+an importer whose own code goes on without it.
 
 This reads the importers' import lines, so each importer is deferred only on the release
 it was read from (`Importer.release`; tests/runtime/test_runtime_deferred_imports.py reads
