@@ -137,8 +137,9 @@ class _StandIns:
         self.stood_in: dict[int, tuple[str, str]] = {}
         self.exports: dict[str, tuple[str, str]] = {}
         self.real: dict[tuple[str, str], Any] | None = None
-        # Resolving may start from several threads at once, and imports the real modules,
-        # whose own import would resolve again (see _ResolvingLoader).
+        # Placeholders may first be used from several threads at once; and the real
+        # modules resolving imports may read an export back from the importer while they
+        # load (mcp.client.session_group reads mcp.ClientSession), in this same thread.
         self._lock = threading.RLock()
         self._resolving = False
 
