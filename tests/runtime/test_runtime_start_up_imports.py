@@ -1,13 +1,13 @@
 """A default server imports only what its configuration needs.
 
-The todo server on SQLite, with no auth configured, runs under an import recorder from
-start through a tool call to its SIGTERM exit. No WebSocket, YAML, OAuth, JOSE or JWT
-library, no HTTP client and no griffe (todo's docstrings are plain prose,
-`mcp_runtime.docstrings`) may be loaded at all; nor rich, which structlog would load for its
-console renderer (`mcp_runtime.structlog_import`) and FastMCP for a log handler the runtime
-replaces, nor joserfc, which FastMCP's OAuth module imports, nor httpx2, which FastMCP's
-server imports, nor uvicorn's command line with click and watchfiles, nor the MCP SDK's
-client and high-level server, which its package imports (all
+The todo server on SQLite, with no auth configured, runs under an import recorder from start
+through tool calls, one that works and three that fail, to its SIGTERM exit. No WebSocket,
+YAML, OAuth, JOSE or JWT library, no HTTP client and no griffe (todo's docstrings are plain
+prose, `mcp_runtime.docstrings`) may be loaded at all; nor rich, which structlog would load
+for its console renderer (`mcp_runtime.structlog_import`) and FastMCP for a log handler the
+runtime replaces, nor joserfc, which FastMCP's OAuth module imports, nor httpx2, which
+FastMCP's server imports, nor uvicorn's command line with click and watchfiles, nor the MCP
+SDK's client and high-level server, which its package imports (all
 `mcp_runtime.deferred_imports`). The MCP SDK 2.3.0 itself imports cryptography (for its
 request-state sealing, which FastMCP sets up for every server): it may be loaded, but only
 by exactly that importer, so nothing in the runtime or a server adds to it (the JWT
@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from harness.processes import ServerProcess
 
 # Never loaded by a default server.
@@ -92,27 +93,45 @@ def _allowed(importer: str, allowed: set[str]) -> bool:
     )
 
 
-def test_a_default_todo_server_loads_no_library_it_does_not_need(tmp_path: Path) -> None:
+def _call(url: str, tool: str, arguments: dict[str, object]) -> httpx.Response:
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments, "_meta": MODERN_META},
+    }
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": tool,
+    }
+    return httpx.post(url, json=call, headers=headers, timeout=10)
+
+
+# With the fast path and through plain FastMCP: failing calls take different paths in each.
+@pytest.mark.parametrize("fast_path", ["true", "false"], ids=["fast-path", "fastmcp"])
+def test_a_default_todo_server_loads_no_library_it_does_not_need(
+    tmp_path: Path, fast_path: str
+) -> None:
     report = tmp_path / "imports.json"
     watched = ABSENT | UPSTREAM_IMPORTERS.keys()
     command = [sys.executable, "-c", RECORDER, str(report), ",".join(sorted(watched)), "mcp_todo"]
-    server = ServerProcess(command, {"MCP_DATA_DIR": str(tmp_path / "data")}, tmp_path / "log")
+    env = {"MCP_DATA_DIR": str(tmp_path / "data"), "MCP_FAST_PATH": fast_path}
+    server = ServerProcess(command, env, tmp_path / "log")
     with server:
         server.wait_ready()
-        call = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": "list_tasks", "arguments": {}, "_meta": MODERN_META},
-        }
-        headers = {
-            "accept": "application/json, text/event-stream",
-            "mcp-protocol-version": "2026-07-28",
-            "mcp-method": "tools/call",
-            "mcp-name": "list_tasks",
-        }
-        answer = httpx.post(server.mcp_url, json=call, headers=headers, timeout=10)
-        assert answer.status_code == 200, answer.text
+        # A call that works, and calls that fail each way a tool call can (its own error, a
+        # bad argument, no such tool): none of them may load what start-up did not.
+        for tool, arguments, is_error in (
+            ("list_tasks", {}, False),
+            ("get_task", {"task_id": 999999}, True),
+            ("get_task", {"task_id": "x"}, True),
+            ("no_such_tool", {}, True),
+        ):
+            answer = _call(server.mcp_url, tool, arguments)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["result"].get("isError", False) is is_error, answer.text
         assert server.stop() == 0
     seen = json.loads(report.read_text())
     assert set(seen["loaded"]) & ABSENT == set()
