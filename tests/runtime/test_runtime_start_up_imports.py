@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.jsonrpc import modern_request
 from harness.processes import ServerProcess
 
 # Never loaded by a default server.
@@ -79,12 +80,6 @@ sys.argv = [module]
 runpy.run_module(module, run_name="__main__", alter_sys=True)
 """
 
-MODERN_META = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
-
 
 def _allowed(importer: str, allowed: set[str]) -> bool:
     return any(
@@ -94,18 +89,7 @@ def _allowed(importer: str, allowed: set[str]) -> bool:
 
 
 def _call(url: str, tool: str, arguments: dict[str, object]) -> httpx.Response:
-    call = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments, "_meta": MODERN_META},
-    }
-    headers = {
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/call",
-        "mcp-name": tool,
-    }
+    headers, call = modern_request("tools/call", {"name": tool, "arguments": arguments})
     return httpx.post(url, json=call, headers=headers, timeout=10)
 
 

@@ -13,31 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
+from harness.jsonrpc import modern_request
 from harness.processes import ServerProcess, free_port, server_env
 from harness.runtime import SAMPLE_SERVER, StartServer
 
-MODERN_META = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
 IN_FLIGHT = "mcp_tool_calls_in_flight"
 
 
 async def call(server: ServerProcess, tool: str, arguments: dict[str, Any]) -> Any:
     """One tools/call on a connection of its own, so the kernel picks a worker for it."""
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments, "_meta": MODERN_META},
-    }
-    headers = {
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/call",
-        "mcp-name": tool,
-    }
+    headers, body = modern_request("tools/call", {"name": tool, "arguments": arguments})
     async with httpx.AsyncClient(timeout=30) as http:
         response = await http.post(server.mcp_url, json=body, headers=headers)
     assert response.status_code == 200, response.text
