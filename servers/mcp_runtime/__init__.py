@@ -6,11 +6,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from mcp_runtime.deferred_imports import defer_unused_imports
+from mcp_runtime.deferred_model_builds import defer_model_builds
 from mcp_runtime.structlog_import import import_structlog_without_rich
 
 # Here, because every server's entry point imports this package before anything that
 # imports FastMCP or structlog.
 defer_unused_imports()
+defer_model_builds()
 import_structlog_without_rich()
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.auth import BearerProtected, verifier_from_settings
 from mcp_runtime.client_gone import CancelledWhenClientLeaves
+from mcp_runtime.deferred_model_builds import build_served_wire_models
 from mcp_runtime.docstrings import read_plain_docstrings_without_griffe
 from mcp_runtime.fast_path_gate import fast_front_for, fast_path_for
 from mcp_runtime.host_guard import HostOriginGuarded
@@ -192,6 +193,8 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
 
         # Outermost, so that every line logged for the request carries its trace.
         app.add_middleware(TraceContextFromHeaders)
+    # Here rather than in the lifespan: workers fork after this and share them.
+    build_served_wire_models()
     app.state.lifecycle = lifecycle
     app.state.server_name = spec.mcp.name
     app.state.metrics = metrics

@@ -38,10 +38,10 @@ import threading
 import types
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from mcp_runtime.verified_versions import VERIFIED_VERSIONS
+from mcp_runtime.import_hooks import WrappedLoader, spec_from_other_finders
+from mcp_runtime.verified_versions import VERIFIED_VERSIONS, installed_version
 
 
 @dataclass(frozen=True)
@@ -314,21 +314,7 @@ class _PlaceholderModule(types.ModuleType):
         return getattr(self._stand_ins.resolve()[self.__name__, ""], name)
 
 
-class _WrappedLoader(importlib.abc.Loader):
-    """A module's own loader; subclasses add what happens around its body."""
-
-    def __init__(self, loader: importlib.abc.Loader) -> None:
-        self._loader = loader
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
-        return self._loader.create_module(spec)
-
-    def __getattr__(self, name: str) -> Any:
-        # get_source, get_resource_reader and the like, for inspect and importlib.resources.
-        return getattr(self._loader, name)
-
-
-class _DeferringLoader(_WrappedLoader):
+class _DeferringLoader(WrappedLoader):
     """Runs an importer's body with its stand-ins in sys.modules."""
 
     def __init__(self, loader: importlib.abc.Loader, stand_ins: _StandIns) -> None:
@@ -344,7 +330,7 @@ class _DeferringLoader(_WrappedLoader):
         self._stand_ins.export_lazily(module)
 
 
-class _ResolvingLoader(_WrappedLoader):
+class _ResolvingLoader(WrappedLoader):
     """Runs a deferred module's body, imported for real by whatever wanted it, then puts
     its objects in place in the importer. Only its own: the import that loads it may be
     partway through loading the others (joserfc's package loads `joserfc.errors` before
@@ -381,7 +367,7 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         ]
         if importer is None and not waiting:
             return None
-        spec = _spec_from_other_finders(self, fullname, path, target)
+        spec = spec_from_other_finders(self, fullname, path, target)
         if spec is None or spec.loader is None:
             return spec
         if importer is not None:
@@ -395,31 +381,11 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-def _spec_from_other_finders(
-    finder: object, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None
-) -> importlib.machinery.ModuleSpec | None:
-    for other in list(sys.meta_path):
-        find_spec = getattr(other, "find_spec", None)
-        if other is finder or find_spec is None:
-            continue
-        spec = find_spec(fullname, path, target)
-        if spec is not None:
-            return spec
-    return None
-
-
-def _installed(distribution: str) -> str | None:
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return None
-
-
 def defer_unused_imports() -> list[str]:
     """Defer IMPORTERS' imports, for each importer not imported yet and installed at the
     release it was read from; the importers deferred."""
     releases = {importer.release for importer in IMPORTERS}
-    installed = {distribution: _installed(distribution) for distribution, _ in releases}
+    installed = {distribution: installed_version(distribution) for distribution, _ in releases}
     importers = [
         importer
         for importer in IMPORTERS

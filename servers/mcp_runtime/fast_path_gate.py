@@ -12,14 +12,13 @@ versions, so whoever upgraded knows to re-run those tests and update VERIFIED_VE
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_runtime.verified_versions import VERIFIED_VERSIONS
+from mcp_runtime.verified_versions import VERIFIED_VERSIONS, installed_version
 
 if TYPE_CHECKING:
     from fastmcp import FastMCP
@@ -53,10 +52,7 @@ def installed_versions() -> dict[str, str | None]:
 
     found: dict[str, str | None] = {"fastmcp": fastmcp.__version__}
     for distribution in ("mcp", "mcp-types"):
-        try:
-            found[distribution] = version(distribution)
-        except PackageNotFoundError:
-            found[distribution] = None
+        found[distribution] = installed_version(distribution)
     return found
 
 
