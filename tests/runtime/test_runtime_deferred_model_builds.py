@@ -167,3 +167,21 @@ def test_no_call_waits_for_a_model_to_be_built(tmp_path: Path, fast_path: str) -
     at_exit = json.loads(report.read_text())
     assert set(at_exit["built"]) - set(at_ready["built"]) == set()
     assert len([name for name in at_ready["unbuilt"] if name.startswith("mcp_types._v")]) > 250
+
+
+# Each server of the fleet, as its entry point imports it: the runtime must come first for
+# the deferral to apply (to models defined after it), and a server importing FastMCP or the
+# SDK first would silently build every model at start again.
+@pytest.mark.parametrize(
+    "entry_point",
+    ["mcp_todo", "mcp_postgres", "mcp_memory", "mcp_bridge", "mcp_gateway", "mcp_runtime"],
+)
+def test_every_server_of_the_fleet_defers_the_models_it_does_not_use(entry_point: str) -> None:
+    seen = _run(
+        f"import json, importlib, sys\nimportlib.import_module('{entry_point}.__main__')\n"
+        "import mcp_types._v2026_07_28 as wire\n"
+        "import fastmcp.resources.types as resources\n"
+        "print(json.dumps({'wire': wire.CompleteRequest.__pydantic_complete__,"
+        " 'fastmcp': resources.FileResource.__pydantic_complete__}))"
+    )
+    assert seen == {"wire": False, "fastmcp": False}
