@@ -24,6 +24,7 @@ from mcp_runtime.internals import lowlevel_server
 from mcp_runtime.lifecycle import CloseConnectionsWhileDraining, InFlightRequests, Lifecycle
 from mcp_runtime.mcp_route import mcp_route
 from mcp_runtime.metrics import ToolMetrics
+from mcp_runtime.metrics_port import MetricsOnItsOwnPort
 from mcp_runtime.operation_metrics import OperationMetrics
 from mcp_runtime.probes import PROBE_PATHS, ReadinessCheck, probe_routes
 from mcp_runtime.rate_limits import RateLimited
@@ -178,6 +179,11 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
             Mount("/", app=mcp_app),
         ],
         middleware=[
+            *(
+                []
+                if settings.mcp_metrics_port is None
+                else [Middleware(MetricsOnItsOwnPort, port=settings.mcp_metrics_port)]
+            ),
             *([] if front is None else [front]),
             # Before anything reads a body, so that none is buffered past the limits.
             Middleware(RequestLimits, **limits),

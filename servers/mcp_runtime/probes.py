@@ -24,7 +24,8 @@ CHECK_TIMEOUT_SECONDS = 2.0
 
 _log = structlog.get_logger("mcp_runtime.probes")
 
-PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
+METRICS_PATH = "/metrics"
+PROBE_PATHS = frozenset({"/health", "/ready", METRICS_PATH})
 
 
 def probe_routes(
@@ -49,7 +50,7 @@ def probe_routes(
     return [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route(METRICS_PATH, metrics_endpoint, methods=["GET"]),
     ]
 
 

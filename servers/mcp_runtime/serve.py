@@ -20,6 +20,7 @@ from uvicorn.server import Server as UvicornServer
 from mcp_runtime.app import PACKAGE_VERSION, ServerSpec, build_app, lifecycle_of
 from mcp_runtime.header_timeout import with_header_timeout
 from mcp_runtime.lifecycle import Lifecycle
+from mcp_runtime.listening import ListenError, bind_ports
 from mcp_runtime.logs import configure_logging
 from mcp_runtime.settings import RuntimeSettings, SettingsLoadError, SettingsT, load_settings
 from mcp_runtime.tool_selection import select_tools
@@ -67,21 +68,19 @@ def run(create: Callable[[SettingsT], ServerSpec], settings_cls: type[SettingsT]
 
 def serve_workers(app: Starlette, settings: RuntimeSettings, metrics_dir: Path | None) -> int:
     """Serve `app` from MCP_WORKERS processes on one port; the exit code (see workers.py)."""
-    from mcp_runtime.workers import Workers, reuse_port_socket
+    from mcp_runtime.workers import Workers
 
     try:
-        # Bound without listening, so no connection is routed to it: checks the address
+        # Bound without listening, so no connection is routed to them: checks the addresses
         # once, here, rather than in every worker.
-        reuse_port_socket(settings.mcp_host, settings.mcp_port).close()
-    except OSError as exc:
-        print(
-            f"MCP_PORT: cannot listen on {settings.mcp_host}:{settings.mcp_port}: {exc}",
-            file=sys.stderr,
-        )
+        for sock in bind_ports(settings, shared=True):
+            sock.close()
+    except ListenError as exc:
+        print(exc, file=sys.stderr)
         return 1
 
     def serve_worker(_: int) -> None:
-        serve(app, settings, [reuse_port_socket(settings.mcp_host, settings.mcp_port)])
+        serve(app, settings, bind_ports(settings, shared=True))
 
     return Workers(settings.mcp_workers, serve_worker, metrics_dir).run()
 
@@ -89,8 +88,14 @@ def serve_workers(app: Starlette, settings: RuntimeSettings, metrics_dir: Path |
 def serve(
     app: Starlette, settings: RuntimeSettings, sockets: list[socket.socket] | None = None
 ) -> None:
-    """Serve `app` on MCP_HOST:MCP_PORT, or on `sockets`; return after a SIGTERM/SIGINT
-    drain."""
+    """Serve `app` on MCP_HOST:MCP_PORT (and MCP_METRICS_PORT), or on `sockets`; return
+    after a SIGTERM/SIGINT drain. Exits 1 naming the variable of a port it cannot bind."""
+    if sockets is None and settings.mcp_metrics_port is not None:
+        try:
+            sockets = bind_ports(settings)
+        except ListenError as exc:
+            print(exc, file=sys.stderr)
+            sys.exit(1)
     config = uvicorn.Config(
         app,
         host=settings.mcp_host,

@@ -75,6 +75,10 @@ class RuntimeSettings(BaseSettings):
     mcp_transport: Literal["streamable-http"] = "streamable-http"
     mcp_host: str = "0.0.0.0"
     mcp_port: int = Field(default=8000, ge=1, le=65535)
+    # /metrics on a port of its own, and only there: whatever reaches MCP_PORT (a Service
+    # published outside the cluster, an Ingress, the MCP tier) cannot read the metrics.
+    # Unset: /metrics is on MCP_PORT beside /mcp.
+    mcp_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     mcp_stateless: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     mcp_allowed_hosts: CommaList = ()
@@ -336,6 +340,11 @@ class RuntimeSettings(BaseSettings):
             raise ValueError(
                 f"MCP_WORKERS={self.mcp_workers} needs MCP_STATELESS=true: a stateful session"
                 " lives in one worker process and other workers answer it with 404"
+            )
+        if self.mcp_metrics_port == self.mcp_port:
+            raise ValueError(
+                f"MCP_METRICS_PORT and MCP_PORT are both {self.mcp_port}; /metrics needs a port"
+                " of its own (or leave MCP_METRICS_PORT unset to serve it on MCP_PORT)"
             )
         if (self.mcp_jwt_issuer or self.mcp_jwt_audience) and not self.jwt_enabled:
             raise ValueError(
