@@ -39,7 +39,11 @@ RULES_CONFIGMAP = "prometheus-rules"
 PROMETHEUS_SELECTOR = "app.kubernetes.io/name=prometheus"
 
 SERVICE_MONITOR_SPEC = {"selector", "namespaceSelector", "endpoints", "jobLabel"}
-ENDPOINT_FIELDS = {"port", "path", "interval", "scrapeTimeout", "scheme", "honorLabels"}
+ENDPOINT_FIELDS = {
+    "port", "path", "interval", "scrapeTimeout", "scheme", "honorLabels", "relabelings",
+}  # fmt: skip
+# An endpoint's relabelings: the fields the chart sets (a fixed value for a label).
+RELABELING_FIELDS = {"targetLabel", "replacement"}
 
 
 class UnsupportedField(ValueError):
@@ -85,14 +89,26 @@ def scrape_jobs(monitor: Mapping[str, Any]) -> list[dict[str, Any]]:
         ):
             if field in endpoint:
                 job[key] = endpoint[field]
+        own = []
+        for number, relabeling in enumerate(endpoint.get("relabelings", [])):
+            for field in sorted(set(relabeling) - RELABELING_FIELDS):
+                raise UnsupportedField(
+                    f"{where}: spec.endpoints[{index}].relabelings[{number}].{field}"
+                    " is not supported"
+                )
+            # promcfg's generateRelabelConfig: the fields set, in this order.
+            own.append({"target_label": relabeling["targetLabel"],
+                        "replacement": relabeling["replacement"]})  # fmt: skip
         job["relabel_configs"] = _relabelings(
-            selector.get("matchLabels", {}), endpoint["port"], spec.get("jobLabel")
+            selector.get("matchLabels", {}), endpoint["port"], spec.get("jobLabel"), own
         )
         jobs.append(job)
     return jobs
 
 
-def _relabelings(match_labels: Mapping[str, str], port: str, job_label: str | None) -> list:
+def _relabelings(
+    match_labels: Mapping[str, str], port: str, job_label: str | None, own: list[dict[str, Any]]
+) -> list:
     relabel: list[dict[str, Any]] = [
         {"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"}
     ]
@@ -144,6 +160,8 @@ def _relabelings(match_labels: Mapping[str, str], port: str, job_label: str | No
             "replacement": "${1}",
         })  # fmt: skip
     relabel.append({"target_label": "endpoint", "replacement": port})
+    # The endpoint's own relabelings come after the operator's, so they can override them.
+    relabel.extend(own)
     # The operator's sharding, with one shard: its config reloader puts 0 for $(SHARD).
     relabel.append({
         "source_labels": ["__address__"],

@@ -112,6 +112,17 @@ SERVICE_MONITOR = resource(
                         "path": {"type": "string", "pattern": "^/"},
                         "interval": {"type": "string", "pattern": PROMETHEUS_DURATION},
                         "scrapeTimeout": {"type": "string", "pattern": PROMETHEUS_DURATION},
+                        # RelabelConfig: the fields the chart sets.
+                        "relabelings": {
+                            "type": "array",
+                            "items": strict(
+                                {
+                                    "targetLabel": {"type": "string", "minLength": 1},
+                                    "replacement": {"type": "string"},
+                                },
+                                [],
+                            ),
+                        },
                     },
                     ["port"],
                 ),

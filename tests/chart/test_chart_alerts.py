@@ -196,7 +196,7 @@ RESTART_DELTA = (
     f"max_over_time({RESTARTS}{{{TODO_PODS}}}[5m])\n"
     f"  - min_over_time({RESTARTS}{{{TODO_PODS}}}[5m])"
 )
-UP_TERM = 'absent(up{namespace="mcp", service="todo-mcp", endpoint="http"} == 1)\nor\n'
+UP_TERM = 'absent(up{namespace="mcp", service="todo-mcp", endpoint="metrics"} == 1)\nor\n'
 AVAILABLE = 'kube_deployment_status_replicas_available{namespace="mcp", deployment="todo-mcp"}'
 
 

@@ -695,28 +695,31 @@ TEMPLATE_CASES = [
                 proxy={
                     **CONTAINER,
                     "ports": [{"name": "m", "containerPort": 9102}],
-                    "metrics": {"port": "metrics"},
+                    "metrics": {"port": "stats"},
                 }
             )
         ],
-        'servers.todo.sidecars.proxy.metrics.port: "metrics" is not the name of one of'
+        'servers.todo.sidecars.proxy.metrics.port: "stats" is not the name of one of'
         " servers.todo.sidecars.proxy.ports (named: m); name the port the sidecar serves its"
         " metrics on",
     ),
-    (
-        "sidecar-metrics-on-the-servers-port-name",
-        TODO,
-        [
-            containers(
-                proxy={
-                    **CONTAINER,
-                    "ports": [{"name": "http", "containerPort": 9102}],
-                    "metrics": {"port": "http"},
-                }
-            )
-        ],
-        "servers.todo.sidecars.proxy.metrics.port: http is the name of the server's port in the"
-        " Service; name the sidecar's metrics port otherwise (in its ports and here)",
+    *(
+        (
+            f"sidecar-metrics-on-the-servers-{name}-port-name",
+            TODO,
+            [
+                containers(
+                    proxy={
+                        **CONTAINER,
+                        "ports": [{"name": name, "containerPort": 9102}],
+                        "metrics": {"port": name},
+                    }
+                )
+            ],
+            f"servers.todo.sidecars.proxy.metrics.port: {name} is the name of one of the server's"
+            " own ports; name the sidecar's metrics port otherwise (in its ports and here)",
+        )
+        for name in ("http", "metrics")
     ),
     (
         "two-sidecars-metrics-on-one-port-name",
@@ -737,23 +740,11 @@ TEMPLATE_CASES = [
         " servers.todo.sidecars.a; the Service's ports need distinct names",
     ),
     (
-        "sidecar-metrics-through-a-node-port",
+        "metrics-port-is-the-mcp-port",
         TODO,
-        [
-            containers(
-                proxy={
-                    **CONTAINER,
-                    "ports": [{"name": "m", "containerPort": 9102}],
-                    "metrics": {"port": "m"},
-                }
-            ),
-            "servers.todo.metrics.serviceMonitor.enabled=true",
-            'servers.todo.service={"type":"NodePort","nodePort":30801}',
-        ],
-        "servers.todo.sidecars.proxy.metrics: servers.todo.service.type is NodePort, which would"
-        " open the sidecar's metrics port outside the cluster too; scrape it with a PodMonitor of"
-        " your own (extraObjects), or keep the Service ClusterIP and expose the server through an"
-        " ingress or httpRoute",
+        ["servers.todo.metrics.port=8001"],
+        "servers.todo.metrics.port: 8001 is also servers.todo.port; /metrics is served on a port"
+        " of its own, which MCP clients do not reach",
     ),
     (
         "sidecar-metrics-on-a-udp-port",

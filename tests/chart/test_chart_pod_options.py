@@ -251,28 +251,47 @@ EXPORTER = {
 def test_a_sidecars_metrics_are_scraped_with_the_servers_while_the_servicemonitor_is_on():
     sidecars = f"servers.todo.sidecars={json.dumps({'stats': EXPORTER})}"
     monitored = with_todo(sidecars, "servers.todo.metrics.serviceMonitor.enabled=true")
-    ports = monitored.get("Service", "todo-mcp")["spec"]["ports"]
+    # Beside the server's metrics port, on the Service the ServiceMonitor scrapes; the server's
+    # own Service has its MCP port alone.
+    ports = monitored.get("Service", "todo-mcp-metrics")["spec"]["ports"]
     assert [(p["name"], p["port"], p["targetPort"]) for p in ports] == [
-        ("http", 8001, "http"),
+        ("metrics", 9464, "metrics"),
         ("exporter", 9102, "exporter"),
     ]
+    assert [p["name"] for p in monitored.get("Service", "todo-mcp")["spec"]["ports"]] == ["http"]
     endpoints = monitored.get("ServiceMonitor", "todo-mcp")["spec"]["endpoints"]
     assert [(e["port"], e["path"], e["interval"]) for e in endpoints] == [
-        ("http", "/metrics", "30s"),
+        ("metrics", "/metrics", "30s"),
         ("exporter", "/metrics", "30s"),
     ]
     scraper = monitored.get("NetworkPolicy", "todo-mcp")["spec"]["ingress"][-1]
     assert scraper["ports"] == [
-        {"port": 8001, "protocol": "TCP"},
+        {"port": 9464, "protocol": "TCP"},
         {"port": 9102, "protocol": "TCP"},
     ]
     # Only the named port: the sidecar's other ports stay closed, as without `metrics`.
     assert all(p["port"] != 9125 for p in ports + scraper["ports"])
 
     unmonitored = with_todo(sidecars)
-    assert [p["name"] for p in unmonitored.get("Service", "todo-mcp")["spec"]["ports"]] == ["http"]
+    assert unmonitored.names("Service") == {"todo-mcp"}
     ingress = unmonitored.get("NetworkPolicy", "todo-mcp")["spec"]["ingress"]
     assert all(p["port"] != 9102 for rule in ingress for p in rule["ports"])
+
+
+def test_a_published_service_carries_no_metrics_port():
+    """A NodePort Service opens each of its ports on every node: the metrics ports, the server's
+    and a sidecar's, stay on the ClusterIP metrics Service."""
+    result = with_todo(
+        f"servers.todo.sidecars={json.dumps({'stats': EXPORTER})}",
+        "servers.todo.metrics.serviceMonitor.enabled=true",
+        'servers.todo.service={"type":"NodePort","nodePort":30801}',
+    )
+    published = result.get("Service", "todo-mcp")["spec"]
+    assert published["type"] == "NodePort"
+    assert [p["name"] for p in published["ports"]] == ["http"]
+    metrics = result.get("Service", "todo-mcp-metrics")["spec"]
+    assert metrics["type"] == "ClusterIP"
+    assert [p["name"] for p in metrics["ports"]] == ["metrics", "exporter"]
 
 
 def test_a_sidecars_metrics_path_is_its_own():

@@ -72,7 +72,10 @@ def test_values_files_compose_into_one_release(fleet: Render):
     assert {d["metadata"]["labels"]["app.kubernetes.io/name"] for d in fleet.all("Deployment")} == (
         FLEET_SERVERS
     )
-    assert fleet.names("Service") == {f"{name}-mcp" for name in FLEET_SERVERS}
+    # postgres has a ServiceMonitor, which scrapes its metrics Service.
+    assert fleet.names("Service") == {f"{name}-mcp" for name in FLEET_SERVERS} | {
+        "postgres-mcp-metrics"
+    }
 
 
 def test_restricted_security_on_every_pod(fleet: Render):
@@ -274,6 +277,7 @@ def test_runtime_env_and_dns_rebinding_hosts(fleet: Render):
     assert env["MCP_TRANSPORT"] == "streamable-http"
     assert env["MCP_HOST"] == "0.0.0.0"
     assert env["MCP_PORT"] == "8001"
+    assert env["MCP_METRICS_PORT"] == "9464"
     assert env["MCP_STATELESS"] == "true"
     assert env["MCP_SERVER_CONFIG"] == "/etc/mcp/server-config.json"
     assert env["MCP_ALLOWED_HOSTS"].split(",") == [
@@ -284,7 +288,10 @@ def test_runtime_env_and_dns_rebinding_hosts(fleet: Render):
     ]
     server = container(fleet.get("Deployment", "todo-mcp"))
     assert server["envFrom"] == [{"secretRef": {"name": "todo-mcp"}}]
-    assert server["ports"] == [{"name": "http", "containerPort": 8001, "protocol": "TCP"}]
+    assert server["ports"] == [
+        {"name": "http", "containerPort": 8001, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9464, "protocol": "TCP"},
+    ]
 
 
 def test_session_limits_and_request_size_reach_the_runtime(fleet: Render):
@@ -404,7 +411,7 @@ def test_network_policy_admits_prometheus_when_a_service_monitor_scrapes(fleet: 
     assert tier["from"][0]["podSelector"]["matchLabels"] == {
         "app.kubernetes.io/part-of": "mcp-servers"
     }
-    assert scraper == {"from": [PROMETHEUS], "ports": [{"port": 8002, "protocol": "TCP"}]}
+    assert scraper == {"from": [PROMETHEUS], "ports": [{"port": 9464, "protocol": "TCP"}]}
     own = {"namespaceSelector": {"matchLabels": {"team": "observability"}}}
     custom = render(
         TODO,
@@ -464,9 +471,41 @@ def test_monitoring_only_when_enabled(fleet: Render):
     assert fleet.names("PrometheusRule") == {"postgres-mcp"}
     monitor = fleet.get("ServiceMonitor", "postgres-mcp")["spec"]
     assert monitor["endpoints"] == [
-        {"port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+        {
+            "port": "metrics",
+            "path": "/metrics",
+            "interval": "30s",
+            "scrapeTimeout": "10s",
+            # The server's name, not its metrics Service's, is what the alerts select.
+            "relabelings": [
+                {"targetLabel": "service", "replacement": "postgres-mcp"},
+                {"targetLabel": "job", "replacement": "postgres-mcp"},
+            ],
+        }
     ]
     assert monitor["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    # It selects the metrics Service alone: a ClusterIP one with the metrics port, which the
+    # server's own Service (the one an Ingress or a NodePort publishes) does not have.
+    metrics = fleet.get("Service", "postgres-mcp-metrics")
+    selected = [
+        service["metadata"]["name"]
+        for service in fleet.all("Service")
+        if monitor["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    ]
+    assert selected == ["postgres-mcp-metrics"]
+    assert metrics["spec"]["type"] == "ClusterIP"
+    assert metrics["spec"]["ports"] == [
+        {
+            "name": "metrics",
+            "port": 9464,
+            "targetPort": "metrics",
+            "protocol": "TCP",
+            "appProtocol": "http",
+        }
+    ]
+    assert [port["name"] for port in fleet.get("Service", "postgres-mcp")["spec"]["ports"]] == [
+        "http"
+    ]
     assert render(TODO).names("ServiceMonitor") == set()
 
 
@@ -846,7 +885,8 @@ def test_notes_without_servers_say_what_to_do():
 def test_fifty_servers_render():
     result = render(set_json=(f"servers={json.dumps(fleet_values(50)['servers'])}",))
     assert len(result.all("Deployment")) == 50
-    assert len(result.names("Service")) == 50
+    # A metrics Service beside each server's that a ServiceMonitor scrapes.
+    assert len(result.names("Service")) == 50 + len(result.names("ServiceMonitor"))
 
 
 def test_topology_spread_gets_the_server_selector(fleet: Render):

@@ -37,6 +37,10 @@ OPERATOR_JOB = {
     "relabel_configs": [
         {"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"},
         {"action": "keep",
+         "source_labels": ["__meta_kubernetes_service_label_app_kubernetes_io_component",
+                           "__meta_kubernetes_service_labelpresent_app_kubernetes_io_component"],
+         "regex": "(metrics);true"},
+        {"action": "keep",
          "source_labels": ["__meta_kubernetes_service_label_app_kubernetes_io_instance",
                            "__meta_kubernetes_service_labelpresent_app_kubernetes_io_instance"],
          "regex": "(rel);true"},
@@ -45,7 +49,7 @@ OPERATOR_JOB = {
                            "__meta_kubernetes_service_labelpresent_app_kubernetes_io_name"],
          "regex": "(todo);true"},
         {"action": "keep", "source_labels": ["__meta_kubernetes_endpoint_port_name"],
-         "regex": "http"},
+         "regex": "metrics"},
         {"source_labels": POD_TARGET, "separator": ";", "regex": "Node;(.*)",
          "replacement": "${1}", "target_label": "node"},
         {"source_labels": POD_TARGET, "separator": ";", "regex": "Pod;(.*)",
@@ -58,7 +62,10 @@ OPERATOR_JOB = {
          "regex": "(Failed|Succeeded)"},
         {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "job",
          "replacement": "${1}"},
-        {"target_label": "endpoint", "replacement": "http"},
+        {"target_label": "endpoint", "replacement": "metrics"},
+        # The chart's: the server's name where the operator put its metrics Service's.
+        {"target_label": "service", "replacement": "todo-mcp"},
+        {"target_label": "job", "replacement": "todo-mcp"},
         {"source_labels": ["__address__"], "target_label": "__tmp_hash", "modulus": 1,
          "action": "hashmod"},
         {"source_labels": ["__tmp_hash"], "regex": "0", "action": "keep"},
@@ -98,7 +105,10 @@ def test_the_rules_are_the_prometheusrules_spec():
     [
         ({"targetLabels": ["team"]}, "spec.targetLabels is not supported"),
         ({"selector": {"matchExpressions": []}}, "spec.selector.matchExpressions"),
-        ({"endpoints": [{"port": "http", "relabelings": []}]}, "spec.endpoints[0].relabelings"),
+        (
+            {"endpoints": [{"port": "metrics", "relabelings": [{"action": "drop"}]}]},
+            "spec.endpoints[0].relabelings[0].action",
+        ),
         ({"endpoints": [{"targetPort": 8001}]}, "spec.endpoints[0].targetPort"),
     ],
 )

@@ -169,11 +169,13 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
         # Scraped, through the NetworkPolicy's metricsFrom, with the labels the alerts select.
         (pod,) = kube.pods(NAMESPACE, "app.kubernetes.io/name=todo")
         # The server's endpoint, as the alerts select it: the pod's sidecar is a target too.
-        target = f'up{{namespace="{NAMESPACE}", service="todo-mcp", endpoint="http", pod="{pod}"}}'
+        target = (
+            f'up{{namespace="{NAMESPACE}", service="todo-mcp", endpoint="metrics", pod="{pod}"}}'
+        )
         (up,) = kube.wait_for(f"{target} == 1", lambda: prometheus.query(f"{target} == 1"), 120)
         labels = up["metric"]
         assert labels["job"] == "todo-mcp" and labels["container"] == "server"
-        assert labels["endpoint"] == "http" and labels["pod"].startswith("todo-mcp-")
+        assert labels["endpoint"] == "metrics" and labels["pod"].startswith("todo-mcp-")
         # The sidecar's own endpoint, its series labelled with its container and port.
         stats = f'todo_stats_info{{namespace="{NAMESPACE}", service="todo-mcp", pod="{pod}"}}'
         (info,) = kube.wait_for(stats, lambda: prometheus.query(stats), 120)
@@ -193,6 +195,23 @@ def test_prometheus_scrapes_the_chart_fires_and_resolves_unavailable_and_feeds_t
             )
         assert not firing(prometheus, "MCPServerUnavailable")
         assert not firing(prometheus, "MCPGatewayUpstreamDown")
+
+        # What reaches todo's Service (here the backend, a client it admits) gets no metrics:
+        # they are on the metrics port alone, which Prometheus scrapes through the
+        # NetworkPolicy's metricsFrom (the `up` above).
+        fetch_status = (
+            "import sys, urllib.request, urllib.error\n"
+            "try: print(urllib.request.urlopen(sys.argv[1], timeout=5).status)\n"
+            "except urllib.error.HTTPError as e: print(e.code)"
+        )
+        seen = {
+            path: kube.kubectl(
+                *IN_NS, "exec", "deploy/todo-backend", "--",
+                "python", "-c", fetch_status, f"http://todo-mcp:8001{path}",
+            ).strip()
+            for path in ("/metrics", "/ready")
+        }  # fmt: skip
+        assert seen == {"/metrics": "404", "/ready": "200"}
 
         node_ip = kube.kubectl(
             "get", "nodes", "-o",

@@ -6,7 +6,7 @@ the pods when either changes.
 
 {{/*
 mcp-servers.env.chart: the environment variables the chart sets itself, as JSON: the runtime's
-transport, address and port, state model, log level, allowed hosts (the Service's DNS names,
+transport, address and ports (MCP and metrics), state model, log level, allowed hosts (the Service's DNS names,
 mcp-servers.names.serviceHosts, then `allowedHosts`, then the exposed hosts,
 mcp-servers.exposure.hosts, then the published Service's `service.hosts`) and origins, config
 file, drain timeout, session and request limits, the entry file of inline `code`, the authorization settings
@@ -22,6 +22,7 @@ Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson
   "MCP_TRANSPORT" "streamable-http"
   "MCP_HOST" "0.0.0.0"
   "MCP_PORT" (toString (int $s.port))
+  "MCP_METRICS_PORT" (toString (int $s.metrics.port))
   "MCP_STATELESS" (toString $s.stateless)
   "LOG_LEVEL" $s.logLevel
   "MCP_ALLOWED_HOSTS" (concat $hosts $s.allowedHosts (include "mcp-servers.exposure.hosts" $s | fromJsonArray) $s.service.hosts | uniq | join ",")

@@ -124,6 +124,7 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- end -}}
 {{- $_ = include "mcp-servers.validate.startupProbe" $s -}}
 {{- $_ = include "mcp-servers.validate.probePorts" $s -}}
+{{- $_ = include "mcp-servers.validate.metricsPort" $s -}}
 
 {{- $_ = set $s "fullname" (include "mcp-servers.names.fullname" $ctx) -}}
 {{- $_ = include "mcp-servers.validate.fullname" $s -}}

@@ -17,6 +17,15 @@ Usage: {{ include "mcp-servers.names.fullname" (dict "server" $s "root" $) }}
 {{- end -}}
 
 {{/*
+mcp-servers.names.metricsService: the name of the Service of the server's metrics ports,
+`<fullname>-metrics`, the fullname cut so that the whole stays a 63-character DNS-1035 label.
+Usage: {{ include "mcp-servers.names.metricsService" $s }}
+*/}}
+{{- define "mcp-servers.names.metricsService" -}}
+{{- printf "%s-metrics" (.fullname | trunc 55 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/*
 mcp-servers.names.serviceHosts: the DNS names of the server's Service, from the shortest
 (`<fullname>`) to the fully qualified one (`<fullname>.<namespace>.svc.<clusterDomain>`), as
 a JSON list.
@@ -84,14 +93,19 @@ Usage: labels: {{- include "mcp-servers.labels.test" (dict "server" $s "root" $)
 
 {{/*
 mcp-servers.metadata: metadata of an object of the server: `name` (default the fullname),
-the release namespace, the standard labels plus extra `labels` (which never replace the
-chart's own) and `annotations` over `global.commonAnnotations`, when there are any.
-Usage: metadata: {{- include "mcp-servers.metadata" (dict "server" $s "root" $ ["name" NAME] ["labels" LABELS] ["annotations" ANNOTATIONS]) | nindent 2 }}
+the release namespace, the standard labels (with `app.kubernetes.io/component` the given
+`component`, default `mcp-server`) plus extra `labels` (which never replace the chart's own)
+and `annotations` over `global.commonAnnotations`, when there are any.
+Usage: metadata: {{- include "mcp-servers.metadata" (dict "server" $s "root" $ ["name" NAME] ["component" COMPONENT] ["labels" LABELS] ["annotations" ANNOTATIONS]) | nindent 2 }}
 */}}
 {{- define "mcp-servers.metadata" -}}
+{{- $labels := .server.labels -}}
+{{- with .component -}}
+{{- $labels = set (omit $labels "app.kubernetes.io/component") "app.kubernetes.io/component" . -}}
+{{- end -}}
 name: {{ .name | default .server.fullname }}
 namespace: {{ .root.Release.Namespace }}
-labels: {{- toYaml (merge (dict) .server.labels (.labels | default dict)) | nindent 2 }}
+labels: {{- toYaml (merge (dict) $labels (.labels | default dict)) | nindent 2 }}
 {{- with merge (dict) (.annotations | default dict) .root.Values.global.commonAnnotations }}
 annotations: {{- toYaml . | nindent 2 }}
 {{- end }}

@@ -132,6 +132,9 @@ Usage: containers: {{- include "mcp-servers.pod.containers" (dict "server" $s "r
     - name: http
       containerPort: {{ int $s.port }}
       protocol: TCP
+    - name: metrics
+      containerPort: {{ int $s.metrics.port }}
+      protocol: TCP
   {{- with include "mcp-servers.env.secretNames" . | fromJsonArray }}
   envFrom:
     {{- range . }}

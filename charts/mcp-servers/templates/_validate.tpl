@@ -86,6 +86,17 @@ Usage: {{- $_ := include "mcp-servers.validate.fullname" SERVER -}}
 {{- end -}}
 
 {{/*
+mcp-servers.validate.metricsPort: `metrics.port` is not `port`: the runtime serves /metrics on a
+port of its own and nothing else there.
+Usage: {{- $_ := include "mcp-servers.validate.metricsPort" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.metricsPort" -}}
+{{- if eq (int .metrics.port) (int .port) -}}
+{{- fail (printf "%s.metrics.port: %d is also %s.port; /metrics is served on a port of its own, which MCP clients do not reach" .key (int .port) .key) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 mcp-servers.validate.images: the server image has a repository (`image.repository`, or `code`
 for the runtime image) and, like the test image when the test is enabled, a valid reference
 (mcp-servers.validate.image).
@@ -1012,25 +1023,22 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 
 {{/*
 mcp-servers.validate.sidecarMetrics: a sidecar's `metrics.port` names one of its own TCP `ports`,
-and not `http` or another sidecar's metrics port: it becomes the name of a Service port and of the
-ServiceMonitor endpoint, unique among the server's. `seen` collects the names taken, under
-"port:NAME" keys beside the containers' identifiers. The Service must be a ClusterIP one: every
-port of a NodePort or LoadBalancer Service opens outside the cluster.
+and not `http` or `metrics` (the server's own) or another sidecar's metrics port: it becomes the
+name of a port of the metrics Service and of the ServiceMonitor endpoint, unique among the
+server's. `seen` collects the names taken, under "port:NAME" keys beside the containers'
+identifiers.
 Usage: {{- $_ := include "mcp-servers.validate.sidecarMetrics" (dict "at" "servers.NAME.sidecars.ID" "entry" ENTRY "seen" DICT "server" SERVER) -}}
 */}}
 {{- define "mcp-servers.validate.sidecarMetrics" -}}
 {{- $port := .entry.metrics.port -}}
-{{- if and .server.metrics.serviceMonitor.enabled (ne .server.service.type "ClusterIP") -}}
-{{- fail (printf "%s.metrics: %s.service.type is %s, which would open the sidecar's metrics port outside the cluster too; scrape it with a PodMonitor of your own (extraObjects), or keep the Service ClusterIP and expose the server through an ingress or httpRoute" .at .server.key .server.service.type) -}}
-{{- end -}}
 {{- $names := list -}}
 {{- range $p := .entry.ports | default list -}}
 {{- with $p.name -}}
 {{- $names = append $names . -}}
 {{- end -}}
 {{- end -}}
-{{- if eq $port "http" -}}
-{{- fail (printf "%s.metrics.port: http is the name of the server's port in the Service; name the sidecar's metrics port otherwise (in its ports and here)" .at) -}}
+{{- if has $port (list "http" "metrics") -}}
+{{- fail (printf "%s.metrics.port: %s is the name of one of the server's own ports; name the sidecar's metrics port otherwise (in its ports and here)" .at $port) -}}
 {{- end -}}
 {{- if not (has $port $names) -}}
 {{- fail (printf "%s.metrics.port: %q is not the name of one of %s.ports (%s); name the port the sidecar serves its metrics on" .at $port .at (ternary "it names none" (printf "named: %s" (join ", " $names)) (empty $names))) -}}
