@@ -628,7 +628,10 @@ def test_notes_in_token_mode_print_a_placeholder_header_never_the_token(tmp_path
         '  - time: the bearer token in Secret mcp-auth (key token), sent as "Authorization:'
         ' Bearer <token>"'
     ) in text
-    assert "/health, /ready and /metrics answer without credentials in every mode." in text
+    assert (
+        "/health and /ready answer without credentials in every mode, and /metrics on its own port"
+        "\n  (metrics.port), which neither the Service nor an Ingress or HTTPRoute reaches."
+    ) in text
 
 
 def test_notes_name_one_token_variable_per_secret(tmp_path: Path) -> None:
