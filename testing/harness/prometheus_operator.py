@@ -42,8 +42,9 @@ SERVICE_MONITOR_SPEC = {"selector", "namespaceSelector", "endpoints", "jobLabel"
 ENDPOINT_FIELDS = {
     "port", "path", "interval", "scrapeTimeout", "scheme", "honorLabels", "relabelings",
 }  # fmt: skip
-# An endpoint's relabelings: the fields the chart sets (a fixed value for a label).
-RELABELING_FIELDS = {"targetLabel", "replacement"}
+# An endpoint's relabelings: the fields the chart sets (a fixed value for a label), and
+# `action`, which the CRD defaults to `replace` in the object the API server keeps.
+RELABELING_FIELDS = {"targetLabel", "replacement", "action"}
 
 
 class UnsupportedField(ValueError):
@@ -96,9 +97,16 @@ def scrape_jobs(monitor: Mapping[str, Any]) -> list[dict[str, Any]]:
                     f"{where}: spec.endpoints[{index}].relabelings[{number}].{field}"
                     " is not supported"
                 )
-            # promcfg's generateRelabelConfig: the fields set, in this order.
+            action = relabeling.get("action", "replace").lower()
+            if action != "replace":
+                raise UnsupportedField(
+                    f"{where}: spec.endpoints[{index}].relabelings[{number}].action {action}"
+                    " is not supported"
+                )
+            # promcfg's generateRelabelConfig: the fields set, in this order, the action in
+            # lower case.
             own.append({"target_label": relabeling["targetLabel"],
-                        "replacement": relabeling["replacement"]})  # fmt: skip
+                        "replacement": relabeling["replacement"], "action": action})  # fmt: skip
         job["relabel_configs"] = _relabelings(
             selector.get("matchLabels", {}), endpoint["port"], spec.get("jobLabel"), own
         )

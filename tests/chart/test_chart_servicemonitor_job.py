@@ -64,8 +64,8 @@ OPERATOR_JOB = {
          "replacement": "${1}"},
         {"target_label": "endpoint", "replacement": "metrics"},
         # The chart's: the server's name where the operator put its metrics Service's.
-        {"target_label": "service", "replacement": "todo-mcp"},
-        {"target_label": "job", "replacement": "todo-mcp"},
+        {"target_label": "service", "replacement": "todo-mcp", "action": "replace"},
+        {"target_label": "job", "replacement": "todo-mcp", "action": "replace"},
         {"source_labels": ["__address__"], "target_label": "__tmp_hash", "modulus": 1,
          "action": "hashmod"},
         {"source_labels": ["__tmp_hash"], "regex": "0", "action": "keep"},
@@ -106,8 +106,12 @@ def test_the_rules_are_the_prometheusrules_spec():
         ({"targetLabels": ["team"]}, "spec.targetLabels is not supported"),
         ({"selector": {"matchExpressions": []}}, "spec.selector.matchExpressions"),
         (
-            {"endpoints": [{"port": "metrics", "relabelings": [{"action": "drop"}]}]},
-            "spec.endpoints[0].relabelings[0].action",
+            {"endpoints": [{"port": "metrics", "relabelings": [{"regex": "x"}]}]},
+            "spec.endpoints[0].relabelings[0].regex",
+        ),
+        (
+            {"endpoints": [{"port": "metrics", "relabelings": [{"action": "Drop"}]}]},
+            "spec.endpoints[0].relabelings[0].action drop",
         ),
         ({"endpoints": [{"targetPort": 8001}]}, "spec.endpoints[0].targetPort"),
     ],
