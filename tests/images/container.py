@@ -58,6 +58,8 @@ class Container:
     name: str
     spec: PodSpec
     base_url: str
+    # Where Prometheus scrapes it: the chart serves /metrics on a port of its own.
+    metrics_url: str
 
     def logs(self) -> str:
         result = docker("logs", self.name, check=False)
@@ -102,22 +104,24 @@ def run_pod(spec: PodSpec, files_dir: Path, secrets: dict[str, str]) -> Containe
     """Start `spec` detached. Secrets stand in for the ExternalSecret the chart renders.
 
     With a DATABASE_URL the container shares the host's network, because the project's
-    PostgreSQL listens on 127.0.0.1 only; the server then listens on a free host port.
-    Otherwise its port is published on 127.0.0.1, as a Service would expose it.
+    PostgreSQL listens on 127.0.0.1 only; the server then listens on free host ports.
+    Otherwise its ports are published on 127.0.0.1, as a Service would expose them.
     """
     missing = set(spec.secret_keys) - set(secrets)
     assert not missing, f"the pod needs secret keys {missing} (an empty value means unset)"
     name = f"mcp-contract-{uuid.uuid4().hex[:10]}"
     env = {**spec.env, **secrets}
-    host_port = free_port()
+    host_port, metrics_host_port = free_port(), free_port()
     args = ["run", "-d", "--name", name, *security_flags(spec.security_context)]
     for path in spec.tmpfs:
         args += ["--tmpfs", path]
     if secrets.get("DATABASE_URL"):
         args += ["--network", "host"]
         env["MCP_PORT"] = str(host_port)
+        env["MCP_METRICS_PORT"] = str(metrics_host_port)
     else:
         args += ["-p", f"127.0.0.1:{host_port}:{spec.port}"]
+        args += ["-p", f"127.0.0.1:{metrics_host_port}:{spec.metrics_port}"]
     for index, (path, content) in enumerate(sorted(spec.files.items())):
         source = files_dir / f"{index}-{Path(path).name}"
         source.write_text(content, encoding="utf-8")
@@ -126,4 +130,9 @@ def run_pod(spec: PodSpec, files_dir: Path, secrets: dict[str, str]) -> Containe
     for key, value in sorted(env.items()):
         args += ["-e", f"{key}={value}"]
     docker(*args, spec.image)
-    return Container(name=name, spec=spec, base_url=f"http://127.0.0.1:{host_port}")
+    return Container(
+        name=name,
+        spec=spec,
+        base_url=f"http://127.0.0.1:{host_port}",
+        metrics_url=f"http://127.0.0.1:{metrics_host_port}/metrics",
+    )

@@ -17,6 +17,7 @@ class PodSpec:
 
     image: str
     port: int
+    metrics_port: int
     env: dict[str, str]
     secret_keys: tuple[str, ...]
     files: dict[str, str]  # container path -> content, from the mounted ConfigMaps
@@ -104,10 +105,11 @@ def pod_spec(repo_root: Path, values_file: str) -> PodSpec:
     for test_pod in _by_kind(docs, "Pod"):
         test_env = {v["name"]: v.get("value", "") for v in test_pod["spec"]["containers"][0]["env"]}
 
-    (port,) = [p["containerPort"] for p in container["ports"] if p["name"] == "http"]
+    ports = {p["name"]: int(p["containerPort"]) for p in container["ports"]}
     return PodSpec(
         image=container["image"],
-        port=int(port),
+        port=ports["http"],
+        metrics_port=ports["metrics"],
         env=env,
         secret_keys=secret_keys,
         files=files,

@@ -168,8 +168,10 @@ async def test_tool_call_over_the_published_port(pod: tuple[Case, Container]) ->
     case, container = pod
     async with Client(f"{container.base_url}/mcp") as client:
         tool = await case.exercise(client)
-    metrics = httpx.get(f"{container.base_url}/metrics", timeout=5)
+    metrics = httpx.get(container.metrics_url, timeout=5)
     assert metrics.status_code == 200
+    # Not on the port clients reach.
+    assert httpx.get(f"{container.base_url}/metrics", timeout=5).status_code == 404
     calls = {
         (sample.labels["tool"], sample.labels["outcome"]): sample.value
         for family in text_string_to_metric_families(metrics.text)
