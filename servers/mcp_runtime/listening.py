@@ -11,7 +11,7 @@ class ListenError(Exception):
     """A port could not be bound; the message names its environment variable."""
 
 
-def listened_ports(settings: RuntimeSettings) -> dict[str, int]:
+def _listened_ports(settings: RuntimeSettings) -> dict[str, int]:
     """Each port to listen on, keyed by the environment variable that sets it."""
     ports = {"MCP_PORT": settings.mcp_port}
     if settings.mcp_metrics_port is not None:
@@ -38,15 +38,17 @@ def bound_socket(host: str, port: int, *, shared: bool = False) -> socket.socket
 
 
 def bind_ports(settings: RuntimeSettings, *, shared: bool = False) -> list[socket.socket]:
-    """A bound socket for each of `listened_ports`; ListenError names the one that fails."""
+    """A bound socket for each port to listen on; ListenError names the one that fails."""
     sockets: list[socket.socket] = []
-    for variable, port in listened_ports(settings).items():
+    for variable, port in _listened_ports(settings).items():
         try:
             sockets.append(bound_socket(settings.mcp_host, port, shared=shared))
         except OSError as exc:
             for sock in sockets:
                 sock.close()
+            # "address already in use", as uvicorn says it, without the errno.
+            reason = exc.strerror.lower() if exc.strerror else str(exc)
             raise ListenError(
-                f"{variable}: cannot listen on {settings.mcp_host}:{port}: {exc}"
+                f"{variable}: cannot listen on {settings.mcp_host}:{port}: {reason}"
             ) from exc
     return sockets

@@ -89,9 +89,8 @@ def serve(
     app: Starlette, settings: RuntimeSettings, sockets: list[socket.socket] | None = None
 ) -> None:
     """Serve `app` on MCP_HOST:MCP_PORT (and MCP_METRICS_PORT), or on `sockets`; return
-    after a SIGTERM/SIGINT drain. With MCP_METRICS_PORT it binds both ports itself and exits
-    1 naming the variable of one it cannot bind (without, uvicorn binds MCP_PORT)."""
-    if sockets is None and settings.mcp_metrics_port is not None:
+    after a SIGTERM/SIGINT drain. Exits 1 naming the variable of a port it cannot bind."""
+    if sockets is None:
         try:
             sockets = bind_ports(settings)
         except ListenError as exc:

@@ -137,6 +137,12 @@ class ServerProcess:
     def mcp_url(self) -> str:
         return f"{self.base_url}/mcp"
 
+    @property
+    def metrics_url(self) -> str:
+        """Where the server serves /metrics: on MCP_METRICS_PORT when it has one."""
+        port = self.env.get("MCP_METRICS_PORT")
+        return f"http://{LOOPBACK}:{port}/metrics" if port else f"{self.base_url}/metrics"
+
     def start(self) -> Self:
         if self._process is not None:
             # A second process would outlive every stop() and kill(), which see only this one.
@@ -196,7 +202,7 @@ class ServerProcess:
 
     def metric(self, series: str) -> float:
         """Value of one series (name with labels, as exposed) from /metrics."""
-        text = httpx.get(f"{self.base_url}/metrics", timeout=5).text
+        text = httpx.get(self.metrics_url, timeout=5).text
         for line in text.splitlines():
             name, _, value = line.rpartition(" ")
             if name == series:

@@ -16,10 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
-from harness.jsonrpc import modern_request
 from harness.processes import ServerProcess
+from harness.tool_calls import call_todo_every_way
 
 # A wire model and a FastMCP model that nothing in a default server uses.
 UNUSED = """
@@ -128,11 +127,6 @@ runpy.run_module(module, run_name="__main__", alter_sys=True)
 """
 
 
-def _call(url: str, tool: str, arguments: dict[str, object]) -> httpx.Response:
-    headers, call = modern_request("tools/call", {"name": tool, "arguments": arguments})
-    return httpx.post(url, json=call, headers=headers, timeout=10)
-
-
 def _snapshot(path: Path) -> dict[str, list[str]]:
     deadline = time.monotonic() + 10
     while not path.exists():
@@ -153,16 +147,7 @@ def test_no_call_waits_for_a_model_to_be_built(tmp_path: Path, fast_path: str) -
         server.wait_ready()
         os.kill(server.pid, signal.SIGUSR1)
         at_ready = _snapshot(tmp_path / "models.json.ready")
-        for tool, arguments, is_error in (
-            ("create_task", {"title": "t"}, False),
-            ("list_tasks", {}, False),
-            ("get_task", {"task_id": 999999}, True),
-            ("get_task", {"task_id": "x"}, True),
-            ("no_such_tool", {}, True),
-        ):
-            answer = _call(server.mcp_url, tool, arguments)
-            assert answer.status_code == 200, answer.text
-            assert answer.json()["result"].get("isError", False) is is_error, answer.text
+        call_todo_every_way(server.mcp_url)
         assert server.stop() == 0
     at_exit = json.loads(report.read_text())
     assert set(at_exit["built"]) - set(at_ready["built"]) == set()

@@ -9,26 +9,11 @@ import sys
 import httpx
 import pytest
 from harness.jsonrpc import modern_request
-from harness.processes import LOOPBACK, ServerProcess, free_port, server_env
+from harness.processes import LOOPBACK, free_port, server_env
 from harness.runtime import SAMPLE_SERVER, StartServer
+from harness.tool_calls import call_tool
 
 CALLS = 'mcp_tool_calls_total{outcome="ok",tool="echo"}'
-
-
-def scrape(port: int, series: str) -> float:
-    response = httpx.get(f"http://{LOOPBACK}:{port}/metrics", timeout=10)
-    assert response.status_code == 200, response.text
-    for line in response.text.splitlines():
-        if line.startswith(series + " "):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{series} not in /metrics")
-
-
-def echo(server: ServerProcess) -> None:
-    headers, body = modern_request("tools/call", {"name": "echo", "arguments": {"text": "x"}})
-    response = httpx.post(server.mcp_url, json=body, headers=headers, timeout=10)
-    assert response.status_code == 200, response.text
-    assert not response.json()["result"]["isError"], response.text
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -37,10 +22,14 @@ def test_metrics_are_served_on_their_port_alone(start_server: StartServer, worke
     server = start_server(env={"MCP_METRICS_PORT": str(metrics_port), "MCP_WORKERS": workers})
     server.wait_ready()
     for _ in range(5):
-        echo(server)
+        response = call_tool(server.mcp_url, "echo", {"text": "x"})
+        assert response.status_code == 200, response.text
+        assert not response.json()["result"]["isError"], response.text
     # Whichever worker answers the scrape, it sums both.
+    assert server.metrics_url == f"http://{LOOPBACK}:{metrics_port}/metrics"
     for _ in range(4):
-        assert scrape(metrics_port, CALLS) == 5
+        assert httpx.get(server.metrics_url, timeout=10).status_code == 200
+        assert server.metric(CALLS) == 5
     on_mcp_port = {path: httpx.get(server.base_url + path).status_code for path in
                    ("/metrics", "/ready", "/health")}  # fmt: skip
     assert on_mcp_port == {"/metrics": 404, "/ready": 200, "/health": 200}

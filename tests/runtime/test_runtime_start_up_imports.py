@@ -20,10 +20,9 @@ import json
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
-from harness.jsonrpc import modern_request
 from harness.processes import ServerProcess
+from harness.tool_calls import call_todo_every_way
 
 # Never loaded by a default server.
 ABSENT = {
@@ -88,11 +87,6 @@ def _allowed(importer: str, allowed: set[str]) -> bool:
     )
 
 
-def _call(url: str, tool: str, arguments: dict[str, object]) -> httpx.Response:
-    headers, call = modern_request("tools/call", {"name": tool, "arguments": arguments})
-    return httpx.post(url, json=call, headers=headers, timeout=10)
-
-
 # With the fast path and through plain FastMCP: failing calls take different paths in each.
 @pytest.mark.parametrize("fast_path", ["true", "false"], ids=["fast-path", "fastmcp"])
 def test_a_default_todo_server_loads_no_library_it_does_not_need(
@@ -105,17 +99,9 @@ def test_a_default_todo_server_loads_no_library_it_does_not_need(
     server = ServerProcess(command, env, tmp_path / "log")
     with server:
         server.wait_ready()
-        # A call that works, and calls that fail each way a tool call can (its own error, a
-        # bad argument, no such tool): none of them may load what start-up did not.
-        for tool, arguments, is_error in (
-            ("list_tasks", {}, False),
-            ("get_task", {"task_id": 999999}, True),
-            ("get_task", {"task_id": "x"}, True),
-            ("no_such_tool", {}, True),
-        ):
-            answer = _call(server.mcp_url, tool, arguments)
-            assert answer.status_code == 200, answer.text
-            assert answer.json()["result"].get("isError", False) is is_error, answer.text
+        # Calls that work and that fail each way a tool call can: none of them may load what
+        # start-up did not.
+        call_todo_every_way(server.mcp_url)
         assert server.stop() == 0
     seen = json.loads(report.read_text())
     assert set(seen["loaded"]) & ABSENT == set()

@@ -122,12 +122,14 @@ def test_workers_need_a_stateless_server() -> None:
     assert result.stderr.startswith("MCP_WORKERS=2 needs MCP_STATELESS=true"), result.stderr
 
 
-def test_a_port_in_use_stops_the_start() -> None:
+# One process names the port as the workers' supervisor does.
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_stops_the_start(workers: str) -> None:
     # A plain listening socket, without SO_REUSEPORT, holds the port.
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
-        env = server_env(holder.getsockname()[1], {"MCP_WORKERS": "2"})
+        env = server_env(holder.getsockname()[1], {"MCP_WORKERS": workers})
         result = subprocess.run(
             [sys.executable, str(SAMPLE_SERVER)],
             env=env,
@@ -137,3 +139,4 @@ def test_a_port_in_use_stops_the_start() -> None:
         )
     assert result.returncode == 1
     assert "MCP_PORT: cannot listen on" in result.stderr
+    assert result.stderr.rstrip().endswith("address already in use"), result.stderr
