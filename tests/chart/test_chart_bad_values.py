@@ -126,6 +126,12 @@ SCHEMA_CASES = [
         "at '/servers/todo/port': maximum: got 70,000, want 65,535",
     ),
     (
+        "metrics-port-too-high",
+        TODO,
+        ["servers.todo.metrics.port=70000"],
+        "at '/servers/todo/metrics/port': maximum: got 70,000, want 65,535",
+    ),
+    (
         "replicas-negative",
         TODO,
         ["servers.todo.replicas=-1"],

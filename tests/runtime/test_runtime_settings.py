@@ -45,6 +45,10 @@ def start_with(
             "MCP_PORT: Input should be less than or equal to 65535 (got '70000')\n",
         ),
         (
+            {"MCP_METRICS_PORT": "0"},
+            "MCP_METRICS_PORT: Input should be greater than or equal to 1 (got '0')\n",
+        ),
+        (
             {"LOG_LEVEL": "verbose"},
             "LOG_LEVEL: Input should be 'debug', 'info', 'warning' or 'error' (got 'verbose')\n",
         ),
