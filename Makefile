@@ -32,8 +32,9 @@ tools: ## Install the pinned toolchain (helm, ct, kind, kubeconform, helm-docs, 
 $(UV):
 	@bash scripts/install-tools.sh uv
 
-venv: $(UV) ## Create .venv with the servers and test dependencies (uv, from uv.lock)
+venv: $(UV) ## Create .venv with the servers and test dependencies (uv, from uv.lock), and the memory server's derived model
 	@$(UV) sync --frozen --all-extras --quiet
+	@.venv/bin/python -m mcp_memory.model_derivation >/dev/null
 
 docker-engine: ## Install Debian's docker.io and start dockerd when no Docker engine answers
 	@bash scripts/docker-engine.sh

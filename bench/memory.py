@@ -44,7 +44,8 @@ import structlog
 from fastmcp import Client
 from harness.processes import ServerProcess
 from mcp_memory.bulk_import import IMPORT_TOKENS_PER_RUN
-from mcp_memory.embedder import MODEL_ID, Embedder, packaged_model_files, session_options
+from mcp_memory.embedder import Embedder, session_options
+from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8, ModelId, model_files
 from mcp_memory.index import AnnIndex
 from mcp_memory.models import StoredMemory
 from mcp_memory.scheduler import FairQueue
@@ -107,15 +108,20 @@ def gemm_gflops() -> float:
     return 2 * 32 * 384 * 1536 * 200 / (time.perf_counter() - started) / 1e9
 
 
-def bench_embedder(texts: list[str]) -> Embedder:
-    embedder = Embedder(packaged_model_files(), "cpu", batch_size=32, threads=0)
+MODELS: tuple[ModelId, ...] = (DEFAULT_MODEL, DYNAMIC_INT8)
+
+
+def bench_embedder(texts: list[str], model: ModelId = DEFAULT_MODEL) -> Embedder:
+    embedder = Embedder(model_files(model), "cpu", batch_size=32, threads=0)
     embedder.embed(texts[:32])
     for batch in (1, 32):
         embedder.batch_size = batch
         started = time.perf_counter()
         embedder.embed(texts)
         rate = len(texts) / (time.perf_counter() - started)
-        print(f"embed in-process  batch {batch:>2}: {rate:8.1f} texts/s  ({len(texts)} texts)")
+        print(
+            f"embed in-process  batch {batch:>2}: {rate:8.1f} texts/s ({len(texts)} texts, {model})"
+        )
     return embedder
 
 
@@ -171,7 +177,7 @@ async def bench_remember(server: Server, texts: list[str]) -> None:
 
 
 async def fill_store(store: MemoryStore, texts: list[str], vectors: np.ndarray) -> None:
-    await store.open(MODEL_ID)
+    await store.open(DEFAULT_MODEL)
     now = datetime.now(UTC)
     tags = ["alpha", "beta", "gamma", "delta"]
     for start in range(0, len(texts), 1000):
@@ -356,14 +362,16 @@ def stdlib_paragraphs(limit: int) -> list[str]:
     return list(seen)
 
 
-def raw_session(threads: int, spinning_between_ops: bool = True):
-    """A bare ONNX Runtime session with the Embedder's options, or with its threads
+def raw_session(threads: int, spinning_between_ops: bool = True, model: ModelId = DEFAULT_MODEL):
+    """A bare ONNX Runtime session of `model` with the Embedder's options, or with its threads
     sleeping between operators, as they did before (`spinning_between_ops=False`)."""
     import onnxruntime as ort
 
     options = session_options(threads, spinning=spinning_between_ops)
     return ort.InferenceSession(
-        str(packaged_model_files().model), sess_options=options, providers=["CPUExecutionProvider"]
+        str(model_files(model).model),
+        sess_options=options,
+        providers=["CPUExecutionProvider"],
     )
 
 
@@ -410,18 +418,21 @@ def runs_per_second(session, feeds: list[dict[str, np.ndarray]], texts: int, at_
     return texts / (time.perf_counter() - started)
 
 
-def bench_import(embedder: Embedder, texts: list[str], workdir: Path) -> None:
-    """`python -m mcp_memory import` of real texts at its defaults, next to the peer: raw
-    ONNX Runtime embedding the same texts the same way (sorted by length over the whole set,
-    cut into runs by the import's rule, one per thread at once on a session of one thread),
-    and, as the import ran before, one run at a time on every thread. The import cannot
-    beat the model it runs."""
+def bench_import(embedder: Embedder, texts: list[str], workdir: Path, model: ModelId) -> float:
+    """`python -m mcp_memory import` of real texts with `model` (MEMORY_MODEL), next to the
+    peer: raw ONNX Runtime running that model on the same texts the same way (sorted by length
+    over the whole set, cut into runs by the import's rule, one per thread at once on a session
+    of one thread), and, as the import ran before, one run at a time on every thread. The
+    import cannot beat the model it runs. Returns the import's memories a second."""
     source = workdir / "real.jsonl"
     source.write_text("".join(json.dumps({"text": t, "tags": ["docs"]}) + "\n" for t in texts))
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "mcp_memory", "import", str(source)],
-        env={**os.environ, "MCP_DATA_DIR": str(workdir / "import")},
+        [
+            *(sys.executable, "-m", "mcp_memory", "import", str(source)),
+            *("--checkpoint", str(workdir / f"import-{model}.checkpoint")),
+        ],
+        env={**os.environ, "MCP_DATA_DIR": str(workdir / f"import-{model}"), "MEMORY_MODEL": model},
         capture_output=True,
         text=True,
         check=True,
@@ -430,9 +441,11 @@ def bench_import(embedder: Embedder, texts: list[str], workdir: Path) -> None:
     summary = result.stderr.strip().splitlines()[-1]
     imported = float(summary.rsplit("(", 1)[1].split("/s")[0])
     feeds = import_runs(embedder.tokenize(texts))
-    raw = runs_per_second(raw_session(1), feeds, len(texts), embedder.threads)
-    one_at_a_time = runs_per_second(raw_session(embedder.threads), feeds, len(texts), 1)
-    print(f"  bulk import, {len(texts)} real texts : {summary}")
+    raw = runs_per_second(raw_session(1, model=model), feeds, len(texts), embedder.threads)
+    one_at_a_time = runs_per_second(
+        raw_session(embedder.threads, model=model), feeds, len(texts), 1
+    )
+    print(f"  bulk import, {len(texts)} real texts, MEMORY_MODEL={model}: {summary}")
     print(
         f"    raw ORT the same way: {raw:.0f}/s; the import at {imported / raw:.2f}x of it "
         f"(process wall {elapsed:.1f} s with model load; {load_average()})"
@@ -440,6 +453,35 @@ def bench_import(embedder: Embedder, texts: list[str], workdir: Path) -> None:
     print(
         f"    raw ORT one run at a time on {embedder.threads} threads: {one_at_a_time:.0f}/s "
         f"({raw / one_at_a_time:.2f}x slower than runs at once)"
+    )
+    return imported
+
+
+def bench_model_agreement(texts: list[str], queries: int = 500, k: int = 10) -> None:
+    """How alike the two models' answers are on real texts: for `queries` of them, the share
+    of the top-`k` neighbours (among all `texts`) both models find, and the cosine between
+    each text's two vectors."""
+    vectors = {}
+    for model in MODELS:
+        embedder = Embedder(model_files(model), "cpu", batch_size=32, threads=0)
+        vectors[model] = embedder.embed(texts)
+    picked = random.Random(3).sample(range(len(texts)), min(queries, len(texts)))
+    neighbours = {}
+    for model, matrix in vectors.items():
+        sims = matrix[picked] @ matrix.T
+        sims[np.arange(len(picked)), picked] = -2.0  # a text is not its own neighbour
+        neighbours[model] = np.argsort(-sims, axis=1)[:, :k]
+    shared = np.mean(
+        [
+            len(set(a) & set(b)) / k
+            for a, b in zip(neighbours[DEFAULT_MODEL], neighbours[DYNAMIC_INT8], strict=True)
+        ]
+    )
+    cosines = np.sum(vectors[DEFAULT_MODEL] * vectors[DYNAMIC_INT8], axis=1)
+    print(
+        f"  {DYNAMIC_INT8} vs {DEFAULT_MODEL}, {len(texts)} real texts: top-{k} neighbours "
+        f"shared {shared:.3f} ({len(picked)} queries); cosine of a text's two vectors "
+        f"median {np.median(cosines):.4f}, min {cosines.min():.4f}"
     )
 
 
@@ -452,8 +494,8 @@ def bench_embedding_ratio(embedder: Embedder, texts: list[str], rounds: int = 3)
         feeds = sorted_feeds(tokens, batch)
         rates: dict[str, float] = {}
         sessions = {
-            "raw ORT, same options": raw_session(embedder.threads),
-            "raw ORT, no spinning ": raw_session(embedder.threads, False),
+            "raw ORT, same options": raw_session(embedder.threads, model=embedder.model_id),
+            "raw ORT, no spinning ": raw_session(embedder.threads, False, embedder.model_id),
         }
         for _ in range(rounds):
             for label, session in sessions.items():
@@ -515,7 +557,7 @@ async def fill_scale(
     store: MemoryStore, n: int, real_texts: list[str], real_vectors: np.ndarray, queries: np.ndarray
 ) -> np.ndarray:
     """Store n memories; return each query's exact top 10 (memory numbers)."""
-    await store.open(MODEL_ID)
+    await store.open(DEFAULT_MODEL)
     best_scores = np.full((len(queries), 10), -np.inf, dtype=np.float32)
     best_ids = np.zeros((len(queries), 10), dtype=np.int64)
     started = time.perf_counter()
@@ -690,7 +732,7 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool, keep: Path |
     print(f"== scale: {n:,} memories on SQLite; {load_average()}", flush=True)
     paragraphs = stdlib_paragraphs(real + recalls)
     query_texts, real_texts = paragraphs[:recalls], paragraphs[recalls:]
-    embedder = Embedder(packaged_model_files(), "cpu", batch_size=32, threads=0)
+    embedder = Embedder(model_files(DEFAULT_MODEL), "cpu", batch_size=32, threads=0)
     if ratio:
         bench_embedding_ratio(embedder, real_texts[:256])
     embedder.batch_size = 32
@@ -819,8 +861,9 @@ async def main() -> None:
     texts = corpus(args.memories)
     queries = [f"what happened with {t.split(' ', 3)[1]} {t.rsplit(' ', 2)[1]}" for t in texts]
     queries = random.Random(2).sample(queries, args.recalls)
-    embedder = bench_embedder(texts[:256])
-    bench_embedding_ratio(embedder, texts[:256])
+    for model in (DYNAMIC_INT8, DEFAULT_MODEL):
+        embedder = bench_embedder(texts[:256], model)
+        bench_embedding_ratio(embedder, texts[:256])
     embedder.batch_size = 64
     started = time.perf_counter()
     vectors = embedder.embed(texts)
@@ -829,8 +872,14 @@ async def main() -> None:
     bench_search_in_process(embedder, vectors, queries)
 
     with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
-        print(f"== bulk import; {load_average()}")
-        bench_import(embedder, stdlib_paragraphs(args.import_texts), Path(tmp))
+        print(f"== bulk import and the models; {load_average()}")
+        real = stdlib_paragraphs(args.import_texts)
+        rates = {model: bench_import(embedder, real, Path(tmp), model) for model in MODELS}
+        print(
+            f"  {DYNAMIC_INT8} imports at {rates[DYNAMIC_INT8] / rates[DEFAULT_MODEL]:.2f}x "
+            f"{DEFAULT_MODEL}'s rate ({load_average()})"
+        )
+        bench_model_agreement(real)
         log = Path(tmp) / "server.log"
         await bench_sharing(embedder, queries[:100], Path(tmp) / "sharing", log)
         if args.backend in ("sqlite", "both"):

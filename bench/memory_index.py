@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
-from mcp_memory.embedder import Embedder, packaged_model_files
+from mcp_memory.embedder import Embedder
+from mcp_memory.embedding_models import DEFAULT_MODEL, model_files
 from mcp_memory.index import CONNECTIVITY, DTYPE, EXPANSION_ADD, AnnIndex, IndexDtype
 from mcp_memory.service import RERANK_EXTRA, RERANK_FACTOR
 from memory import SCALE_CHUNK, load_average, percentile, scale_vectors, stdlib_paragraphs
@@ -105,7 +106,7 @@ def main() -> None:
 
     print(f"== memory index: {args.memories:,} memories; {load_average()}", flush=True)
     paragraphs = stdlib_paragraphs(args.real_texts + args.queries)
-    embedder = Embedder(packaged_model_files(), "cpu", batch_size=32, threads=0)
+    embedder = Embedder(model_files(DEFAULT_MODEL), "cpu", batch_size=32, threads=0)
     queries = embedder.embed(paragraphs[: args.queries])
     vectors = all_scale_vectors(args.memories, embedder.embed(paragraphs[args.queries :]))
     truth, scan_ms = exact_top(vectors, queries)

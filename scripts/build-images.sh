@@ -231,6 +231,16 @@ cached_wheels() {
   find "${WHEELHOUSE_CACHE}" -mindepth 1 -maxdepth 1 -type d -mtime +7 -exec rm -rf {} +
 }
 
+# share_files EXTRA DIR: what an image carries beside its wheels, in /opt/venv/share/mcp-servers
+# (empty for most): the memory server's derived model, made here with the locked tools, which
+# the image then does not need. Written only when missing or changed, like the wheels.
+share_files() {
+  mkdir -p "$2"
+  [ "$1" = memory ] || return 0
+  "${UV}" run --frozen --all-extras --quiet python -m mcp_memory.model_derivation "$2/models" >/dev/null \
+    || die "cannot derive the memory server's dynamic-int8 model (above)"
+}
+
 wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
   local name="$1" extra="$2" dir="${WHEELHOUSE}/$1" want
   want="$(fingerprint uv.lock pyproject.toml images/unneeded-distributions.txt <(echo "${extra} ${EXTRAS:-} ${INFERENCE} ${PLATFORMS[*]}"))"
@@ -240,6 +250,7 @@ wheelhouse() {  # wheelhouse NAME EXTRA: prints the context dir for one image
     echo "${want}" >"${dir}/.fingerprint-${INFERENCE}"
     log "wheelhouse ${name} (${INFERENCE}): $(find "${dir}/wheels" -name '*.whl' | wc -l) wheels, $((SECONDS - t0)) s"
   fi
+  share_files "${extra}" "${dir}/share"
   # Copy only on change, so the COPY layer's cache survives an unchanged wheel.
   local whl
   whl="$(project_wheel)"

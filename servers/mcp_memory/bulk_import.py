@@ -29,7 +29,7 @@ from typing import TextIO
 from mcp_runtime import SettingsLoadError, load_settings
 from pydantic import ValidationError
 
-from mcp_memory.embedder import MAX_TOKENS, MODEL_ID
+from mcp_memory.embedder import MAX_TOKENS
 from mcp_memory.errors import InvalidArgument
 from mcp_memory.models import NewMemory, StoredMemory
 from mcp_memory.service import MemoryService
@@ -232,7 +232,7 @@ async def run_import(argv: list[str]) -> int:
     checkpoint = Checkpoint(checkpoint_path, args.file)
     if args.restart:
         checkpoint_path.unlink(missing_ok=True)
-    await service.open_for_writes(MODEL_ID)
+    await service.open_for_writes()
     try:
         _, bad = await import_file(service, args.file, checkpoint, batch_size=args.batch_size)
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 import structlog
 
 from mcp_memory import snapshot
-from mcp_memory.embedder import MODEL_ID
+from mcp_memory.embedding_models import DEFAULT_MODEL, ModelId
 from mcp_memory.errors import NotReady, StoreUnavailable
 from mcp_memory.index import CONNECTIVITY, DTYPE, AnnIndex, IndexDtype
 from mcp_memory.snapshot import SnapshotUnusable
@@ -48,6 +48,8 @@ class IndexOptions:
     tombstone_retention_seconds: float = 7 * 86_400.0
     sync_interval_seconds: float = 5.0
     build_threads: int = 1
+    # The embedding model whose vectors the index holds; a snapshot of another is not used.
+    model: ModelId = DEFAULT_MODEL
 
 
 class SyncedIndex:
@@ -172,7 +174,7 @@ class SyncedIndex:
         index = self._empty_index()
         try:
             meta = await asyncio.to_thread(
-                snapshot.read, directory, index, model=MODEL_ID, store_id=self._store_id
+                snapshot.read, directory, index, model=self._options.model, store_id=self._store_id
             )
             if meta.removed < pruned_through:
                 raise SnapshotUnusable(
@@ -276,7 +278,7 @@ class SyncedIndex:
                     snapshot.write,
                     directory,
                     self.index,
-                    model=MODEL_ID,
+                    model=self._options.model,
                     store_id=self._store_id,
                     mark=mark,
                 )

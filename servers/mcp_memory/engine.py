@@ -9,7 +9,8 @@ import numpy as np
 import structlog
 
 from mcp_memory.batcher import EmbeddingBatcher
-from mcp_memory.embedder import MAX_TOKENS, DevicePreference, Embedder, ModelFiles
+from mcp_memory.embedder import MAX_TOKENS, DevicePreference, Embedder
+from mcp_memory.embedding_models import ModelFiles, ModelId
 from mcp_memory.errors import NotReady
 from mcp_memory.metrics import MemoryMetrics
 
@@ -60,6 +61,10 @@ class EmbeddingEngine:
         self._batcher: EmbeddingBatcher | None = None
         self.embedder: Embedder | None = None
 
+    @property
+    def model_id(self) -> ModelId:
+        return self._model_files.id
+
     def start(self) -> None:
         self._loading = asyncio.create_task(self._load(), name="load-embedding-model")
 
@@ -92,7 +97,12 @@ class EmbeddingEngine:
 
     async def _load(self) -> Embedder:
         started = time.perf_counter()
-        log.info("embedding_model_loading", model=str(self._model_files.model), device=self._device)
+        log.info(
+            "embedding_model_loading",
+            model=self.model_id,
+            file=str(self._model_files.model),
+            device=self._device,
+        )
         try:
             embedder = await asyncio.to_thread(
                 Embedder,
@@ -105,7 +115,7 @@ class EmbeddingEngine:
             log.error("embedding_model_failed", error=str(exc), error_type=type(exc).__name__)
             raise
         seconds = time.perf_counter() - started
-        self._metrics.model_loaded(embedder.device, embedder.provider, seconds)
+        self._metrics.model_loaded(self.model_id, embedder.device, embedder.provider, seconds)
         run_tokens = self._tokens_per_run or tokens_per_run(embedder)
         runs_at_once = embedder.threads if self._parallel_runs and embedder.device == "cpu" else 1
         log.info(

@@ -29,5 +29,6 @@ class ModelMismatch(MemoryServiceError):
     def __init__(self, stored: str, running: str) -> None:
         super().__init__(
             f"the database holds embeddings of model {stored!r} but this server computes "
-            f"{running!r}; point DATABASE_URL at another database or re-embed the memories"
+            f"{running!r} (MEMORY_MODEL); set MEMORY_MODEL={stored}, point DATABASE_URL at "
+            "another database, or re-embed the memories"
         )

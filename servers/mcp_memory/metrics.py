@@ -2,8 +2,6 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from mcp_memory.embedder import MODEL_ID
-
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
@@ -50,8 +48,8 @@ class MemoryMetrics:
             registry=self.registry,
         )
 
-    def model_loaded(self, device: str, provider: str, seconds: float) -> None:
-        self._device.labels(device=device, execution_provider=provider, model=MODEL_ID).set(1)
+    def model_loaded(self, model: str, device: str, provider: str, seconds: float) -> None:
+        self._device.labels(device=device, execution_provider=provider, model=model).set(1)
         self._load_seconds.set(seconds)
 
     def embedded(self, texts: int, seconds: float) -> None:

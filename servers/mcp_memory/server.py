@@ -8,7 +8,8 @@ from mcp_runtime import PACKAGE_VERSION, ServerSpec, SettingsLoadError
 
 from mcp_memory.cache import IndexOptions
 from mcp_memory.cpus import available_cpus
-from mcp_memory.embedder import ModelLoadError, packaged_model_files, providers_for
+from mcp_memory.embedder import ModelLoadError, providers_for
+from mcp_memory.embedding_models import model_files
 from mcp_memory.engine import EmbeddingEngine
 from mcp_memory.metrics import MemoryMetrics
 from mcp_memory.service import MemoryService
@@ -33,13 +34,20 @@ def build_service(settings: MemorySettings, *, parallel_runs: bool = False) -> M
         providers_for(settings.memory_device)
     except ModelLoadError as exc:
         raise SettingsLoadError(str(exc)) from None
+    files = model_files(settings.memory_model)
+    if not files.model.is_file():
+        raise SettingsLoadError(
+            f"MEMORY_MODEL={settings.memory_model}: {files.model} is missing; derive it with "
+            "`python -m mcp_memory.model_derivation` (extra memory-model-build), as `make venv` "
+            "and the memory image do"
+        )
     database_url = str(settings.database_url) if settings.database_url else None
     index_dir = settings.index_dir()
     if index_dir.exists() and not index_dir.is_dir():
         raise SettingsLoadError(f"MEMORY_INDEX_DIR: {index_dir} exists and is not a directory")
     metrics = MemoryMetrics()
     engine = EmbeddingEngine(
-        packaged_model_files(),
+        files,
         device=settings.memory_device,
         batch_size=settings.memory_batch_size,
         threads=settings.memory_inference_threads,
@@ -90,4 +98,5 @@ def index_options(settings: MemorySettings) -> IndexOptions:
         tombstone_retention_seconds=settings.memory_tombstone_retention_seconds,
         sync_interval_seconds=settings.memory_sync_interval_seconds,
         build_threads=settings.memory_inference_threads or available_cpus(),
+        model=settings.memory_model,
     )

@@ -13,7 +13,7 @@ import numpy as np
 import structlog
 
 from mcp_memory.cache import IndexOptions, SyncedIndex
-from mcp_memory.embedder import DIMENSIONS, MODEL_ID
+from mcp_memory.embedder import DIMENSIONS
 from mcp_memory.engine import EmbeddingEngine
 from mcp_memory.errors import InvalidArgument, StoreUnavailable
 from mcp_memory.index import AnnIndex
@@ -68,15 +68,15 @@ class MemoryService:
         """
         self._engine.start()
         try:
-            await self._store.open(MODEL_ID)
+            await self._store.open(self._engine.model_id)
         except StoreUnavailable as exc:
             log.warning("memory_store_unavailable_at_start", error=str(exc))
         self._synced.start()
 
-    async def open_for_writes(self, model_id: str) -> None:
+    async def open_for_writes(self) -> None:
         """Load the model and open the store, without an index: for the bulk import."""
         self._engine.start()
-        await self._store.open(model_id)
+        await self._store.open(self._engine.model_id)
 
     async def stop(self) -> None:
         await self._synced.stop()
@@ -173,7 +173,7 @@ class MemoryService:
             memories=len(index),
             tags=dict(top),
             distinct_tags=len(counts),
-            model=MODEL_ID,
+            model=self._engine.model_id,
             dimensions=DIMENSIONS,
             device=embedder.device if embedder else "cpu",
             execution_provider=embedder.provider if embedder else "loading",

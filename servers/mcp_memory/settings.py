@@ -6,6 +6,7 @@ from mcp_runtime import RuntimeSettings
 from pydantic import Field, field_validator
 
 from mcp_memory.embedder import MAX_TOKENS, DevicePreference
+from mcp_memory.embedding_models import DEFAULT_MODEL, ModelId
 from mcp_memory.index import (
     BEAM_MEMORIES,
     CONNECTIVITY,
@@ -21,6 +22,15 @@ LEAST_PINNED_BEAM = 16
 
 
 class MemorySettings(RuntimeSettings):
+    memory_model: ModelId = Field(
+        default=DEFAULT_MODEL,
+        description=(
+            "The embedding model: all-MiniLM-L6-v2-int8 (float32 arithmetic), or "
+            "all-MiniLM-L6-v2-dynamic-int8 (mostly int8 arithmetic: 1.5-1.6x the texts a "
+            "second on a CPU, top-10 neighbours 0.93 the same as float32's, against 0.98). A "
+            "database keeps the model that filled it and refuses another."
+        ),
+    )
     memory_device: DevicePreference = Field(
         default="auto", description="cuda, cpu, or auto (CUDA when a GPU is usable)."
     )

@@ -6,6 +6,7 @@ security context, environment, mounted ConfigMaps and preStop hook (see containe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ class Case:
     exercise: Callable[[Client], Awaitable[str]]
     # How the exercise's last call is counted in mcp_tool_calls_total.
     outcome: Literal["ok", "error"] = "ok"
+    # Environment set beside the chart's, as a values file's `env` would.
+    env: tuple[tuple[str, str], ...] = ()
 
 
 CASES = {
@@ -119,6 +122,13 @@ CASES = {
     "todo-sqlite": Case("todo.yaml", database=None, exercise=exercise_todo),
     "postgres": Case("postgres.yaml", database="reader", exercise=exercise_postgres),
     "memory": Case("memory-cpu.yaml", database=None, exercise=exercise_memory),
+    # The model the image build derives (mcp_memory.model_derivation) is in the image.
+    "memory-dynamic-int8": Case(
+        "memory-cpu.yaml",
+        database=None,
+        exercise=exercise_memory,
+        env=(("MEMORY_MODEL", "all-MiniLM-L6-v2-dynamic-int8"),),
+    ),
     "runtime": Case("greeter-code.yaml", database=None, exercise=exercise_greeter),
     # The stdio catalog's images that run here: the community server behind mcp-bridge.
     "time": Case("time.yaml", database=None, exercise=exercise_time),
@@ -143,6 +153,7 @@ def pod(
 ) -> Iterator[tuple[Case, Container]]:
     case = CASES[request.param]
     spec = pod_spec(repo_root, case.values_file)
+    spec = dataclasses.replace(spec, env={**spec.env, **dict(case.env)})
     # An empty DATABASE_URL is how the chart's secret says "unset": SQLite under /tmp.
     secrets = {key: "" for key in spec.secret_keys}
     if case.database:

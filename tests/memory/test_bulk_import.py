@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mcp_memory.embedder import Embedder, packaged_model_files
+from mcp_memory.embedder import Embedder
+from mcp_memory.embedding_models import DEFAULT_MODEL, model_files
 from mcp_memory.settings import MemorySettings
 from mcp_runtime import SettingsLoadError, load_settings
 
@@ -78,7 +79,7 @@ def test_runs_at_once_give_each_text_its_own_vector(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(data / "memory.sqlite3") as db:
         rows = dict(db.execute("SELECT text, embedding FROM memory_items").fetchall())
-    alone = Embedder(packaged_model_files(), "cpu", batch_size=1, threads=1)
+    alone = Embedder(model_files(DEFAULT_MODEL), "cpu", batch_size=1, threads=1)
     for text in texts:
         stored_vector = np.frombuffer(rows[text], dtype=np.float32)
         assert float(stored_vector @ alone.embed([text])[0]) > 0.999, text

@@ -17,11 +17,11 @@ from mcp_memory.embedder import (
     MAX_TOKENS,
     Embedder,
     ModelLoadError,
-    packaged_model_files,
     padding_groups,
     providers_for,
     verify_files,
 )
+from mcp_memory.embedding_models import DEFAULT_MODEL, model_files
 from mcp_memory.engine import EmbeddingEngine
 from mcp_memory.errors import NotReady
 from mcp_memory.metrics import MemoryMetrics
@@ -42,7 +42,7 @@ UNRELATED = [
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    return Embedder(packaged_model_files(), "cpu", batch_size=8, threads=1)
+    return Embedder(model_files(DEFAULT_MODEL), "cpu", batch_size=8, threads=1)
 
 
 def cosine_pairs(embedder: Embedder, pairs: list[tuple[str, str]]) -> list[float]:
@@ -97,7 +97,7 @@ def test_batching_and_padding_do_not_change_a_vector(embedder: Embedder) -> None
 @pytest.fixture(scope="module")
 def two_threads() -> Embedder:
     """Two threads: runs may go to every thread or to the one-thread session."""
-    return Embedder(packaged_model_files(), "cpu", batch_size=8, threads=2)
+    return Embedder(model_files(DEFAULT_MODEL), "cpu", batch_size=8, threads=2)
 
 
 def test_a_run_on_one_thread_gives_the_vectors_of_a_run_on_every_thread(
@@ -169,7 +169,7 @@ def test_only_the_head_of_a_long_text_is_tokenized_and_the_tokens_are_the_same(
 
 
 def test_a_model_file_with_the_wrong_checksum_is_refused(tmp_path: Path) -> None:
-    files = packaged_model_files()
+    files = model_files(DEFAULT_MODEL)
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"not a model")
     with pytest.raises(ModelLoadError, match=r"model\.onnx has sha256 [0-9a-f]{64}, expected"):
@@ -179,7 +179,7 @@ def test_a_model_file_with_the_wrong_checksum_is_refused(tmp_path: Path) -> None
 def test_a_missing_tokenizer_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "tokenizer.json"
     with pytest.raises(ModelLoadError, match=f"cannot read {missing}"):
-        verify_files(dataclasses.replace(packaged_model_files(), tokenizer=missing))
+        verify_files(dataclasses.replace(model_files(DEFAULT_MODEL), tokenizer=missing))
 
 
 def test_device_choice_follows_the_installed_onnxruntime() -> None:
@@ -195,7 +195,7 @@ def test_device_choice_follows_the_installed_onnxruntime() -> None:
 
 async def test_engine_is_not_ready_until_the_model_has_loaded() -> None:
     engine = EmbeddingEngine(
-        packaged_model_files(), device="cpu", batch_size=8, threads=1, metrics=MemoryMetrics()
+        model_files(DEFAULT_MODEL), device="cpu", batch_size=8, threads=1, metrics=MemoryMetrics()
     )
     with pytest.raises(NotReady, match="not started"):
         await engine.embed(["x"])
@@ -214,7 +214,7 @@ async def test_engine_is_not_ready_until_the_model_has_loaded() -> None:
 async def test_concurrent_embeds_share_model_runs() -> None:
     metrics = MemoryMetrics()
     engine = EmbeddingEngine(
-        packaged_model_files(), device="cpu", batch_size=64, threads=1, metrics=metrics
+        model_files(DEFAULT_MODEL), device="cpu", batch_size=64, threads=1, metrics=metrics
     )
     engine.start()
     try:
@@ -234,7 +234,7 @@ async def test_engine_reports_a_failed_load_on_ready_and_on_use(tmp_path: Path) 
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"truncated download")
     engine = EmbeddingEngine(
-        dataclasses.replace(packaged_model_files(), model=bad),
+        dataclasses.replace(model_files(DEFAULT_MODEL), model=bad),
         device="cpu",
         batch_size=8,
         threads=1,

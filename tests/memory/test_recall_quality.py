@@ -1,9 +1,13 @@
-"""Semantic recall through the real server: a paraphrase finds the sentence it paraphrases."""
+"""Semantic recall through the real server, with each embedding model (MEMORY_MODEL): a
+paraphrase finds the sentence it paraphrases."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from harness.memory import MemoryProcess
+from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8
 
 # Each stored sentence, and a query that says the same with (mostly) other words.
 CORPUS = {
@@ -46,9 +50,22 @@ CORPUS = {
 }
 
 
+@pytest.fixture(scope="module", params=[DEFAULT_MODEL, DYNAMIC_INT8])
+def model_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MemoryProcess]:
+    """A server on its own SQLite file running one embedding model."""
+    base = tmp_path_factory.mktemp("memory")
+    env = {"MCP_DATA_DIR": str(base / "data"), "MEMORY_MODEL": request.param}
+    server = MemoryProcess(env=env, log_path=base / "server.log")
+    server.start().wait_ready()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
-async def stored_ids(sqlite_server: MemoryProcess) -> dict[str, str]:
-    async with sqlite_server.client() as client:
+async def stored_ids(model_server: MemoryProcess) -> dict[str, str]:
+    async with model_server.client() as client:
         result = await client.call_tool(
             "remember_many",
             {"items": [{"text": text, "tags": ["corpus"]} for text in CORPUS]},
@@ -56,11 +73,20 @@ async def stored_ids(sqlite_server: MemoryProcess) -> dict[str, str]:
     return {m["text"]: m["id"] for m in result.structured_content["memories"]}
 
 
+async def test_the_server_runs_the_model_it_was_given(
+    model_server: MemoryProcess, stored_ids: dict[str, str]
+) -> None:
+    async with model_server.client() as client:
+        stats = (await client.call_tool("stats", {})).structured_content
+    assert stats["model"] == model_server.env["MEMORY_MODEL"]
+    assert stats["memories"] == len(CORPUS)
+
+
 @pytest.mark.parametrize("source", list(CORPUS), ids=lambda s: s[:30])
 async def test_paraphrase_ranks_its_source_first(
-    sqlite_server: MemoryProcess, stored_ids: dict[str, str], source: str
+    model_server: MemoryProcess, stored_ids: dict[str, str], source: str
 ) -> None:
-    async with sqlite_server.client() as client:
+    async with model_server.client() as client:
         result = await client.call_tool("recall", {"query": CORPUS[source], "k": 3})
     hits = result.structured_content["memories"]
     assert hits[0]["id"] == stored_ids[source], [h["text"] for h in hits]
@@ -69,9 +95,9 @@ async def test_paraphrase_ranks_its_source_first(
 
 
 async def test_scores_separate_related_from_unrelated(
-    sqlite_server: MemoryProcess, stored_ids: dict[str, str]
+    model_server: MemoryProcess, stored_ids: dict[str, str]
 ) -> None:
-    async with sqlite_server.client() as client:
+    async with model_server.client() as client:
         result = await client.call_tool(
             "recall", {"query": "How do I bake sourdough bread?", "k": 1, "tags": ["corpus"]}
         )

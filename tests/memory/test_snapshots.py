@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mcp_memory.cache import IndexOptions, SyncedIndex
-from mcp_memory.embedder import DIMENSIONS, MODEL_ID
+from mcp_memory.embedder import DIMENSIONS
+from mcp_memory.embedding_models import DEFAULT_MODEL
 from mcp_memory.models import StoredMemory
 from mcp_memory.snapshot import CURRENT, INDEX_FILE, META_FILE
 from mcp_memory.store import MemoryStore
@@ -28,7 +29,7 @@ RNG = np.random.default_rng(21)
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
     store = SqliteMemoryStore(tmp_path / "memory.sqlite3")
-    await store.open(MODEL_ID)
+    await store.open(DEFAULT_MODEL)
     yield store
     await store.close()
 
@@ -129,7 +130,7 @@ async def test_a_snapshot_of_another_database_or_index_type_is_not_used(
     await first.stop()
 
     other = SqliteMemoryStore(tmp_path / "other.sqlite3")
-    await other.open(MODEL_ID)
+    await other.open(DEFAULT_MODEL)
     try:
         await remember(other, 7)
         synced, events = await loaded(other, options(snapshots))
@@ -253,7 +254,7 @@ def _flip_a_byte(path: Path) -> None:
 @pytest.mark.postgres
 async def test_pruning_and_snapshots_on_postgresql(memory_database: str, tmp_path: Path) -> None:
     store = PostgresMemoryStore(memory_database)
-    await store.open(MODEL_ID)
+    await store.open(DEFAULT_MODEL)
     try:
         snapshots = tmp_path / "index"
         ids = await remember(store, 25)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import asyncpg
@@ -12,7 +15,8 @@ import onnxruntime as ort
 import pytest
 from fastmcp.exceptions import ToolError
 from harness.memory import StartServer
-from harness.processes import free_port
+from harness.processes import ServerProcess, free_port
+from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8
 
 
 def events(log: str) -> list[dict[str, object]]:
@@ -33,6 +37,11 @@ def test_log_says_which_device_loaded_the_model(start_server: StartServer, data_
     ("env", "message"),
     [
         ({"MEMORY_DEVICE": "tpu"}, "MEMORY_DEVICE: Input should be 'auto', 'cuda' or 'cpu'"),
+        (
+            {"MEMORY_MODEL": "all-MiniLM-L12-v2"},
+            "MEMORY_MODEL: Input should be 'all-MiniLM-L6-v2-int8' or "
+            "'all-MiniLM-L6-v2-dynamic-int8'",
+        ),
         ({"MEMORY_BATCH_SIZE": "0"}, "MEMORY_BATCH_SIZE: Input should be greater than or equal"),
         (
             {"MEMORY_MAX_TEXTS_PER_CALL": "0"},
@@ -70,6 +79,45 @@ def test_cuda_required_without_a_cuda_build(start_server: StartServer, data_dir:
         return
     assert server.process.wait(timeout=60) == 2
     assert "MEMORY_DEVICE=cuda but this onnxruntime has no CUDAExecutionProvider" in server.log()
+
+
+def test_a_missing_derived_model_exits_2_saying_how_to_make_it(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # The server looks under sys.prefix: an environment of its own, without the model, that
+    # sees the test environment's packages.
+    bare = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    (Path(sysconfig.get_paths(vars={"base": str(bare)})["purelib"]) / "tests.pth").write_text(
+        f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n"
+    )
+    server = ServerProcess(
+        [str(bare / "bin" / "python"), "-m", "mcp_memory"],
+        {"MCP_DATA_DIR": str(data_dir), "MEMORY_MODEL": DYNAMIC_INT8},
+        tmp_path / "server.log",
+    ).start()
+    try:
+        assert server.process.wait(timeout=60) == 2
+    finally:
+        server.stop()
+    missing = bare / "share" / "mcp-servers" / "models" / f"{DYNAMIC_INT8}.onnx"
+    assert (
+        f"MEMORY_MODEL={DYNAMIC_INT8}: {missing} is missing; derive it with "
+        "`python -m mcp_memory.model_derivation`"
+    ) in server.log_text()
+
+
+async def test_a_database_of_the_other_model_stops_startup(
+    start_server: StartServer, data_dir: Path
+) -> None:
+    start_server(MCP_DATA_DIR=str(data_dir)).stop()
+    server = start_server(wait=False, MCP_DATA_DIR=str(data_dir), MEMORY_MODEL=DYNAMIC_INT8)
+    assert server.process is not None
+    assert server.process.wait(timeout=60) != 0
+    assert (
+        f"the database holds embeddings of model '{DEFAULT_MODEL}' but this server computes "
+        f"'{DYNAMIC_INT8}' (MEMORY_MODEL); set MEMORY_MODEL={DEFAULT_MODEL}"
+    ) in server.log()
 
 
 @pytest.mark.postgres

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mcp_memory.embedder import DIMENSIONS, MODEL_ID
+from mcp_memory.embedder import DIMENSIONS
+from mcp_memory.embedding_models import DEFAULT_MODEL
 from mcp_memory.models import StoredMemory
 from mcp_memory.store import ChangeMark, MemoryStore
 from mcp_memory.store_postgres import PostgresMemoryStore
@@ -20,7 +21,7 @@ from mcp_memory.store_sqlite import SqliteMemoryStore
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
     store = SqliteMemoryStore(tmp_path / "memory.sqlite3")
-    await store.open(MODEL_ID)
+    await store.open(DEFAULT_MODEL)
     yield store
     await store.close()
 
@@ -28,7 +29,7 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
 @pytest.fixture
 async def postgres_store(memory_database: str) -> AsyncIterator[MemoryStore]:
     store = PostgresMemoryStore(memory_database)
-    await store.open(MODEL_ID)
+    await store.open(DEFAULT_MODEL)
     yield store
     await store.close()
 
