@@ -4,6 +4,7 @@ hosts allowed by its DNS-rebinding protection and its proxy admitted by its Netw
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,17 @@ def admitted_namespaces(result: Render, fullname: str) -> list[str]:
     ]
 
 
-def test_an_ingress_routes_every_path_of_its_hosts_to_the_service() -> None:
+def backend_paths(ingress: dict) -> list[str]:
+    (rule,) = ingress["spec"]["rules"]
+    return [path["path"] for path in rule["http"]["paths"]]
+
+
+def route_paths(route: dict) -> list[str]:
+    (rule,) = route["spec"]["rules"]
+    return [match["path"]["value"] for match in rule["matches"]]
+
+
+def test_an_ingress_routes_the_mcp_endpoint_of_its_hosts_to_the_service() -> None:
     result = render(TIME, set_json=(exposed("ingress", **INGRESS, tlsSecretName="time-tls"),))
     ingress = result.get("Ingress", "time-mcp")
     assert ingress["spec"]["ingressClassName"] == "traefik"
@@ -51,7 +62,7 @@ def test_an_ingress_routes_every_path_of_its_hosts_to_the_service() -> None:
     assert rule["host"] == "time.mcp.example.com"
     assert rule["http"]["paths"] == [
         {
-            "path": "/",
+            "path": "/mcp",
             "pathType": "Prefix",
             "backend": {"service": {"name": "time-mcp", "port": {"name": "http"}}},
         }
@@ -68,13 +79,45 @@ def test_an_httproute_attaches_to_its_gateways_for_its_hostnames() -> None:
     assert route["spec"]["hostnames"] == ["time.gw.example.com"]
     assert route["spec"]["rules"] == [
         {
-            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+            "matches": [{"path": {"type": "PathPrefix", "value": "/mcp"}}],
             "backendRefs": [{"name": "time-mcp", "port": 8010}],
         }
     ]
     assert "time.gw.example.com" in allowed_hosts(result, "time-mcp")
     assert admitted_namespaces(result, "time-mcp") == ["gateways"]
     assert not result.all("Ingress")
+
+
+OAUTH = {
+    "mode": "oauth",
+    "oauth": {"issuer": "https://id.example.com", "jwksUri": "https://id.example.com/keys"},
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "exposure", "paths"),
+    [
+        ("ingress", INGRESS, backend_paths),
+        ("httpRoute", ROUTE, route_paths),
+    ],
+    ids=["ingress", "httpRoute"],
+)
+def test_only_the_mcp_endpoint_its_metadata_and_extra_paths_are_routed(
+    key: str, exposure: dict, paths: Callable[[dict], list[str]]
+) -> None:
+    kind = {"ingress": "Ingress", "httpRoute": "HTTPRoute"}[key]
+    plain = render(TIME, set_json=(exposed(key, **exposure),)).get(kind, "time-mcp")
+    assert paths(plain) == ["/mcp"]
+    oauth = render(
+        TIME, set_json=(exposed(key, **exposure), f"servers.time.auth={json.dumps(OAUTH)}")
+    ).get(kind, "time-mcp")
+    assert paths(oauth) == ["/mcp", "/.well-known/oauth-protected-resource"]
+    extra = render(TIME, set_json=(exposed(key, **exposure, extraPaths=["/tasks", "/mcp"]),)).get(
+        kind, "time-mcp"
+    )
+    assert paths(extra) == ["/mcp", "/tasks"]
+    everything = render(TIME, set_json=(exposed(key, **exposure, extraPaths=["/"]),))
+    assert paths(everything.get(kind, "time-mcp")) == ["/mcp", "/"]
 
 
 def test_nothing_is_exposed_by_default() -> None:
@@ -192,8 +235,22 @@ def test_a_host_is_exposed_by_one_server_only() -> None:
             exposed("httpRoute", **{**ROUTE, "parentRefs": [{"namespace": "gateways"}]}),
             "at '/servers/time/httpRoute/parentRefs/0': missing property 'name'",
         ),
+        (
+            exposed("ingress", **INGRESS, extraPaths=["tasks"]),
+            "at '/servers/time/ingress/extraPaths/0': 'tasks' does not match",
+        ),
+        (
+            exposed("httpRoute", **ROUTE, extraPaths=["/tasks?all=1"]),
+            "at '/servers/time/httpRoute/extraPaths/0': '/tasks?all=1' does not match",
+        ),
     ],
-    ids=["host-with-scheme", "unknown-scheme", "parent-without-name"],
+    ids=[
+        "host-with-scheme",
+        "unknown-scheme",
+        "parent-without-name",
+        "relative-path",
+        "route-path-with-query",
+    ],
 )
 def test_the_schema_refuses_malformed_exposure(set_json: str, message: str) -> None:
     assert message in render_error(TIME, (set_json,))

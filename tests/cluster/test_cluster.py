@@ -390,6 +390,15 @@ try:
 except urllib.error.HTTPError as error:
     print(error.code, error.read().decode())
 """
+# Run in a server's pod: GET /ready on 127.0.0.1:PORT; prints the status and the body.
+READY_FROM_INSIDE = """
+import sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/ready", timeout=10) as response:
+        print(response.status, response.read().decode())
+except urllib.error.HTTPError as error:
+    print(error.code, error.read().decode())
+"""
 # (port, Host, tool) of the asker itself, and of the release's gateway in front of it.
 DIRECT = ("8000", "asker-mcp", "confirmed")
 THROUGH_GATEWAY = ("8020", "asker-gateway-mcp", "asker_confirmed")
@@ -843,9 +852,13 @@ async def test_the_gateway_is_the_front_door_from_outside_and_from_other_namespa
                 await asyncio.sleep(2)
             assert wanted <= names, names
             assert not result.is_error and "Asia/Tokyo" in result.content[0].text
-        # A host the controller does not know is refused there.
-        wrong = httpx.get(f"{ingress_controller}/health", headers={"Host": "evil.front.test"})
+        # A host the controller does not know is refused there; on the exposed host only the
+        # MCP endpoint is routed, not the probes.
+        wrong = httpx.post(f"{ingress_controller}/mcp", headers={"Host": "evil.front.test"})
         assert wrong.status_code == 404
+        for path in ("/ready", "/health"):
+            hidden = httpx.get(f"{ingress_controller}{path}", headers={"Host": INGRESS_HOST})
+            assert hidden.status_code == 404 and "circuits" not in hidden.text, hidden.text
 
         # An agent in another namespace: through the gateway yes, around it no.
         gateway_url = f"http://gateway-mcp.{FRONT_NAMESPACE}.svc.cluster.local:8020/mcp"
@@ -891,9 +904,10 @@ async def test_the_gateway_is_the_front_door_from_outside_and_from_other_namespa
             ingress_controller, INGRESS_HOST, "everything_echo", {"message": "still here"}
         )
         assert echo.content[0].text == "Echo: still here"
-        ready = httpx.get(f"{ingress_controller}/ready", headers={"Host": INGRESS_HOST})
-        assert ready.status_code == 200, ready.text
-        assert "circuits open: time (" in ready.text, ready.text
+        # /ready, inside the gateway's pod (outside the cluster it is not routed).
+        ready = kube.kubectl(*in_front, "exec", "deploy/gateway-mcp", "--", "python", "-c",
+                             READY_FROM_INSIDE, "8020")  # fmt: skip
+        assert ready.startswith("200 ") and "circuits open: time (" in ready, ready
     finally:
         kube.helm("uninstall", FRONT_RELEASE, "-n", FRONT_NAMESPACE, "--wait", check=False)
         for namespace in (FRONT_NAMESPACE, AGENTS_NAMESPACE):
