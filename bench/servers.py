@@ -8,7 +8,8 @@ handler: FastMCP's `run_in_thread=False`) over streamable HTTP on 127.0.0.1:
 - stock: FastMCP with default settings (`mcp.run(transport="http")`, bench/peers/stock_fastmcp.py);
 - lowlevel: the MCP SDK's low-level server, stateless, plain JSON (start-up only).
 Also: the todo server's `get_task` on SQLite against ours' trivial tool, start to /ready
-(median of `--starts`), idle RSS, and MCP_WORKERS=2 against 1 at 100 sessions.
+(median of `--starts`), idle RSS, MCP_WORKERS=2 against 1 at 100 sessions, and ours with
+/metrics on a port of its own (MCP_METRICS_PORT, as the chart runs it) against without.
 
     uv run python bench/servers.py [--seconds 3] [--rounds 3] [--starts 5]
 
@@ -214,6 +215,8 @@ def build_go_peer() -> Path | None:
 
 
 def peers(tmp: str, go_peer: Path | None) -> dict[str, Peer]:
+    from harness.processes import free_port
+
     quiet = {"LOG_LEVEL": "warning"}
     found = {
         "ours": Peer("ours", [sys.executable, str(PEERS / "runtime_echo.py")], quiet),
@@ -240,6 +243,12 @@ def peers(tmp: str, go_peer: Path | None) -> dict[str, Peer]:
             "ours-2w",
             [sys.executable, str(PEERS / "runtime_echo.py")],
             {**quiet, "MCP_WORKERS": "2"},
+        ),
+        # As the chart runs every server (metrics.port): /metrics on a port of its own.
+        "ours-metrics-port": Peer(
+            "ours-metrics-port",
+            [sys.executable, str(PEERS / "runtime_echo.py")],
+            {**quiet, "MCP_METRICS_PORT": str(free_port())},
         ),
     }
     if go_peer is not None:
@@ -609,6 +618,7 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
         trivial_table: dict[tuple[str, int], dict[str, Cell]] = {}
         todo_table: dict[str, dict[str, Cell]] = {}
         workers_table: dict[str, dict[str, Cell]] = {}
+        metrics_port_table: dict[str, dict[str, Cell]] = {}
         with ExitStack() as stack:
             running = {name: stack.enter_context(started(every[name])) for name in trivial}
             progress("trivial tool, server CPU per call:")
@@ -629,6 +639,11 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
             for protocol in PROTOCOLS:
                 loads = {"1 worker": (running["ours"], ECHO), "2 workers": (two, ECHO)}
                 workers_table[protocol] = side_by_side(loads, protocol, 100, seconds, rounds)
+            own_port = stack.enter_context(started(every["ours-metrics-port"]))
+            progress("MCP_METRICS_PORT set against unset, 10 sessions:")
+            for protocol in PROTOCOLS:
+                loads = {"unset": (running["ours"], ECHO), "set": (own_port, ECHO)}
+                metrics_port_table[protocol] = side_by_side(loads, protocol, 10, seconds, rounds)
         print(f"after the load tables: {load.now()}", flush=True)
         progress(f"start-up, {starts} starts each:")
         start_peers = [
@@ -636,7 +651,15 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
         ]
         starts_seen = startup(start_peers, starts)
         print(f"end: {load.now()}", flush=True)
-        print_tables(trivial, trivial_table, todo_table, workers_table, starts_seen, starts)
+        print_tables(
+            trivial,
+            trivial_table,
+            todo_table,
+            workers_table,
+            metrics_port_table,
+            starts_seen,
+            starts,
+        )
         print()
         print(load.summary())
 
@@ -655,6 +678,7 @@ def print_tables(
     trivial_table: dict[tuple[str, int], dict[str, Cell]],
     todo_table: dict[str, dict[str, Cell]],
     workers_table: dict[str, dict[str, Cell]],
+    metrics_port_table: dict[str, dict[str, Cell]],
     starts_seen: dict[str, tuple[float, float]],
     starts: int,
 ) -> None:
@@ -722,7 +746,22 @@ def print_tables(
             f"{two.client_cpu_ms_per_call:>7.2f}" + errors_noted(cells)
         )
     print()
-    print(f"4. Start-up (median of {starts} starts, one at a time) and idle RSS a second later.")
+    print("4. /metrics on a port of its own (MCP_METRICS_PORT, as the chart runs every server)")
+    print("   against on the MCP port (unset), ours' echo, 10 sessions.")
+    header = f"{'protocol':<11} |{'unset /s':>9}{'cpu':>6} |{'set /s':>9}{'cpu':>6} |"
+    header += f"{'set/unset cpu':>14}"
+    print(header)
+    print("-" * len(header))
+    for protocol, cells in metrics_port_table.items():
+        unset, own = cells["unset"], cells["set"]
+        print(
+            f"{protocol:<11} |{unset.calls_per_second:>9.0f}{unset.server_cpu_ms_per_call:>6.2f} |"
+            f"{own.calls_per_second:>9.0f}{own.server_cpu_ms_per_call:>6.2f} |"
+            f"{own.server_cpu_ms_per_call / unset.server_cpu_ms_per_call:>13.2f}x"
+            + errors_noted(cells)
+        )
+    print()
+    print(f"5. Start-up (median of {starts} starts, one at a time) and idle RSS a second later.")
     print("   ours and todo: start to /ready 200; lowlevel and stock (no /ready): start to the")
     print("   first HTTP answer; go-sdk: start to its /ready.")
     print(f"{'server':<10}{'ready s':>9}{'idle RSS MiB':>14}")
