@@ -1,6 +1,7 @@
 """`mcp-memory`: serve the memory server on MCP_HOST:MCP_PORT.
 
-`python -m mcp_memory import FILE.jsonl` bulk-imports memories instead (bulk_import.py).
+`python -m mcp_memory import FILE.jsonl` bulk-imports memories instead (bulk_import.py), and
+`python -m mcp_memory export FILE.jsonl` writes every stored memory in that format (export.py).
 """
 
 import gc
@@ -22,6 +23,11 @@ def main() -> None:
 
         gc.enable()
         sys.exit(import_main(sys.argv[2:]))
+    if sys.argv[1:2] == ["export"]:
+        from mcp_memory.export import main as export_main
+
+        gc.enable()
+        sys.exit(export_main(sys.argv[2:]))
     run(create, MemorySettings)
 
 

@@ -1,13 +1,14 @@
 """`python -m mcp_memory import FILE.jsonl`: bulk import through the service's own write path.
 
-One JSON object a line: {"text": ..., "tags": [...], "metadata": {...}, "id": ...}, only
-text required. Lines are checked as remember_many checks them, embedded in batches and
-stored one transaction a batch, two batches in flight (one embedding while the other is
-written). Progress goes to stderr; a bad line is reported as FILE:LINE: reason and
-skipped (exit status 1 at the end). After each stored batch the checkpoint file records
-the last line done, so a rerun after an interruption resumes there; ids are stable per
-line (the line's `id`, else derived from its number and content) and rows already
-stored are skipped, so a batch stored just before a crash is not stored twice.
+One JSON object a line: {"text": ..., "tags": [...], "metadata": {...}, "id": ...,
+"created_at": ...}, only text required (`python -m mcp_memory export` writes such lines).
+Lines are checked as remember_many checks them, embedded in batches and stored one
+transaction a batch, two batches in flight (one embedding while the other is written).
+Progress goes to stderr; a bad line is reported as FILE:LINE: reason and skipped (exit
+status 1 at the end). After each stored batch the checkpoint file records the last line
+done, so a rerun after an interruption resumes there; ids are stable per line (the line's
+`id`, else derived from its number and content) and rows already stored are skipped, so a
+batch stored just before a crash is not stored twice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -67,6 +69,14 @@ def parse_line(service: MemoryService, number: int, raw: str) -> StoredMemory | 
     memory_id = data.pop("id", None)
     if memory_id is not None and (not isinstance(memory_id, str) or not memory_id.strip()):
         return BadLine(number, "id: must be a non-empty string")
+    created_at = data.pop("created_at", None)
+    if created_at is not None:
+        try:
+            created_at = datetime.fromisoformat(created_at)
+        except (TypeError, ValueError):
+            created_at = None
+        if created_at is None or created_at.tzinfo is None:
+            return BadLine(number, "created_at: must be an ISO 8601 time with its UTC offset")
     try:
         item = NewMemory.model_validate(data)
     except ValidationError as exc:
@@ -78,7 +88,7 @@ def parse_line(service: MemoryService, number: int, raw: str) -> StoredMemory | 
         or uuid.uuid5(LINE_NAMESPACE, f"{number}:{hashlib.sha256(raw.encode()).hexdigest()}").hex
     )
     try:
-        return service.checked(item, memory_id=stable_id.strip())
+        return service.checked(item, memory_id=stable_id.strip(), created_at=created_at)
     except InvalidArgument as exc:
         return BadLine(number, str(exc))
 

@@ -116,15 +116,20 @@ class MemoryService:
         return memories
 
     def checked(
-        self, item: NewMemory, prefix: str = "", memory_id: str | None = None
+        self,
+        item: NewMemory,
+        prefix: str = "",
+        memory_id: str | None = None,
+        created_at: datetime | None = None,
     ) -> StoredMemory:
-        """The memory to store for `item`; InvalidArgument names what is wrong with it."""
+        """The memory to store for `item` (created now unless `created_at`, an export's);
+        InvalidArgument names what is wrong with it."""
         return StoredMemory(
             id=memory_id or uuid.uuid4().hex,
             text=self._text(item.text, f"{prefix}text"),
             tags=_tags(item.tags, f"{prefix}tags"),
             metadata=_metadata(item.metadata, f"{prefix}metadata"),
-            created_at=datetime.now(UTC),
+            created_at=created_at or datetime.now(UTC),
         )
 
     async def store_memories(
