@@ -30,6 +30,7 @@ import sys
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mcp_memory.embedding_models import (
     DEFAULT_MODEL,
@@ -38,6 +39,9 @@ from mcp_memory.embedding_models import (
     ModelFiles,
     model_files,
 )
+
+if TYPE_CHECKING:
+    import onnx
 
 # The versions the pinned sha256 was derived with.
 VERIFIED_VERSIONS = {"onnxruntime": "1.31.1", "onnx": "1.23.2"}
@@ -108,7 +112,7 @@ def derive(source: Path, target: Path) -> None:
         os.replace(quantized, target)
 
 
-def feed_forward_outputs(graph) -> list[str]:
+def feed_forward_outputs(graph: onnx.GraphProto) -> list[str]:
     """The MatMul nodes that project a layer's feed-forward activations back to the hidden
     size: the only ones with a weight of INTERMEDIATE_SIZE x HIDDEN_SIZE."""
     shapes = {initializer.name: tuple(initializer.dims) for initializer in graph.initializer}

@@ -10,6 +10,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from harness.memory import MemoryProcess, StartServer
+from mcp_memory.embedding_models import DEFAULT_MODEL
+from mcp_memory.store import MemoryStore
+from mcp_memory.store_postgres import PostgresMemoryStore
+from mcp_memory.store_sqlite import SqliteMemoryStore
 
 
 @pytest.fixture
@@ -56,3 +60,21 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MemoryPr
     server.start().wait_ready()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
+    """An open SQLite store of the default model in the test's directory."""
+    store = SqliteMemoryStore(tmp_path / "memory.sqlite3")
+    await store.open(DEFAULT_MODEL)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def postgres_store(memory_database: str) -> AsyncIterator[MemoryStore]:
+    """An open PostgreSQL store of the default model in a fresh database."""
+    store = PostgresMemoryStore(memory_database)
+    await store.open(DEFAULT_MODEL)
+    yield store
+    await store.close()

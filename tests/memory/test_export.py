@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +21,6 @@ from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8
 from mcp_memory.export import export_store
 from mcp_memory.models import StoredMemory
 from mcp_memory.store import MemoryStore
-from mcp_memory.store_postgres import PostgresMemoryStore
-from mcp_memory.store_sqlite import SqliteMemoryStore
 
 ITEMS = [
     {"text": "The deploy window is Tuesday at 14:00 UTC.", "tags": ["ops"], "metadata": {"n": 1}},
@@ -112,22 +109,6 @@ def test_an_import_line_with_a_bad_time_is_named(tmp_path: Path) -> None:
     ((_, text, created_at),) = rows(tmp_path / "data")
     assert text == "kept"
     assert datetime.fromisoformat(created_at) == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
-    store = SqliteMemoryStore(tmp_path / "memory.sqlite3")
-    await store.open(DEFAULT_MODEL)
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def postgres_store(memory_database: str) -> AsyncIterator[MemoryStore]:
-    store = PostgresMemoryStore(memory_database)
-    await store.open(DEFAULT_MODEL)
-    yield store
-    await store.close()
 
 
 async def test_export_pages_through_sqlite_in_stored_order(sqlite_store: MemoryStore) -> None:

@@ -4,34 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
 from mcp_memory.embedder import DIMENSIONS
-from mcp_memory.embedding_models import DEFAULT_MODEL
 from mcp_memory.models import StoredMemory
 from mcp_memory.store import ChangeMark, MemoryStore
-from mcp_memory.store_postgres import PostgresMemoryStore
-from mcp_memory.store_sqlite import SqliteMemoryStore
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
-    store = SqliteMemoryStore(tmp_path / "memory.sqlite3")
-    await store.open(DEFAULT_MODEL)
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def postgres_store(memory_database: str) -> AsyncIterator[MemoryStore]:
-    store = PostgresMemoryStore(memory_database)
-    await store.open(DEFAULT_MODEL)
-    yield store
-    await store.close()
 
 
 def memories(n: int) -> list[StoredMemory]:
