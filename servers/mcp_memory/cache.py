@@ -48,16 +48,18 @@ class IndexOptions:
     tombstone_retention_seconds: float = 7 * 86_400.0
     sync_interval_seconds: float = 5.0
     build_threads: int = 1
-    # The embedding model whose vectors the index holds; a snapshot of another is not used.
-    model: ModelId = DEFAULT_MODEL
 
 
 class SyncedIndex:
     """An AnnIndex plus the change mark up to which it reflects the store."""
 
-    def __init__(self, store: MemoryStore, options: IndexOptions) -> None:
+    def __init__(
+        self, store: MemoryStore, options: IndexOptions, model: ModelId = DEFAULT_MODEL
+    ) -> None:
         self._store = store
         self._options = options
+        # The embedding model whose vectors the index holds; a snapshot of another is not used.
+        self._model = model
         self._mark = ChangeMark()
         self._lock = asyncio.Lock()
         self.index = self._empty_index()
@@ -174,7 +176,7 @@ class SyncedIndex:
         index = self._empty_index()
         try:
             meta = await asyncio.to_thread(
-                snapshot.read, directory, index, model=self._options.model, store_id=self._store_id
+                snapshot.read, directory, index, model=self._model, store_id=self._store_id
             )
             if meta.removed < pruned_through:
                 raise SnapshotUnusable(
@@ -278,7 +280,7 @@ class SyncedIndex:
                     snapshot.write,
                     directory,
                     self.index,
-                    model=self._options.model,
+                    model=self._model,
                     store_id=self._store_id,
                     mark=mark,
                 )

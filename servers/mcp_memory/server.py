@@ -98,5 +98,4 @@ def index_options(settings: MemorySettings) -> IndexOptions:
         tombstone_retention_seconds=settings.memory_tombstone_retention_seconds,
         sync_interval_seconds=settings.memory_sync_interval_seconds,
         build_threads=settings.memory_inference_threads or available_cpus(),
-        model=settings.memory_model,
     )

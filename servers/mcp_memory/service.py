@@ -58,7 +58,7 @@ class MemoryService:
         self.metrics = metrics
         self._max_text_chars = max_text_chars
         self.max_texts_per_call = max_texts_per_call
-        self._synced = SyncedIndex(store, index_options)
+        self._synced = SyncedIndex(store, index_options, engine.model_id)
 
     async def start(self) -> None:
         """Start loading the model, open the store and start loading the index.

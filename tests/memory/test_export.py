@@ -148,3 +148,9 @@ async def export_pages_through_the_store_in_stored_order(store: MemoryStore) -> 
     assert [datetime.fromisoformat(line["created_at"]) for line in lines] == [
         m.created_at for m in kept
     ]
+
+
+def test_an_export_to_a_directory_is_refused_naming_it(tmp_path: Path) -> None:
+    result = run("export", tmp_path / "data", str(tmp_path))
+    assert result.returncode == 2
+    assert f"file: {tmp_path} is a directory" in result.stderr

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 from mcp_memory.cache import IndexOptions, SyncedIndex
 from mcp_memory.embedder import DIMENSIONS
-from mcp_memory.embedding_models import DEFAULT_MODEL
+from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8
 from mcp_memory.models import StoredMemory
 from mcp_memory.snapshot import CURRENT, INDEX_FILE, META_FILE
 from mcp_memory.store import MemoryStore
@@ -27,11 +26,8 @@ RNG = np.random.default_rng(21)
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
-    store = SqliteMemoryStore(tmp_path / "memory.sqlite3")
-    await store.open(DEFAULT_MODEL)
-    yield store
-    await store.close()
+def store(sqlite_store: MemoryStore) -> MemoryStore:
+    return sqlite_store
 
 
 async def remember(store: MemoryStore, n: int, tag: str = "t") -> list[str]:
@@ -145,6 +141,24 @@ async def test_a_snapshot_of_another_database_or_index_type_is_not_used(
         synced.start()
         await synced.refresh()
     assert event(events, "memory_index_rebuild")["reason"] == "incompatible"
+    await synced.stop()
+
+
+async def test_a_snapshot_of_the_other_embedding_model_is_not_used(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    snapshots = tmp_path / "index"
+    await remember(store, 12)
+    first, _ = await loaded(store, options(snapshots))
+    await first.stop()
+    synced = SyncedIndex(store, options(snapshots), DYNAMIC_INT8)
+    with capture_logs() as events:
+        synced.start()
+        await synced.refresh()
+    rebuild = event(events, "memory_index_rebuild")
+    assert rebuild["reason"] == "incompatible"
+    assert DYNAMIC_INT8 in rebuild["detail"], rebuild["detail"]
+    assert await contents(synced) == (12, {"t": 12})
     await synced.stop()
 
 
