@@ -94,6 +94,15 @@ def test_batching_and_padding_do_not_change_a_vector(embedder: Embedder) -> None
     assert np.min(np.sum(together * alone, axis=1)) > 0.9999
 
 
+def test_one_text_a_run_gives_each_text_its_own_vector_in_input_order() -> None:
+    texts = [text for pair in PARAPHRASES + UNRELATED for text in pair]
+    by_eight = Embedder(model_files(DEFAULT_MODEL), "cpu", batch_size=8, threads=1)
+    by_one = Embedder(model_files(DEFAULT_MODEL), "cpu", batch_size=1, threads=1)
+    one_at_a_time = by_one.embed(texts)
+    assert np.allclose(np.linalg.norm(one_at_a_time, axis=1), 1.0, atol=1e-5)
+    assert np.min(np.sum(by_eight.embed(texts) * one_at_a_time, axis=1)) > 0.9999
+
+
 @pytest.fixture(scope="module")
 def two_threads() -> Embedder:
     """Two threads: runs may go to every thread or to the one-thread session."""
