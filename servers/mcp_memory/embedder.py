@@ -166,19 +166,16 @@ class Embedder:
         session = self._session if spread else self._serial
         # A GPU pads for next to nothing and pays for every run it launches.
         if len(batch) == 1 or self.device != "cpu":
-            return self._run(session, batch)
-        groups = padding_groups([len(ids) for ids in batch])
-        if len(groups) == 1:
-            return self._run(session, batch)
+            return _normalised(self._summed_run(session, batch))
         out = np.empty((len(batch), DIMENSIONS), dtype=np.float32)
-        for group in groups:
-            out[group] = self._run(session, [batch[i] for i in group])
-        return out
+        for group in padding_groups([len(ids) for ids in batch]):
+            out[group] = self._summed_run(session, [batch[i] for i in group])
+        return _normalised(out)
 
-    def _run(self, session: ort.InferenceSession, batch: Sequence[TokenIds]) -> np.ndarray:
-        """One model run, every text padded to the longest."""
+    def _summed_run(self, session: ort.InferenceSession, batch: Sequence[TokenIds]) -> np.ndarray:
+        """One model run, every text padded to the longest: each text's `_summed_states`."""
         if len(batch) == 1:
-            return _normalised(self._summed_states(session, batch[0])[None])
+            return self._summed_states(session, batch[0])[None]
         width = max(len(ids) for ids in batch)
         ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -189,10 +186,9 @@ class Embedder:
         if self._wants_token_types:
             feeds["token_type_ids"] = np.zeros_like(ids)
         hidden = session.run(None, feeds)[0]
-        # Summed, not averaged, over each text's own tokens, as in `_summed_states`: a
-        # product of each text's mask row with its states, a tenth of the time of masking
-        # every state first and summing.
-        return _normalised(np.matmul(mask.astype(np.float32)[:, None, :], hidden)[:, 0])
+        # Over each text's own tokens: a product of its mask row with its states, a tenth of
+        # the time of masking every state first and summing.
+        return np.matmul(mask.astype(np.float32)[:, None, :], hidden)[:, 0]
 
     def _summed_states(self, session: ort.InferenceSession, text_ids: TokenIds) -> np.ndarray:
         """One text's vector before the norm: the sum of its tokens' states (the length
