@@ -78,3 +78,9 @@ async def postgres_store(memory_database: str) -> AsyncIterator[MemoryStore]:
     await store.open(DEFAULT_MODEL)
     yield store
     await store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def each_store(request: pytest.FixtureRequest) -> MemoryStore:
+    """The open store of each backend in turn: a test taking it runs once on each."""
+    return request.getfixturevalue(f"{request.param}_store")

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
 from harness.memory import StartServer
 from mcp_memory.embedder import DIMENSIONS
 from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8
@@ -111,18 +110,7 @@ def test_an_import_line_with_a_bad_time_is_named(tmp_path: Path) -> None:
     assert datetime.fromisoformat(created_at) == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)
 
 
-async def test_export_pages_through_sqlite_in_stored_order(sqlite_store: MemoryStore) -> None:
-    await export_pages_through_the_store_in_stored_order(sqlite_store)
-
-
-@pytest.mark.postgres
-async def test_export_pages_through_postgresql_in_stored_order(
-    postgres_store: MemoryStore,
-) -> None:
-    await export_pages_through_the_store_in_stored_order(postgres_store)
-
-
-async def export_pages_through_the_store_in_stored_order(store: MemoryStore) -> None:
+async def test_export_pages_through_the_store_in_stored_order(each_store: MemoryStore) -> None:
     vectors = np.random.default_rng(5).standard_normal((7, DIMENSIONS)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     start = datetime(2026, 3, 1, tzinfo=UTC)
@@ -137,10 +125,10 @@ async def export_pages_through_the_store_in_stored_order(store: MemoryStore) -> 
         for i in range(7)
     ]
     for i in range(0, 7, 3):
-        await store.insert(memories[i : i + 3], vectors[i : i + 3])
-    await store.forget_ids([memories[1].id, memories[5].id])
+        await each_store.insert(memories[i : i + 3], vectors[i : i + 3])
+    await each_store.forget_ids([memories[1].id, memories[5].id])
     out = io.StringIO()
-    assert await export_store(store, out, page=2) == 5
+    assert await export_store(each_store, out, page=2) == 5
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     kept = [m for i, m in enumerate(memories) if i not in (1, 5)]
     assert [line["id"] for line in lines] == [m.id for m in kept]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from mcp_memory.cache import IndexOptions, SyncedIndex
 from mcp_memory.embedder import DIMENSIONS
-from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8
+from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8, ModelId
 from mcp_memory.models import StoredMemory
 from mcp_memory.snapshot import CURRENT, INDEX_FILE, META_FILE
 from mcp_memory.store import MemoryStore
@@ -48,11 +48,13 @@ def options(directory: Path, **overrides: float) -> IndexOptions:
     return IndexOptions(**values)
 
 
-async def loaded(store: MemoryStore, opts: IndexOptions) -> tuple[SyncedIndex, list[dict]]:
-    """A started SyncedIndex once ready, and the log events it emitted on the way. The snapshot
-    a rebuild starts is awaited too: while it is written, refresh() leaves changes for later,
-    and a test that then changes the store would race it."""
-    synced = SyncedIndex(store, opts)
+async def loaded(
+    store: MemoryStore, opts: IndexOptions, model: ModelId = DEFAULT_MODEL
+) -> tuple[SyncedIndex, list[dict]]:
+    """A started SyncedIndex of `model`'s vectors once ready, and the log events it emitted on
+    the way. The snapshot a rebuild starts is awaited too: while it is written, refresh()
+    leaves changes for later, and a test that then changes the store would race it."""
+    synced = SyncedIndex(store, opts, model)
     with capture_logs() as events:
         synced.start()
         await synced.refresh()
@@ -136,10 +138,7 @@ async def test_a_snapshot_of_another_database_or_index_type_is_not_used(
     finally:
         await other.close()
 
-    synced = SyncedIndex(store, IndexOptions(snapshot_dir=snapshots, dtype="f16"))
-    with capture_logs() as events:
-        synced.start()
-        await synced.refresh()
+    synced, events = await loaded(store, IndexOptions(snapshot_dir=snapshots, dtype="f16"))
     assert event(events, "memory_index_rebuild")["reason"] == "incompatible"
     await synced.stop()
 
@@ -151,10 +150,7 @@ async def test_a_snapshot_of_the_other_embedding_model_is_not_used(
     await remember(store, 12)
     first, _ = await loaded(store, options(snapshots))
     await first.stop()
-    synced = SyncedIndex(store, options(snapshots), DYNAMIC_INT8)
-    with capture_logs() as events:
-        synced.start()
-        await synced.refresh()
+    synced, events = await loaded(store, options(snapshots), DYNAMIC_INT8)
     rebuild = event(events, "memory_index_rebuild")
     assert rebuild["reason"] == "incompatible"
     assert DYNAMIC_INT8 in rebuild["detail"], rebuild["detail"]

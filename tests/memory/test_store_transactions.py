@@ -29,52 +29,26 @@ async def stored_ids(store: MemoryStore) -> list[str]:
     return [ids[key] for key in changes.keys.tolist()]
 
 
-async def a_write_failing_midway_stores_none_of_it(store: MemoryStore) -> None:
+async def test_a_write_failing_midway_stores_none_of_it(each_store: MemoryStore) -> None:
     (first,) = memories(1)
-    await store.insert([first], vectors(1))
+    await each_store.insert([first], vectors(1))
     # The third row repeats an id, so the database refuses it after taking two rows.
     failing = [*memories(2), first, *memories(2)]
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
-        await store.insert(failing, vectors(len(failing)))
+        await each_store.insert(failing, vectors(len(failing)))
     (later,) = memories(1)
     # The next write must not commit what the failed one left behind.
-    await store.insert([later], vectors(1))
-    assert await stored_ids(store) == [first.id, later.id]
+    await each_store.insert([later], vectors(1))
+    assert await stored_ids(each_store) == [first.id, later.id]
 
 
-async def a_cancelled_write_stores_all_of_it_or_none(store: MemoryStore) -> None:
+async def test_a_cancelled_write_stores_all_of_it_or_none(each_store: MemoryStore) -> None:
     batch = memories(64)
-    writing = asyncio.create_task(store.insert(batch, vectors(len(batch))))
+    writing = asyncio.create_task(each_store.insert(batch, vectors(len(batch))))
     await asyncio.sleep(0)
     writing.cancel()
     await asyncio.gather(writing, return_exceptions=True)
     (later,) = memories(1)
-    await store.insert([later], vectors(1))
-    ids = await stored_ids(store)
+    await each_store.insert([later], vectors(1))
+    ids = await stored_ids(each_store)
     assert ids in ([later.id], [m.id for m in batch] + [later.id])
-
-
-async def test_a_write_failing_midway_stores_none_of_it_on_sqlite(
-    sqlite_store: MemoryStore,
-) -> None:
-    await a_write_failing_midway_stores_none_of_it(sqlite_store)
-
-
-@pytest.mark.postgres
-async def test_a_write_failing_midway_stores_none_of_it_on_postgresql(
-    postgres_store: MemoryStore,
-) -> None:
-    await a_write_failing_midway_stores_none_of_it(postgres_store)
-
-
-async def test_a_cancelled_write_stores_all_of_it_or_none_on_sqlite(
-    sqlite_store: MemoryStore,
-) -> None:
-    await a_cancelled_write_stores_all_of_it_or_none(sqlite_store)
-
-
-@pytest.mark.postgres
-async def test_a_cancelled_write_stores_all_of_it_or_none_on_postgresql(
-    postgres_store: MemoryStore,
-) -> None:
-    await a_cancelled_write_stores_all_of_it_or_none(postgres_store)
