@@ -13,21 +13,15 @@ gc.disable()
 
 from mcp_runtime import run  # noqa: E402
 
+from mcp_memory.commands import COMMANDS, run_command  # noqa: E402
 from mcp_memory.server import create  # noqa: E402
 from mcp_memory.settings import MemorySettings  # noqa: E402
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["import"]:
-        from mcp_memory.bulk_import import main as import_main
-
+    if sys.argv[1:2] and sys.argv[1] in COMMANDS:
         gc.enable()
-        sys.exit(import_main(sys.argv[2:]))
-    if sys.argv[1:2] == ["export"]:
-        from mcp_memory.export import main as export_main
-
-        gc.enable()
-        sys.exit(export_main(sys.argv[2:]))
+        sys.exit(run_command(sys.argv[1], sys.argv[2:]))
     run(create, MemorySettings)
 
 

@@ -248,14 +248,3 @@ async def run_import(argv: list[str]) -> int:
     finally:
         await service.stop()
     return 1 if bad else 0
-
-
-def main(argv: list[str]) -> int:
-    try:
-        return asyncio.run(run_import(argv))
-    except SettingsLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume", file=sys.stderr)
-        return 130

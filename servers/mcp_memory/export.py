@@ -12,7 +12,6 @@ embedding model (`MEMORY_MODEL`), or between SQLite and PostgreSQL. The lines go
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from mcp_runtime import SettingsLoadError, load_settings
+from mcp_runtime import load_settings
 
 from mcp_memory.errors import MemoryServiceError
 from mcp_memory.settings import MemorySettings
@@ -71,8 +70,10 @@ async def run_export(argv: list[str]) -> int:
         await store.open(settings.memory_model)
         with partial.open("w", encoding="utf-8") as out:
             exported = await export_store(store, out)
-    except MemoryServiceError as exc:
+    except BaseException as exc:  # an interrupt too: no half-written file is left behind
         partial.unlink(missing_ok=True)
+        if not isinstance(exc, MemoryServiceError):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -81,11 +82,3 @@ async def run_export(argv: list[str]) -> int:
     seconds = time.monotonic() - started
     print(f"{args.file}: {exported} memories exported in {seconds:.1f} s", file=sys.stderr)
     return 0
-
-
-def main(argv: list[str]) -> int:
-    try:
-        return asyncio.run(run_export(argv))
-    except SettingsLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2

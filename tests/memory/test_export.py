@@ -14,7 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from harness.memory import StartServer
+from mcp_memory import export
+from mcp_memory.commands import run_command
 from mcp_memory.embedder import DIMENSIONS
 from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8
 from mcp_memory.export import export_store
@@ -142,3 +145,17 @@ def test_an_export_to_a_directory_is_refused_naming_it(tmp_path: Path) -> None:
     result = run("export", tmp_path / "data", str(tmp_path))
     assert result.returncode == 2
     assert f"file: {tmp_path} is a directory" in result.stderr
+
+
+def test_an_interrupted_export_leaves_no_file_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def interrupted(*_: object, **__: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("MCP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(export, "export_store", interrupted)
+    target = tmp_path / "memories.jsonl"
+    assert run_command("export", [str(target)]) == 130
+    assert "interrupted: nothing was written; run it again" in capsys.readouterr().err
+    assert list(tmp_path.glob("memories.jsonl*")) == []
