@@ -673,6 +673,27 @@ def errors_noted(cells: dict[str, Cell]) -> str:
     return "".join(noted)
 
 
+def print_two_loads(
+    table: dict[str, dict[str, Cell]],
+    loads: tuple[str, str],
+    labels: tuple[str, str],
+    comparison: tuple[str, Callable[[Cell, Cell], str]],
+) -> None:
+    """A line per protocol: two loads' calls/s and server CPU per call side by side, then how
+    the second compares with the first (`comparison`: its heading and its value)."""
+    heading, compare = comparison
+    header = f"{'protocol':<11} |" + "".join(f"{label + ' /s':>13}{'cpu':>6} |" for label in labels)
+    header += f"{heading:>14}"
+    print(header)
+    print("-" * len(header))
+    for protocol, cells in table.items():
+        first, second = cells[loads[0]], cells[loads[1]]
+        line = f"{protocol:<11} |"
+        for cell in (first, second):
+            line += f"{cell.calls_per_second:>13.0f}{cell.server_cpu_ms_per_call:>6.2f} |"
+        print(line + f"{compare(first, second):>14}" + errors_noted(cells))
+
+
 def print_tables(
     trivial: list[str],
     trivial_table: dict[tuple[str, int], dict[str, Cell]],
@@ -709,20 +730,17 @@ def print_tables(
         print(line + errors_noted(cells))
     print()
     print("2. The todo server's get_task (SQLite) against ours' trivial echo, 10 sessions.")
-    header = (
-        f"{'protocol':<11} |{'echo /s':>8}{'cpu':>6} |{'get_task /s':>12}{'cpu':>6} |"
-        f"{'extra cpu':>10}"
+    print_two_loads(
+        todo_table,
+        ("ours echo", "todo get_task"),
+        ("echo", "get_task"),
+        (
+            "extra cpu",
+            lambda echo, task: (
+                f"{task.server_cpu_ms_per_call - echo.server_cpu_ms_per_call:+.2f}ms"
+            ),
+        ),
     )
-    print(header)
-    print("-" * len(header))
-    for protocol, cells in todo_table.items():
-        echo, task = cells["ours echo"], cells["todo get_task"]
-        print(
-            f"{protocol:<11} |{echo.calls_per_second:>8.0f}{echo.server_cpu_ms_per_call:>6.2f} |"
-            f"{task.calls_per_second:>12.0f}{task.server_cpu_ms_per_call:>6.2f} |"
-            f"{task.server_cpu_ms_per_call - echo.server_cpu_ms_per_call:>+9.2f}ms"
-            + errors_noted(cells)
-        )
     print()
     cores = os.cpu_count() or 1
     print("3. MCP_WORKERS=2 against 1 (ours, echo), 100 sessions; cpu sums all processes.")
@@ -748,18 +766,15 @@ def print_tables(
     print()
     print("4. /metrics on a port of its own (MCP_METRICS_PORT, as the chart runs every server)")
     print("   against on the MCP port (unset), ours' echo, 10 sessions.")
-    header = f"{'protocol':<11} |{'unset /s':>9}{'cpu':>6} |{'set /s':>9}{'cpu':>6} |"
-    header += f"{'set/unset cpu':>14}"
-    print(header)
-    print("-" * len(header))
-    for protocol, cells in metrics_port_table.items():
-        unset, own = cells["unset"], cells["set"]
-        print(
-            f"{protocol:<11} |{unset.calls_per_second:>9.0f}{unset.server_cpu_ms_per_call:>6.2f} |"
-            f"{own.calls_per_second:>9.0f}{own.server_cpu_ms_per_call:>6.2f} |"
-            f"{own.server_cpu_ms_per_call / unset.server_cpu_ms_per_call:>13.2f}x"
-            + errors_noted(cells)
-        )
+    print_two_loads(
+        metrics_port_table,
+        ("unset", "set"),
+        ("unset", "set"),
+        (
+            "set/unset cpu",
+            lambda unset, own: f"{own.server_cpu_ms_per_call / unset.server_cpu_ms_per_call:.2f}x",
+        ),
+    )
     print()
     print(f"5. Start-up (median of {starts} starts, one at a time) and idle RSS a second later.")
     print("   ours and todo: start to /ready 200; lowlevel and stock (no /ready): start to the")
