@@ -49,7 +49,7 @@ postgres: ## Start the project's private PostgreSQL on 127.0.0.1:55432 (installs
 SHELL_SCRIPTS := $(wildcard scripts/*.sh) .ci/run
 
 ##@ Develop
-.PHONY: up down lint test bench chart-docs ci-values
+.PHONY: up down lint test bench chart-docs ci-values ci-cold
 # fleet.sh, not a 'postgres' prerequisite, decides about PostgreSQL: DATABASE_URL when set, else
 # the private one if it can start, else todo alone on SQLite.
 up: venv ## Run the fleet locally and print each URL and a ready-to-paste .mcp.json
@@ -103,6 +103,9 @@ test: tools venv postgres docker-engine build-images ## Run the whole test suite
 	[ "$$last" = 0 ] || bash scripts/cluster.sh health || true; \
 	MCP_SERVERS_IMAGES_BUILT=1 run_pytest $(CLUSTER_DOWN_TEST); \
 	exit $$failed
+
+ci-cold: ## Time CI as a new machine runs it: .ci/run on a clean clone with empty caches and an engine with no images (stop Docker first)
+	@bash scripts/cold-ci.sh
 
 bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, bridge overhead, memory embeddings)
 	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python "$$b"; done

@@ -2,7 +2,8 @@
 # Ensures a Docker engine answers on this machine. There is no systemd here, so when no engine
 # answers we install Debian's docker.io and run dockerd in the background ourselves.
 # Idempotent: when `docker info` already succeeds (Docker Desktop, a CI service, an earlier run)
-# it does nothing.
+# it does nothing. DOCKER_DATA_ROOT: where a dockerd started here keeps its images and build cache
+# (dockerd's own default, /var/lib/docker, when unset; scripts/cold-ci.sh gives an empty one).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,7 +34,7 @@ if [ -f "${RUN_DIR}/dockerd.pid" ] && kill -0 "$(cat "${RUN_DIR}/dockerd.pid")" 
 else
   log "starting dockerd (log ${LOG})"
   # setsid: the daemon must outlive the shell (and test session) that started it.
-  setsid dockerd >"${LOG}" 2>&1 < /dev/null &
+  setsid dockerd ${DOCKER_DATA_ROOT:+--data-root "${DOCKER_DATA_ROOT}"} >"${LOG}" 2>&1 < /dev/null &
   echo $! >"${RUN_DIR}/dockerd.pid"
 fi
 
