@@ -108,6 +108,7 @@ ci-cold: ## Time CI as a new machine runs it: .ci/run on a clean clone with empt
 	@bash scripts/cold-ci.sh
 
 bench: tools venv postgres ## Print the benchmarks (chart render, server throughput, bridge overhead, memory embeddings)
+	@command -v wrk >/dev/null || bash -c 'source scripts/lib.sh && long "installing wrk, a load generator of bench/servers.py" "seconds" apt_install wrk'
 	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python "$$b"; done
 
 ci-values: venv ## Regenerate charts/mcp-servers/ci/ from values/ and the overlays in values/ci/

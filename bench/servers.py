@@ -17,7 +17,10 @@ Fairness on a small, shared machine:
 - Every server gets the same load generator: raw JSON-RPC POSTs with the headers a real
   client of that protocol generation sends, over one bare keep-alive HTTP/1.1 connection per
   session (an MCP client library would spend more CPU than the servers). Its CPU per call is
-  printed (`client`), so a run where it, not a server, is the limit shows.
+  printed (`client`), so a run where it, not a server, is the limit shows. Two workers
+  against one need both cores, which that generator shares: their table is measured with it
+  and again with wrk (Debian's `wrk`, bench/wrk_load.py) sending the same sessions' requests
+  for a few microseconds of CPU a call.
 - The servers run at once and each table cell loads them in short alternating slices
   (`--rounds`), so that other load on the machine falls on all alike. Server CPU per call
   (user + system time of the server's processes) is the number to compare: calls/s and
@@ -48,6 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wrk_load import ID_MARK, run_wrk
+
 REPO = Path(__file__).resolve().parents[1]
 if TYPE_CHECKING:
     from harness.processes import ServerProcess
@@ -58,6 +63,9 @@ GO_PEER_SOURCE = PEERS / "go-sdk"
 GO_PEER_BINARY = REPO / ".run" / "bench" / "go-sdk-peer"
 CONCURRENCY = (1, 10, 100)
 PROTOCOLS = ("2026-07-28", "2025-11-25")
+# Table 3's load generators: the bench's own (Python) and wrk, which leaves the workers more
+# of the two cores.
+LOAD_GENERATORS = ("python", "wrk")
 MODERN_META = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
     "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "0"},
@@ -369,12 +377,25 @@ class Session:
         await self._connection.post(self._headers, json.dumps(notification).encode())
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        params, headers = self._tool_call(name, arguments)
+        return await self._request("tools/call", params, headers)
+
+    def wire_call(
+        self, name: str, arguments: dict[str, Any], request_id: int
+    ) -> tuple[dict[str, str], bytes]:
+        """The headers and body of a tools/call in this session, as another generator sends it."""
+        params, headers = self._tool_call(name, arguments)
+        return self._wire("tools/call", params, headers, request_id)
+
+    def _tool_call(
+        self, name: str, arguments: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         params: dict[str, Any] = {"name": name, "arguments": arguments}
         headers = {}
         if self._protocol == "2026-07-28":
             params["_meta"] = MODERN_META
             headers = {"mcp-name": name}
-        return await self._request("tools/call", params, headers)
+        return params, headers
 
     async def close(self) -> None:
         # A session-based server holds a session until told it is over (supergateway keeps
@@ -393,15 +414,19 @@ class Session:
         self, method: str, params: dict[str, Any], headers: dict[str, str] | None = None
     ) -> tuple[dict[str, str], bytes]:
         self._next_id += 1
-        if self._protocol == "2026-07-28":
-            headers = {"mcp-method": method, **(headers or {})}
-        message = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}
-        status, response_headers, body = await self._connection.post(
-            {**self._headers, **(headers or {})}, json.dumps(message).encode()
-        )
+        request_headers, body = self._wire(method, params, headers or {}, self._next_id)
+        status, response_headers, answer = await self._connection.post(request_headers, body)
         if status != 200:
-            raise RuntimeError(f"HTTP {status} for {method}: {body[:200]!r}")
-        return response_headers, body
+            raise RuntimeError(f"HTTP {status} for {method}: {answer[:200]!r}")
+        return response_headers, answer
+
+    def _wire(
+        self, method: str, params: dict[str, Any], headers: dict[str, str], request_id: int
+    ) -> tuple[dict[str, str], bytes]:
+        if self._protocol == "2026-07-28":
+            headers = {"mcp-method": method, **headers}
+        message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+        return {**self._headers, **headers}, json.dumps(message).encode()
 
 
 async def seed_task(port: int) -> int:
@@ -421,8 +446,16 @@ class Samples:
     seconds: float = 0.0
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    # Calls answered well; left out, one a latency. A wrk run gives its latencies' quantiles
+    # and the count here.
+    calls: int = -1
+
+    def __post_init__(self) -> None:
+        if self.calls < 0:
+            self.calls = len(self.latencies)
 
     def add(self, other: Samples) -> None:
+        self.calls += other.calls
         self.latencies += other.latencies
         self.errors += other.errors
         self.seconds += other.seconds
@@ -430,14 +463,14 @@ class Samples:
         self.client_cpu += other.client_cpu
 
     def cell(self) -> Cell:
-        calls = max(len(self.latencies), 1)
+        calls = max(self.calls, 1)
         quantiles = (
             statistics.quantiles(self.latencies, n=100)
             if len(self.latencies) > 1
             else (self.latencies or [float("nan")]) * 99
         )
         return Cell(
-            calls_per_second=len(self.latencies) / max(self.seconds, 1e-9),
+            calls_per_second=self.calls / max(self.seconds, 1e-9),
             p50_ms=quantiles[49] * 1000,
             p95_ms=quantiles[94] * 1000,
             server_cpu_ms_per_call=self.server_cpu * 1000 / calls,
@@ -549,6 +582,39 @@ async def measure_at_rate(
     return await measured(server, protocol, sessions, call, open_loop)
 
 
+async def measure_with_wrk(
+    server: Server,
+    protocol: str,
+    sessions: int,
+    seconds: float,
+    call: tuple[str, dict[str, Any]],
+) -> Samples:
+    """As `measure`, with wrk sending the calls (`wrk_load`): the same sessions, opened and
+    called once here, then their exact requests in turn over `sessions` connections. Its
+    latencies are each run's quantiles, which pool well enough for p50 and p95."""
+    tool, arguments = call
+    opened = [Session(server.port, protocol) for _ in range(sessions)]
+    await asyncio.gather(*(s.open() for s in opened))
+    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
+    host = {"Host": f"127.0.0.1:{server.port}"}
+    requests = []
+    for session in opened:
+        headers, body = session.wire_call(tool, arguments, ID_MARK)
+        requests.append(({**headers, **host}, body))
+    cpu_before = server.cpu_seconds()
+    run = await asyncio.to_thread(run_wrk, server.port, requests, sessions, round(seconds))
+    cpu_used = server.cpu_seconds() - cpu_before
+    await asyncio.gather(*(s.close() for s in opened))
+    return Samples(
+        run.latency_quantiles,
+        [run.first_error] * run.errors,
+        run.seconds,
+        cpu_used,
+        run.client_cpu,
+        run.requests - run.errors,
+    )
+
+
 def compile_bytecode() -> None:
     """Byte-compile the installed packages and our servers, as the images ship them."""
     for directory in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
@@ -567,19 +633,21 @@ def side_by_side(
     rounds: int,
     *,
     rate: float | None = None,
+    wrk: bool = False,
 ) -> dict[str, Cell]:
     """One table cell per server: short slices taking turns, so a burst of other load on
-    the machine hits every server alike. Each slice has `sessions` calling in a closed loop,
-    or, given a `rate`, calls starting at that rate over a pool of `sessions` (an open loop,
-    `measure_at_rate`)."""
+    the machine hits every server alike. Each slice has `sessions` calling in a closed loop
+    (with `wrk`, sent by wrk), or, given a `rate`, calls starting at that rate over a pool of
+    `sessions` (an open loop, `measure_at_rate`)."""
     samples = {name: Samples() for name in servers}
     for _ in range(rounds):
         for name, (server, call) in servers.items():
-            slice_ = (
-                measure(server, protocol, sessions, seconds / rounds, call)
-                if rate is None
-                else measure_at_rate(server, protocol, rate, seconds / rounds, call, sessions)
-            )
+            if rate is not None:
+                slice_ = measure_at_rate(server, protocol, rate, seconds / rounds, call, sessions)
+            elif wrk:
+                slice_ = measure_with_wrk(server, protocol, sessions, seconds / rounds, call)
+            else:
+                slice_ = measure(server, protocol, sessions, seconds / rounds, call)
             samples[name].add(asyncio.run(slice_))
     cells = {name: taken.cell() for name, taken in samples.items()}
     load = f"{sessions:>3} sessions" if rate is None else f"{rate:>5.0f}/s"
@@ -617,7 +685,7 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
         trivial = [name for name in ("ours", "go-sdk", "stock") if name in every]
         trivial_table: dict[tuple[str, int], dict[str, Cell]] = {}
         todo_table: dict[str, dict[str, Cell]] = {}
-        workers_table: dict[str, dict[str, Cell]] = {}
+        workers_table: dict[tuple[str, str], dict[str, Cell]] = {}
         metrics_port_table: dict[str, dict[str, Cell]] = {}
         with ExitStack() as stack:
             running = {name: stack.enter_context(started(every[name])) for name in trivial}
@@ -638,7 +706,10 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
             progress("MCP_WORKERS=2 against 1, 100 sessions:")
             for protocol in PROTOCOLS:
                 loads = {"1 worker": (running["ours"], ECHO), "2 workers": (two, ECHO)}
-                workers_table[protocol] = side_by_side(loads, protocol, 100, seconds, rounds)
+                for generator in LOAD_GENERATORS:
+                    workers_table[protocol, generator] = side_by_side(
+                        loads, protocol, 100, seconds, rounds, wrk=generator == "wrk"
+                    )
             own_port = stack.enter_context(started(every["ours-metrics-port"]))
             progress("MCP_METRICS_PORT set against unset, 10 sessions:")
             for protocol in PROTOCOLS:
@@ -698,7 +769,7 @@ def print_tables(
     trivial: list[str],
     trivial_table: dict[tuple[str, int], dict[str, Cell]],
     todo_table: dict[str, dict[str, Cell]],
-    workers_table: dict[str, dict[str, Cell]],
+    workers_table: dict[tuple[str, str], dict[str, Cell]],
     metrics_port_table: dict[str, dict[str, Cell]],
     starts_seen: dict[str, tuple[float, float]],
     starts: int,
@@ -744,19 +815,20 @@ def print_tables(
     print()
     cores = os.cpu_count() or 1
     print("3. MCP_WORKERS=2 against 1 (ours, echo), 100 sessions; cpu sums all processes.")
+    print("   load = the bench's own generator (python) or wrk sending the same requests.")
     print(f"   ceiling = the most 2w/1w this machine allows: all {cores} cores spent on the two")
     print("   workers and the load generator at their CPU per call, against 1w's calls/s.")
     header = (
-        f"{'protocol':<11} |{'1w /s':>7}{'p95':>7}{'cpu':>6} |{'2w /s':>7}{'p95':>7}{'cpu':>6} |"
-        f"{'2w/1w':>6}{'ceiling':>8} |{'client':>7}"
+        f"{'protocol':<11}{'load':>7} |{'1w /s':>7}{'p95':>7}{'cpu':>6} |"
+        f"{'2w /s':>7}{'p95':>7}{'cpu':>6} |{'2w/1w':>6}{'ceiling':>8} |{'client':>7}"
     )
     print(header)
     print("-" * len(header))
-    for protocol, cells in workers_table.items():
+    for (protocol, generator), cells in workers_table.items():
         one, two = cells["1 worker"], cells["2 workers"]
         ceiling = cores * 1000 / (two.server_cpu_ms_per_call + two.client_cpu_ms_per_call)
         print(
-            f"{protocol:<11} |{one.calls_per_second:>7.0f}{one.p95_ms:>7.1f}"
+            f"{protocol:<11}{generator:>7} |{one.calls_per_second:>7.0f}{one.p95_ms:>7.1f}"
             f"{one.server_cpu_ms_per_call:>6.2f} |{two.calls_per_second:>7.0f}{two.p95_ms:>7.1f}"
             f"{two.server_cpu_ms_per_call:>6.2f} |"
             f"{two.calls_per_second / one.calls_per_second:>5.2f}x"

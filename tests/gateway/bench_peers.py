@@ -19,6 +19,8 @@ def _load_bench() -> ModuleType:
     name = "bench_servers"
     if name in sys.modules:
         return sys.modules[name]
+    # Last, where it shadows nothing: the modules bench/servers.py imports as its neighbours.
+    sys.path.append(str(REPO / "bench"))
     spec = importlib.util.spec_from_file_location(name, REPO / "bench" / "servers.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
