@@ -815,7 +815,9 @@ def print_tables(
     print()
     cores = os.cpu_count() or 1
     print("3. MCP_WORKERS=2 against 1 (ours, echo), 100 sessions; cpu sums all processes.")
-    print("   load = the bench's own generator (python) or wrk sending the same requests.")
+    print("   load = the bench's own generator (python) or wrk sending the same requests; wrk")
+    print("   connects anew each slice, and its p95 then counts a tail of ours (~1 % of calls")
+    print("   0.2-0.6 s late at one worker, most in a slice's first second; cause not found).")
     print(f"   ceiling = the most 2w/1w this machine allows: all {cores} cores spent on the two")
     print("   workers and the load generator at their CPU per call, against 1w's calls/s.")
     header = (
