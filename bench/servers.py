@@ -483,6 +483,18 @@ class Samples:
 TimedCall = Callable[[Session, float], Awaitable[bool]]
 
 
+async def called_once(
+    server: Server, protocol: str, sessions: int, call: tuple[str, dict[str, Any]]
+) -> list[Session]:
+    """`sessions` open sessions of `protocol`, each of which has made `call` once (first-call
+    work is not what is compared)."""
+    tool, arguments = call
+    opened = [Session(server.port, protocol) for _ in range(sessions)]
+    await asyncio.gather(*(s.open() for s in opened))
+    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
+    return opened
+
+
 async def measured(
     server: Server,
     protocol: str,
@@ -490,16 +502,13 @@ async def measured(
     call: tuple[str, dict[str, Any]],
     drive: Callable[[list[Session], TimedCall], Awaitable[None]],
 ) -> Samples:
-    """Open `sessions` sessions of `protocol` and make one untimed call on each (first-call
-    work is not what is compared), then measure `drive(sessions, timed_call)`, where
-    `timed_call(session, began)` calls `call` once, records its latency from `began` or its
-    error, and returns whether the session can go on."""
+    """Open `sessions` sessions of `protocol`, each called once (`called_once`), then measure
+    `drive(sessions, timed_call)`, where `timed_call(session, began)` calls `call` once,
+    records its latency from `began` or its error, and returns whether the session can go on."""
     tool, arguments = call
     latencies: list[float] = []
     errors: list[str] = []
-    opened = [Session(server.port, protocol) for _ in range(sessions)]
-    await asyncio.gather(*(s.open() for s in opened))
-    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
+    opened = await called_once(server, protocol, sessions, call)
 
     async def timed_call(session: Session, began: float) -> bool:
         try:
@@ -593,9 +602,7 @@ async def measure_with_wrk(
     called once here, then their exact requests in turn over `sessions` connections. Its
     latencies are each run's quantiles, which pool well enough for p50 and p95."""
     tool, arguments = call
-    opened = [Session(server.port, protocol) for _ in range(sessions)]
-    await asyncio.gather(*(s.open() for s in opened))
-    await asyncio.gather(*(s.call_tool(tool, arguments) for s in opened))
+    opened = await called_once(server, protocol, sessions, call)
     host = {"Host": f"127.0.0.1:{server.port}"}
     requests = []
     for session in opened:
