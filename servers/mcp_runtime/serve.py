@@ -17,6 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.server import Server as UvicornServer
 
+from mcp_runtime.accepting import AcceptingServer
 from mcp_runtime.app import PACKAGE_VERSION, ServerSpec, build_app, lifecycle_of
 from mcp_runtime.header_timeout import with_header_timeout
 from mcp_runtime.lifecycle import Lifecycle
@@ -146,7 +147,26 @@ class DrainingServer(UvicornServer):
         await super().serve(sockets)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
+        if sockets is None:
+            raise ValueError("DrainingServer serves the sockets serve() binds; none were given")
+        # uvicorn's own servers would be uvloop's, which accept one connection per turn of
+        # the loop (mcp_runtime.accepting); given no sockets it starts the lifespan alone.
+        await super().startup([])
+        config = self.config
+        loop = asyncio.get_running_loop()
+
+        def serve_connection() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+                _loop=loop,
+            )
+
+        self.servers = [
+            AcceptingServer(sock, serve_connection, config.backlog)
+            for sock in sockets
+        ]
         # What start-up loaded (modules, schemas, tools) lives as long as the process. Out of
         # the collector's reach, it no longer makes each full collection a pause of tens of
         # milliseconds for every request in flight, which showed in the tail latency.
