@@ -2,10 +2,11 @@
 
 uvicorn times out idle keep-alive connections only after a response; a connection that
 sends nothing, or its headers a byte at a time, stays open for good. The protocol below is
-uvicorn's httptools protocol (what it picks itself when httptools is installed, a
-dependency here) with a timer armed when the connection opens and when each request begins,
-and cancelled once the request's headers are complete. A client still sending headers when
-it fires gets 408 and the connection is closed; one that sent nothing is just closed.
+uvicorn's httptools protocol (what it picks itself when httptools is installed, a dependency
+here), as `mcp_runtime.response_writes` extends it, with a timer armed when the connection
+opens and when each request begins, and cancelled once the request's headers are complete.
+A client still sending headers when it fires gets 408 and the connection is closed; one that
+sent nothing is just closed.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import json
 from typing import Any, ClassVar
 
 import structlog
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
+
+from mcp_runtime.response_writes import HeldWritesProtocol
 
 _log = structlog.get_logger("mcp_runtime.header_timeout")
 
 
-class HeaderTimeoutProtocol(HttpToolsProtocol):
+class HeaderTimeoutProtocol(HeldWritesProtocol):
     """uvicorn's httptools protocol with a header deadline of `header_timeout` seconds."""
 
     header_timeout: ClassVar[float] = 10.0

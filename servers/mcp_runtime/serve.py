@@ -163,10 +163,7 @@ class DrainingServer(UvicornServer):
                 _loop=loop,
             )
 
-        self.servers = [
-            AcceptingServer(sock, serve_connection, config.backlog)
-            for sock in sockets
-        ]
+        self.servers = [AcceptingServer(sock, serve_connection, config.backlog) for sock in sockets]
         # What start-up loaded (modules, schemas, tools) lives as long as the process. Out of
         # the collector's reach, it no longer makes each full collection a pause of tens of
         # milliseconds for every request in flight, which showed in the tail latency.

@@ -1,0 +1,61 @@
+"""A response's head and body leave in one write, where uvicorn writes each as it comes.
+
+uvicorn's httptools protocol writes the status line and headers on `http.response.start` and
+the body on `http.response.body`: two `write` calls and two TCP segments for every answer,
+and on loopback or a pod network each costs the sender the stack's work for a segment.
+`HeldWrites` stands in for the transport a request's cycle writes to: a write is held until
+the next one, which takes it along, or until the end of the loop's turn, so a head whose
+body follows at once (every JSON answer) leaves with it, and one whose body comes later (an
+event stream) still leaves at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class HeldWrites:
+    """The transport a request's cycle sees: `write` holds its bytes until the next write or
+    the end of the loop's turn; `close` sends what is held first."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._held is None:
+            self._held = data
+            self._loop.call_soon(self._send_held)
+        else:
+            self._transport.write(self._held + data)
+            self._held = None
+
+    def _send_held(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self._send_held()
+        self._transport.close()
+
+
+class HeldWritesProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol whose requests write their responses through `HeldWrites`."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._held_writes = HeldWrites(transport, self.loop)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self.cycle.transport = self._held_writes  # type: ignore[assignment]

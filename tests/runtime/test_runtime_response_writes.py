@@ -1,0 +1,126 @@
+"""A response's head and body leave in one write (mcp_runtime.response_writes); a head whose
+body comes later still leaves at once, and nothing held is lost or sent after the end."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+import uvloop
+from mcp_runtime.header_timeout import with_header_timeout
+from mcp_runtime.response_writes import HeldWrites
+from starlette.types import Receive, Scope, Send
+
+
+class Recorded(asyncio.Transport):
+    """A transport that keeps what is written to it, to count the writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def turn() -> None:
+    await asyncio.sleep(0)
+
+
+def test_a_head_and_the_body_that_follows_it_leave_in_one_write() -> None:
+    async def scenario() -> list[bytes]:
+        recorded = Recorded()
+        held = HeldWrites(recorded, asyncio.get_running_loop())
+        held.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        held.write(b"{}")
+        await turn()
+        return recorded.writes
+
+    assert asyncio.run(scenario()) == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+
+
+def test_a_write_alone_leaves_at_the_end_of_the_turn() -> None:
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
+        recorded = Recorded()
+        held = HeldWrites(recorded, asyncio.get_running_loop())
+        held.write(b"head")
+        before = list(recorded.writes)
+        await turn()
+        return before, recorded.writes
+
+    assert asyncio.run(scenario()) == ([], [b"head"])
+
+
+def test_close_sends_what_is_held_first_and_nothing_follows_a_closed_transport() -> None:
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
+        closed_by_us = Recorded()
+        held = HeldWrites(closed_by_us, asyncio.get_running_loop())
+        held.write(b"last words")
+        held.close()
+        gone = Recorded()
+        held_for_gone = HeldWrites(gone, asyncio.get_running_loop())
+        held_for_gone.write(b"too late")
+        gone.closed = True
+        await turn()
+        return closed_by_us.writes, gone.writes
+
+    closed_by_us, gone = asyncio.run(scenario())
+    assert closed_by_us == [b"last words"]
+    assert gone == []
+
+
+BODY_LATER = threading.Event()
+
+
+async def head_now_body_later(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-type", b"text/event-stream")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await asyncio.to_thread(BODY_LATER.wait, 10)
+    await send({"type": "http.response.body", "body": b"data: later\n\n"})
+
+
+@pytest.fixture
+def streaming_server() -> Iterator[int]:
+    """uvicorn on uvloop with the runtime's protocol, serving `head_now_body_later`."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        head_now_body_later, http=with_header_timeout(10), lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: uvloop.run(server.serve([sock])))
+    thread.start()
+    try:
+        while not server.started:
+            threading.Event().wait(0.01)
+        yield sock.getsockname()[1]
+    finally:
+        BODY_LATER.set()
+        server.should_exit = True
+        thread.join(10)
+        BODY_LATER.clear()
+
+
+def test_a_head_whose_body_comes_later_reaches_the_client_before_it(
+    streaming_server: int,
+) -> None:
+    with socket.create_connection(("127.0.0.1", streaming_server), timeout=5) as client:
+        client.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        head = client.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert head.endswith(b"\r\n\r\n")
+        BODY_LATER.set()
+        assert b"data: later" in client.recv(4096)
