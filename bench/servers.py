@@ -620,7 +620,7 @@ async def measure_with_wrk(
         run.seconds,
         cpu_used,
         run.client_cpu,
-        run.requests - run.errors,
+        run.requests - run.bad_answers,
     )
 
 

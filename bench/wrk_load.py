@@ -88,9 +88,11 @@ class WrkMissing(RuntimeError):
 
 @dataclass(frozen=True)
 class WrkRun:
-    requests: int
+    requests: int  # answers read, good or bad; a socket error is none
     seconds: float
-    # Calls that failed: a socket error, a status other than 200, no result, or a tool error.
+    # Answers with a status other than 200, no result, or a tool error.
+    bad_answers: int
+    # Calls that failed: the bad answers and the socket errors.
     errors: int
     first_error: str
     latency_quantiles: list[float]  # seconds, at QUANTILES
@@ -156,6 +158,7 @@ def run_wrk(
     return WrkRun(
         requests=seen["requests"],
         seconds=seen["duration_us"] / 1e6,
+        bad_answers=seen["bad"],
         errors=seen["socket_errors"] + seen["bad"],
         first_error=seen["first_bad"] or ("socket errors" if seen["socket_errors"] else ""),
         latency_quantiles=[us / 1e6 for us in seen["quantiles_us"]],

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -225,6 +226,33 @@ def test_cluster_scripts_say_what_is_missing(
     )
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_cold_ci_refuses_while_a_docker_engine_answers(repo_root: Path, tmp_path: Path) -> None:
+    # In a checkout that is no git repository: were the check gone, the clone would stop it.
+    subprocess.run(["bash", str(repo_root / "scripts" / "docker-engine.sh")], check=True)
+    script = script_in_empty_checkout(repo_root, tmp_path, "cold-ci.sh")
+    cold = tmp_path / "cold"
+    result = subprocess.run(
+        ["bash", str(script), str(cold)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "a Docker engine answers; stop it first" in result.stderr
+    assert not cold.exists()
+
+
+def test_cold_ci_refuses_to_run_but_as_root(repo_root: Path) -> None:
+    with tempfile.TemporaryDirectory(dir="/tmp") as readable:
+        os.chmod(readable, 0o755)
+        script = script_in_empty_checkout(repo_root, Path(readable), "cold-ci.sh")
+        cold = Path(readable) / "cold"
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        result = subprocess.run(
+            [*nobody, "bash", str(script), str(cold)], capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert "run it as root: .ci/run installs packages" in result.stderr
+    assert not cold.exists()
 
 
 def test_loading_an_image_the_engine_lacks_names_it(repo_root: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from bench_peers import bench, echo_upstream
-from wrk_load import lua_string
+from wrk_load import WrkMissing, lua_string, run_wrk
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +39,9 @@ def test_a_tool_error_counts_as_a_failed_call(echo_server: Any) -> None:
 def test_a_lua_string_keeps_any_text_as_it_is() -> None:
     assert lua_string("a]]b") == "[=[a]]b]=]"
     assert lua_string("x]=]y") == "[==[x]=]y]==]"
+
+
+def test_without_wrk_the_bench_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(WrkMissing, match=r"wrk is not installed: `apt-get install wrk`"):
+        run_wrk(1, [], 1, 1)
