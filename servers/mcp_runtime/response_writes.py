@@ -3,10 +3,11 @@
 uvicorn's httptools protocol writes the status line and headers on `http.response.start` and
 the body on `http.response.body`: two `write` calls and two TCP segments for every answer,
 and on loopback or a pod network each costs the sender the stack's work for a segment.
-`HeldWrites` stands in for the transport a request's cycle writes to: a write is held until
-the next one, which takes it along, or until the end of the loop's turn, so a head whose
-body follows at once (every JSON answer) leaves with it, and one whose body comes later (an
-event stream) still leaves at once.
+`HeldWrites` stands in for the connection's transport: a write is held until the next one,
+which takes it along, or until the end of the loop's turn, so a head whose body follows at once
+(every JSON answer) leaves with it, and one whose body comes later (an event stream) still
+leaves at once. Every write of the connection goes through it, the protocol's own answers
+(400, 408) included, so none can overtake a held one.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
 class HeldWrites:
-    """The transport a request's cycle sees: `write` holds its bytes until the next write or
-    the end of the loop's turn; `close` sends what is held first."""
+    """A connection's transport whose `write` holds its bytes until the next write or the end
+    of the loop's turn; `close` sends what is held first."""
 
     __slots__ = ("_held", "_loop", "_transport")
 
@@ -48,14 +49,16 @@ class HeldWrites:
         self._send_held()
         self._transport.close()
 
+    def __getattr__(self, name: str) -> object:
+        # Whatever else the protocol asks of its transport (set_protocol, get_extra_info) is
+        # the transport's own; only a missing attribute comes here, so writes pay nothing.
+        return getattr(self._transport, name)
+
 
 class HeldWritesProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol whose requests write their responses through `HeldWrites`."""
+    """uvicorn's httptools protocol writing through `HeldWrites`; its flow control (pausing
+    reads, waiting for writes to drain) stays on the transport itself."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._held_writes = HeldWrites(transport, self.loop)
-
-    def on_headers_complete(self) -> None:
-        super().on_headers_complete()
-        self.cycle.transport = self._held_writes  # type: ignore[assignment]
+        self.transport = HeldWrites(transport, self.loop)  # type: ignore[assignment]

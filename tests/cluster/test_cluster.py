@@ -1387,7 +1387,11 @@ def test_the_backend_answers_503_while_todo_is_down_and_a_server_calls_only_decl
         after = backend.get("/metrics").text
         assert {answer.status_code for answer in answers} == {503}
         assert all(1 <= int(a.headers["retry-after"]) <= BACKEND_RESET for a in answers)
-        assert sorted(times)[len(times) // 2] < 0.05, times
+        # An open breaker answers without waiting for the call's timeout; the metrics below
+        # show that no call reached for the network. A tighter bound measured how busy the
+        # machine was (a median of 63 ms through the NodePort in one CI run, the other
+        # cluster tests beside it).
+        assert sorted(times)[len(times) // 2] < BACKEND_TIMEOUT / 4, times
 
         def failures(text: str, reason: str) -> float:
             return backend_metric(text, "mcp_backend_client_failures_total", server="todo",

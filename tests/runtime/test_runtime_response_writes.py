@@ -20,7 +20,7 @@ class Recorded(asyncio.Transport):
     """A transport that keeps what is written to it, to count the writes."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(extra={"peername": ("127.0.0.1", 50000)})
         self.writes: list[bytes] = []
         self.closed = False
 
@@ -78,6 +78,14 @@ def test_close_sends_what_is_held_first_and_nothing_follows_a_closed_transport()
     closed_by_us, gone = asyncio.run(scenario())
     assert closed_by_us == [b"last words"]
     assert gone == []
+
+
+def test_what_else_the_protocol_asks_of_its_transport_is_the_transports_own() -> None:
+    async def scenario() -> object:
+        held = HeldWrites(Recorded(), asyncio.get_running_loop())
+        return held.get_extra_info("peername")
+
+    assert asyncio.run(scenario()) == ("127.0.0.1", 50000)
 
 
 BODY_LATER = threading.Event()
