@@ -602,7 +602,7 @@ async def measure_with_wrk(
 ) -> Samples:
     """As `measure`, with wrk sending the calls (`wrk_load`): the same sessions, opened and
     called once here, then their exact requests in turn over `sessions` connections. Its
-    latencies are each run's quantiles, which pool well enough for p50 and p95."""
+    latencies are each run's quantiles, which pool well enough for p50, p95 and p99."""
     tool, arguments = call
     opened = await called_once(server, protocol, sessions, call)
     host = {"Host": f"127.0.0.1:{server.port}"}

@@ -51,11 +51,15 @@ def served_after_a_few_turns(listen: Listen) -> int:
         return runner.run(count())
 
 
-async def accepting_server(sock: socket.socket, factory: Callable[[], asyncio.Protocol]):
+async def accepting_server(
+    sock: socket.socket, factory: Callable[[], asyncio.Protocol]
+) -> Callable[[], None]:
     return AcceptingServer(sock, factory, backlog=128).close
 
 
-async def uvloops_server(sock: socket.socket, factory: Callable[[], asyncio.Protocol]):
+async def uvloops_server(
+    sock: socket.socket, factory: Callable[[], asyncio.Protocol]
+) -> Callable[[], None]:
     server = await asyncio.get_running_loop().create_server(factory, sock=sock, backlog=128)
     return server.close
 
