@@ -64,6 +64,7 @@ from opentelemetry import trace
 from mcp_runtime.fast_path import private_api as private
 from mcp_runtime.fast_path.call_errors import input_required_before_2026, run_as_fastmcp
 from mcp_runtime.fast_path.relayed_calls import RelayedCalls, is_input_required
+from mcp_runtime.fast_path.tool_results import serialized_once
 from mcp_runtime.operation_metrics import OperationMetrics
 from mcp_runtime.tool_events import ToolCallEvents, ToolCallObserver
 from mcp_runtime.tool_grants import ToolAuthorization
@@ -78,12 +79,14 @@ _TOOL_CALL_HOOKS = ("__call__", "_dispatch_handler", "on_message", "on_request",
 
 class ResolvedTool(NamedTuple):
     """A tool as FastMCP's lookup returned it, the server's component or the relay's tool it
-    came from, and for a relay's, the relay and the tool's name there (before the namespace)."""
+    came from, and for a relay's, the relay and the tool's name there (before the namespace);
+    `runs` is what runs its calls when not `tool` itself (tool_results.py)."""
 
     tool: Tool
     source: object
     relay: ToolRelay | None = None
     relayed_name: str = ""
+    runs: Tool | None = None
 
 
 class FastToolCalls:
@@ -165,7 +168,7 @@ class FastToolCalls:
                 and own.version == tool.version
             ]
             if registered is not None and not claims and registered.name == tool.name:
-                self._tools[tool.name] = ResolvedTool(tool, registered)
+                self._tools[tool.name] = ResolvedTool(tool, registered, runs=serialized_once(tool))
             elif registered is None and len(claims) == 1:
                 self._tools[tool.name] = claims[0]
 
@@ -263,7 +266,7 @@ class FastToolCalls:
                 async def handle(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any]:
                     if relayed is not None:
                         return private.serialize_result(runner, METHOD, version, relayed)
-                    result = await self._on_call_tool(ctx, typed, tool, traced)
+                    result = await self._on_call_tool(ctx, typed, resolved, traced)
                     return private.serialize_result(runner, METHOD, version, result)
 
                 seam_span: AbstractContextManager[object] = (
@@ -286,7 +289,7 @@ class FastToolCalls:
         self,
         ctx: ServerRequestContext[Any, Any],
         params: CallToolRequestParams,
-        tool: Tool,
+        resolved: ResolvedTool,
         traced: bool,
     ) -> Any:
         """FastMCP's `_on_call_tool`, for a call without a component version."""
@@ -298,7 +301,7 @@ class FastToolCalls:
             )
             try:
                 with private.serving_client_tool_call():
-                    result = await self._call_tool(key, arguments, tool, traced)
+                    result = await self._call_tool(key, arguments, resolved, traced)
             except (DisabledError, NotFoundError):
                 return CallToolResult(
                     content=[TextContent(type="text", text=f"Unknown tool: {key!r}")],
@@ -321,7 +324,7 @@ class FastToolCalls:
             return private.normalize_call_tool_result(result.to_mcp_result())
 
     async def _call_tool(
-        self, name: str, arguments: dict[str, Any], tool: Tool, traced: bool
+        self, name: str, arguments: dict[str, Any], resolved: ResolvedTool, traced: bool
     ) -> Any:
         """FastMCP's `call_tool` with its middleware chain, of which only our observer acts."""
         mcp = self._mcp
@@ -332,18 +335,19 @@ class FastToolCalls:
                 try:
                     with self._events.observe(name) as call:
                         if self._authorization is not None:
-                            await self._authorization.check_call(tool)
-                        result = await self._run_tool(name, arguments, tool, traced)
+                            await self._authorization.check_call(resolved.tool)
+                        result = await self._run_tool(name, arguments, resolved, traced)
                         call.returned(result.is_error)
                 finally:
                     private.dispatch_phase.reset(phase)
             return await private.rebind_prefab_tool_names(mcp, result)
 
     async def _run_tool(
-        self, name: str, arguments: dict[str, Any], tool: Tool, traced: bool
+        self, name: str, arguments: dict[str, Any], resolved: ResolvedTool, traced: bool
     ) -> ToolResult:
-        """FastMCP's `call_tool(run_middleware=False)` once the lookup has found `tool`."""
+        """FastMCP's `call_tool(run_middleware=False)` once the lookup has found the tool."""
         mcp = self._mcp
+        tool = resolved.tool
         async with Context(fastmcp=mcp):
             span: AbstractContextManager[trace.Span] = (
                 server_span(f"tools/call {name}", METHOD, mcp.name, "tool", name, tool_name=name)
@@ -353,7 +357,8 @@ class FastToolCalls:
             with span as active_span:
                 if traced:
                     active_span.set_attributes(tool.get_span_attributes())
-                return await run_as_fastmcp(mcp, name, private.run_tool(tool, arguments or {}))
+                runs = tool if resolved.runs is None else resolved.runs
+                return await run_as_fastmcp(mcp, name, private.run_tool(runs, arguments or {}))
 
 
 def _spans_observable(params: Mapping[str, Any]) -> bool:
