@@ -87,6 +87,9 @@ VALUES: list[BaseModel] = [
     Measure(value=-0.0, exact=Decimal("1.10"), count=0),
     Measure(value=1e20, exact=Decimal("-3"), count=-1),
     Measure(value=0.1 + 0.2, exact=Decimal("0"), count=7),
+    Measure(value=5e-324, exact=Decimal("1e-30"), count=2**63),
+    Measure(value=1.7976931348623157e308, exact=Decimal("-0"), count=-(2**80)),
+    Measure(value=123456789.12345679, exact=Decimal("2.5E+3"), count=3),
     Measure(value=float("nan"), exact=Decimal("1"), count=1),  # null, by pydantic's default
     Reading(value=2.5),
     Aliased(first_name="Ann", tags=["a", "b"]),
@@ -104,9 +107,10 @@ def tool_returning(returns: type) -> FunctionTool:
     return FunctionTool.from_function(make, name=f"make_{returns.__name__.lower()}")
 
 
-def converted(tool: Tool, value: Any) -> tuple[dict[str, Any], Any]:
+def converted(tool: Tool, value: Any) -> tuple[dict[str, Any], str, Any]:
     result = tool.convert_result(value)
-    return result.model_dump(), result.to_mcp_result()
+    # The JSON too: a dict compares -0.0 equal to 0.0, the wire does not.
+    return result.model_dump(), result.model_dump_json(), result.to_mcp_result()
 
 
 @pytest.mark.parametrize("value", VALUES, ids=lambda value: type(value).__name__)

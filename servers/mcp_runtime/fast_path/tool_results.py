@@ -17,7 +17,6 @@ path's differential tests check the calls do.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any, get_args
 
@@ -75,7 +74,9 @@ class SerializedOnceTool(FunctionTool):
         return _RESULT.model_copy(
             update={
                 "content": [TextContent(type="text", text=text)],
-                "structured_content": json.loads(payload),
+                # pydantic's parser: 0.8 us for a task, against 3 for `json.loads`; both
+                # give the same values (the tests compare them with FastMCP's).
+                "structured_content": pydantic_core.from_json(payload),
             }
         )
 
