@@ -362,36 +362,92 @@ async def test_a_down_upstreams_circuit_opens_and_closes_once_it_answers_again(
     ]
 
 
+class SwitchedPort:
+    """A loopback port that passes connections on to `target` while on, and refuses them
+    while off, its open connections cut: an upstream going away and coming back at once,
+    however long a server process would take to start on a loaded machine. It runs on an
+    event loop of its own, so that it serves while the test waits on anything else."""
+
+    def __init__(self, target: int) -> None:
+        self.port = processes.free_port()
+        self._target = target
+        self._listener: asyncio.Server | None = None
+        self._pipes: set[asyncio.StreamWriter] = set()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def mcp_url(self) -> str:
+        return f"http://{processes.LOOPBACK}:{self.port}/mcp"
+
+    def on(self) -> None:
+        self._run(self._listen())
+
+    def off(self) -> None:
+        self._run(self._refuse())
+
+    def close(self) -> None:
+        self.off()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def _run(self, step: Awaitable[None]) -> None:
+        asyncio.run_coroutine_threadsafe(step, self._loop).result(timeout=10)
+
+    async def _listen(self) -> None:
+        self._listener = await asyncio.start_server(self._pass_on, processes.LOOPBACK, self.port)
+
+    async def _refuse(self) -> None:
+        if self._listener is None:
+            return
+        self._listener.close()
+        for writer in self._pipes:
+            writer.transport.abort()
+        await self._listener.wait_closed()
+        self._listener = None
+
+    async def _pass_on(
+        self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
+    ) -> None:
+        server_r, server_w = await asyncio.open_connection(processes.LOOPBACK, self._target)
+        self._pipes |= {client_w, server_w}
+        await asyncio.gather(_copy(client_r, server_w), _copy(server_r, client_w))
+        self._pipes -= {client_w, server_w}
+
+
+async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    try:
+        while chunk := await source.read(65536):
+            sink.write(chunk)
+            await sink.drain()
+    except ConnectionError:
+        pass
+    finally:
+        sink.transport.abort()
+
+
 async def test_a_call_is_tried_again_until_a_restarted_upstream_answers(
     start_gateway: StartGateway, tmp_path: Path
 ) -> None:
-    upstream = runtime.launch(tmp_path, {}, None)
-    # Retries go at once, then after 0.1, 0.2, 0.4, 0.8 s and 1 s each, plus jitter: about
-    # 6.5 s in all.
-    gateway = start_gateway({"sample": {"url": upstream.mcp_url, "connect_retries": 10}})
-    upstream.stop()
-    restarted: list[ServerProcess] = []
-    restart = threading.Thread(
-        target=lambda: restarted.append(
-            processes.launch(
-                [sys.executable, str(runtime.SAMPLE_SERVER)],
-                {},
-                tmp_path / "restarted.log",
-                port=upstream.port,
-            )
-        )
-    )
+    sample = runtime.launch(tmp_path, {}, None)
+    upstream = SwitchedPort(sample.port)
     try:
+        upstream.on()
+        # Retries go at once, then after 0.1, 0.2, 0.4, 0.8 s and 1 s each, plus jitter: about
+        # 6.5 s in all.
+        gateway = start_gateway({"sample": {"url": upstream.mcp_url, "connect_retries": 10}})
+        upstream.off()
         async with fastmcp.Client(gateway.mcp_url) as client:
             call = asyncio.ensure_future(client.call_tool("sample_echo", {"text": "waited"}))
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(1.0)
             assert not call.done()
-            restart.start()
+            upstream.on()
             echoed = await call
     finally:
-        restart.join()
-        for server in restarted:
-            server.stop()
+        upstream.close()
+        sample.stop()
     assert echoed.data == "waited"
     assert gateway.metric('mcp_gateway_upstream_connect_retries_total{server="sample"}') >= 1
 
