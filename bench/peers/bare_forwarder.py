@@ -3,8 +3,9 @@ upstream and hands back its answer, with no MCP beyond renaming the tool.
 
 It reads the JSON-RPC body, strips the upstream's namespace from a `tools/call`'s tool
 name (`echo_echo` -> `echo`, as a gateway that namespaces must; in the body and in the
-`Mcp-Name` header), posts the body to the upstream over a keep-alive aiohttp connection
-with the caller's content type, accept and `Mcp-*` headers, and returns the
+`Mcp-Name` header), posts the body to the upstream over a keep-alive connection of the
+HTTP client `mcp-gateway` relays calls with (`mcp_gateway.http1`), with the caller's content
+type, accept and `Mcp-*` headers, and returns the
 upstream's status, content type, session id and body as they came. No validation, no
 metrics, no logs, no auth, no drain: everything `mcp-gateway` does besides is left out.
 On the same uvicorn, httptools and uvloop as the runtime.
@@ -18,18 +19,17 @@ import json
 import sys
 from typing import Any
 
-import aiohttp
 import uvicorn
+from mcp_gateway.http1 import Http1Connections
 
 FORWARDED = (b"content-type", b"accept")
-RETURNED = ("Content-Type", "Mcp-Session-Id")
+RETURNED = ("content-type", "mcp-session-id")
 
 
 class Forwarder:
     def __init__(self, upstream: str, namespace: str) -> None:
-        self._upstream = upstream
         self._prefix = f"{namespace}_"
-        self._session: aiohttp.ClientSession | None = None
+        self._connections = Http1Connections(upstream, connect_timeout=5, keepalive_seconds=4)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -60,13 +60,10 @@ class Forwarder:
             # The 2026-07-28 revision repeats the tool's name in a header.
             if "mcp-name" in headers:
                 headers["mcp-name"] = params["name"]
-        assert self._session is not None
-        async with self._session.request(
-            scope["method"], self._upstream, data=body, headers=headers
-        ) as answer:
+        async with self._connections.post(headers, body) as answer:
             payload = await answer.read()
             returned = [
-                (name.lower().encode(), answer.headers[name].encode())
+                (name.encode(), answer.headers[name].encode())
                 for name in RETURNED
                 if name in answer.headers
             ]
@@ -83,16 +80,9 @@ class Forwarder:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._session = aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=4),
-                    cookie_jar=aiohttp.DummyCookieJar(),
-                    auto_decompress=False,
-                    skip_auto_headers=("User-Agent", "Accept-Encoding"),
-                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._session is not None:
-                    await self._session.close()
+                await self._connections.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

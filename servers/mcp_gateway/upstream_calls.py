@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar
 
-import aiohttp
 import httpx2
 import mcp_types
 import pybreaker
@@ -37,13 +36,9 @@ from mcp_gateway.settings import Upstream
 
 T = TypeVar("T")
 
-# A call that failed with one of these never sent its request.
-_CONNECT_FAILURES = (
-    httpx2.ConnectError,
-    httpx2.ConnectTimeout,
-    aiohttp.ClientConnectorError,
-    aiohttp.ConnectionTimeoutError,
-)
+# A call that failed with one of these never sent its request (FastMCP's clients and
+# `http1` raise both).
+_CONNECT_FAILURES = (httpx2.ConnectError, httpx2.ConnectTimeout)
 # What MCP clients make of an upstream that gave no answer: the connection closed, or a
 # timeout (the SDK's session; FastMCP's client turns a connect timeout into HTTP's 408).
 _NO_ANSWER = frozenset({mcp_types.CONNECTION_CLOSED, mcp_types.REQUEST_TIMEOUT, 408})

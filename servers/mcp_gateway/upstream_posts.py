@@ -1,4 +1,4 @@
-"""A relayed `tools/call` as one HTTP POST to its upstream, on aiohttp.
+"""A relayed `tools/call` as one HTTP POST to its upstream (`http1.Http1Connections`).
 
 The MCP SDK's streamable-HTTP client sends a 2026-07-28 `tools/call` as one POST and reads
 its answer from that POST's body. Around that it runs a client session, memory streams
@@ -18,10 +18,10 @@ One difference: an event stream that breaks before the answer is not resumed wit
 (the SDK does when the upstream numbered its events); the call fails as the upstream being
 unavailable. Servers on this runtime answer JSON.
 
-aiohttp rather than httpx2: a POST costs about a third of httpx2's CPU here (0.32 against
-0.83-0.93 ms per request on this machine, sequential, same server). Its connections are
-kept alive as `connections.py` keeps FastMCP's (4 s, less than uvicorn's 5) and carry no
-cookies: each call's headers are its own caller's.
+Not httpx2, whose POST cost 0.83-0.93 ms of CPU here, nor aiohttp, which this used next
+(0.17-0.18 ms; `http1` says why). Connections are kept alive as `connections.py` keeps
+FastMCP's (4 s, less than uvicorn's 5) and carry no cookies: each call's headers are its own
+caller's.
 """
 
 from __future__ import annotations
@@ -31,15 +31,14 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import aiohttp
 import httpx2
 import mcp_types
 from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
-from yarl import URL
 
 from mcp_gateway.connections import CONNECT_TIMEOUT_SECONDS
+from mcp_gateway.http1 import Answer, Http1Connections
 
 # The MCP SDK session's request stamp (`mcp_runtime.internals.request_stamp`): puts the
 # protocol's `_meta` envelope in a request's params and its headers in the options.
@@ -54,9 +53,9 @@ _BASE_HEADERS = {
     "content-type": "application/json",
 }
 
-# As connections.py's pool: no cap, idle connections kept 4 s, its timeouts.
+# As connections.py's pool: no cap, idle connections kept 4 s, its connect timeout (the
+# upstream's `timeout_seconds` bounds the rest of a call).
 _KEEPALIVE_SECONDS = 4.0
-_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS, sock_read=300.0)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -65,8 +64,9 @@ class UpstreamPosts:
     one POST on a keep-alive connection."""
 
     def __init__(self, url: str) -> None:
-        self._url = url
-        self._session: aiohttp.ClientSession | None = None
+        self._connections = Http1Connections(
+            url, connect_timeout=CONNECT_TIMEOUT_SECONDS, keepalive_seconds=_KEEPALIVE_SECONDS
+        )
         # The SDK's session numbers its requests from 1.
         self._ids = itertools.count(1)
 
@@ -93,38 +93,18 @@ class UpstreamPosts:
             {"jsonrpc": "2.0", "id": request_id, **data}, separators=(",", ":")
         ).encode()
         sent = {**_BASE_HEADERS, **_lower(headers), **_lower(options.get("headers", {}))}
-        try:
-            async with self._client().post(
-                self._url, data=body, headers=sent, allow_redirects=False
-            ) as response:
-                return await _result(response)
-        except aiohttp.ClientConnectorError as error:
-            # In the words of FastMCP's own clients (httpx2), so that an upstream that
-            # cannot be reached reads the same on every path (the socket's error is chained).
-            raise httpx2.ConnectError("All connection attempts failed") from error
+        async with self._connections.post(sent, body) as answer:
+            return await _result(answer)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        # Made on first use: aiohttp binds a session to the running event loop.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=_KEEPALIVE_SECONDS),
-                timeout=_TIMEOUT,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
-            )
-        return self._session
+        await self._connections.aclose()
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
-async def _result(response: aiohttp.ClientResponse) -> dict[str, Any]:
+async def _result(response: Answer) -> dict[str, Any]:
     """The result of the POST's answer, or the MCPError the SDK's transport makes of it."""
     status = response.status
     content_type = response.headers.get("content-type", "").lower()
@@ -132,9 +112,7 @@ async def _result(response: aiohttp.ClientResponse) -> dict[str, Any]:
         raise MCPError(
             code=mcp_types.INVALID_REQUEST, message="server answered a request with 202 Accepted"
         )
-    if status in _REDIRECTS and "location" in response.headers:
-        location = response.url.join(URL(response.headers["location"]))
-        location = location.with_user(None).with_query(None).with_fragment(None)
+    if status in _REDIRECTS and (location := response.redirect_target()) is not None:
         raise MCPError(
             code=mcp_types.INVALID_REQUEST,
             message=f"Redirect to {location} not followed; use that URL as the endpoint if it"
@@ -192,13 +170,13 @@ def _error_data(error: object) -> mcp_types.ErrorData | None:
         return None
 
 
-async def _answer_in_events(response: aiohttp.ClientResponse) -> dict[str, Any]:
+async def _answer_in_events(response: Answer) -> dict[str, Any]:
     events = httpx2.EventSource(
         httpx2.Response(
             response.status,
             headers=list(response.headers.items()),
-            stream=_Body(response.content),
-            request=httpx2.Request("POST", str(response.url)),
+            stream=_Body(response),
+            request=httpx2.Request("POST", response.url),
         ),
         max_event_size=DEFAULT_MAX_SSE_EVENT_SIZE,
     )
@@ -221,9 +199,9 @@ async def _answer_in_events(response: aiohttp.ClientResponse) -> dict[str, Any]:
 
 
 class _Body(httpx2.AsyncByteStream):
-    def __init__(self, content: aiohttp.StreamReader) -> None:
-        self._content = content
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._content.iter_any():
+        async for chunk in self._answer.chunks():
             yield chunk

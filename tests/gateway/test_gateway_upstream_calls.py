@@ -10,7 +10,6 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
 import fastmcp
 import httpx
 import httpx2
@@ -129,9 +128,7 @@ async def test_retries_end_with_the_upstream_named_and_the_cause() -> None:
 async def test_a_connect_timeout_is_tried_again_and_the_upstream_called_unreachable() -> None:
     # As a NetworkPolicy makes it of a Service without endpoints: its packets are dropped.
     calls = Calls(connect_retries=1, circuit_breaker={"failures": 2})
-    upstream = Upstream_(
-        fastmcps_connect_timeout(), aiohttp.ConnectionTimeoutError("Connection timeout")
-    )
+    upstream = Upstream_(fastmcps_connect_timeout(), httpx2.ConnectTimeout("Connection timeout"))
     with pytest.raises(UpstreamUnavailable, match="'todo' is unavailable: Connection timeout"):
         await calls.run(upstream.call)
     assert upstream.calls == 2
