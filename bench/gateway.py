@@ -52,7 +52,7 @@ from servers import (
 
 QUIET = {"LOG_LEVEL": "warning"}
 UPSTREAM = "echo"
-# Calls per second of the open loop. Through the gateway a call costs 1.2-1.5 ms of CPU in all
+# Calls per second of the open loop. Through the gateway a call costs 0.8-1.1 ms of CPU in all
 # (gateway and upstream) on this machine, so 200 and 500 a second leave the two cores room,
 # and 1,000, with the load generator, takes about all of it: where the gateway starts to queue.
 RATES = (200, 500, 1000)
