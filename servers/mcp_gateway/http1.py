@@ -323,9 +323,13 @@ class Http1Connections:
     async def _connection(self) -> _Connection:
         loop = asyncio.get_running_loop()
         oldest_usable = loop.time() - self._keepalive
+        # The idle ones are in the order they came back: the expired ones are at the left,
+        # closed here even while a busy upstream's calls keep using the newest.
+        while self._idle and self._idle[0].idle_since <= oldest_usable:
+            self._discard(self._idle.popleft())
         while self._idle:
             connection = self._idle.pop()
-            if connection.reusable() and connection.idle_since > oldest_usable:
+            if connection.reusable():
                 return connection
             self._discard(connection)
         if self._tls and self._ssl is None:

@@ -128,13 +128,21 @@ async def test_a_connection_idle_past_the_keepalive_is_closed_not_used(
     upstream: Callable[[Answering], Awaitable[RawUpstream]],
 ) -> None:
     raw = await upstream(writes(answer()))
-    connections = pool(raw.url, keepalive_seconds=0.05)
+    connections = pool(raw.url, keepalive_seconds=1.0)
     try:
+        await asyncio.gather(post(connections), post(connections))  # two connections, idle
+        await asyncio.sleep(0.5)
+        await post(connections)  # on one of them
+        await asyncio.sleep(0.6)
+        # The one just used is within the keepalive, the other not: it is closed, though the
+        # newest idle one serves the POST. (A slow machine only makes the other older.)
         await post(connections)
-        await asyncio.sleep(0.1)
-        await post(connections)
-        await asyncio.sleep(0.05)  # for the upstream to see the first one closed
+        await asyncio.sleep(0.05)  # for the upstream to see it closed
         assert (raw.connections, raw.closed_by_client) == (2, 1)
+        await asyncio.sleep(1.1)
+        await post(connections)
+        await asyncio.sleep(0.05)
+        assert (raw.connections, raw.closed_by_client) == (3, 2)
     finally:
         await connections.aclose()
 
