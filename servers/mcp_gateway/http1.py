@@ -5,13 +5,13 @@ A relayed call is one POST whose answer is one JSON body (or, from an upstream t
 an event stream). For that, a general client spends most of its CPU on what a call does not
 use: aiohttp, which this replaced, took 174-184 µs of the gateway's CPU per POST on this
 machine, pyreqwest (reqwest under Python) 162 µs, aiosonic 323 µs, and a protocol on
-httptools 66 µs (sequential POSTs to the runtime's echo server, client process CPU). Through
-the gateway, a relayed call's CPU fell by a quarter (`bench/gateway.py`).
+httptools 66 µs (sequential POSTs to the runtime's echo server, client process CPU). The
+gateway's own CPU per relayed call fell by about a quarter (`bench/gateway.py`).
 
 What it does, as aiohttp did with the gateway's options:
-- connections are kept alive and used again (the most recently used first); one idle longer
-  than `keepalive_seconds` is closed rather than used, so that it is not sent on just as the
-  upstream closes it (uvicorn closes idle connections after 5 s);
+- connections are kept alive and used again (the most recently used first); those idle longer
+  than `keepalive_seconds` are closed at the next POST, never used, so that none is sent on
+  just as the upstream closes it (uvicorn closes idle connections after 5 s);
 - a POST is never sent twice: when the connection breaks before its answer, the call fails
   (`UpstreamDisconnected`), as RFC 9112 (9.3.1) asks of a client for a request that is not
   idempotent;
