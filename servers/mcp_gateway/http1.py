@@ -37,6 +37,9 @@ import httpx2
 # Bytes of an answer held unread before the connection stops reading: an event stream's
 # reader takes them as they come, and a JSON body is read whole anyway.
 _HELD_BYTES_BEFORE_PAUSE = 256 * 1024
+# What frames a request on the connection: written from the request itself, never passed on
+# (FastMCP's forwardable headers leave them out too).
+_FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
 # At most this many idle connections are kept (as connections.py's pool for FastMCP's clients).
 MAX_IDLE_CONNECTIONS = 100
 
@@ -315,6 +318,8 @@ class Http1Connections:
         for name, value in headers.items():
             if any(c in name or c in value for c in "\r\n\0"):
                 raise ValueError(f"header {name!r} holds a line break or NUL")
+            if name.lower() in _FRAMING:
+                continue  # this request's own, above: a second would frame it twice
             lines.append(_header_bytes(f"{name}: {value}\r\n"))
         lines.append(b"\r\n")
         lines.append(body)

@@ -327,7 +327,7 @@ async def test_a_header_that_could_split_the_request_and_a_url_that_is_not_http_
         Http1Connections("unix:///run/mcp.sock", connect_timeout=1, keepalive_seconds=1)
 
 
-async def test_the_request_names_no_credentials_and_passes_a_callers_bytes_on(
+async def test_the_request_frames_itself_names_no_credentials_and_passes_a_callers_bytes_on(
     upstream: Callable[[Answering], Awaitable[RawUpstream]],
 ) -> None:
     raw = await upstream(writes(answer()))
@@ -335,12 +335,14 @@ async def test_the_request_names_no_credentials_and_passes_a_callers_bytes_on(
     connections = pool(f"http://user:secret@127.0.0.1:{port}/mcp?tenant=a")
     try:
         # Starlette decodes a caller's header bytes as latin-1: the same bytes go on.
-        async with connections.post({"x-caller": b"caf\xc3\xa9".decode("latin-1")}, b"{}"):
+        caller = b"caf\xc3\xa9".decode("latin-1")
+        framing = {"Host": "evil", "content-length": "0", "transfer-encoding": "chunked"}
+        async with connections.post({"x-caller": caller, **framing}, b"{}"):
             pass
     finally:
         await connections.aclose()
     assert raw.requests[0].startswith(
         f"POST /mcp?tenant=a HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n".encode()
     )
-    assert b"\r\nx-caller: caf\xc3\xa9\r\n" in raw.requests[0]
+    assert raw.requests[0].endswith(b"content-length: 2\r\nx-caller: caf\xc3\xa9\r\n\r\n{}")
     assert b"secret" not in raw.requests[0]
