@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 import uvicorn
+from mcp_gateway.connections import CONNECT_TIMEOUT_SECONDS, IDLE_CONNECTIONS_KEPT, IDLE_SECONDS
 from mcp_gateway.http1 import Http1Connections
 
 FORWARDED = (b"content-type", b"accept")
@@ -29,7 +30,12 @@ RETURNED = ("content-type", "mcp-session-id")
 class Forwarder:
     def __init__(self, upstream: str, namespace: str) -> None:
         self._prefix = f"{namespace}_"
-        self._connections = Http1Connections(upstream, connect_timeout=5, keepalive_seconds=4)
+        self._connections = Http1Connections(
+            upstream,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            keepalive_seconds=IDLE_SECONDS,
+            max_idle=IDLE_CONNECTIONS_KEPT,
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

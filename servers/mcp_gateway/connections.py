@@ -20,7 +20,13 @@ _TIMEOUT = httpx2.Timeout(30.0, connect=CONNECT_TIMEOUT_SECONDS, read=300.0)
 # queue, not the gateway's. Idle ones are kept for up to 100 concurrent calls, for 4 s:
 # less than the 5 s after which uvicorn (every server of this repository) closes an idle
 # keep-alive, so that the gateway drops one before a call could be sent on it as it closes.
-_LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=100, keepalive_expiry=4.0)
+IDLE_CONNECTIONS_KEPT = 100
+IDLE_SECONDS = 4.0
+_LIMITS = httpx2.Limits(
+    max_connections=None,
+    max_keepalive_connections=IDLE_CONNECTIONS_KEPT,
+    keepalive_expiry=IDLE_SECONDS,
+)
 
 # The caller's W3C trace context. A tracing gateway keeps it: the upstream's spans hang from the
 # gateway's own, which FastMCP's client sends in each request's `_meta`, and the upstream would

@@ -24,6 +24,7 @@ What it does, as aiohttp did with the gateway's options:
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import zlib
 from collections import deque
@@ -40,8 +41,8 @@ _HELD_BYTES_BEFORE_PAUSE = 256 * 1024
 # What frames a request on the connection: written from the request itself, never passed on
 # (FastMCP's forwardable headers leave them out too).
 _FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
-# At most this many idle connections are kept (as connections.py's pool for FastMCP's clients).
-MAX_IDLE_CONNECTIONS = 100
+# A character that would end a header line, or the request's head, early.
+_LINE_BREAK = re.compile("[\r\n\0]")
 
 
 class UpstreamDisconnected(ConnectionError):
@@ -266,9 +267,12 @@ class _Connection(asyncio.Protocol):
 
 
 class Http1Connections:
-    """POSTs to `url`, on connections kept alive between them."""
+    """POSTs to `url`, on connections kept alive between them: up to `max_idle` idle ones,
+    each for up to `keepalive_seconds`."""
 
-    def __init__(self, url: str, *, connect_timeout: float, keepalive_seconds: float) -> None:
+    def __init__(
+        self, url: str, *, connect_timeout: float, keepalive_seconds: float, max_idle: int
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http or https URL: {url!r}")
@@ -288,6 +292,7 @@ class Http1Connections:
         self._request_line = f"POST {target} HTTP/1.1\r\nhost: {authority}\r\n".encode("latin-1")
         self._connect_timeout = connect_timeout
         self._keepalive = keepalive_seconds
+        self._max_idle = max_idle
         self._idle: deque[_Connection] = deque()
         self._open: set[_Connection] = set()
 
@@ -302,7 +307,7 @@ class Http1Connections:
             await connection.send(request, answer)
             yield answer
         finally:
-            if connection.finished(answer) and len(self._idle) < MAX_IDLE_CONNECTIONS:
+            if connection.finished(answer) and len(self._idle) < self._max_idle:
                 connection.idle_since = asyncio.get_running_loop().time()
                 self._idle.append(connection)
             else:
@@ -316,7 +321,7 @@ class Http1Connections:
     def _request(self, headers: Mapping[str, str], body: bytes) -> bytes:
         lines = [self._request_line, b"content-length: %d\r\n" % len(body)]
         for name, value in headers.items():
-            if any(c in name or c in value for c in "\r\n\0"):
+            if _LINE_BREAK.search(name) or _LINE_BREAK.search(value):
                 raise ValueError(f"header {name!r} holds a line break or NUL")
             if name.lower() in _FRAMING:
                 continue  # this request's own, above: a second would frame it twice

@@ -37,7 +37,7 @@ from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
-from mcp_gateway.connections import CONNECT_TIMEOUT_SECONDS
+from mcp_gateway.connections import CONNECT_TIMEOUT_SECONDS, IDLE_CONNECTIONS_KEPT, IDLE_SECONDS
 from mcp_gateway.http1 import Answer, Http1Connections
 
 # The MCP SDK session's request stamp (`mcp_runtime.internals.request_stamp`): puts the
@@ -53,9 +53,6 @@ _BASE_HEADERS = {
     "content-type": "application/json",
 }
 
-# As connections.py's pool: no cap, idle connections kept 4 s, its connect timeout (the
-# upstream's `timeout_seconds` bounds the rest of a call).
-_KEEPALIVE_SECONDS = 4.0
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -64,8 +61,13 @@ class UpstreamPosts:
     one POST on a keep-alive connection."""
 
     def __init__(self, url: str) -> None:
+        # As connections.py's pool: no cap, its idle connections and connect timeout (the
+        # upstream's `timeout_seconds` bounds the rest of a call).
         self._connections = Http1Connections(
-            url, connect_timeout=CONNECT_TIMEOUT_SECONDS, keepalive_seconds=_KEEPALIVE_SECONDS
+            url,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            keepalive_seconds=IDLE_SECONDS,
+            max_idle=IDLE_CONNECTIONS_KEPT,
         )
         # The SDK's session numbers its requests from 1.
         self._ids = itertools.count(1)

@@ -83,8 +83,10 @@ def writes(*parts: bytes) -> Answering:
     return answering
 
 
-def pool(url: str, keepalive_seconds: float = 4.0) -> Http1Connections:
-    return Http1Connections(url, connect_timeout=2.0, keepalive_seconds=keepalive_seconds)
+def pool(url: str, keepalive_seconds: float = 4.0, max_idle: int = 100) -> Http1Connections:
+    return Http1Connections(
+        url, connect_timeout=2.0, keepalive_seconds=keepalive_seconds, max_idle=max_idle
+    )
 
 
 async def post(connections: Http1Connections, body: bytes = b"{}") -> tuple[int, bytes]:
@@ -143,6 +145,21 @@ async def test_a_connection_idle_past_the_keepalive_is_closed_not_used(
         await post(connections)
         await asyncio.sleep(0.05)
         assert (raw.connections, raw.closed_by_client) == (3, 2)
+    finally:
+        await connections.aclose()
+
+
+async def test_connections_past_max_idle_are_closed_as_they_come_back(
+    upstream: Callable[[Answering], Awaitable[RawUpstream]],
+) -> None:
+    raw = await upstream(writes(answer()))
+    connections = pool(raw.url, max_idle=1)
+    try:
+        await asyncio.gather(post(connections), post(connections), post(connections))
+        await asyncio.sleep(0.05)  # for the upstream to see them closed
+        assert (raw.connections, raw.closed_by_client) == (3, 2)
+        await post(connections)  # on the one kept
+        assert raw.connections == 3
     finally:
         await connections.aclose()
 
@@ -324,7 +341,7 @@ async def test_a_header_that_could_split_the_request_and_a_url_that_is_not_http_
             pass
     assert raw.requests == []
     with pytest.raises(ValueError, match=r"not an http or https URL: 'unix:///run/mcp\.sock'"):
-        Http1Connections("unix:///run/mcp.sock", connect_timeout=1, keepalive_seconds=1)
+        Http1Connections("unix:///run/mcp.sock", connect_timeout=1, keepalive_seconds=1, max_idle=1)
 
 
 async def test_the_request_frames_itself_names_no_credentials_and_passes_a_callers_bytes_on(
