@@ -23,6 +23,7 @@ import pybreaker
 import structlog
 from fastmcp.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
+from mcp_runtime.deadlines import DeadlinePassed, Deadlines
 from prometheus_client import CollectorRegistry, Counter, Enum
 from tenacity import (
     AsyncRetrying,
@@ -120,6 +121,7 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
     ) -> None:
         self.name = name
         self._timeout = upstream.timeout_seconds
+        self._deadlines = Deadlines()
         self._attempts = 1 + upstream.connect_retries
         self._answered = answered
         self._metrics = metrics
@@ -203,16 +205,16 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
     async def _within_deadline(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call` within the deadline, saying which upstream failed it when it could not be
         reached or refused it, and reporting whether the upstream answered."""
-        deadline = asyncio.timeout(self._timeout)
         try:
-            async with deadline:
-                result = await self._retrying(call)
-        except TimeoutError as error:
-            if not deadline.expired():
-                self._unreachable(error)  # the HTTP client's own timeout
+            result = await self._deadlines.within(
+                asyncio.get_running_loop().time(), self._timeout, self._retrying(call)
+            )
+        except DeadlinePassed:
             reason = f"no answer within {self._timeout:g} s"
             self._answered(self.name, False, reason)
             raise UpstreamUnavailable(self.name, f"{reason} (its timeout_seconds)") from None
+        except TimeoutError as error:
+            self._unreachable(error)  # the HTTP client's own timeout
         except ToolError:
             self._answered(self.name, True, None)  # the tool's own error
             raise

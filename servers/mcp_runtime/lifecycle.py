@@ -10,49 +10,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Once the drain has begun, a request still receiving its body has this long to finish it:
-# long enough for a busy client that wrote its headers to write its body (an SDK client's
-# follow-up request got 408 under load with 2 s), short against the 20 s drain.
-DRAIN_BODY_GRACE_SECONDS = 5.0
-
-
-class BodyDeadlines:
-    """When the request bodies still being received must be complete.
-
-    The drain brings them forward: a client trickling its body in would otherwise hold the
-    drain open for up to the whole body timeout (30 s by default, the drain's own is 20 s).
-    """
-
-    def __init__(self) -> None:
-        self._waiting: dict[asyncio.Timeout, float] = {}
-        self._drain_started: float | None = None
-
-    def deadline(self, request_started: float, timeout: float) -> float:
-        """The event loop time by which the body of a request that arrived at
-        `request_started` (loop time) must be complete."""
-        deadline = request_started + timeout
-        if self._drain_started is not None:
-            cutoff = max(request_started, self._drain_started) + DRAIN_BODY_GRACE_SECONDS
-            deadline = min(deadline, cutoff)
-        return deadline
-
-    def watch(self, timeout: asyncio.Timeout, request_started: float) -> None:
-        """Track `timeout`, guarding a wait for body bytes, until `unwatch`."""
-        self._waiting[timeout] = request_started
-
-    def unwatch(self, timeout: asyncio.Timeout) -> None:
-        self._waiting.pop(timeout, None)
-
-    def hurry(self) -> None:
-        """From now on, give bodies still to come at most the drain's grace period."""
-        self._drain_started = asyncio.get_running_loop().time()
-        for timeout, started in self._waiting.items():
-            if timeout.expired():
-                continue  # its request is being refused already; it cannot be rescheduled
-            when = timeout.when()
-            deadline = self.deadline(started, math.inf)
-            if when is None or when > deadline:
-                timeout.reschedule(deadline)
+from mcp_runtime.deadlines import BodyDeadlines
 
 
 class Lifecycle:

@@ -18,8 +18,8 @@ from fastmcp.server.http import StreamableHTTPASGIApp
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_runtime.deadlines import BodyDeadlines, DeadlinePassed
 from mcp_runtime.jsonrpc_errors import jsonrpc_error
-from mcp_runtime.lifecycle import BodyDeadlines
 
 _log = structlog.get_logger("mcp_runtime.request_limits")
 
@@ -110,20 +110,11 @@ class BoundedBody:
             return await self._receive()
         limits = self._limits
         try:
-            deadline = limits.deadlines.deadline(self._started, limits.body_timeout)
-            async with asyncio.timeout_at(deadline) as timeout:
-                limits.deadlines.watch(timeout, self._started)
-                try:
-                    message = await self._receive()
-                finally:
-                    limits.deadlines.unwatch(timeout)
-        except TimeoutError:
-            arrived = await self._arrived_already()
-            if arrived is None:
-                if asyncio.get_running_loop().time() < self._started + limits.body_timeout:
-                    await self._refuse(408, _CUT_BY_DRAIN)
-                await self._refuse(408, limits.too_slow)
-            message = arrived
+            message = await limits.deadlines.within(
+                self._started, limits.body_timeout, self._receive()
+            )
+        except DeadlinePassed:
+            message = await self._late()
         if message["type"] != "http.request":
             self._complete = True
             return message
@@ -133,6 +124,17 @@ class BoundedBody:
         if not message.get("more_body", False):
             self._complete = True
         return message
+
+    async def _late(self) -> Message:
+        """The message that was due by the deadline just passed, if it came in time (the
+        loop may not have run since); else the refusal."""
+        arrived = await self._arrived_already()
+        if arrived is None:
+            limits = self._limits
+            if asyncio.get_running_loop().time() < self._started + limits.body_timeout:
+                await self._refuse(408, _CUT_BY_DRAIN)
+            await self._refuse(408, limits.too_slow)
+        return arrived
 
     async def _arrived_already(self) -> Message | None:
         """The next message if the server has it already, else None.

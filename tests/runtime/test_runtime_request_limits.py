@@ -13,7 +13,7 @@ import pytest
 from harness.jsonrpc import MCP_HEADERS
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
-from mcp_runtime.lifecycle import DRAIN_BODY_GRACE_SECONDS, BodyDeadlines
+from mcp_runtime.deadlines import DRAIN_BODY_GRACE_SECONDS, BodyDeadlines
 from mcp_runtime.request_limits import BoundedBody, RequestLimits
 from raw_http import RawConnection
 from starlette.types import Message
