@@ -3,10 +3,11 @@
 uvicorn times out idle keep-alive connections only after a response; a connection that
 sends nothing, or its headers a byte at a time, stays open for good. The protocol below is
 uvicorn's httptools protocol (what it picks itself when httptools is installed, a dependency
-here), as `mcp_runtime.response_writes` extends it, with a timer armed when the connection
-opens and when each request begins, and cancelled once the request's headers are complete.
-A client still sending headers when it fires gets 408 and the connection is closed; one that
-sent nothing is just closed.
+here), as `mcp_runtime.response_writes` extends it, with a deadline set when the connection
+opens and when each request begins, and cleared once the request's headers are complete.
+A client still sending headers when it passes gets 408 and the connection is closed; one that
+sent nothing is just closed. The header deadlines and uvicorn's keep-alive ones are held to
+by one timer each per server (`connection_deadlines`), not by a timer per request.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 import structlog
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
+from mcp_runtime.connection_deadlines import ConnectionDeadlines
 from mcp_runtime.response_writes import HeldWritesProtocol
 
 _log = structlog.get_logger("mcp_runtime.header_timeout")
@@ -27,11 +29,19 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
     """uvicorn's httptools protocol with a header deadline of `header_timeout` seconds."""
 
     header_timeout: ClassVar[float] = 10.0
+    # The server's connections' deadlines: for headers, and for idle keep-alive connections
+    # by uvicorn's `timeout_keep_alive`.
+    header_deadlines: ClassVar[ConnectionDeadlines] = ConnectionDeadlines(header_timeout)
+    idle_deadlines: ClassVar[dict[float, ConnectionDeadlines]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_timer: asyncio.TimerHandle | None = None
         self._request_begun = False
+        self._headers_due = False
+        idle = type(self).idle_deadlines
+        self._idle = idle.get(self.timeout_keep_alive) or idle.setdefault(
+            self.timeout_keep_alive, ConnectionDeadlines(self.timeout_keep_alive)
+        )
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -39,12 +49,13 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_header_clock()
+        self._idle.clear(self)
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._request_begun = True
-        if self._header_timer is None:
+        if not self._headers_due:
             self._start_header_clock()
 
     def on_headers_complete(self) -> None:
@@ -52,16 +63,34 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
         self._request_begun = False
         super().on_headers_complete()
 
+    def on_response_complete(self) -> None:
+        # uvicorn 0.54's, with the keep-alive deadline in `idle_deadlines` instead of a
+        # timer of its own.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle.set(self, self.loop, self.timeout_keep_alive_handler)
+
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle.clear(self)
+
     def _start_header_clock(self) -> None:
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+        self._headers_due = True
+        self.header_deadlines.set(self, self.loop, self._headers_too_slow)
 
     def _stop_header_clock(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        if self._headers_due:
+            self._headers_due = False
+            self.header_deadlines.clear(self)
 
     def _headers_too_slow(self) -> None:
-        self._header_timer = None
+        self._headers_due = False
         if self.transport.is_closing():
             return
         if self._request_begun:
@@ -88,7 +117,15 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
 
 def with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:
     """The protocol class for uvicorn's `http=` with a header deadline of `seconds`."""
-    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})
+    return type(
+        "HeaderTimeoutProtocol",
+        (HeaderTimeoutProtocol,),
+        {
+            "header_timeout": seconds,
+            "header_deadlines": ConnectionDeadlines(seconds),
+            "idle_deadlines": {},
+        },
+    )
 
 
 def _address(client: tuple[str, int] | None) -> str | None:
