@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-import uvloop
+from harness.runtime_protocol import served_by_runtime_protocol
 from mcp_runtime.connection_deadlines import ConnectionDeadlines
-from mcp_runtime.header_timeout import with_header_timeout
 from starlette.types import Receive, Scope, Send
 
 KEEP_ALIVE_SECONDS = 1
@@ -103,25 +100,10 @@ async def answer(scope: Scope, receive: Receive, send: Send) -> None:
 @pytest.fixture
 def server() -> Iterator[int]:
     """uvicorn on uvloop with the runtime's protocol, 1 s for headers and 1 s of keep-alive."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        answer,
-        http=with_header_timeout(HEADER_SECONDS),
-        lifespan="off",
-        log_config=None,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: uvloop.run(server.serve([sock])))
-    thread.start()
-    try:
-        while not server.started:
-            threading.Event().wait(0.01)
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with served_by_runtime_protocol(
+        answer, header_timeout=HEADER_SECONDS, timeout_keep_alive=KEEP_ALIVE_SECONDS
+    ) as port:
+        yield port
 
 
 REQUEST = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"

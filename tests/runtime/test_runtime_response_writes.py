@@ -9,9 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-import uvloop
-from mcp_runtime.header_timeout import with_header_timeout
+from harness.runtime_protocol import served_by_runtime_protocol
 from mcp_runtime.response_writes import HeldWrites
 from starlette.types import Receive, Scope, Send
 
@@ -103,22 +101,13 @@ async def head_now_body_later(scope: Scope, receive: Receive, send: Send) -> Non
 @pytest.fixture
 def streaming_server() -> Iterator[int]:
     """uvicorn on uvloop with the runtime's protocol, serving `head_now_body_later`."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        head_now_body_later, http=with_header_timeout(10), lifespan="off", log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: uvloop.run(server.serve([sock])))
-    thread.start()
     try:
-        while not server.started:
-            threading.Event().wait(0.01)
-        yield sock.getsockname()[1]
+        with served_by_runtime_protocol(head_now_body_later) as port:
+            try:
+                yield port
+            finally:
+                BODY_LATER.set()  # before the server stops: the app waits for it
     finally:
-        BODY_LATER.set()
-        server.should_exit = True
-        thread.join(10)
         BODY_LATER.clear()
 
 
