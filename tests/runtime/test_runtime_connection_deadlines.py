@@ -5,6 +5,7 @@ connections, keeps busy ones, and answers pipelined requests."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from harness.runtime_protocol import served_by_runtime_protocol
 from mcp_runtime.connection_deadlines import ConnectionDeadlines
 from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 KEEP_ALIVE_SECONDS = 1
 HEADER_SECONDS = 1
@@ -165,3 +167,35 @@ def test_a_request_answered_after_the_deadlines_is_not_cut(server: int) -> None:
         # the header deadline once its headers are in.
         client.sendall(REQUEST.replace(b"GET /", b"GET /slow"))
         answers(client, 1)
+
+
+UVICORNS_ON_RESPONSE_COMPLETE = """
+    def on_response_complete(self) -> None:
+        # Callback for pipelined HTTP requests to be started.
+        self.server_state.total_requests += 1
+
+        if self.transport.is_closing():
+            return
+
+        self._unset_keepalive_if_required()
+
+        # Unpause data reads if needed.
+        self.flow.resume_reading()
+
+        # Unblock any pipelined events. If there are none, arm the
+        # Keep-Alive timeout instead.
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+"""
+
+
+def test_the_protocol_mirrors_uvicorns_on_response_complete() -> None:
+    # HeaderTimeoutProtocol.on_response_complete is this, with the keep-alive deadline in
+    # `idle_deadlines`: a uvicorn that changed it must be read again before it is used.
+    source = inspect.getsource(HttpToolsProtocol.on_response_complete)
+    assert source.strip() == UVICORNS_ON_RESPONSE_COMPLETE.strip()
