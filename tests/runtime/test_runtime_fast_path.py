@@ -312,6 +312,8 @@ MODERN_HANDED_ON |= {
     "method header missing": _with_headers(ECHO, **{"mcp-method": None}),
     "unsupported version": _with_headers(ECHO, **{"mcp-protocol-version": "2099-01-01"}),
     "no json accepted": _with_headers(ECHO, accept="text/event-stream"),
+    "text types accepted": _with_headers(ECHO, accept="text/*"),
+    "no content type": _with_headers(ECHO, **{"content-type": None}),
     "form content type": _with_headers(
         ECHO, **{"content-type": "application/x-www-form-urlencoded"}
     ),
@@ -330,6 +332,28 @@ async def test_modern_requests_left_to_fastmcp_get_its_answer(stateless: Served,
     fast, slow = await both_ways(stateless, *MODERN_HANDED_ON[case])
     assert_same(fast, slow)
     assert stateless.route == "fastmcp"
+
+
+# Accept and Content-Type headers the SDK admits in other spellings: the fast path serves them.
+MODERN_HEADER_SPELLINGS = {
+    "any type accepted": {"accept": "*/*"},
+    "application types accepted": {"accept": "application/*"},
+    "json with a weight": {"accept": "text/event-stream;q=0.5, Application/JSON;q=0.9"},
+    "json with a charset": {"content-type": "Application/JSON; charset=utf-8"},
+}
+
+
+@pytest.mark.parametrize("case", list(MODERN_HEADER_SPELLINGS))
+async def test_modern_calls_with_other_header_spellings_match_fastmcp(
+    stateless: Served, case: str
+) -> None:
+    # Twice, the second with a verdict on its Accept header kept from the first.
+    for _ in range(2):
+        fast, slow = await both_ways(
+            stateless, *_with_headers(ECHO, **MODERN_HEADER_SPELLINGS[case])
+        )
+        assert_same(fast, slow)
+        assert stateless.route == "tool call"
 
 
 INITIALIZE_PARAMS = {

@@ -90,6 +90,14 @@ _log = structlog.get_logger("mcp_runtime.fast_path")
 _dispatcher_log = logging.getLogger("mcp.shared.jsonrpc_dispatcher")
 
 _JSON = "application/json"
+# The headers `takes` reads, by their place in what `_headers_taken` returns.
+_TAKEN_HEADERS = {
+    MCP_PROTOCOL_VERSION_HEADER.lower().encode(): 0,
+    b"content-type": 1,
+    b"accept": 2,
+}
+# How many Accept values the SDK's verdicts are kept for.
+_ACCEPT_VERDICTS = 64
 # Set in the scope of a request the fast path read and declined in front of the layers
 # (front.py), so that it is not read and declined again behind them.
 DECLINED = "mcp_runtime.fast_path.declined"
@@ -113,6 +121,7 @@ class FastPath:
         self._watch = ClientWatch()
         # Input schemas (kept, so their ids stay theirs) and whether they declare no header.
         self._header_free_schemas: dict[int, tuple[object, bool]] = {}
+        self._json_accepted: dict[str, bool] = {}
 
     async def start(self) -> None:
         """Turn the fast path on once the server is running, if the server allows it."""
@@ -144,17 +153,26 @@ class FastPath:
         if scope.get(DECLINED):
             return False
         assert manager is not None
-        headers = Headers(scope=scope)
-        version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
+        version, content_type, accept = _headers_taken(scope)
         modern = session_less(version)
         if (modern and version not in MODERN_PROTOCOL_VERSIONS) or not (
             modern or manager.stateless
         ):
             return False
         # What both generations check first: a JSON body, and a client accepting JSON.
-        content_type = headers.get("content-type", "").lower()
-        has_json, _ = check_accept_headers(Request(scope))
-        return content_type.startswith(_JSON) and has_json
+        return content_type.lower().startswith(_JSON) and self._accepts_json(accept)
+
+    def _accepts_json(self, accept: str) -> bool:
+        """The SDK's verdict on an Accept header (`check_accept_headers`), asked once per
+        value (a client sends the same one every time), for at most _ACCEPT_VERDICTS values."""
+        verdict = self._json_accepted.get(accept)
+        if verdict is None:
+            scope = {"type": "http", "headers": [(b"accept", accept.encode("latin-1"))]}
+            verdict, _ = check_accept_headers(Request(scope))
+            if len(self._json_accepted) >= _ACCEPT_VERDICTS:
+                self._json_accepted.clear()
+            self._json_accepted[accept] = verdict
+        return verdict
 
     async def serve(self, scope: Scope, receive: Receive, body: bytes, send: Send) -> bool:
         """Serve the request `takes` took, whose whole `body` was read (`receive` replays
@@ -364,6 +382,22 @@ def _plain_json(manager: StreamableHTTPSessionManager | None) -> bool:
             manager.security_settings is not None
             and manager.security_settings.enable_dns_rebinding_protection
         )
+    )
+
+
+def _headers_taken(scope: Scope) -> tuple[str | None, str, str]:
+    """The request's MCP-Protocol-Version (None without one), Content-Type and Accept ("" without
+    them), each the first of its name, as Starlette's `Headers.get` reads them, in one pass."""
+    found: list[bytes | None] = [None, None, None]
+    for name, value in scope["headers"]:
+        index = _TAKEN_HEADERS.get(name)
+        if index is not None and found[index] is None:
+            found[index] = value
+    version, content_type, accept = found
+    return (
+        version.decode("latin-1") if version is not None else None,
+        content_type.decode("latin-1") if content_type is not None else "",
+        accept.decode("latin-1") if accept is not None else "",
     )
 
 
