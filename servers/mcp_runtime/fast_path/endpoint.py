@@ -35,7 +35,6 @@ import pydantic_core
 import structlog
 from fastmcp.server.dependencies import extract_version_spec
 from fastmcp.server.http import StreamableHTTPASGIApp
-from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner, serve_one
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -72,6 +71,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_runtime.asgi_body import read_body, replay
 from mcp_runtime.client_gone import ClientGone, ClientWatch
+from mcp_runtime.fast_path.envelope_connections import EnvelopeConnections
 from mcp_runtime.fast_path.private_api import (
     SingleExchangeDispatchContext,
     annotated_positions,
@@ -122,6 +122,7 @@ class FastPath:
         # Input schemas (kept, so their ids stay theirs) and whether they declare no header.
         self._header_free_schemas: dict[int, tuple[object, bool]] = {}
         self._json_accepted: dict[str, bool] = {}
+        self._connections = EnvelopeConnections()
 
     async def start(self) -> None:
         """Turn the fast path on once the server is running, if the server allows it."""
@@ -215,7 +216,7 @@ class FastPath:
         prepared = await self._prepared_call(req.params, verdict.protocol_version)
         if prepared is None:
             return False
-        connection = Connection.from_envelope(
+        connection = self._connections.connection(
             verdict.protocol_version, verdict.client_info, verdict.client_capabilities
         )
         dctx = SingleExchangeDispatchContext(
@@ -271,7 +272,7 @@ class FastPath:
             return False
         if not isinstance(message, JSONRPCRequest | JSONRPCNotification):
             return False
-        connection = Connection.from_envelope(version or DEFAULT_NEGOTIATED_VERSION, None, None)
+        connection = self._connections.connection(version or DEFAULT_NEGOTIATED_VERSION, None, None)
         request_id = message.id if isinstance(message, JSONRPCRequest) else None
         dctx = SingleExchangeDispatchContext(
             transport=TransportContext(kind="streamable-http", can_send_request=False),

@@ -12,7 +12,7 @@ versions in `mcp_runtime.fast_path_gate.VERIFIED_VERSIONS`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager, AsyncExitStack, suppress
 from typing import Any
 
 from fastmcp import FastMCP
@@ -31,6 +31,7 @@ from mcp.server._streamable_http_modern import (
     _to_jsonrpc_response,
     _write,
 )
+from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.runner import ServerRunner, _dump_result, _extract_meta
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -270,6 +271,16 @@ def lifespan_state(manager: StreamableHTTPSessionManager) -> Any:
 def manager_running(manager: StreamableHTTPSessionManager) -> bool:
     """Whether the session manager's task group is up (between its lifespan's enter and exit)."""
     return manager._task_group is not None
+
+
+def fresh_connection(built: Connection) -> Connection:
+    """A copy of `built` (from `Connection.from_envelope`) with its own `state` and
+    `exit_stack`, as a new one from the same envelope would have them."""
+    fresh = Connection.__new__(Connection)
+    fresh.__dict__.update(built.__dict__)
+    fresh.state = {}
+    fresh.exit_stack = AsyncExitStack()
+    return fresh
 
 
 def make_context(
