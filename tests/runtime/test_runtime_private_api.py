@@ -8,6 +8,7 @@ that the fast path's other modules use none that bypasses the list.
 from __future__ import annotations
 
 import ast
+import copy
 import importlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -72,6 +73,7 @@ async def live() -> AsyncIterator[dict[str, Any]]:
             "Tool": await mcp.get_tool("echo"),
             "StreamableHTTPSessionManager": manager,
             "ServerRunner": runner,
+            "Server": lowlevel,
             # After the runtime's OperationMetrics, which build_app puts first.
             "FastMCPServerMiddleware": lowlevel.middleware[1],
             "JWTVerifier": JWTVerifier(public_key=RSAKeyPair.generate().public_key),
@@ -160,3 +162,34 @@ def test_the_fast_path_reaches_private_names_only_through_the_private_api(module
     source = (FAST_PATH_DIR / module).read_text()
     assert _private_names_imported(source) == set()
     assert _private_attributes_read(source) <= STDLIB_PRIVATE
+
+
+STAMPED_RESULTS: dict[str, dict[str, Any]] = {
+    "no meta": {"content": []},
+    "meta without a stamp": {"content": [], "_meta": {"kept": 1}},
+    "meta with a null stamp": {"_meta": {"io.modelcontextprotocol/serverInfo": None}},
+    "the handler's own stamp": {"_meta": {"io.modelcontextprotocol/serverInfo": {"name": "own"}}},
+    "meta not a mapping": {"_meta": ["the handler's"]},
+}
+
+
+@pytest.mark.parametrize("version", ["2026-07-28", "2025-11-25"])
+@pytest.mark.parametrize("result", list(STAMPED_RESULTS))
+def test_the_stamp_copying_runner_stamps_as_the_sdks(
+    live: dict[str, Any], version: str, result: str
+) -> None:
+    sdks = live["ServerRunner"]
+    ours = private_api.StampCopyingRunner(
+        sdks.server, Connection.from_envelope(version, None, None), None
+    )
+    expected = sdks._stamp_server_info(version, copy.deepcopy(STAMPED_RESULTS[result]))
+    stamped = ours._stamp_server_info(version, copy.deepcopy(STAMPED_RESULTS[result]))
+    assert stamped == expected
+    # Never the server's own dump: a caller changing its stamp changes no later one.
+    if result == "no meta" and version == "2026-07-28":
+        stamped["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] = "changed"
+        again = ours._stamp_server_info(version, {"content": []})
+        assert (
+            again["_meta"]["io.modelcontextprotocol/serverInfo"]
+            == expected["_meta"]["io.modelcontextprotocol/serverInfo"]
+        )

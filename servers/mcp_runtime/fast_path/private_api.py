@@ -36,8 +36,9 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.runner import ServerRunner, _dump_result, _extract_meta
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.inbound import _annotated_positions
-from mcp_types import CallToolResult
+from mcp_types import SERVER_INFO_META_KEY, CallToolResult
 from mcp_types import methods as mcp_methods
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError as PydanticValidationError
 
 from mcp_runtime.internals import lowlevel_server
@@ -84,6 +85,8 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("StreamableHTTPSessionManager", "_task_group"),
     ("ServerRunner", "_make_context"),
     ("ServerRunner", "_serialize"),
+    ("ServerRunner", "_stamp_server_info"),
+    ("Server", "_server_info_stamp_source"),
     ("FastMCPServerMiddleware", "_seam_span"),
     ("FastMCPServerMiddleware", "_apply_shared_context"),
 )
@@ -92,6 +95,7 @@ __all__ = [
     "PRIVATE_ATTRIBUTES",
     "PRIVATE_NAMES",
     "SingleExchangeDispatchContext",
+    "StampCopyingRunner",
     "annotated_positions",
     "apply_shared_context",
     "call_tool_handler",
@@ -104,6 +108,7 @@ __all__ = [
     "extensions",
     "extract_meta",
     "forwardable_server_meta",
+    "fresh_connection",
     "interior_dispatched",
     "lifespan_state",
     "local_components",
@@ -281,6 +286,36 @@ def fresh_connection(built: Connection) -> Connection:
     fresh.state = {}
     fresh.exit_stack = AsyncExitStack()
     return fresh
+
+
+class StampCopyingRunner(ServerRunner[Any]):
+    """The SDK's ServerRunner, whose `serverInfo` stamp on a 2026-07-28 result is a copy of the
+    server's once-made dump by a copier of JSON values (0.3 µs) instead of the SDK's
+    `copy.deepcopy` (4-5 µs, every call). `_stamp_server_info` is mcp 2.3.0's otherwise;
+    tests/runtime/test_runtime_private_api.py compares the two on every kind of result."""
+
+    def _stamp_server_info(self, version: str, result: dict[str, Any]) -> dict[str, Any]:
+        if version not in MODERN_PROTOCOL_VERSIONS:
+            return result
+        raw_meta = result.get("_meta")
+        if raw_meta is None:
+            result["_meta"] = {SERVER_INFO_META_KEY: self._stamp()}
+        elif isinstance(raw_meta, dict) and raw_meta.get(SERVER_INFO_META_KEY) is None:
+            result["_meta"] = {**raw_meta, SERVER_INFO_META_KEY: self._stamp()}
+        return result
+
+    def _stamp(self) -> dict[str, Any]:
+        stamp: dict[str, Any] = _json_copy(self.server._server_info_stamp_source)
+        return stamp
+
+
+def _json_copy(value: Any) -> Any:
+    """A deep copy of JSON values (dicts, lists and immutable leaves)."""
+    if isinstance(value, dict):
+        return {key: _json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(item) for item in value]
+    return value
 
 
 def make_context(

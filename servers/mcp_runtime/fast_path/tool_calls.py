@@ -50,7 +50,7 @@ from fastmcp.tools.base import (
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary
-from mcp.server.runner import ServerRunner, aclose_shielded
+from mcp.server.runner import aclose_shielded
 from mcp.shared.dispatcher import DispatchContext
 from mcp.shared.transport_context import TransportContext
 from mcp_types import (
@@ -245,7 +245,7 @@ class FastToolCalls:
         assert isinstance(operations, OperationMetrics)
         assert isinstance(root, FastMCPServerMiddleware)
         with operations.observe(METHOD):
-            runner = ServerRunner(lowlevel, connection, lifespan_state)
+            runner = private.StampCopyingRunner(lowlevel, connection, lifespan_state)
             version = connection.protocol_version
             traced = _spans_observable(params)
             tool = resolved.tool
