@@ -72,6 +72,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_runtime.asgi_body import read_body, replay
 from mcp_runtime.client_gone import ClientGone, ClientWatch
 from mcp_runtime.fast_path.envelope_connections import EnvelopeConnections
+from mcp_runtime.fast_path.kept_answers import KeptAnswers
 from mcp_runtime.fast_path.private_api import (
     SingleExchangeDispatchContext,
     annotated_positions,
@@ -121,7 +122,7 @@ class FastPath:
         self._watch = ClientWatch()
         # Input schemas (kept, so their ids stay theirs) and whether they declare no header.
         self._header_free_schemas: dict[int, tuple[object, bool]] = {}
-        self._json_accepted: dict[str, bool] = {}
+        self._json_accepted: KeptAnswers[str, bool] = KeptAnswers(_ACCEPT_VERDICTS)
         self._connections = EnvelopeConnections()
 
     async def start(self) -> None:
@@ -170,9 +171,7 @@ class FastPath:
         if verdict is None:
             scope = {"type": "http", "headers": [(b"accept", accept.encode("latin-1"))]}
             verdict, _ = check_accept_headers(Request(scope))
-            if len(self._json_accepted) >= _ACCEPT_VERDICTS:
-                self._json_accepted.clear()
-            self._json_accepted[accept] = verdict
+            self._json_accepted.keep(accept, verdict)
         return verdict
 
     async def serve(self, scope: Scope, receive: Receive, body: bytes, send: Send) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from mcp.server.connection import Connection
 
 from mcp_runtime.fast_path import private_api as private
+from mcp_runtime.fast_path.kept_answers import KeptAnswers
 
 # How many envelopes' connections are kept (one per client program and version, in practice).
 _KEPT = 32
@@ -26,7 +27,7 @@ class EnvelopeConnections:
     """`Connection.from_envelope`, built once per (version, client info, capabilities)."""
 
     def __init__(self) -> None:
-        self._built: dict[tuple[str, str, str], Connection] = {}
+        self._built: KeptAnswers[tuple[str, str, str], Connection] = KeptAnswers(_KEPT)
 
     def connection(self, version: str, client_info: Any, capabilities: Any) -> Connection:
         """What `Connection.from_envelope(version, client_info, capabilities)` returns."""
@@ -35,10 +36,10 @@ class EnvelopeConnections:
         key = (version, repr(client_info), repr(capabilities))
         built = self._built.get(key)
         if built is None:
-            built = Connection.from_envelope(
-                version, copy.deepcopy(client_info), copy.deepcopy(capabilities)
+            built = self._built.keep(
+                key,
+                Connection.from_envelope(
+                    version, copy.deepcopy(client_info), copy.deepcopy(capabilities)
+                ),
             )
-            if len(self._built) >= _KEPT:
-                self._built.clear()
-            self._built[key] = built
         return private.fresh_connection(built)

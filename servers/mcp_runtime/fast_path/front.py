@@ -48,6 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_runtime.asgi_body import read_body, replay
 from mcp_runtime.fast_path.endpoint import DECLINED, FastPath
+from mcp_runtime.fast_path.kept_answers import KeptAnswers
 from mcp_runtime.lifecycle import Lifecycle, closing
 from mcp_runtime.request_limits import BoundedBody, RequestLimits, declared_too_large
 from mcp_runtime.settings import MCP_PATH
@@ -85,7 +86,7 @@ class FastFront:
         # What FastMCP's request context reads from its app's state.
         self._transport = getattr(mcp_app.state, "transport_type", None)
         self._guard: HostOriginGuardMiddleware | None = None
-        self._verdicts: dict[tuple[object, ...], bool] = {}
+        self._verdicts: KeptAnswers[tuple[object, ...], bool] = KeptAnswers(_VERDICTS)
         self._authentication: BearerAuthBackend | None = None
         for middleware in mcp_app.user_middleware:
             if middleware.cls is HostOriginGuardMiddleware:
@@ -171,9 +172,7 @@ class FastFront:
         if admitted is None:
             verdict = _Verdict()
             await self._guard(scope, verdict, _discard)
-            if len(self._verdicts) >= _VERDICTS:
-                self._verdicts.clear()
-            admitted = self._verdicts[key] = verdict.admitted
+            admitted = self._verdicts.keep(key, verdict.admitted)
         return admitted
 
     async def _authenticated(self, scope: Scope) -> bool:
