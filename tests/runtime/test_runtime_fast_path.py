@@ -327,6 +327,19 @@ MODERN_HANDED_ON |= {
 }
 
 
+# Bodies the fast path's JSON parser (pydantic's) refuses where the SDK's (`json.loads`) reads
+# them: handed on, so the SDK's parser decides.
+_NESTED = "[" * 250 + "]" * 250
+MODERN_HANDED_ON |= {
+    "utf-16 body": (ECHO[0], ECHO[1].decode().encode("utf-16")),
+    "lone surrogate": (ECHO[0], ECHO[1].replace(b'"text": "x"', b'"text": "\\ud800"')),
+    "nesting past 200": (
+        ECHO[0],
+        ECHO[1].replace(b'"text": "x"', b'"text": "x", "deep": ' + _NESTED.encode()),
+    ),
+}
+
+
 @pytest.mark.parametrize("case", list(MODERN_HANDED_ON))
 async def test_modern_requests_left_to_fastmcp_get_its_answer(stateless: Served, case: str) -> None:
     fast, slow = await both_ways(stateless, *MODERN_HANDED_ON[case])
@@ -341,6 +354,24 @@ MODERN_HEADER_SPELLINGS = {
     "json with a weight": {"accept": "text/event-stream;q=0.5, Application/JSON;q=0.9"},
     "json with a charset": {"content-type": "Application/JSON; charset=utf-8"},
 }
+
+
+# Bodies both parsers read alike: the fast path serves them.
+MODERN_BODY_SPELLINGS = {
+    "escapes": ECHO[1].replace(b'"text": "x"', b'"text": "a\\u0000\\u00e9\\ud83d\\ude00\\/"'),
+    "a repeated key, the last kept": ECHO[1].replace(b'"text": "x"', b'"text": "1", "text": "2"'),
+    "whitespace around": b" \n\t" + ECHO[1] + b"\r\n ",
+    "an id past 64 bits": ECHO[1].replace(b'"id": 1', b'"id": 123456789012345678901234567890'),
+}
+
+
+@pytest.mark.parametrize("case", list(MODERN_BODY_SPELLINGS))
+async def test_modern_bodies_both_parsers_read_alike_are_served_as_fastmcp_serves_them(
+    stateless: Served, case: str
+) -> None:
+    fast, slow = await both_ways(stateless, ECHO[0], MODERN_BODY_SPELLINGS[case])
+    assert_same(fast, slow)
+    assert stateless.route == "tool call"
 
 
 @pytest.mark.parametrize("case", list(MODERN_HEADER_SPELLINGS))

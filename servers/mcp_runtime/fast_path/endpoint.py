@@ -25,7 +25,6 @@ manager (request_ids.py), where the SDK would take it for a notification.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from contextvars import Context
@@ -190,8 +189,12 @@ class FastPath:
     ) -> bool:
         """A 2026-07-28 `tools/call`, checked as `handle_modern_request` checks it."""
         try:
-            decoded = json.loads(body)
-        except (ValueError, RecursionError):
+            # pydantic's parser, as for the handshake era: 1.9 µs against 4.9 for `json.loads`.
+            # What it refuses and `json.loads` takes (a UTF-16 body, a lone surrogate, nesting
+            # past 200) goes the slow way, to the SDK's own parser; it takes nothing that
+            # `json.loads` refuses (tests/runtime/test_runtime_fast_path.py).
+            decoded = pydantic_core.from_json(body)
+        except ValueError:
             return False
         if has_invalid_id(decoded):
             await _answer(invalid_id_response(), request, send)
