@@ -63,7 +63,6 @@ from mcp_types import (
 from mcp_types import methods as spec_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -205,9 +204,10 @@ class FastPath:
             req = JSONRPCRequest.model_validate(decoded)
         except ValidationError:
             return False
-        if find_duplicated_routing_header(request.headers.items()) is not None:
+        headers = request.headers.items()  # decoded once for both checks
+        if find_duplicated_routing_header(headers) is not None:
             return False
-        verdict = classify_inbound_request(decoded, headers=_first_values(request.headers))
+        verdict = classify_inbound_request(decoded, headers=_first_values(headers))
         if isinstance(verdict, InboundLadderRejection):
             return False
         state = lifespan_state(manager)
@@ -404,10 +404,10 @@ def _headers_taken(scope: Scope) -> tuple[str | None, str, str]:
     )
 
 
-def _first_values(headers: Headers) -> dict[str, str]:
-    """`dict(headers)`, each name's first value, in one pass over the headers."""
+def _first_values(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """`dict(Headers)` from its `items()`: each name's first value, in one pass."""
     folded: dict[str, str] = {}
-    for name, value in headers.items():
+    for name, value in headers:
         folded.setdefault(name, value)
     return folded
 
