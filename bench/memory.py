@@ -801,7 +801,8 @@ async def bench_scale(n: int, recalls: int, real: int, ratio: bool, keep: Path |
         finally:
             server.stop(timeout=120)
 
-        bench_import(embedder, real_texts, Path(tmp))
+        for model in MODELS:
+            bench_import(embedder, real_texts, Path(tmp), model)
 
 
 def postgres_url() -> str | None:
