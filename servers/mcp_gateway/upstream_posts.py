@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx2
 import mcp_types
+import pydantic_core
 from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
@@ -91,15 +92,33 @@ class UpstreamPosts:
         stamp(data, options)
         if progress:
             data["params"].setdefault("_meta", {})["progressToken"] = request_id
-        body = json.dumps(
-            {"jsonrpc": "2.0", "id": request_id, **data}, separators=(",", ":")
-        ).encode()
+        body = _encoded({"jsonrpc": "2.0", "id": request_id, **data})
         sent = {**_BASE_HEADERS, **_lower(headers), **_lower(options.get("headers", {}))}
         async with self._connections.post(sent, body) as answer:
             return await _result(answer)
 
     async def aclose(self) -> None:
         await self._connections.aclose()
+
+
+def _encoded(message: dict[str, Any]) -> bytes:
+    """`message` as JSON. pydantic's serializer writes a relayed call's request in a third of
+    `json.dumps`' time; a value it cannot write in UTF-8 (a lone surrogate, which a client's
+    JSON may carry as an escape) is written by `json.dumps`, escaped."""
+    try:
+        return pydantic_core.to_json(message)
+    except pydantic_core.PydanticSerializationError:
+        return json.dumps(message, separators=(",", ":")).encode()
+
+
+def _decoded(body: bytes | str) -> Any:
+    """`json.loads(body)`, parsed by pydantic's parser (a quarter of the time for an answer)
+    where it can: it reads nothing `json.loads` refuses, and what it refuses (UTF-16, a lone
+    surrogate, nesting past 200) `json.loads` parses, or refuses with its own words."""
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError:
+        return json.loads(body)
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -140,7 +159,7 @@ async def _result(response: Answer) -> dict[str, Any]:
 def _answer(body: bytes | str, failure: str) -> dict[str, Any]:
     """The result in a JSON-RPC answer; its error raised, or PARSE_ERROR for anything else."""
     try:
-        message = json.loads(body)
+        message = _decoded(body)
     except ValueError as error:
         raise MCPError(code=mcp_types.PARSE_ERROR, message=f"{failure}: {error}") from None
     if isinstance(message, dict) and message.get("jsonrpc") == "2.0":
@@ -157,7 +176,7 @@ def _answer(body: bytes | str, failure: str) -> dict[str, Any]:
 
 def _error_in(body: bytes) -> mcp_types.ErrorData | None:
     try:
-        message = json.loads(body)
+        message = _decoded(body)
     except ValueError:
         return None
     if isinstance(message, dict) and message.get("jsonrpc") == "2.0" and "error" in message:
@@ -187,7 +206,7 @@ async def _answer_in_events(response: Answer) -> dict[str, Any]:
             if event.event != "message" or not event.data:
                 continue
             try:
-                message = json.loads(event.data)
+                message = _decoded(event.data)
             except ValueError:
                 message = None
             if isinstance(message, dict) and "method" in message and "id" not in message:

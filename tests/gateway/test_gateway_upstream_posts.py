@@ -202,6 +202,73 @@ async def test_each_failed_answer_raises_the_sdks_error(
     assert "token=x" not in raised.value.error.message
 
 
+# Arguments a client's JSON may carry: the upstream gets them as they were (pydantic's
+# serializer writes most; a lone surrogate, which it cannot write in UTF-8, `json.dumps` does).
+ARGUMENTS = {
+    "non-ASCII text": {"text": "é 漢字 😀"},
+    "a lone surrogate": {"text": "a\ud800b"},
+    "numbers JSON reads": {"big": 10**30, "tiny": 2.5e-300, "negative zero": -0.0, "n": 7},
+    "nesting": {"deep": [[[{"k": [1, {"x": None}]}]]]},
+}
+
+
+@pytest.mark.parametrize("arguments", ARGUMENTS)
+async def test_the_arguments_reach_the_upstream_as_the_client_sent_them(
+    upstream: tuple[Upstream, UpstreamPosts], arguments: str
+) -> None:
+    server, posts = upstream
+    params = {"name": "echo", "arguments": ARGUMENTS[arguments]}
+    await posts.request(stamp, {}, "tools/call", params)
+    ((_, sent),) = server.seen
+    assert sent["params"]["arguments"] == ARGUMENTS[arguments]
+
+
+def _body(payload: bytes) -> Handler:
+    return lambda *_: web.Response(body=payload, content_type="application/json")
+
+
+def _answer_text(text_json: str) -> bytes:
+    head = b'{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":'
+    return head + text_json.encode() + b"}]}}"
+
+
+# Answers pydantic's parser refuses and `json.loads` (the SDK's client's parser) reads.
+ANSWERS_ONLY_JSON_LOADS_READS = {
+    "UTF-16": (_answer_text('"hi"').decode().encode("utf-16"), "hi"),
+    "a lone surrogate": (_answer_text('"a\\ud800b"'), "a\ud800b"),
+    "nesting past 200": (
+        _answer_text('"hi"').replace(
+            b'"result":{', b'"result":{"deep":' + b"[" * 250 + b"]" * 250 + b","
+        ),
+        "hi",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ANSWERS_ONLY_JSON_LOADS_READS)
+async def test_answers_only_json_loads_reads_are_read(
+    upstream: tuple[Upstream, UpstreamPosts], kind: str
+) -> None:
+    server, posts = upstream
+    payload, text = ANSWERS_ONLY_JSON_LOADS_READS[kind]
+    server.handler = _body(payload)
+    result = await call(posts)
+    assert result["content"] == [{"type": "text", "text": text}]
+
+
+async def test_json_that_is_not_json_fails_in_the_words_of_json_loads(
+    upstream: tuple[Upstream, UpstreamPosts],
+) -> None:
+    server, posts = upstream
+    server.handler = _body(b"{not json")
+    with pytest.raises(MCPError) as raised:
+        await call(posts)
+    assert raised.value.error.message == (
+        "Failed to parse JSON response: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"
+    )
+
+
 async def test_an_upstream_that_refuses_connections_fails_in_httpx2s_words() -> None:
     posts = UpstreamPosts("http://127.0.0.1:1/mcp")
     try:
