@@ -46,3 +46,20 @@ async def test_a_flood_of_envelopes_keeps_at_most_the_bound_and_answers_each_rig
         assert built.client_params is not None
         assert built.client_params.client_info.name == f"client-{number}"
         assert len(connections._built) <= _KEPT
+
+
+def test_a_relays_relisted_schemas_are_let_go() -> None:
+    # Each listing of a relay's tools brings new input schema objects: the verdicts on the old
+    # ones (which keep those schemas alive) must not pile up.
+    from types import SimpleNamespace
+
+    from mcp_runtime.fast_path.endpoint import _SCHEMA_VERDICTS, FastPath
+    from mcp_types import JSONRPCRequest
+
+    fast_path = FastPath(None, None, None)  # type: ignore[arg-type]
+    call = JSONRPCRequest(jsonrpc="2.0", id=1, method="tools/call", params={"name": "echo"})
+    for listing in range(2 * _SCHEMA_VERDICTS):
+        schema = {"type": "object", "properties": {"text": {"type": "string"}}, "n": listing}
+        manager = SimpleNamespace(app=SimpleNamespace(get_tool_input_schema=lambda _, s=schema: s))
+        assert fast_path._may_reject_param_headers(manager, call) is False  # type: ignore[arg-type]
+        assert len(fast_path._header_free_schemas) <= _SCHEMA_VERDICTS

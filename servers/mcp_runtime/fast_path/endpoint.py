@@ -97,6 +97,8 @@ _TAKEN_HEADERS = {
 }
 # How many Accept values the SDK's verdicts are kept for.
 _ACCEPT_VERDICTS = 64
+# How many tool input schemas' `Mcp-Param-*` verdicts are kept for.
+_SCHEMA_VERDICTS = 1024
 # Set in the scope of a request the fast path read and declined in front of the layers
 # (front.py), so that it is not read and declined again behind them.
 DECLINED = "mcp_runtime.fast_path.declined"
@@ -118,8 +120,11 @@ class FastPath:
         self._calls = calls
         self.enabled = False
         self._watch = ClientWatch()
-        # Input schemas (kept, so their ids stay theirs) and whether they declare no header.
-        self._header_free_schemas: dict[int, tuple[object, bool]] = {}
+        # Input schemas (kept, so their ids stay theirs) and whether they declare no header; a
+        # relay's tools get new schemas with each listing, so the old ones are let go in time.
+        self._header_free_schemas: KeptAnswers[int, tuple[object, bool]] = KeptAnswers(
+            _SCHEMA_VERDICTS
+        )
         self._json_accepted: KeptAnswers[str, bool] = KeptAnswers(_ACCEPT_VERDICTS)
         self._connections = EnvelopeConnections()
 
@@ -346,7 +351,7 @@ class FastPath:
                 find_invalid_x_mcp_header(schema) is not None
                 or next(annotated_positions(schema), None) is None
             )
-            cached = self._header_free_schemas[id(schema)] = (schema, header_free)
+            cached = self._header_free_schemas.keep(id(schema), (schema, header_free))
         return not cached[1]
 
     async def _prepared_call(
