@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from types import TracebackType
 from typing import Any
 
 from mcp.server.context import ServerRequestContext
@@ -83,12 +82,7 @@ class TimedOperation:
     def __enter__(self) -> None:
         self._started = time.perf_counter()
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if kind is None:
             outcome = "ok"
         elif issubclass(kind, asyncio.CancelledError):

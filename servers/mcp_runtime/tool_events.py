@@ -10,7 +10,6 @@ import asyncio
 import logging
 import time
 import uuid
-from types import TracebackType
 
 import structlog
 from fastmcp.server.dependencies import get_access_token, get_http_request
@@ -90,12 +89,7 @@ class ObservedCall:
         self._began = self._events.began()
         return self._call
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         error_type = None
         if kind is not None and issubclass(kind, asyncio.CancelledError):
             # Its client went away (or the server is stopping): not the tool's failure.

@@ -2,9 +2,10 @@
 
 The fast path asks some questions whose answer depends only on what a client sends the same
 way on every request (its Host and Origin, its Accept header, its envelope) or only on the
-tool it calls (its input schema), so it keeps the answers. A client sending a new value every time must not grow them without bound: when
-`size` keys are kept, all are forgotten, which costs such a flood one recomputation per
-request and costs the clients that repeat themselves one recomputation each.
+tool it calls (its input schema), so it keeps the answers. A client sending a new value every
+time, or a relay relisting its tools, must not grow them without bound: when `size` keys are
+kept, all are forgotten, which costs such a flood one recomputation per request and costs the
+clients that repeat themselves one recomputation each.
 """
 
 from __future__ import annotations
