@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,6 +12,7 @@ from starlette.routing import Route
 
 from mcp_runtime.lifecycle import Lifecycle
 from mcp_runtime.metrics import ToolMetrics
+from mcp_runtime.readiness_log import ReadinessLog
 
 # Raises when a dependency is unreachable; may return a note that /ready shows while ready
 # (a gateway naming the upstreams that are down while others still answer).
@@ -21,8 +21,6 @@ ReadinessCheck = Callable[[], Awaitable[str | None]]
 # A dependency that does not answer within this time counts as unreachable; the
 # kubelet's own probe timeout is typically a few seconds longer.
 CHECK_TIMEOUT_SECONDS = 2.0
-
-_log = structlog.get_logger("mcp_runtime.probes")
 
 METRICS_PATH = "/metrics"
 PROBE_PATHS = frozenset({"/health", "/ready", METRICS_PATH})
@@ -33,11 +31,13 @@ def probe_routes(
     metrics: ToolMetrics,
     checks: Sequence[ReadinessCheck],
 ) -> list[Route]:
+    readiness_log = ReadinessLog()
+
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def ready(_: Request) -> Response:
-        reason, notes = await _not_ready_reason(lifecycle, metrics, checks)
+        reason, notes = await _not_ready_reason(lifecycle, metrics, checks, readiness_log)
         if reason is None:
             return JSONResponse(
                 {"status": "ready", "notes": notes} if notes else {"status": "ready"}
@@ -58,6 +58,7 @@ async def _not_ready_reason(
     lifecycle: Lifecycle,
     metrics: ToolMetrics,
     checks: Sequence[ReadinessCheck],
+    readiness_log: ReadinessLog,
 ) -> tuple[str | None, list[str]]:
     """Why the server is not ready (None when it is), and the checks' notes."""
     if lifecycle.draining:
@@ -72,14 +73,15 @@ async def _not_ready_reason(
     )
     for check, result in zip(checks, results, strict=True):
         if isinstance(result, BaseException):
-            reason = _describe_failure(check, result)
-            _log.warning("readiness_check_failed", reason=reason)
+            name = getattr(check, "__name__", "check")
+            reason = _describe_failure(name, result)
+            readiness_log.failed(name, reason)
             return reason, []
+    readiness_log.passed()
     return None, [result for result in results if isinstance(result, str) and result]
 
 
-def _describe_failure(check: ReadinessCheck, error: BaseException) -> str:
-    name = getattr(check, "__name__", "check")
+def _describe_failure(name: str, error: BaseException) -> str:
     if isinstance(error, TimeoutError):
         return f"{name}: no answer within {CHECK_TIMEOUT_SECONDS:g} s"
     return f"{name}: {type(error).__name__}: {error}"
