@@ -71,7 +71,7 @@ class Importer:
 
 _FASTMCP = ("fastmcp-slim", VERIFIED_VERSIONS["fastmcp"])
 _MCP = ("mcp", VERIFIED_VERSIONS["mcp"])
-_UVICORN = ("uvicorn", "0.54.0")
+_UVICORN = ("uvicorn", "0.55.0")
 
 _FASTMCP_LOGGING = Importer(
     "fastmcp.utilities.logging",
@@ -122,7 +122,7 @@ IMPORTERS: tuple[Importer, ...] = (
     # the runtime's DrainingServer overrides without calling it anyway; it still finds the
     # running server through its signal handler to end event streams on shutdown.
     Importer(
-        "sse_starlette.sse", ("sse-starlette", "3.7.0"), (Deferred("uvicorn.main", absent=True),)
+        "sse_starlette.sse", ("sse-starlette", "3.7.1"), (Deferred("uvicorn.main", absent=True),)
     ),
 )
 

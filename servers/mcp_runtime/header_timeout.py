@@ -64,7 +64,7 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
-        # uvicorn 0.54's, with the keep-alive deadline in `idle_deadlines` instead of a
+        # uvicorn 0.55's, with the keep-alive deadline in `idle_deadlines` instead of a
         # timer of its own.
         self.server_state.total_requests += 1
         if self.transport.is_closing():
