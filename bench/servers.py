@@ -9,7 +9,8 @@ handler: FastMCP's `run_in_thread=False`) over streamable HTTP on 127.0.0.1:
 - lowlevel: the MCP SDK's low-level server, stateless, plain JSON (start-up only).
 Also: the todo server's `get_task` on SQLite against ours' trivial tool, start to /ready
 (median of `--starts`), idle RSS, MCP_WORKERS=2 against 1 at 100 sessions, and ours with
-/metrics on a port of its own (MCP_METRICS_PORT, as the chart runs it) against without.
+/metrics on a port of its own (MCP_METRICS_PORT, as the chart runs it) against without, and
+ours at the default LOG_LEVEL=info (a `tool_call` line per call) against warning.
 
     uv run python bench/servers.py [--seconds 3] [--rounds 3] [--starts 5]
 
@@ -260,6 +261,11 @@ def peers(tmp: str, go_peer: Path | None) -> dict[str, Peer]:
             "ours-metrics-port",
             [sys.executable, str(PEERS / "runtime_echo.py")],
             {**quiet, "MCP_METRICS_PORT": str(free_port())},
+        ),
+        # The servers' default: one `tool_call` line per call (to /dev/null here, as every
+        # server's output in the bench; a container's goes to a pipe, a little dearer).
+        "ours-info": Peer(
+            "ours-info", [sys.executable, str(PEERS / "runtime_echo.py")], {"LOG_LEVEL": "info"}
         ),
     }
     if go_peer is not None:
@@ -716,6 +722,7 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
         todo_rounds: dict[str, list[dict[str, Cell]]] = {}
         workers_table: dict[tuple[str, str], dict[str, Cell]] = {}
         metrics_port_table: dict[str, dict[str, Cell]] = {}
+        log_level_table: dict[str, dict[str, Cell]] = {}
         with ExitStack() as stack:
             running = {name: stack.enter_context(started(every[name])) for name in trivial}
             progress("trivial tool, server CPU per call:")
@@ -753,6 +760,11 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
             for protocol in PROTOCOLS:
                 loads = {"unset": (running["ours"], ECHO), "set": (own_port, ECHO)}
                 metrics_port_table[protocol] = side_by_side(loads, protocol, 10, seconds, rounds)
+            at_info = stack.enter_context(started(every["ours-info"]))
+            progress("LOG_LEVEL=info against warning, 10 sessions:")
+            for protocol in PROTOCOLS:
+                loads = {"warning": (running["ours"], ECHO), "info": (at_info, ECHO)}
+                log_level_table[protocol] = side_by_side(loads, protocol, 10, seconds, rounds)
         print(f"after the load tables: {load.now()}", flush=True)
         progress(f"start-up, {starts} starts each:")
         start_peers = [
@@ -767,6 +779,7 @@ def bench(seconds: float, rounds: int, starts: int) -> None:
             todo_rounds,
             workers_table,
             metrics_port_table,
+            log_level_table,
             starts_seen,
             starts,
         )
@@ -813,6 +826,7 @@ def print_tables(
     todo_rounds: dict[str, list[dict[str, Cell]]],
     workers_table: dict[tuple[str, str], dict[str, Cell]],
     metrics_port_table: dict[str, dict[str, Cell]],
+    log_level_table: dict[str, dict[str, Cell]],
     starts_seen: dict[str, tuple[float, float]],
     starts: int,
 ) -> None:
@@ -898,7 +912,21 @@ def print_tables(
         ),
     )
     print()
-    print(f"5. Start-up (median of {starts} starts, one at a time) and idle RSS a second later.")
+    print("5. LOG_LEVEL=info, the servers' default (a `tool_call` line per call), against warning")
+    print("   (every other table's), ours' echo, 10 sessions.")
+    print_two_loads(
+        log_level_table,
+        ("warning", "info"),
+        ("warning", "info"),
+        (
+            "info/warning cpu",
+            lambda _, warning, info: (
+                f"{info.server_cpu_ms_per_call / warning.server_cpu_ms_per_call:.2f}x"
+            ),
+        ),
+    )
+    print()
+    print(f"6. Start-up (median of {starts} starts, one at a time) and idle RSS a second later.")
     print("   ours and todo: start to /ready 200; lowlevel and stock (no /ready): start to the")
     print("   first HTTP answer; go-sdk: start to its /ready.")
     print(f"{'server':<10}{'ready s':>9}{'idle RSS MiB':>14}")

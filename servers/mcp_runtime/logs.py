@@ -7,12 +7,13 @@ import sys
 
 import structlog
 
+from mcp_runtime.log_lines import UtcTimestamp, json_line_renderer
 from mcp_runtime.tracing import tracing_enabled
 
 _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
-    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    UtcTimestamp(),
 ]
 
 
@@ -24,7 +25,7 @@ def configure_logging(level: str) -> None:
         processors=[
             *shared,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            json_line_renderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
@@ -38,7 +39,7 @@ def configure_logging(level: str) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(),
+                json_line_renderer(),
             ],
         )
     )

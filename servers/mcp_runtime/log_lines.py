@@ -1,0 +1,50 @@
+"""How an event becomes its log line: its timestamp and its JSON.
+
+Both run for every tool call at the default LOG_LEVEL=info, where structlog's own
+`TimeStamper` and `JSONRenderer` (json.dumps) took about 14 µs of a 2026-07-28 call's 230
+in process; these take about a third of that and write the same fields.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pydantic_core
+from structlog.processors import JSONRenderer
+from structlog.typing import EventDict, WrappedLogger
+
+
+class UtcTimestamp:
+    """Adds `timestamp`, RFC 3339 in UTC to the microsecond (`2026-12-07T15:13:32.202064Z`),
+    formatting the date and time once per second rather than per event."""
+
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
+        self._clock = clock
+        # One tuple, replaced whole: a thread logging meanwhile reads a second and its text.
+        self._second_and_text = (-1, "")
+
+    def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        second, nanoseconds = divmod(self._clock(), 1_000_000_000)
+        cached, text = self._second_and_text
+        if second != cached:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second_and_text = (second, text)
+        event_dict["timestamp"] = f"{text}.{nanoseconds // 1000:06d}Z"
+        return event_dict
+
+
+def json_line_renderer() -> JSONRenderer:
+    """structlog's renderer writing with pydantic's serializer: ASCII only, as json.dumps
+    writes it, and any value it has no JSON for rendered as structlog renders it."""
+    return JSONRenderer(serializer=_dumps)
+
+
+def _dumps(event_dict: EventDict, *, default: Callable[[Any], Any], **_: Any) -> str:
+    try:
+        return pydantic_core.to_json(event_dict, ensure_ascii=True, fallback=default).decode()
+    except (pydantic_core.PydanticSerializationError, ValueError):
+        # Text pydantic cannot encode (a lone surrogate, say) still makes a line.
+        return json.dumps(event_dict, default=default)
