@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-import uuid
 
 import structlog
 from fastmcp.server.dependencies import get_access_token, get_http_request
@@ -135,4 +135,8 @@ def _request_id() -> str:
     except RuntimeError:
         header = None
     # Bounded so a client cannot make us write arbitrarily long log lines.
-    return header[:128] if header else uuid.uuid4().hex
+    if header:
+        return header[:128]
+    # 16 random bytes in hex, as nginx's $request_id: the 32 characters uuid4().hex gave,
+    # for a sixth of its CPU (building the UUID object was most of it).
+    return os.urandom(16).hex()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import fastmcp
 import httpx
@@ -76,6 +77,9 @@ async def test_each_call_logs_one_json_event_with_the_request_id(server: ServerP
     transport = StreamableHttpTransport(server.mcp_url, headers={"X-Request-ID": "req-42"})
     async with fastmcp.Client(transport) as client:
         await client.call_tool("echo", {"text": "private words"})
+    async with fastmcp.Client(server.mcp_url) as client:
+        for _ in range(2):
+            await client.call_tool("echo", {"text": "no request id sent"})
     events = [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
     calls = [event for event in events if event.get("event") == "tool_call"]
     ours = [event for event in calls if event["request_id"] == "req-42"]
@@ -85,6 +89,10 @@ async def test_each_call_logs_one_json_event_with_the_request_id(server: ServerP
     assert ours[0]["duration_ms"] >= 0
     assert "private words" not in server.log_text()
     assert all(event["request_id"] for event in calls)
+    # Without an X-Request-ID each call gets a fresh id of its own: 16 random bytes in hex.
+    fresh = [event["request_id"] for event in calls[-2:]]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in fresh), fresh
+    assert fresh[0] != fresh[1]
     # Without auth there is no caller to name.
     assert not any("client_id" in event or "subject" in event for event in calls)
 
