@@ -41,6 +41,10 @@ async def test_demo_installs_the_fleet_and_prints_a_working_mcp_json(
     result = kube.run("bash", "scripts/demo.sh", check=False, timeout=1200)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
+    # helm test's pod of each server answered, and its logs were read (no "Error:" line).
+    for server in ("todo", "postgres", "memory", "greeter"):
+        assert re.search(rf"^ok: {server} at http://\S+: \d+ tools, called", output, re.M), output
+    assert "Error:" not in output, output[-4000:]
     assert re.search(r"todo\.create_task -> id \d+", output), output[-2000:]
     assert "memory.recall    -> 'The demo fleet runs on a local Kubernetes node.'" in output
     printed = result.stdout[result.stdout.index("{", result.stdout.index(".mcp.json")) :]
