@@ -110,7 +110,7 @@ has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 has_or_pulls() {
   has_image "$1" && return
   log "pulling $1 (at most 10 min)"
-  timeout 600 docker pull -q "$1" >&2
+  pull_image "$1" 600 >/dev/null
 }
 # use_bases ARCH: sets BASE and BUILD, the bases of ARCH's images. The host's are BASE_IMAGE and
 # BUILD_IMAGE, else python:3.11-slim and python:3.11 when the engine has or can pull both, else

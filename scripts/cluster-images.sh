@@ -101,7 +101,7 @@ build_traefik() {
 # pullable, else the one scripts/base-image.sh makes from Debian's packages.
 debian_base() {
   local base="debian:bookworm-slim"
-  if ! has_docker_image "${base}" && ! timeout 60 docker pull -q "${base}" >&2; then
+  if ! has_docker_image "${base}" && ! pull_image "${base}" 60 >/dev/null; then
     log "${base} cannot be pulled here: using the local Debian base"
     bash "${ROOT}/scripts/base-image.sh" >&2
     base="$(image_prefix)/debian-rootfs:bookworm"

@@ -54,7 +54,7 @@ choose_provider() {
   fi
   # A registry that cannot be reached refuses at once; a slow one gets two minutes.
   log "pulling kind's node image ${KIND_NODE_IMAGE} (at most 2 min)"
-  if timeout 120 docker pull -q "${KIND_NODE_IMAGE}" >&2; then
+  if pull_image "${KIND_NODE_IMAGE}" 120 >/dev/null; then
     echo kind
   else
     log "kind's node image cannot be pulled here: the cluster will be a local node built from the Go module proxy"

@@ -28,6 +28,17 @@ HEARTBEAT_SECONDS="${HEARTBEAT_SECONDS:-30}"
 log() { echo "${LIB_SCRIPT}: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 image_prefix() { python3 "${LIB_ROOT}/scripts/server_registry.py" image-prefix; }
+# pull_image IMAGE SECONDS: docker pull, given at most SECONDS; a refusal is one line of ours
+# naming docker's reason, not docker's own "Error response from daemon" in the output.
+pull_image() {
+  local said reason
+  if said="$(timeout "$2" docker pull -q "$1" 2>&1)"; then
+    return 0
+  fi
+  reason="$(tail -n 1 <<<"${said:-no answer within $2 s}")"
+  log "cannot pull $1: ${reason#Error response from daemon: }"
+  return 1
+}
 
 # The architectures an image is built for, by their Debian/OCI names; each has its wheel platform
 # tag (uname -m) and its qemu-user binary.
