@@ -1,8 +1,8 @@
 """How an event becomes its log line: its timestamp and its JSON.
 
 Both run for every tool call at the default LOG_LEVEL=info, where structlog's own
-`TimeStamper` and `JSONRenderer` (json.dumps) took about 14 µs of a 2026-07-28 call's 230
-in process; these take about a third of that and write the same fields.
+`TimeStamper` and `JSONRenderer` (json.dumps) took about 13 µs of a 2026-07-28 call's 230
+in process; these take about 6 and write the same fields.
 """
 
 from __future__ import annotations

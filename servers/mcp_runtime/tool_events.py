@@ -138,5 +138,5 @@ def _request_id() -> str:
     if header:
         return header[:128]
     # 16 random bytes in hex, as nginx's $request_id: the 32 characters uuid4().hex gave,
-    # for a sixth of its CPU (building the UUID object was most of it).
+    # for a quarter of its CPU (building the UUID object was most of it).
     return os.urandom(16).hex()
