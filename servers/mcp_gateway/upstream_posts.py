@@ -27,15 +27,14 @@ caller's.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx2
 import mcp_types
-import pydantic_core
 from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
 from mcp.shared.exceptions import MCPError
+from mcp_runtime import json_codec
 from pydantic import ValidationError
 
 from mcp_gateway.connections import CONNECT_TIMEOUT_SECONDS, IDLE_CONNECTIONS_KEPT, IDLE_SECONDS
@@ -92,33 +91,13 @@ class UpstreamPosts:
         stamp(data, options)
         if progress:
             data["params"].setdefault("_meta", {})["progressToken"] = request_id
-        body = _encoded({"jsonrpc": "2.0", "id": request_id, **data})
+        body = json_codec.encode({"jsonrpc": "2.0", "id": request_id, **data})
         sent = {**_BASE_HEADERS, **_lower(headers), **_lower(options.get("headers", {}))}
         async with self._connections.post(sent, body) as answer:
             return await _result(answer)
 
     async def aclose(self) -> None:
         await self._connections.aclose()
-
-
-def _encoded(message: dict[str, Any]) -> bytes:
-    """`message` as JSON. pydantic's serializer writes a relayed call's request in a third of
-    `json.dumps`' time; a value it cannot write in UTF-8 (a lone surrogate, which a client's
-    JSON may carry as an escape) is written by `json.dumps`, escaped."""
-    try:
-        return pydantic_core.to_json(message)
-    except pydantic_core.PydanticSerializationError:
-        return json.dumps(message, separators=(",", ":")).encode()
-
-
-def _decoded(body: bytes | str) -> Any:
-    """`json.loads(body)`, parsed by pydantic's parser (a quarter of the time for an answer)
-    where it can: it reads nothing `json.loads` refuses, and what it refuses (UTF-16, a lone
-    surrogate, nesting past 200) `json.loads` parses, or refuses with its own words."""
-    try:
-        return pydantic_core.from_json(body)
-    except ValueError:
-        return json.loads(body)
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -159,7 +138,7 @@ async def _result(response: Answer) -> dict[str, Any]:
 def _answer(body: bytes | str, failure: str) -> dict[str, Any]:
     """The result in a JSON-RPC answer; its error raised, or PARSE_ERROR for anything else."""
     try:
-        message = _decoded(body)
+        message = json_codec.decode(body)
     except ValueError as error:
         raise MCPError(code=mcp_types.PARSE_ERROR, message=f"{failure}: {error}") from None
     if isinstance(message, dict) and message.get("jsonrpc") == "2.0":
@@ -176,7 +155,7 @@ def _answer(body: bytes | str, failure: str) -> dict[str, Any]:
 
 def _error_in(body: bytes) -> mcp_types.ErrorData | None:
     try:
-        message = _decoded(body)
+        message = json_codec.decode(body)
     except ValueError:
         return None
     if isinstance(message, dict) and message.get("jsonrpc") == "2.0" and "error" in message:
@@ -206,7 +185,7 @@ async def _answer_in_events(response: Answer) -> dict[str, Any]:
             if event.event != "message" or not event.data:
                 continue
             try:
-                message = _decoded(event.data)
+                message = json_codec.decode(event.data)
             except ValueError:
                 message = None
             if isinstance(message, dict) and "method" in message and "id" not in message:

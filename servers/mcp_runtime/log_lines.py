@@ -7,14 +7,14 @@ in process; these take about 6 and write the same fields.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-import pydantic_core
 from structlog.processors import JSONRenderer
 from structlog.typing import EventDict, WrappedLogger
+
+from mcp_runtime import json_codec
 
 
 class UtcTimestamp:
@@ -37,14 +37,10 @@ class UtcTimestamp:
 
 
 def json_line_renderer() -> JSONRenderer:
-    """structlog's renderer writing with pydantic's serializer: ASCII only, as json.dumps
-    writes it, and any value it has no JSON for rendered as structlog renders it."""
+    """structlog's renderer writing with `json_codec`: ASCII only, as json.dumps writes it,
+    and any value with no JSON rendered as structlog renders it."""
     return JSONRenderer(serializer=_dumps)
 
 
 def _dumps(event_dict: EventDict, *, default: Callable[[Any], Any], **_: Any) -> str:
-    try:
-        return pydantic_core.to_json(event_dict, ensure_ascii=True, fallback=default).decode()
-    except (pydantic_core.PydanticSerializationError, ValueError):
-        # Text pydantic cannot encode (a lone surrogate, say) still makes a line.
-        return json.dumps(event_dict, default=default)
+    return json_codec.encode(event_dict, ascii_only=True, default=default).decode()
