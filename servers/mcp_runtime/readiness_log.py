@@ -21,7 +21,8 @@ _log = structlog.get_logger("mcp_runtime.probes")
 class ReadinessLog:
     """Logs `readiness_check_failed` (warning) when a check starts failing or another check
     fails instead, again every REPEAT_SECONDS while it lasts, and `readiness_restored` (info)
-    when the checks pass again; each with how long the failure has lasted."""
+    when the checks pass again; each with how long the server has not been ready
+    (`failing_seconds`), whichever checks failed in that time."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -32,7 +33,9 @@ class ReadinessLog:
     def failed(self, check: str, reason: str) -> None:
         now = self._clock()
         if check != self._failing:
-            self._failing, self._since = check, now
+            if self._failing is None:
+                self._since = now
+            self._failing = check
         elif now - self._logged_at < REPEAT_SECONDS:
             return
         self._logged_at = now

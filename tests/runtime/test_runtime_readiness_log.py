@@ -45,10 +45,27 @@ def test_a_failure_is_logged_when_it_starts_again_while_it_lasts_and_when_it_end
     assert logged(events) == [
         ("readiness_check_failed", "warning", "database", 0.0),
         ("readiness_check_failed", "warning", "database", 25.0 + REPEAT_SECONDS),
-        ("readiness_check_failed", "warning", "memory_index", 0.0),
-        ("readiness_restored", "info", "memory_index", 2.0),
+        # The server has not been ready since the database first failed.
+        ("readiness_check_failed", "warning", "memory_index", 26.0 + REPEAT_SECONDS),
+        ("readiness_restored", "info", "memory_index", 28.0 + REPEAT_SECONDS),
     ]
     assert events[1]["reason"] == "database: no answer within 2 s"
+
+
+def test_a_failure_after_a_recovery_counts_from_zero() -> None:
+    clock = Clock()
+    log = ReadinessLog(clock)
+    with capture_logs() as events:
+        log.failed("database", "database: OSError: refused")
+        clock.now += 30
+        log.passed()
+        clock.now += 100
+        log.failed("database", "database: OSError: refused")
+    assert logged(events) == [
+        ("readiness_check_failed", "warning", "database", 0.0),
+        ("readiness_restored", "info", "database", 30.0),
+        ("readiness_check_failed", "warning", "database", 0.0),
+    ]
 
 
 def test_a_passing_server_logs_nothing() -> None:
