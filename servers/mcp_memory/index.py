@@ -155,20 +155,24 @@ class AnnIndex:
             with self._busy:
                 matches = self._graph_search(query, min(k, size))
             return _pairs(matches.keys, matches.distances)
-        members = self._members(tags)
-        if not members:
-            return []
-        if len(members) <= self.exact_filter_limit:
-            return self._exact(query, k, members)
-        wanted = min(size, math.ceil(FILTER_OVERSAMPLING * k * size / len(members)))
+        # The tag sets too are read under the lock: `add` and `remove` change them, on
+        # another thread than the search's (the recall's search thread, a catch-up's).
         with self._busy:
+            members = self._members(tags)
+            if not members:
+                return []
+            if len(members) <= self.exact_filter_limit:
+                return self._exact(query, k, members)
+            wanted = min(size, math.ceil(FILTER_OVERSAMPLING * k * size / len(members)))
             matches = self._graph_search(query, wanted)
-        hits = [
-            (key, score) for key, score in _pairs(matches.keys, matches.distances) if key in members
-        ]
-        if len(hits) >= k or wanted >= size:
-            return hits[:k]
-        return self._exact(query, k, members)
+            hits = [
+                (key, score)
+                for key, score in _pairs(matches.keys, matches.distances)
+                if key in members
+            ]
+            if len(hits) >= k or wanted >= size:
+                return hits[:k]
+            return self._exact(query, k, members)
 
     def _graph_search(self, query: np.ndarray, count: int) -> Matches:
         """usearch's search at the beam for the index's current size; the caller holds
@@ -186,9 +190,9 @@ class AnnIndex:
         return sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
 
     def _exact(self, query: np.ndarray, k: int, members: set[int]) -> list[tuple[int, float]]:
+        """The best k of `members` by exact score; the caller holds `_busy`."""
         keys = np.fromiter(members, dtype=np.uint64, count=len(members))
-        with self._busy:
-            vectors = np.asarray(self._index.get(keys, dtype="f32"), dtype=np.float32)
+        vectors = np.asarray(self._index.get(keys, dtype="f32"), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1)
         scores = (vectors @ query) / np.clip(norms, 1e-12, None)
         k = min(k, len(keys))
@@ -197,7 +201,8 @@ class AnnIndex:
         return [(int(keys[i]), float(scores[i])) for i in top]
 
     def tag_counts(self) -> dict[str, int]:
-        return {tag: len(keys) for tag, keys in self._keys_by_tag.items()}
+        with self._busy:
+            return {tag: len(keys) for tag, keys in self._keys_by_tag.items()}
 
     def tagged(self) -> dict[str, np.ndarray]:
         """Every tag's keys, sorted: what a snapshot stores besides the graph."""

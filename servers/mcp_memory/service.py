@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +60,10 @@ class MemoryService:
         self._max_text_chars = max_text_chars
         self.max_texts_per_call = max_texts_per_call
         self._synced = SyncedIndex(store, index_options, engine.model_id)
+        # Graph searches run on a thread of their own, one at a time as the index allows
+        # (`AnnIndex`'s lock): usearch lets go of the GIL while it walks the graph, 6-15 ms
+        # at a million memories, which on the event loop held up every other request as long.
+        self._searches = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index_search")
 
     async def start(self) -> None:
         """Start loading the model, open the store and start loading the index.
@@ -82,6 +87,7 @@ class MemoryService:
         await self._synced.stop()
         await self._engine.stop()
         await self._store.close()
+        self._searches.shutdown()
 
     async def memory_index(self) -> None:
         """Readiness check: the index is loaded (from a snapshot or rebuilt) and caught up."""
@@ -149,7 +155,9 @@ class MemoryService:
         query_vector = vectors[0]
         # The index scores quantised vectors: take a few more candidates than asked and
         # rank them by the exact float32 vectors stored with their rows.
-        candidates = index.search(query_vector, RERANK_FACTOR * k + RERANK_EXTRA, wanted)
+        candidates = await asyncio.get_running_loop().run_in_executor(
+            self._searches, index.search, query_vector, RERANK_FACTOR * k + RERANK_EXTRA, wanted
+        )
         fetched = await self._store.fetch([key for key, _ in candidates])
         scores = fetched.vectors @ query_vector
         best = np.argsort(-scores, kind="stable")[:k]

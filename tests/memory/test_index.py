@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from mcp_memory import index as index_module
@@ -167,3 +170,25 @@ def test_a_configured_beam_stays_whatever_the_size(monkeypatch: pytest.MonkeyPat
     index.add(np.arange(100, dtype=np.uint64), vectors, [()] * 100)
     index.search(vectors[0], 5)
     assert index.usearch.expansion_search == 200
+
+
+def test_a_search_reads_the_tags_after_a_change_in_progress() -> None:
+    """Recall searches on a thread of its own while catch-ups add and remove memories on the
+    event loop or a thread of theirs: a search reads the tag sets under the lock a change
+    holds, so it sees them before or after the change, never part-way."""
+    rng = np.random.default_rng(11)
+    vectors = embeddings_like(rng, 101)
+    index = AnnIndex()
+    index.add(np.arange(1, 101, dtype=np.uint64), vectors[:100], [("a", "b")] * 100)
+    index.add(np.array([101], dtype=np.uint64), vectors[100:], [("a",)])
+    found: list[list[tuple[int, float]]] = []
+    with index._busy:  # a change in progress: it tags memory 101 "b" as well
+        searching = threading.Thread(
+            target=lambda: found.append(index.search(vectors[100], 3, ["a", "b"]))
+        )
+        searching.start()
+        time.sleep(0.2)
+        assert not found  # waiting for the change
+        index._tag(101, ("a", "b"))
+    searching.join()
+    assert found[0][0][0] == 101
