@@ -180,6 +180,9 @@ def test_oauth_explicit_settings() -> None:
         "MCP_RATE_LIMIT_PER_SERVER": "10/second",
     }
     assert json.loads(env["MCP_TOOL_GRANTS"]) == oauth["toolGrants"]
+    # Clients reach the server at its resource URL, so its host passes DNS-rebinding protection.
+    hosts = config_env(result, "time-mcp")["MCP_ALLOWED_HOSTS"].split(",")
+    assert hosts[-1] == "mcp.example.com"
 
 
 def test_the_default_grants_claim_is_left_to_the_runtime() -> None:

@@ -581,6 +581,24 @@ SCHEMA_CASES = [
         ['servers.greeter.persistence=[{"type":"emptyDir","mountPath":"/data"}]'],
         "at '/servers/greeter/persistence': got array, want object",
     ),
+    (
+        "pdb-allows-no-eviction-in-pods",
+        TODO,
+        ["servers.todo.podDisruptionBudget.maxUnavailable=0"],
+        "at '/servers/todo/podDisruptionBudget/maxUnavailable': minimum: got 0, want 1",
+    ),
+    (
+        "service-account-name-not-dns",
+        TODO,
+        ['servers.todo.serviceAccount.name="MCP_Runner"'],
+        "at '/servers/todo/serviceAccount/name': 'MCP_Runner' does not match pattern",
+    ),
+    (
+        "part-of-not-a-label-value",
+        TODO,
+        ['global.partOf="mcp servers"'],
+        "at '/global/partOf': 'mcp servers' does not match pattern",
+    ),
 ]
 
 SECRET_REF = {"secretKeyRef": {"name": "s", "key": "k"}}
@@ -670,6 +688,13 @@ TEMPLATE_CASES = [
         ],
         "servers.todo.initContainers.setup.securityContext.privileged: true gives the container"
         f" setup the node's devices and kernel; remove it{OPT_OUT}",
+    ),
+    (
+        "sidecar-keeps-capabilities",
+        TODO,
+        [containers(proxy={**CONTAINER, "securityContext": {"capabilities": {"drop": []}}})],
+        f"{PROXY}.securityContext.capabilities.drop: [] keeps the Linux capabilities the"
+        f" container runtime grants by default; include ALL (the restricted profile){OPT_OUT}",
     ),
     (
         "sidecar-adds-capabilities",
@@ -817,6 +842,30 @@ TEMPLATE_CASES = [
         TODO,
         ['servers.todo.rollingUpdate.maxUnavailable="150%"'],
         'servers.todo.rollingUpdate.maxUnavailable: "150%" is more than 100%',
+    ),
+    (
+        "dns-name-server-not-an-address",
+        TODO,
+        ['servers.todo.dnsPolicy="None"', 'servers.todo.dnsConfig={"nameservers":["dns.example"]}'],
+        'servers.todo.dnsConfig.nameservers[0]: "dns.example" is not an IP address; Kubernetes'
+        " takes name servers by address",
+    ),
+    (
+        "dns-policy-default-without-an-egress-rule",
+        TODO,
+        ['servers.todo.dnsPolicy="Default"'],
+        "servers.todo.dnsPolicy: Default sends lookups to the node's resolver, which the"
+        " NetworkPolicy admits only through servers.todo.networkPolicy.egress; add a rule to it"
+        " with port 53 (UDP and TCP) to the resolver's address, or set"
+        " servers.todo.networkPolicy.allowDNS: false if DNS is admitted otherwise",
+    ),
+    (
+        "service-account-created-twice",
+        TODO + GREETER,
+        ['defaults.serviceAccount={"name":"mcp-runner"}'],
+        'servers.todo.serviceAccount.name: ServiceAccount "mcp-runner" is already created by'
+        " servers.greeter; set serviceAccount.create: false on all but one server that shares"
+        " it, or give each its own name",
     ),
     (
         "dns-policy-none-without-name-servers",
@@ -1106,6 +1155,13 @@ TEMPLATE_CASES = [
         'servers.todo.securityContext.capabilities.add: ["NET_ADMIN"] adds Linux capabilities; '
         "remove it" + OPT_OUT,
     ),
+    (
+        "capabilities-not-all-dropped",
+        TODO,
+        ['servers.todo.securityContext.capabilities={"drop":["NET_RAW"]}'],
+        'servers.todo.securityContext.capabilities.drop: ["NET_RAW"] keeps the Linux capabilities'
+        " the container runtime grants by default; include ALL (the restricted profile)" + OPT_OUT,
+    ),
     # Resource quantities: Kubernetes' grammar, not negative, memory a container can run in,
     # requests within limits.
     (
@@ -1204,7 +1260,15 @@ TEMPLATE_CASES = [
         TODO,
         ['servers.todo.podDisruptionBudget.maxUnavailable="150%"'],
         'servers.todo.podDisruptionBudget.maxUnavailable: "150%" is more than 100%; use a '
-        "percentage from 0% to 100% or a number of pods",
+        "percentage from 1% to 100% or a number of pods",
+    ),
+    (
+        "pdb-allows-no-eviction",
+        TODO,
+        ['servers.todo.podDisruptionBudget.maxUnavailable="0%"'],
+        'servers.todo.podDisruptionBudget.maxUnavailable: "0%" lets no pod be evicted, so every '
+        "node drain waits until the budget is changed; use 1 or more pods or a percentage above "
+        "0%",
     ),
     # Probes aimed at a port the container does not expose.
     (
@@ -1611,6 +1675,24 @@ def test_there_are_at_least_thirty_cases():
 # Values Kubernetes accepts, however unusual: the checks above must not refuse any of them.
 UNUSUAL_CASES = [
     (
+        "dns-policy-default-with-a-rule-to-the-resolver",
+        TODO,
+        [
+            'servers.todo.dnsPolicy="Default"',
+            'servers.todo.networkPolicy.egress=[{"to":[{"ipBlock":{"cidr":"169.254.20.10/32"}}],'
+            '"ports":[{"port":53,"protocol":"UDP"},{"port":53,"protocol":"TCP"}]}]',
+        ],
+    ),
+    (
+        "service-account-created-by-one-server-and-shared",
+        TODO + GREETER,
+        [
+            'defaults.serviceAccount={"name":"mcp-runner"}',
+            "servers.todo.serviceAccount.create=false",
+        ],
+    ),
+    ("part-of-that-reads-as-a-number", TODO, ['global.partOf="2024"']),
+    (
         "cpu-as-numbers-and-exponent",
         TODO,
         ['servers.todo.resources={"requests":{"cpu":0.5},"limits":{"cpu":"1e3"}}'],
@@ -1919,10 +2001,11 @@ def test_valid_unusual_values_pass_kubeconform(version: str, unusual_renders: Pa
 
 def test_unusual_values_reach_the_manifests():
     """The values are passed through as written, not dropped on the way."""
-    result = render(TODO, set_json=(UNUSUAL_CASES[0][2][0],))
+    cases = {name: args for name, _, args in UNUSUAL_CASES}
+    result = render(TODO, set_json=(cases["cpu-as-numbers-and-exponent"][0],))
     (server,) = result.get("Deployment", "todo-mcp")["spec"]["template"]["spec"]["containers"]
     assert server["resources"]["requests"]["cpu"] == 0.5
-    case = {name: args for name, _, args in UNUSUAL_CASES}["network-peers-of-every-kind"]
+    case = cases["network-peers-of-every-kind"]
     policy = render(TODO, set_json=tuple(case)).get("NetworkPolicy", "todo-mcp")["spec"]
     ingress_from = json.loads(case[0].split("=", 1)[1])
     assert policy["ingress"][0]["from"][1:] == ingress_from

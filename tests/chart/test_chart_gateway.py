@@ -164,6 +164,21 @@ def test_network_policies_let_the_gateway_reach_each_server() -> None:
         } in egress
 
 
+def test_the_gateway_keeps_the_defaults_egress_rules_unless_it_sets_its_own() -> None:
+    proxy = {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"port": 3128}]}
+    fleet_rule = f"defaults.networkPolicy.egress={json.dumps([proxy])}"
+    result = render(TWO, set_json=(ON, fleet_rule))
+    # greeter sets no egress of its own (todo's values file does: its database).
+    for fullname in ("greeter-mcp", "gateway-mcp"):
+        egress = result.get("NetworkPolicy", fullname)["spec"]["egress"]
+        assert egress[-1]["to"] == proxy["to"], fullname
+    # Its own list replaces the defaults', as a server's does; the upstreams stay.
+    own = render(TWO, set_json=(ON, fleet_rule, "gateway.server.networkPolicy.egress=[]"))
+    egress = own.get("NetworkPolicy", "gateway-mcp")["spec"]["egress"]
+    assert proxy["to"] not in [rule.get("to") for rule in egress]
+    assert len(egress) == 3  # DNS and the two servers
+
+
 def test_notes_offer_the_gateway_as_the_one_entry(tmp_path: Path) -> None:
     on = tmp_path / "gateway-on.yaml"
     on.write_text("gateway: {enabled: true}\n")

@@ -148,6 +148,59 @@ def test_runtime_class_host_aliases_and_dns_reach_the_pod():
     assert spec["hostAliases"] == aliases
     assert spec["dnsPolicy"] == "None"
     assert spec["dnsConfig"] == dns
+    # The pods ask only that name server, so the NetworkPolicy lets DNS out to it, not kube-dns.
+    (dns_rule, *_) = result.get("NetworkPolicy", "todo-mcp")["spec"]["egress"]
+    assert dns_rule["to"] == [{"ipBlock": {"cidr": "10.0.0.53/32"}}]
+    assert {(p["port"], p["protocol"]) for p in dns_rule["ports"]} == {(53, "UDP"), (53, "TCP")}
+
+
+def test_name_servers_beside_kube_dns_are_admitted_too():
+    dns = {"nameservers": ["10.0.0.53", "fd00::53"]}
+    result = with_todo(f"servers.todo.dnsConfig={json.dumps(dns)}")
+    (dns_rule, *_) = result.get("NetworkPolicy", "todo-mcp")["spec"]["egress"]
+    assert dns_rule["to"] == [
+        {"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}},
+        {"ipBlock": {"cidr": "10.0.0.53/32"}},
+        {"ipBlock": {"cidr": "fd00::53/128"}},
+    ]
+
+
+def test_a_servers_env_entry_and_sidecar_probe_replace_the_defaults(tmp_path: Path):
+    """Merged, the two `valueFrom` sources or probe handlers would be one object Kubernetes
+    refuses; the server's own entry replaces the default's whole."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        json.dumps(
+            {
+                "defaults": {
+                    "env": {"API_KEY": {"valueFrom": {"secretKeyRef": {"name": "k", "key": "a"}}}},
+                    "sidecars": {"proxy": PROXY},
+                },
+                "servers": {
+                    "todo": {
+                        "env": {
+                            "API_KEY": {"valueFrom": {"configMapKeyRef": {"name": "c", "key": "a"}}}
+                        },
+                        "sidecars": {
+                            "proxy": {"startupProbe": {"httpGet": {"path": "/ready", "port": 9090}}}
+                        },
+                    }
+                },
+            }
+        )
+    )
+    result = render((*TODO, *GREETER, fleet))
+    todo = pod_spec(result)
+    (server,) = todo["containers"]
+    (key,) = [e for e in server["env"] if e["name"] == "API_KEY"]
+    assert key["valueFrom"] == {"configMapKeyRef": {"name": "c", "key": "a"}}
+    (proxy,) = todo["initContainers"]
+    assert proxy["startupProbe"] == {"httpGet": {"path": "/ready", "port": 9090}}
+    # A server that sets neither keeps the defaults'.
+    greeter = pod_spec(result, "greeter-mcp")
+    (key,) = [e for e in greeter["containers"][0]["env"] if e["name"] == "API_KEY"]
+    assert key["valueFrom"] == {"secretKeyRef": {"name": "k", "key": "a"}}
+    assert greeter["initContainers"][0]["startupProbe"] == {"tcpSocket": {"port": 5432}}
 
 
 def test_the_rollout_takes_its_pace_from_the_values():

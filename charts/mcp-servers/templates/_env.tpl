@@ -8,7 +8,8 @@ the pods when either changes.
 mcp-servers.env.chart: the environment variables the chart sets itself, as JSON: the runtime's
 transport, address and ports (MCP and metrics), state model, log level, allowed hosts (the Service's DNS names,
 mcp-servers.names.serviceHosts, then `allowedHosts`, then the exposed hosts,
-mcp-servers.exposure.hosts, then the published Service's `service.hosts`) and origins, config
+mcp-servers.exposure.hosts, then the published Service's `service.hosts`, then the host of
+`auth.oauth.resourceUrl`) and origins, config
 file, drain timeout, session and request limits, the entry file of inline `code`, the authorization settings
 that are no secret (mcp-servers.auth.env) and the OTEL_* ones of `tracing` that need no pod
 (mcp-servers.tracing.env). A server cannot set these in `env` or `secrets`
@@ -18,6 +19,11 @@ Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson
 {{- define "mcp-servers.env.chart" -}}
 {{- $s := .server -}}
 {{- $hosts := include "mcp-servers.names.serviceHosts" . | fromJsonArray -}}
+{{- /* Clients of an OAuth server reach it at its resource URL, whatever exposes it. */ -}}
+{{- $resourceHosts := list -}}
+{{- if and (eq $s.auth.mode "oauth") $s.auth.oauth.resourceUrl -}}
+{{- $resourceHosts = list (urlParse $s.auth.oauth.resourceUrl).hostname -}}
+{{- end -}}
 {{- $env := dict
   "MCP_TRANSPORT" "streamable-http"
   "MCP_HOST" "0.0.0.0"
@@ -25,7 +31,7 @@ Usage: {{ include "mcp-servers.env.chart" (dict "server" $s "root" $) | fromJson
   "MCP_METRICS_PORT" (toString (int $s.metrics.port))
   "MCP_STATELESS" (toString $s.stateless)
   "LOG_LEVEL" $s.logLevel
-  "MCP_ALLOWED_HOSTS" (concat $hosts $s.allowedHosts (include "mcp-servers.exposure.hosts" $s | fromJsonArray) $s.service.hosts | uniq | join ",")
+  "MCP_ALLOWED_HOSTS" (concat $hosts $s.allowedHosts (include "mcp-servers.exposure.hosts" $s | fromJsonArray) $s.service.hosts $resourceHosts | uniq | join ",")
   "MCP_SERVER_CONFIG" "/etc/mcp/server-config.json"
   "MCP_DRAIN_TIMEOUT_SECONDS" (toString (int $s.drain.timeoutSeconds))
   "MCP_MAX_SESSIONS" (toString (int64 $s.sessions.max))

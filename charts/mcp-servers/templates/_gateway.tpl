@@ -40,7 +40,10 @@ Usage: {{ include "mcp-servers.gateway.entry" (dict "servers" $computedServers "
 {{- $entry = mustMergeOverwrite $entry $own -}}
 {{- $_ := set $entry "env" (merge (dict "MCP_GATEWAY_SERVERS" (toJson $upstreams)) ($own.env | default dict)) -}}
 {{- $networkPolicy := $entry.networkPolicy | default dict -}}
-{{- $_ = set $networkPolicy "egress" (concat $egress ($networkPolicy.egress | default list)) -}}
+{{- /* The upstream rules come first; the rest is what a server's list would be, the gateway's
+own list or else `defaults`' (lists replace, so merging later would drop the defaults'). */ -}}
+{{- $rest := dig "networkPolicy" "egress" (dig "networkPolicy" "egress" list $root.Values.defaults) $own -}}
+{{- $_ = set $networkPolicy "egress" (concat $egress ($rest | default list)) -}}
 {{- $_ = set $entry "networkPolicy" $networkPolicy -}}
 {{- toJson $entry -}}
 {{- end -}}

@@ -57,7 +57,7 @@ Usage: {{- include "mcp-servers.load" . }}
 {{- define "mcp-servers.load" -}}
 {{- if not (hasKey . "mcpServers") -}}
 {{- $all := dict -}}
-{{- $seen := dict "fullnames" (dict) "nodePorts" (dict) "hosts" (dict) -}}
+{{- $seen := dict "fullnames" (dict) "nodePorts" (dict) "hosts" (dict) "serviceAccounts" (dict) -}}
 {{- range $name := include "mcp-servers.names.enabled" . | fromJsonArray -}}
 {{- $s := dict -}}
 {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" $name) -}}
@@ -83,8 +83,9 @@ Usage: {{- include "mcp-servers.load" . }}
 
 {{/*
 mcp-servers.server: fills the empty dict `.server` with server NAME, computed once per render:
-its values (`defaults` deep-merged under `servers.NAME`; a probe handler the server sets
-replaces the default's, see mcp-servers.probe), checked by the mcp-servers.validate.* defines,
+its values (`defaults` deep-merged under `servers.NAME`; an `env` entry or a probe handler,
+its sidecars' too, the server sets replaces the default's, see mcp-servers.probe), checked by
+the mcp-servers.validate.* defines,
 plus the fields more than one template (or a check) needs, each from one small define:
   name, key          NAME and `servers.NAME` (the prefix of every error message)
   fullname           mcp-servers.names.fullname
@@ -116,10 +117,28 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{- $_ = set $s "name" $name -}}
 {{- $_ = set $s "key" (.key | default (printf "servers.%s" $name)) -}}
 
+{{- /* An `env` entry is one value: the server's replaces the default's (merged, a valueFrom
+could end up with two sources, which Kubernetes refuses). */ -}}
+{{- range $envName, $value := $raw.env | default dict -}}
+{{- if not (kindIs "invalid" $value) -}}
+{{- $_ = set $s.env $envName (deepCopy $value) -}}
+{{- end -}}
+{{- end -}}
 {{- $_ = include "mcp-servers.validate.probeHandlers" (dict "server" $s "raw" $raw) -}}
 {{- range $probe := list "livenessProbe" "readinessProbe" "startupProbe" -}}
 {{- if kindIs "map" (get $s $probe) -}}
 {{- $_ = set $s $probe (include "mcp-servers.probe" (dict "server" $s "raw" $raw "probe" $probe) | fromJson) -}}
+{{- end -}}
+{{- end -}}
+{{- /* So do a sidecar's probes: a handler its server sets replaces the one in `defaults`. */ -}}
+{{- range $id, $own := $raw.sidecars | default dict -}}
+{{- $entry := get ($s.sidecars | default dict) $id -}}
+{{- if and (kindIs "map" $own) (kindIs "map" $entry) -}}
+{{- range $probe := list "livenessProbe" "readinessProbe" "startupProbe" -}}
+{{- if kindIs "map" (get $entry $probe) -}}
+{{- $_ = set $entry $probe (include "mcp-servers.probe" (dict "server" $entry "raw" $own "probe" $probe) | fromJson) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- $_ = include "mcp-servers.validate.startupProbe" $s -}}
@@ -171,7 +190,8 @@ Usage: {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" 
 {{/*
 mcp-servers.probe: the server's PROBE (livenessProbe, readinessProbe or startupProbe) as JSON:
 the merged probe, except that a handler (httpGet, tcpSocket, exec, grpc) the server sets itself
-replaces the default's, whose timings stay (two handlers would be invalid).
+replaces the default's, whose timings stay (two handlers would be invalid). The same for a
+sidecar's: SERVER its merged entry, RAW the server's own entry for it.
 mcp-servers.validate.probeHandlers has checked that the server sets at most one.
 Usage: {{ include "mcp-servers.probe" (dict "server" $s "raw" RAW "probe" "livenessProbe") | fromJson }}
 (RAW: the server's own values, before `defaults` were merged under them)

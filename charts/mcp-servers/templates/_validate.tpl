@@ -232,13 +232,17 @@ Usage: {{- $_ := include "mcp-servers.validate.replicas" SERVER -}}
 
 {{/*
 mcp-servers.validate.disruptionBudget: a percentage `maxUnavailable` is at most 100% (the
-schema checks its form, Kubernetes' `^[0-9]+%$`).
+schema checks its form, Kubernetes' `^[0-9]+%$`), and neither 0 nor 0%: a budget that lets no
+pod go blocks every node drain until someone deletes it.
 Usage: {{- $_ := include "mcp-servers.validate.disruptionBudget" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.disruptionBudget" -}}
 {{- $value := .podDisruptionBudget.maxUnavailable -}}
+{{- if eq (trimSuffix "%" (toString $value)) "0" -}}
+{{- fail (printf "%s.podDisruptionBudget.maxUnavailable: %s lets no pod be evicted, so every node drain waits until the budget is changed; use 1 or more pods or a percentage above 0%%" .key (toJson $value)) -}}
+{{- end -}}
 {{- if and (kindIs "string" $value) (gt (trimSuffix "%" $value | atoi) 100) -}}
-{{- fail (printf "%s.podDisruptionBudget.maxUnavailable: %q is more than 100%%; use a percentage from 0%% to 100%% or a number of pods" .key $value) -}}
+{{- fail (printf "%s.podDisruptionBudget.maxUnavailable: %q is more than 100%%; use a percentage from 1%% to 100%% or a number of pods" .key $value) -}}
 {{- end -}}
 {{- end -}}
 
@@ -378,7 +382,7 @@ Usage: {{- $_ := include "mcp-servers.validate.podSecurity" (dict "server" SERVE
 {{- if and (hasKey $own "allowPrivilegeEscalation") (kindIs "invalid" (get $own "allowPrivilegeEscalation")) -}}
 {{- fail (printf "%s.allowPrivilegeEscalation: null lets the server gain privileges (setuid), as true does; remove it to keep the default, set false or %s" $at $optOut) -}}
 {{- end -}}
-{{- $_ := include "mcp-servers.validate.restrictedContext" (dict "at" $at "context" $values "subject" "the server" "optOut" $optOut) -}}
+{{- $_ := include "mcp-servers.validate.restrictedContext" (dict "at" $at "context" $values "container" (eq $context "securityContext") "subject" "the server" "optOut" $optOut) -}}
 {{- end -}}
 {{- $pod := $s.podSecurityContext | default dict -}}
 {{- $container := $s.securityContext | default dict -}}
@@ -399,9 +403,12 @@ Usage: {{- $_ := include "mcp-servers.validate.podSecurity" (dict "server" SERVE
 {{/*
 mcp-servers.validate.restrictedContext: one security context (a pod's or a container's, CONTEXT,
 its values key AT) keeps the restricted profile: not root (`runAsUser: 0`, `runAsNonRoot:
-false`), not privileged, no privilege escalation, no added capabilities, no `Unconfined` seccomp.
-SUBJECT names who would gain the privilege ("the server"); OPTOUT is the message's way out.
-Usage: {{- $_ := include "mcp-servers.validate.restrictedContext" (dict "at" AT "context" CONTEXT "subject" SUBJECT "optOut" OPTOUT) -}}
+false`), not privileged, no privilege escalation, no added capabilities, no `Unconfined` seccomp,
+and for a container (CONTAINER true) every capability dropped: a list replaces the default's, so
+a `drop` without ALL keeps the runtime's default capabilities, which Pod Security's restricted
+level refuses. SUBJECT names who would gain the privilege ("the server"); OPTOUT is the message's
+way out.
+Usage: {{- $_ := include "mcp-servers.validate.restrictedContext" (dict "at" AT "context" CONTEXT "container" CONTAINER "subject" SUBJECT "optOut" OPTOUT) -}}
 */}}
 {{- define "mcp-servers.validate.restrictedContext" -}}
 {{- if and (hasKey .context "runAsUser") (eq (toString .context.runAsUser) "0") -}}
@@ -418,6 +425,12 @@ Usage: {{- $_ := include "mcp-servers.validate.restrictedContext" (dict "at" AT 
 {{- end -}}
 {{- with get (.context.capabilities | default dict) "add" -}}
 {{- fail (printf "%s.capabilities.add: %s adds Linux capabilities; remove it or %s" $.at (toJson .) $.optOut) -}}
+{{- end -}}
+{{- if .container -}}
+{{- $drop := get (.context.capabilities | default dict) "drop" | default list -}}
+{{- if not (has "ALL" $drop) -}}
+{{- fail (printf "%s.capabilities.drop: %s keeps the Linux capabilities the container runtime grants by default; include ALL (the restricted profile) or %s" $.at (toJson $drop) $.optOut) -}}
+{{- end -}}
 {{- end -}}
 {{- if eq (toString (get (.context.seccompProfile | default dict) "type")) "Unconfined" -}}
 {{- fail (printf "%s.seccompProfile.type: Unconfined runs %s without a seccomp filter; use RuntimeDefault or Localhost or %s" $.at $.subject $.optOut) -}}
@@ -883,10 +896,12 @@ Usage: {{- $_ := include "mcp-servers.validate.singleWriter" SERVER -}}
 {{- end -}}
 
 {{/*
-mcp-servers.validate.unique: across the fleet, no two servers share an object name or a node
-port. SEEN holds the names and ports of the servers checked before (`fullnames`, `nodePorts`:
-value -> server name); the server's are added.
-Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "seen" (dict "fullnames" (dict) "nodePorts" (dict))) -}}
+mcp-servers.validate.unique: across the fleet, no two servers share an object name, a node
+port, an exposed host or a ServiceAccount they create (`serviceAccount.name` set fleet-wide in
+`defaults` would render one object per server under that name). SEEN holds those of the servers
+checked before (`fullnames`, `nodePorts`, `hosts`, `serviceAccounts`: value -> server name); the
+server's are added.
+Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "seen" (dict "fullnames" (dict) "nodePorts" (dict) "hosts" (dict) "serviceAccounts" (dict))) -}}
 */}}
 {{- define "mcp-servers.validate.unique" -}}
 {{- $s := .server -}}
@@ -906,6 +921,12 @@ Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "se
 {{- fail (printf "%s: host %s is already exposed by servers.%s; each host serves one server" $s.key $host .) -}}
 {{- end -}}
 {{- $_ := set $.seen.hosts $host $s.name -}}
+{{- end -}}
+{{- if $s.serviceAccount.create -}}
+{{- with get .seen.serviceAccounts $s.serviceAccountName -}}
+{{- fail (printf "%s.serviceAccount.name: ServiceAccount %q is already created by servers.%s; set serviceAccount.create: false on all but one server that shares it, or give each its own name" $s.key $s.serviceAccountName .) -}}
+{{- end -}}
+{{- $_ := set .seen.serviceAccounts $s.serviceAccountName $s.name -}}
 {{- end -}}
 {{- end -}}
 
@@ -927,12 +948,39 @@ Usage: {{- $_ := include "mcp-servers.validate.rollout" SERVER -}}
 {{- end -}}
 
 {{/*
-mcp-servers.validate.dns: `dnsPolicy: None` comes with the name servers it leaves the pods.
+mcp-servers.validate.dns: `dnsPolicy: None` comes with the name servers it leaves the pods,
+which are IP addresses (the NetworkPolicy admits them), and `Default`, with the NetworkPolicy's DNS rule, with a rule
+in `networkPolicy.egress` that admits port 53 (no `ports`, or 53 among them): the node's
+resolver is an address the chart cannot know, and without one every lookup would be dropped.
 Usage: {{- $_ := include "mcp-servers.validate.dns" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.dns" -}}
 {{- if and (eq .dnsPolicy "None") (not (dig "nameservers" list (.dnsConfig | default dict))) -}}
 {{- fail (printf "%s.dnsConfig.nameservers: required when %s.dnsPolicy is None, which gives the pods no other name server" .key .key) -}}
+{{- end -}}
+{{- range $i, $address := dig "nameservers" list (.dnsConfig | default dict) -}}
+{{- $ipv4 := regexMatch "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$" (toString $address) -}}
+{{- $ipv6 := and (contains ":" (toString $address)) (regexMatch "^[0-9a-fA-F:.]+$" (toString $address)) -}}
+{{- if not (or $ipv4 $ipv6) -}}
+{{- fail (printf "%s.dnsConfig.nameservers[%d]: %q is not an IP address; Kubernetes takes name servers by address" $.key $i (toString $address)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq .dnsPolicy "Default") .networkPolicy.enabled .networkPolicy.allowDNS -}}
+{{- $admitted := false -}}
+{{- range $rule := .networkPolicy.egress | default list -}}
+{{- if not $rule.ports -}}
+{{- $admitted = true -}}
+{{- end -}}
+{{- range $port := $rule.ports | default list -}}
+{{- $first := int ($port.port | default 0) -}}
+{{- if or (not $port.port) (eq $first 53) (and $port.endPort (le $first 53) (ge (int $port.endPort) 53)) -}}
+{{- $admitted = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if not $admitted -}}
+{{- fail (printf "%s.dnsPolicy: Default sends lookups to the node's resolver, which the NetworkPolicy admits only through %s.networkPolicy.egress; add a rule to it with port 53 (UDP and TCP) to the resolver's address, or set %s.networkPolicy.allowDNS: false if DNS is admitted otherwise" .key .key .key) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -1004,7 +1052,7 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 {{- if not $s.allowPrivileged -}}
 {{- $context := include "mcp-servers.extraContainers.securityContext" (dict "server" $s "entry" $entry) | fromJson -}}
 {{- $optOut := printf "set %s.allowPrivileged: true only for an image that cannot run otherwise" $s.key -}}
-{{- $_ = include "mcp-servers.validate.restrictedContext" (dict "at" (printf "%s.securityContext" $at) "context" $context "subject" (printf "the container %s" $id) "optOut" $optOut) -}}
+{{- $_ = include "mcp-servers.validate.restrictedContext" (dict "at" (printf "%s.securityContext" $at) "context" $context "container" true "subject" (printf "the container %s" $id) "optOut" $optOut) -}}
 {{- end -}}
 {{- if eq $kind "sidecars" -}}
 {{- with $entry.metrics -}}
