@@ -40,6 +40,9 @@ from mcp_bridge.lines import LineSplitter, LongLine
 # After the child exits, what it wrote just before still reaches the session, unless a
 # grandchild holds stdout open, in which case the bridge stops waiting after this long.
 _STDOUT_DRAIN_SECONDS = 1.0
+# How long the bridge tries to tell the child a request of its own was cancelled (the SDK's
+# bound for the same courtesy), so a child that stopped reading cannot hold the call.
+_CANCEL_SEND_SECONDS = 5.0
 # How much of a line that is not JSON-RPC a log event quotes.
 _QUOTE_CHARS = 200
 
@@ -200,11 +203,14 @@ class ChildPipes:
         message = {"jsonrpc": "2.0", "id": request_id, "method": method}
         message["params"] = {**params, "_meta": meta}
         try:
-            # The child may be gone or have closed its stdin; `answer_after_exit` answers.
-            with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
-                await self._child.stdin.send(_line(message))
             try:
+                # The send is on the clock too: a child that stops reading its stdin (a
+                # blocked event loop) fills the pipe, and the send then waits as long as it.
                 async with asyncio.timeout(timeout):
+                    # The child may be gone or have closed its stdin; `answer_after_exit`
+                    # answers.
+                    with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+                        await self._child.stdin.send(_line(message))
                     envelope = await answer
             except TimeoutError:
                 raise MCPError(
@@ -229,8 +235,10 @@ class ChildPipes:
             "method": "notifications/cancelled",
             "params": {"requestId": request_id},
         }
+        # Shielded, as the caller may be cancelled, but bounded as the SDK bounds its own
+        # courtesy cancel: a child that no longer reads its stdin must not hold the call.
         with (
-            anyio.CancelScope(shield=True),
+            anyio.move_on_after(_CANCEL_SEND_SECONDS, shield=True),
             suppress(anyio.ClosedResourceError, anyio.BrokenResourceError, OSError),
         ):
             await self._child.stdin.send(_line(note))
@@ -323,9 +331,13 @@ class ChildPipes:
         await self._deliver(message)
 
     async def _handle_long_line(self, line: LongLine) -> None:
-        taken = self._pending.take(long_line_id(line))
+        request_id = long_line_id(line)
+        taken = self._pending.take(request_id)
         if (
             taken is None
+            # An id that was read but is no longer waiting (a call that timed out or was
+            # cancelled) is that call's late answer, never another call's.
+            and request_id is None
             and not _HEAD_METHOD.search(line.head)
             and (only := self._pending.only()) is not None
         ):

@@ -15,13 +15,22 @@ import mcp_types
 import pytest
 from anyio.streams.memory import MemoryObjectReceiveStream
 from mcp.shared.exceptions import MCPError
+from mcp_bridge import transport
 from mcp_bridge.child import ChildProcess
 from mcp_bridge.transport import ChildPipes, child_streams
 
 # Reads requests, writes each to the file in argv[1] as received, and answers by tool name.
 SCRIPTED_CHILD = r"""
-import json, sys
+import json, sys, threading, time
 seen = open(sys.argv[1], "a", buffering=1)
+writing = threading.Lock()
+
+def answer_later(rid, seconds, text):
+    time.sleep(seconds)
+    with writing:
+        result = {"content": [{"type": "text", "text": text}]}
+        print(json.dumps({"jsonrpc": "2.0", "id": rid, "result": result}), flush=True)
+
 for line in sys.stdin:
     message = json.loads(line)
     seen.write(line)
@@ -32,6 +41,13 @@ for line in sys.stdin:
     result = {"content": [{"type": "text", "text": name}]}
     if name == "silent":
         continue
+    if name == "stop_reading":  # a blocked event loop: stdin is no longer read
+        time.sleep(3600)
+    if name in ("late_and_too_long", "later"):
+        text = "y" * 2_000_000 if name == "late_and_too_long" else name
+        after = params["arguments"]["after"]
+        threading.Thread(target=answer_later, args=(rid, after, text)).start()
+        continue
     if name == "id_as_string":
         rid = str(rid)
     if name == "progress":
@@ -41,7 +57,8 @@ for line in sys.stdin:
     if name == "refuse":
         print(json.dumps({"jsonrpc": "2.0", "id": rid, "error": {"code": -32602, "message": "no"}}))
     else:
-        print(json.dumps({"jsonrpc": "2.0", "id": rid, "result": result}))
+        with writing:
+            print(json.dumps({"jsonrpc": "2.0", "id": rid, "result": result}))
     sys.stdout.flush()
 """
 
@@ -55,8 +72,10 @@ class Scripted:
     def received(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self._seen.read_text().splitlines()]
 
-    async def call(self, name: str, timeout: float = 10.0) -> dict[str, Any]:
-        params = {"name": name, "arguments": {}}
+    async def call(
+        self, name: str, timeout: float = 10.0, arguments: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        params = {"name": name, "arguments": arguments or {}}
         return await self.pipes.request("tools/call", params, timeout)
 
 
@@ -161,6 +180,38 @@ async def test_a_caller_that_gives_up_cancels_its_request_at_the_child(tmp_path:
         request, cancelled, _ = child.received()
     assert cancelled["method"] == "notifications/cancelled"
     assert cancelled["params"] == {"requestId": request["id"]}
+
+
+async def test_a_child_that_stops_reading_its_stdin_still_times_calls_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call too large for the pipe's buffer waits in the write itself; the timeout covers
+    it, and the cancellation that follows gives up after its own bound (5 s, 1 s here)."""
+    monkeypatch.setattr(transport, "_CANCEL_SEND_SECONDS", 1.0)
+    async with scripted_child(tmp_path) as child, anyio.create_task_group() as tasks:
+        tasks.start_soon(child.call, "stop_reading")
+        with anyio.fail_after(10):
+            while not child.received():
+                await anyio.sleep(0.02)
+        began = anyio.current_time()
+        with anyio.fail_after(15), pytest.raises(MCPError) as raised:
+            await child.call("plain", timeout=1, arguments={"text": "x" * 1_000_000})
+        waited = anyio.current_time() - began
+        tasks.cancel_scope.cancel()
+    # The timeout (1 s), then at most the cancellation's bound trying to tell the child.
+    assert waited < 4
+    assert raised.value.error.code == mcp_types.REQUEST_TIMEOUT
+
+
+async def test_the_late_too_long_answer_of_a_call_that_timed_out_is_not_another_calls(
+    tmp_path: Path,
+) -> None:
+    async with scripted_child(tmp_path) as child:
+        with pytest.raises(MCPError):
+            await child.call("late_and_too_long", timeout=0.3, arguments={"after": 0.6})
+        # Waiting while the over-long answer of the call above arrives with its id.
+        result = await child.call("later", arguments={"after": 1.2})
+    assert result == {"content": [{"type": "text", "text": "later"}]}
 
 
 async def test_a_call_waiting_when_the_pipes_close_gets_connection_closed(
