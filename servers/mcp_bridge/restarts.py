@@ -10,7 +10,9 @@ class RestartPolicy:
 
     A child that crashes once in a while restarts after the first delay; one that keeps
     crashing waits longer each time, and the bridge gives up (so that Kubernetes restarts
-    the pod and alerts on it) once `max_crashes` fall within `window` seconds.
+    the pod and alerts on it) once `max_crashes` fall within `window` seconds, or once
+    `max_crashes` starts in a row failed: a start that times out takes the start-up timeout
+    (30 s by default), so such starts could never fall 5 in a 60 s window.
     """
 
     def __init__(
@@ -21,16 +23,19 @@ class RestartPolicy:
         self.max_crashes = max_crashes
         self.window = window
         self._crashes: deque[float] = deque()
+        self.failed_starts = 0
 
-    def crashed(self, now: float) -> float | None:
-        """Record a crash at `now` (monotonic seconds); the delay before the restart, or
-        None for a crash loop."""
+    def crashed(self, now: float, *, started: bool = True) -> float | None:
+        """Record a crash at `now` (monotonic seconds) of a run that got through its start
+        (`started`) or not; the delay before the restart, or None for a crash loop."""
+        self.failed_starts = 0 if started else self.failed_starts + 1
         self._crashes.append(now)
         while self._crashes and self._crashes[0] <= now - self.window:
             self._crashes.popleft()
-        if len(self._crashes) >= self.max_crashes:
+        crashes = max(len(self._crashes), self.failed_starts)
+        if crashes >= self.max_crashes:
             return None
-        return min(self._first_delay * 2 ** (len(self._crashes) - 1), self._max_delay)
+        return min(self._first_delay * 2 ** (crashes - 1), self._max_delay)
 
     @property
     def recent_crashes(self) -> int:

@@ -89,6 +89,8 @@ class Supervisor:
         self._stop = anyio.Event()
         self._stopping = False
         self._gave_up = False
+        # Whether the current run got through its handshake (RestartPolicy counts failed starts).
+        self._run_started = False
         self._finished = anyio.Event()
         self.exit_code = 0
 
@@ -137,7 +139,7 @@ class Supervisor:
                 if self._stopping or self._gave_up:
                     break
                 self._metrics.child_crashes.inc()
-                delay = self._policy.crashed(anyio.current_time())
+                delay = self._policy.crashed(anyio.current_time(), started=self._run_started)
                 if delay is None:
                     self._give_up_crash_loop(reason)
                     break
@@ -169,6 +171,7 @@ class Supervisor:
 
     async def _run_child(self) -> str:
         """One run of the child, from spawn to exit; returns why it ended."""
+        self._run_started = False
         try:
             child = await ChildProcess.start(self._command.argv, self._env)
         except OSError as error:
@@ -203,6 +206,7 @@ class Supervisor:
                     return "the bridge is giving up"
                 self._client = client
                 self._reason = None
+                self._run_started = True
                 self._metrics.child_up.set(1)
                 _log.info(
                     "bridge_child_ready",
@@ -355,14 +359,21 @@ class Supervisor:
     def _give_up_crash_loop(self, last_reason: str) -> None:
         crashes = self._policy.recent_crashes
         window = self._policy.window
-        reason = (
-            f"the stdio server crashed {crashes} times within {window:g} s"
-            f" (MCP_BRIDGE_CRASH_LOOP_RESTARTS={self._policy.max_crashes},"
-            f" MCP_BRIDGE_CRASH_LOOP_WINDOW_SECONDS={window:g}); the bridge is exiting"
-        )
+        limit = f"MCP_BRIDGE_CRASH_LOOP_RESTARTS={self._policy.max_crashes}"
+        if crashes >= self._policy.max_crashes:
+            reason = (
+                f"the stdio server crashed {crashes} times within {window:g} s ({limit},"
+                f" MCP_BRIDGE_CRASH_LOOP_WINDOW_SECONDS={window:g}); the bridge is exiting"
+            )
+        else:
+            reason = (
+                f"the stdio server failed to start {self._policy.failed_starts} times in a row"
+                f" ({limit}); the bridge is exiting"
+            )
         _log.error(
             "bridge_crash_loop",
             crashes=crashes,
+            failed_starts_in_a_row=self._policy.failed_starts,
             window_seconds=window,
             last_reason=last_reason,
             exit_code=EXIT_CRASH_LOOP,

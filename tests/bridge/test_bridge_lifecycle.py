@@ -211,6 +211,29 @@ async def test_a_huge_answer_is_a_tool_error_and_the_bridge_stays_up(
     assert len(running.child_pids()) == 1
 
 
+def test_starts_that_time_out_one_after_another_end_the_bridge(bridge: StartBridge) -> None:
+    """Each start takes its time-out, longer than the window allows for a crash loop by
+    count: the failed starts in a row end the bridge instead of it staying unready forever."""
+    running = bridge(
+        fake_server("--never-initialize"),
+        {
+            **QUICK_RESTARTS,
+            "MCP_BRIDGE_STARTUP_TIMEOUT_SECONDS": "1",
+            "MCP_BRIDGE_CRASH_LOOP_WINDOW_SECONDS": "1",
+            "MCP_BRIDGE_CRASH_LOOP_RESTARTS": "3",
+        },
+        ready=False,
+    )
+    assert running.wait_exit() == 1
+    loop = running.wait_for_event("bridge_crash_loop")
+    assert loop["failed_starts_in_a_row"] == 3
+    assert loop["message"] == (
+        "the stdio server failed to start 3 times in a row (MCP_BRIDGE_CRASH_LOOP_RESTARTS=3);"
+        " the bridge is exiting"
+    )
+    assert len(running.child_pids()) == 3
+
+
 async def test_a_child_that_never_answers_initialize_keeps_ready_false_with_the_reason(
     bridge: StartBridge,
 ) -> None:

@@ -93,6 +93,23 @@ def test_crashes_older_than_the_window_are_forgotten() -> None:
     assert policy.crashed(62) is None
 
 
+def test_starts_that_fail_in_a_row_give_up_however_long_each_took() -> None:
+    # Each start ran into the 30 s start-up timeout: never 5 crashes in a 60 s window.
+    policy = RestartPolicy(first_delay=0.5, max_delay=30, max_crashes=5, window=60)
+    delays = [policy.crashed(31.0 * n, started=False) for n in range(1, 5)]
+    assert delays == [0.5, 1, 2, 4]
+    assert policy.crashed(31.0 * 5, started=False) is None
+
+
+def test_a_start_that_succeeds_ends_the_run_of_failed_starts() -> None:
+    policy = RestartPolicy(first_delay=0.5, max_delay=30, max_crashes=3, window=60)
+    assert policy.crashed(100, started=False) == 0.5
+    assert policy.crashed(200, started=False) == 1
+    assert policy.crashed(300, started=True) == 0.5
+    assert policy.crashed(400, started=False) == 0.5
+    assert policy.failed_starts == 1
+
+
 def test_exits_are_described_by_code_or_signal() -> None:
     assert describe_exit(3) == "code 3"
     assert describe_exit(-9) == "signal SIGKILL"
