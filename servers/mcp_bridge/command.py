@@ -47,18 +47,44 @@ def child_command(args: Sequence[str], settings: BridgeSettings) -> ChildCommand
 
 def _check_executable(command: ChildCommand) -> None:
     executable = command.argv[0]
+    found: str | None = executable
     if os.sep in executable:
         if not os.path.isfile(executable):
             problem = "no such file"
         elif not os.access(executable, os.X_OK):
             problem = "not executable"
         else:
-            return
-    elif shutil.which(executable) is None:
+            problem = _interpreter_problem(executable)
+    elif (found := shutil.which(executable)) is None:
         problem = "no such executable on PATH"
     else:
-        return
-    raise SettingsLoadError(f"{command.source}: cannot run {executable!r}: {problem}")
+        problem = _interpreter_problem(found)
+    if problem is not None:
+        raise SettingsLoadError(f"{command.source}: cannot run {executable!r}: {problem}")
+
+
+def _interpreter_problem(path: str) -> str | None:
+    """What is wrong with the interpreter a script's `#!` line names, if anything: a console
+    script copied out of its virtual environment names one that is not there, and exec then
+    fails with ENOENT as if the script itself were missing."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(256)
+    except OSError:
+        return None  # exec will say
+    if not head.startswith(b"#!"):
+        return None
+    words = head[2:].split(b"\n", 1)[0].decode(errors="replace").split()
+    if not words:
+        return None
+    interpreter = words[0]
+    if not os.access(interpreter, os.X_OK):
+        return f"its interpreter {interpreter!r} (the #! line) does not exist or is not executable"
+    # `#!/usr/bin/env NAME`: NAME is looked up on PATH when the script runs.
+    through_env = os.path.basename(interpreter) == "env" and len(words) > 1
+    if through_env and not words[1].startswith("-") and shutil.which(words[1]) is None:
+        return f"its interpreter {words[1]!r} (the #! line, through env) is not on PATH"
+    return None
 
 
 def child_environment(

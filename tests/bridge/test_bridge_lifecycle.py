@@ -277,12 +277,24 @@ async def test_a_child_that_never_answers_initialize_keeps_ready_false_with_the_
             ' ["mcp-server-time", "--local-timezone", "UTC"]',
         ),
         ([], {}, "MCP_BRIDGE_COMMAND: not set; name the stdio server to run as a JSON list"),
+        (
+            ["--", "SCRIPT"],
+            {},
+            "mcp-bridge -- COMMAND: cannot run 'SCRIPT': its interpreter"
+            " '/no/such/venv/bin/python3' (the #! line) does not exist or is not executable",
+        ),
     ],
-    ids=["missing-file", "not-on-path", "not-json", "unset"],
+    ids=["missing-file", "not-on-path", "not-json", "unset", "interpreter-missing"],
 )
 def test_a_bad_command_stops_the_start_with_exit_code_2(
-    argv: list[str], env: dict[str, str], message: str
+    argv: list[str], env: dict[str, str], message: str, tmp_path: Path
 ) -> None:
+    # A console script copied out of the virtual environment its #! line names.
+    script = tmp_path / "mcp-server"
+    script.write_text("#!/no/such/venv/bin/python3\nprint('never')\n")
+    script.chmod(0o755)
+    argv = [str(script) if arg == "SCRIPT" else arg for arg in argv]
+    message = message.replace("SCRIPT", str(script))
     result = subprocess.run(
         [*BRIDGE, *argv],
         env=server_env(free_port(), env),
