@@ -690,6 +690,25 @@ TEMPLATE_CASES = [
         f" setup the node's devices and kernel; remove it{OPT_OUT}",
     ),
     (
+        "sidecar-port-is-the-servers",
+        TODO,
+        [containers(proxy={**CONTAINER, "ports": [{"name": "admin", "containerPort": 9464}]})],
+        f"{PROXY}.ports[0].containerPort: 9464 is servers.todo.metrics.port, the server's own;"
+        " the pod's containers share one network, so choose another port for the sidecar",
+    ),
+    (
+        "sidecars-share-a-port",
+        TODO,
+        [
+            containers(
+                proxy={**CONTAINER, "ports": [{"name": "pg", "containerPort": 5432}]},
+                vault={**CONTAINER, "ports": [{"name": "pg", "containerPort": 5432}]},
+            )
+        ],
+        "servers.todo.sidecars.vault.ports[0].containerPort: 5432/TCP is also a port of"
+        f" {PROXY}; the pod's containers share one network, so each port is bound once",
+    ),
+    (
         "sidecar-keeps-capabilities",
         TODO,
         [containers(proxy={**CONTAINER, "securityContext": {"capabilities": {"drop": []}}})],
@@ -760,10 +779,10 @@ TEMPLATE_CASES = [
                 **{
                     name: {
                         **CONTAINER,
-                        "ports": [{"name": "m", "containerPort": 9102}],
+                        "ports": [{"name": "m", "containerPort": number}],
                         "metrics": {"port": "m"},
                     }
-                    for name in ("a", "b")
+                    for name, number in (("a", 9102), ("b", 9103))
                 }
             )
         ],

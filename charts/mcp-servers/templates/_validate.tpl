@@ -990,7 +990,8 @@ name a container (a DNS-1123 label, not `server`, used once across both), has an
 repository and a tag or digest (mcp-servers.validate.image), mounts only the pod's volumes (`tmp`
 and the `persistence` identifiers), keeps the restricted profile in its security context as
 rendered (the server's `securityContext` under its own, mcp-servers.validate.restrictedContext)
-unless `allowPrivileged`, and, for an init container, has no probes or lifecycle hooks. With an
+unless `allowPrivileged`, and, for an init container, has no probes or lifecycle hooks; a
+sidecar's port numbers are not the server's (`port`, `metrics.port`) nor another sidecar's. With an
 autoscaler measuring the whole pod (`autoscaling.scope: pod`), a sidecar requests each resource
 the autoscaler scales on: Kubernetes measures a pod's utilization against the requests of all its
 running containers. `.volumes` must be set.
@@ -1055,6 +1056,23 @@ Usage: {{- $_ := include "mcp-servers.validate.extraContainers" (dict "server" S
 {{- $_ = include "mcp-servers.validate.restrictedContext" (dict "at" (printf "%s.securityContext" $at) "context" $context "container" true "subject" (printf "the container %s" $id) "optOut" $optOut) -}}
 {{- end -}}
 {{- if eq $kind "sidecars" -}}
+{{- /* The pod's containers share one network: each port number is bound by one of them. */ -}}
+{{- range $i, $p := $entry.ports | default list -}}
+{{- $number := int ($p.containerPort | default 0) -}}
+{{- $portAt := printf "%s.ports[%d].containerPort" $at $i -}}
+{{- $protocol := $p.protocol | default "TCP" -}}
+{{- if and (eq $number (int $s.port)) (eq $protocol "TCP") -}}
+{{- fail (printf "%s: %d is %s.port, the server's own; the pod's containers share one network, so choose another port for the sidecar" $portAt $number $s.key) -}}
+{{- end -}}
+{{- if and (eq $number (int $s.metrics.port)) (eq $protocol "TCP") -}}
+{{- fail (printf "%s: %d is %s.metrics.port, the server's own; the pod's containers share one network, so choose another port for the sidecar" $portAt $number $s.key) -}}
+{{- end -}}
+{{- $key := printf "number:%s/%d" $protocol $number -}}
+{{- with get $seen $key -}}
+{{- fail (printf "%s: %d/%s is also a port of %s; the pod's containers share one network, so each port is bound once" $portAt $number $protocol .) -}}
+{{- end -}}
+{{- $_ := set $seen $key $at -}}
+{{- end -}}
 {{- with $entry.metrics -}}
 {{- $_ = include "mcp-servers.validate.sidecarMetrics" (dict "at" $at "entry" $entry "seen" $seen "server" $s) -}}
 {{- end -}}
