@@ -261,7 +261,12 @@ def _metadata(value: dict[str, Any] | None, argument: str) -> dict[str, Any]:
         return {}
     for text in _strings_in(value):
         _check_storable(text, argument)
-    size = len(json.dumps(value).encode())
+    try:
+        # JSON has no NaN or Infinity, though Python's json and pydantic's parser take them:
+        # stored, a memory holding one could not be returned, nor stored on PostgreSQL.
+        size = len(json.dumps(value, allow_nan=False).encode())
+    except ValueError:
+        raise InvalidArgument(argument, "must not contain NaN or Infinity (not JSON)") from None
     if size > MAX_METADATA_BYTES:
         raise InvalidArgument(
             argument, f"must be at most {MAX_METADATA_BYTES} bytes as JSON, got {size}"

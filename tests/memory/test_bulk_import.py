@@ -69,6 +69,30 @@ def test_bad_lines_are_named_and_the_rest_is_imported(tmp_path: Path) -> None:
     assert rows["with an id"] == "fixed-id"
 
 
+def test_a_line_with_nan_or_infinity_in_metadata_is_named_and_skipped(tmp_path: Path) -> None:
+    """Python's json reads NaN and Infinity, which are not JSON: stored, such a memory could
+    not be returned by a recall, and PostgreSQL refused the whole batch naming nothing."""
+    data, source = tmp_path / "data", tmp_path / "scores.jsonl"
+    write_lines(
+        source,
+        [
+            note(1),
+            '{"text": "a score", "metadata": {"score": NaN}}',
+            note(3),
+            '{"text": "a bound", "metadata": {"top": [1, -Infinity]}}',
+        ],
+    )
+    result = run_import(data, str(source))
+    assert result.returncode == 1, result.stderr
+    message = "metadata: must not contain NaN or Infinity (not JSON)"
+    assert f"{source}:2: {message}" in result.stderr
+    assert f"{source}:4: {message}" in result.stderr
+    assert sorted(text for _, text in stored(data)) == [
+        "Release note number 1",
+        "Release note number 3",
+    ]
+
+
 def test_runs_at_once_give_each_text_its_own_vector(tmp_path: Path) -> None:
     """Two threads' runs at once, of texts of many lengths: each stored vector is the
     model's for that text alone."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 from fastmcp.exceptions import ToolError
+from harness.jsonrpc import modern_request
 from harness.memory import MemoryProcess, StartServer
 
 
@@ -217,3 +219,32 @@ async def test_both_stores_refuse_what_postgresql_cannot_store_naming_the_argume
                 await client.call_tool(tool, arguments)
             assert str(raised.value) == message, (tool, arguments)
         assert (await client.call_tool("stats", {})).structured_content["memories"] == 0
+
+
+def raw_call(server: MemoryProcess, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """One tool call's JSON-RPC answer, the body written by `json` as is: it writes NaN and
+    Infinity, which no MCP client sends but pydantic's parser on the server takes."""
+    headers, message = modern_request("tools/call", {"name": tool, "arguments": arguments})
+    response = httpx.post(server.mcp_url, content=json.dumps(message), headers=headers, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+async def test_metadata_with_nan_or_infinity_is_refused_and_nothing_is_stored(
+    sqlite_server: MemoryProcess, number: float
+) -> None:
+    """JSON has no NaN or Infinity. Stored, such a memory could not be sent back: the caller
+    got an error for a memory that was stored (a retry stored it twice), every later recall
+    finding it failed, and PostgreSQL refused it with an error naming nothing."""
+    before = (await call(sqlite_server, "stats"))["memories"]
+    for tool, arguments in (
+        ("remember", {"text": "a score", "metadata": {"score": number}}),
+        ("remember_many", {"items": [{"text": "a score", "metadata": {"s": [1, number]}}]}),
+    ):
+        result = raw_call(sqlite_server, tool, arguments)["result"]
+        assert result["isError"], result
+        assert result["content"][0]["text"] == (
+            "metadata: must not contain NaN or Infinity (not JSON)"
+        )
+    assert (await call(sqlite_server, "stats"))["memories"] == before
