@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 
@@ -26,6 +28,8 @@ from mcp_memory.snapshot import SnapshotUnusable
 from mcp_memory.store import ChangeMark, Changes, MemoryStore
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 # Rows per store read while building: bounds the memory a build needs besides the index.
 BUILD_PAGE = 50_000
@@ -73,6 +77,8 @@ class SyncedIndex:
         self._snapshotting = False
         self._store_error: StoreUnavailable | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
+        # Changes applied to the index since start, page by page.
+        self._applied = 0
 
     def start(self) -> None:
         """Load or build the index in the background, then keep it in sync."""
@@ -121,17 +127,7 @@ class SyncedIndex:
     async def _load(self) -> None:
         started = time.perf_counter()
         self._progress = "connecting to the store"
-        pause = 0.5
-        while True:
-            try:
-                info = await self._store.info()
-                break
-            except StoreUnavailable as exc:
-                self._store_error = exc
-                self._progress = f"waiting for the store: {exc}"
-                await asyncio.sleep(pause)
-                pause = min(2 * pause, 5.0)
-        self._store_error = None
+        info = await self._until_store_answers(self._store.info)
         self._store_id = info.store_id
         source = "rebuild"
         async with self._lock:
@@ -144,7 +140,13 @@ class SyncedIndex:
                 # Tombstones pruned before a fresh build are of rows it never sees.
                 self._mark = ChangeMark(added=0, removed=info.pruned_through)
             self._progress = f"loading: {len(self.index)} of about {info.last_added}"
-            applied = await self._catch_up(BUILD_PAGE, threads=self._options.build_threads)
+            applied_before = self._applied
+            # An outage mid-build keeps the pages applied so far: the retry goes on from
+            # the mark they reached.
+            await self._until_store_answers(
+                lambda: self._catch_up(BUILD_PAGE, threads=self._options.build_threads)
+            )
+            applied = self._applied - applied_before
         log.info(
             "memory_index_ready",
             source=source,
@@ -157,6 +159,24 @@ class SyncedIndex:
         if source == "rebuild" or applied >= self._options.snapshot_min_changes:
             self._snapshot_soon()
         self._maintaining = asyncio.create_task(self._maintain(), name="maintain-memory-index")
+
+    async def _until_store_answers(self, step: Callable[[], Awaitable[T]]) -> T:
+        """`step`'s result once the store answers, retrying with backoff meanwhile: a load
+        given up on would leave the replica unready, and unmaintained, until restarted."""
+        pause = 0.5
+        while True:
+            try:
+                result = await step()
+            except StoreUnavailable as exc:
+                if self._store_error is None:
+                    log.warning("memory_index_load_waiting_for_store", error=str(exc))
+                self._store_error = exc
+                self._progress = f"waiting for the store: {exc}"
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, 5.0)
+            else:
+                self._store_error = None
+                return result
 
     def _empty_index(self) -> AnnIndex:
         options = self._options
@@ -206,12 +226,15 @@ class SyncedIndex:
                 await self._rebuild_after_pruning(changes.pruned_through)
                 continue
             await self._apply(changes, threads)
-            applied += len(changes.keys) + len(changes.removed)
+            count = len(changes.keys) + len(changes.removed)
+            applied += count
+            # Counted page by page: a later page's failure leaves these applied.
+            self._applied += count
+            self._changed_since_snapshot += count
             self._mark = changes.mark
             self._progress = f"loading: {len(self.index)} memories so far"
             if changes.complete:
                 break
-        self._changed_since_snapshot += applied
         return applied
 
     async def _apply(self, changes: Changes, threads: int) -> None:

@@ -15,9 +15,10 @@ import pytest
 from mcp_memory.cache import IndexOptions, SyncedIndex
 from mcp_memory.embedder import DIMENSIONS
 from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8, ModelId
+from mcp_memory.errors import NotReady, StoreUnavailable
 from mcp_memory.models import StoredMemory
 from mcp_memory.snapshot import CURRENT, INDEX_FILE, META_FILE
-from mcp_memory.store import MemoryStore
+from mcp_memory.store import ChangeMark, Changes, MemoryStore
 from mcp_memory.store_postgres import PostgresMemoryStore
 from mcp_memory.store_sqlite import SqliteMemoryStore
 from structlog.testing import capture_logs
@@ -249,6 +250,57 @@ async def test_the_maintenance_loop_prunes_and_snapshots(
     assert event(events, "memory_index_ready")["source"] == "snapshot"
     assert await contents(again) == (6, {"t": 6})
     await again.stop()
+
+
+class FirstReadFails:
+    """A store whose first `changes_since` fails as an outage does; the rest pass through."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.failed = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    async def changes_since(self, mark: ChangeMark, limit: int) -> Changes:
+        if not self.failed:
+            self.failed = True
+            raise StoreUnavailable(ConnectionRefusedError("connection refused"))
+        return await self._store.changes_since(mark, limit=limit)
+
+
+async def test_an_outage_while_the_index_loads_is_waited_out_and_maintenance_runs(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    """The load retried only the store's first question: an outage during the catch-up
+    left the replica unready for good, and nothing pulled changes or wrote snapshots."""
+    await remember(store, 30)
+    flaky = FirstReadFails(store)
+    opts = options(tmp_path / "index", sync_interval_seconds=0.05)
+    synced = SyncedIndex(flaky, opts)  # type: ignore[arg-type]
+    said: list[str] = []
+    with capture_logs() as events:
+        synced.start()
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            try:
+                synced.check_ready()
+                break
+            except NotReady as exc:
+                said.append(str(exc))
+                assert "failed" not in str(exc), str(exc)
+                assert asyncio.get_running_loop().time() < deadline, str(exc)
+                await asyncio.sleep(0.05)
+    assert flaky.failed
+    assert any("memory index waiting for the store: database unavailable" in m for m in said)
+    assert "connection refused" in event(events, "memory_index_load_waiting_for_store")["error"]
+    assert event(events, "memory_index_ready")["memories"] == 30
+    # Only the maintenance loop pulls these: nothing here calls refresh().
+    await remember(store, 5)
+    while len(synced.index) < 35:
+        assert asyncio.get_running_loop().time() < deadline, "the maintenance loop did not sync"
+        await asyncio.sleep(0.05)
+    await synced.stop()
 
 
 def _snapshot_file(directory: Path, name: str) -> Path:
