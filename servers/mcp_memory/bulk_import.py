@@ -4,11 +4,12 @@ One JSON object a line: {"text": ..., "tags": [...], "metadata": {...}, "id": ..
 "created_at": ...}, only text required (`python -m mcp_memory export` writes such lines).
 Lines are checked as remember_many checks them, embedded in batches and stored one
 transaction a batch, two batches in flight (one embedding while the other is written).
-Progress goes to stderr; a bad line is reported as FILE:LINE: reason and skipped (exit
-status 1 at the end). After each stored batch the checkpoint file records the last line
-done, so a rerun after an interruption resumes there; ids are stable per line (the line's
-`id`, else derived from its number and content) and rows already stored are skipped, so a
-batch stored just before a crash is not stored twice.
+Progress goes to stderr; a bad line (one that is not UTF-8 too) is reported as FILE:LINE:
+reason and skipped (exit status 1 at the end); a store that cannot be used ends the import
+with `error: ...` and exit status 1. After each stored batch the checkpoint file records
+the last line done, so a rerun after an interruption resumes there; ids are stable per line
+(the line's `id`, else derived from its number and content) and rows already stored are
+skipped, so a batch stored just before a crash is not stored twice.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from mcp_runtime import SettingsLoadError, load_settings
 from pydantic import ValidationError
 
 from mcp_memory.embedder import MAX_TOKENS
-from mcp_memory.errors import InvalidArgument
+from mcp_memory.errors import InvalidArgument, MemoryServiceError
 from mcp_memory.models import NewMemory, StoredMemory
 from mcp_memory.service import MemoryService
 from mcp_memory.settings import MemorySettings
@@ -93,10 +94,29 @@ def parse_line(service: MemoryService, number: int, raw: str) -> StoredMemory | 
         return BadLine(number, str(exc))
 
 
-def numbered_lines(file: TextIO, after: int) -> Iterator[tuple[int, str]]:
+def numbered_lines(file: BinaryIO, after: int) -> Iterator[tuple[int, str | BadLine]]:
+    """The lines past `after` that are not blank, decoded, or why one is not UTF-8.
+
+    Read as bytes and decoded line by line: in text mode one bad byte ended the import,
+    with the batch in hand lost and no line named, and a rerun stopped at the same place.
+    """
     for number, raw in enumerate(file, start=1):
-        if number > after and raw.strip():
-            yield number, raw
+        if number <= after:
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            byte = raw[exc.start]
+            yield (
+                number,
+                BadLine(number, f"not UTF-8: {exc.reason} 0x{byte:02x} at byte {exc.start + 1}"),
+            )
+            continue
+        # Text mode read CRLF as LF: so too here, as a line's derived id hashes the line.
+        if text.endswith("\r\n"):
+            text = text[:-2] + "\n"
+        if text.strip():
+            yield number, text
 
 
 class Checkpoint:
@@ -167,9 +187,9 @@ async def import_file(
     batch: list[StoredMemory] = []
     last_line = done_line
     try:
-        with source.open(encoding="utf-8", errors="strict") as file:
+        with source.open("rb") as file:
             for number, raw in numbered_lines(file, done_line):
-                parsed = parse_line(service, number, raw)
+                parsed = raw if isinstance(raw, BadLine) else parse_line(service, number, raw)
                 last_line = number
                 if isinstance(parsed, BadLine):
                     bad.append(parsed)
@@ -242,9 +262,13 @@ async def run_import(argv: list[str]) -> int:
     checkpoint = Checkpoint(checkpoint_path, args.file)
     if args.restart:
         checkpoint_path.unlink(missing_ok=True)
-    await service.open_for_writes()
     try:
+        await service.open_for_writes()
         _, bad = await import_file(service, args.file, checkpoint, batch_size=args.batch_size)
+    except MemoryServiceError as exc:
+        # A store of the other model, or one that cannot be reached: said, as export says it.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     finally:
         await service.stop()
     return 1 if bad else 0

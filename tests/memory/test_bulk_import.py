@@ -3,6 +3,7 @@ interruption without duplicates, bad arguments and settings named."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mcp_memory.bulk_import import numbered_lines
 from mcp_memory.embedder import Embedder
-from mcp_memory.embedding_models import DEFAULT_MODEL, model_files
+from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8, model_files
 from mcp_memory.settings import MemorySettings
 from mcp_runtime import SettingsLoadError, load_settings
 
@@ -91,6 +93,50 @@ def test_a_line_with_nan_or_infinity_in_metadata_is_named_and_skipped(tmp_path: 
         "Release note number 1",
         "Release note number 3",
     ]
+
+
+def test_a_line_that_is_not_utf8_is_named_and_the_rest_is_imported(tmp_path: Path) -> None:
+    """One bad byte ended the import with a traceback, naming no line, the batch in hand lost,
+    and a rerun stopped at the same place."""
+    data, source = tmp_path / "data", tmp_path / "latin1.jsonl"
+    source.write_bytes(
+        f"{note(1)}\n".encode() + b'{"text": "caf\xe9"}\n' + f"{note(3)}\r\n".encode()
+    )
+    result = run_import(data, str(source))
+    assert result.returncode == 1, result.stderr
+    assert f"{source}:2: not UTF-8: invalid continuation byte 0xe9 at byte 14" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(text for _, text in stored(data)) == [
+        "Release note number 1",
+        "Release note number 3",
+    ]
+
+
+def test_lines_read_as_bytes_end_as_text_mode_ended_them() -> None:
+    """A line's derived id hashes the line as text mode read it, CRLF as LF: the same ids as
+    before, so a rerun of an import begun by an earlier version stores nothing twice."""
+    lines = list(numbered_lines(io.BytesIO(b"a\r\n\r\n  \nb\nc"), after=0))
+    assert lines == [(1, "a\n"), (4, "b\n"), (5, "c")]
+    assert list(numbered_lines(io.BytesIO(b"a\nb\n"), after=1)) == [(2, "b\n")]
+
+
+@pytest.mark.parametrize("failure", ["other_model", "unreachable_database"])
+def test_a_store_the_import_cannot_open_is_named_without_a_traceback(
+    tmp_path: Path, failure: str
+) -> None:
+    data, source = tmp_path / "data", tmp_path / "notes.jsonl"
+    write_lines(source, [note(1)])
+    if failure == "other_model":
+        assert run_import(data, str(source)).returncode == 0
+        result = run_import(data, str(source), "--restart", MEMORY_MODEL=DYNAMIC_INT8)
+        message = f"error: the database holds embeddings of model {DEFAULT_MODEL!r}"
+    else:
+        # Nothing listens on port 1.
+        result = run_import(data, str(source), DATABASE_URL="postgresql://u:p@127.0.0.1:1/m")
+        message = "error: database unavailable, try again later (ConnectionRefusedError"
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_runs_at_once_give_each_text_its_own_vector(tmp_path: Path) -> None:
