@@ -77,6 +77,9 @@ class SyncedIndex:
         self._snapshotting = False
         self._store_error: StoreUnavailable | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
+        # After a failed write (disk full, read-only), none is tried again before this time.
+        self._snapshot_failures = 0
+        self._snapshot_retry_at = 0.0
         # Changes applied to the index since start, page by page.
         self._applied = 0
 
@@ -273,9 +276,12 @@ class SyncedIndex:
                     pruned = await self._store.prune_tombstones(options.tombstone_retention_seconds)
                     if pruned:
                         log.info("memory_tombstones_pruned", tombstones=pruned)
-                due = self._changed_since_snapshot >= options.snapshot_min_changes or (
-                    self._changed_since_snapshot > 0
-                    and now - self._snapshot_at >= options.snapshot_interval_seconds
+                due = now >= self._snapshot_retry_at and (
+                    self._changed_since_snapshot >= options.snapshot_min_changes
+                    or (
+                        self._changed_since_snapshot > 0
+                        and now - self._snapshot_at >= options.snapshot_interval_seconds
+                    )
                 )
                 if due:
                     self._snapshot_soon()
@@ -307,17 +313,38 @@ class SyncedIndex:
                     store_id=self._store_id,
                     mark=mark,
                 )
-            except OSError as exc:
-                log.error("memory_snapshot_failed", dir=str(directory), error=str(exc))
+            except (OSError, RuntimeError) as exc:  # usearch reports a failed save as either
+                self._snapshot_failed(directory, exc)
                 return
             finally:
                 self._snapshotting = False
             self._changed_since_snapshot = 0
             self._snapshot_at = time.monotonic()
+            self._snapshot_failures = 0
+            self._snapshot_retry_at = 0.0
         log.info(
             "memory_snapshot_written",
             path=str(path),
             memories=count,
             added=mark.added,
             seconds=round(time.perf_counter() - started, 3),
+        )
+
+    def _snapshot_failed(self, directory: Path, exc: Exception) -> None:
+        """Back off before the next try: retried every sync round, a full disk had the whole
+        index rewritten every few seconds, holding changes back each time."""
+        options = self._options
+        self._snapshot_failures += 1
+        pause = min(
+            options.sync_interval_seconds * 2**self._snapshot_failures,
+            options.snapshot_interval_seconds,
+        )
+        self._snapshot_retry_at = time.monotonic() + pause
+        log.error(
+            "memory_snapshot_failed",
+            dir=str(directory),
+            error=str(exc),
+            error_type=type(exc).__name__,
+            failures=self._snapshot_failures,
+            retry_in_seconds=round(pause, 1),
         )

@@ -9,7 +9,10 @@ Layout of the snapshot directory (MEMORY_INDEX_DIR):
                              checksums
 
 A snapshot is written into a fresh directory and only then named in CURRENT, so a
-reader never sees half of one; older ones are deleted afterwards.
+reader never sees half of one; older ones are deleted afterwards. A write killed midway
+(OOM, SIGKILL) leaves `.snap-<uuid>.partial` and `.CURRENT.snap-<uuid>` behind: the next
+write removes such leftovers once they are LEFTOVER_GRACE_SECONDS old (younger ones may be
+another replica's write in progress, as replicas can share the directory).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 import zlib
 from dataclasses import asdict, dataclass
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import structlog
 
 from mcp_memory.index import AnnIndex
 from mcp_memory.store import ChangeMark
@@ -33,6 +38,11 @@ CURRENT = "CURRENT"
 INDEX_FILE = "index.usearch"
 TAGS_FILE = "tags.npz"
 META_FILE = "meta.json"
+# A write in progress touches its files every few seconds at most a gigabyte apart; an
+# hour without a change is a write that died.
+LEFTOVER_GRACE_SECONDS = 3600.0
+
+log = structlog.get_logger(__name__)
 
 Reason = Literal["missing", "corrupt", "incompatible", "other_store", "tombstones_pruned"]
 
@@ -79,6 +89,7 @@ def write(directory: Path, index: AnnIndex, *, model: str, store_id: str, mark: 
     The caller keeps the index from changing meanwhile (the sync waits).
     """
     directory.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(directory)
     name = f"snap-{uuid.uuid4().hex}"
     work = directory / f".{name}.partial"
     work.mkdir()
@@ -116,6 +127,33 @@ def write(directory: Path, index: AnnIndex, *, model: str, store_id: str, mark: 
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def remove_leftovers(directory: Path, grace_seconds: float = LEFTOVER_GRACE_SECONDS) -> None:
+    """Remove what killed writes left (`.snap-*.partial`, `.CURRENT.*`) once untouched for
+    `grace_seconds`: each is as large as a snapshot, and nothing else ever removed them."""
+    cutoff = time.time() - grace_seconds
+    for leftover in (*directory.glob(".snap-*.partial"), *directory.glob(f".{CURRENT}.*")):
+        try:
+            if _last_modified(leftover) >= cutoff:
+                continue
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+        except OSError:
+            continue  # gone meanwhile, or another replica's to remove
+        log.info("memory_snapshot_leftover_removed", path=str(leftover))
+
+
+def _last_modified(path: Path) -> float:
+    """The latest mtime of `path` and, for a directory, of the files in it: a graph being
+    written changes its file, not the directory holding it."""
+    latest = path.stat().st_mtime
+    if path.is_dir():
+        for entry in path.iterdir():
+            latest = max(latest, entry.stat().st_mtime)
+    return latest
 
 
 def read(directory: Path, index: AnnIndex, *, model: str, store_id: str) -> SnapshotMeta:

@@ -5,17 +5,22 @@ pruned and a replica that missed pruned ones rebuilds."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from mcp_memory import snapshot
 from mcp_memory.cache import IndexOptions, SyncedIndex
 from mcp_memory.embedder import DIMENSIONS
 from mcp_memory.embedding_models import DEFAULT_MODEL, DYNAMIC_INT8, ModelId
 from mcp_memory.errors import NotReady, StoreUnavailable
+from mcp_memory.index import AnnIndex
 from mcp_memory.models import StoredMemory
 from mcp_memory.snapshot import CURRENT, INDEX_FILE, META_FILE
 from mcp_memory.store import ChangeMark, Changes, MemoryStore
@@ -250,6 +255,70 @@ async def test_the_maintenance_loop_prunes_and_snapshots(
     assert event(events, "memory_index_ready")["source"] == "snapshot"
     assert await contents(again) == (6, {"t": 6})
     await again.stop()
+
+
+def test_a_write_removes_what_killed_writes_left_once_they_are_old(tmp_path: Path) -> None:
+    """A write killed midway (OOM, SIGKILL) left a snapshot's worth of files that nothing
+    removed; a young leftover may be another replica's write in progress and stays."""
+    snapshots = tmp_path / "index"
+    snapshots.mkdir()
+    dead, busy = snapshots / ".snap-dead.partial", snapshots / ".snap-busy.partial"
+    dead_pointer, busy_pointer = snapshots / ".CURRENT.snap-dead", snapshots / ".CURRENT.snap-busy"
+    for folder, pointer in ((dead, dead_pointer), (busy, busy_pointer)):
+        folder.mkdir()
+        (folder / INDEX_FILE).write_bytes(b"half a graph")
+        pointer.write_text(folder.name)
+    long_ago = time.time() - 2 * snapshot.LEFTOVER_GRACE_SECONDS
+    for path in (dead / INDEX_FILE, dead, dead_pointer, busy):
+        os.utime(path, (long_ago, long_ago))
+    # `busy`'s directory is as old, but its graph file is being written now.
+    with capture_logs() as events:
+        written = snapshot.write(
+            snapshots, AnnIndex(), model=DEFAULT_MODEL, store_id="s", mark=ChangeMark()
+        )
+    assert not dead.exists() and not dead_pointer.exists()
+    assert busy.exists() and busy_pointer.exists()
+    assert sorted(
+        e["path"] for e in events if e["event"] == "memory_snapshot_leftover_removed"
+    ) == [
+        str(dead_pointer),
+        str(dead),
+    ]
+    assert (snapshots / CURRENT).read_text() == written.name
+
+
+async def test_a_failed_snapshot_is_retried_after_a_pause_that_doubles(
+    store: MemoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failed write (disk full, read-only) the snapshot was tried again every sync
+    round, the whole index rewritten every few seconds with changes held back meanwhile."""
+    await remember(store, 10)
+    tries: list[float] = []
+    write = snapshot.write
+
+    def full_disk(*args: object, **kwargs: object) -> Path:
+        tries.append(time.monotonic())
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(snapshot, "write", full_disk)
+    opts = options(tmp_path / "index", sync_interval_seconds=0.05, snapshot_min_changes=1)
+    synced = SyncedIndex(store, opts)
+    with capture_logs() as events:
+        synced.start()
+        await synced.refresh()
+        await asyncio.sleep(1.4)
+    failed = [e for e in events if e["event"] == "memory_snapshot_failed"]
+    # Tries at about 0, 0.1, 0.3, 0.7 s: 28 sync rounds in 1.4 s tried it every time.
+    assert 3 <= len(tries) <= 5, len(tries)
+    assert len(failed) == len(tries)
+    assert [e["retry_in_seconds"] for e in failed[:3]] == [0.1, 0.2, 0.4]
+    assert failed[0]["error"] == "[Errno 28] No space left on device"
+    monkeypatch.setattr(snapshot, "write", write)
+    deadline = asyncio.get_running_loop().time() + 30
+    while not (tmp_path / "index" / CURRENT).exists():
+        assert asyncio.get_running_loop().time() < deadline, "no snapshot once the disk had room"
+        await asyncio.sleep(0.05)
+    await synced.stop()
 
 
 class FirstReadFails:
