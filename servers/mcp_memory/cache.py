@@ -74,7 +74,6 @@ class SyncedIndex:
         self._changed_since_snapshot = 0
         self._snapshot_at = time.monotonic()
         self._pruned_at = 0.0
-        self._snapshotting = False
         self._store_error: StoreUnavailable | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         # After a failed write (disk full, read-only), none is tried again before this time.
@@ -119,9 +118,11 @@ class SyncedIndex:
                 # The load retries by itself; a caller is told now rather than kept waiting.
                 raise self._store_error
             await asyncio.shield(self._loading)
-        if self._snapshotting:
+        if self._snapshot_pending():
             # Changes wait while a snapshot is written (a second or two at a million);
-            # a recall meanwhile answers from the index as it is.
+            # a recall meanwhile answers from the index as it is. A snapshot still waiting
+            # for the lock counts: the lock is fair, so a recall queued behind it would
+            # wait for the whole write.
             return self.index
         async with self._lock:
             await self._catch_up(SYNC_PAGE)
@@ -185,8 +186,11 @@ class SyncedIndex:
         options = self._options
         return AnnIndex(options.dtype, options.expansion_search, connectivity=options.connectivity)
 
+    def _snapshot_pending(self) -> bool:
+        return self._snapshot_task is not None and not self._snapshot_task.done()
+
     def _snapshot_soon(self) -> None:
-        if self._snapshot_task is None or self._snapshot_task.done():
+        if not self._snapshot_pending():
             self._snapshot_task = asyncio.create_task(
                 self._write_snapshot(), name="write-memory-snapshot"
             )
@@ -303,7 +307,6 @@ class SyncedIndex:
         # The lock keeps changes out while the graph is written; recalls go on.
         async with self._lock:
             mark, count = self._mark, len(self.index)
-            self._snapshotting = True
             try:
                 path = await asyncio.to_thread(
                     snapshot.write,
@@ -316,8 +319,6 @@ class SyncedIndex:
             except (OSError, RuntimeError) as exc:  # usearch reports a failed save as either
                 self._snapshot_failed(directory, exc)
                 return
-            finally:
-                self._snapshotting = False
             self._changed_since_snapshot = 0
             self._snapshot_at = time.monotonic()
             self._snapshot_failures = 0

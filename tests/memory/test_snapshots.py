@@ -321,6 +321,32 @@ async def test_a_failed_snapshot_is_retried_after_a_pause_that_doubles(
     await synced.stop()
 
 
+async def test_a_recall_queued_behind_a_snapshot_write_answers_at_once(
+    store: MemoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot waiting for the index's lock (held by a sync) did not count as being written:
+    a recall then queued for the lock behind it and waited for the whole write."""
+    await remember(store, 20)
+    synced, _ = await loaded(store, options(tmp_path / "index"))
+    write = snapshot.write
+
+    def slow_write(*args: object, **kwargs: object) -> Path:
+        time.sleep(2.0)
+        return write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(snapshot, "write", slow_write)
+    async with synced._lock:  # a sync in progress
+        synced._snapshot_soon()
+        await asyncio.sleep(0)  # the snapshot waits for the lock
+        recall = asyncio.create_task(synced.refresh())
+        await asyncio.sleep(0.05)
+    started = time.monotonic()
+    index = await recall
+    assert time.monotonic() - started < 1.0
+    assert len(index) == 20
+    await synced.stop()
+
+
 class FirstReadFails:
     """A store whose first `changes_since` fails as an outage does; the rest pass through."""
 
