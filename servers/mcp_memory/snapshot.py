@@ -9,7 +9,11 @@ Layout of the snapshot directory (MEMORY_INDEX_DIR):
                              checksums
 
 A snapshot is written into a fresh directory and only then named in CURRENT, so a
-reader never sees half of one; older ones are deleted afterwards. A write killed midway
+reader never sees half of one. Replicas may share the directory (a ReadWriteMany claim),
+so a writer then removes only older snapshots that CURRENT does not name at that moment:
+its own at once, another's once LEFTOVER_GRACE_SECONDS old (two writers at once removed
+each other's, leaving CURRENT naming neither). A reader whose snapshot went meanwhile
+reads CURRENT once more before giving up on snapshots. A write killed midway
 (OOM, SIGKILL) leaves `.snap-<uuid>.partial` and `.CURRENT.snap-<uuid>` behind: the next
 write removes such leftovers once they are LEFTOVER_GRACE_SECONDS old (younger ones may be
 another replica's write in progress, as replicas can share the directory).
@@ -43,6 +47,9 @@ META_FILE = "meta.json"
 LEFTOVER_GRACE_SECONDS = 3600.0
 
 log = structlog.get_logger(__name__)
+
+# The snapshots this process wrote: superseded, they go at once; others' wait out the grace.
+_written_here: set[str] = set()
 
 Reason = Literal["missing", "corrupt", "incompatible", "other_store", "tombstones_pruned"]
 
@@ -117,16 +124,37 @@ def write(directory: Path, index: AnnIndex, *, model: str, store_id: str, mark: 
         (work / META_FILE).write_text(json.dumps(asdict(meta)))
         final = directory / name
         work.rename(final)
+        _written_here.add(name)
         pointer = directory / f".{CURRENT}.{name}"
         pointer.write_text(name)
         os.replace(pointer, directory / CURRENT)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    for old in directory.glob("snap-*"):
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
+    remove_superseded(directory, keep=name)
     return final
+
+
+def remove_superseded(
+    directory: Path, keep: str, grace_seconds: float = LEFTOVER_GRACE_SECONDS
+) -> None:
+    """Remove the snapshots CURRENT no longer names but `keep`: this process's at once,
+    other replicas' once untouched for `grace_seconds` (one may be about to be named)."""
+    cutoff = time.time() - grace_seconds
+    for old in directory.glob("snap-*"):
+        try:
+            if old.name == keep or old.name == _current_name(directory):
+                continue
+            if old.name not in _written_here and _last_modified(old) >= cutoff:
+                continue
+        except OSError:
+            continue  # removed meanwhile, or CURRENT unreadable: remove nothing now
+        shutil.rmtree(old, ignore_errors=True)
+        _written_here.discard(old.name)
+
+
+def _current_name(directory: Path) -> str:
+    return (directory / CURRENT).read_text().strip()
 
 
 def remove_leftovers(directory: Path, grace_seconds: float = LEFTOVER_GRACE_SECONDS) -> None:
@@ -162,13 +190,26 @@ def read(directory: Path, index: AnnIndex, *, model: str, store_id: str) -> Snap
     Raises SnapshotUnusable naming why when there is none, it is damaged, or it was
     made by another model, index type or database.
     """
+    name = _named_snapshot(directory)
     try:
-        name = (directory / CURRENT).read_text().strip()
+        return _read_named(directory / name, index, model=model, store_id=store_id)
+    except SnapshotUnusable:
+        # Another replica may have named a newer snapshot and removed this one meanwhile.
+        if (again := _named_snapshot(directory)) == name:
+            raise
+    return _read_named(directory / again, index, model=model, store_id=store_id)
+
+
+def _named_snapshot(directory: Path) -> str:
+    try:
+        return _current_name(directory)
     except FileNotFoundError:
         raise SnapshotUnusable("missing", f"no {CURRENT} file in {directory}") from None
     except OSError as exc:
         raise SnapshotUnusable("corrupt", f"cannot read {directory / CURRENT}: {exc}") from None
-    folder = directory / name
+
+
+def _read_named(folder: Path, index: AnnIndex, *, model: str, store_id: str) -> SnapshotMeta:
     try:
         meta = SnapshotMeta(**json.loads((folder / META_FILE).read_text()))
     except (OSError, ValueError, TypeError) as exc:

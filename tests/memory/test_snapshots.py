@@ -8,8 +8,10 @@ import asyncio
 import errno
 import json
 import os
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -345,6 +347,79 @@ async def test_a_recall_queued_behind_a_snapshot_write_answers_at_once(
     assert time.monotonic() - started < 1.0
     assert len(index) == 20
     await synced.stop()
+
+
+def test_two_replicas_writing_at_once_leave_a_snapshot_to_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas may share MEMORY_INDEX_DIR: each writer removed every snapshot but its own
+    after naming it in CURRENT, so two at once left CURRENT naming a removed one, and the
+    next start rebuilt the index (16 minutes at a million)."""
+    snapshots = tmp_path / "index"
+    named = threading.Barrier(2)
+    replace = os.replace
+
+    def replace_then_meet(source: Path, target: Path) -> None:
+        replace(source, target)
+        if Path(target).name == CURRENT:
+            named.wait(timeout=30)  # both have named theirs; now both clean up
+
+    monkeypatch.setattr(snapshot.os, "replace", replace_then_meet)
+    # Neither writer's snapshot is this process's own to other replicas.
+    monkeypatch.setattr(snapshot, "_written_here", set())
+
+    def write_one() -> Path:
+        return snapshot.write(
+            snapshots, AnnIndex(), model=DEFAULT_MODEL, store_id="s", mark=ChangeMark()
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        written = [w.result(timeout=60) for w in [pool.submit(write_one) for _ in range(2)]]
+    assert (snapshots / CURRENT).read_text() in {w.name for w in written}
+    meta = snapshot.read(snapshots, AnnIndex(), model=DEFAULT_MODEL, store_id="s")
+    assert meta.count == 0
+
+
+def test_a_writer_removes_its_own_older_snapshots_at_once_and_others_once_old(
+    tmp_path: Path,
+) -> None:
+    snapshots = tmp_path / "index"
+    snapshots.mkdir()
+    young, old = snapshots / "snap-another-replica", snapshots / "snap-a-dead-replica"
+    for folder in (young, old):
+        folder.mkdir()
+        (folder / META_FILE).write_text("{}")
+    long_ago = time.time() - 2 * snapshot.LEFTOVER_GRACE_SECONDS
+    for path in (old / META_FILE, old):
+        os.utime(path, (long_ago, long_ago))
+    for _ in range(3):
+        last = snapshot.write(
+            snapshots, AnnIndex(), model=DEFAULT_MODEL, store_id="s", mark=ChangeMark()
+        )
+    assert sorted(p.name for p in snapshots.glob("snap-*")) == sorted([last.name, young.name])
+
+
+def test_a_snapshot_replaced_while_it_is_read_is_read_from_current_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader whose snapshot another replica superseded and removed midway loads the one
+    CURRENT names now instead of rebuilding the index."""
+    snapshots = tmp_path / "index"
+    snapshot.write(snapshots, AnnIndex(), model=DEFAULT_MODEL, store_id="s", mark=ChangeMark())
+    crc32_of = snapshot.crc32_of
+    replaced = False
+
+    def replaced_meanwhile(path: Path) -> int:
+        nonlocal replaced
+        if not replaced:
+            replaced = True  # before writing: the write sums its own files
+            newer = ChangeMark(added=7, removed=3)
+            snapshot.write(snapshots, AnnIndex(), model=DEFAULT_MODEL, store_id="s", mark=newer)
+        return crc32_of(path)
+
+    monkeypatch.setattr(snapshot, "crc32_of", replaced_meanwhile)
+    meta = snapshot.read(snapshots, AnnIndex(), model=DEFAULT_MODEL, store_id="s")
+    assert replaced and (meta.added, meta.removed) == (7, 3)
 
 
 class FirstReadFails:
