@@ -54,6 +54,9 @@ _BASE_HEADERS = {
 }
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# What says how the answer's bytes came: `Answer` has decompressed them already, and httpx2
+# would decompress them again (and fail) or count them against the compressed length.
+_ENCODED_AS = frozenset({"content-encoding", "content-length"})
 
 
 class UpstreamPosts:
@@ -174,7 +177,7 @@ async def _answer_in_events(response: Answer) -> dict[str, Any]:
     events = httpx2.EventSource(
         httpx2.Response(
             response.status,
-            headers=list(response.headers.items()),
+            headers=[(k, v) for k, v in response.headers.items() if k not in _ENCODED_AS],
             stream=_Body(response),
             request=httpx2.Request("POST", response.url),
         ),

@@ -13,7 +13,7 @@ compared too.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +36,7 @@ from harness.processes import ServerProcess
 from mcp_gateway.server import create
 from mcp_gateway.settings import GatewaySettings
 from mcp_runtime import build_app
+from wrapped_upstream import WrappedUpstream, gzipped_events, wrapped_upstream
 
 # A stateless gateway relays both generations' calls to an upstream that speaks 2026-07-28.
 GENERATIONS = {"session-less": "relayed", "session-based": "relayed"}
@@ -50,7 +51,7 @@ def tool_call(generation: str, tool: str, arguments: dict[str, Any]) -> Request:
 
 @asynccontextmanager
 async def in_process_gateway(
-    upstreams: dict[str, ServerProcess], **policy: object
+    upstreams: Mapping[str, ServerProcess | WrappedUpstream], **policy: object
 ) -> AsyncIterator[Served]:
     """A gateway of `upstreams`, its upstreams' tools listed and known to the fast path;
     `policy` is more of each upstream's settings (`timeout_seconds=...`)."""
@@ -190,3 +191,16 @@ async def test_looking_the_tools_up_again_is_not_part_of_the_call_that_found_the
     headers, body = tool_call("session-less", "sample_nothing", {})
     await served.http.post("/mcp", headers={**headers, "authorization": "Bearer x"}, content=body)
     assert listings_saw == [{}]
+
+
+async def test_a_gzipped_event_stream_answer_is_decompressed_once() -> None:
+    # As a TypeScript SDK server behind Express' compression() answers: an event stream,
+    # gzipped. It was decompressed twice, failed as unreachable, and opened the circuit.
+    with wrapped_upstream(gzipped_events) as upstream:
+        async with in_process_gateway({"streams": upstream}) as served:
+            headers, body = tool_call("session-less", "streams_echo", {"text": "hi"})
+            response = await served.http.post("/mcp", headers=headers, content=body)
+    assert served.relayed_calls == 1
+    result = response.json()["result"]
+    assert not result["isError"], result
+    assert result["content"] == [{"type": "text", "text": "hi"}]
