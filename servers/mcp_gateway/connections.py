@@ -32,6 +32,10 @@ _LIMITS = httpx2.Limits(
 # gateway's own, which FastMCP's client sends in each request's `_meta`, and the upstream would
 # prefer a header (the runtime's tracing.http_context) and skip the gateway's spans.
 _TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})
+# The encodings the gateway reads, not the caller's: the upstream is asked for what the
+# gateway's clients decode (their own "gzip, deflate"), and a caller's br or zstd would come
+# back as bytes that neither `http1` nor httpx2 here reads.
+_ENCODINGS_ASKED = frozenset({"accept-encoding", "te"})
 
 
 class UpstreamConnections:
@@ -55,7 +59,7 @@ class UpstreamConnections:
     def __init__(self, *, pass_authorization: bool = True) -> None:
         self._pool = httpx2.AsyncHTTPTransport(limits=_LIMITS)
         self._lent = _Lent(self._pool)
-        held = _TRACE_CONTEXT if tracing_enabled() else frozenset()
+        held = _ENCODINGS_ASKED | (_TRACE_CONTEXT if tracing_enabled() else frozenset())
         # The headers of a call that stay at the gateway.
         self._held = held if pass_authorization else held | {"authorization"}
 

@@ -36,7 +36,13 @@ from harness.processes import ServerProcess
 from mcp_gateway.server import create
 from mcp_gateway.settings import GatewaySettings
 from mcp_runtime import build_app
-from wrapped_upstream import WrappedUpstream, gzipped_events, wrapped_upstream
+from wrapped_upstream import (
+    Seen,
+    WrappedUpstream,
+    gzipped_events,
+    recording,
+    wrapped_upstream,
+)
 
 # A stateless gateway relays both generations' calls to an upstream that speaks 2026-07-28.
 GENERATIONS = {"session-less": "relayed", "session-based": "relayed"}
@@ -204,3 +210,20 @@ async def test_a_gzipped_event_stream_answer_is_decompressed_once() -> None:
     result = response.json()["result"]
     assert not result["isError"], result
     assert result["content"] == [{"type": "text", "text": "hi"}]
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+async def test_the_upstream_is_asked_for_the_encodings_the_gateway_reads(generation: str) -> None:
+    # A caller's own (br, zstd) would come back in an encoding the gateway cannot read.
+    seen = Seen([])
+    with wrapped_upstream(recording(seen)) as upstream:
+        async with in_process_gateway({"seen": upstream}) as served:
+            headers, body = tool_call(generation, "seen_echo", {"text": "hi"})
+            fast, slow = await both_ways(
+                served, {**headers, "accept-encoding": "gzip, deflate, br, zstd"}, body
+            )
+    for answer in (fast, slow):
+        assert answer.body["result"]["content"] == [{"type": "text", "text": "hi"}], answer
+    calls = [headers for method, headers in seen.requests if method == "tools/call"]
+    assert len(calls) == 2
+    assert {headers["accept-encoding"] for headers in calls} == {"gzip, deflate"}
