@@ -31,7 +31,8 @@ _log = structlog.get_logger("mcp_gateway.upstream")
 ToolsSeen = Callable[[str, frozenset[str]], None]
 
 # A listing that takes longer serves the tools listed last: one upstream that hangs must not
-# hold up every client's tools/list.
+# hold up every client's tools/list. The question that may follow it (`server/discover`) is
+# within the same time.
 LISTING_TIMEOUT_SECONDS = 10.0
 
 
@@ -115,13 +116,24 @@ class UpstreamProvider(ProxyProvider):
         received = await self._calls.run(lambda: self._post("tools/call", params, progress=True))
         return client_session_result("tools/call", version, received)
 
-    async def _discover(self) -> None:
+    async def _discover(self, deadline: float) -> None:
         """Ask the upstream which protocol versions it speaks (`server/discover`, a
         2026-07-28 method: a server without it speaks only the handshake era), with the
-        headers of the request that brought the listing."""
+        headers of the request that brought the listing, until `deadline` (the event
+        loop's time): the listing waits for the answer, and every client's tools/list for
+        the listing."""
         version = MODERN_PROTOCOL_VERSIONS[-1]
         try:
-            found = await self._post("server/discover", {})
+            async with asyncio.timeout_at(deadline):
+                found = await self._post("server/discover", {})
+        except TimeoutError:
+            # Not known yet: asked again at the next listing.
+            _log.warning(
+                "upstream_discover_failed",
+                upstream=self.upstream_name,
+                error=f"no answer within the listing's {LISTING_TIMEOUT_SECONDS:g} s",
+            )
+            return
         except MCPError as error:
             # It answered: an unknown method or version says it, anything else (401 to the
             # gateway's own listing) leaves the question open for the next listing.
@@ -165,8 +177,9 @@ class UpstreamProvider(ProxyProvider):
                     self.upstream_name, f"its circuit is open for {left:.0f} s more"
                 )
             return self._last_tools
+        deadline = asyncio.get_running_loop().time() + LISTING_TIMEOUT_SECONDS
         try:
-            async with asyncio.timeout(LISTING_TIMEOUT_SECONDS):
+            async with asyncio.timeout_at(deadline):
                 client = await self._get_client()
                 async with client:
                     listed = await client.list_tools()
@@ -195,7 +208,7 @@ class UpstreamProvider(ProxyProvider):
         self._tools_seen(self.upstream_name, frozenset(tool.name for tool in tools))
         self._answered(self.upstream_name, True, None)
         if self._relay_every_generation and self._speaks_modern is None:
-            await self._discover()
+            await self._discover(deadline)
         return tools
 
     def _tool(self, listed: mcp_types.Tool) -> Tool:

@@ -13,14 +13,14 @@ compared too.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastmcp.server.dependencies import get_http_headers
+from gateway_in_process import in_process_gateway
 from harness import runtime
 from harness.in_process import (
     SESSION_HEADERS,
@@ -29,16 +29,11 @@ from harness.in_process import (
     Served,
     both_ways,
     modern_request,
-    served_in_process,
     session_request,
 )
 from harness.processes import ServerProcess
-from mcp_gateway.server import create
-from mcp_gateway.settings import GatewaySettings
-from mcp_runtime import build_app
 from wrapped_upstream import (
     Seen,
-    WrappedUpstream,
     gzipped_events,
     recording,
     wrapped_upstream,
@@ -53,29 +48,6 @@ def tool_call(generation: str, tool: str, arguments: dict[str, Any]) -> Request:
     if generation == "session-less":
         return modern_request("tools/call", call, request_id="call-1")
     return SESSION_HEADERS, session_request("tools/call", call, request_id="call-1")
-
-
-@asynccontextmanager
-async def in_process_gateway(
-    upstreams: Mapping[str, ServerProcess | WrappedUpstream], **policy: object
-) -> AsyncIterator[Served]:
-    """A gateway of `upstreams`, its upstreams' tools listed and known to the fast path;
-    `policy` is more of each upstream's settings (`timeout_seconds=...`)."""
-    settings = GatewaySettings(
-        mcp_gateway_servers=json.dumps(
-            {
-                name: {"url": f"{server.base_url}/mcp", **policy}
-                for name, server in upstreams.items()
-            }
-        )
-    )
-    gateway = create(settings)
-    app = build_app(gateway.spec, settings)
-    gateway.attach(app)
-    async with served_in_process(app, gateway.spec.mcp) as served:
-        await gateway.spec.mcp.list_tools()
-        await served.fast_path._calls.resolve_tools()
-        yield served
 
 
 @pytest.fixture

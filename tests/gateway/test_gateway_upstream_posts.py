@@ -4,6 +4,7 @@ session sends."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -319,7 +320,7 @@ async def test_handshake_era_calls_are_relayed_only_to_an_upstream_that_speaks_2
         ),
     )
     try:
-        await provider._discover()
+        await provider._discover(asyncio.get_running_loop().time() + 10)
         assert server.seen[-1][1]["method"] == "server/discover"
         assert provider.relays_for("2026-07-28")
         assert provider.relays_for("2025-11-25") is (speaks_modern is True)

@@ -1,0 +1,40 @@
+"""How long an upstream may hold up the gateway's tools/list, which FastMCP gathers from every
+upstream at once: one that goes silent costs the others at most the listing's time limit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from gateway_in_process import in_process_gateway
+from mcp_gateway import upstream as upstream_module
+from wrapped_upstream import silent_after_first_listing, wrapped_upstream
+
+pytestmark = pytest.mark.timeout(60)
+
+LIMIT = 0.5
+
+
+async def test_an_upstream_silent_after_its_listing_holds_up_no_listing_past_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It answers its first tools/list and nothing after: not the server/discover the gateway
+    # sends next, which nothing else bounded, so every client's tools/list waited for ever.
+    monkeypatch.setattr(upstream_module, "LISTING_TIMEOUT_SECONDS", LIMIT)
+    with (
+        wrapped_upstream(silent_after_first_listing) as silent,
+        wrapped_upstream(lambda app: app) as answering,
+    ):
+        listings = []
+        async with asyncio.timeout(10):
+            started = time.monotonic()
+            async with in_process_gateway({"silent": silent, "answering": answering}) as served:
+                listings.append(time.monotonic() - started)
+                started = time.monotonic()
+                tools = await served.mcp.list_tools()
+                listings.append(time.monotonic() - started)
+    assert {tool.name for tool in tools} == {"answering_echo", "silent_echo"}
+    # Its first listing and the question after it, then its second listing: each within the
+    # limit (and the gateway's start, which lists every upstream, in a few seconds at most).
+    assert listings[1] < LIMIT + 1.0, listings
