@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
 import httpx2
@@ -36,6 +37,46 @@ _TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})
 # gateway's clients decode (their own "gzip, deflate"), and a caller's br or zstd would come
 # back as bytes that neither `http1` nor httpx2 here reads.
 _ENCODINGS_ASKED = frozenset({"accept-encoding", "te"})
+
+
+# What a proxy or mesh in front of the upstream answers when it has no healthy upstream (Envoy's
+# 503 "no healthy upstream", a gateway's 502 or 504), or an upstream overloaded: the upstream
+# is not there to answer, as /ready's probe counts it, whatever a call's credentials.
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+
+
+class UnavailableStatus(Exception):
+    """The upstream's address answered one of UNAVAILABLE_STATUSES."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+# The error statuses answered to the requests of the call under way (`error_statuses`): the
+# MCP SDK's client turns them all into one error, and only 401 and 403 say the caller's
+# credentials were refused. Its transport sends in the caller's context, so the list is seen.
+_ERROR_STATUSES: ContextVar[list[int] | None] = ContextVar("upstream_error_statuses", default=None)
+
+
+@contextmanager
+def error_statuses() -> Iterator[list[int]]:
+    """The HTTP error statuses the upstream answers within the block (`saw_error_status`)."""
+    statuses: list[int] = []
+    token = _ERROR_STATUSES.set(statuses)
+    try:
+        yield statuses
+    finally:
+        _ERROR_STATUSES.reset(token)
+
+
+def saw_error_status(status: int) -> None:
+    """Raise UnavailableStatus for one of UNAVAILABLE_STATUSES; note any other error status
+    for `error_statuses`."""
+    if status in UNAVAILABLE_STATUSES:
+        raise UnavailableStatus(status)
+    if (statuses := _ERROR_STATUSES.get()) is not None:
+        statuses.append(status)
 
 
 class UpstreamConnections:
@@ -116,6 +157,13 @@ class _Lent(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self._pool.handle_async_request(request)
+        if response.status_code >= 400 and request.method == "POST":
+            # Not the probes' GETs: /ready reads the status itself.
+            try:
+                saw_error_status(response.status_code)
+            except UnavailableStatus:
+                await response.aclose()
+                raise
         if response.headers.get("content-length") != "0":
             return response
         # The SDK never reads the empty body of a 202 (the answer to a notification), and a

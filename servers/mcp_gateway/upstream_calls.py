@@ -5,8 +5,9 @@ said in the upstream's name.
 The circuit breaker is pybreaker's and the retries tenacity's, as in the backend client
 (clients/backend-client): pybreaker's state machine runs synchronously on entry and exit of
 `calling()`, so it guards an await on the event loop's one thread, and its listeners feed the
-metrics and logs below. Only a call that could not reach the upstream, or got no answer
-within the deadline, counts as a failure: an upstream that answers, even with an error, is up.
+metrics and logs below. Only a call that could not reach the upstream, was answered 502, 503
+or 504 (by a proxy in front of it, with no healthy upstream), or got no answer within the
+deadline, counts as a failure: an upstream that answers, even with an error, is up.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from mcp_gateway.connections import UnavailableStatus, error_statuses
 from mcp_gateway.settings import Upstream
 
 T = TypeVar("T")
@@ -43,6 +45,10 @@ _CONNECT_FAILURES = (httpx2.ConnectError, httpx2.ConnectTimeout)
 # What MCP clients make of an upstream that gave no answer: the connection closed, or a
 # timeout (the SDK's session; FastMCP's client turns a connect timeout into HTTP's 408).
 _NO_ANSWER = frozenset({mcp_types.CONNECTION_CLOSED, mcp_types.REQUEST_TIMEOUT, 408})
+
+# The statuses that say the caller's credentials were refused, and what a refusal adds.
+_REFUSALS = frozenset({401, 403})
+_REFUSED = ": the caller's Authorization, passed on unchanged, does not admit it"
 
 # Called with the upstream's name and whether it just answered a call (False: unreachable).
 Answered = Callable[[str, bool, str | None], None]
@@ -206,9 +212,10 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
         """`call` within the deadline, saying which upstream failed it when it could not be
         reached or refused it, and reporting whether the upstream answered."""
         try:
-            result = await self._deadlines.within(
-                asyncio.get_running_loop().time(), self._timeout, self._retrying(call)
-            )
+            with error_statuses() as statuses:
+                result = await self._deadlines.within(
+                    asyncio.get_running_loop().time(), self._timeout, self._retrying(call)
+                )
         except DeadlinePassed:
             reason = f"no answer within {self._timeout:g} s"
             self._answered(self.name, False, reason)
@@ -222,13 +229,12 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
             if error.error.code in _NO_ANSWER:
                 self._unreachable(error)
             self._answered(self.name, True, None)
-            if error.error.code == mcp_types.INTERNAL_ERROR:
+            if error.error.code == mcp_types.INTERNAL_ERROR and statuses:
                 # What the SDK's client makes of an HTTP error status, 401 and 403 included:
                 # FastMCP would say only "Error calling tool", without the upstream's name.
                 raise ToolError(
                     f"upstream '{self.name}' refused the call: {error.error.message}"
-                    " (401/403: the caller's Authorization, passed on unchanged, does not"
-                    " admit it)",
+                    f" (HTTP {statuses[-1]}{_REFUSED if statuses[-1] in _REFUSALS else ''})",
                     log_level=logging.INFO,
                 ) from None
             raise  # the upstream's own protocol error, as FastMCP's proxy relays it
@@ -291,6 +297,11 @@ def not_connected(error: BaseException) -> bool:
 def connect_error(error: BaseException) -> BaseException | None:
     """The failure to connect behind `error`, wrapped or not (by FastMCP's client, in an
     exception group, by the SDK's transport), or None."""
+    return _behind(error, _CONNECT_FAILURES)
+
+
+def _behind(error: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The exception of one of `kinds` behind `error`, wrapped or not, or None."""
     seen: set[int] = set()
     pending: list[BaseException] = [error]
     while pending:
@@ -298,7 +309,7 @@ def connect_error(error: BaseException) -> BaseException | None:
         if id(cause) in seen:
             continue
         seen.add(id(cause))
-        if isinstance(cause, _CONNECT_FAILURES):
+        if isinstance(cause, kinds):
             return cause
         if isinstance(cause, BaseExceptionGroup):
             pending.extend(cause.exceptions)
@@ -308,7 +319,10 @@ def connect_error(error: BaseException) -> BaseException | None:
 
 def describe(error: BaseException) -> str:
     # FastMCP wraps connect failures ("Client failed to connect: ..."); the innermost
-    # cause is what an operator can act on (connection refused, 401, timeout).
+    # cause is what an operator can act on (connection refused, 401, timeout), and an
+    # unavailable status wherever the SDK's task groups put it.
+    if (status := _behind(error, (UnavailableStatus,))) is not None:
+        return str(status)
     while error.__cause__ is not None and not str(error):
         error = error.__cause__
     text = str(error) or type(error).__name__

@@ -12,7 +12,8 @@ the answer as the SDK's transport does:
   stream are dropped: a relayed call's client gets one JSON body, with no room for them.
 - 202, a redirect (not followed), an HTTP error status and any other content type fail as the
   SDK fails them (`MCPError` with its codes and words; a JSON-RPC error in an error status's
-  body is the upstream's own).
+  body is the upstream's own), but 502, 503 and 504, which say the upstream is not there to
+  answer (`connections.UnavailableStatus`).
 
 One difference: an event stream that breaks before the answer is not resumed with a GET
 (the SDK does when the upstream numbered its events); the call fails as the upstream being
@@ -37,7 +38,12 @@ from mcp.shared.exceptions import MCPError
 from mcp_runtime import json_codec
 from pydantic import ValidationError
 
-from mcp_gateway.connections import CONNECT_TIMEOUT_SECONDS, IDLE_CONNECTIONS_KEPT, IDLE_SECONDS
+from mcp_gateway.connections import (
+    CONNECT_TIMEOUT_SECONDS,
+    IDLE_CONNECTIONS_KEPT,
+    IDLE_SECONDS,
+    saw_error_status,
+)
 from mcp_gateway.http1 import Answer, Http1Connections
 
 # The MCP SDK session's request stamp (`mcp_runtime.internals.request_stamp`): puts the
@@ -122,6 +128,7 @@ async def _result(response: Answer) -> dict[str, Any]:
             " is the intended server",
         )
     if status >= 400:
+        saw_error_status(status)  # 502, 503 and 504 raise UnavailableStatus
         if content_type.startswith("application/json"):
             error = _error_in(await response.read())
             if error is not None:

@@ -19,8 +19,10 @@ from exceptiongroup import catch
 from fastmcp.exceptions import ToolError
 from fastmcp.utilities.exceptions import get_catch_handlers
 from gateway_env import StartGateway
+from gateway_in_process import in_process_gateway
 from harness import processes, runtime
 from harness.gates import marker, wait_for
+from harness.in_process import modern_request
 from harness.processes import ServerProcess
 from mcp.shared.exceptions import MCPError
 from mcp_gateway.settings import Upstream
@@ -31,6 +33,7 @@ from mcp_gateway.upstream_calls import (
     UpstreamUnavailable,
 )
 from prometheus_client import CollectorRegistry
+from wrapped_upstream import Switch, answering_while, wrapped_upstream
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -525,3 +528,58 @@ async def test_a_call_its_caller_gives_up_on_is_cancelled_through_the_gateway(
     assert gateway.metric("mcp_tool_calls_in_flight") == 0
     # A caller leaving says nothing about the upstream.
     assert gateway.metric('mcp_gateway_upstream_up{server="sample"}') == 1
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+@pytest.mark.parametrize("way", ["fast path", "FastMCP's proxy"])
+async def test_an_upstream_whose_proxy_has_none_healthy_is_unavailable(
+    way: str, status: int
+) -> None:
+    # A mesh's or proxy's 502/503/504 ("no healthy upstream"), as /ready counts it: down.
+    # It was taken for the upstream refusing the caller's Authorization: the circuit stayed
+    # closed, and a listing dropped the upstream's tools.
+    switch = Switch()
+    policy = {"connect_retries": 0, "circuit_breaker": {"failures": 2, "open_seconds": 30}}
+    with wrapped_upstream(answering_while(switch, status)) as upstream:
+        async with in_process_gateway({"meshed": upstream}, **policy) as served:
+            served.fast_path.enabled = way == "fast path"
+            switch.down = True
+            listed = {tool.name for tool in await served.mcp.list_tools()}
+            texts = []
+            for _ in range(3):
+                headers, body = modern_request(
+                    "tools/call", {"name": "meshed_echo", "arguments": {"text": "hi"}}
+                )
+                answer = (await served.http.post("/mcp", headers=headers, content=body)).json()
+                assert answer["result"]["isError"], answer
+                texts.append(answer["result"]["content"][0]["text"])
+            assert served.relayed_calls == (3 if way == "fast path" else 0)
+    assert listed == {"meshed_echo"}
+    assert texts[:2] == [f"upstream 'meshed' is unavailable: HTTP {status}"] * 2
+    assert texts[2].startswith(
+        "upstream 'meshed' is unavailable: its circuit is open after 2 failed calls in a row"
+    )
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+@pytest.mark.parametrize("way", ["fast path", "FastMCP's proxy"])
+async def test_only_a_401_or_403_is_said_to_refuse_the_callers_authorization(
+    way: str, status: int
+) -> None:
+    switch = Switch()
+    with wrapped_upstream(answering_while(switch, status)) as upstream:
+        async with in_process_gateway({"refusing": upstream}) as served:
+            served.fast_path.enabled = way == "fast path"
+            switch.down = True
+            headers, body = modern_request(
+                "tools/call", {"name": "refusing_echo", "arguments": {"text": "hi"}}
+            )
+            answer = (await served.http.post("/mcp", headers=headers, content=body)).json()
+    said = "upstream 'refusing' refused the call: Server returned an error response"
+    if status == 500:
+        assert answer["result"]["content"][0]["text"] == f"{said} (HTTP 500)"
+    else:
+        assert answer["result"]["content"][0]["text"] == (
+            f"{said} (HTTP {status}: the caller's Authorization, passed on unchanged, does not"
+            " admit it)"
+        )

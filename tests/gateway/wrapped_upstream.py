@@ -185,9 +185,9 @@ class Switch:
     down: bool = False
 
 
-def no_healthy_upstream_while(switch: Switch, status: int = 503) -> Wrap:
+def answering_while(switch: Switch, status: int) -> Wrap:
     """While `switch` is down, every request is answered with `status` in plain text, as
-    Envoy (a mesh's sidecar) answers for a service with no healthy endpoint."""
+    Envoy (a mesh's sidecar) answers 503 for a service with no healthy endpoint."""
 
     def wrap(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
