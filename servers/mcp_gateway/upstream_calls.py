@@ -3,11 +3,14 @@ connection could be made, failed at once while the upstream's circuit is open, a
 said in the upstream's name.
 
 The circuit breaker is pybreaker's and the retries tenacity's, as in the backend client
-(clients/backend-client): pybreaker's state machine runs synchronously on entry and exit of
-`calling()`, so it guards an await on the event loop's one thread, and its listeners feed the
-metrics and logs below. Only a call that could not reach the upstream, was answered 502, 503
-or 504 (by a proxy in front of it, with no healthy upstream), or got no answer within the
-deadline, counts as a failure: an upstream that answers, even with an error, is up.
+(clients/backend-client): pybreaker's state machine runs synchronously, on the event loop's
+one thread, and its listeners feed the metrics and logs below. It is told each call's outcome
+once the call has one: pybreaker knows only successes and failures, and a call cancelled by
+its caller is neither (around the call, it took one for a success, which reset the streak of
+failures and closed the circuit of an upstream still down). Only a call that could not
+reach the upstream, was answered 502, 503 or 504 (by a proxy in front of it, with no healthy
+upstream), or got no answer within the deadline, counts as a failure: an upstream that
+answers, even with an error, is up.
 """
 
 from __future__ import annotations
@@ -143,9 +146,6 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
             self._breaker = pybreaker.CircuitBreaker(
                 fail_max=self._policy.failures,
                 reset_timeout=self._policy.open_seconds,
-                # Only an unreachable upstream fails the circuit: a call that raised anything
-                # else (a tool error, the caller going away) says nothing against it.
-                exclude=[lambda error: not isinstance(error, UpstreamUnavailable)],
                 listeners=[self],
                 name=name,
                 # The call's own error, which says what went wrong, rather than pybreaker's.
@@ -178,17 +178,48 @@ class UpstreamCalls(pybreaker.CircuitBreakerListener):
     async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
         if self._breaker is None:
             return await self._within_deadline(call)
+        self._admit(self._breaker)
         try:
-            with self._breaker.calling():
-                return await self._within_deadline(call)
+            result = await self._within_deadline(call)
+        except UpstreamUnavailable as failure:
+            self._count(self._breaker, failure)
+            raise
+        except Exception:
+            # It answered: a tool's error or a refusal says nothing against the upstream.
+            self._count(self._breaker, None)
+            raise
+        # (A call cancelled, its caller gone, is counted neither way: CancelledError is no
+        # Exception.)
+        self._count(self._breaker, None)
+        return result
+
+    def _admit(self, breaker: pybreaker.CircuitBreaker) -> None:
+        """Let the call through, or fail it at once while the circuit is open; once its open
+        time has passed, the circuit is half-open (as pybreaker's own call makes it)."""
+        if breaker.current_state != pybreaker.STATE_OPEN:
+            return
+        if (left := self.open_for()) is None:
+            breaker.half_open()
+            return
+        self._metrics.short_circuited.labels(server=self.name).inc()
+        raise UpstreamUnavailable(
+            self.name,
+            f"its circuit is open after {self._policy.failures} failed calls in a row;"
+            f" calls are tried again in {left:.0f} s",
+        )
+
+    def _count(
+        self, breaker: pybreaker.CircuitBreaker, failure: UpstreamUnavailable | None
+    ) -> None:
+        """Tell the circuit a call's outcome: a success, or `failure`."""
+        try:
+            with breaker.calling():
+                if failure is not None:
+                    raise failure
+        except UpstreamUnavailable:
+            pass  # counted; the caller raises it
         except pybreaker.CircuitBreakerError:
-            self._metrics.short_circuited.labels(server=self.name).inc()
-            left = self.open_for() or 0.0
-            raise UpstreamUnavailable(
-                self.name,
-                f"its circuit is open after {self._policy.failures} failed calls in a row;"
-                f" calls are tried again in {left:.0f} s",
-            ) from None
+            pass  # opened by another call while this one ran: its outcome comes too late
 
     def state_change(
         self,

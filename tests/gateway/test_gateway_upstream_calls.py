@@ -259,6 +259,37 @@ async def test_calls_cancelled_by_their_callers_do_not_open_the_circuit() -> Non
     assert await calls.run(Upstream_("answer").call) == "answer"
 
 
+async def cancelled_call(calls: Calls) -> None:
+    task = asyncio.ensure_future(calls.run(lambda: asyncio.sleep(30)))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_cancelled_call_counts_neither_for_nor_against_the_upstream() -> None:
+    # pybreaker took a call cancelled by its caller for a success: it reset the streak of
+    # failures, and a cancelled trial call closed the circuit of an upstream still down.
+    calls = Calls(connect_retries=0, circuit_breaker={"failures": 2, "open_seconds": 0.2})
+    upstream = Upstream_(refused())
+    with pytest.raises(UpstreamUnavailable):
+        await calls.run(upstream.call)
+    await cancelled_call(calls)
+    with pytest.raises(UpstreamUnavailable):
+        await calls.run(upstream.call)
+    assert calls.circuit() == "open"
+    await asyncio.sleep(0.25)
+    await cancelled_call(calls)
+    assert calls.circuit() != "closed"
+    # Still on trial: the next call's failure opens it again at once.
+    with pytest.raises(UpstreamUnavailable, match="All connection attempts failed"):
+        await calls.run(upstream.call)
+    assert calls.circuit() == "open"
+    with pytest.raises(UpstreamUnavailable, match="its circuit is open"):
+        await calls.run(upstream.call)
+    assert upstream.calls == 3
+
+
 async def test_calls_past_max_concurrent_calls_fail_at_once_as_busy() -> None:
     calls = Calls(max_concurrent_calls=2, circuit_breaker={"failures": 2})
     release = asyncio.Event()
