@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import shutil
 import signal
 import socket
 import sys
@@ -47,24 +48,30 @@ def run(create: Callable[[SettingsT], ServerSpec], settings_cls: type[SettingsT]
     """
     metrics_dir = None
     try:
-        settings = load_settings(settings_cls)
-        configure_logging(settings.log_level)
-        if settings.mcp_workers > 1:
-            from mcp_runtime.workers import enable_multiprocess_metrics
+        try:
+            settings = load_settings(settings_cls)
+            configure_logging(settings.log_level)
+            if settings.mcp_workers > 1:
+                from mcp_runtime.workers import enable_multiprocess_metrics
 
-            # Before the server and the app make their metrics, so all of them are shared.
-            metrics_dir = enable_multiprocess_metrics()
-        spec = create(settings)
-        # Before build_app, so the tool catalog and metrics see only the selected tools.
-        asyncio.run(select_tools(spec.mcp, settings))
-    except SettingsLoadError as exc:
-        print(exc, file=sys.stderr)
-        sys.exit(EXIT_BAD_SETTINGS)
-    app = build_app(spec, settings)
-    if settings.mcp_workers > 1:
-        sys.exit(serve_workers(app, settings, metrics_dir))
-    serve(app, settings)
-    sys.exit(0)
+                # Before the server and the app make their metrics, so all of them are shared.
+                metrics_dir = enable_multiprocess_metrics()
+            spec = create(settings)
+            # Before build_app, so the tool catalog and metrics see only the selected tools.
+            asyncio.run(select_tools(spec.mcp, settings))
+        except SettingsLoadError as exc:
+            print(exc, file=sys.stderr)
+            sys.exit(EXIT_BAD_SETTINGS)
+        app = build_app(spec, settings)
+        if settings.mcp_workers > 1:
+            sys.exit(serve_workers(app, settings, metrics_dir))
+        serve(app, settings)
+        sys.exit(0)
+    finally:
+        # However the start ended (a setting, a port in use): a container's /tmp outlives
+        # its restarts, and each start would leave its metrics files behind.
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def serve_workers(app: Starlette, settings: RuntimeSettings, metrics_dir: Path | None) -> int:

@@ -124,12 +124,14 @@ def test_workers_need_a_stateless_server() -> None:
 
 # One process names the port as the workers' supervisor does.
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_port_in_use_stops_the_start(workers: str) -> None:
+def test_a_port_in_use_stops_the_start(workers: str, tmp_path: Path) -> None:
     # A plain listening socket, without SO_REUSEPORT, holds the port.
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         env = server_env(holder.getsockname()[1], {"MCP_WORKERS": workers})
+        # Where the workers' metrics files go (tempfile honours TMPDIR).
+        env["TMPDIR"] = str(tmp_path)
         result = subprocess.run(
             [sys.executable, str(SAMPLE_SERVER)],
             env=env,
@@ -140,3 +142,5 @@ def test_a_port_in_use_stops_the_start(workers: str) -> None:
     assert result.returncode == 1
     assert "MCP_PORT: cannot listen on" in result.stderr
     assert result.stderr.rstrip().endswith("address already in use"), result.stderr
+    # The start that failed took its metrics directory with it.
+    assert list(tmp_path.iterdir()) == []
