@@ -33,7 +33,7 @@ from mcp_runtime import SettingsLoadError, load_settings
 from pydantic import ValidationError
 
 from mcp_memory.embedder import MAX_TOKENS
-from mcp_memory.errors import InvalidArgument, MemoryServiceError
+from mcp_memory.errors import InvalidArgument, MemoryServiceError, StoreUnavailable
 from mcp_memory.models import NewMemory, StoredMemory
 from mcp_memory.service import MemoryService
 from mcp_memory.settings import MemorySettings
@@ -268,6 +268,13 @@ async def run_import(argv: list[str]) -> int:
     except MemoryServiceError as exc:
         # A store of the other model, or one that cannot be reached: said, as export says it.
         print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, StoreUnavailable) and checkpoint_path.exists():
+            # A database outage: what is stored stays, and the checkpoint knows where.
+            print(
+                f"the batches stored so far are recorded in {checkpoint_path}; run the same"
+                " command again to resume after them",
+                file=sys.stderr,
+            )
         return 1
     finally:
         await service.stop()

@@ -139,6 +139,21 @@ def test_a_store_the_import_cannot_open_is_named_without_a_traceback(
     assert "Traceback" not in result.stderr
 
 
+def test_an_import_the_database_fails_says_how_to_resume(tmp_path: Path) -> None:
+    data, source = tmp_path / "data", tmp_path / "notes.jsonl"
+    write_lines(source, [note(1), note(2)])
+    assert run_import(data, str(source)).returncode == 0
+    with source.open("a") as file:
+        file.write(note(3) + "\n")
+    # Nothing listens on port 1: the database went away between the two runs.
+    result = run_import(data, str(source), DATABASE_URL="postgresql://u:p@127.0.0.1:1/m")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"the batches stored so far are recorded in {source}.checkpoint; run the same command"
+        " again to resume after them"
+    )
+
+
 def test_runs_at_once_give_each_text_its_own_vector(tmp_path: Path) -> None:
     """Two threads' runs at once, of texts of many lengths: each stored vector is the
     model's for that text alone."""
