@@ -34,6 +34,9 @@ ToolsSeen = Callable[[str, frozenset[str]], None]
 # hold up every client's tools/list. The question that may follow it (`server/discover`) is
 # within the same time.
 LISTING_TIMEOUT_SECONDS = 10.0
+# After a `server/discover` left unanswered, listings go without asking again for this long:
+# each would otherwise wait out what is left of its time for an answer that does not come.
+DISCOVER_RETRY_SECONDS = 300.0
 
 
 class UpstreamTool(ProxyTool):
@@ -76,6 +79,7 @@ class UpstreamProvider(ProxyProvider):
         # (see `relays_for`), and whether the upstream speaks it (None: not asked yet).
         self._relay_every_generation = relay_every_generation
         self._speaks_modern: bool | None = None
+        self._discover_after = 0.0  # the event loop's time
         self._upstream = upstream
         self._tools_seen = tools_seen
         self._answered = answered
@@ -127,11 +131,13 @@ class UpstreamProvider(ProxyProvider):
             async with asyncio.timeout_at(deadline):
                 found = await self._post("server/discover", {})
         except TimeoutError:
-            # Not known yet: asked again at the next listing.
+            # Not known yet: asked again at a listing after DISCOVER_RETRY_SECONDS.
+            self._discover_after = asyncio.get_running_loop().time() + DISCOVER_RETRY_SECONDS
             _log.warning(
                 "upstream_discover_failed",
                 upstream=self.upstream_name,
                 error=f"no answer within the listing's {LISTING_TIMEOUT_SECONDS:g} s",
+                retry_in_seconds=DISCOVER_RETRY_SECONDS,
             )
             return
         except MCPError as error:
@@ -207,7 +213,11 @@ class UpstreamProvider(ProxyProvider):
         self._tools_cache = _CacheEntry(tools, time.monotonic())
         self._tools_seen(self.upstream_name, frozenset(tool.name for tool in tools))
         self._answered(self.upstream_name, True, None)
-        if self._relay_every_generation and self._speaks_modern is None:
+        if (
+            self._relay_every_generation
+            and self._speaks_modern is None
+            and asyncio.get_running_loop().time() >= self._discover_after
+        ):
             await self._discover(deadline)
         return tools
 
@@ -220,6 +230,7 @@ class UpstreamProvider(ProxyProvider):
         self._answered(self.upstream_name, False, reason)
         # It may come back as another release: asked again once it lists its tools.
         self._speaks_modern = None
+        self._discover_after = 0.0
         if not self._last_tools:
             raise UpstreamUnavailable(self.upstream_name, reason)
         _log.warning(

@@ -9,7 +9,7 @@ import time
 import pytest
 from gateway_in_process import in_process_gateway
 from mcp_gateway import upstream as upstream_module
-from wrapped_upstream import silent_after_first_listing, wrapped_upstream
+from wrapped_upstream import silent_after_first_listing, silent_to_discover, wrapped_upstream
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,3 +38,21 @@ async def test_an_upstream_silent_after_its_listing_holds_up_no_listing_past_the
     # Its first listing and the question after it, then its second listing: each within the
     # limit (and the gateway's start, which lists every upstream, in a few seconds at most).
     assert listings[1] < LIMIT + 1.0, listings
+
+
+async def test_a_discover_left_unanswered_is_not_asked_again_at_every_listing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Asked at every listing, each would wait out the rest of its time limit again.
+    monkeypatch.setattr(upstream_module, "LISTING_TIMEOUT_SECONDS", LIMIT)
+    asked: list[str] = []
+    with wrapped_upstream(silent_to_discover(asked)) as upstream:
+        async with asyncio.timeout(10), in_process_gateway({"quiet": upstream}) as served:
+            seconds = []
+            for _ in range(3):
+                started = time.monotonic()
+                tools = await served.mcp.list_tools()
+                seconds.append(time.monotonic() - started)
+    assert [tool.name for tool in tools] == ["quiet_echo"]
+    assert asked == ["server/discover"]  # at the gateway's start, once
+    assert max(seconds) < LIMIT / 2, seconds

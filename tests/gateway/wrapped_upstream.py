@@ -178,6 +178,25 @@ def silent_after_first_listing(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
+def silent_to_discover(asked: list[str]) -> Wrap:
+    """Answers everything but server/discover, which it reads (noting it in `asked`) and
+    never answers."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+            body = await request_body(receive)
+            if method_of(body) == "server/discover":
+                asked.append("server/discover")
+                await asyncio.Event().wait()
+            await app(scope, replaying(body), send)
+
+        return wrapped
+
+    return wrap
+
+
 @dataclass
 class Switch:
     """Whether the upstream's proxy has an upstream behind it."""
