@@ -1008,6 +1008,18 @@ TEMPLATE_CASES = [
         "servers.greeter",
     ),
     (
+        "metrics-service-names-alike",
+        TODO,
+        [
+            'servers.todo.fullnameOverride="' + "a" * 55 + 'x1"',
+            'servers.second={"image":{"repository":"mcp-servers/todo","tag":"0.1.0"},'
+            '"fullnameOverride":"' + "a" * 55 + 'x2"}',
+        ],
+        'servers.todo: the name of its metrics Service, "' + "a" * 55 + '-metrics" (the'
+        " fullname cut to leave room for -metrics), is also servers.second's; shorten one of the"
+        " two names, or set fullnameOverride",
+    ),
+    (
         "fullname-not-dns-label",
         TODO,
         ['servers.todo.fullnameOverride="Todo_Server"'],

@@ -57,7 +57,7 @@ Usage: {{- include "mcp-servers.load" . }}
 {{- define "mcp-servers.load" -}}
 {{- if not (hasKey . "mcpServers") -}}
 {{- $all := dict -}}
-{{- $seen := dict "fullnames" (dict) "nodePorts" (dict) "hosts" (dict) "serviceAccounts" (dict) -}}
+{{- $seen := dict "fullnames" (dict) "nodePorts" (dict) "hosts" (dict) "serviceAccounts" (dict) "metricsServices" (dict) -}}
 {{- range $name := include "mcp-servers.names.enabled" . | fromJsonArray -}}
 {{- $s := dict -}}
 {{- $_ := include "mcp-servers.server" (dict "server" $s "root" $ "name" $name) -}}

@@ -896,12 +896,12 @@ Usage: {{- $_ := include "mcp-servers.validate.singleWriter" SERVER -}}
 {{- end -}}
 
 {{/*
-mcp-servers.validate.unique: across the fleet, no two servers share an object name, a node
-port, an exposed host or a ServiceAccount they create (`serviceAccount.name` set fleet-wide in
+mcp-servers.validate.unique: across the fleet, no two servers share an object name (their
+metrics Services' included), a node port, an exposed host or a ServiceAccount they create (`serviceAccount.name` set fleet-wide in
 `defaults` would render one object per server under that name). SEEN holds those of the servers
-checked before (`fullnames`, `nodePorts`, `hosts`, `serviceAccounts`: value -> server name); the
-server's are added.
-Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "seen" (dict "fullnames" (dict) "nodePorts" (dict) "hosts" (dict) "serviceAccounts" (dict))) -}}
+checked before (`fullnames`, `metricsServices`, `nodePorts`, `hosts`, `serviceAccounts`: value
+-> server name); the server's are added.
+Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "seen" (dict "fullnames" (dict) "metricsServices" (dict) "nodePorts" (dict) "hosts" (dict) "serviceAccounts" (dict))) -}}
 */}}
 {{- define "mcp-servers.validate.unique" -}}
 {{- $s := .server -}}
@@ -909,6 +909,12 @@ Usage: {{- $_ := include "mcp-servers.validate.unique" (dict "server" SERVER "se
 {{- fail (printf "servers.%s.fullnameOverride: object name %q is already used by servers.%s" $s.name $s.fullname .) -}}
 {{- end -}}
 {{- $_ := set .seen.fullnames $s.fullname $s.name -}}
+{{- /* Cut to fit its suffix, two fullnames alike in their first 55 characters give one. */ -}}
+{{- $metricsService := include "mcp-servers.names.metricsService" $s -}}
+{{- with get .seen.metricsServices $metricsService -}}
+{{- fail (printf "%s: the name of its metrics Service, %q (the fullname cut to leave room for -metrics), is also servers.%s's; shorten one of the two names, or set fullnameOverride" $s.key $metricsService .) -}}
+{{- end -}}
+{{- $_ = set .seen.metricsServices $metricsService $s.name -}}
 {{- if and (ne $s.service.type "ClusterIP") $s.service.nodePort -}}
 {{- $port := toString (int $s.service.nodePort) -}}
 {{- with get $.seen.nodePorts $port -}}
