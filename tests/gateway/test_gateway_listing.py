@@ -44,10 +44,11 @@ async def test_a_discover_left_unanswered_is_not_asked_again_at_every_listing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Asked at every listing, each would wait out the rest of its time limit again.
-    monkeypatch.setattr(upstream_module, "LISTING_TIMEOUT_SECONDS", LIMIT)
+    limit = 3.0  # long enough that a listing on a busy machine stays well below it
+    monkeypatch.setattr(upstream_module, "LISTING_TIMEOUT_SECONDS", limit)
     asked: list[str] = []
     with wrapped_upstream(silent_to_discover(asked)) as upstream:
-        async with asyncio.timeout(10), in_process_gateway({"quiet": upstream}) as served:
+        async with asyncio.timeout(30), in_process_gateway({"quiet": upstream}) as served:
             seconds = []
             for _ in range(3):
                 started = time.monotonic()
@@ -55,4 +56,4 @@ async def test_a_discover_left_unanswered_is_not_asked_again_at_every_listing(
                 seconds.append(time.monotonic() - started)
     assert [tool.name for tool in tools] == ["quiet_echo"]
     assert asked == ["server/discover"]  # at the gateway's start, once
-    assert max(seconds) < LIMIT / 2, seconds
+    assert max(seconds) < limit / 2, seconds
