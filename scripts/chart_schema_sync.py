@@ -80,6 +80,7 @@ IPV6 = "|".join(  # RFC 3986, section 3.2.2
     ]
 )
 CIDR = f"^({IPV4}/(3[0-2]|[12]?[0-9])|({IPV6})/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$"
+IP_ADDRESS = f"^({IPV4}|{IPV6})$"
 # IsValidPortName: at most 15 of a-z, 0-9 and '-', at least one letter, no '--', no edge '-'.
 IANA_SVC_NAME = "^([a-z0-9]+-)*[a-z0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 PORT_NUMBER = {"type": "integer", "minimum": 1, "maximum": 65535}
@@ -126,6 +127,10 @@ OVERLAYS: dict[str, dict[str, dict[str, Any]]] = {
         "scheme": {"enum": ["HTTP", "HTTPS"]},
     },
     "io.k8s.api.core.v1.TCPSocketAction": {"port": PORT},
+    # Name servers by address (the chart's NetworkPolicy admits each as an ipBlock).
+    "io.k8s.api.core.v1.PodDNSConfig": {
+        "nameservers": {"type": "array", "items": {"type": "string", "pattern": IP_ADDRESS}},
+    },
     "io.k8s.api.core.v1.GRPCAction": {"port": PORT_NUMBER},
     "io.k8s.api.core.v1.Probe": {
         "initialDelaySeconds": NON_NEGATIVE,

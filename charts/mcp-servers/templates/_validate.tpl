@@ -954,22 +954,16 @@ Usage: {{- $_ := include "mcp-servers.validate.rollout" SERVER -}}
 {{- end -}}
 
 {{/*
-mcp-servers.validate.dns: `dnsPolicy: None` comes with the name servers it leaves the pods,
-which are IP addresses (the NetworkPolicy admits them), and `Default`, with the NetworkPolicy's DNS rule, with a rule
-in `networkPolicy.egress` that admits port 53 (no `ports`, or 53 among them): the node's
-resolver is an address the chart cannot know, and without one every lookup would be dropped.
+mcp-servers.validate.dns: `dnsPolicy: None` comes with the name servers it leaves the pods
+(the NetworkPolicy admits them; the schema has them be IP addresses), and `Default`, with the
+NetworkPolicy's DNS rule, with a rule in `networkPolicy.egress` that admits port 53 (no
+`ports`, or 53 among them): the node's resolver is an address the chart cannot know, and
+without one every lookup would be dropped.
 Usage: {{- $_ := include "mcp-servers.validate.dns" SERVER -}}
 */}}
 {{- define "mcp-servers.validate.dns" -}}
 {{- if and (eq .dnsPolicy "None") (not (dig "nameservers" list (.dnsConfig | default dict))) -}}
 {{- fail (printf "%s.dnsConfig.nameservers: required when %s.dnsPolicy is None, which gives the pods no other name server" .key .key) -}}
-{{- end -}}
-{{- range $i, $address := dig "nameservers" list (.dnsConfig | default dict) -}}
-{{- $ipv4 := regexMatch "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$" (toString $address) -}}
-{{- $ipv6 := and (contains ":" (toString $address)) (regexMatch "^[0-9a-fA-F:.]+$" (toString $address)) -}}
-{{- if not (or $ipv4 $ipv6) -}}
-{{- fail (printf "%s.dnsConfig.nameservers[%d]: %q is not an IP address; Kubernetes takes name servers by address" $.key $i (toString $address)) -}}
-{{- end -}}
 {{- end -}}
 {{- if and (eq .dnsPolicy "Default") .networkPolicy.enabled .networkPolicy.allowDNS -}}
 {{- $admitted := false -}}
