@@ -1,7 +1,9 @@
 """Run one agent-supplied query inside a read-only transaction, with time, row and size
 limits."""
 
+import math
 import time
+from functools import partial
 
 import asyncpg
 from mcp_runtime.postgres import CONNECTION_ERRORS
@@ -36,6 +38,18 @@ class QueryResult(BaseModel):
     truncated: bool
 
 
+async def _limit_time(conn: asyncpg.Connection, deadline: float) -> None:
+    """Set the statement timeout to the time left until `deadline` (time.monotonic()).
+
+    PostgreSQL restarts the statement timeout at each fetch from a cursor, and the query
+    itself may change it (set_config): set once, each batch of rows had the whole timeout.
+    SET LOCAL ends with the transaction: the pooled connection keeps its defaults.
+    """
+    left_ms = math.ceil((deadline - time.monotonic()) * 1000)
+    # 0 would turn the timeout off; 1 ms has PostgreSQL cancel the fetch at once instead.
+    await conn.execute(f"SET LOCAL statement_timeout = {max(left_ms, 1)}")
+
+
 def _unique_names(names: list[str]) -> list[str]:
     # "SELECT 1, 1" yields two columns named ?column?; each row key must stay distinct.
     seen: dict[str, int] = {}
@@ -63,9 +77,8 @@ async def run_read_only(
             transaction = conn.transaction(readonly=True)
             await transaction.start()
             try:
-                # SET LOCAL ends with the transaction: the pooled connection keeps its defaults.
-                timeout_ms = int(limits.timeout_seconds * 1000)
-                await conn.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
+                limit_time = partial(_limit_time, conn, started + limits.timeout_seconds)
+                await limit_time()
                 statement = await conn.prepare(sql)
                 arguments = bind_parameters(params, statement.get_parameters())
                 try:
@@ -75,7 +88,9 @@ async def run_read_only(
                 attributes = statement.get_attributes()
                 names = _unique_names([attribute.name for attribute in attributes])
                 nested = holds_nested(attributes)
-                rows, truncated = await fetch_within_limits(cursor, budget, names, nested, limits)
+                rows, truncated = await fetch_within_limits(
+                    cursor, budget, names, nested, limits, limit_time
+                )
                 if not conn.is_in_transaction():
                     raise QueryRejected("sql: transaction control statements are not allowed")
             finally:

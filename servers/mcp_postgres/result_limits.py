@@ -7,7 +7,7 @@ truncated, or refused when that is the first row.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -74,11 +74,13 @@ async def fetch_within_limits(
     names: list[str],
     nested: bool,
     limits: QueryLimits,
+    limit_time: Callable[[], Awaitable[None]],
 ) -> tuple[list[dict[str, JsonValue]], bool]:
     """The rows that fit every limit, and whether the query had more.
 
     `budget` must be limited to `limits.max_bytes` already; it is narrowed here for rows
-    with nested columns.
+    with nested columns. `limit_time` runs before each fetch, which PostgreSQL would
+    otherwise give a whole statement timeout of its own.
     """
     budget.narrow(limits.received_bytes(nested))
     rows: list[dict[str, JsonValue]] = []
@@ -87,6 +89,7 @@ async def fetch_within_limits(
     while True:
         # One row past the limit tells whether there were more.
         wanted = min(_FETCH_BATCH, limits.max_rows + 1 - len(rows))
+        await limit_time()
         budget.fetch_starts()
         batch = await cursor.fetch(wanted)
         for record in batch:

@@ -392,3 +392,31 @@ async def test_a_full_pool_is_reported_as_busy_not_down(
         )
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # 0.5 s per fetch of 100 rows, 5 s for the 1000 rows the call may return.
+        "SELECT pg_sleep(0.005) FROM generate_series(1, 1000)",
+        # The same, turning the statement timeout off for the fetches after the first.
+        "SELECT set_config('statement_timeout', '0', true), pg_sleep(0.005)"
+        " FROM generate_series(1, 1000)",
+    ],
+)
+async def test_the_statement_timeout_bounds_the_whole_query_not_each_fetch(
+    sample_database: str, tmp_path: Path, sql: str
+) -> None:
+    """PostgreSQL restarts its statement timeout at every fetch of a cursor: a query whose
+    rows come slowly but in time for each batch of 100 ran for 10 times the timeout."""
+    env = {"DATABASE_URL": sample_database, "MCP_QUERY_TIMEOUT_SECONDS": "1", **SUPERUSER_ALLOWED}
+    with launch("mcp-postgres", tmp_path, env) as server:
+        server.wait_ready()
+        async with connect("fastmcp-modern", server.mcp_url) as client:
+            started = time.monotonic()
+            slow = await client.call("query", {"sql": sql})
+            elapsed = time.monotonic() - started
+            after = await client.call("query", {"sql": "SELECT 2 AS next"})
+    assert slow.is_error and slow.text == "sql: cancelled after the statement timeout of 1 s"
+    assert elapsed < 2.5, elapsed
+    assert not after.is_error and after.data["rows"] == [{"next": 2}]
