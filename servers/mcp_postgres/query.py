@@ -52,11 +52,18 @@ async def _limit_time(conn: asyncpg.Connection, deadline: float) -> None:
 
 def _unique_names(names: list[str]) -> list[str]:
     # "SELECT 1, 1" yields two columns named ?column?; each row key must stay distinct.
-    seen: dict[str, int] = {}
+    # A repeated name gets the first free suffix: free of the names already given and of
+    # every column's own, or "SELECT 1 AS n, 2 AS n, 3 AS n_2" kept only two of the values.
+    taken = set(names)
+    given: set[str] = set()
     unique = []
     for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        candidate, suffix = name, 1
+        while candidate in given or (suffix > 1 and candidate in taken):
+            suffix += 1
+            candidate = f"{name}_{suffix}"
+        given.add(candidate)
+        unique.append(candidate)
     return unique
 
 

@@ -114,6 +114,17 @@ async def test_query_results_are_limited_and_json_safe(postgres_server: ServerPr
     assert explained.data["rows"][0]["QUERY PLAN"].startswith("Seq Scan on orders")
 
 
+async def test_columns_renamed_apart_never_take_another_columns_name(
+    postgres_server: ServerProcess,
+) -> None:
+    # The second "n" became n_2, which the third column already was: one value was lost.
+    async with connect("mcp-modern", postgres_server.mcp_url) as client:
+        named = await client.call("query", {"sql": "SELECT 1 AS n, 2 AS n, 3 AS n_2, 4 AS n"})
+    assert not named.is_error, named.text
+    assert [c["name"] for c in named.data["columns"]] == ["n", "n_3", "n_2", "n_4"]
+    assert named.data["rows"] == [{"n": 1, "n_3": 2, "n_2": 3, "n_4": 4}]
+
+
 async def test_geometric_and_bit_values_are_json_not_python_reprs(
     postgres_server: ServerProcess,
 ) -> None:
