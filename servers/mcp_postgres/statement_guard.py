@@ -57,6 +57,14 @@ def check_statement(sql: str) -> None:
     """Raise StatementRefused unless `sql` starts like a query that only reads."""
     if not sql.strip():
         raise StatementRefused("sql: must not be empty")
+    # The protocol sends the query as a NUL-terminated string: PostgreSQL would take what
+    # follows a NUL for the message's next fields and fail it as a protocol violation,
+    # which reads like a database outage.
+    if (nul := sql.find("\x00")) >= 0:
+        raise StatementRefused(
+            f"sql: must not contain NUL (U+0000) at index {nul}; PostgreSQL would read the"
+            " query only up to it"
+        )
     keyword = leading_keyword(sql)
     if keyword not in READING_KEYWORDS:
         shown = keyword or "no keyword"

@@ -167,6 +167,13 @@ async def test_bad_queries_get_errors_naming_the_problem(postgres_server: Server
         ({"sql": "SELEC 1"}, "sql: only read-only queries are allowed"),
         ({"sql": "SELECT FROM WHERE"}, "sql: syntax error"),
         ({"sql": ""}, "sql: must not be empty"),
+        # PostgreSQL reads the query text up to a NUL and the rest as the message's next
+        # fields: this was "database unavailable, try again later (ProtocolViolationError...".
+        (
+            {"sql": "SELECT id FROM customers\x00 WHERE id = 0"},
+            "sql: must not contain NUL (U+0000) at index 24; PostgreSQL would read the query"
+            " only up to it",
+        ),
     ]
     async with connect("fastmcp-legacy", postgres_server.mcp_url) as client:
         for args, message in cases:

@@ -41,6 +41,7 @@ def test_reading_statements_pass(sql: str) -> None:
         ("COPY t TO STDOUT", "this one starts with COPY"),
         ("-- nothing", "this one starts with no keyword"),
         ("SET statement_timeout = 0", "this one starts with SET"),
+        ("SELECT 1\x00; DELETE FROM t", "sql: must not contain NUL \\(U\\+0000\\) at index 8"),
     ],
 )
 def test_other_statements_are_refused_with_the_reason(sql: str, message: str) -> None:
