@@ -46,9 +46,12 @@ ORDER BY a.attnum
 
 CONSTRAINTS_SQL = """
 SELECT con.conname AS name,
+       -- Every contype gets a kind, a later PostgreSQL's own letter ('n' for NOT NULL in 18)
+       -- included: a NULL kind failed the whole description.
        CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique'
                         WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check'
-                        WHEN 'x' THEN 'exclusion' END AS kind,
+                        WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger'
+                        WHEN 'n' THEN 'not null' ELSE con.contype::text END AS kind,
        ARRAY(SELECT att.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
              JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = k.attnum
              ORDER BY k.ord) AS columns,

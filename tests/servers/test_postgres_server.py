@@ -16,6 +16,7 @@ import pytest
 from harness.mcp_clients import CLIENTS, connect
 from harness.processes import ServerProcess
 from harness.servers import VENV_BIN, launch
+from pg_admin import psql
 
 
 @pytest.mark.parametrize("client_kind", CLIENTS)
@@ -81,6 +82,35 @@ async def test_describe_table_reports_columns_types_and_keys(
     assert {i["name"] for i in described["indexes"]} == {"orders_pkey", "orders_customer"}
     assert missing.is_error
     assert missing.text == "table: no table or view named 'nope' in schema 'public'"
+
+
+async def test_describe_table_reports_a_constraint_trigger(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # pg_constraint holds constraint triggers too (contype 't'), which had no kind: pydantic
+    # failed the call, "1 validation error for ConstraintInfo", for every such table.
+    database = new_database()
+    psql(
+        database,
+        "CREATE TABLE audited (id int PRIMARY KEY);"
+        " CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+        " CREATE CONSTRAINT TRIGGER audit AFTER INSERT ON audited DEFERRABLE"
+        " FOR EACH ROW EXECUTE FUNCTION noop()",
+    )
+    env = {"DATABASE_URL": database, **SUPERUSER_ALLOWED}
+    with launch("mcp-postgres", tmp_path, env) as server:
+        server.wait_ready()
+        async with connect("fastmcp-modern", server.mcp_url) as client:
+            described = await client.call("describe_table", {"table": "audited"})
+    assert not described.is_error, described.text
+    assert described.data["primary_key"] == ["id"]
+    assert {
+        "name": "audit",
+        "kind": "constraint trigger",
+        "columns": [],
+        "references_table": None,
+        "definition": "TRIGGER DEFERRABLE",
+    } in described.data["constraints"]
 
 
 async def test_query_results_are_limited_and_json_safe(postgres_server: ServerProcess) -> None:
