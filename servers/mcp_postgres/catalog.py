@@ -117,6 +117,15 @@ class UnknownTable(QueryRejected):
     pass
 
 
+def _check_name(argument: str, name: str) -> None:
+    # PostgreSQL's text cannot hold NUL, so asyncpg's error would name neither the argument
+    # nor the character; no schema or table can be named so anyway.
+    if (nul := name.find("\x00")) >= 0:
+        raise QueryRejected(
+            f"{argument}: must not contain NUL (U+0000) at index {nul}; no PostgreSQL name does"
+        )
+
+
 def _rows(records: list[asyncpg.Record]) -> list[dict[str, Any]]:
     return [dict(record) for record in records]
 
@@ -126,10 +135,13 @@ async def list_schemas(conn: asyncpg.Connection) -> list[SchemaInfo]:
 
 
 async def list_tables(conn: asyncpg.Connection, schema: str) -> list[TableInfo]:
+    _check_name("schema", schema)
     return [TableInfo(**row) for row in _rows(await conn.fetch(TABLES_SQL, schema))]
 
 
 async def describe_table(conn: asyncpg.Connection, schema: str, table: str) -> TableDescription:
+    _check_name("table", table)
+    _check_name("schema", schema)
     oid = await conn.fetchval(TABLE_OID_SQL, schema, table)
     if oid is None:
         raise UnknownTable(f"table: no table or view named {table!r} in schema {schema!r}")

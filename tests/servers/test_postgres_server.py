@@ -84,6 +84,27 @@ async def test_describe_table_reports_columns_types_and_keys(
     assert missing.text == "table: no table or view named 'nope' in schema 'public'"
 
 
+async def test_catalog_names_holding_nul_are_refused_naming_the_argument(
+    postgres_server: ServerProcess,
+) -> None:
+    # PostgreSQL's text cannot hold NUL: these failed quoting asyncpg, "Error calling tool
+    # 'list_tables': invalid byte sequence for encoding "UTF8": 0x00", with a traceback logged.
+    async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
+        tables = await client.call("list_tables", {"schema": "pub\x00lic"})
+        described = await client.call("describe_table", {"table": "orders\x00"})
+        in_schema = await client.call("describe_table", {"table": "orders", "schema": "\x00"})
+    assert tables.is_error and described.is_error and in_schema.is_error
+    assert (
+        tables.text == "schema: must not contain NUL (U+0000) at index 3; no PostgreSQL name does"
+    )
+    assert described.text == (
+        "table: must not contain NUL (U+0000) at index 6; no PostgreSQL name does"
+    )
+    assert in_schema.text == (
+        "schema: must not contain NUL (U+0000) at index 0; no PostgreSQL name does"
+    )
+
+
 async def test_describe_table_reports_a_constraint_trigger(
     new_database: Callable[[], str], tmp_path: Path
 ) -> None:
