@@ -82,7 +82,12 @@ async def run_read_only(
     try:
         with budget.limited(limits.max_bytes):
             transaction = conn.transaction(readonly=True)
-            await transaction.start()
+            try:
+                await transaction.start()
+            except TimeoutError:
+                conn.terminate()  # Unanswered: see below.
+                raise
+            unanswered = False
             try:
                 limit_time = partial(_limit_time, conn, started + limits.timeout_seconds)
                 await limit_time()
@@ -100,11 +105,19 @@ async def run_read_only(
                 )
                 if not conn.is_in_transaction():
                     raise QueryRejected("sql: transaction control statements are not allowed")
+            except TimeoutError:
+                # asyncpg's command timeout: the database stopped answering (the statement
+                # timeout fires first while it answers, see server.py). A rollback would wait
+                # out the command timeout again, and the pool, taking the connection back, up
+                # to 5 s more for the cancel request asyncpg sent.
+                unanswered = True
+                raise
             finally:
                 # Rolled back even on success: READ ONLY lets large objects be created and
                 # written (lo_from_bytea, lo_put), and a rollback undoes what it lets through.
-                if budget.severed:
-                    # Out of step with the server (see row_budget): closing it undoes all.
+                if budget.severed or unanswered:
+                    # Out of step with the server (see row_budget), or not answering: closing
+                    # it undoes all.
                     conn.terminate()
                 elif not conn.is_closed():
                     # Closed: another session or an administrator ended it.

@@ -6,6 +6,7 @@ Each test stops and starts a PostgreSQL of its own, so the shared one is never d
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
@@ -155,25 +156,35 @@ async def test_a_wrong_password_is_refused_and_never_printed(
     _assert_no_password(server.log_text())
 
 
+@pytest.mark.parametrize("frozen_during", ["the wait for a call", "a query"])
 async def test_postgres_call_fails_instead_of_hanging_when_the_database_freezes(
-    private_postgres: PrivatePostgres, probe_url: str, tmp_path: Path
+    private_postgres: PrivatePostgres, probe_url: str, tmp_path: Path, frozen_during: str
 ) -> None:
     # Statement timeout 1 s: the call may wait 1 + 5 s on a database that stopped answering.
+    # It took 11 s (the pool then waited 5 s for the cancel request of the timed-out BEGIN)
+    # and 12 s mid-query (the rollback waited out the command timeout a second time).
     env = {"DATABASE_URL": probe_url, "MCP_QUERY_TIMEOUT_SECONDS": "1"}
     server = launch("mcp-postgres", tmp_path, env)
     try:
         server.wait_ready()
         async with connect("fastmcp-modern", server.mcp_url) as client:
             assert not (await client.call("query", {"sql": "SELECT 1"})).is_error
+            sql = "SELECT 1" if frozen_during == "the wait for a call" else "SELECT pg_sleep(0.5)"
+            started = time.monotonic()
+            call = asyncio.create_task(client.call("query", {"sql": sql}))
+            if frozen_during == "a query":
+                await asyncio.sleep(0.2)
             private_postgres.freeze()
             try:
                 # Far longer than the 6 s the call may take: without a command timeout it
                 # would wait for the TCP connection forever.
-                frozen = await asyncio.wait_for(client.call("query", {"sql": "SELECT 1"}), 60)
+                frozen = await asyncio.wait_for(call, 60)
             finally:
                 private_postgres.thaw()
+            elapsed = time.monotonic() - started
         assert frozen.is_error and frozen.text.startswith(UNAVAILABLE), frozen.text
         assert "TimeoutError" in frozen.text
+        assert elapsed < 6 + 1.5, elapsed
     finally:
         server.stop()
     _assert_no_password(frozen.text, server.log_text())
