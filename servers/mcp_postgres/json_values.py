@@ -21,6 +21,8 @@ from typing import Any
 import asyncpg
 from pydantic import JsonValue
 
+from mcp_postgres.errors import QueryRejected
+
 
 class JsonText(str):
     """A json or jsonb value as PostgreSQL sent it; to_json parses it."""
@@ -43,20 +45,49 @@ class ValueMeter:
 
 
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+# pydantic, which checks and writes the result, stops near 200 levels of nesting, json.loads
+# near 1000: a deeper json value failed the whole query with their errors.
+MAX_JSON_DEPTH = 100
 
 
-def json_values_in(text: str) -> int:
-    """At least the number of values a JSON text holds, at most twice it: every value but
-    the outermost follows a ':' or a ',' outside strings."""
-    structure = _JSON_STRING.sub("", text) if '"' in text else text
+def json_structure(text: str) -> str:
+    """A JSON text without its strings, so that every bracket, ':' and ',' left in it is
+    the structure's."""
+    return _JSON_STRING.sub("", text) if '"' in text else text
+
+
+def json_values_in(structure: str) -> int:
+    """At least the number of values a JSON text (its json_structure) holds, at most twice
+    it: every value but the outermost follows a ':' or a ','."""
     return 1 + structure.count(":") + structure.count(",")
+
+
+def json_deeper_than(structure: str, levels: int) -> bool:
+    """Whether a JSON text (its json_structure) nests arrays and objects more than `levels`
+    deep."""
+    if structure.count("[") + structure.count("{") <= levels:
+        return False
+    depth = 0
+    for bracket in _NOT_BRACKETS.sub("", structure):
+        depth += 1 if bracket in "[{" else -1
+        if depth > levels:
+            return True
+    return False
 
 
 def to_json(value: Any, meter: ValueMeter) -> JsonValue:
     """`value` as JSON; the caller has counted `value` itself, this counts what it holds."""
     match value:
         case JsonText():
-            meter.take(json_values_in(value) - 1)
+            structure = json_structure(value)
+            meter.take(json_values_in(structure) - 1)
+            if json_deeper_than(structure, MAX_JSON_DEPTH):
+                raise QueryRejected(
+                    f"sql: a json or jsonb value is nested more than {MAX_JSON_DEPTH} levels"
+                    " deep, deeper than a result can carry; select it as text (::text)"
+                )
             # PostgreSQL's json is valid JSON without NaN: json.loads' output is JSON-safe.
             return json.loads(value)
         case None | bool() | int() | str():

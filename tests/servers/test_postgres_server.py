@@ -165,6 +165,40 @@ async def test_query_results_are_limited_and_json_safe(postgres_server: ServerPr
     assert explained.data["rows"][0]["QUERY PLAN"].startswith("Seq Scan on orders")
 
 
+async def test_json_nested_deeper_than_a_result_carries_is_refused_naming_the_limit(
+    postgres_server: ServerProcess,
+) -> None:
+    # pydantic, which checks and writes the result, stops near 200 levels and json.loads
+    # near 1000: a deeper value failed the call with "recursion limit exceeded at line 1
+    # column 253" or a 1000-line validation error, and a traceback in the log.
+    def nested(pairs: int, kind: str) -> dict[str, str]:
+        # An object holding an array, `pairs` times: 2 levels each, around a string of
+        # brackets, which do not count.
+        opened, closed = "'{\"a\": ['", "']}'"
+        return {
+            "sql": f"SELECT (repeat({opened}, {pairs}) || '\"]]]\"' || repeat({closed}, {pairs}))"
+            f"::{kind} AS doc"
+        }
+
+    async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
+        deepest = await client.call("query", nested(50, "jsonb"))
+        refused = [
+            await client.call("query", nested(pairs, kind))
+            for kind, pairs in (("json", 51), ("jsonb", 600))
+        ]
+    assert not deepest.is_error, deepest.text
+    doc = deepest.data["rows"][0]["doc"]
+    for _ in range(50):
+        doc = doc["a"][0] if isinstance(doc, dict) else doc
+    assert doc == "]]]"
+    for outcome in refused:
+        assert outcome.is_error
+        assert outcome.text == (
+            "sql: a json or jsonb value is nested more than 100 levels deep, deeper than a"
+            " result can carry; select it as text (::text)"
+        )
+
+
 async def test_columns_renamed_apart_never_take_another_columns_name(
     postgres_server: ServerProcess,
 ) -> None:
