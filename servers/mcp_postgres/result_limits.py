@@ -68,6 +68,14 @@ def _too_many_values(limits: QueryLimits) -> QueryRejected:
     )
 
 
+def _beyond_python(exc: ValueError | OverflowError) -> QueryRejected:
+    return QueryRejected(
+        f"sql: a value in the rows is beyond what Python's date, time and interval types hold"
+        f" ({exc}): years before 1 or after 9999, a time of 24:00, an interval over"
+        " 999999999 days; select it as text (::text)"
+    )
+
+
 async def fetch_within_limits(
     cursor: asyncpg.cursor.Cursor,
     budget: RowBudget,
@@ -91,7 +99,14 @@ async def fetch_within_limits(
         wanted = min(_FETCH_BATCH, limits.max_rows + 1 - len(rows))
         await limit_time()
         budget.fetch_starts()
-        batch = await cursor.fetch(wanted)
+        try:
+            batch = await cursor.fetch(wanted)
+        except (ValueError, OverflowError) as exc:
+            # asyncpg builds Python's date, datetime, time and timedelta, whose ranges are
+            # narrower than PostgreSQL's. Text that is not UTF-8 is another matter.
+            if isinstance(exc, UnicodeError):
+                raise
+            raise _beyond_python(exc) from exc
         for record in batch:
             if len(rows) == limits.max_rows:
                 return rows, True

@@ -199,6 +199,40 @@ async def test_json_nested_deeper_than_a_result_carries_is_refused_naming_the_li
         )
 
 
+@pytest.mark.parametrize(
+    ("sql", "cause"),
+    [
+        (
+            "SELECT DATE '2024-01-01' AS fine, DATE '10000-01-01' AS later",
+            "year 10000 is out of range",
+        ),
+        ("SELECT '0044-03-15 BC'::timestamptz AS ides", "date value out of range"),
+        ("SELECT '{2024-01-01,10000-01-01}'::date[] AS days", "year 10000 is out of range"),
+        ("SELECT TIME '24:00' AS midnight", "hour must be in 0..23"),
+        (
+            "SELECT interval '100000000 years' AS eons",
+            "days=2140261632; must have magnitude <= 999999999",
+        ),
+    ],
+)
+async def test_values_beyond_pythons_ranges_are_refused_naming_the_cure(
+    postgres_server: ServerProcess, sql: str, cause: str
+) -> None:
+    # PostgreSQL holds dates from 4713 BC to 5874897 AD, asyncpg builds Python's, which end
+    # at years 1 and 9999: the call failed quoting only Python ("year 10000 is out of
+    # range"), with a traceback logged.
+    async with connect("fastmcp-modern", postgres_server.mcp_url) as client:
+        refused = await client.call("query", {"sql": sql})
+        as_text = await client.call("query", {"sql": "SELECT DATE '10000-01-01'::text AS later"})
+    assert refused.is_error
+    assert refused.text == (
+        f"sql: a value in the rows is beyond what Python's date, time and interval types hold"
+        f" ({cause}): years before 1 or after 9999, a time of 24:00, an interval over"
+        " 999999999 days; select it as text (::text)"
+    )
+    assert as_text.data["rows"] == [{"later": "10000-01-01"}]
+
+
 async def test_columns_renamed_apart_never_take_another_columns_name(
     postgres_server: ServerProcess,
 ) -> None:
