@@ -11,6 +11,7 @@ from harness.jsonrpc import INITIALIZE, MCP_HEADERS
 from harness.mcp_clients import CLIENTS, connect
 from harness.processes import ServerProcess
 from harness.servers import VENV_BIN, launch
+from pg_admin import psql, with_database
 
 TOOLS = {"create_task", "list_tasks", "get_task", "update_task", "complete_task", "delete_task"}
 
@@ -311,3 +312,60 @@ def test_initialize_reports_the_project_version(todo_sqlite_server: ServerProces
     response = httpx.post(todo_sqlite_server.mcp_url, json=INITIALIZE, headers=MCP_HEADERS)
     server_info = response.json()["result"]["serverInfo"]
     assert server_info == {"name": "todo", "version": version("mcp-servers")}
+
+
+def _set_read_only(database_url: str, read_only: bool) -> None:
+    """Make the database refuse writes, as a standby does, or accept them again; its current
+    sessions are ended so that the server's next connections see the change."""
+    name = database_url.rsplit("/", 1)[1]
+    setting = "SET default_transaction_read_only = on" if read_only else "RESET ALL"
+    # From another database: a session in this one would be read-only itself.
+    admin = with_database(database_url, "postgres")
+    psql(admin, f"ALTER DATABASE {name} {setting}")
+    psql(
+        admin,
+        f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}'",
+    )
+
+
+def test_a_read_only_postgresql_is_unavailable_not_a_crash_or_a_500(tmp_path, new_database) -> None:
+    # A standby (after a failover, or before its promotion) refuses every write: the server
+    # exited at start on the schema's CREATE TABLE, and later writes answered a bare 500
+    # while /ready said 200.
+    database = new_database()
+    _set_read_only(database, True)
+    server = launch("mcp-todo", tmp_path, {"DATABASE_URL": database})
+    try:
+        refused = "(ReadOnlySQLTransactionError: cannot execute CREATE TABLE in a read-only"
+        ready = httpx.get(f"{server.base_url}/ready", timeout=10)
+        assert ready.status_code == 503 and refused in ready.json()["reason"], ready.text
+        write = httpx.post(f"{server.base_url}/tasks", json={"title": "x"}, timeout=10)
+        assert write.status_code == 503 and refused in write.json()["error"], write.text
+
+        _set_read_only(database, False)
+        server.wait_ready()
+        created = httpx.post(f"{server.base_url}/tasks", json={"title": "x"}, timeout=10)
+        assert created.status_code == 201, created.text
+
+        _set_read_only(database, True)
+        for method, path, body in [
+            ("POST", "/tasks", {"title": "y"}),
+            ("PATCH", "/tasks/1", {"title": "z"}),
+            ("POST", "/tasks/1/complete", None),
+            ("DELETE", "/tasks/1", None),
+        ]:
+            # The first may meet a connection that was ended: unavailable too.
+            answer = httpx.request(method, f"{server.base_url}{path}", json=body, timeout=10)
+            assert answer.status_code == 503, (method, path, answer.text)
+            assert answer.json()["error"].startswith("database unavailable, try again later")
+        assert "ReadOnlySQLTransactionError: cannot execute" in answer.json()["error"]
+        assert httpx.get(f"{server.base_url}/tasks/1", timeout=10).status_code == 200
+        ready = httpx.get(f"{server.base_url}/ready", timeout=10)
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["reason"] == (
+            "database_writable: StoreUnavailable: database unavailable, try again later"
+            " (ReadOnlySQLTransactionError: the database refuses writes"
+            " (transaction_read_only is on))"
+        )
+    finally:
+        server.stop()
