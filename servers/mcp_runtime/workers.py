@@ -99,12 +99,18 @@ class Workers:
         # the parent's handler (and its list of the other workers).
         signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
         try:
+            # A SIGTERM that came while the workers before it started: they have it passed
+            # on, and a worker started now would never get it.
+            if self._stopping:
+                return
             pid = os.fork()
             if pid == 0:
                 self._run_worker(index, parent)
+            # Listed before the signals are let through: one that came during the fork is
+            # passed on to this worker too.
+            self._workers[pid] = index
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
-        self._workers[pid] = index
 
     def _run_worker(self, index: int, parent: int) -> None:
         code = 1

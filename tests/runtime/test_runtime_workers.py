@@ -144,3 +144,47 @@ def test_a_port_in_use_stops_the_start(workers: str, tmp_path: Path) -> None:
     assert result.stderr.rstrip().endswith("address already in use"), result.stderr
     # The start that failed took its metrics directory with it.
     assert list(tmp_path.iterdir()) == []
+
+
+# A supervisor whose SIGTERM comes while it forks its first worker (signals are blocked across
+# the fork, so it is handled as soon as the fork returns); each worker waits for its SIGTERM
+# for 15 s at most and says so if none came.
+SIGTERM_DURING_START = """
+import os, signal, sys, time
+from mcp_runtime import workers
+
+forks = []
+
+def fork():
+    pid = os_fork()
+    if pid and not forks:
+        os.kill(os.getpid(), signal.SIGTERM)
+    if pid:
+        forks.append(pid)
+    return pid
+
+os_fork, workers.os.fork = os.fork, fork
+
+def serve_worker(index):
+    stopped = []
+    signal.signal(signal.SIGTERM, lambda *_: stopped.append(True))
+    deadline = time.monotonic() + 15
+    while not stopped and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not stopped:
+        print(f"worker {index} was never told to stop", flush=True)
+
+workers.Workers(2, serve_worker, None).run()
+print(f"forked {len(forks)}", flush=True)
+"""
+
+
+def test_a_sigterm_while_workers_start_reaches_every_worker_started() -> None:
+    began = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", SIGTERM_DURING_START], capture_output=True, text=True, timeout=60
+    )
+    # The worker forked when the signal came is stopped, and no other one is started.
+    assert "never told to stop" not in result.stdout, result.stdout
+    assert result.stdout.endswith("forked 1\n"), result.stdout
+    assert time.monotonic() - began < 10
