@@ -231,12 +231,24 @@ class RuntimeSettings(BaseSettings):
     def _rate_limit_parses(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from limits import parse
+        from limits import parse_many
 
         try:
-            parse(value)
+            items = parse_many(value)
         except ValueError:
             raise ValueError("must be <count>/<second|minute|hour|day>, e.g. 60/minute") from None
+        # What the limits library reads besides, and rate_limits.py would take silently: a
+        # list of limits, of which parse() keeps the first, and a count of 0.
+        if len(items) > 1:
+            raise ValueError(
+                f"holds {len(items)} limits, and only one applies; set one"
+                " <count>/<second|minute|hour|day>, e.g. 60/minute"
+            )
+        if items[0].amount < 1:
+            raise ValueError(
+                "a count of 0 would refuse every request; the count must be at least 1,"
+                " e.g. 60/minute"
+            )
         return value
 
     @field_validator("mcp_allowed_origins")

@@ -203,6 +203,18 @@ def start_with(
             "MCP_RATE_LIMIT_PER_CALLER: must be <count>/<second|minute|hour|day>, e.g. 60/minute"
             " (got '60 a minute')\n",
         ),
+        (
+            # The limits library reads it, and then refuses every request.
+            {"MCP_RATE_LIMIT_PER_SERVER": "0/second"},
+            "MCP_RATE_LIMIT_PER_SERVER: a count of 0 would refuse every request; the count must"
+            " be at least 1, e.g. 60/minute (got '0/second')\n",
+        ),
+        (
+            # The limits library reads the first and drops the rest.
+            {"MCP_RATE_LIMIT_PER_CALLER": "60/minute; 5/second"},
+            "MCP_RATE_LIMIT_PER_CALLER: holds 2 limits, and only one applies; set one"
+            " <count>/<second|minute|hour|day>, e.g. 60/minute (got '60/minute; 5/second')\n",
+        ),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
 )
