@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -234,3 +235,50 @@ def test_a_call_through_the_bridge_is_traced_to_its_child_and_carries_the_trace_
     )
     events = [e for e in _tool_call_events(bridge.log_text()) if e.get("trace_id") == trace_id]
     assert len(events) == 1 and events[0]["span_id"] == front.span_id, bridge.log_text()[-3000:]
+
+
+def _log_events(log: str, name: str) -> list[dict[str, Any]]:
+    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return [event for event in events if event.get("event") == name]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "10s",
+            "the OpenTelemetry SDK cannot export with these OTEL_* settings:"
+            " ValueError: could not convert string to float: '10s'",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            "zip",
+            "the OpenTelemetry SDK cannot export with these OTEL_* settings:"
+            ' InvalidCompressionValueException: Invalid value "zip" for compression envvar'
+            " OTEL_EXPORTER_OTLP_COMPRESSION",
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "0",
+            "the OpenTelemetry SDK cannot export with these OTEL_* settings:"
+            " ValueError: max_queue_size must be a positive integer.",
+        ),
+    ],
+)
+def test_a_value_the_sdk_refuses_disables_tracing_and_the_server_serves(
+    tmp_path: Path, variable: str, value: str, reason: str
+) -> None:
+    env = {
+        "MCP_DATA_DIR": str(tmp_path / "data"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+        variable: value,
+    }
+    server = servers.launch("mcp-todo", tmp_path, env)
+    try:
+        server.wait_ready()
+        assert _call(server, "list_tasks", {})
+        (disabled,) = _log_events(server.log_text(), "tracing_disabled")
+        assert disabled["reason"] == reason
+    finally:
+        server.stop()

@@ -43,10 +43,10 @@ class Tracing:
 def start(service_name: str, service_version: str) -> Tracing:
     """Install a tracer provider exporting to what OTEL_* name, and instrument the database
     drivers as they are imported."""
-    exporters = [_exporter(name) for name in _listed("OTEL_TRACES_EXPORTER", "otlp")]
+    processors = _processors()
     provider = TracerProvider(resource=_resource(service_name, service_version))
-    for exporter in exporters:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+    for processor in processors:
+        provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     # Only what the server imports: the todo server on SQLite never loads asyncpg.
     wrapt.register_post_import_hook(_instrument_asyncpg, "asyncpg")
@@ -64,6 +64,24 @@ def _resource(service_name: str, service_version: str) -> Resource:
     if SERVICE_VERSION not in resource.attributes:
         defaults[SERVICE_VERSION] = service_version
     return resource.merge(Resource(defaults))
+
+
+def _processors() -> list[BatchSpanProcessor]:
+    """A batch processor for each exporter OTEL_TRACES_EXPORTER names."""
+    try:
+        return [
+            BatchSpanProcessor(_exporter(name)) for name in _listed("OTEL_TRACES_EXPORTER", "otlp")
+        ]
+    except TracingConfigError:
+        raise
+    except Exception as exc:
+        # The exporters and the processor read the rest of the OTEL_* variables themselves
+        # and refuse a value they cannot use by raising (OTEL_EXPORTER_OTLP_TIMEOUT=10s,
+        # OTEL_BSP_MAX_QUEUE_SIZE=0): the server serves untraced rather than not at all.
+        raise TracingConfigError(
+            "the OpenTelemetry SDK cannot export with these OTEL_* settings:"
+            f" {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _exporter(name: str) -> SpanExporter:
