@@ -282,3 +282,31 @@ def test_a_value_the_sdk_refuses_disables_tracing_and_the_server_serves(
         assert disabled["reason"] == reason
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "variable", ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]
+)
+def test_headers_not_written_name_equals_value_are_refused_without_logging_them(
+    tmp_path: Path, variable: str
+) -> None:
+    # An HTTP header as curl takes it; the variable wants authorization=Bearer%20...
+    env = {
+        "MCP_DATA_DIR": str(tmp_path / "data"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+        variable: "x-scope-orgid=tenant-1,authorization: Bearer collector-s3cr3t",
+    }
+    server = servers.launch("mcp-todo", tmp_path, env)
+    try:
+        server.wait_ready()
+        assert _call(server, "list_tasks", {})
+        log = server.log_text()
+        assert "collector-s3cr3t" not in log
+        (disabled,) = _log_events(log, "tracing_disabled")
+        assert disabled["reason"] == (
+            f"{variable}: entry 2 is not name=value; write each header as name=value,"
+            " URL-encoded and comma-separated (authorization=Bearer%20TOKEN); the value is not"
+            " repeated here, as it may hold a secret"
+        )
+    finally:
+        server.stop()

@@ -14,6 +14,7 @@ extra, see pyproject.toml).
 from __future__ import annotations
 
 import os
+import re
 from types import ModuleType
 
 import wrapt
@@ -24,6 +25,16 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 # The SDK's name for a resource without a service name (followed by ":python...").
 _UNKNOWN_SERVICE = "unknown_service"
+
+# The OTLP exporters' headers, the traces' own variable first (the exporters take the first
+# set), and what the SDK takes as one of their comma-separated entries: name=value, the value
+# URL-encoded or at least free of '"', ',', ';' and '\' (its liberal grammar, util/re.py).
+_HEADERS_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+_HEADER_ENTRY = re.compile(
+    r"[ \t]*[\x21\x23-\x27\x2a\x2b\x2d\x2e\x30-\x39\x41-\x5a\x5e-\x7a\x7c\x7e]+[ \t]*="
+    r"[ \t]*[\x20\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*[ \t]*"
+)
+_HEADER_DELIMITER = re.compile(r"[ \t]*,[ \t]*")
 
 
 class TracingConfigError(Exception):
@@ -92,6 +103,7 @@ def _exporter(name: str) -> SpanExporter:
         raise TracingConfigError(
             f"OTEL_TRACES_EXPORTER: {name!r} is not supported; use otlp, console or none"
         )
+    _check_headers()
     protocol = _protocol()
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -112,6 +124,28 @@ def _exporter(name: str) -> SpanExporter:
     raise TracingConfigError(
         f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} is not supported; use grpc or http/protobuf"
     )
+
+
+def _check_headers() -> None:
+    """Refuse headers the exporter would drop, naming the entry but not its value.
+
+    The SDK drops such an entry with a warning that repeats it whole, and an HTTP header
+    written as curl takes it (`authorization: Bearer ...`) is one: the token would be in
+    the logs, and every export would be refused for want of it.
+    """
+    for variable in _HEADERS_VARIABLES:
+        value = os.environ.get(variable, "")
+        if value:
+            break
+    else:
+        return
+    for number, entry in enumerate(_HEADER_DELIMITER.split(value), start=1):
+        if entry.strip() and not _HEADER_ENTRY.fullmatch(entry.strip()):
+            raise TracingConfigError(
+                f"{variable}: entry {number} is not name=value; write each header as"
+                " name=value, URL-encoded and comma-separated (authorization=Bearer%20TOKEN);"
+                " the value is not repeated here, as it may hold a secret"
+            )
 
 
 def _protocol() -> str:
