@@ -78,20 +78,41 @@ def _server(name: str, entry: dict[str, object]) -> Server:
         raise RegistryError(
             f"{where}.database: must be one of {', '.join(_DATABASES)}, got {entry['database']!r}"
         )
-    dependencies = tuple(str(d) for d in entry.get("dependencies", ()))  # type: ignore[union-attr]
+    dependencies = entry.get("dependencies", [])
+    if not isinstance(dependencies, list) or not all(
+        isinstance(d, str) and d for d in dependencies
+    ):
+        raise RegistryError(
+            f"{where}.dependencies: must be a list of non-empty strings, got {dependencies!r}"
+        )
+    values = entry.get("values", f"values/{name}.yaml")
+    if values is not False and not (isinstance(values, str) and values):
+        raise RegistryError(
+            f"{where}.values: must be a values file's path, or false for none, got {values!r}"
+        )
+    fleet = entry.get("fleet", True)
+    # Not bool(): the string "false" would be true.
+    if not isinstance(fleet, bool):
+        raise RegistryError(f"{where}.fleet: must be true or false, got {fleet!r}")
     # A server with dependencies of its own gets an extra named after it.
     extra = entry.get("extra", name if dependencies else None)
     return Server(
         name=name,
-        package=str(entry["package"]),
+        package=_text(where, "package", entry["package"]),
         port=port,
         database=entry["database"],  # type: ignore[arg-type]
-        dependencies=dependencies,
-        values=str(values) if (values := entry.get("values", f"values/{name}.yaml")) else None,
-        fleet=bool(entry.get("fleet", True)),
-        script=str(entry.get("script", f"mcp-{name}")),
-        extra=str(extra) if extra else None,
+        dependencies=tuple(dependencies),
+        values=values if isinstance(values, str) else None,
+        fleet=fleet,
+        script=_text(where, "script", entry.get("script", f"mcp-{name}")),
+        extra=None if extra is None else _text(where, "extra", extra),
     )
+
+
+def _text(where: str, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise RegistryError(f"{where}.{key}: must be a non-empty string, got {value!r}")
+    return value
 
 
 def load_registry(pyproject: Path = PYPROJECT) -> list[Server]:

@@ -72,6 +72,30 @@ def test_the_values_file_runs_the_registry_image_on_the_registry_port(
             'package = "p"\nport = 8001\ndatabase = "none"',
             "[tool.mcp-servers.servers.x].port: 8001 is also todo's port",
         ),
+        (
+            # bool("false") is True: `make up` would run it.
+            'package = "p"\nport = 9\ndatabase = "none"\nfleet = "false"',
+            "[tool.mcp-servers.servers.x].fleet: must be true or false, got 'false'",
+        ),
+        (
+            # Each character would have been a dependency of the server's extra.
+            'package = "p"\nport = 9\ndatabase = "none"\ndependencies = "asyncpg>=0.30"',
+            "[tool.mcp-servers.servers.x].dependencies: must be a list of non-empty strings,"
+            " got 'asyncpg>=0.30'",
+        ),
+        (
+            'package = "p"\nport = 9\ndatabase = "none"\nvalues = true',
+            "[tool.mcp-servers.servers.x].values: must be a values file's path, or false for"
+            " none, got True",
+        ),
+        (
+            'package = ["p"]\nport = 9\ndatabase = "none"',
+            "[tool.mcp-servers.servers.x].package: must be a non-empty string, got ['p']",
+        ),
+        (
+            'package = "p"\nport = 9\ndatabase = "none"\nscript = ""',
+            "[tool.mcp-servers.servers.x].script: must be a non-empty string, got ''",
+        ),
     ],
 )
 def test_a_bad_entry_is_refused_naming_the_key(
