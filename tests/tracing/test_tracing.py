@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -310,3 +312,25 @@ def test_headers_not_written_name_equals_value_are_refused_without_logging_them(
         )
     finally:
         server.stop()
+
+
+def test_a_collector_that_never_answers_holds_the_exit_a_moment_only(tmp_path: Path) -> None:
+    # Takes the exporter's connection and never answers it: each export waits out its 10 s.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        env = {
+            "MCP_DATA_DIR": str(tmp_path / "data"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            # The call's spans are being exported when the SIGTERM comes.
+            "OTEL_BSP_SCHEDULE_DELAY": "50",
+        }
+        server = servers.launch("mcp-todo", tmp_path, env)
+        try:
+            server.wait_ready()
+            assert _call(server, "list_tasks", {})
+            time.sleep(0.5)
+            began = time.monotonic()
+            assert server.stop() == 0
+            # The drain's quiet second, and sdk.SHUTDOWN_SECONDS for the spans still queued.
+            assert time.monotonic() - began < 5
+        finally:
+            server.kill()

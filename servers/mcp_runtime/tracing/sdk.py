@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from types import ModuleType
 
 import wrapt
@@ -25,6 +26,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 # The SDK's name for a resource without a service name (followed by ":python...").
 _UNKNOWN_SERVICE = "unknown_service"
+
+# How long the exit waits for the spans still queued to be exported. The SDK's shutdown
+# waits up to 30 s (each export up to OTEL_EXPORTER_OTLP_TIMEOUT, 10 s) for a collector that
+# does not answer, past the pod's grace period (drain timeout + 5 s), which the drain's
+# quiet second and the closing of connections (3 s) already use most of.
+SHUTDOWN_SECONDS = 1.0
 
 # The OTLP exporters' headers, the traces' own variable first (the exporters take the first
 # set), and what the SDK takes as one of their comma-separated entries: name=value, the value
@@ -48,7 +55,14 @@ class Tracing:
         self._provider = provider
 
     def shutdown(self) -> None:
-        self._provider.shutdown()
+        # In a thread of its own, which the exit does not wait for past the bound: the
+        # exporter's thread is a daemon too, and the SDK's own atexit shutdown then finds
+        # the provider shut down already.
+        exporting = threading.Thread(
+            target=self._provider.shutdown, name="tracing-shutdown", daemon=True
+        )
+        exporting.start()
+        exporting.join(SHUTDOWN_SECONDS)
 
 
 def start(service_name: str, service_version: str) -> Tracing:
