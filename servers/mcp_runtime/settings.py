@@ -40,6 +40,10 @@ JWT_ALGORITHM = "RS256"
 _ORIGIN = re.compile(
     r"[A-Za-z][A-Za-z0-9+.-]*://(?:\[[0-9A-Fa-f:.]+\]|[^\s/:?#@\[\]]+)(?::(?P<port>\d+|\*))?/?"
 )
+# What FastMCP's Host/Origin guard can match a Host header against: host[:port], where host
+# (a name, an IPv4 address or a bracketed IPv6 one) and port may be its glob patterns
+# (*.example.com, localhost:*); a bare IPv6 address too, and "*" alone allows every host.
+_ALLOWED_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.*-]+)(?::(?P<port>\d+|\*))?")
 # A name uvicorn can bind to: RFC 1123 labels (plus "_", which resolvers accept).
 _HOST_NAME = re.compile(
     r"(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -268,6 +272,22 @@ class RuntimeSettings(BaseSettings):
                 )
         return value
 
+    @field_validator("mcp_allowed_hosts")
+    @classmethod
+    def _hosts_are_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            # A URL, or a host with a path, never equals a Host header: every request that
+            # names it would get 421.
+            match = _ALLOWED_HOST.fullmatch(host)
+            port = match["port"] if match else None
+            valid = match is not None and (port in (None, "*") or 1 <= int(port) <= 65535)
+            if not valid and not _is_ip_address(host):
+                raise ValueError(
+                    f"{host!r} is not a host; each entry must be host[:port] as the Host header"
+                    " carries it, e.g. todo.example.com"
+                )
+        return value
+
     @field_validator("mcp_host")
     @classmethod
     def _host_is_bindable(cls, value: str) -> str:
@@ -403,6 +423,14 @@ class RuntimeSettings(BaseSettings):
         if not isinstance(data, dict):
             raise SettingsLoadError(f"MCP_SERVER_CONFIG: {path} must hold a JSON object")
         return data
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def load_settings(settings_cls: type[SettingsT]) -> SettingsT:

@@ -102,6 +102,13 @@ def start_with(
             " scheme://host[:port], e.g. http://localhost:8001 (got 'http://localhost:80010')\n",
         ),
         (
+            # Never equal to a Host header: every request would get 421.
+            {"MCP_ALLOWED_HOSTS": "todo.example.com, https://todo.example.com/"},
+            "MCP_ALLOWED_HOSTS: 'https://todo.example.com/' is not a host; each entry must be"
+            " host[:port] as the Host header carries it, e.g. todo.example.com (got"
+            " 'todo.example.com, https://todo.example.com/')\n",
+        ),
+        (
             {"MCP_MAX_REQUEST_BYTES": "100"},
             "MCP_MAX_REQUEST_BYTES: Input should be greater than or equal to 1024 (got '100')\n",
         ),
@@ -345,6 +352,11 @@ def test_origins_and_hosts_valid_today_are_accepted(monkeypatch: pytest.MonkeyPa
     )
     monkeypatch.setenv("MCP_ALLOWED_ORIGINS", ",".join(origins))
     assert load_settings(RuntimeSettings).mcp_allowed_origins == origins
+    # Host names, with a port, FastMCP's glob patterns, IP addresses and its allow-all "*".
+    hosts = ("todo.example.com", "todo:8001", "*.example.com", "localhost:*", "10.0.0.7")
+    hosts += ("[::1]:8001", "my_service", "*")
+    monkeypatch.setenv("MCP_ALLOWED_HOSTS", ",".join(hosts))
+    assert load_settings(RuntimeSettings).mcp_allowed_hosts == hosts
     for host in ("0.0.0.0", "127.0.0.1", "::", "::1", "localhost", "todo.mcp.svc"):
         monkeypatch.setenv("MCP_HOST", host)
         assert load_settings(RuntimeSettings).mcp_host == host
