@@ -414,7 +414,9 @@ class RuntimeSettings(BaseSettings):
     def server_config(self) -> dict[str, Any]:
         """The JSON object in MCP_SERVER_CONFIG, or {} when the file does not exist."""
         path = self.mcp_server_config
-        if not path.is_file():
+        # Absent only: a directory there (what `docker run -v` mounts for a host file that
+        # does not exist) is refused when read, not taken for no configuration.
+        if not path.exists():
             return {}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -420,6 +420,15 @@ def test_server_config_file_is_optional_and_must_be_a_json_object(
     config.write_text("[1, 2")
     with pytest.raises(SettingsLoadError, match=r"^MCP_SERVER_CONFIG: cannot read .*server-config"):
         load_settings(RuntimeSettings).server_config()
+    # What `docker run -v` mounts for a host file that does not exist: its `tools` would be
+    # ignored, and every tool served.
+    config.unlink()
+    config.mkdir()
+    with pytest.raises(SettingsLoadError) as refused:
+        load_settings(RuntimeSettings).server_config()
+    assert str(refused.value) == (
+        f"MCP_SERVER_CONFIG: cannot read {config}: [Errno 21] Is a directory: '{config}'"
+    )
 
 
 def test_process_with_bad_port_exits_non_zero_with_one_line() -> None:
