@@ -123,16 +123,26 @@ def _entry(name: str, raw: dict[str, object]) -> Entry:
     if not isinstance(version, str) or not version or version[0] in "^~<>=":
         raise CatalogError(f"{where}.version: must be one exact version, got {version!r}")
     command = _strings(f"{where}.command", raw["command"])
+    package = raw[registry]
+    if not isinstance(package, str) or not package:
+        raise CatalogError(f"{where}.{registry}: must be a package name, got {package!r}")
     return Entry(
         name=name,
         registry=registry,
-        package=str(raw[registry]),
+        package=package,
         version=version,
         command=command,
-        stateful=bool(raw.get("stateful", False)),
-        runnable=bool(raw.get("runnable", True)),
+        stateful=_flag(f"{where}.stateful", raw.get("stateful", False)),
+        runnable=_flag(f"{where}.runnable", raw.get("runnable", True)),
         apt=_strings(f"{where}.apt", raw.get("apt", [])),
     )
+
+
+def _flag(where: str, value: object) -> bool:
+    # Not bool(): the string "false" would be true.
+    if not isinstance(value, bool):
+        raise CatalogError(f"{where}: must be true or false, got {value!r}")
+    return value
 
 
 def _tool_table(pyproject: Path) -> dict[str, object]:

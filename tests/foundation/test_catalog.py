@@ -121,6 +121,19 @@ def test_the_cli_names_an_unknown_entry(repo_root: Path) -> None:
             'pypi = "a"\nversion = "1"\ncommand = ["x"]\nimage = "y"',
             "[tool.mcp-servers.catalog.x]: unknown key(s) image",
         ),
+        (
+            # bool("false") is True: the entry would run as one replica.
+            'pypi = "a"\nversion = "1"\ncommand = ["x"]\nstateful = "false"',
+            "[tool.mcp-servers.catalog.x].stateful: must be true or false, got 'false'",
+        ),
+        (
+            'pypi = "a"\nversion = "1"\ncommand = ["x"]\nrunnable = 0',
+            "[tool.mcp-servers.catalog.x].runnable: must be true or false, got 0",
+        ),
+        (
+            'pypi = ["a"]\nversion = "1"\ncommand = ["x"]',
+            "[tool.mcp-servers.catalog.x].pypi: must be a package name, got ['a']",
+        ),
     ],
 )
 def test_a_bad_entry_is_refused_naming_the_key(tmp_path: Path, entry: str, message: str) -> None:
