@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from fastmcp import FastMCP
 
@@ -45,6 +46,15 @@ def load_server(path: Path) -> FastMCP:
     servers = [value for value in vars(module).values() if isinstance(value, FastMCP)]
     if len(servers) == 1:
         return servers[0]
+    # `mcp` is something else: the MCP SDK's MCPServer (its FastMCP before 2.0), which its
+    # documentation shows; not a module (`import mcp.types` binds the SDK's package to it).
+    if named is not None and not servers and not isinstance(named, ModuleType):
+        kind = type(named)
+        raise SettingsLoadError(
+            f"MCP_CODE_FILE: {path} defines `mcp` as a {kind.__module__}.{kind.__qualname__},"
+            " which the runner cannot serve; define it as `mcp = FastMCP(...)`"
+            " (from fastmcp import FastMCP)"
+        )
     found = "no FastMCP instance" if not servers else f"{len(servers)} FastMCP instances"
     raise SettingsLoadError(
         f"MCP_CODE_FILE: {path} defines {found}; define one as `mcp = FastMCP(...)`"

@@ -83,8 +83,14 @@ def test_runner_process_exits_2_naming_a_missing_file(tmp_path: Path) -> None:
             "defines 2 FastMCP instances; define one as `mcp = FastMCP(...)`",
         ),
         ("import not_a_module_anywhere\n", "failed to import: ModuleNotFoundError"),
+        (
+            # The MCP SDK's own server, as its documentation writes it.
+            "from mcp.server import MCPServer\nmcp = MCPServer('sdk')\n",
+            "defines `mcp` as a mcp.server.mcpserver.server.MCPServer, which the runner cannot"
+            " serve; define it as `mcp = FastMCP(...)` (from fastmcp import FastMCP)",
+        ),
     ],
-    ids=["no-server", "two-servers", "import-error"],
+    ids=["no-server", "two-servers", "import-error", "sdk-server"],
 )
 def test_runner_explains_a_file_it_cannot_serve(tmp_path: Path, content: str, problem: str) -> None:
     code = tmp_path / "server.py"
