@@ -85,11 +85,17 @@ class ToolMetrics:
             registry=own,
             multiprocess_mode="max",
         )
-        build_info.labels(version=version, server=server).set(1)
+        self._build_info = build_info.labels(version=version, server=server)
+        self._build_info.set(1)
         self._known_tools: frozenset[str] = frozenset()
         # Labelled series by label values: looking them up per call costs more than the update.
         self._call_series: dict[tuple[str, str], Counter] = {}
         self._duration_series: dict[str, Histogram] = {}
+
+    def forked(self) -> None:
+        """In a worker forked after the metrics were made: set again what is set once, as a
+        forked process keeps its values in files of its own, which start at 0."""
+        self._build_info.set(1)
 
     def register_tools(self, names: Iterable[str]) -> None:
         """Set the tool names that may appear as labels and create their series at zero."""

@@ -88,6 +88,7 @@ def serve_workers(app: Starlette, settings: RuntimeSettings, metrics_dir: Path |
         return 1
 
     def serve_worker(_: int) -> None:
+        app.state.metrics.forked()
         serve(app, settings, bind_ports(settings, shared=True))
 
     return Workers(settings.mcp_workers, serve_worker, metrics_dir).run()

@@ -71,6 +71,8 @@ class Workers:
         try:
             for index in range(self._count):
                 self._start(index)
+            if self._metrics_dir is not None:
+                _forget_own_gauges(self._metrics_dir)
             _log.info("workers_started", workers=self._count, pids=sorted(self._workers))
             while self._workers:
                 pid, status = os.wait()
@@ -144,6 +146,16 @@ class Workers:
         for pid in self._workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
+
+
+def _forget_own_gauges(metrics_dir: Path) -> None:
+    """Remove this process's gauge files: the supervisor serves nothing, and gauges made
+    before the fork (a server's own, in `create`) keep in them the values they had then,
+    which /metrics would add to the workers' for ever (a series of the supervisor's pid held
+    at 0, or a minimum or most recent value of 0). Each worker keeps gauges in its own files.
+    """
+    for path in metrics_dir.glob(f"gauge_*_{os.getpid()}.db"):
+        path.unlink(missing_ok=True)
 
 
 def _die_with(parent: int) -> None:

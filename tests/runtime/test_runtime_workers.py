@@ -188,3 +188,60 @@ def test_a_sigterm_while_workers_start_reaches_every_worker_started() -> None:
     assert "never told to stop" not in result.stdout, result.stdout
     assert result.stdout.endswith("forked 1\n"), result.stdout
     assert time.monotonic() - began < 10
+
+
+# A server with gauges of its own, made as servers make them: in `create`, which the
+# supervisor runs before it forks the workers. `mark` sets them as a worker would once loaded.
+GAUGES_SERVER = '''
+import os
+
+from fastmcp import FastMCP
+from prometheus_client import CollectorRegistry, Gauge
+
+from mcp_runtime import RuntimeSettings, ServerSpec, run
+
+mcp = FastMCP("gauges")
+
+
+def create(_: RuntimeSettings) -> ServerSpec:
+    registry = CollectorRegistry()
+    loaded = Gauge("gauges_load_seconds", "Seconds the model took to load.", registry=registry)
+    up = Gauge("gauges_upstream_up", "1 while it answers.", ["upstream"], registry=registry)
+    up.labels(upstream="a").set(0)
+
+    @mcp.tool
+    def mark() -> int:
+        """Set the gauges; return this worker's pid."""
+        loaded.set(2.5)
+        up.labels(upstream="a").set(1)
+        return os.getpid()
+
+    return ServerSpec(mcp=mcp, collectors=[registry])
+
+
+run(create, RuntimeSettings)
+'''
+
+
+async def test_a_servers_gauges_are_its_workers_not_the_supervisors(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    script = tmp_path / "gauges_server.py"
+    script.write_text(GAUGES_SERVER)
+    server = start_server(env={"MCP_WORKERS": "2"}, command=[sys.executable, str(script)])
+    server.wait_ready()
+    pids: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(pids) < 2:
+        assert time.monotonic() < deadline, f"every call reached one worker: {pids}"
+        pids.add(await call(server, "mark", {}))
+    lines = httpx.get(server.metrics_url, timeout=10).text.splitlines()
+    # One series per worker, as prometheus-client serves a gauge of several processes; none
+    # of the supervisor, which serves nothing and would say 0 for ever.
+    assert sorted(line for line in lines if line.startswith("gauges_")) == sorted(
+        [f'gauges_load_seconds{{pid="{pid}"}} 2.5' for pid in pids]
+        + [f'gauges_upstream_up{{pid="{pid}",upstream="a"}} 1.0' for pid in pids]
+    )
+    assert [line.rsplit(" ", 1)[1] for line in lines if line.startswith("mcp_build_info{")] == [
+        "1.0"
+    ]
