@@ -6,8 +6,11 @@ uvicorn's httptools protocol (what it picks itself when httptools is installed, 
 here), as `mcp_runtime.response_writes` extends it, with a deadline set when the connection
 opens and when each request begins, and cleared once the request's headers are complete.
 A client still sending headers when it passes gets 408 and the connection is closed; one that
-sent nothing is just closed. The header deadlines and uvicorn's keep-alive ones are held to
-by one timer each per server (`connection_deadlines`), not by a timer per request.
+sent nothing is just closed; one whose headers follow requests still being answered (HTTP/1.1
+pipelining) gets those answers, in order, and then the connection is closed (a 408 before
+them would be read as the first one's answer). The header deadlines and uvicorn's keep-alive
+ones are held to by one timer each per server (`connection_deadlines`), not by a timer per
+request.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 from typing import Any, ClassVar
 
 import structlog
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
 from mcp_runtime.connection_deadlines import ConnectionDeadlines
 from mcp_runtime.response_writes import HeldWritesProtocol
@@ -95,8 +98,23 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
             return
         if self._request_begun:
             _log.info("request_header_timeout", client=_address(self.client))
+            last = self._last_cycle_answering()
+            if last is not None:
+                # Pipelined behind requests still being answered: a 408 now would be read as
+                # the first one's answer. The connection closes once their answers are sent.
+                last.keep_alive = False
+                return
             self.transport.write(self._timeout_response())
         self.transport.close()
+
+    def _last_cycle_answering(self) -> RequestResponseCycle | None:
+        """The last request of this connection whose answer is still to be sent, if any."""
+        if self.pipeline:
+            cycle: RequestResponseCycle = self.pipeline[0][0]  # appended on the left
+            return cycle
+        if self.cycle is not None and not self.cycle.response_complete:
+            return self.cycle
+        return None
 
     def _timeout_response(self) -> bytes:
         message = (

@@ -169,6 +169,21 @@ def test_a_request_answered_after_the_deadlines_is_not_cut(server: int) -> None:
         answers(client, 1)
 
 
+def test_headers_pipelined_behind_a_request_being_answered_do_not_overtake_its_answer(
+    server: int,
+) -> None:
+    """The next request's headers stall while the one before is still being answered: their
+    deadline passes, and the answer due goes out first, then the connection is closed (a 408
+    sent then would be read as that request's answer, which would be lost)."""
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as client:
+        client.sendall(REQUEST.replace(b"GET /", b"GET /slow") + b"GET / HTTP/1.1\r\nhost")
+        received = b""
+        while chunk := client.recv(4096):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200 OK"), received
+    assert received.endswith(b"\r\n\r\nok"), received
+
+
 UVICORNS_ON_RESPONSE_COMPLETE = """
     def on_response_complete(self) -> None:
         # Callback for pipelined HTTP requests to be started.
