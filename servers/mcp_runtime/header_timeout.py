@@ -8,9 +8,11 @@ opens and when each request begins, and cleared once the request's headers are c
 A client still sending headers when it passes gets 408 and the connection is closed; one that
 sent nothing is just closed; one whose headers follow requests still being answered (HTTP/1.1
 pipelining) gets those answers, in order, and then the connection is closed (a 408 before
-them would be read as the first one's answer). The header deadlines and uvicorn's keep-alive
-ones are held to by one timer each per server (`connection_deadlines`), not by a timer per
-request.
+them would be read as the first one's answer). A head (request line and headers) past
+MAX_HEAD_BYTES gets 431 the same way as soon as the bytes received pass it: httptools keeps
+every byte of a head until it is complete, so within the deadline a client could send it
+without end. The header deadlines and uvicorn's keep-alive ones are held to by one timer
+each per server (`connection_deadlines`), not by a timer per request.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from mcp_runtime.response_writes import HeldWritesProtocol
 
 _log = structlog.get_logger("mcp_runtime.header_timeout")
 
+# The most a request's head (request line and headers) may take: httptools keeps all of it
+# until it is complete. Twice nginx's default (4 buffers of 8 KiB): room for any token.
+MAX_HEAD_BYTES = 64 * 1024
+
 
 class HeaderTimeoutProtocol(HeldWritesProtocol):
     """uvicorn's httptools protocol with a header deadline of `header_timeout` seconds."""
@@ -41,6 +47,9 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
         super().__init__(*args, **kwargs)
         self._request_begun = False
         self._headers_due = False
+        self._head_bytes = 0
+        # Set once a head is refused behind answers still being sent; the rest is dropped.
+        self._head_refused = False
         idle = type(self).idle_deadlines
         self._idle = idle.get(self.timeout_keep_alive) or idle.setdefault(
             self.timeout_keep_alive, ConnectionDeadlines(self.timeout_keep_alive)
@@ -54,6 +63,19 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
         self._stop_header_clock()
         self._idle.clear(self)
         super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_refused:
+            return  # the connection closes once the answers before the refused head are sent
+        # A chunk that began inside a request's head and did not end it is all head.
+        in_head = self._headers_due
+        super().data_received(data)
+        if in_head and self._headers_due:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._stop_header_clock()
+                _log.info("request_headers_too_large", client=_address(self.client))
+                self._refuse_head(431, f"request headers too large: over {MAX_HEAD_BYTES} bytes")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -85,6 +107,7 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
 
     def _start_header_clock(self) -> None:
         self._headers_due = True
+        self._head_bytes = 0
         self.header_deadlines.set(self, self.loop, self._headers_too_slow)
 
     def _stop_header_clock(self) -> None:
@@ -98,13 +121,24 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
             return
         if self._request_begun:
             _log.info("request_header_timeout", client=_address(self.client))
-            last = self._last_cycle_answering()
-            if last is not None:
-                # Pipelined behind requests still being answered: a 408 now would be read as
-                # the first one's answer. The connection closes once their answers are sent.
-                last.keep_alive = False
-                return
-            self.transport.write(self._timeout_response())
+            message = (
+                f"request headers not received within"
+                f" MCP_HEADER_TIMEOUT_SECONDS={self.header_timeout:g} s"
+            )
+            self._refuse_head(408, message)
+        else:
+            self.transport.close()
+
+    def _refuse_head(self, status: int, message: str) -> None:
+        """Answer `status` and `message` to the request whose head is coming, and close."""
+        last = self._last_cycle_answering()
+        if last is not None:
+            # Pipelined behind requests still being answered: an answer now would be read as
+            # the first one's. The connection closes once theirs are sent.
+            last.keep_alive = False
+            self._head_refused = True
+            return
+        self.transport.write(self._refusal(status, message))
         self.transport.close()
 
     def _last_cycle_answering(self) -> RequestResponseCycle | None:
@@ -116,13 +150,9 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
             return self.cycle
         return None
 
-    def _timeout_response(self) -> bytes:
-        message = (
-            f"request headers not received within"
-            f" MCP_HEADER_TIMEOUT_SECONDS={self.header_timeout:g} s"
-        )
+    def _refusal(self, status: int, message: str) -> bytes:
         body = json.dumps({"error": message}).encode()
-        head = [STATUS_LINE[408]]
+        head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
         head += [

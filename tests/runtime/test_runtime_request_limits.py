@@ -14,6 +14,7 @@ from harness.jsonrpc import MCP_HEADERS
 from harness.processes import ServerProcess
 from harness.runtime import StartServer
 from mcp_runtime.deadlines import DRAIN_BODY_GRACE_SECONDS, BodyDeadlines
+from mcp_runtime.header_timeout import MAX_HEAD_BYTES
 from mcp_runtime.request_limits import BoundedBody, RequestLimits
 from raw_http import RawConnection
 from starlette.types import Message
@@ -26,6 +27,7 @@ PATHS = ["/mcp", "/upload"]
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 TOO_LARGE = f"request body too large: over MCP_MAX_REQUEST_BYTES={LIMIT} bytes"
 TOO_SLOW = f"request body not received within MCP_BODY_TIMEOUT_SECONDS={BODY_TIMEOUT:g} s"
+HEAD_TOO_LARGE = f"request headers too large: over {MAX_HEAD_BYTES} bytes"
 CUT_BY_DRAIN = "request body not received before the server began shutting down; send it again"
 
 
@@ -146,6 +148,35 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off_after_the_header_timeout(
         assert response.headers["connection"] == "close"
         assert conn.wait_closed(timeout=5)
     assert HEADER_TIMEOUT - 0.5 < seconds < HEADER_TIMEOUT + 6
+
+
+def test_headers_past_their_size_limit_get_431_while_they_are_still_being_sent(
+    limited: ServerProcess,
+) -> None:
+    """Headers are bounded in size as bodies are: uvicorn's httptools protocol keeps every
+    byte of a request's head until it is complete, so a client sending headers without end
+    for the whole header timeout filled the server's memory at the network's speed."""
+    line = b"X-Pad: " + b"a" * 8000 + b"\r\n"
+    sent = 0
+    with RawConnection(limited.port) as conn:
+        conn.send(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        while not conn.has_data() and sent < 256 * MAX_HEAD_BYTES:
+            try:
+                conn.send(line)
+            except OSError:
+                break
+            sent += len(line)
+            time.sleep(0.001)
+        response = conn.read_response(timeout=10)
+        assert response.status == 431
+        assert json.loads(response.body) == {"error": HEAD_TOO_LARGE}
+        assert response.headers["connection"] == "close"
+        assert conn.wait_closed(timeout=5)
+    # Past the limit, only what was in flight on the socket and in the server's buffer.
+    assert sent < 32 * MAX_HEAD_BYTES
+    # A head just within the limit is served.
+    padding = {"X-Pad": "a" * (MAX_HEAD_BYTES - 1024)}
+    assert httpx.get(f"{limited.base_url}/health", headers=padding).status_code == 200
 
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
