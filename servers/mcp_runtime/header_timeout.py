@@ -11,8 +11,9 @@ pipelining) gets those answers, in order, and then the connection is closed (a 4
 them would be read as the first one's answer). A head (request line and headers) past
 MAX_HEAD_BYTES gets 431 the same way as soon as the bytes received pass it: httptools keeps
 every byte of a head until it is complete, so within the deadline a client could send it
-without end. The header deadlines and uvicorn's keep-alive ones are held to by one timer
-each per server (`connection_deadlines`), not by a timer per request.
+without end; trailers past it (headers after a chunked body, which no limit on bodies
+counts) close the connection. The header deadlines and uvicorn's keep-alive ones are held
+to by one timer each per server (`connection_deadlines`), not by a timer per request.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
         self._head_bytes = 0
         # Set once a head is refused behind answers still being sent; the rest is dropped.
         self._head_refused = False
+        # For bounding what httptools keeps of a request outside its body (data_received).
+        self._messages_begun = 0
+        self._in_body = False
+        self._body_came = False
+        self._unbodied_bytes = 0
         idle = type(self).idle_deadlines
         self._idle = idle.get(self.timeout_keep_alive) or idle.setdefault(
             self.timeout_keep_alive, ConnectionDeadlines(self.timeout_keep_alive)
@@ -67,18 +73,40 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
     def data_received(self, data: bytes) -> None:
         if self._head_refused:
             return  # the connection closes once the answers before the refused head are sent
-        # A chunk that began inside a request's head and did not end it is all head.
-        in_head = self._headers_due
+        # A chunk that began and ended inside one request's head is all head; one that began
+        # and ended inside its body without carrying any is chunk framing or trailers (headers
+        # after a chunked body). httptools keeps a head, and each trailer, until it ends.
+        message, in_head, in_body = self._messages_begun, self._headers_due, self._in_body
+        self._body_came = False
         super().data_received(data)
+        if message != self._messages_begun:
+            return
         if in_head and self._headers_due:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._stop_header_clock()
-                _log.info("request_headers_too_large", client=_address(self.client))
-                self._refuse_head(431, f"request headers too large: over {MAX_HEAD_BYTES} bytes")
+            self._count_head(len(data))
+        elif in_body and self._in_body:
+            self._count_unbodied(len(data))
+
+    def _count_head(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._stop_header_clock()
+            _log.info("request_headers_too_large", client=_address(self.client))
+            self._refuse_head(431, f"request headers too large: over {MAX_HEAD_BYTES} bytes")
+
+    def _count_unbodied(self, size: int) -> None:
+        if self._body_came:
+            self._unbodied_bytes = 0
+            return
+        self._unbodied_bytes += size
+        if self._unbodied_bytes > MAX_HEAD_BYTES:
+            # The app has the request, so the answer is its to give: the connection is
+            # closed, which it sees as the client gone.
+            _log.info("request_trailers_too_large", client=_address(self.client))
+            self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._messages_begun += 1
         self._request_begun = True
         if not self._headers_due:
             self._start_header_clock()
@@ -86,7 +114,17 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
     def on_headers_complete(self) -> None:
         self._stop_header_clock()
         self._request_begun = False
+        self._in_body = True
+        self._unbodied_bytes = 0
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_came = True
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         # uvicorn 0.55's, with the keep-alive deadline in `idle_deadlines` instead of a

@@ -179,6 +179,29 @@ def test_headers_past_their_size_limit_get_431_while_they_are_still_being_sent(
     assert httpx.get(f"{limited.base_url}/health", headers=padding).status_code == 200
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_trailers_past_the_head_limit_close_the_connection_while_they_are_still_being_sent(
+    limited: ServerProcess, path: str
+) -> None:
+    """A chunked body's trailers are headers after the body, which httptools keeps until
+    they end: neither the body limit (they are no body) nor the head's counted them."""
+    line = b"X-Pad: " + b"a" * 8000 + b"\r\n"
+    sent = 0
+    with RawConnection(limited.port) as conn:
+        conn.send_head("POST", path, {**JSON_HEADERS, "Transfer-Encoding": "chunked"})
+        conn.send(b"5\r\nhello\r\n0\r\n")
+        while not conn.has_data() and sent < 256 * MAX_HEAD_BYTES:
+            try:
+                conn.send(line)
+            except OSError:
+                break
+            sent += len(line)
+            time.sleep(0.001)
+        assert conn.wait_closed(timeout=5)
+    assert sent < 32 * MAX_HEAD_BYTES
+    assert httpx.get(f"{limited.base_url}/health").status_code == 200
+
+
 def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
     limited: ServerProcess,
 ) -> None:
