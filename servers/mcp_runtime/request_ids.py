@@ -51,10 +51,14 @@ class RequestIdGuard:
             return
         # The body's size is bounded already: RequestLimits sits in front of every route.
         received, body = await read_body(receive)
+        if body is None:
+            # The client left while sending it: nothing to run, no one to answer (the SDK
+            # would log its failed read as a server error, with a traceback).
+            return
         decoded = None
         # Not JSON: the SDK answers with its parse error.
         with contextlib.suppress(ValueError):
-            decoded = pydantic_core.from_json(body) if body is not None else None
+            decoded = pydantic_core.from_json(body)
         if has_invalid_id(decoded):
             await invalid_id_response()(scope, receive, send)
             return

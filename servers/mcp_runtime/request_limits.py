@@ -15,6 +15,7 @@ from typing import NoReturn
 
 import structlog
 from fastmcp.server.http import StreamableHTTPASGIApp
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,6 +66,11 @@ class RequestLimits:
         body = BoundedBody(self, scope, receive, send)
         try:
             await self._app(scope, body.receive, body.send)
+        except ClientDisconnect:
+            # A route reading the body of a client that left while sending it: no one to
+            # answer, and the client's doing, not a server error to log with a traceback.
+            if not body.left:
+                raise
         except Exception:
             # The app unwinding from the BodyRefused it was handed, however it wrapped it
             # (task groups turn it into an ExceptionGroup): the client has its answer.
@@ -89,7 +95,7 @@ class BoundedBody:
     """`receive` and `send` of one request, counting and timing its body as it arrives.
 
     A body refused raises `BodyRefused` from `receive`, once the refusal is sent, and sets
-    `refused`."""
+    `refused`; `left` is set when the client went away before its body was complete."""
 
     def __init__(self, limits: RequestLimits, scope: Scope, receive: Receive, send: Send) -> None:
         self._limits = limits
@@ -101,6 +107,7 @@ class BoundedBody:
         self._complete = False
         self._response_started = False
         self.refused = False
+        self.left = False
 
     async def receive(self) -> Message:
         if self.refused:
@@ -117,6 +124,7 @@ class BoundedBody:
             message = await self._late()
         if message["type"] != "http.request":
             self._complete = True
+            self.left = True
             return message
         self._size += len(message.get("body", b""))
         if self._size > limits.max_bytes:

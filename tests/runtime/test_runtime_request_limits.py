@@ -230,6 +230,29 @@ def test_a_body_sent_a_byte_at_a_time_gets_408_after_the_body_timeout(
     assert httpx.get(f"{limited.base_url}/health").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [("/mcp", None), ("/mcp", "2025-11-25"), ("/mcp", "2026-07-28"), ("/upload", None)],
+)
+def test_a_client_leaving_while_it_sends_its_body_is_no_server_error(
+    limited: ServerProcess, path: str, version: str | None
+) -> None:
+    """Nothing is left to answer or run, and the server's log has no error for it: a client
+    timing out, or anyone, could otherwise fill it with tracebacks."""
+    headers = {**JSON_HEADERS, "Content-Length": "1000"}
+    if version is not None:
+        headers |= {"MCP-Protocol-Version": version, "Mcp-Method": "tools/call"}
+    logged_before = len(limited.log_text())
+    with RawConnection(limited.port) as conn:
+        conn.send_head("POST", path, headers)
+        conn.send(b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", ')
+        time.sleep(0.2)
+    assert httpx.get(f"{limited.base_url}/health").status_code == 200
+    time.sleep(0.2)
+    logged = limited.log_text()[logged_before:]
+    assert '"level":"error"' not in logged, logged
+
+
 def test_sigterm_does_not_wait_for_slow_clients_and_exits_0_cleanly(
     start_server: StartServer,
 ) -> None:
