@@ -154,10 +154,26 @@ class BearerProtected(BaseRoute):
         token = token.strip()
         if scheme.lower() != "bearer":
             await _refused(None)(scope, receive, send)
-        elif await self._verifier.verify_token(token) is None:
+        elif (access := await self._verifier.verify_token(token)) is None:
             await _refused(rejection_reason(token))(scope, receive, send)
+        elif missing := _missing_scopes(access, self._verifier.required_scopes):
+            # MCP_JWT_REQUIRED_SCOPES hold for these routes as for /mcp, which answers 403.
+            await _insufficient_scope(missing)(scope, receive, send)
         else:
             await self._route.handle(scope, receive, send)
+
+
+def _missing_scopes(access: AccessToken, required: Sequence[str]) -> list[str]:
+    return [scope for scope in required if scope not in access.scopes]
+
+
+def _insufficient_scope(missing: Sequence[str]) -> Response:
+    scopes = " ".join(missing)
+    return JSONResponse(
+        {"error": f"authorization: the token lacks the required scope {scopes}"},
+        status_code=403,
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scopes}"'},
+    )
 
 
 def _refused(reason: str | None) -> Response:

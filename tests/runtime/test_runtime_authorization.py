@@ -139,6 +139,26 @@ def test_a_token_without_the_required_scope_is_403_insufficient_scope(
     assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
 
 
+def test_protected_routes_need_the_required_scope_as_mcp_does(
+    granted_server: ServerProcess, key_pair: RSAKeyPair
+) -> None:
+    """A server's own routes carry the tools' data (todo's /tasks): a token /mcp refuses for
+    lacking MCP_JWT_REQUIRED_SCOPES must not read it there either."""
+    secret = f"{granted_server.base_url}/secret"
+    without = token_for(key_pair, "sample", "sample:read", "all")
+    refused = httpx.get(secret, headers={"Authorization": f"Bearer {without}"})
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": "authorization: the token lacks the required scope mcp:access"
+    }
+    assert refused.headers["www-authenticate"] == (
+        'Bearer error="insufficient_scope", scope="mcp:access"'
+    )
+    with_scope = token_for(key_pair, "sample", "mcp:access")
+    allowed = httpx.get(secret, headers={"Authorization": f"Bearer {with_scope}"})
+    assert (allowed.status_code, allowed.json()) == (200, {"secret": "shown"})
+
+
 @pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "fastmcp"])
 async def test_grants_in_a_groups_claim_filter_lists_and_refuse_calls_with_a_tool_error(
     start_server: StartServer, key_pair: RSAKeyPair, fast_path: bool
