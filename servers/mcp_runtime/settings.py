@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (
+    AnyHttpUrl,
     Field,
     PostgresDsn,
     SecretStr,
@@ -192,10 +193,28 @@ class RuntimeSettings(BaseSettings):
         host, _, path = rest.partition("/")
         # The metadata's location is derived from it (RFC 9728 section 3.1), and the runtime
         # serves /mcp only, so a URL elsewhere would publish metadata nobody finds.
-        if scheme not in ("http", "https") or not host or "/" + path != MCP_PATH:
+        if (
+            scheme not in ("http", "https")
+            or not host
+            or "/" + path != MCP_PATH
+            or not _is_http_url(value)
+        ):
             raise ValueError(
                 f"must be the http(s) URL of this server's {MCP_PATH} endpoint as clients"
                 f" reach it, e.g. https://todo.example.com{MCP_PATH}"
+            )
+        return value
+
+    @field_validator("mcp_jwt_issuer")
+    @classmethod
+    def _issuer_is_url(cls, value: str | None) -> str | None:
+        # The authorization server MCP clients are sent to (RFC 9728, RFC 8414: an https
+        # URL); FastMCP's resource server takes it as a URL, and would fail the start with
+        # a traceback on anything else.
+        if value is not None and not _is_http_url(value):
+            raise ValueError(
+                "must be the authorization server's http(s) URL, as its tokens' iss claim"
+                " holds it, e.g. https://auth.example.com"
             )
         return value
 
@@ -431,6 +450,16 @@ def _is_ip_address(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
     except ValueError:
+        return False
+    return True
+
+
+def _is_http_url(value: str) -> bool:
+    """Whether `value` is an http(s) URL pydantic's AnyHttpUrl takes (a port in range, a
+    host that is one), as FastMCP's auth provider builds its URLs with it."""
+    try:
+        AnyHttpUrl(value)
+    except ValidationError:
         return False
     return True
 

@@ -191,6 +191,22 @@ def start_with(
             " reach it, e.g. https://todo.example.com/mcp (got 'https://todo.example.com/api')\n",
         ),
         (
+            # The port is out of range: the metadata's URL could not be built from it.
+            {
+                "MCP_JWT_JWKS_URI": "http://idp/jwks",
+                "MCP_JWT_ISSUER": "http://idp",
+                "MCP_RESOURCE_URL": "https://todo.example.com:99999/mcp",
+            },
+            "MCP_RESOURCE_URL: must be the http(s) URL of this server's /mcp endpoint as clients"
+            " reach it, e.g. https://todo.example.com/mcp"
+            " (got 'https://todo.example.com:99999/mcp')\n",
+        ),
+        (
+            {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_JWT_ISSUER": "todo-idp"},
+            "MCP_JWT_ISSUER: must be the authorization server's http(s) URL, as its tokens'"
+            " iss claim holds it, e.g. https://auth.example.com (got 'todo-idp')\n",
+        ),
+        (
             {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_RESOURCE_URL": "https://t.example/mcp"},
             "MCP_RESOURCE_URL is set without MCP_JWT_ISSUER; the protected-resource metadata"
             " must name the authorization server, which is the issuer\n",
