@@ -57,11 +57,15 @@ class ToolGrants:
         if self.claim == "scope":
             values: Any = token.scopes
         else:
-            values = token.claims.get(self.claim, [])
+            values = token.claims.get(self.claim)
             # A claim holding one value as a string means that value (or, like `scope`,
             # several space-separated ones), not its characters.
             if isinstance(values, str):
                 values = values.split()
+            elif not isinstance(values, list):
+                # Absent, null (a user in no group), a number, or an object, whose keys
+                # are not values the token holds: no grant.
+                values = []
         held = {value for value in values if isinstance(value, str)}
         return [grant for grant in self._grants if grant in held]
 

@@ -202,6 +202,39 @@ async def test_grants_in_a_groups_claim_filter_lists_and_refuse_calls_with_a_too
         assert (await client.call_tool("echo", {"text": "ok"})).data == "ok"
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "fastmcp"])
+def test_a_grants_claim_that_is_no_string_or_list_holds_no_grant(
+    start_server: StartServer, key_pair: RSAKeyPair, fast_path: bool
+) -> None:
+    """An identity provider may send the claim as null (a user in no group), a number or an
+    object: none of them holds a grant (an object's keys are not its values), and a call is
+    refused as any other call the grants do not open, not failed as an internal error."""
+    server = start_server(
+        env={
+            **granted_env(key_pair, fast_path),
+            "MCP_JWT_REQUIRED_SCOPES": "",
+            "MCP_TOOL_GRANTS": json.dumps({"readers": ["echo"]}),
+            "MCP_TOOL_GRANTS_CLAIM": "groups",
+        }
+    )
+    expected = (
+        "Authorization failed for tool 'echo': it needs one of the grants readers"
+        " in the token's 'groups' claim"
+    )
+    for groups in (None, 5, {"readers": True}):
+        token = key_pair.create_token(
+            subject="erin", issuer=ISSUER, audience="sample", additional_claims={"groups": groups}
+        )
+        listed = post_modern(server, "tools/list", {}, token)
+        assert listed.json()["result"]["tools"] == [], groups
+        called = post_modern(
+            server, "tools/call", {"name": "echo", "arguments": {"text": "x"}}, token
+        )
+        assert called.json()["result"]["isError"] is True, (groups, called.json())
+        assert called.json()["result"]["content"][0]["text"] == expected
+    assert "Traceback" not in server.log_text()
+
+
 def limited_env(key_pair: RSAKeyPair, **limits: str) -> dict[str, str]:
     return {
         "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
