@@ -106,7 +106,9 @@ def build_app(spec: ServerSpec, settings: RuntimeSettings) -> Starlette:
     protected_routes = list(spec.protected_routes)
     if verifier is not None:
         spec.mcp.auth = verifier
-        protected_routes = [BearerProtected(route, verifier) for route in protected_routes]
+        protected_routes = [
+            BearerProtected(route, verifier, spec.mcp, authorization) for route in protected_routes
+        ]
     # A browser tricked by DNS rebinding must not reach these routes any more than /mcp.
     extra_routes = [
         HostOriginGuarded(route, settings.mcp_allowed_hosts, settings.mcp_allowed_origins)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
 from fastmcp.server.auth.middleware import RequireAuthMiddleware
@@ -22,6 +22,11 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from mcp_runtime.settings import JWT_ALGORITHM, RuntimeSettings
+
+if TYPE_CHECKING:
+    from fastmcp import FastMCP
+
+    from mcp_runtime.tool_grants import ToolAuthorization
 
 NOT_YET_VALID = "token is not valid yet (nbf)"
 NO_EXPIRY = "token has no expiry time (exp)"
@@ -137,11 +142,23 @@ class ExplainingRequireAuth(RequireAuthMiddleware):
 
 
 class BearerProtected(BaseRoute):
-    """HTTP `route` served only to requests with a bearer token `verifier` accepts, else 401."""
+    """HTTP `route` served only to requests with a bearer token `verifier` accepts, else 401.
 
-    def __init__(self, route: BaseRoute, verifier: AuthProvider) -> None:
+    With tool grants, a route named after one of `mcp`'s tools (todo's `POST /tasks` is
+    `create_task`) does that tool's work: it is served only to tokens whose grants open
+    the tool, as a call of the tool on /mcp is, else 403."""
+
+    def __init__(
+        self,
+        route: BaseRoute,
+        verifier: AuthProvider,
+        mcp: FastMCP | None = None,
+        authorization: ToolAuthorization | None = None,
+    ) -> None:
         self._route = route
         self._verifier = verifier
+        self._mcp = mcp
+        self._authorization = authorization
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         return self._route.matches(scope)
@@ -159,8 +176,36 @@ class BearerProtected(BaseRoute):
         elif missing := _missing_scopes(access, self._verifier.required_scopes):
             # MCP_JWT_REQUIRED_SCOPES hold for these routes as for /mcp, which answers 403.
             await _insufficient_scope(missing)(scope, receive, send)
+        elif (refusal := await self._not_granted(access)) is not None:
+            await refusal(scope, receive, send)
         else:
             await self._route.handle(scope, receive, send)
+
+    async def _not_granted(self, access: AccessToken) -> Response | None:
+        """The 403 for a token whose grants do not open the tool this route is named after."""
+        name = getattr(self._route, "name", None)
+        if self._mcp is None or self._authorization is None or not isinstance(name, str):
+            return None
+        tool = await self._mcp.get_tool(name)
+        if tool is None:
+            return None
+        allowed, opening = self._authorization.decide(tool, access)
+        self._authorization.record(tool, access, "call", allowed=allowed)
+        if allowed:
+            return None
+        challenge = 'Bearer error="insufficient_scope"'
+        if opening and self._authorization.grants.claim == "scope":
+            # A scope that opens it, as the step-up on /mcp names (scope_step_up.py).
+            scopes = " ".join(dict.fromkeys([*self._verifier.required_scopes, opening[0]]))
+            challenge += f', scope="{scopes}"'
+        return JSONResponse(
+            {
+                "error": f"authorization: tool {tool.name!r} needs"
+                f" {self._authorization.needs(opening)}"
+            },
+            status_code=403,
+            headers={"WWW-Authenticate": challenge},
+        )
 
 
 def _missing_scopes(access: AccessToken, required: Sequence[str]) -> list[str]:

@@ -175,8 +175,11 @@ class ToolAuthorization(AuthMiddleware):
             return True
         if action == "list":
             return False
-        needed = ", ".join(opening) or "none (no grant lists it)"
         raise AuthorizationError(
-            f"Authorization failed for tool {tool.name!r}: it needs one of the grants"
-            f" {needed} in the token's {self.grants.claim!r} claim"
+            f"Authorization failed for tool {tool.name!r}: it needs {self.needs(opening)}"
         )
+
+    def needs(self, opening: Sequence[str]) -> str:
+        """What a caller needs to use a tool that the grants `opening` open."""
+        needed = ", ".join(opening) or "none (no grant lists it)"
+        return f"one of the grants {needed} in the token's {self.grants.claim!r} claim"

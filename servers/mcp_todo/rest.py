@@ -101,12 +101,17 @@ def task_routes(service: TaskService) -> list[Route]:
         await service.delete(request.path_params["task_id"])
         return Response(status_code=204)
 
-    endpoints: list[tuple[str, Handler, str]] = [
-        ("/tasks", create, "POST"),
-        ("/tasks", list_, "GET"),
-        ("/tasks/{task_id}", get, "GET"),
-        ("/tasks/{task_id}", update, "PATCH"),
-        ("/tasks/{task_id}/complete", complete, "POST"),
-        ("/tasks/{task_id}", delete, "DELETE"),
+    # Each route is named after the tool it mirrors: with MCP_TOOL_GRANTS, the runtime
+    # serves it only to tokens whose grants open that tool.
+    endpoints: list[tuple[str, Handler, str, str]] = [
+        ("/tasks", create, "POST", "create_task"),
+        ("/tasks", list_, "GET", "list_tasks"),
+        ("/tasks/{task_id}", get, "GET", "get_task"),
+        ("/tasks/{task_id}", update, "PATCH", "update_task"),
+        ("/tasks/{task_id}/complete", complete, "POST", "complete_task"),
+        ("/tasks/{task_id}", delete, "DELETE", "delete_task"),
     ]
-    return [Route(path, handler, methods=[method]) for path, handler, method in endpoints]
+    return [
+        Route(path, handler, methods=[method], name=tool)
+        for path, handler, method, tool in endpoints
+    ]

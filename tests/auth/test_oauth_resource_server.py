@@ -232,6 +232,40 @@ async def test_a_read_scope_lists_and_calls_read_only_tools_but_not_writes(
     )
 
 
+def test_the_rest_routes_open_what_the_grants_open_of_the_tools_they_mirror(
+    hydra: Hydra, todo: ServerProcess, client: OAuthClient
+) -> None:
+    """/tasks does the tools' work: a token whose grants do not open create_task must not
+    create a task with POST /tasks, nor one without a grant read them."""
+    reader = {"Authorization": f"Bearer {token(hydra, client, todo.mcp_url, ACCESS, READ)}"}
+    writer = {"Authorization": f"Bearer {token(hydra, client, todo.mcp_url, ACCESS, READ, WRITE)}"}
+    bare = {"Authorization": f"Bearer {token(hydra, client, todo.mcp_url, ACCESS)}"}
+    tasks = f"{todo.base_url}/tasks"
+    created = httpx.post(tasks, json={"title": "by the writer"}, headers=writer)
+    assert created.status_code == 201
+    task = f"{tasks}/{created.json()['id']}"
+    assert httpx.get(task, headers=reader).status_code == 200
+    assert httpx.get(tasks, headers=reader).status_code == 200
+    for method, url, headers, tool, grants in (
+        ("POST", tasks, reader, "create_task", WRITE),
+        ("DELETE", task, reader, "delete_task", WRITE),
+        ("GET", tasks, bare, "list_tasks", f"{READ}, {WRITE}"),
+    ):
+        kwargs: dict[str, Any] = {"json": {"title": "x"}} if method == "POST" else {}
+        refused = httpx.request(method, url, headers=headers, **kwargs)
+        assert refused.status_code == 403, (method, url)
+        assert refused.json() == {
+            "error": f"authorization: tool '{tool}' needs one of the grants {grants}"
+            " in the token's 'scope' claim"
+        }
+        first = grants.split(",")[0]
+        assert refused.headers["www-authenticate"] == (
+            f'Bearer error="insufficient_scope", scope="{ACCESS} {first}"'
+        )
+    assert httpx.get(task, headers=reader).status_code == 200, "a refused DELETE deleted"
+    assert httpx.delete(task, headers=writer).status_code == 204
+
+
 def test_a_caller_over_its_rate_limit_gets_429_then_recovers(hydra: Hydra, tmp_path: Path) -> None:
     with launch_todo(hydra, tmp_path, MCP_RATE_LIMIT_PER_CALLER="5 per 10 second") as limited:
         other = hydra.create_client(scopes=[ACCESS, READ], audiences=[limited.mcp_url])
