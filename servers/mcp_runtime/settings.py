@@ -35,6 +35,10 @@ REQUEST_STATE_KEY_BYTES = 32
 # The algorithm auth.py asks FastMCP's JWTVerifier for; MCP_JWT_PUBLIC_KEY is checked against it.
 JWT_ALGORITHM = "RS256"
 
+# RFC 6749 section 3.3: a scope-token is printable ASCII but space, '"' and '\'.
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+_NOT_A_SCOPE = "is not an OAuth scope (printable ASCII without spaces, '\"' or '\\')"
+
 # What FastMCP's Host/Origin guard can match an Origin header against: scheme://host[:port],
 # where host and port may be its glob patterns (https://*.example.com, http://localhost:*),
 # an IPv6 host is in brackets, and a trailing "/" is dropped; "*" alone allows every origin.
@@ -182,6 +186,14 @@ class RuntimeSettings(BaseSettings):
     def _split_scopes(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(value.replace(",", " ").split())
+        return value
+
+    @field_validator("mcp_jwt_required_scopes")
+    @classmethod
+    def _required_are_scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for scope in value:
+            if not _is_scope(scope):
+                raise ValueError(f"{scope!r} {_NOT_A_SCOPE}")
         return value
 
     @field_validator("mcp_resource_url")
@@ -419,6 +431,15 @@ class RuntimeSettings(BaseSettings):
                 "MCP_RESOURCE_URL is set without MCP_JWT_ISSUER; the protected-resource"
                 " metadata must name the authorization server, which is the issuer"
             )
+        if self.mcp_tool_grants_claim == "scope":
+            # Scopes travel space-separated and quoted (WWW-Authenticate): a grant with a
+            # space is never held, and a client stepping up to it would ask in vain.
+            for grant in self.mcp_tool_grants or ():
+                if not _is_scope(grant):
+                    raise ValueError(
+                        f"MCP_TOOL_GRANTS: grant {grant!r} {_NOT_A_SCOPE}; with"
+                        " MCP_TOOL_GRANTS_CLAIM=scope each grant is a scope a token carries"
+                    )
         return self
 
     @property
@@ -452,6 +473,11 @@ def _is_ip_address(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_scope(value: str) -> bool:
+    """Whether `value` is an OAuth scope (RFC 6749 section 3.3's scope-token)."""
+    return _SCOPE.fullmatch(value) is not None
 
 
 def _is_http_url(value: str) -> bool:

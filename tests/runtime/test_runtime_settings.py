@@ -202,6 +202,20 @@ def start_with(
             " (got 'https://todo.example.com:99999/mcp')\n",
         ),
         (
+            # A token's scopes are split at spaces: it can never hold this one, and a client
+            # stepping up to it would ask for "todo" and "read" again and again.
+            {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_TOOL_GRANTS": '{"todo read": ["*"]}'},
+            "MCP_TOOL_GRANTS: grant 'todo read' is not an OAuth scope (printable ASCII without"
+            " spaces, '\"' or '\\'); with MCP_TOOL_GRANTS_CLAIM=scope each grant is a scope a"
+            " token carries\n",
+        ),
+        (
+            # It would end the WWW-Authenticate header's quoted scope early.
+            {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_JWT_REQUIRED_SCOPES": 'mcp:"access'},
+            "MCP_JWT_REQUIRED_SCOPES: 'mcp:\"access' is not an OAuth scope (printable ASCII"
+            " without spaces, '\"' or '\\') (got 'mcp:\"access')\n",
+        ),
+        (
             {"MCP_JWT_JWKS_URI": "http://idp/jwks", "MCP_JWT_ISSUER": "todo-idp"},
             "MCP_JWT_ISSUER: must be the authorization server's http(s) URL, as its tokens'"
             " iss claim holds it, e.g. https://auth.example.com (got 'todo-idp')\n",
