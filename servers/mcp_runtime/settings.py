@@ -350,6 +350,20 @@ class RuntimeSettings(BaseSettings):
         # Helm renders an optional value as an empty string; treat it as not set.
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("mcp_auth_token")
+    @classmethod
+    def _token_fits_a_header(cls, value: SecretStr | None) -> SecretStr | None:
+        # HTTP trims a header value's ends and forbids control characters in it, so such a
+        # token is never matched by any request's.
+        token = None if value is None else value.get_secret_value()
+        if token is not None and (token != token.strip() or not token.isprintable()):
+            raise ValueError(
+                "begins or ends with whitespace or holds a control character (a line break"
+                " the file it came from ended with?), which no Authorization header carries:"
+                " every request would get 401"
+            )
+        return value
+
     @field_validator("mcp_jwt_jwks_uri")
     @classmethod
     def _jwks_is_http(cls, value: str | None) -> str | None:

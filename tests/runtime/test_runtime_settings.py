@@ -71,6 +71,13 @@ def start_with(
             " (got 'ftp://keys.example/jwks.json')\n",
         ),
         (
+            # A Secret made from a file keeps its last line break; no header carries it.
+            {"MCP_AUTH_TOKEN": "s3cret-token\n"},
+            "MCP_AUTH_TOKEN: begins or ends with whitespace or holds a control character (a"
+            " line break the file it came from ended with?), which no Authorization header"
+            " carries: every request would get 401\n",
+        ),
+        (
             {"MCP_AUTH_TOKEN": "t0ken", "MCP_JWT_JWKS_URI": "https://keys.example/jwks.json"},
             "MCP_AUTH_TOKEN and a JWT verifier are both set; set only one\n",
         ),
