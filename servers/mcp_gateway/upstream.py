@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
@@ -37,6 +38,9 @@ LISTING_TIMEOUT_SECONDS = 10.0
 # After a `server/discover` left unanswered, listings go without asking again for this long:
 # each would otherwise wait out what is left of its time for an answer that does not come.
 DISCOVER_RETRY_SECONDS = 300.0
+# Of how many callers (Authorization values passed on) the last listing is kept; past that,
+# all are forgotten, so that a caller sending a new token every time grows nothing.
+LISTINGS_KEPT = 256
 
 
 class UpstreamTool(ProxyTool):
@@ -54,8 +58,10 @@ class UpstreamProvider(ProxyProvider):
     Each request gets a fresh client from FastMCP's proxy factory, which speaks the
     front request's protocol generation and forwards its Authorization header: a call
     never holds a session across requests, so a stateless upstream needs no stickiness.
-    When the upstream stops answering, the tools it listed last stay listed, so that a
-    call fails with `upstream 'NAME' is unavailable` rather than `Unknown tool`.
+    When the upstream stops answering, the tools it listed last to the caller stay listed
+    to it, so that a call fails with `upstream 'NAME' is unavailable` rather than `Unknown
+    tool`: to it only, as the upstream lists by the Authorization passed on, and may have
+    refused another caller's (or listed it less).
     """
 
     def __init__(
@@ -84,7 +90,8 @@ class UpstreamProvider(ProxyProvider):
         self._tools_seen = tools_seen
         self._answered = answered
         self._calls = calls
-        self._last_tools: Sequence[Tool] = ()
+        # The last listing for each caller, by a digest of the Authorization passed on.
+        self._last_tools: dict[bytes | None, Sequence[Tool]] = {}
         self._relayed: Mapping[str, Tool] = MappingProxyType({})
 
     async def aclose(self) -> None:
@@ -176,13 +183,14 @@ class UpstreamProvider(ProxyProvider):
         return self._stamp
 
     async def _list_tools(self) -> Sequence[Tool]:
+        caller = self._caller()
         if (left := self._calls.open_for()) is not None:
             # Nothing new about the upstream: what it listed last, or its calls' error.
-            if not self._last_tools:
+            if not (last := self._last_tools.get(caller)):
                 raise UpstreamUnavailable(
                     self.upstream_name, f"its circuit is open for {left:.0f} s more"
                 )
-            return self._last_tools
+            return last
         deadline = asyncio.get_running_loop().time() + LISTING_TIMEOUT_SECONDS
         try:
             async with asyncio.timeout_at(deadline):
@@ -190,10 +198,10 @@ class UpstreamProvider(ProxyProvider):
                 async with client:
                     listed = await client.list_tools()
         except TimeoutError:
-            return self._stale(f"no listing within {LISTING_TIMEOUT_SECONDS:g} s")
+            return self._stale(caller, f"no listing within {LISTING_TIMEOUT_SECONDS:g} s")
         except MCPError as error:
             if error.error.code == mcp_types.CONNECTION_CLOSED:
-                return self._stale(describe(error))
+                return self._stale(caller, describe(error))
             if error.error.code != mcp_types.METHOD_NOT_FOUND:
                 # It answered, but not to us: e.g. 401 to the gateway's own start-up listing,
                 # which carries no caller's token. It is up; its tools stay unlisted for now.
@@ -201,9 +209,11 @@ class UpstreamProvider(ProxyProvider):
                 raise
             listed = []
         except Exception as error:
-            return self._stale(describe(error))
+            return self._stale(caller, describe(error))
         tools = tuple(self._tool(tool) for tool in listed if self._upstream.serves(tool.name))
-        self._last_tools = tools
+        if len(self._last_tools) >= LISTINGS_KEPT and caller not in self._last_tools:
+            self._last_tools.clear()
+        self._last_tools[caller] = tools
         # A tool with `x-mcp-header` arguments needs headers a relayed call cannot know:
         # FastMCP's proxy seeds each client of its own with them.
         relayed = {tool.name: tool for tool in tools if not x_mcp_header_map(tool.parameters)}
@@ -226,17 +236,24 @@ class UpstreamProvider(ProxyProvider):
         tool._calls = self._calls
         return tool
 
-    def _stale(self, reason: str) -> Sequence[Tool]:
+    def _caller(self) -> bytes | None:
+        """Who the upstream sees listing: a digest of the Authorization passed on to it, the
+        same for callers whose Authorization stays at the gateway; None without one."""
+        passed = self._connections.passed(forwardable_http_headers())
+        authorization = next((v for k, v in passed.items() if k.lower() == "authorization"), None)
+        return None if authorization is None else hashlib.sha256(authorization.encode()).digest()
+
+    def _stale(self, caller: bytes | None, reason: str) -> Sequence[Tool]:
         self._answered(self.upstream_name, False, reason)
         # It may come back as another release: asked again once it lists its tools.
         self._speaks_modern = None
         self._discover_after = 0.0
-        if not self._last_tools:
+        if not (last := self._last_tools.get(caller)):
             raise UpstreamUnavailable(self.upstream_name, reason)
         _log.warning(
             "upstream_list_failed",
             upstream=self.upstream_name,
             error=reason,
-            serving_last_known=len(self._last_tools),
+            serving_last_known=len(last),
         )
-        return self._last_tools
+        return last

@@ -148,6 +148,31 @@ async def test_the_callers_authorization_reaches_the_upstream(
         guarded.stop()
 
 
+@pytest.mark.parametrize("legacy", [True, False], ids=["2025-11-25", "2026-07-28"])
+async def test_an_upstream_down_lists_to_each_caller_only_what_it_listed_for_it(
+    start_gateway: StartGateway, todo: ServerProcess, tmp_path, legacy: bool
+) -> None:
+    """The tools an upstream listed last stay listed while it is down, but only to callers
+    with the Authorization it listed them for: a caller it refused must not see them then."""
+    guarded = runtime.launch(tmp_path, {"MCP_AUTH_TOKEN": UPSTREAM_TOKEN}, None)
+    try:
+        gateway = start_gateway(
+            {"todo": {"url": todo.mcp_url}, "guarded": {"url": guarded.mcp_url}}
+        )
+        async with fastmcp.Client(gateway.mcp_url, auth=UPSTREAM_TOKEN, mode=mode(legacy)) as c:
+            assert "guarded_echo" in {tool.name for tool in await c.list_tools()}
+    finally:
+        guarded.stop()
+    async with fastmcp.Client(gateway.mcp_url, mode=mode(legacy)) as client:
+        names = {tool.name for tool in await client.list_tools()}
+    assert "todo_create_task" in names
+    assert not any(name.startswith("guarded_") for name in names), names
+    async with fastmcp.Client(gateway.mcp_url, auth="wrong-token", mode=mode(legacy)) as wrong:
+        assert not any(tool.name.startswith("guarded_") for tool in await wrong.list_tools())
+    async with fastmcp.Client(gateway.mcp_url, auth=UPSTREAM_TOKEN, mode=mode(legacy)) as c:
+        assert "guarded_echo" in {tool.name for tool in await c.list_tools()}
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
