@@ -457,9 +457,13 @@ class RuntimeSettings(BaseSettings):
         return self
 
     @property
-    def jwt_audience(self) -> str | None:
-        """The audience a token must be for: MCP_JWT_AUDIENCE, else this server's URL."""
-        return self.mcp_jwt_audience or self.mcp_resource_url
+    def jwt_audience(self) -> str | list[str] | None:
+        """The audience a token must be for: MCP_JWT_AUDIENCE, else this server's URL, as
+        written or as its protected-resource metadata names it (pydantic's form: a lower-case
+        host, no default port), which is what MCP clients ask tokens for (RFC 8707)."""
+        if self.mcp_jwt_audience or self.mcp_resource_url is None:
+            return self.mcp_jwt_audience
+        return list(dict.fromkeys([self.mcp_resource_url, str(AnyHttpUrl(self.mcp_resource_url))]))
 
     @property
     def jwt_enabled(self) -> bool:

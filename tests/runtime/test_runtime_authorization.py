@@ -361,3 +361,31 @@ def test_metadata_is_published_where_rfc_9728_and_older_clients_look(
         ).status_code
         == 401
     )
+
+
+def test_a_token_for_the_resource_the_metadata_names_is_taken_however_the_url_is_written(
+    start_server: StartServer, key_pair: RSAKeyPair
+) -> None:
+    """MCP clients ask for tokens for the metadata's `resource` (RFC 8707), which names the
+    URL in its usual form: a token for it is for this server, as one for the URL as written."""
+    server = start_server(
+        env={
+            "MCP_JWT_PUBLIC_KEY": key_pair.public_key,
+            "MCP_JWT_ISSUER": ISSUER,
+            "MCP_RESOURCE_URL": "https://Sample.Example.com:443/mcp",
+        }
+    )
+    document = httpx.get(f"{server.base_url}/.well-known/oauth-protected-resource/mcp").json()
+    assert document["resource"] == "https://sample.example.com/mcp"
+    for audience, status in (
+        ("https://sample.example.com/mcp", 200),
+        ("https://Sample.Example.com:443/mcp", 200),
+        ("https://other.example.com/mcp", 401),
+    ):
+        token = token_for(key_pair, audience)
+        response = httpx.post(
+            server.mcp_url,
+            json=INITIALIZE,
+            headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == status, audience
