@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 from typing import Any, ClassVar
 
 import structlog
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
 from mcp_runtime.connection_deadlines import ConnectionDeadlines
+from mcp_runtime.cut_off_requests import answer_when_cut_off
 from mcp_runtime.response_writes import HeldWritesProtocol
 
 _log = structlog.get_logger("mcp_runtime.header_timeout")
@@ -139,6 +141,10 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
             self._start_asgi_task(cycle, app)
         else:
             self._idle.set(self, self.loop, self.timeout_keep_alive_handler)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # Every request's task, the pipelined ones' too, answers a cut-off by the stop itself.
+        super()._start_asgi_task(cycle, partial(answer_when_cut_off, app, cycle))
 
     def _unset_keepalive_if_required(self) -> None:
         self._idle.clear(self)

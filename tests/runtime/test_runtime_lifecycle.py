@@ -213,6 +213,39 @@ async def test_drain_gives_up_after_its_timeout_and_still_exits_0(
     assert any(event["event"] == "drain_timed_out" for event in log_events(server))
 
 
+@pytest.mark.parametrize("fast_path", ["true", "false"])
+async def test_a_call_the_drain_timeout_cuts_off_gets_503_naming_it_not_a_server_error(
+    start_server: StartServer, fast_path: str
+) -> None:
+    """uvicorn answered a request its stop cancelled as an application's failure: a bare
+    500 in plain text and "Exception in ASGI application" with a traceback at ERROR."""
+    server = start_server(env={"MCP_DRAIN_TIMEOUT_SECONDS": "1", "MCP_FAST_PATH": fast_path})
+    headers, message = modern_request(
+        "tools/call", {"name": "slow_echo", "arguments": {"text": "x", "seconds": 60}}
+    )
+    async with httpx.AsyncClient(timeout=30) as http:
+        call = asyncio.create_task(http.post(server.mcp_url, headers=headers, json=message))
+        await wait_for(
+            lambda: server.metric("mcp_tool_calls_in_flight") == 1, timeout=60, what="the call"
+        )
+        server.terminate()
+        response = await call
+    assert await asyncio.to_thread(server.process.wait, 15) == 0
+    assert (response.status_code, response.headers["connection"], response.json()) == (
+        503,
+        "close",
+        {
+            "error": "the server stopped before this request ended (it ran past "
+            "MCP_DRAIN_TIMEOUT_SECONDS); it may have partly run"
+        },
+    )
+    assert "Exception in ASGI application" not in server.log_text()
+    cut_off = [event for event in log_events(server) if event["event"] == "request_cut_off"]
+    assert [(e["level"], e["path"], e["answer_begun"]) for e in cut_off] == [
+        ("warning", "/mcp", False)
+    ]
+
+
 async def test_sigterm_waits_for_a_request_to_an_extra_route(
     start_server: StartServer, tmp_path: Path
 ) -> None:
