@@ -19,6 +19,10 @@ class BridgeSettings(RuntimeSettings):
 
     # The command may carry a token in an argument: errors never repeat it.
     quiet_fields: ClassVar[frozenset[str]] = RuntimeSettings.quiet_fields | {"mcp_bridge_command"}
+    one_process_only: ClassVar[str | None] = (
+        "mcp-bridge serves from one process, the stdio server's only client; set"
+        " MCP_WORKERS=1 and add replicas instead"
+    )
 
     # The stdio server to run, as a JSON list; `mcp-bridge -- CMD ARGS` takes precedence.
     mcp_bridge_command: Command = ()

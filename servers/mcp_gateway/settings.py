@@ -67,6 +67,10 @@ class GatewaySettings(RuntimeSettings):
 
     # Errors name the key at fault instead of repeating a JSON document that may be long.
     quiet_fields: ClassVar[frozenset[str]] = RuntimeSettings.quiet_fields | {"mcp_gateway_servers"}
+    one_process_only: ClassVar[str | None] = (
+        "mcp-gateway serves from one process (each upstream's circuit breaker and last"
+        " listing live in it); set MCP_WORKERS=1 and add replicas instead"
+    )
 
     # Required: a gateway without upstreams has nothing to serve.
     mcp_gateway_servers: Upstreams

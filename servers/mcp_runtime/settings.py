@@ -80,6 +80,9 @@ class RuntimeSettings(BaseSettings):
     quiet_fields: ClassVar[frozenset[str]] = frozenset(
         {"database_url", "mcp_auth_token", "mcp_jwt_public_key", "mcp_request_state_keys"}
     )
+    # Why a server serves from one process only, for a server that must: MCP_WORKERS > 1
+    # then stops the start with this reason rather than running one process unannounced.
+    one_process_only: ClassVar[str | None] = None
 
     mcp_transport: Literal["streamable-http"] = "streamable-http"
     mcp_host: str = "0.0.0.0"
@@ -413,6 +416,8 @@ class RuntimeSettings(BaseSettings):
         # Without a key source no token is checked at all: auth would be silently off.
         # The kernel spreads connections over the workers, and a stateful session lives in the
         # one that opened it: the client's next connection would get 404 from another.
+        if self.mcp_workers > 1 and self.one_process_only:
+            raise ValueError(f"MCP_WORKERS={self.mcp_workers}: {self.one_process_only}")
         if self.mcp_workers > 1 and not self.mcp_stateless:
             raise ValueError(
                 f"MCP_WORKERS={self.mcp_workers} needs MCP_STATELESS=true: a stateful session"

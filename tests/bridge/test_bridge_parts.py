@@ -136,6 +136,18 @@ def test_the_command_setting_is_a_json_list(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.mcp_bridge_command == ("npx", "-y", "server", "--token", "abc")
 
 
+def test_more_than_one_worker_is_refused_naming_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One process is the stdio server's only client: a second worker would have no child.
+    monkeypatch.setenv("MCP_WORKERS", "2")
+    monkeypatch.setenv("MCP_STATELESS", "true")
+    with pytest.raises(SettingsLoadError) as error:
+        load_settings(BridgeSettings)
+    assert str(error.value) == (
+        "MCP_WORKERS=2: mcp-bridge serves from one process, the stdio server's only client;"
+        " set MCP_WORKERS=1 and add replicas instead"
+    )
+
+
 @pytest.mark.parametrize("value", ['"npx"', '["npx", 3]', '{"command": "npx"}', '[""]'])
 def test_a_bad_command_setting_names_the_variable_and_never_repeats_it(
     monkeypatch: pytest.MonkeyPatch, value: str

@@ -149,6 +149,13 @@ def test_its_own_settings_merge_over_the_defaults() -> None:
     assert result.get("ConfigMap", "gateway-mcp")["data"]["LOG_LEVEL"] == "debug"
 
 
+def test_the_gateway_runs_one_worker_whatever_the_defaults_say() -> None:
+    # mcp-gateway refuses MCP_WORKERS > 1: its circuit breakers and listings are per process.
+    result = render(TWO, set_json=(ON, "defaults.workers=2", "servers.greeter.stateless=true"))
+    assert result.get("ConfigMap", "gateway-mcp")["data"]["MCP_WORKERS"] == "1"
+    assert result.get("ConfigMap", "todo-mcp")["data"]["MCP_WORKERS"] == "2"
+
+
 def test_network_policies_let_the_gateway_reach_each_server() -> None:
     result = render(TWO, set_json=(ON,))
     gateway_pods = {"app.kubernetes.io/name": "gateway", "app.kubernetes.io/instance": RELEASE}
@@ -255,6 +262,13 @@ def test_notes_offer_the_gateway_as_the_one_entry(tmp_path: Path) -> None:
             TWO,
             (ON, 'gateway.servers.todo={"circuitBreaker":{"resetSeconds":5}}'),
             "at '/gateway/servers/todo/circuitBreaker': additional properties 'resetSeconds'",
+        ),
+        (
+            TWO,
+            (ON, "gateway.server.workers=2"),
+            "gateway.server.workers: the gateway serves from one process (each upstream's"
+            " circuit breaker and last listing live in it); scale it with"
+            " gateway.server.replicas or gateway.server.autoscaling",
         ),
         (
             TWO,

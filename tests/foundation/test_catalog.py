@@ -34,6 +34,8 @@ def test_the_values_file_runs_the_entry_image_on_the_bridge_port(repo_root: Path
     assert server["port"] == BRIDGE.port
     # The image runs the package: a values file that names a command would bypass the bridge.
     assert "command" not in server and "args" not in server
+    # mcp-bridge refuses MCP_WORKERS > 1; a fleet's defaults.workers must not reach it.
+    assert server["workers"] == 1
 
 
 @by_name(ENTRIES)

@@ -223,6 +223,19 @@ def test_bad_upstream_lists_exit_2_naming_the_key(value: str | None, message: st
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_more_than_one_worker_exits_2_naming_why() -> None:
+    # Each upstream's circuit breaker and last listing live in the gateway's one process.
+    upstreams = upstreams_env({"todo": {"url": "http://todo-mcp:8001/mcp"}})
+    server = ServerProcess([str(servers.VENV_BIN / "mcp-gateway")], upstreams)
+    env = {**server.env, "MCP_WORKERS": "2", "MCP_STATELESS": "true"}
+    done = subprocess.run(server.argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "MCP_WORKERS=2: mcp-gateway serves from one process (each upstream's circuit breaker"
+        " and last listing live in it); set MCP_WORKERS=1 and add replicas instead\n"
+    )
+
+
 @pytest.mark.parametrize("legacy", [True, False], ids=["2025-11-25", "2026-07-28"])
 async def test_a_gateway_that_picks_its_tools_before_serving_relays_calls(
     start_gateway: StartGateway, sample: ServerProcess, tmp_path: Path, legacy: bool

@@ -5,10 +5,11 @@ rendered by the same templates as they are. mcp-servers.load computes it last.
 
 {{/*
 mcp-servers.gateway.entry: the gateway's values as JSON, as if they were a `servers` entry:
-the image `mcp-servers/gateway` on port 8020, `MCP_GATEWAY_SERVERS` listing every server of
-SERVERS (its Service URL, mcp-servers.url, the `include`/`exclude` of `gateway.servers.<name>`,
-and its timeout, retries, concurrency limit and circuit breaker: `gateway.upstream` with
-`gateway.servers.<name>` merged over it), an egress rule to each server's pods on its port, and
+the image `mcp-servers/gateway` on port 8020 in one worker (whatever `defaults.workers` says),
+`MCP_GATEWAY_SERVERS` listing every server of SERVERS (its Service URL, mcp-servers.url, the
+`include`/`exclude` of `gateway.servers.<name>`, and its timeout, retries, concurrency limit
+and circuit breaker: `gateway.upstream` with `gateway.servers.<name>` merged over it), an
+egress rule to each server's pods on its port, and
 `gateway.server` merged over all that (its own `networkPolicy.egress` rules are added).
 Usage: {{ include "mcp-servers.gateway.entry" (dict "servers" $computedServers "root" $) | fromJson }}
 */}}
@@ -36,7 +37,8 @@ Usage: {{ include "mcp-servers.gateway.entry" (dict "servers" $computedServers "
 {{- $entry := dict
   "description" "One /mcp for the tools of every server of the release"
   "image" (dict "repository" "mcp-servers/gateway")
-  "port" 8020 -}}
+  "port" 8020
+  "workers" 1 -}}
 {{- $entry = mustMergeOverwrite $entry $own -}}
 {{- $_ := set $entry "env" (merge (dict "MCP_GATEWAY_SERVERS" (toJson $upstreams)) ($own.env | default dict)) -}}
 {{- $networkPolicy := $entry.networkPolicy | default dict -}}
@@ -51,7 +53,8 @@ own list or else `defaults`' (lists replace, so merging later would drop the def
 {{/*
 mcp-servers.validate.gateway: with `gateway.enabled`, no server is named `gateway`, at least one
 server is enabled, every key of `gateway.servers` is an enabled server whose `include` and
-`exclude` share no tool, and `gateway.server.env` leaves `MCP_GATEWAY_SERVERS` to the chart.
+`exclude` share no tool, `gateway.server.workers` is 1, and `gateway.server.env` leaves
+`MCP_GATEWAY_SERVERS` to the chart.
 Usage: {{- $_ := include "mcp-servers.validate.gateway" (dict "servers" $computedServers "root" $) -}}
 */}}
 {{- define "mcp-servers.validate.gateway" -}}
@@ -73,6 +76,9 @@ Usage: {{- $_ := include "mcp-servers.validate.gateway" (dict "servers" $compute
 {{- fail (printf "gateway.servers.%s: include and exclude both name %s" $name $tool) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- if gt (int (dig "workers" 1 ($gateway.server | default dict))) 1 -}}
+{{- fail "gateway.server.workers: the gateway serves from one process (each upstream's circuit breaker and last listing live in it); scale it with gateway.server.replicas or gateway.server.autoscaling" -}}
 {{- end -}}
 {{- if hasKey (dig "env" dict ($gateway.server | default dict)) "MCP_GATEWAY_SERVERS" -}}
 {{- fail "gateway.server.env.MCP_GATEWAY_SERVERS: set by the chart from the enabled servers and gateway.servers; remove it" -}}
