@@ -207,13 +207,15 @@ class HeaderTimeoutProtocol(HeldWritesProtocol):
         return b"".join(head) + body
 
 
-def with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:
-    """The protocol class for uvicorn's `http=` with a header deadline of `seconds`."""
+def with_header_timeout(seconds: float, send_timeout: float) -> type[HeaderTimeoutProtocol]:
+    """The protocol class for uvicorn's `http=` with a header deadline of `seconds`, and
+    `send_timeout` for a client to read an answer (`HeldWritesProtocol`)."""
     return type(
         "HeaderTimeoutProtocol",
         (HeaderTimeoutProtocol,),
         {
             "header_timeout": seconds,
+            "send_timeout": send_timeout,
             "header_deadlines": ConnectionDeadlines(seconds),
             "idle_deadlines": {},
         },

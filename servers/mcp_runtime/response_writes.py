@@ -13,8 +13,12 @@ leaves at once. Every write of the connection goes through it, the protocol's ow
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
+import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+_log = structlog.get_logger("mcp_runtime.response_writes")
 
 
 class HeldWrites:
@@ -57,8 +61,45 @@ class HeldWrites:
 
 class HeldWritesProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol writing through `HeldWrites`; its flow control (pausing
-    reads, waiting for writes to drain) stays on the transport itself."""
+    reads, waiting for writes to drain) stays on the transport itself.
+
+    Writes that stay paused for `send_timeout` seconds (MCP_SEND_TIMEOUT_SECONDS), the client
+    reading none of what is sent, drop the connection: uvicorn would wait for ever, the
+    answer held in memory and its request counted in flight, holding the drain.
+    """
+
+    send_timeout: ClassVar[float] = 60.0
+    _unread: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = HeldWrites(transport, self.loop)  # type: ignore[assignment]
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._unread is None:
+            self._unread = self.loop.call_later(self.send_timeout, self._drop_unread)
+
+    def resume_writing(self) -> None:
+        self._stop_unread_clock()
+        super().resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_unread_clock()
+        super().connection_lost(exc)
+
+    def _stop_unread_clock(self) -> None:
+        if self._unread is not None:
+            self._unread.cancel()
+            self._unread = None
+
+    def _drop_unread(self) -> None:
+        self._unread = None
+        client = self.client
+        _log.warning(
+            "response_unread",
+            client=None if client is None else f"{client[0]}:{client[1]}",
+            timeout_seconds=self.send_timeout,
+        )
+        # abort, not close: close would wait to send what the client does not read.
+        self.transport.abort()

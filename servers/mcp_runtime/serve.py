@@ -115,7 +115,9 @@ def serve(
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=_CLOSE_CONNECTIONS_SECONDS,
-        http=with_header_timeout(settings.mcp_header_timeout_seconds),
+        http=with_header_timeout(
+            settings.mcp_header_timeout_seconds, settings.mcp_send_timeout_seconds
+        ),
         # MCP has no WebSocket transport; "auto" would import a WebSocket library at start.
         ws="none",
     )

@@ -105,6 +105,10 @@ class RuntimeSettings(BaseSettings):
     # 30 s for a body of up to 4 MiB asks for 140 KB/s, far below any in-cluster client.
     mcp_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     mcp_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How long an answer may wait for its client to read any of it: past that the
+    # connection is dropped, so a client that calls and never reads cannot hold the answer's
+    # memory (and the drain) for ever. nginx's send_timeout is 60 s too.
+    mcp_send_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     # Stateful sessions (MCP_STATELESS=false) cost ~37 KB each (measured): 500 of them add
     # ~19 MB to a ~103 MB process, which stays inside the chart's 128Mi memory request.
     mcp_max_sessions: int = Field(default=500, ge=1, le=1_000_000)

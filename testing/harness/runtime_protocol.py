@@ -19,7 +19,7 @@ from harness.processes import LOOPBACK
 
 @contextmanager
 def served_by_runtime_protocol(
-    app: ASGIApp, header_timeout: float = 10, **config: Any
+    app: ASGIApp, header_timeout: float = 10, send_timeout: float = 60, **config: Any
 ) -> Iterator[int]:
     """The port `app` is served on until the block ends; `config` goes to uvicorn.Config."""
     sock = socket.socket()
@@ -27,7 +27,7 @@ def served_by_runtime_protocol(
     server = uvicorn.Server(
         uvicorn.Config(
             app,
-            http=with_header_timeout(header_timeout),
+            http=with_header_timeout(header_timeout, send_timeout),
             lifespan="off",
             log_config=None,
             **config,

@@ -4,11 +4,16 @@ body comes later still leaves at once, and nothing held is lost or sent after th
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+from harness.jsonrpc import modern_request
+from harness.processes import LOOPBACK
+from harness.runtime import StartServer
 from harness.runtime_protocol import served_by_runtime_protocol
 from mcp_runtime.response_writes import HeldWrites
 from starlette.types import Receive, Scope, Send
@@ -121,3 +126,38 @@ def test_a_head_whose_body_comes_later_reaches_the_client_before_it(
         assert head.endswith(b"\r\n\r\n")
         BODY_LATER.set()
         assert b"data: later" in client.recv(4096)
+
+
+def test_an_answer_its_client_never_reads_drops_the_connection_after_the_send_timeout(
+    start_server: StartServer,
+) -> None:
+    """uvicorn waits for ever for a client to read: one that calls and never reads held the
+    answer in memory (3 MB answers: 15 MB each in the process) and its request in flight."""
+    server = start_server(env={"MCP_SEND_TIMEOUT_SECONDS": "1"})
+    headers, message = modern_request(
+        "tools/call", {"name": "echo", "arguments": {"text": "x" * 3_000_000}}
+    )
+    body = json.dumps(message).encode()
+    with socket.socket() as client:
+        # A small window, so that the server's writes stall at once.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect((LOOPBACK, server.port))
+        head = ["POST /mcp HTTP/1.1", f"Host: {LOOPBACK}", f"Content-Length: {len(body)}"]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        client.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        deadline = time.monotonic() + 30
+        while "response_unread" not in server.log_text():
+            assert time.monotonic() < deadline, "the unread answer was never dropped"
+            time.sleep(0.1)
+        received = 0
+        client.settimeout(10)
+        try:
+            while chunk := client.recv(1 << 20):
+                received += len(chunk)
+        except ConnectionResetError:
+            pass
+    assert 0 < received < len(body)
+    events = [json.loads(line) for line in server.log_text().splitlines() if line[:1] == "{"]
+    unread = [e for e in events if e["event"] == "response_unread"]
+    assert [(e["level"], e["timeout_seconds"]) for e in unread] == [("warning", 1.0)]
+    assert server.metric("mcp_tool_calls_in_flight") == 0

@@ -129,6 +129,10 @@ def start_with(
             "MCP_HEADER_TIMEOUT_SECONDS: Input should be greater than 0 (got '0')\n",
         ),
         (
+            {"MCP_SEND_TIMEOUT_SECONDS": "0"},
+            "MCP_SEND_TIMEOUT_SECONDS: Input should be greater than 0 (got '0')\n",
+        ),
+        (
             {"MCP_BODY_TIMEOUT_SECONDS": "soon"},
             "MCP_BODY_TIMEOUT_SECONDS: Input should be a valid number, unable to parse string as"
             " a number (got 'soon')\n",
