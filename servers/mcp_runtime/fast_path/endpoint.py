@@ -248,7 +248,8 @@ class FastPath:
             # Errors carry the HTTP status the SDK maps their code to.
             await write_reply(reply, request.scope, request.receive, send)
         else:
-            # The same JSON `_write` produces, serialized once instead of dumped and encoded.
+            # The JSON value `_write` produces, serialized once instead of dumped and encoded
+            # (non-ASCII text as UTF-8 where `_write` escapes it: the same once parsed).
             body = reply.model_dump_json(by_alias=True, exclude_none=True)
             await _answer(Response(body, media_type=_JSON), request, send)
         return True
