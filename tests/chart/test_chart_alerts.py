@@ -93,7 +93,8 @@ def test_promtool_checks_the_rendered_rules(scenario: str, tmp_path: Path):
     rule_file.write_text(yaml.safe_dump(rules(scenario), sort_keys=False))
     result = tool("promtool", "check", "rules", "--lint=all", str(rule_file))
     assert result.returncode == 0, result.stdout + result.stderr
-    expected = len(ALERTS) + len(GATEWAY_ALERTS) * (scenario == "gateway")
+    # A server parked by its values (replicas: 0) has no MCPServerUnavailable.
+    expected = len(ALERTS) + len(GATEWAY_ALERTS) * (scenario == "gateway") - (scenario == "parked")
     assert f"SUCCESS: {expected} rules found" in result.stdout
 
 
@@ -165,6 +166,15 @@ def test_a_broken_gateway_rule_fails_its_tests(field: str, old: str, new: str, t
     report = result.stdout + result.stderr
     assert result.returncode == 1, report
     assert "alertname: MCPGatewayUpstreamDown, time: " in report
+
+
+def test_a_server_parked_by_its_values_has_no_unavailable_alert():
+    """With `replicas: 0` and no autoscaler no pod runs by design: the alert would fire forever."""
+    (group,) = rules("parked")["groups"]
+    assert {rule["alert"] for rule in group["rules"]} == set(ALERTS) - {"MCPServerUnavailable"}
+    # An autoscaler runs at least minReplicas pods, whatever `replicas` says.
+    (group,) = rules("parked", ("servers.todo.autoscaling.enabled=true",))["groups"]
+    assert {rule["alert"] for rule in group["rules"]} == set(ALERTS)
 
 
 def test_each_alert_is_seen_firing_and_quiet_in_its_file():
