@@ -9,7 +9,7 @@ files of all workers, whichever worker answers the scrape.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,6 +21,7 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 # The `*_created` series (a counter's or histogram's creation time) double what a scrape
@@ -32,6 +33,23 @@ OUTCOMES = ("ok", "error", "cancelled")
 
 # Tool calls range from sub-millisecond lookups to multi-second queries.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class WorkerProcessCollector(Collector):
+    """process_* of the worker answering the scrape, but process_start_time_seconds of
+    `supervisor`, the process that forked the workers: restarts show as changes of it, and
+    each worker's own start (its fork) changed it whenever another worker answered."""
+
+    def __init__(self, supervisor: int) -> None:
+        self._worker = ProcessCollector(registry=None)
+        self._supervisor = ProcessCollector(pid=lambda: supervisor, registry=None)
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._worker.collect():
+            if family.name == "process_start_time_seconds":
+                started = (f for f in self._supervisor.collect() if f.name == family.name)
+                family = next(started, family)
+            yield family
 
 
 class ToolMetrics:
@@ -46,8 +64,12 @@ class ToolMetrics:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         # The series prometheus-client's default registry has: process_* (memory, CPU, open
         # files, start time), python_gc_* and python_info, which dashboards and alerts expect.
-        # With workers, process_* and python_gc_* are those of the worker that answers.
-        ProcessCollector(registry=self.registry)
+        # With workers, process_* and python_gc_* are those of the worker that answers, but
+        # for the start time: the supervisor's, made here before the fork.
+        if self.multiprocess:
+            self.registry.register(WorkerProcessCollector(supervisor=os.getpid()))
+        else:
+            ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
         # In multiprocess mode the metrics live in files, which this collector sums;

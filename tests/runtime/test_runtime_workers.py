@@ -81,6 +81,28 @@ async def test_calls_spread_over_both_workers_and_metrics_add_up(
         assert two_workers.metric('mcp_tool_calls_total{outcome="ok",tool="echo"}') == 0
 
 
+def start_time(pid: int) -> float:
+    """When process PID started, in seconds since the epoch, as prometheus-client reckons it."""
+    ticks = float(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    (boot,) = [line for line in Path("/proc/stat").read_text().splitlines() if "btime" in line]
+    return ticks / os.sysconf("SC_CLK_TCK") + float(boot.split()[1])
+
+
+def test_the_start_time_is_the_supervisors_whichever_worker_answers(
+    two_workers: ServerProcess,
+) -> None:
+    # The dashboard counts restarts by changes of process_start_time_seconds: each worker's own
+    # start (its fork) would make the series change whenever another worker answered a scrape.
+    # (Forked once the app is built, seconds after their supervisor started.)
+    workers = Path(f"/proc/{two_workers.pid}/task/{two_workers.pid}/children").read_text()
+    supervisor = start_time(two_workers.pid)
+    assert supervisor not in {start_time(int(pid)) for pid in workers.split()}
+    for _ in range(12):
+        assert two_workers.metric("process_start_time_seconds") == pytest.approx(
+            supervisor, abs=0.005
+        )
+
+
 async def test_sigterm_drains_every_worker_and_loses_no_call(
     two_workers: ServerProcess, tmp_path: Path
 ) -> None:
