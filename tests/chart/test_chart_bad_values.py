@@ -611,6 +611,17 @@ SECRET_REF = {"secretKeyRef": {"name": "s", "key": "k"}}
 
 TEMPLATE_CASES = [
     (
+        "scrape-timeout-longer-than-the-interval",
+        TODO,
+        [
+            "servers.todo.metrics.serviceMonitor.enabled=true",
+            'servers.todo.metrics.serviceMonitor.interval="5s"',
+        ],
+        "servers.todo.metrics.serviceMonitor.scrapeTimeout: 10s is longer than its interval, 5s;"
+        " Prometheus refuses such a scrape job, and nothing would scrape the server. Set it to 5s"
+        " or less",
+    ),
+    (
         "persistence-kept-out-of-the-server-and-mounted-nowhere",
         TODO,
         ['servers.todo.persistence={"creds":{"type":"secret","name":"key","mountInServer":false}}'],
@@ -1704,6 +1715,15 @@ def test_there_are_at_least_thirty_cases():
 
 # Values Kubernetes accepts, however unusual: the checks above must not refuse any of them.
 UNUSUAL_CASES = [
+    (
+        "scrape-timeout-equal-to-the-interval-in-other-units",
+        TODO,
+        [
+            "servers.todo.metrics.serviceMonitor.enabled=true",
+            'servers.todo.metrics.serviceMonitor.interval="1m"',
+            'servers.todo.metrics.serviceMonitor.scrapeTimeout="59s1000ms"',
+        ],
+    ),
     (
         "dns-policy-default-with-a-rule-to-the-resolver",
         TODO,

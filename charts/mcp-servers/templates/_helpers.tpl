@@ -144,6 +144,7 @@ could end up with two sources, which Kubernetes refuses). */ -}}
 {{- $_ = include "mcp-servers.validate.startupProbe" $s -}}
 {{- $_ = include "mcp-servers.validate.probePorts" $s -}}
 {{- $_ = include "mcp-servers.validate.metricsPort" $s -}}
+{{- $_ = include "mcp-servers.validate.serviceMonitor" $s -}}
 
 {{- $_ = set $s "fullname" (include "mcp-servers.names.fullname" $ctx) -}}
 {{- $_ = include "mcp-servers.validate.fullname" $s -}}

@@ -97,6 +97,32 @@ Usage: {{- $_ := include "mcp-servers.validate.metricsPort" SERVER -}}
 {{- end -}}
 
 {{/*
+mcp-servers.durationSeconds: a Prometheus duration (`1m30s`, `500ms`) in seconds.
+Usage: {{ include "mcp-servers.durationSeconds" DURATION | float64 }}
+*/}}
+{{- define "mcp-servers.durationSeconds" -}}
+{{- $units := dict "ms" 0.001 "s" 1 "m" 60 "h" 3600 "d" 86400 "w" 604800 "y" 31536000 -}}
+{{- $seconds := 0.0 -}}
+{{- range regexFindAll "[0-9.]+(ms|s|m|h|d|w|y)" . -1 -}}
+{{- $seconds = addf $seconds (mulf (regexFind "^[0-9.]+" .) (get $units (regexReplaceAll "^[0-9.]+" . ""))) -}}
+{{- end -}}
+{{- $seconds -}}
+{{- end -}}
+
+{{/*
+mcp-servers.validate.serviceMonitor: the scrape timeout is at most the interval, or Prometheus
+refuses the scrape job and nothing scrapes the server.
+Usage: {{- $_ := include "mcp-servers.validate.serviceMonitor" SERVER -}}
+*/}}
+{{- define "mcp-servers.validate.serviceMonitor" -}}
+{{- with .metrics.serviceMonitor -}}
+{{- if and .enabled (gt (include "mcp-servers.durationSeconds" .scrapeTimeout | float64) (include "mcp-servers.durationSeconds" .interval | float64)) -}}
+{{- fail (printf "%s.metrics.serviceMonitor.scrapeTimeout: %s is longer than its interval, %s; Prometheus refuses such a scrape job, and nothing would scrape the server. Set it to %s or less" $.key .scrapeTimeout .interval .interval) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 mcp-servers.validate.images: the server image has a repository (`image.repository`, or `code`
 for the runtime image) and, like the test image when the test is enabled, a valid reference
 (mcp-servers.validate.image).
