@@ -199,6 +199,10 @@ def test_a_long_fullname_still_matches_its_pods():
     assert f'pod=~"{fullname}[-a-z0-9]{{5,9}}"' in restart["expr"]
 
 
+# Prometheus' duration grammar, as its CRDs' Duration (without its "0") and model.ParseDuration.
+PROMETHEUS_DURATION = (
+    "^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
+)
 THRESHOLD = "servers.todo.metrics.prometheusRule."
 TODO_PODS = 'namespace="mcp", pod=~"todo-mcp-[a-z0-9]{1,10}-[a-z0-9]{5}"'
 RESTARTS = "kube_pod_container_status_restarts_total"
@@ -305,8 +309,10 @@ def test_a_broken_rule_fails_its_tests(
         (
             "unavailableFor",
             '"5 minutes"',
-            "'5 minutes' does not match pattern '^([0-9]+(ms|s|m|h|d|w|y))+$'",
+            f"'5 minutes' does not match pattern '{PROMETHEUS_DURATION}'",
         ),
+        # Prometheus (and the PrometheusRule CRD) take the units largest first, each once.
+        ("unavailableFor", '"5m1h"', f"'5m1h' does not match pattern '{PROMETHEUS_DURATION}'"),
         (
             "runbookUrl",
             '"runbooks.example.com"',

@@ -126,6 +126,19 @@ SCHEMA_CASES = [
         "at '/servers/todo/port': maximum: got 70,000, want 65,535",
     ),
     (
+        # Prometheus (and the ServiceMonitor CRD) take whole numbers, units largest first.
+        "scrape-timeout-a-fraction",
+        TODO,
+        ['servers.todo.metrics.serviceMonitor.scrapeTimeout="2.5s"'],
+        "at '/servers/todo/metrics/serviceMonitor/scrapeTimeout': '2.5s' does not match pattern",
+    ),
+    (
+        "scrape-interval-units-out-of-order",
+        TODO,
+        ['servers.todo.metrics.serviceMonitor.interval="30s1m"'],
+        "at '/servers/todo/metrics/serviceMonitor/interval': '30s1m' does not match pattern",
+    ),
+    (
         "metrics-port-too-high",
         TODO,
         ["servers.todo.metrics.port=70000"],

@@ -103,8 +103,8 @@ Usage: {{ include "mcp-servers.durationSeconds" DURATION | float64 }}
 {{- define "mcp-servers.durationSeconds" -}}
 {{- $units := dict "ms" 0.001 "s" 1 "m" 60 "h" 3600 "d" 86400 "w" 604800 "y" 31536000 -}}
 {{- $seconds := 0.0 -}}
-{{- range regexFindAll "[0-9.]+(ms|s|m|h|d|w|y)" . -1 -}}
-{{- $seconds = addf $seconds (mulf (regexFind "^[0-9.]+" .) (get $units (regexReplaceAll "^[0-9.]+" . ""))) -}}
+{{- range regexFindAll "[0-9]+(ms|s|m|h|d|w|y)" . -1 -}}
+{{- $seconds = addf $seconds (mulf (regexFind "^[0-9]+" .) (get $units (regexReplaceAll "^[0-9]+" . ""))) -}}
 {{- end -}}
 {{- $seconds -}}
 {{- end -}}
