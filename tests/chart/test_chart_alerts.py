@@ -234,6 +234,13 @@ MUTATIONS = [
         RESTART_DELTA,
         f"increase({RESTARTS}{{{TODO_PODS}}}[5m])",
     ),
+    edited(
+        "restarts-of-sidecars-unseen",
+        "MCPServerRestartLoop",
+        "expr",
+        "kube_pod_init_container_status_restarts_total",
+        RESTARTS,
+    ),
     moved("errorRateThreshold", "0.04", "MCPServerHighErrorRate"),
     moved("errorRateThreshold", "0.06", "MCPServerHighErrorRate"),
     edited("errors-for-4m", "MCPServerHighErrorRate", "for", "5m", "4m"),
