@@ -53,7 +53,8 @@ def dashboard_configmap(render_result: Render) -> dict[str, Any]:
 
 
 def dashboard(render_result: Render) -> dict[str, Any]:
-    return json.loads(dashboard_configmap(render_result)["data"]["mcp-servers.json"])
+    (text,) = dashboard_configmap(render_result)["data"].values()
+    return json.loads(text)
 
 
 def enabled(*values: str, release: str = "rel") -> Render:
@@ -115,7 +116,20 @@ def test_one_configmap_with_the_sidecar_label_in_the_release_namespace():
     assert meta["labels"]["app.kubernetes.io/instance"] == "rel"
     assert meta["labels"]["app.kubernetes.io/component"] == "grafana-dashboard"
     assert "annotations" not in meta
-    assert list(configmap["data"]) == ["mcp-servers.json"]
+    assert list(configmap["data"]) == [f"{dashboard(enabled())['uid']}.json"]
+
+
+def test_two_releases_dashboards_are_two_files_for_the_sidecar():
+    """The sidecar writes each ConfigMap key as a file of that name into one folder: two
+    releases' dashboards under one key would overwrite each other there, whatever their uids."""
+    into = 'grafanaDashboard.namespace="monitoring"'
+    keys = {
+        release: list(dashboard_configmap(enabled(into, release=release))["data"])
+        for release in ("rel", "other")
+    }
+    assert keys["rel"] != keys["other"]
+    for release, (key,) in keys.items():
+        assert key == f"{dashboard(enabled(into, release=release))['uid']}.json"
 
 
 def test_labels_annotations_folder_and_namespace_are_configurable():
