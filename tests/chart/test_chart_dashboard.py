@@ -47,7 +47,7 @@ def dashboard_configmap(render_result: Render) -> dict[str, Any]:
     (configmap,) = [
         obj
         for obj in render_result.all("ConfigMap")
-        if obj["metadata"]["name"].endswith("-mcp-dashboard")
+        if obj["metadata"]["labels"].get("app.kubernetes.io/component") == "grafana-dashboard"
     ]
     return configmap
 
@@ -130,6 +130,20 @@ def test_two_releases_dashboards_are_two_files_for_the_sidecar():
     assert keys["rel"] != keys["other"]
     for release, (key,) in keys.items():
         assert key == f"{dashboard(enabled(into, release=release))['uid']}.json"
+
+
+def test_same_named_releases_of_two_namespaces_have_two_configmaps_in_grafanas():
+    """Each release of its own namespace may put its dashboard in Grafana's namespace: there one
+    name for both would be one object, which Helm lets only one of the releases own."""
+    into = ("grafanaDashboard.enabled=true", 'grafanaDashboard.namespace="monitoring"')
+    names = {
+        namespace: dashboard_configmap(
+            render(TODO, set_json=into, extra=("--namespace", namespace))
+        )["metadata"]["name"]
+        for namespace in (NAMESPACE, "team-b")
+    }
+    assert names[NAMESPACE] != names["team-b"]
+    assert all(re.fullmatch(r"rel-mcp-dashboard-[0-9a-f]{12}", name) for name in names.values())
 
 
 def test_labels_annotations_folder_and_namespace_are_configurable():
