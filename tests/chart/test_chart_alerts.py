@@ -313,6 +313,9 @@ def test_a_broken_rule_fails_its_tests(
     ("key", "value", "message"),
     [
         ("cpuUsageThreshold", "1.5", "maximum: got 1.5, want 1"),
+        # A share of failed calls, or of the memory limit, is at most 1: above 1 never fires.
+        ("errorRateThreshold", "1", "exclusiveMaximum: got 1, want 1"),
+        ("memoryUsageThreshold", "1", "exclusiveMaximum: got 1, want 1"),
         # The histogram's highest bucket is 30 s: a p95 beyond it reads as 30, never above.
         ("latencyP95Seconds", "30", "exclusiveMaximum: got 30, want 30"),
         ("memoryUsageThreshold", "0", "exclusiveMinimum: got 0, want 0"),

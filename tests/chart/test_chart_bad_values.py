@@ -281,7 +281,8 @@ SCHEMA_CASES = [
         "error-rate-above-one",
         TODO,
         ["servers.todo.metrics.prometheusRule.errorRateThreshold=5"],
-        "at '/servers/todo/metrics/prometheusRule/errorRateThreshold': maximum: got 5, want 1",
+        "at '/servers/todo/metrics/prometheusRule/errorRateThreshold': exclusiveMaximum: got 5,"
+        " want 1",
     ),
     (
         "unknown-top-level-key",
