@@ -329,15 +329,12 @@ class RuntimeSettings(BaseSettings):
     @field_validator("mcp_host")
     @classmethod
     def _host_is_bindable(cls, value: str) -> str:
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            # A dotted run of digits that is no IP address (999.1.1.1) would be looked up as
-            # a name and fail only when uvicorn binds.
-            if _HOST_NAME.fullmatch(value) is None or re.fullmatch(r"[\d.]+", value):
-                raise ValueError(
-                    "must be an IP address or host name to listen on, e.g. 0.0.0.0"
-                ) from None
+        # A dotted run of digits that is no IP address (999.1.1.1) would be looked up as a
+        # name and fail only when uvicorn binds.
+        if not _is_ip_address(value) and (
+            _HOST_NAME.fullmatch(value) is None or re.fullmatch(r"[\d.]+", value)
+        ):
+            raise ValueError("must be an IP address or host name to listen on, e.g. 0.0.0.0")
         return value
 
     @field_validator(
@@ -418,10 +415,10 @@ class RuntimeSettings(BaseSettings):
         if self.mcp_auth_token and self.jwt_enabled:
             raise ValueError("MCP_AUTH_TOKEN and a JWT verifier are both set; set only one")
         # Without a key source no token is checked at all: auth would be silently off.
-        # The kernel spreads connections over the workers, and a stateful session lives in the
-        # one that opened it: the client's next connection would get 404 from another.
         if self.mcp_workers > 1 and self.one_process_only:
             raise ValueError(f"MCP_WORKERS={self.mcp_workers}: {self.one_process_only}")
+        # The kernel spreads connections over the workers, and a stateful session lives in the
+        # one that opened it: the client's next connection would get 404 from another.
         if self.mcp_workers > 1 and not self.mcp_stateless:
             raise ValueError(
                 f"MCP_WORKERS={self.mcp_workers} needs MCP_STATELESS=true: a stateful session"
