@@ -87,8 +87,8 @@ async def fetch_within_limits(
     """The rows that fit every limit, and whether the query had more.
 
     `budget` must be limited to `limits.max_bytes` already; it is narrowed here for rows
-    with nested columns. `limit_time` runs before each fetch, which PostgreSQL would
-    otherwise give a whole statement timeout of its own.
+    with nested columns. `limit_time` runs before each fetch after the first (whose limit the
+    caller set), which PostgreSQL would otherwise give a whole statement timeout of its own.
     """
     budget.narrow(limits.received_bytes(nested))
     rows: list[dict[str, JsonValue]] = []
@@ -97,7 +97,6 @@ async def fetch_within_limits(
     while True:
         # One row past the limit tells whether there were more.
         wanted = min(_FETCH_BATCH, limits.max_rows + 1 - len(rows))
-        await limit_time()
         budget.fetch_starts()
         try:
             batch = await cursor.fetch(wanted)
@@ -133,3 +132,4 @@ async def fetch_within_limits(
             return rows, True
         if len(batch) < wanted:
             return rows, False
+        await limit_time()
