@@ -39,7 +39,9 @@ class LazyPool:
     `setup` runs once on one connection after the pool exists (schema DDL) and is retried on
     the next use until it succeeds; `init` runs on every new connection (type codecs).
     Connection failures, while connecting or mid-query, raise `unavailable` (a
-    DatabaseUnavailable subclass of the server's choosing) with the cause in the message.
+    DatabaseUnavailable subclass of the server's choosing) with the cause in the message; so
+    does a write the database refuses as a standby when `writes` is set (a server that must
+    write cannot serve from one until DATABASE_URL leads to a primary again).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class LazyPool:
         setup: ConnectionHook | None = None,
         init: ConnectionHook | None = None,
         unavailable: type[DatabaseUnavailable] = DatabaseUnavailable,
+        writes: bool = False,
     ) -> None:
         self._dsn = dsn
         self.max_size = max_size
@@ -59,6 +62,11 @@ class LazyPool:
         self._command_timeout = command_timeout
         self._init = init
         self._unavailable = unavailable
+        self._unavailable_errors = (
+            (*CONNECTION_ERRORS, asyncpg.ReadOnlySQLTransactionError)
+            if writes
+            else CONNECTION_ERRORS
+        )
         self._pool: asyncpg.Pool | None = None
         self._pending_setup = setup
         self._lock = asyncio.Lock()
@@ -79,7 +87,7 @@ class LazyPool:
         try:
             async with pool.acquire(timeout=self.timeout) as conn:
                 yield conn
-        except CONNECTION_ERRORS as exc:
+        except self._unavailable_errors as exc:
             raise self._unavailable(exc) from exc
 
     async def ping(self) -> None:
@@ -115,6 +123,6 @@ class LazyPool:
                     async with self._pool.acquire(timeout=self.timeout) as conn:
                         await self._pending_setup(conn)
                     self._pending_setup = None
-            except CONNECTION_ERRORS as exc:
+            except self._unavailable_errors as exc:
                 raise self._unavailable(exc) from exc
         return self._pool

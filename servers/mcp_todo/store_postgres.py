@@ -1,8 +1,5 @@
 """Task storage in PostgreSQL through an asyncpg pool that reconnects by itself."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import asyncpg
 import structlog
 from mcp_runtime.postgres import LazyPool
@@ -41,6 +38,10 @@ class PostgresTaskStore:
             command_timeout=timeout_seconds * 2,
             setup=_create_schema,
             unavailable=StoreUnavailable,
+            # A standby (after a failover, or before its promotion) refuses every write:
+            # unavailable, as an SQLite file that cannot be written is, not a bare 500 or,
+            # at start, an exit.
+            writes=True,
         )
 
     async def open(self) -> None:
@@ -53,32 +54,24 @@ class PostgresTaskStore:
         await self._pool.ping()
 
     async def check_writable(self) -> None:
-        """Raise StoreUnavailable while the database is a standby, which refuses every write
-        (see _read_only). PostgreSQL manages its own storage: a write it cannot make for
-        want of it fails as that statement's error."""
+        """Raise StoreUnavailable while the database is a standby, which refuses every
+        write. PostgreSQL manages its own storage: a write it cannot make for want of it
+        fails as that statement's error."""
         if self._pool.saturated:
             # Every connection is busy writing or reading: waiting for one would mark a
             # merely busy replica unready, as ping() says.
             return
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             read_only = await conn.fetchval("SELECT current_setting('transaction_read_only')")
         if read_only == "on":
-            raise _read_only(
+            raise StoreUnavailable(
                 asyncpg.ReadOnlySQLTransactionError(
                     "the database refuses writes (transaction_read_only is on)"
                 )
             )
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self._pool.connection() as conn:
-            try:
-                yield conn
-            except asyncpg.ReadOnlySQLTransactionError as exc:
-                raise _read_only(exc) from exc
-
     async def create(self, title: str, description: str, status: str) -> Task:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             row = await conn.fetchrow(
                 f"INSERT INTO todo_tasks (title, description, status, completed_at) "
                 f"VALUES ($1, $2, $3, CASE WHEN $3 = 'done' THEN now() END) RETURNING {COLUMNS}",
@@ -89,12 +82,12 @@ class PostgresTaskStore:
         return Task.model_validate(dict(row))
 
     async def get(self, task_id: int) -> Task | None:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             row = await conn.fetchrow(f"SELECT {COLUMNS} FROM todo_tasks WHERE id = $1", task_id)
         return None if row is None else Task.model_validate(dict(row))
 
     async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[Task], int]:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             rows = await conn.fetch(
                 f"SELECT {COLUMNS} FROM todo_tasks WHERE ($1::text IS NULL OR status = $1) "
                 "ORDER BY id LIMIT $2 OFFSET $3",
@@ -108,7 +101,7 @@ class PostgresTaskStore:
         return [Task.model_validate(dict(r)) for r in rows], total
 
     async def update(self, task_id: int, changes: TaskChanges) -> Task | None:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             row = await conn.fetchrow(
                 "UPDATE todo_tasks SET "
                 "title = COALESCE($2, title), "
@@ -125,26 +118,15 @@ class PostgresTaskStore:
         return None if row is None else Task.model_validate(dict(row))
 
     async def delete(self, task_id: int) -> bool:
-        async with self._connection() as conn:
+        async with self._pool.connection() as conn:
             deleted = await conn.fetchval(
                 "DELETE FROM todo_tasks WHERE id = $1 RETURNING id", task_id
             )
         return deleted is not None
 
 
-def _read_only(exc: asyncpg.ReadOnlySQLTransactionError) -> StoreUnavailable:
-    # A standby (after a failover, or before its promotion) refuses every write until
-    # DATABASE_URL leads to a primary again: unavailable, as an SQLite file that cannot be
-    # written is, not a bare 500 or, at start, an exit.
-    return StoreUnavailable(exc)
-
-
 async def _create_schema(conn: asyncpg.Connection) -> None:
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK_KEY)
-            await conn.execute(SCHEMA_SQL)
-    except asyncpg.ReadOnlySQLTransactionError as exc:
-        # The pool tries the schema again on its next use: /ready says why meanwhile.
-        raise _read_only(exc) from exc
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK_KEY)
+        await conn.execute(SCHEMA_SQL)
     log.info("todo_schema_ready", backend="postgresql")
