@@ -150,23 +150,30 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off_after_the_header_timeout(
     assert HEADER_TIMEOUT - 0.5 < seconds < HEADER_TIMEOUT + 6
 
 
+def send_headers_until_answered(conn: RawConnection) -> int:
+    """Send 8 KB header lines until the server answers or closes (or 256 heads' worth went
+    unanswered); the bytes sent."""
+    line = b"X-Pad: " + b"a" * 8000 + b"\r\n"
+    sent = 0
+    while not conn.has_data() and sent < 256 * MAX_HEAD_BYTES:
+        try:
+            conn.send(line)
+        except OSError:
+            break
+        sent += len(line)
+        time.sleep(0.001)
+    return sent
+
+
 def test_headers_past_their_size_limit_get_431_while_they_are_still_being_sent(
     limited: ServerProcess,
 ) -> None:
     """Headers are bounded in size as bodies are: uvicorn's httptools protocol keeps every
     byte of a request's head until it is complete, so a client sending headers without end
     for the whole header timeout filled the server's memory at the network's speed."""
-    line = b"X-Pad: " + b"a" * 8000 + b"\r\n"
-    sent = 0
     with RawConnection(limited.port) as conn:
         conn.send(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        while not conn.has_data() and sent < 256 * MAX_HEAD_BYTES:
-            try:
-                conn.send(line)
-            except OSError:
-                break
-            sent += len(line)
-            time.sleep(0.001)
+        sent = send_headers_until_answered(conn)
         response = conn.read_response(timeout=10)
         assert response.status == 431
         assert json.loads(response.body) == {"error": HEAD_TOO_LARGE}
@@ -185,18 +192,10 @@ def test_trailers_past_the_head_limit_close_the_connection_while_they_are_still_
 ) -> None:
     """A chunked body's trailers are headers after the body, which httptools keeps until
     they end: neither the body limit (they are no body) nor the head's counted them."""
-    line = b"X-Pad: " + b"a" * 8000 + b"\r\n"
-    sent = 0
     with RawConnection(limited.port) as conn:
         conn.send_head("POST", path, {**JSON_HEADERS, "Transfer-Encoding": "chunked"})
         conn.send(b"5\r\nhello\r\n0\r\n")
-        while not conn.has_data() and sent < 256 * MAX_HEAD_BYTES:
-            try:
-                conn.send(line)
-            except OSError:
-                break
-            sent += len(line)
-            time.sleep(0.001)
+        sent = send_headers_until_answered(conn)
         assert conn.wait_closed(timeout=5)
     assert sent < 32 * MAX_HEAD_BYTES
     assert httpx.get(f"{limited.base_url}/health").status_code == 200
